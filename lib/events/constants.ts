@@ -1,0 +1,74 @@
+/**
+ * Names shared by the agent, the Lambdas, the CDK rules and the simulator. The CDK rule
+ * patterns are built from these constants, so a rename here moves every producer and
+ * consumer together.
+ */
+
+/** Version of every `detail` payload this code emits and accepts. */
+export const SCHEMA_VERSION = 1 as const;
+
+/** `source` of each component's events on the cluster bus. AWS reserves `aws.*`. */
+export const Sources = {
+  agent: 'k3s-burst.agent',
+  reconcile: 'k3s-burst.reconcile',
+  launch: 'k3s-burst.launch',
+  terminate: 'k3s-burst.terminate',
+  janitor: 'k3s-burst.janitor',
+  interruption: 'k3s-burst.interruption',
+  ec2: 'aws.ec2',
+  scheduler: 'aws.scheduler',
+  events: 'aws.events',
+} as const;
+
+/** `detail-type` of each event. */
+export const DetailTypes = {
+  clusterSnapshot: 'ClusterSnapshot',
+  drainNode: 'DrainNode',
+  deleteNode: 'DeleteNode',
+  nodeDrained: 'NodeDrained',
+  scaleOutRequested: 'ScaleOutRequested',
+  terminateRequested: 'TerminateRequested',
+  instanceLaunched: 'InstanceLaunched',
+  instanceTerminated: 'InstanceTerminated',
+  decisionRecorded: 'DecisionRecorded',
+  ec2SpotInterruption: 'EC2 Spot Instance Interruption Warning',
+  ec2Rebalance: 'EC2 Instance Rebalance Recommendation',
+  ec2StateChange: 'EC2 Instance State-change Notification',
+  scheduledEvent: 'Scheduled Event',
+} as const;
+
+/** Commands that travel bus → rule → SQS → agent. */
+export const AGENT_COMMAND_DETAIL_TYPES = [DetailTypes.drainNode, DetailTypes.deleteNode] as const;
+
+/** Labels, annotations and taints k3s-burst puts on or reads from Kubernetes objects. */
+export const Labels = {
+  managed: 'k3s-burst.io/managed',
+  cluster: 'k3s-burst.io/cluster',
+  capacityType: 'k3s-burst.io/capacity-type',
+  doNotDisrupt: 'k3s-burst.io/do-not-disrupt',
+  instanceType: 'node.kubernetes.io/instance-type',
+  zone: 'topology.kubernetes.io/zone',
+  region: 'topology.kubernetes.io/region',
+  arch: 'kubernetes.io/arch',
+  os: 'kubernetes.io/os',
+  hostname: 'kubernetes.io/hostname',
+} as const;
+
+/** Tags on every EC2 instance k3s-burst launches. */
+export const Tags = {
+  cluster: 'k3s-burst:cluster',
+  decisionId: 'k3s-burst:decision-id',
+  launchReason: 'k3s-burst:launch-reason',
+  nodeName: 'k3s-burst:node-name',
+  capacityType: 'k3s-burst:capacity-type',
+  name: 'Name',
+} as const;
+
+/** Prefix of a providerID that k3s-burst nodes carry: `aws:///<az>/<instance-id>`. */
+export const AWS_PROVIDER_ID_PREFIX = 'aws:///';
+
+/** PutEvents entry limit (bytes), from the EventBridge API reference. */
+export const PUT_EVENTS_MAX_ENTRY_BYTES = 256 * 1024;
+
+/** Kubelet default and the ceiling we plan with. */
+export const DEFAULT_MAX_PODS_PER_NODE = 110;

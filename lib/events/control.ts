@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { CapacityType, InstanceId, IsoTime } from './common.js';
+import { SCHEMA_VERSION } from './constants.js';
+import { Explanation, PlannedLaunch } from './plan.js';
+
+/** reconcile → launch: start instances for one planned launch group. */
+export const ScaleOutRequested = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  decisionId: z.string(),
+  launch: PlannedLaunch,
+  requestedAt: IsoTime,
+});
+export type ScaleOutRequested = z.infer<typeof ScaleOutRequested>;
+
+/** reconcile / interruption → terminate: terminate one instance (by id, never by count). */
+export const TerminateRequested = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  decisionId: z.string(),
+  instanceId: InstanceId,
+  nodeName: z.string().optional(),
+  reason: z.string(),
+  requestedAt: IsoTime,
+});
+export type TerminateRequested = z.infer<typeof TerminateRequested>;
+
+/** launch → bus: instances were accepted by EC2. */
+export const InstanceLaunched = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  decisionId: z.string(),
+  launchId: z.string(),
+  instances: z.array(
+    z.object({
+      instanceId: InstanceId,
+      instanceType: z.string(),
+      zone: z.string(),
+      capacityType: CapacityType,
+      nodeName: z.string(),
+    }),
+  ),
+  launchedAt: IsoTime,
+});
+export type InstanceLaunched = z.infer<typeof InstanceLaunched>;
+
+/** terminate → bus: an instance is gone (or going), its device and Node cleaned up. */
+export const InstanceTerminated = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  instanceId: InstanceId,
+  nodeName: z.string().optional(),
+  reason: z.string(),
+  tailscaleDeviceDeleted: z.boolean(),
+  nodeDeletionRequested: z.boolean(),
+  terminatedAt: IsoTime,
+});
+export type InstanceTerminated = z.infer<typeof InstanceTerminated>;
+
+/** reconcile → bus: a summary of a decision, for dashboards and `k3s-burst status`. */
+export const DecisionRecorded = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  decisionId: z.string(),
+  decidedAt: IsoTime,
+  trigger: z.string(),
+  snapshotSeq: z.number().int().nonnegative().nullable(),
+  launches: z.number().int().nonnegative(),
+  drains: z.number().int().nonnegative(),
+  terminations: z.number().int().nonnegative(),
+  unhelpablePods: z.number().int().nonnegative(),
+  explanations: z.array(Explanation),
+});
+export type DecisionRecorded = z.infer<typeof DecisionRecorded>;

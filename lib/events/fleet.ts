@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { CapacityType, InstanceId, IsoTime } from './common.js';
+
+export const InstanceState = z.enum([
+  'pending',
+  'running',
+  'stopping',
+  'stopped',
+  'shutting-down',
+  'terminated',
+]);
+export type InstanceState = z.infer<typeof InstanceState>;
+
+/** An EC2 instance carrying this cluster's tag, as the fleet adapter lists it. */
+export const ManagedInstance = z.object({
+  instanceId: InstanceId,
+  instanceType: z.string(),
+  state: InstanceState,
+  launchedAt: IsoTime,
+  zone: z.string().default(''),
+  capacityType: CapacityType,
+  /** Node name the instance registers with (prefix + instance id). */
+  nodeName: z.string(),
+  decisionId: z.string().default(''),
+  launchReason: z.string().default(''),
+});
+export type ManagedInstance = z.infer<typeof ManagedInstance>;
+
+/**
+ * A launch that has been decided but that EC2 may not list yet. It counts as capacity from
+ * the moment it is decided (DESIGN §4 "in-flight capacity"), until an instance carrying its
+ * decision id is listed or `expiresAt` passes.
+ */
+export const InFlightLaunch = z.object({
+  decisionId: z.string().min(1),
+  launchId: z.string().min(1),
+  decidedAt: IsoTime,
+  expiresAt: IsoTime,
+  instanceType: z.string(),
+  count: z.number().int().positive(),
+  capacityType: CapacityType,
+  /** Pending shape ids this launch was sized for. */
+  shapeIds: z.array(z.string()).default([]),
+});
+export type InFlightLaunch = z.infer<typeof InFlightLaunch>;
+
+/** A drain the control plane has asked the agent for and not yet seen finish. */
+export const DrainInProgress = z.object({
+  nodeName: z.string(),
+  instanceId: InstanceId,
+  requestedAt: IsoTime,
+  deadline: IsoTime,
+  reason: z.string(),
+});
+export type DrainInProgress = z.infer<typeof DrainInProgress>;
+
+/** An (instance type, zone, capacity type) that recently failed with a capacity error. */
+export const UnavailableOffering = z.object({
+  instanceType: z.string(),
+  zone: z.string().default('*'),
+  capacityType: CapacityType,
+  until: IsoTime,
+});
+export type UnavailableOffering = z.infer<typeof UnavailableOffering>;
+
+/** The `--fleet` file of `k3s-burst plan`, and what reconcile reads from EC2 + DynamoDB. */
+export const FleetState = z.object({
+  instances: z.array(ManagedInstance).default([]),
+  inFlight: z.array(InFlightLaunch).default([]),
+  drains: z.array(DrainInProgress).default([]),
+  unavailableOfferings: z.array(UnavailableOffering).default([]),
+  /** Time of the most recent launch decision (for delayAfterScaleOut). */
+  lastScaleOutAt: IsoTime.optional(),
+});
+export type FleetStateInput = z.input<typeof FleetState>;
+export type FleetState = z.output<typeof FleetState>;

@@ -1,0 +1,15 @@
+/**
+ * Event contracts of k3s-burst: zod schemas and the types inferred from them, for the
+ * config, the agent's snapshot, commands, Lambda-to-Lambda events, the EC2 events we
+ * consume and the plan. Every edge parses with these.
+ */
+export * from './aws.js';
+export * from './commands.js';
+export * from './common.js';
+export * from './config.js';
+export * from './constants.js';
+export * from './control.js';
+export * from './errors.js';
+export * from './fleet.js';
+export * from './plan.js';
+export * from './snapshot.js';

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { IsoTime, LabelMap, NodeSelectorTerm, Resources, Taint, Toleration } from './common.js';
+import { SCHEMA_VERSION } from './constants.js';
+
+/**
+ * Pending pods that share every scheduling-relevant property, aggregated. The planner packs
+ * shapes, not pods, which keeps a snapshot of 5,000 pods small and the planner fast.
+ */
+export const PendingShape = z.object({
+  /** Stable hash of the scheduling-relevant fields, computed by the agent. */
+  id: z.string().min(1).max(64),
+  /** Effective requests of one pod: max(init containers, sum of containers) + overhead. */
+  cpuMilli: z.number().int().nonnegative(),
+  memoryMiB: z.number().int().nonnegative(),
+  nodeSelector: LabelMap.default({}),
+  /** Required node affinity terms (OR-ed); empty means no constraint. */
+  requiredAffinity: z.array(NodeSelectorTerm).default([]),
+  tolerations: z.array(Toleration).default([]),
+  /** The pod needs a node-local volume (e.g. a local PV bound to a Pi): cloud nodes cannot help. */
+  usesLocalVolume: z.boolean().default(false),
+  /** Host ports the pod binds; two such pods cannot share a node. */
+  hostPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+  count: z.number().int().positive(),
+  oldestPendingSince: IsoTime,
+  /** Up to three `namespace/name` samples, for explanations and Kubernetes Events. */
+  examplePods: z.array(z.string()).max(3).default([]),
+});
+export type PendingShape = z.infer<typeof PendingShape>;
+
+/** Why a pod on a node cannot be evicted by a drain. */
+export const EvictionBlocker = z.object({
+  pod: z.string(),
+  reason: z.enum(['no-controller', 'local-storage', 'do-not-disrupt', 'pdb-blocks', 'multiple-pdbs']),
+});
+export type EvictionBlocker = z.infer<typeof EvictionBlocker>;
+
+/** Requests of the reschedulable (non-DaemonSet, non-mirror) pods on a node, aggregated. */
+export const PodGroup = z.object({
+  cpuMilli: z.number().int().nonnegative(),
+  memoryMiB: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+});
+export type PodGroup = z.infer<typeof PodGroup>;
+
+export const SnapshotNode = z.object({
+  name: z.string().min(1),
+  providerID: z.string().default(''),
+  /** True only for a node with our managed label AND an aws:/// providerID of an instance of this cluster. */
+  managed: z.boolean(),
+  /** Parsed from providerID for managed nodes. */
+  instanceId: z.string().optional(),
+  instanceType: z.string().optional(),
+  zone: z.string().optional(),
+  arch: z.string().optional(),
+  labels: LabelMap.default({}),
+  taints: z.array(Taint).default([]),
+  ready: z.boolean(),
+  /** When the Ready condition last changed to its current value. */
+  readySince: IsoTime,
+  cordoned: z.boolean().default(false),
+  createdAt: IsoTime,
+  allocatable: Resources.extend({ pods: z.number().int().nonnegative() }),
+  requested: Resources.extend({ pods: z.number().int().nonnegative() }),
+  /** Non-DaemonSet, non-mirror pods bound to the node. */
+  workloadPodCount: z.number().int().nonnegative(),
+  /** Reschedulable pods' requests (sent for managed nodes, used by consolidation). */
+  workloadPods: z.array(PodGroup).default([]),
+  blockers: z.array(EvictionBlocker).default([]),
+  /** The node itself carries the do-not-disrupt annotation or label. */
+  doNotDisrupt: z.boolean().default(false),
+});
+export type SnapshotNode = z.infer<typeof SnapshotNode>;
+
+/** A DaemonSet whose pods add per-node overhead to a new node they would land on. */
+export const DaemonSetOverhead = z.object({
+  name: z.string(),
+  cpuMilli: z.number().int().nonnegative(),
+  memoryMiB: z.number().int().nonnegative(),
+  nodeSelector: LabelMap.default({}),
+  requiredAffinity: z.array(NodeSelectorTerm).default([]),
+  tolerations: z.array(Toleration).default([]),
+});
+export type DaemonSetOverhead = z.infer<typeof DaemonSetOverhead>;
+
+/** Set when the agent had to leave data out to stay under the PutEvents entry limit. */
+export const SnapshotTruncation = z.object({
+  droppedShapes: z.number().int().nonnegative(),
+  droppedPods: z.number().int().nonnegative(),
+  droppedNodes: z.number().int().nonnegative(),
+  reason: z.string(),
+});
+
+/** `detail` of a `ClusterSnapshot` event: what the agent sees, on change and as a heartbeat. */
+export const ClusterSnapshot = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string().min(1),
+  /** Strictly increasing across agent restarts (seeded from wall time). Older or equal seq is ignored. */
+  seq: z.number().int().nonnegative(),
+  observedAt: IsoTime,
+  agentVersion: z.string().default('unknown'),
+  pendingShapes: z.array(PendingShape).default([]),
+  nodes: z.array(SnapshotNode).default([]),
+  daemonSets: z.array(DaemonSetOverhead).default([]),
+  truncated: SnapshotTruncation.optional(),
+});
+export type ClusterSnapshotInput = z.input<typeof ClusterSnapshot>;
+export type ClusterSnapshot = z.output<typeof ClusterSnapshot>;
