@@ -13,3 +13,4 @@ export * from './errors.js';
 export * from './fleet.js';
 export * from './plan.js';
 export * from './snapshot.js';
+export * from './snapshot-wire.js';
