@@ -61,6 +61,8 @@ export const Tags = {
   launchReason: 'k3s-burst:launch-reason',
   nodeName: 'k3s-burst:node-name',
   capacityType: 'k3s-burst:capacity-type',
+  /** `<launchId>-<index>` (= the EC2 ClientToken): the pre-launch idempotency check looks it up. */
+  launchKey: 'k3s-burst:launch-key',
   name: 'Name',
 } as const;
 

@@ -1,0 +1,495 @@
+/**
+ * Ports: what the control plane needs from the outside world, as interfaces with contracts.
+ *
+ * `lib/core` owns these; `lib/aws/*` and `lib/tailscale/*` implement them; hand-written
+ * in-memory fakes in `test/support/fakes/` implement them for unit tests and the simulator.
+ * This file holds only types and the error classes the contracts name (no I/O, no SDKs),
+ * so a handler can `catch (e) { if (e instanceof CapacityLimitError) … }` whichever
+ * implementation it was given.
+ *
+ * Conventions every implementation keeps:
+ * - Time comes in as a parameter (`now`) or through an injected {@link Clock}; no port reads
+ *   the wall clock behind the caller's back where the result depends on it.
+ * - Every retry loop is bounded (attempts and elapsed time).
+ * - Secrets (Tailscale client secret, access tokens, auth keys, K3s tokens) never appear in
+ *   logs or in error messages.
+ * - Errors thrown are subclasses of {@link PortError}; `alarmable` says whether an operator
+ *   must act (configuration, quota), `retryable` whether trying the same call later may work.
+ */
+import type { z } from 'zod';
+import type {
+  CapacityType,
+  ClusterSnapshot,
+  DrainInProgress,
+  InFlightLaunch,
+  ManagedInstance,
+  Plan,
+  UnavailableOffering,
+} from '../events/index.js';
+
+// ───────────────────────────── shared ─────────────────────────────
+
+/** Current time. Injected so tests and the simulator control it. */
+export type Clock = () => Date;
+/** Wait this long. Injected so tests never sleep for real. */
+export type Sleep = (ms: number) => Promise<void>;
+/** Uniform random number in [0, 1). Injected so backoff jitter is deterministic in tests. */
+export type Random = () => number;
+
+/** Structured log sink the adapters write to. Never receives secret values. */
+export interface PortLogger {
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** Base of every error a port contract names. */
+export class PortError extends Error {
+  /** An operator must act (quota, permissions, missing secret): page / alarm on it. */
+  readonly alarmable: boolean = false;
+  /** The same call may succeed later without anyone changing anything. */
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PortError';
+  }
+}
+
+// ───────────────────────────── fleet (EC2) ─────────────────────────────
+
+/** Base of the fleet port's errors. */
+export class FleetPortError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FleetPortError';
+  }
+}
+
+/**
+ * The account hit an EC2 quota (`VcpuLimitExceeded`, `InstanceLimitExceeded`). Falling back to
+ * another type does not help; someone must raise the quota or lower `limits.maxVcpus`.
+ */
+export class CapacityLimitError extends FleetPortError {
+  override readonly alarmable = true;
+  constructor(
+    readonly code: string,
+    readonly instanceType: string,
+    readonly capacityType: CapacityType,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `EC2 refused ${instanceType} (${capacityType}) with ${code}: ${detail}. ` +
+        'Raise the EC2 quota (Service Quotas → "Running On-Demand/Spot … instances" vCPU) ' +
+        'or lower limits.maxVcpus / limits.maxNodes in the k3s-burst config.',
+      options,
+    );
+    this.name = 'CapacityLimitError';
+  }
+}
+
+/** One offering tried by `launchOne` and why it did not launch. */
+export interface OfferingAttempt {
+  instanceType: string;
+  capacityType: CapacityType;
+  /** Availability zone of the subnet tried. */
+  zone: string;
+  subnetId: string;
+  /** EC2 error code, or `cached-unavailable` when skipped because the offering cache said so. */
+  outcome: string;
+}
+
+/** Every allowed offering failed with a capacity error or was known unavailable. Retry later. */
+export class NoCapacityError extends FleetPortError {
+  override readonly retryable = true;
+  constructor(
+    readonly launchKey: string,
+    readonly attempts: OfferingAttempt[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `no capacity for launch ${launchKey}: ${attempts.length} offering(s) unavailable ` +
+        `(${attempts
+          .slice(0, 8)
+          .map((a) => `${a.instanceType}/${a.capacityType}/${a.zone}: ${a.outcome}`)
+          .join('; ')}${attempts.length > 8 ? '; …' : ''}). ` +
+        'Add instance types or zones to the candidates, allow on-demand, or wait for capacity.',
+      options,
+    );
+    this.name = 'NoCapacityError';
+  }
+}
+
+/** `terminate` was given instance ids that do not carry this cluster's tag; nothing was terminated. */
+export class ForeignInstanceError extends FleetPortError {
+  override readonly alarmable = true;
+  constructor(
+    readonly cluster: string,
+    readonly instanceIds: string[],
+  ) {
+    super(
+      `refusing to terminate ${instanceIds.join(', ')}: not tagged k3s-burst:cluster=${cluster}. ` +
+        'k3s-burst only terminates instances it launched for this cluster; nothing was terminated.',
+    );
+    this.name = 'ForeignInstanceError';
+  }
+}
+
+/** What `launchOne` launches: exactly one instance. */
+export interface LaunchOneRequest {
+  /**
+   * EC2 ClientToken, deterministic and ≤ 64 ASCII chars: `${launchId}-${index}`. Also written
+   * as the `k3s-burst:launch-key` tag, which `launchOne` looks up before launching (moto and
+   * a ClientToken that outlived its instance both make the tag the second half of idempotency).
+   */
+  clientToken: string;
+  decisionId: string;
+  launchId: string;
+  /** Index of this instance within its launch group (0-based). */
+  index: number;
+  /** Allowed instance types, most preferred first. */
+  instanceTypes: string[];
+  /** Allowed capacity types, most preferred first (e.g. `['spot', 'on-demand']`). */
+  capacityTypes: CapacityType[];
+  /** Allowed zones; absent or empty: every subnet the adapter was configured with. */
+  zones?: string[];
+  /** AMI to boot; must match the architecture of every type in `instanceTypes`. */
+  imageId: string;
+  /** Raw user-data script (≤ 16 KB); the adapter base64-encodes it. Contains secrets: never logged. */
+  userData: string;
+  /** Why (written to the `k3s-burst:launch-reason` tag, truncated to 256 chars). */
+  reason: string;
+}
+
+/** The instance `launchOne` started, or found already started for the same launch key. */
+export interface LaunchedInstance {
+  instanceId: string;
+  instanceType: string;
+  capacityType: CapacityType;
+  zone: string;
+  subnetId: string;
+  /** Node name = configured prefix + instance id; also tagged `k3s-burst:node-name`. */
+  nodeName: string;
+  launchedAt: string;
+  state: ManagedInstance['state'];
+  /** True when an instance with this launch key already existed and nothing was launched. */
+  reused: boolean;
+  /** Offerings tried before this one, in order (capacity failures and cache skips). */
+  attempts: OfferingAttempt[];
+}
+
+export interface TerminateResult {
+  /** Ids EC2 accepted for termination now. */
+  terminating: string[];
+  /** Ids already shutting-down/terminated or unknown to EC2: treated as success. */
+  alreadyGone: string[];
+}
+
+/**
+ * The EC2 instances of one cluster. The adapter is constructed for one cluster, region,
+ * node-name prefix and subnet set.
+ */
+export interface FleetPort {
+  /**
+   * Instances tagged `k3s-burst:cluster=<cluster>` in pending, running, stopping, stopped or
+   * shutting-down (plus terminated when `includeTerminated`). `nodeName` is always
+   * prefix + instance id, even before the node-name tag is written.
+   * Throws {@link FleetPortError} when EC2 cannot be read (after SDK retries).
+   */
+  list(opts?: { includeTerminated?: boolean }): Promise<ManagedInstance[]>;
+  /**
+   * Launch ONE instance. First returns an existing instance (any state) tagged with
+   * this cluster and `k3s-burst:launch-key = clientToken` (`reused: true`). Otherwise tries
+   * offerings in order capacity type → instance type → zone, skipping those the
+   * {@link OfferingCache} lists as unavailable, passing `clientToken` as the EC2 ClientToken.
+   * A capacity error (`InsufficientInstanceCapacity`, `InsufficientAddressCapacity`,
+   * `UnfulfillableCapacity`, `SpotMaxPriceTooLow`, `Unsupported`, …) marks the offering
+   * unavailable and moves to the next.
+   * Throws {@link CapacityLimitError} on `VcpuLimitExceeded` / `InstanceLimitExceeded` (no
+   * further offerings tried), {@link NoCapacityError} when every offering failed, and
+   * {@link FleetPortError} for anything else (bad AMI, permissions…).
+   */
+  launchOne(req: LaunchOneRequest): Promise<LaunchedInstance>;
+  /**
+   * Terminate instances by id (never by count or filter). Verifies every id carries this
+   * cluster's tag first and throws {@link ForeignInstanceError} (terminating none) if any does
+   * not. Already-terminated or unknown ids count as success (`alreadyGone`).
+   */
+  terminate(instanceIds: string[]): Promise<TerminateResult>;
+}
+
+/**
+ * Offerings that recently failed with a capacity error, remembered for
+ * `launch.unavailableOfferingTtlSeconds`. Reconcile reads them into `FleetState.unavailableOfferings`.
+ */
+export interface OfferingCache {
+  /** Remember an offering as unavailable until `offering.until`. Later `until` wins. */
+  markUnavailable(offering: UnavailableOffering): Promise<void>;
+  /** Offerings whose `until` is after `now`. */
+  listUnavailable(now: Date): Promise<UnavailableOffering[]>;
+}
+
+// ───────────────────────────── bus (EventBridge) ─────────────────────────────
+
+export class BusPortError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BusPortError';
+  }
+}
+
+/** An entry is over the 256 KB PutEvents limit. Thrown before anything is sent. */
+export class EventTooLargeError extends BusPortError {
+  constructor(
+    readonly source: string,
+    readonly detailType: string,
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(
+      `event ${source} / ${detailType} is ${bytes} bytes, over the PutEvents entry limit of ` +
+        `${limitBytes} bytes; nothing was sent. Split or trim the detail (snapshots: encodeSnapshotDetail).`,
+    );
+    this.name = 'EventTooLargeError';
+  }
+}
+
+export interface BusEntry {
+  source: string;
+  detailType: string;
+  /** A JSON string, or an object the adapter serialises with JSON.stringify. */
+  detail: string | object;
+  resources?: string[];
+  time?: Date;
+}
+
+export interface PutFailure {
+  /** Index of the entry in the array given to `put`. */
+  index: number;
+  errorCode: string;
+  errorMessage: string;
+}
+
+export interface PutResult {
+  /** Event id per input entry (undefined where the entry finally failed). */
+  eventIds: (string | undefined)[];
+  /** Entries still failing after the bounded retries. Empty on full success. */
+  failed: PutFailure[];
+}
+
+/** The cluster's custom event bus. */
+export interface BusPort {
+  /**
+   * Send entries in batches of ≤ 10, retrying only the entries that failed (per-entry
+   * errors and whole-batch request errors) with bounded attempts, backoff and jitter.
+   * Never throws for entries that keep failing: they are returned in `failed` so the caller
+   * can report a partial failure. Throws {@link EventTooLargeError} before sending anything
+   * when an entry exceeds 256 KB.
+   */
+  put(entries: BusEntry[]): Promise<PutResult>;
+}
+
+// ───────────────────────────── state (DynamoDB) ─────────────────────────────
+
+export class StatePortError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StatePortError';
+  }
+}
+
+export interface StoredSnapshot {
+  snapshot: ClusterSnapshot;
+  /** When the control plane stored it (not when the agent observed it). */
+  storedAt: string;
+}
+
+/** One reconcile decision as journaled. */
+export interface DecisionRecord {
+  plan: Plan;
+  /** What triggered the reconcile: `snapshot`, `tick`, `ec2-state-change`, … */
+  trigger: string;
+}
+
+/**
+ * Control-plane state of one or more clusters (DynamoDB single table in production).
+ * Every method is safe to call concurrently from several Lambdas; the guarded writes are
+ * single conditional writes, so they are atomic. Throws {@link StatePortError} when the store
+ * cannot be reached (after SDK retries).
+ */
+export interface StatePort {
+  /**
+   * Store the snapshot unless one with the same or a higher `seq` is stored already (I7):
+   * `'stored'` or `'stale'`. Atomic: two concurrent writers cannot both store lower seqs over higher.
+   */
+  putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'>;
+  getLatestSnapshot(cluster: string): Promise<StoredSnapshot | undefined>;
+
+  /**
+   * Journal a decision; the record expires `ttlSeconds` after `plan.decidedAt` (DynamoDB TTL).
+   * `'duplicate'` when this decision id was journaled already (a redelivered event).
+   */
+  journalDecision(record: DecisionRecord, ttlSeconds: number): Promise<'recorded' | 'duplicate'>;
+  /** Most recent decisions first, at most `limit`. */
+  listRecentDecisions(cluster: string, limit: number): Promise<DecisionRecord[]>;
+
+  /** Record decided launches (upsert by launchId); each expires at its `expiresAt`. */
+  recordInFlight(cluster: string, launches: InFlightLaunch[]): Promise<void>;
+  /** In-flight launches whose `expiresAt` is after `now`. */
+  listInFlight(cluster: string, now: Date): Promise<InFlightLaunch[]>;
+  /** Forget in-flight launches (unknown ids are ignored). */
+  clearInFlight(cluster: string, launchIds: string[]): Promise<void>;
+
+  /** Record (upsert by instance id) a drain the agent was asked for. */
+  recordDrain(cluster: string, drain: DrainInProgress): Promise<void>;
+  listDrains(cluster: string): Promise<DrainInProgress[]>;
+  /** Forget a drain (unknown ids are ignored). */
+  clearDrain(cluster: string, instanceId: string): Promise<void>;
+
+  /** Remember the time of a launch decision; an earlier time never overwrites a later one. */
+  recordScaleOut(cluster: string, at: Date): Promise<void>;
+  lastScaleOutAt(cluster: string): Promise<string | undefined>;
+
+  /**
+   * Try to become the single writer (reconcile) of `cluster` for `ttlSeconds`. True when the
+   * lease was free, expired at `now`, or already held by `holder` (then it is extended).
+   * One conditional write: of two concurrent acquirers at most one gets true (I1).
+   */
+  acquireLease(cluster: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /** Release the lease if `holder` still holds it; a no-op otherwise. */
+  releaseLease(cluster: string, holder: string): Promise<void>;
+
+  /**
+   * Dedup of redelivered events: true the first time `eventId` is marked (and remembered for
+   * `ttlSeconds` from `now`), false when it was marked before and has not expired. Atomic.
+   */
+  markEventSeen(eventId: string, now: Date, ttlSeconds: number): Promise<boolean>;
+
+  /** The cluster's offering cache, stored in the same table. */
+  offeringCache(cluster: string): OfferingCache;
+}
+
+// ───────────────────────────── secrets ─────────────────────────────
+
+export class SecretsPortError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SecretsPortError';
+  }
+}
+
+/** The secret does not exist, has no current value, or its value is empty. */
+export class SecretNotSetError extends SecretsPortError {
+  override readonly alarmable = true;
+  constructor(
+    readonly secretName: string,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `secret "${secretName}" ${why}. Set it with: ` +
+        `aws secretsmanager put-secret-value --secret-id ${secretName} --secret-string file://value.json`,
+      options,
+    );
+    this.name = 'SecretNotSetError';
+  }
+}
+
+/** The secret's value is not the JSON the schema expects. The message names fields, never values. */
+export class SecretInvalidError extends SecretsPortError {
+  override readonly alarmable = true;
+  constructor(
+    readonly secretName: string,
+    problems: string[],
+  ) {
+    super(
+      `secret "${secretName}" does not have the expected shape: ${problems.join('; ')}. ` +
+        `Fix it with: aws secretsmanager put-secret-value --secret-id ${secretName} --secret-string file://value.json`,
+    );
+    this.name = 'SecretInvalidError';
+  }
+}
+
+/** Read-only secret store with a TTL cache. Values are never logged or put in errors. */
+export interface SecretsPort {
+  /**
+   * The current string value. Cached for the adapter's TTL.
+   * Throws {@link SecretNotSetError} (missing/empty) or {@link SecretsPortError}.
+   */
+  getSecret(name: string): Promise<string>;
+  /** The value parsed as JSON and validated; throws {@link SecretInvalidError} on mismatch. */
+  getJsonSecret<T>(name: string, schema: z.ZodType<T>): Promise<T>;
+}
+
+// ───────────────────────────── device registry (Tailscale) ─────────────────────────────
+
+export type DeviceRegistryErrorKind = 'auth' | 'forbidden' | 'rate-limited' | 'unavailable' | 'permanent';
+
+/**
+ * Base of the device registry's errors. `kind` lets a caller decide without knowing the
+ * implementation: `auth`/`forbidden`/`permanent` need an operator (alarmable),
+ * `rate-limited`/`unavailable` are retryable later.
+ */
+export class DeviceRegistryError extends PortError {
+  override readonly alarmable: boolean;
+  override readonly retryable: boolean;
+  constructor(
+    readonly kind: DeviceRegistryErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeviceRegistryError';
+    this.retryable = kind === 'rate-limited' || kind === 'unavailable';
+    this.alarmable = !this.retryable;
+  }
+}
+
+export interface MintAuthKeyRequest {
+  /** Tags the joining device gets, e.g. `['tag:k3s-burst']`; must be owned by the credential. */
+  tags: string[];
+  expirySeconds: number;
+  /** ≤ 50 chars of letters, digits, hyphens and spaces (Tailscale rule); longer is truncated. */
+  description: string;
+}
+
+/** A minted key. `key` is secret: put it only into user data, never in logs or events. */
+export interface MintedAuthKey {
+  id: string;
+  key: string;
+  expires: string;
+}
+
+/** A tailnet device, fields as k3s-burst uses them (Tailscale API `Device`, default fields). */
+export interface Device {
+  /** Legacy numeric id (string). */
+  id: string;
+  /** Preferred id for API calls. */
+  nodeId: string;
+  hostname: string;
+  /** MagicDNS name. */
+  name: string;
+  tags: string[];
+  addresses: string[];
+  connectedToControl: boolean;
+  /** Absent when connected or never seen. */
+  lastSeen?: string;
+  /** May be empty for external devices. */
+  created: string;
+  isEphemeral: boolean;
+  os: string;
+}
+
+/** The tailnet. Every call retries rate limits and 5xx within a bounded budget. */
+export interface DeviceRegistryPort {
+  /**
+   * Mint a single-use (`reusable: false`), ephemeral, pre-authorized, tagged auth key.
+   * Throws {@link DeviceRegistryError} (kind says whether to retry).
+   */
+  mintAuthKey(req: MintAuthKeyRequest): Promise<MintedAuthKey>;
+  /** Devices carrying `tag` (filtered server-side and again client-side). */
+  listDevices(opts: { tag: string }): Promise<Device[]>;
+  /** Delete by nodeId; `'not-found'` (already gone) is a success. */
+  deleteDevice(nodeId: string): Promise<'deleted' | 'not-found'>;
+}

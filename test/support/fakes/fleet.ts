@@ -1,0 +1,257 @@
+import {
+  isUnavailable,
+  orderOfferings,
+  type SubnetChoice,
+  unavailableEntry,
+} from '../../../lib/aws/offerings.js';
+import {
+  CapacityLimitError,
+  type Clock,
+  type FleetPort,
+  ForeignInstanceError,
+  type LaunchedInstance,
+  type LaunchOneRequest,
+  NoCapacityError,
+  type OfferingAttempt,
+  type OfferingCache,
+  type TerminateResult,
+} from '../../../lib/core/ports.js';
+import type { CapacityType, InstanceState, ManagedInstance } from '../../../lib/events/index.js';
+import { FakeOfferingCache } from './offering-cache.js';
+
+/** An instance as the fake EC2 holds it (foreign instances have another or no cluster). */
+export interface FakeInstance extends ManagedInstance {
+  cluster: string | undefined;
+  launchKey: string | undefined;
+  subnetId: string;
+  imageId: string;
+  userData: string;
+}
+
+/** Selects offerings for an injected error; absent fields match anything. */
+export interface OfferingMatcher {
+  instanceType?: string;
+  capacityType?: CapacityType;
+  zone?: string;
+}
+
+interface InjectedError {
+  match: OfferingMatcher;
+  code: string;
+  /** Remaining times to fail; Infinity = always. */
+  remaining: number;
+}
+
+export interface FakeFleetOptions {
+  cluster: string;
+  nodeNamePrefix?: string;
+  subnets?: SubnetChoice[];
+  clock?: Clock;
+  offeringCache?: OfferingCache;
+  unavailableOfferingTtlSeconds?: number;
+}
+
+/**
+ * In-memory {@link FleetPort} with the adapter's behaviour: launch-key idempotency, the same
+ * offering order and fallback codes, quota errors, the offering cache, tag-checked terminate.
+ * Capacity errors are injected per offering with {@link FakeFleet.failOffering}.
+ */
+export class FakeFleet implements FleetPort {
+  readonly cluster: string;
+  readonly nodeNamePrefix: string;
+  readonly subnets: SubnetChoice[];
+  readonly offeringCache: OfferingCache;
+  readonly instances = new Map<string, FakeInstance>();
+  /** Every RunInstances-equivalent attempt, in order (including failed ones). */
+  readonly launchAttempts: (OfferingAttempt & { clientToken: string })[] = [];
+  readonly terminateCalls: string[][] = [];
+  private readonly clock: Clock;
+  private readonly ttlSeconds: number;
+  private readonly errors: InjectedError[] = [];
+  private nextId = 0x100000000;
+
+  constructor(opts: FakeFleetOptions) {
+    this.cluster = opts.cluster;
+    this.nodeNamePrefix = opts.nodeNamePrefix ?? 'burst-';
+    this.subnets = opts.subnets ?? [
+      { subnetId: 'subnet-0aaaaaaaaaaaaaaa1', zone: 'eu-central-1a' },
+      { subnetId: 'subnet-0bbbbbbbbbbbbbbb2', zone: 'eu-central-1b' },
+    ];
+    this.clock = opts.clock ?? (() => new Date());
+    this.offeringCache = opts.offeringCache ?? new FakeOfferingCache();
+    this.ttlSeconds = opts.unavailableOfferingTtlSeconds ?? 180;
+  }
+
+  /** Make launches of matching offerings fail with `code` (`times` times, default always). */
+  failOffering(match: OfferingMatcher, code: string, times = Number.POSITIVE_INFINITY): void {
+    this.errors.push({ match, code, remaining: times });
+  }
+
+  clearFailures(): void {
+    this.errors.length = 0;
+  }
+
+  /** Put an instance into a state (e.g. simulate a spot interruption: `terminated`). */
+  setState(instanceId: string, state: InstanceState): void {
+    const inst = this.instances.get(instanceId);
+    if (!inst) throw new Error(`FakeFleet: no instance ${instanceId}`);
+    inst.state = state;
+  }
+
+  /** Add an instance that does not belong to this cluster (for refusal tests). */
+  addForeignInstance(cluster?: string): string {
+    const instanceId = this.newId();
+    this.instances.set(instanceId, {
+      instanceId,
+      instanceType: 't4g.small',
+      state: 'running',
+      launchedAt: this.clock().toISOString(),
+      zone: this.subnets[0]?.zone ?? 'eu-central-1a',
+      capacityType: 'on-demand',
+      nodeName: instanceId,
+      decisionId: '',
+      launchReason: '',
+      cluster,
+      launchKey: undefined,
+      subnetId: this.subnets[0]?.subnetId ?? 'subnet-0',
+      imageId: 'ami-00000000',
+      userData: '',
+    });
+    return instanceId;
+  }
+
+  async list(opts: { includeTerminated?: boolean } = {}): Promise<ManagedInstance[]> {
+    return [...this.instances.values()]
+      .filter((i) => i.cluster === this.cluster && (opts.includeTerminated || i.state !== 'terminated'))
+      .map(toManaged);
+  }
+
+  async launchOne(req: LaunchOneRequest): Promise<LaunchedInstance> {
+    const existing = [...this.instances.values()].find(
+      (i) => i.cluster === this.cluster && i.launchKey === req.clientToken,
+    );
+    if (existing) return { ...toLaunched(existing), reused: true, attempts: [] };
+
+    const now = this.clock();
+    const unavailable = await this.offeringCache.listUnavailable(now);
+    const attempts: OfferingAttempt[] = [];
+    for (const o of orderOfferings(
+      req.instanceTypes,
+      req.capacityTypes,
+      this.subnets,
+      req.zones,
+      req.index,
+    )) {
+      if (isUnavailable(o, unavailable, now)) {
+        attempts.push({ ...o, outcome: 'cached-unavailable' });
+        continue;
+      }
+      const code = this.takeError(o);
+      this.launchAttempts.push({ ...o, outcome: code ?? 'launched', clientToken: req.clientToken });
+      if (code === 'VcpuLimitExceeded' || code === 'InstanceLimitExceeded') {
+        throw new CapacityLimitError(code, o.instanceType, o.capacityType, 'injected by FakeFleet');
+      }
+      if (code) {
+        attempts.push({ ...o, outcome: code });
+        await this.offeringCache.markUnavailable(unavailableEntry(o, now, this.ttlSeconds));
+        continue;
+      }
+      const instanceId = this.newId();
+      const inst: FakeInstance = {
+        instanceId,
+        instanceType: o.instanceType,
+        state: 'pending',
+        launchedAt: now.toISOString(),
+        zone: o.zone,
+        capacityType: o.capacityType,
+        nodeName: `${this.nodeNamePrefix}${instanceId}`,
+        decisionId: req.decisionId,
+        launchReason: req.reason.slice(0, 256),
+        cluster: this.cluster,
+        launchKey: req.clientToken,
+        subnetId: o.subnetId,
+        imageId: req.imageId,
+        userData: req.userData,
+      };
+      this.instances.set(instanceId, inst);
+      return { ...toLaunched(inst), reused: false, attempts };
+    }
+    throw new NoCapacityError(req.clientToken, attempts);
+  }
+
+  async terminate(instanceIds: string[]): Promise<TerminateResult> {
+    this.terminateCalls.push([...instanceIds]);
+    const foreign = instanceIds.filter((id) => {
+      const i = this.instances.get(id);
+      return i !== undefined && i.cluster !== this.cluster;
+    });
+    if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+    const result: TerminateResult = { terminating: [], alreadyGone: [] };
+    for (const id of new Set(instanceIds)) {
+      const i = this.instances.get(id);
+      if (!i || i.state === 'terminated' || i.state === 'shutting-down') result.alreadyGone.push(id);
+      else {
+        i.state = 'shutting-down';
+        result.terminating.push(id);
+      }
+    }
+    return result;
+  }
+
+  /** Move every shutting-down instance to terminated and every pending one to running. */
+  settle(): void {
+    for (const i of this.instances.values()) {
+      if (i.state === 'shutting-down') i.state = 'terminated';
+      if (i.state === 'pending') i.state = 'running';
+    }
+  }
+
+  private takeError(o: {
+    instanceType: string;
+    capacityType: CapacityType;
+    zone: string;
+  }): string | undefined {
+    for (const e of this.errors) {
+      if (e.remaining <= 0) continue;
+      const m = e.match;
+      if (m.instanceType !== undefined && m.instanceType !== o.instanceType) continue;
+      if (m.capacityType !== undefined && m.capacityType !== o.capacityType) continue;
+      if (m.zone !== undefined && m.zone !== o.zone) continue;
+      e.remaining -= 1;
+      return e.code;
+    }
+    return undefined;
+  }
+
+  private newId(): string {
+    this.nextId += 1;
+    return `i-0${this.nextId.toString(16).padStart(16, '0')}`;
+  }
+}
+
+function toManaged(i: FakeInstance): ManagedInstance {
+  return {
+    instanceId: i.instanceId,
+    instanceType: i.instanceType,
+    state: i.state,
+    launchedAt: i.launchedAt,
+    zone: i.zone,
+    capacityType: i.capacityType,
+    nodeName: i.nodeName,
+    decisionId: i.decisionId,
+    launchReason: i.launchReason,
+  };
+}
+
+function toLaunched(i: FakeInstance): Omit<LaunchedInstance, 'reused' | 'attempts'> {
+  return {
+    instanceId: i.instanceId,
+    instanceType: i.instanceType,
+    capacityType: i.capacityType,
+    zone: i.zone,
+    subnetId: i.subnetId,
+    nodeName: i.nodeName,
+    launchedAt: i.launchedAt,
+    state: i.state,
+  };
+}

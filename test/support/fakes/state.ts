@@ -1,0 +1,134 @@
+import type { DecisionRecord, OfferingCache, StatePort, StoredSnapshot } from '../../../lib/core/ports.js';
+import type { ClusterSnapshot, DrainInProgress, InFlightLaunch } from '../../../lib/events/index.js';
+import { FakeOfferingCache } from './offering-cache.js';
+
+interface ClusterState {
+  snapshot?: StoredSnapshot;
+  decisions: Map<string, { record: DecisionRecord; expiresAtMs: number }>;
+  inFlight: Map<string, InFlightLaunch>;
+  drains: Map<string, DrainInProgress>;
+  lastScaleOutAt?: string;
+  lease?: { holder: string; expiresAtMs: number };
+  offerings: FakeOfferingCache;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/**
+ * In-memory {@link StatePort} with the same guarantees as the DynamoDB adapter: the snapshot
+ * seq guard (older or equal ignored), the single-writer lease (free, expired or own), event
+ * dedup with expiry, monotonic lastScaleOutAt. Methods are synchronous inside, so concurrent
+ * calls behave like DynamoDB's atomic conditional writes.
+ */
+export class FakeState implements StatePort {
+  readonly clusters = new Map<string, ClusterState>();
+  readonly seenEvents = new Map<string, number>();
+
+  private of(cluster: string): ClusterState {
+    let s = this.clusters.get(cluster);
+    if (!s) {
+      s = {
+        decisions: new Map(),
+        inFlight: new Map(),
+        drains: new Map(),
+        offerings: new FakeOfferingCache(),
+      };
+      this.clusters.set(cluster, s);
+    }
+    return s;
+  }
+
+  async putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'> {
+    const s = this.of(snapshot.cluster);
+    if (s.snapshot && s.snapshot.snapshot.seq >= snapshot.seq) return 'stale';
+    s.snapshot = { snapshot: clone(snapshot), storedAt: now.toISOString() };
+    return 'stored';
+  }
+
+  async getLatestSnapshot(cluster: string): Promise<StoredSnapshot | undefined> {
+    const snap = this.of(cluster).snapshot;
+    return snap ? clone(snap) : undefined;
+  }
+
+  async journalDecision(record: DecisionRecord, ttlSeconds: number): Promise<'recorded' | 'duplicate'> {
+    const s = this.of(record.plan.cluster);
+    if (s.decisions.has(record.plan.decisionId)) return 'duplicate';
+    s.decisions.set(record.plan.decisionId, {
+      record: clone(record),
+      expiresAtMs: Date.parse(record.plan.decidedAt) + ttlSeconds * 1000,
+    });
+    return 'recorded';
+  }
+
+  async listRecentDecisions(cluster: string, limit: number): Promise<DecisionRecord[]> {
+    return [...this.of(cluster).decisions.values()]
+      .map((d) => d.record)
+      .sort((a, b) =>
+        a.plan.decidedAt < b.plan.decidedAt ? 1 : a.plan.decidedAt > b.plan.decidedAt ? -1 : 0,
+      )
+      .slice(0, Math.max(0, limit))
+      .map(clone);
+  }
+
+  async recordInFlight(cluster: string, launches: InFlightLaunch[]): Promise<void> {
+    const s = this.of(cluster);
+    for (const l of launches) s.inFlight.set(l.launchId, clone(l));
+  }
+
+  async listInFlight(cluster: string, now: Date): Promise<InFlightLaunch[]> {
+    return [...this.of(cluster).inFlight.values()]
+      .filter((l) => Date.parse(l.expiresAt) > now.getTime())
+      .map(clone);
+  }
+
+  async clearInFlight(cluster: string, launchIds: string[]): Promise<void> {
+    const s = this.of(cluster);
+    for (const id of launchIds) s.inFlight.delete(id);
+  }
+
+  async recordDrain(cluster: string, drain: DrainInProgress): Promise<void> {
+    this.of(cluster).drains.set(drain.instanceId, clone(drain));
+  }
+
+  async listDrains(cluster: string): Promise<DrainInProgress[]> {
+    return [...this.of(cluster).drains.values()].map(clone);
+  }
+
+  async clearDrain(cluster: string, instanceId: string): Promise<void> {
+    this.of(cluster).drains.delete(instanceId);
+  }
+
+  async recordScaleOut(cluster: string, at: Date): Promise<void> {
+    const s = this.of(cluster);
+    if (s.lastScaleOutAt && Date.parse(s.lastScaleOutAt) >= at.getTime()) return;
+    s.lastScaleOutAt = at.toISOString();
+  }
+
+  async lastScaleOutAt(cluster: string): Promise<string | undefined> {
+    return this.of(cluster).lastScaleOutAt;
+  }
+
+  async acquireLease(cluster: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    const s = this.of(cluster);
+    const l = s.lease;
+    if (l && l.holder !== holder && l.expiresAtMs > now.getTime()) return false;
+    s.lease = { holder, expiresAtMs: now.getTime() + ttlSeconds * 1000 };
+    return true;
+  }
+
+  async releaseLease(cluster: string, holder: string): Promise<void> {
+    const s = this.of(cluster);
+    if (s.lease?.holder === holder) s.lease = undefined;
+  }
+
+  async markEventSeen(eventId: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    const until = this.seenEvents.get(eventId);
+    if (until !== undefined && until > now.getTime()) return false;
+    this.seenEvents.set(eventId, now.getTime() + ttlSeconds * 1000);
+    return true;
+  }
+
+  offeringCache(cluster: string): OfferingCache {
+    return this.of(cluster).offerings;
+  }
+}
