@@ -1,0 +1,387 @@
+/**
+ * FleetPort on EC2 RunInstances (see docs/adapters.md for why not CreateFleet `instant`).
+ *
+ * Idempotency has two halves (I7): a deterministic EC2 ClientToken per offering, which makes
+ * an SDK retry or a redelivered request for the same offering return the same instance; and
+ * a `k3s-burst:launch-key` tag looked up before launching, which catches what ClientToken
+ * cannot (a different offering chosen on redelivery, moto ignoring ClientToken).
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  type Filter,
+  type Instance,
+  paginateDescribeInstances,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  type Tag,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  CapacityLimitError,
+  type Clock,
+  type FleetPort,
+  FleetPortError,
+  ForeignInstanceError,
+  type LaunchedInstance,
+  type LaunchOneRequest,
+  NoCapacityError,
+  type OfferingAttempt,
+  type OfferingCache,
+  type PortLogger,
+  type TerminateResult,
+} from '../core/ports.js';
+import { type CapacityType, type InstanceState, type ManagedInstance, Tags } from '../events/index.js';
+import { awsErrorCode, errorMessage, silentLogger } from './logger.js';
+import {
+  FALLBACK_ERROR_CODES,
+  isUnavailable,
+  type Offering,
+  orderOfferings,
+  QUOTA_ERROR_CODES,
+  type SubnetChoice,
+  unavailableEntry,
+} from './offerings.js';
+
+/** Base error of the EC2 fleet adapter (anything that is not a capacity outcome). */
+export class Ec2FleetError extends FleetPortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'Ec2FleetError';
+  }
+}
+
+/** EC2 refuses user data over 16 KB (raw, before base64). */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
+const MAX_TAG_VALUE = 256;
+const LISTED_STATES: InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
+export interface Ec2FleetProps {
+  ec2: EC2Client;
+  cluster: string;
+  /** Node name = prefix + instance id. @default 'burst-' */
+  nodeNamePrefix?: string;
+  /** Subnets to launch into, with their zones, in preference order. */
+  subnets: SubnetChoice[];
+  securityGroupIds?: string[];
+  /** Instance profile ARN for the nodes. @default - none */
+  instanceProfileArn?: string;
+  /** @default 20 */
+  rootVolumeGiB?: number;
+  /** Root device of the AMI (`/dev/sda1` for Ubuntu). @default '/dev/sda1' */
+  rootDeviceName?: string;
+  offeringCache: OfferingCache;
+  /** How long a failed offering is skipped. @default 180 */
+  unavailableOfferingTtlSeconds?: number;
+  clock?: Clock;
+  logger?: PortLogger;
+}
+
+/**
+ * The EC2 ClientToken for one offering of a launch: deterministic, ≤ 64 chars, different per
+ * offering so a fallback never reuses a token with different parameters
+ * (`IdempotentParameterMismatch`), equal across redeliveries of the same launch key.
+ */
+export function offeringClientToken(launchKey: string, o: Offering): string {
+  const h = createHash('sha256')
+    .update(`${launchKey}|${o.instanceType}|${o.capacityType}|${o.subnetId}`)
+    .digest('hex')
+    .slice(0, 8);
+  return `${launchKey.slice(0, 55)}~${h}`;
+}
+
+const tag = (Key: string, Value: string): Tag => ({ Key, Value: Value.slice(0, MAX_TAG_VALUE) });
+
+function tagValue(i: Instance, key: string): string | undefined {
+  return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** {@link FleetPort} on EC2 RunInstances / DescribeInstances / TerminateInstances. */
+export class Ec2Fleet implements FleetPort {
+  private readonly ec2: EC2Client;
+  private readonly cluster: string;
+  private readonly prefix: string;
+  private readonly ttlSeconds: number;
+  private readonly clock: Clock;
+  private readonly log: PortLogger;
+
+  constructor(private readonly props: Ec2FleetProps) {
+    if (props.subnets.length === 0) throw new Ec2FleetError('Ec2Fleet needs at least one subnet (got none)');
+    this.ec2 = props.ec2;
+    this.cluster = props.cluster;
+    this.prefix = props.nodeNamePrefix ?? 'burst-';
+    this.ttlSeconds = props.unavailableOfferingTtlSeconds ?? 180;
+    this.clock = props.clock ?? (() => new Date());
+    this.log = props.logger ?? silentLogger;
+  }
+
+  async list(opts: { includeTerminated?: boolean } = {}): Promise<ManagedInstance[]> {
+    const states = opts.includeTerminated ? [...LISTED_STATES, 'terminated'] : LISTED_STATES;
+    const found = await this.describe([
+      { Name: `tag:${Tags.cluster}`, Values: [this.cluster] },
+      { Name: 'instance-state-name', Values: states },
+    ]);
+    return found.map((i) => this.toManaged(i));
+  }
+
+  async launchOne(req: LaunchOneRequest): Promise<LaunchedInstance> {
+    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) {
+      throw new Ec2FleetError(
+        `clientToken must be 1-64 printable ASCII characters (got ${req.clientToken.length} chars); use \`\${launchId}-\${index}\``,
+      );
+    }
+    const userDataBytes = Buffer.byteLength(req.userData, 'utf8');
+    if (userDataBytes > MAX_USER_DATA_BYTES) {
+      throw new Ec2FleetError(
+        `user data is ${userDataBytes} bytes, over the EC2 limit of ${MAX_USER_DATA_BYTES}; shorten the template`,
+      );
+    }
+
+    const existing = await this.findByLaunchKey(req.clientToken);
+    if (existing) {
+      this.log.info('launch key already has an instance; not launching again', {
+        launchKey: req.clientToken,
+        instanceId: existing.InstanceId,
+      });
+      return { ...this.toLaunched(existing), reused: true, attempts: [] };
+    }
+
+    const now = this.clock();
+    const unavailable = await this.props.offeringCache.listUnavailable(now);
+    const attempts: OfferingAttempt[] = [];
+    const offerings = orderOfferings(
+      req.instanceTypes,
+      req.capacityTypes,
+      this.props.subnets,
+      req.zones,
+      req.index,
+    );
+    for (const o of offerings) {
+      if (isUnavailable(o, unavailable, now)) {
+        attempts.push({ ...o, outcome: 'cached-unavailable' });
+        continue;
+      }
+      let instance: Instance | undefined;
+      try {
+        const out = await this.ec2.send(new RunInstancesCommand(this.runInput(req, o)));
+        instance = out.Instances?.[0];
+      } catch (err) {
+        const code = awsErrorCode(err);
+        if (QUOTA_ERROR_CODES.has(code)) {
+          throw new CapacityLimitError(code, o.instanceType, o.capacityType, errorMessage(err), {
+            cause: err,
+          });
+        }
+        if (FALLBACK_ERROR_CODES.has(code)) {
+          this.log.warn('offering unavailable, trying the next', { ...o, code });
+          attempts.push({ ...o, outcome: code });
+          await this.props.offeringCache.markUnavailable(unavailableEntry(o, now, this.ttlSeconds));
+          continue;
+        }
+        throw new Ec2FleetError(
+          `RunInstances ${o.instanceType}/${o.capacityType} in ${o.subnetId} failed with ${code}: ${errorMessage(err)}`,
+          { cause: err },
+        );
+      }
+      if (!instance?.InstanceId) {
+        throw new Ec2FleetError(`RunInstances ${o.instanceType} returned no instance for ${req.clientToken}`);
+      }
+      await this.tagNodeName(instance.InstanceId);
+      const launched = this.toLaunched(instance, o);
+      this.log.info('launched instance', {
+        instanceId: launched.instanceId,
+        instanceType: o.instanceType,
+        capacityType: o.capacityType,
+        zone: o.zone,
+        launchKey: req.clientToken,
+      });
+      return { ...launched, reused: false, attempts };
+    }
+    throw new NoCapacityError(req.clientToken, attempts);
+  }
+
+  async terminate(instanceIds: string[]): Promise<TerminateResult> {
+    const ids = [...new Set(instanceIds.map((i) => i.trim()))].filter((i) => i.length > 0);
+    if (ids.length === 0) return { terminating: [], alreadyGone: [] };
+    // A filter (not InstanceIds) so unknown ids do not fail the whole call.
+    const found = await this.describe([{ Name: 'instance-id', Values: ids }]);
+    const byId = new Map(found.map((i) => [i.InstanceId as string, i]));
+    const foreign = ids.filter((id) => {
+      const i = byId.get(id);
+      return i !== undefined && tagValue(i, Tags.cluster) !== this.cluster;
+    });
+    if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+
+    const result: TerminateResult = { terminating: [], alreadyGone: [] };
+    const live: string[] = [];
+    for (const id of ids) {
+      const state = byId.get(id)?.State?.Name;
+      if (state === undefined || state === 'terminated' || state === 'shutting-down')
+        result.alreadyGone.push(id);
+      else live.push(id);
+    }
+    if (live.length > 0) {
+      try {
+        await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
+        result.terminating.push(...live);
+      } catch (err) {
+        const code = awsErrorCode(err);
+        if (code !== 'InvalidInstanceID.NotFound') {
+          throw new Ec2FleetError(
+            `TerminateInstances ${live.join(', ')} failed with ${code}: ${errorMessage(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        // Raced with another terminator: terminate the survivors one by one.
+        for (const id of live) {
+          try {
+            await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+            result.terminating.push(id);
+          } catch (inner) {
+            if (awsErrorCode(inner) !== 'InvalidInstanceID.NotFound') {
+              throw new Ec2FleetError(`TerminateInstances ${id} failed: ${errorMessage(inner)}`, {
+                cause: inner,
+              });
+            }
+            result.alreadyGone.push(id);
+          }
+        }
+      }
+    }
+    this.log.info('terminate', { ...result });
+    return result;
+  }
+
+  private runInput(req: LaunchOneRequest, o: Offering): RunInstancesCommandInput {
+    const tags = [
+      tag(Tags.cluster, this.cluster),
+      tag(Tags.decisionId, req.decisionId),
+      tag(Tags.launchReason, req.reason),
+      tag(Tags.launchKey, req.clientToken),
+      tag(Tags.capacityType, o.capacityType),
+      tag(Tags.name, `k3s-burst-${this.cluster}`),
+    ];
+    return {
+      ImageId: req.imageId,
+      InstanceType: o.instanceType as RunInstancesCommandInput['InstanceType'],
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: offeringClientToken(req.clientToken, o),
+      SubnetId: o.subnetId,
+      SecurityGroupIds: this.props.securityGroupIds,
+      IamInstanceProfile: this.props.instanceProfileArn ? { Arn: this.props.instanceProfileArn } : undefined,
+      UserData: Buffer.from(req.userData, 'utf8').toString('base64'),
+      // IMDSv2 only, hop limit 1: pods cannot reach the instance credentials (DESIGN §5).
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+      BlockDeviceMappings: [
+        {
+          DeviceName: this.props.rootDeviceName ?? '/dev/sda1',
+          Ebs: {
+            VolumeSize: this.props.rootVolumeGiB ?? 20,
+            VolumeType: 'gp3',
+            Encrypted: true,
+            DeleteOnTermination: true,
+          },
+        },
+      ],
+      InstanceMarketOptions:
+        o.capacityType === 'spot'
+          ? {
+              MarketType: 'spot',
+              SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
+            }
+          : undefined,
+      InstanceInitiatedShutdownBehavior: 'terminate',
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: tags },
+        { ResourceType: 'volume', Tags: tags },
+      ],
+    };
+  }
+
+  /** Write the node-name tag once the instance id is known. Best effort: list() derives it anyway. */
+  private async tagNodeName(instanceId: string): Promise<void> {
+    const nodeName = `${this.prefix}${instanceId}`;
+    try {
+      await this.ec2.send(
+        new CreateTagsCommand({
+          Resources: [instanceId],
+          Tags: [tag(Tags.nodeName, nodeName), tag(Tags.name, nodeName)],
+        }),
+      );
+    } catch (err) {
+      this.log.warn('could not tag node name; list() derives it from the instance id', {
+        instanceId,
+        code: awsErrorCode(err),
+      });
+    }
+  }
+
+  private async findByLaunchKey(launchKey: string): Promise<Instance | undefined> {
+    const found = await this.describe([
+      { Name: `tag:${Tags.cluster}`, Values: [this.cluster] },
+      { Name: `tag:${Tags.launchKey}`, Values: [launchKey] },
+    ]);
+    // Prefer a live instance; a terminated one still means "this launch happened" (I7).
+    return found.find((i) => i.State?.Name !== 'terminated') ?? found[0];
+  }
+
+  private async describe(filters: Filter[]): Promise<Instance[]> {
+    const out: Instance[] = [];
+    try {
+      // Bounded: at most 50 pages of up to 1000 instances.
+      let pages = 0;
+      for await (const page of paginateDescribeInstances(
+        { client: this.ec2, pageSize: 1000 },
+        { Filters: filters, MaxResults: 1000 },
+      )) {
+        for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+        pages += 1;
+        if (pages >= 50) break;
+      }
+    } catch (err) {
+      throw new Ec2FleetError(`DescribeInstances failed with ${awsErrorCode(err)}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    return out;
+  }
+
+  private capacityTypeOf(i: Instance): CapacityType {
+    if (i.InstanceLifecycle === 'spot') return 'spot';
+    return tagValue(i, Tags.capacityType) === 'spot' ? 'spot' : 'on-demand';
+  }
+
+  private toManaged(i: Instance): ManagedInstance {
+    const instanceId = i.InstanceId ?? '';
+    return {
+      instanceId,
+      instanceType: i.InstanceType ?? '',
+      state: (i.State?.Name ?? 'pending') as InstanceState,
+      launchedAt: (i.LaunchTime ?? this.clock()).toISOString(),
+      zone: i.Placement?.AvailabilityZone ?? '',
+      capacityType: this.capacityTypeOf(i),
+      nodeName: `${this.prefix}${instanceId}`,
+      decisionId: tagValue(i, Tags.decisionId) ?? '',
+      launchReason: tagValue(i, Tags.launchReason) ?? '',
+    };
+  }
+
+  private toLaunched(i: Instance, o?: Offering): Omit<LaunchedInstance, 'reused' | 'attempts'> {
+    const m = this.toManaged(i);
+    return {
+      instanceId: m.instanceId,
+      instanceType: m.instanceType || (o?.instanceType ?? ''),
+      capacityType: o?.capacityType ?? m.capacityType,
+      zone: m.zone || (o?.zone ?? ''),
+      subnetId: i.SubnetId ?? o?.subnetId ?? '',
+      nodeName: m.nodeName,
+      launchedAt: m.launchedAt,
+      state: m.state,
+    };
+  }
+}

@@ -1,0 +1,336 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+  EC2ServiceException,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Ec2Fleet } from '../../../lib/aws/fleet.js';
+import type { SubnetChoice } from '../../../lib/aws/offerings.js';
+import {
+  CapacityLimitError,
+  ForeignInstanceError,
+  type LaunchOneRequest,
+  NoCapacityError,
+} from '../../../lib/core/ports.js';
+import { Tags } from '../../../lib/events/index.js';
+import { FakeOfferingCache } from '../../support/fakes/index.js';
+import { type Moto, startMoto } from '../../support/moto.js';
+
+const CLUSTER = 'pi-lab';
+const NOW = new Date('2026-03-14T09:00:00Z');
+
+/**
+ * moto cannot produce capacity errors, so a middleware fails RunInstances for chosen
+ * offerings before the request leaves the client, with the error EC2 would return.
+ */
+function withInjectedRunErrors(ec2: EC2Client) {
+  const runs: RunInstancesCommandInput[] = [];
+  let decide: (input: RunInstancesCommandInput) => string | undefined = () => undefined;
+  ec2.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'RunInstancesCommand') {
+        const input = args.input as RunInstancesCommandInput;
+        runs.push(input);
+        const code = decide(input);
+        if (code) {
+          throw new EC2ServiceException({
+            name: code,
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+            message: `We currently do not have sufficient ${input.InstanceType} capacity (injected ${code}).`,
+          });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'injectRunErrors' },
+  );
+  return {
+    runs,
+    failWhen(fn: (input: RunInstancesCommandInput) => string | undefined) {
+      decide = fn;
+    },
+  };
+}
+
+describe('Ec2Fleet against moto', () => {
+  let moto: Moto;
+  let ec2: EC2Client;
+  let subnets: SubnetChoice[];
+  let imageId: string;
+  let injector: ReturnType<typeof withInjectedRunErrors>;
+  let cache: FakeOfferingCache;
+  let fleet: Ec2Fleet;
+  let seq = 0;
+
+  const request = (over: Partial<LaunchOneRequest> = {}): LaunchOneRequest => {
+    seq += 1;
+    const launchId = `d${seq}-0`;
+    return {
+      clientToken: `${launchId}-0`,
+      decisionId: `d${seq}`,
+      launchId,
+      index: 0,
+      instanceTypes: ['t4g.medium', 't4g.large'],
+      capacityTypes: ['spot', 'on-demand'],
+      imageId,
+      userData: '#!/bin/sh\necho tskey-auth-SECRET\n',
+      reason: '3 pending pods of shape abc',
+      ...over,
+    };
+  };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    ec2 = new EC2Client(moto.clientConfig);
+    injector = withInjectedRunErrors(ec2);
+    const s = await ec2.send(new DescribeSubnetsCommand({}));
+    subnets = (s.Subnets ?? [])
+      .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))
+      .sort((a, b) => a.zone.localeCompare(b.zone))
+      .slice(0, 2);
+    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+    imageId = images.Images?.[0]?.ImageId ?? '';
+  });
+
+  afterAll(async () => {
+    ec2?.destroy();
+    await moto?.stop();
+  });
+
+  beforeEach(() => {
+    injector.failWhen(() => undefined);
+    injector.runs.length = 0;
+    cache = new FakeOfferingCache();
+    fleet = new Ec2Fleet({
+      ec2,
+      cluster: CLUSTER,
+      nodeNamePrefix: 'burst-',
+      subnets,
+      offeringCache: cache,
+      unavailableOfferingTtlSeconds: 180,
+      clock: () => NOW,
+    });
+  });
+
+  it('launches one spot instance of the preferred type, tagged on instance and volume', async () => {
+    // Given a launch request
+    const req = request();
+
+    // When it is launched
+    const launched = await fleet.launchOne(req);
+
+    // Then one instance exists with every tag, the node name derived from its id
+    expect(launched).toMatchObject({
+      instanceType: 't4g.medium',
+      capacityType: 'spot',
+      zone: subnets[0]?.zone,
+      reused: false,
+      nodeName: `burst-${launched.instanceId}`,
+    });
+    const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [launched.instanceId] }));
+    const inst = d.Reservations?.[0]?.Instances?.[0];
+    const tags = Object.fromEntries((inst?.Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({
+      [Tags.cluster]: CLUSTER,
+      [Tags.decisionId]: req.decisionId,
+      [Tags.launchReason]: req.reason,
+      [Tags.launchKey]: req.clientToken,
+      [Tags.nodeName]: `burst-${launched.instanceId}`,
+      [Tags.capacityType]: 'spot',
+    });
+    expect(inst?.InstanceLifecycle).toBe('spot');
+    expect(injector.runs[0]?.ClientToken).toMatch(new RegExp(`^${req.clientToken}~[0-9a-f]{8}$`));
+    expect(injector.runs[0]?.MetadataOptions).toMatchObject({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+    });
+    const volumes = await ec2.send(
+      new DescribeVolumesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: [launched.instanceId] }],
+      }),
+    );
+    const volTags = Object.fromEntries((volumes.Volumes?.[0]?.Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(volTags).toMatchObject({ [Tags.cluster]: CLUSTER, [Tags.decisionId]: req.decisionId });
+    const ud = await ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: launched.instanceId, Attribute: 'userData' }),
+    );
+    expect(Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8')).toBe(req.userData);
+  });
+
+  it('returns the existing instance when the same launch key is launched again', async () => {
+    // Given a launched request
+    const req = request();
+    const first = await fleet.launchOne(req);
+    injector.runs.length = 0;
+
+    // When the same decision is redelivered
+    const again = await fleet.launchOne({ ...req });
+
+    // Then no RunInstances is sent and the same instance is returned
+    expect(again.instanceId).toBe(first.instanceId);
+    expect(again.reused).toBe(true);
+    expect(injector.runs).toHaveLength(0);
+    const mine = (await fleet.list()).filter((i) => i.decisionId === req.decisionId);
+    expect(mine).toHaveLength(1);
+  });
+
+  it('derives the same ClientToken for the same offering, and different ones per offering', async () => {
+    // Given the preferred type fails once
+    injector.failWhen((i) => (i.InstanceType === 't4g.medium' ? 'InsufficientInstanceCapacity' : undefined));
+    const req = request();
+
+    // When launched
+    await fleet.launchOne(req);
+
+    // Then each offering got its own deterministic token, all ≤ 64 chars
+    const tokens = injector.runs.map((r) => r.ClientToken ?? '');
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const t of tokens) expect(t.length).toBeLessThanOrEqual(64);
+  });
+
+  it('falls back to the next type on InsufficientInstanceCapacity and remembers the offering', async () => {
+    // Given t4g.medium spot has no capacity in any zone
+    injector.failWhen((i) =>
+      i.InstanceType === 't4g.medium' && i.InstanceMarketOptions?.MarketType === 'spot'
+        ? 'InsufficientInstanceCapacity'
+        : undefined,
+    );
+
+    // When launched
+    const launched = await fleet.launchOne(request());
+
+    // Then both zones of t4g.medium were tried, then t4g.large spot launched
+    expect(launched).toMatchObject({ instanceType: 't4g.large', capacityType: 'spot', reused: false });
+    expect(launched.attempts.map((a) => [a.instanceType, a.zone, a.outcome])).toEqual(
+      subnets.map((s) => ['t4g.medium', s.zone, 'InsufficientInstanceCapacity']),
+    );
+    const cached = await cache.listUnavailable(NOW);
+    expect(cached).toHaveLength(subnets.length);
+    expect(cached[0]).toMatchObject({
+      instanceType: 't4g.medium',
+      capacityType: 'spot',
+      until: new Date(NOW.getTime() + 180_000).toISOString(),
+    });
+
+    // And the next launch skips the remembered offerings without calling EC2 for them
+    injector.runs.length = 0;
+    injector.failWhen(() => undefined);
+    const next = await fleet.launchOne(request());
+    expect(next.instanceType).toBe('t4g.large');
+    expect(injector.runs.map((r) => r.InstanceType)).toEqual(['t4g.large']);
+    expect(next.attempts.every((a) => a.outcome === 'cached-unavailable')).toBe(true);
+  });
+
+  it('falls back from spot to on-demand when every spot offering fails', async () => {
+    // Given spot is unavailable everywhere (price or capacity)
+    injector.failWhen((i) =>
+      i.InstanceMarketOptions?.MarketType === 'spot' ? 'SpotMaxPriceTooLow' : undefined,
+    );
+
+    // When launched
+    const launched = await fleet.launchOne(request());
+
+    // Then the preferred type launches on-demand
+    expect(launched).toMatchObject({ instanceType: 't4g.medium', capacityType: 'on-demand' });
+    expect(launched.attempts).toHaveLength(2 * subnets.length);
+  });
+
+  it('throws CapacityLimitError on VcpuLimitExceeded and tries nothing else', async () => {
+    // Given the account's vCPU quota is exhausted
+    injector.failWhen(() => 'VcpuLimitExceeded');
+
+    // When launched
+    const error = await fleet.launchOne(request()).catch((e: unknown) => e);
+
+    // Then a clear, alarmable error, after a single attempt
+    expect(error).toBeInstanceOf(CapacityLimitError);
+    expect((error as CapacityLimitError).alarmable).toBe(true);
+    expect((error as Error).message).toMatch(/VcpuLimitExceeded.*quota/);
+    expect(injector.runs).toHaveLength(1);
+  });
+
+  it('throws NoCapacityError listing every offering when all fail', async () => {
+    // Given no capacity anywhere
+    injector.failWhen(() => 'InsufficientInstanceCapacity');
+
+    // When launched
+    const error = await fleet.launchOne(request()).catch((e: unknown) => e);
+
+    // Then every (capacity type × type × zone) was tried
+    expect(error).toBeInstanceOf(NoCapacityError);
+    expect((error as NoCapacityError).attempts).toHaveLength(2 * 2 * subnets.length);
+    expect((error as NoCapacityError).retryable).toBe(true);
+  });
+
+  it('restricts launches to the requested zones', async () => {
+    // Given only the second zone is allowed
+    const zone = subnets[1]?.zone ?? '';
+
+    // When launched
+    const launched = await fleet.launchOne(request({ zones: [zone] }));
+
+    // Then it lands there
+    expect(launched.zone).toBe(zone);
+  });
+
+  it('never lets user data or its secrets into an error message', async () => {
+    // Given EC2 rejects the image
+    injector.failWhen(() => 'InvalidAMIID.NotFound');
+
+    // When launched
+    const error = (await fleet.launchOne(request()).catch((e: unknown) => e)) as Error;
+
+    // Then the error names the code but not the user data
+    expect(error.message).toContain('InvalidAMIID.NotFound');
+    expect(error.message).not.toContain('tskey');
+  });
+
+  it('terminates its own instances by id and treats gone or unknown ids as success', async () => {
+    // Given a launched instance
+    const { instanceId } = await fleet.launchOne(request());
+
+    // When terminated, twice, along with an unknown id
+    const first = await fleet.terminate([instanceId, 'i-0123456789abcdef0']);
+    const second = await fleet.terminate([instanceId]);
+
+    // Then it is terminating, then already gone; the unknown id is gone
+    expect(first).toEqual({ terminating: [instanceId], alreadyGone: ['i-0123456789abcdef0'] });
+    expect(second).toEqual({ terminating: [], alreadyGone: [instanceId] });
+    expect((await fleet.list()).map((i) => i.instanceId)).not.toContain(instanceId);
+    expect((await fleet.list({ includeTerminated: true })).map((i) => i.instanceId)).toContain(instanceId);
+  });
+
+  it('refuses to terminate an instance without this cluster tag and terminates nothing', async () => {
+    // Given an instance of another cluster and one of ours
+    const foreign = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: imageId,
+        InstanceType: 't4g.small',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'other' }] }],
+      }),
+    );
+    const foreignId = foreign.Instances?.[0]?.InstanceId ?? '';
+    const mine = await fleet.launchOne(request());
+
+    // When both are asked to terminate
+    const error = await fleet.terminate([mine.instanceId, foreignId]).catch((e: unknown) => e);
+
+    // Then it refuses, naming the foreign id, and both still run
+    expect(error).toBeInstanceOf(ForeignInstanceError);
+    expect((error as Error).message).toContain(foreignId);
+    const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [foreignId, mine.instanceId] }));
+    const states = (d.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name);
+    expect(states).toEqual(['running', 'running']);
+    // And list() never shows the foreign instance
+    expect((await fleet.list()).map((i) => i.instanceId)).not.toContain(foreignId);
+  });
+});
