@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import {
   CreateTagsCommand,
-  DescribeInstancesCommand,
   type EC2Client,
   type Filter,
   type Instance,
