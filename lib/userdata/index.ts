@@ -1,0 +1,3 @@
+/** Node bootstrap user data: the renderer the launch Lambda and the CLI use. */
+export * from './errors.js';
+export * from './render.js';
