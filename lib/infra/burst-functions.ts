@@ -1,0 +1,195 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Code, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { InfraError } from './errors.js';
+
+/** The five functions; each is `lambdas/<name>.ts` exporting `handler`. */
+export const FUNCTION_NAMES = ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Sizing and async-invoke behaviour of one function. */
+interface FunctionSpec {
+  memoryMiB: number;
+  timeout: Duration;
+  /** Lambda's own async retries give up on events older than this. */
+  maxEventAge: Duration;
+  description: string;
+}
+
+const SPECS: Record<FunctionName, FunctionSpec> = {
+  // Inflates snapshots of up to 500 nodes / 5,000 pending pods and plans: CPU scales with memory.
+  reconcile: {
+    memoryMiB: 512,
+    timeout: Duration.seconds(60),
+    maxEventAge: Duration.minutes(10),
+    description: 'Decides: snapshot + fleet + config + time → plan',
+  },
+  launch: {
+    memoryMiB: 256,
+    timeout: Duration.seconds(90),
+    maxEventAge: Duration.minutes(15),
+    description: 'Mints a Tailscale auth key per node and launches EC2 capacity',
+  },
+  terminate: {
+    memoryMiB: 256,
+    timeout: Duration.seconds(60),
+    maxEventAge: Duration.hours(6),
+    description: 'Terminates one cluster-tagged instance and cleans its device and Node',
+  },
+  janitor: {
+    memoryMiB: 256,
+    timeout: Duration.seconds(120),
+    maxEventAge: Duration.minutes(10),
+    description: 'Removes orphan instances and stale Tailscale devices',
+  },
+  interruption: {
+    memoryMiB: 256,
+    timeout: Duration.seconds(30),
+    maxEventAge: Duration.minutes(2),
+    description: 'Reacts to spot interruption warnings and rebalance recommendations',
+  },
+};
+
+/**
+ * How function code is produced.
+ * - `esbuild`: bundle `lambdas/<name>.ts` with esbuild (the deployable form).
+ * - `none`: an inline stub that throws; for unit tests, which must not pay for esbuild
+ *   five times per stack nor depend on the handler files existing. Never deploy it.
+ */
+export type FunctionCodeMode = 'esbuild' | 'none';
+
+/** Props of {@link BurstFunctions}. */
+export interface BurstFunctionsProps {
+  readonly clusterName: string;
+  /** Environment of every function (the Lambda contract: see docs/iam.md and lambdas/). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Receives async invocations that failed after Lambda's retries. */
+  readonly asyncDeadLetterQueue: IQueue;
+  /**
+   * Repository root holding `lambdas/`, `package-lock.json` and `tsconfig.json`.
+   * @default - three levels above this file
+   */
+  readonly projectRoot?: string;
+  /** @default 'esbuild' */
+  readonly codeMode?: FunctionCodeMode;
+  /**
+   * Reserved concurrency of reconcile. The DynamoDB lease is the primary guard against
+   * two concurrent decisions; this is the second. `undefined` disables it, for accounts
+   * whose concurrency quota is still 10 (Lambda keeps 10 unreserved).
+   * @default 1
+   */
+  readonly reconcileReservedConcurrency?: number | undefined;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.DESTROY */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The k3s-burst Lambdas: ESM bundles (minified, source maps, metafile), arm64, Node.js 24,
+ * bounded memory and timeouts, a dedicated role per function (permissions are added by
+ * the stack, per function), and an explicit log group with retention per function.
+ */
+export class BurstFunctions extends Construct {
+  readonly functions: Record<FunctionName, NodejsFunction>;
+  readonly roles: Record<FunctionName, Role>;
+
+  constructor(scope: Construct, id: string, props: BurstFunctionsProps) {
+    super(scope, id);
+    const projectRoot = props.projectRoot ?? join(import.meta.dirname, '..', '..');
+    const codeMode = props.codeMode ?? 'esbuild';
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const functions: Partial<Record<FunctionName, NodejsFunction>> = {};
+    const roles: Partial<Record<FunctionName, Role>> = {};
+    const reserved = 'reconcileReservedConcurrency' in props ? props.reconcileReservedConcurrency : 1;
+
+    for (const name of FUNCTION_NAMES) {
+      const spec = SPECS[name];
+      const functionName = `k3s-burst-${props.clusterName}-${name}`;
+      const logGroup = new LogGroup(this, `${pascal(name)}Logs`, {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        removalPolicy,
+      });
+      // A hand-made role instead of AWSLambdaBasicExecutionRole: logs to its own group only.
+      const role = new Role(this, `${pascal(name)}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `k3s-burst ${props.clusterName} ${name} function`,
+      });
+      role.addToPolicy(
+        new PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      const entry = join(projectRoot, 'lambdas', `${name}.ts`);
+      if (codeMode === 'esbuild' && !existsSync(entry)) {
+        throw new InfraError(
+          `Lambda entry ${entry} does not exist: the ${name} handler must export "handler" from lambdas/${name}.ts`,
+        );
+      }
+      functions[name] = new NodejsFunction(this, pascal(name), {
+        functionName,
+        description: spec.description,
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: spec.memoryMiB,
+        timeout: spec.timeout,
+        role,
+        logGroup,
+        environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+        reservedConcurrentExecutions: name === 'reconcile' ? reserved : undefined,
+        retryAttempts: 2,
+        maxEventAge: spec.maxEventAge,
+        deadLetterQueue: props.asyncDeadLetterQueue,
+        ...(codeMode === 'esbuild'
+          ? {
+              entry,
+              handler: 'handler',
+              projectRoot,
+              depsLockFilePath: join(projectRoot, 'package-lock.json'),
+              bundling: {
+                format: OutputFormat.ESM,
+                minify: true,
+                sourceMap: true,
+                sourceMapMode: SourceMapMode.DEFAULT,
+                sourcesContent: false,
+                metafile: true,
+                mainFields: ['module', 'main'],
+                target: 'node24',
+                // The SDK is bundled (pinned, tree-shaken); a few CJS deps call require().
+                externalModules: [],
+                banner:
+                  "import { createRequire as __k3sbCreateRequire } from 'node:module'; const require = __k3sbCreateRequire(import.meta.url);",
+                tsconfig: join(projectRoot, 'tsconfig.json'),
+              },
+            }
+          : {
+              code: Code.fromInline(
+                `exports.handler = async () => { throw new Error('k3s-burst ${name}: stub code (codeMode "none"), not deployable'); };`,
+              ),
+              handler: 'index.handler',
+            }),
+      });
+      roles[name] = role;
+    }
+    this.functions = functions as Record<FunctionName, NodejsFunction>;
+    this.roles = roles as Record<FunctionName, Role>;
+  }
+
+  /** All functions, for dashboards and alarms. */
+  all(): Array<[FunctionName, IFunction]> {
+    return FUNCTION_NAMES.map((n) => [n, this.functions[n]]);
+  }
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

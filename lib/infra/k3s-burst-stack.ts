@@ -1,0 +1,342 @@
+import {
+  Tags as CdkTags,
+  type CfnElement,
+  CfnOutput,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { type Config, Sources, Tags } from '../events/index.js';
+import { AgentIdentity } from './agent-identity.js';
+import {
+  BurstFunctions,
+  FUNCTION_NAMES,
+  type FunctionCodeMode,
+  type FunctionName,
+} from './burst-functions.js';
+import { CapacitySchedules } from './capacity-schedules.js';
+import { ClusterSecrets } from './cluster-secrets.js';
+import { CommandQueue } from './command-queue.js';
+import { InfraError } from './errors.js';
+import { EventRouting } from './event-routing.js';
+import { describeStatement, launchStatements, terminateStatement } from './fleet-permissions.js';
+import { BurstNetwork } from './network.js';
+import { NodeLaunchTemplate } from './node-template.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, Observability } from './observability.js';
+import { deadLetterQueue } from './queues.js';
+import { StateTable } from './state-table.js';
+
+/**
+ * Lambda allows 4 KB of environment in total; the other variables take about 1.5 KB
+ * (ARNs, URLs), so the serialized config gets the rest.
+ */
+export const MAX_CONFIG_JSON_BYTES = 2500;
+
+/** Props of {@link K3sBurstStack}. */
+export interface K3sBurstStackProps extends StackProps {
+  /** The validated config (see `loadStackConfig`). */
+  readonly config: Config;
+  /**
+   * `none` synthesizes stub function code (unit tests only).
+   * @default 'esbuild'
+   */
+  readonly codeMode?: FunctionCodeMode;
+  /**
+   * Repository root (holds `lambdas/`).
+   * @default - derived from this file's location
+   */
+  readonly projectRoot?: string;
+  /**
+   * Keep the state table and the two operator-set secrets on `cdk destroy`. They then
+   * keep billing (secrets $0.40/month each) until deleted by hand.
+   * @default false
+   */
+  readonly retainData?: boolean;
+  /**
+   * Reserved concurrency of reconcile; `undefined` turns it off (accounts whose Lambda
+   * concurrency quota is still 10 cannot reserve any).
+   * @default 1
+   */
+  readonly reconcileReservedConcurrency?: number | undefined;
+}
+
+/** EC2 read calls each function needs (Describe* cannot be resource-scoped). */
+const DESCRIBE_ACTIONS: Record<FunctionName, readonly string[]> = {
+  reconcile: ['ec2:DescribeInstances'],
+  launch: [
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceTypes',
+    'ec2:DescribeInstanceTypeOfferings',
+    'ec2:DescribeSpotPriceHistory',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeImages',
+    'ec2:DescribeLaunchTemplateVersions',
+  ],
+  terminate: ['ec2:DescribeInstances'],
+  janitor: ['ec2:DescribeInstances'],
+  interruption: ['ec2:DescribeInstances'],
+};
+
+/** Stack name for a cluster. */
+export function stackNameFor(clusterName: string): string {
+  return `K3sBurst-${clusterName}`;
+}
+
+/**
+ * Everything k3s-burst needs in AWS for one cluster, from one validated config
+ * (DESIGN.md §2, §6). See docs/deploy.md and docs/iam.md.
+ */
+export class K3sBurstStack extends Stack {
+  readonly config: Config;
+  readonly network: BurstNetwork;
+  readonly nodes: NodeLaunchTemplate;
+  readonly state: StateTable;
+  readonly secrets: ClusterSecrets;
+  readonly commands: CommandQueue;
+  readonly bus: EventBus;
+  readonly functions: BurstFunctions;
+  readonly routing: EventRouting;
+  readonly schedules: CapacitySchedules;
+  readonly agent: AgentIdentity;
+  readonly observability: Observability;
+  /** Async-invocation failures of every function. */
+  readonly functionsDlq: Queue;
+  /** Deliveries EventBridge Scheduler gave up on. */
+  readonly schedulerDlq: Queue;
+
+  constructor(scope: Construct, id: string, props: K3sBurstStackProps) {
+    super(scope, id, {
+      description: `k3s-burst: burst K3s cluster "${props.config.cluster.name}" onto EC2 over Tailscale`,
+      ...props,
+    });
+    const config = props.config;
+    this.config = config;
+    const cluster = config.cluster.name;
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Cost allocation and ownership. Dashboards are excluded: cfn-lint's resource spec
+    // does not (yet) accept Tags on AWS::CloudWatch::Dashboard.
+    CdkTags.of(this).add(Tags.cluster, cluster, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
+
+    this.network = new BurstNetwork(this, 'Network', {
+      vpcId: config.network.vpcId,
+      subnetIds: config.network.subnetIds,
+      availabilityZoneCount: config.network.availabilityZoneCount,
+      vpcCidr: config.network.vpcCidr,
+    });
+    this.nodes = new NodeLaunchTemplate(this, 'Nodes', {
+      clusterName: cluster,
+      securityGroup: this.network.securityGroup,
+      rootVolumeGiB: config.nodes.rootVolumeGiB,
+      ssmSessionManager: config.nodes.ssmSessionManager,
+    });
+    this.state = new StateTable(this, 'State', { tableName: `k3s-burst-${cluster}`, removalPolicy });
+    this.secrets = new ClusterSecrets(this, 'Secrets', { clusterName: cluster, removalPolicy });
+    this.commands = new CommandQueue(this, 'Commands', { clusterName: cluster });
+    this.bus = new EventBus(this, 'Bus', { eventBusName: `k3s-burst-${cluster}` });
+    this.functionsDlq = deadLetterQueue(this, 'FunctionsDlq', {
+      queueProps: { queueName: `k3s-burst-${cluster}-functions-dlq` },
+    });
+    const functionsDlq = this.functionsDlq;
+    this.schedulerDlq = deadLetterQueue(this, 'SchedulerDlq', {
+      queueProps: { queueName: `k3s-burst-${cluster}-scheduler-dlq` },
+    });
+    const schedulerDlq = this.schedulerDlq;
+
+    const { $schema: _schema, ...configForLambdas } = config;
+    const configJson = JSON.stringify(configForLambdas);
+    if (Buffer.byteLength(configJson) > MAX_CONFIG_JSON_BYTES) {
+      throw new InfraError(
+        `the config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environments hold 4 KB, so at most ${MAX_CONFIG_JSON_BYTES} bytes fit: shorten "catalog" (only list types you override) or "candidateTypes"`,
+      );
+    }
+    const environment: Record<string, string> = {
+      CLUSTER_NAME: cluster,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      TABLE_NAME: this.state.table.tableName,
+      COMMAND_QUEUE_URL: this.commands.queue.queueUrl,
+      TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth.secretArn,
+      K3S_AGENT_TOKEN_SECRET_ARN: this.secrets.k3sAgentToken.secretArn,
+      LAUNCH_TEMPLATE_ID: this.nodes.launchTemplate.launchTemplateId ?? '',
+      SUBNET_IDS: this.network.subnets.map((s) => s.subnetId).join(','),
+      SECURITY_GROUP_ID: this.network.securityGroup.securityGroupId,
+      INSTANCE_PROFILE_ARN: this.nodes.instanceProfile.instanceProfileArn,
+      AMI_PARAMETER_ARM64: config.nodes.amiSsmParameters.arm64,
+      AMI_PARAMETER_AMD64: config.nodes.amiSsmParameters.amd64,
+      CONFIG_JSON: configJson,
+      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    this.functions = new BurstFunctions(this, 'Functions', {
+      clusterName: cluster,
+      environment,
+      asyncDeadLetterQueue: functionsDlq,
+      projectRoot: props.projectRoot,
+      codeMode: props.codeMode,
+      ...('reconcileReservedConcurrency' in props
+        ? { reconcileReservedConcurrency: props.reconcileReservedConcurrency }
+        : {}),
+    });
+    this.grantFunctionPermissions();
+
+    const fns = this.functions.functions;
+    this.routing = new EventRouting(this, 'Routing', {
+      clusterName: cluster,
+      bus: this.bus,
+      functions: fns,
+      commandQueue: this.commands.queue,
+    });
+    this.schedules = new CapacitySchedules(this, 'Schedules', {
+      clusterName: cluster,
+      policies: config.schedules,
+      reconcile: fns.reconcile,
+      janitor: fns.janitor,
+      deadLetterQueue: schedulerDlq,
+    });
+    this.agent = new AgentIdentity(this, 'Agent', {
+      clusterName: cluster,
+      bus: this.bus,
+      commandQueue: this.commands.queue,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      clusterName: cluster,
+      functions: this.functions.all(),
+      deadLetterQueues: {
+        events: this.routing.deadLetterQueue,
+        functions: functionsDlq,
+        scheduler: schedulerDlq,
+        commands: this.commands.deadLetterQueue,
+      },
+      staleAfterSeconds: config.agent.staleAfterSeconds,
+    });
+
+    // Names and ARNs only: no secret value is ever an output.
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'CommandQueueUrl', { value: this.commands.queue.queueUrl });
+    new CfnOutput(this, 'TailscaleOAuthSecretArn', { value: this.secrets.tailscaleOAuth.secretArn });
+    new CfnOutput(this, 'K3sAgentTokenSecretArn', { value: this.secrets.k3sAgentToken.secretArn });
+    new CfnOutput(this, 'AgentCredentialsSecretArn', { value: this.agent.credentials.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: `k3s-burst-${cluster}` });
+
+    this.acknowledgeNagFindings();
+  }
+
+  private grantFunctionPermissions(): void {
+    const cluster = this.config.cluster.name;
+    const { roles } = this.functions;
+    for (const name of FUNCTION_NAMES) {
+      const role = roles[name];
+      this.state.table.grantReadWriteData(role);
+      // Each function may put events only under its own source: a compromised or buggy
+      // function cannot impersonate the agent or another function.
+      role.addToPolicy(
+        new PolicyStatement({
+          sid: 'PutOwnEvents',
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': Sources[name] } },
+        }),
+      );
+      role.addToPolicy(describeStatement(DESCRIBE_ACTIONS[name]));
+    }
+    for (const statement of launchStatements(this, {
+      clusterName: cluster,
+      subnetIds: this.network.subnets.map((s) => s.subnetId),
+      securityGroupId: this.network.securityGroup.securityGroupId,
+      launchTemplateId: this.nodes.launchTemplate.launchTemplateId ?? '',
+      nodeRoleArn: this.nodes.role.roleArn,
+      amiParameterNames: [this.config.nodes.amiSsmParameters.arm64, this.config.nodes.amiSsmParameters.amd64],
+    })) {
+      roles.launch.addToPolicy(statement);
+    }
+    this.secrets.tailscaleOAuth.grantRead(roles.launch);
+    this.secrets.k3sAgentToken.grantRead(roles.launch);
+    for (const name of ['terminate', 'janitor'] as const) {
+      roles[name].addToPolicy(terminateStatement(this, cluster));
+      this.secrets.tailscaleOAuth.grantRead(roles[name]);
+    }
+  }
+
+  /**
+   * cdk-nag AwsSolutions findings that are deliberate, each with the reason. Everything
+   * else must be fixed, not acknowledged (a test enforces zero unacknowledged findings).
+   */
+  private acknowledgeNagFindings(): void {
+    const ack = (scope: Construct, id: string, reason: string): void =>
+      Validations.of(scope).acknowledge({ id, reason });
+    const describeReason =
+      'EC2 Describe* actions do not support resource-level permissions (read-only); iam:CreateServiceLinkedRole (launch only) is conditioned on iam:AWSServiceName spot/ec2fleet';
+    for (const name of FUNCTION_NAMES)
+      ack(this.functions.roles[name], 'AwsSolutions-IAM5[Resource::*]', describeReason);
+
+    const instanceReason = `instance ids are not known before launch; every statement on instance/* is conditioned on the ${Tags.cluster} tag (aws:RequestTag for launch, aws:ResourceTag for terminate/retag)`;
+    for (const name of ['launch', 'terminate', 'janitor'] as const) {
+      ack(this.functions.roles[name], this.nagArnFinding('instance/*'), instanceReason);
+    }
+    const launch = this.functions.roles.launch;
+    ack(
+      launch,
+      this.nagArnFinding('volume/*'),
+      `volumes are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} (RunInstances/CreateFleet) or ec2:CreateAction / aws:ResourceTag (CreateTags)`,
+    );
+    ack(
+      launch,
+      this.nagArnFinding('fleet/*'),
+      `instant fleets are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} or ec2:CreateAction`,
+    );
+    ack(
+      launch,
+      this.nagArnFinding('network-interface/*'),
+      'the primary network interface is created by RunInstances/CreateFleet and has no id beforehand; CreateTags on it only with ec2:CreateAction',
+    );
+    ack(
+      launch,
+      this.nagArnFinding('spot-instances-request/*'),
+      'spot requests are created implicitly by a spot launch and have no id beforehand; CreateTags on them only with ec2:CreateAction',
+    );
+    ack(
+      launch,
+      this.nagArnFinding('image/*', false),
+      'the AMI id changes with every Ubuntu release and is resolved from the SSM parameter at launch; images are owned by Canonical or the user',
+    );
+
+    const scheduleRole = this.schedules.role;
+    for (const fn of [this.functions.functions.reconcile, this.functions.functions.janitor]) {
+      const logicalId = this.getLogicalId(fn.node.defaultChild as CfnElement);
+      ack(
+        scheduleRole,
+        `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        'grantInvoke adds the qualified ARNs (versions/aliases) of the same function; no other function is reachable',
+      );
+    }
+    const dlqReason =
+      'this queue is itself a dead-letter queue (of EventBridge targets / Scheduler targets), configured as a target DLQ rather than a redrive policy, so cdk-nag cannot see it';
+    ack(this.routing.deadLetterQueue, 'AwsSolutions-SQS3', dlqReason);
+    ack(this.schedulerDlq, 'AwsSolutions-SQS3', dlqReason);
+    ack(
+      this.functionsDlq,
+      'AwsSolutions-SQS3',
+      'this queue is the asynchronous-invocation DLQ of the functions',
+    );
+    if (this.config.nodes.ssmSessionManager) {
+      ack(
+        this.nodes.role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+        'opt-in (nodes.ssmSessionManager) for debugging without inbound ports; the AWS-maintained policy is the documented minimum for Session Manager',
+      );
+    }
+  }
+
+  /** The id cdk-nag gives an IAM5 finding on an EC2 ARN of this stack. */
+  private nagArnFinding(resource: string, withAccount = true): string {
+    const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
+    const account = withAccount ? (Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account) : '';
+    return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:${resource}]`;
+  }
+}
