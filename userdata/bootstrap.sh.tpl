@@ -144,7 +144,7 @@ install_tailscale() {
 }
 
 if command -v tailscale >/dev/null; then
-  log "tailscale already installed (pre-baked AMI): skipping the package install"
+  log "tailscale already installed (pre-baked AMI or an earlier run): skipping the package install"
 else
   log "installing Tailscale from pkgs.tailscale.com"
   install_tailscale
