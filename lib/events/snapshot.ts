@@ -63,6 +63,11 @@ export const SnapshotNode = z.object({
   requested: Resources.extend({ pods: z.number().int().nonnegative() }),
   /** Non-DaemonSet, non-mirror pods bound to the node. */
   workloadPodCount: z.number().int().nonnegative(),
+  /**
+   * When the agent last saw the set of workload pods on the node change. Optional: without it
+   * scale-in can only count "empty for" / "underutilized for" from readySince/createdAt.
+   */
+  workloadChangedAt: IsoTime.optional(),
   /** Reschedulable pods' requests (sent for managed nodes, used by consolidation). */
   workloadPods: z.array(PodGroup).default([]),
   blockers: z.array(EvictionBlocker).default([]),

@@ -1,0 +1,181 @@
+import type {
+  ClusterSnapshot,
+  Config,
+  DrainInProgress,
+  FleetState,
+  InFlightLaunch,
+  ManagedInstance,
+  SnapshotNode,
+  UnavailableOffering,
+} from '../events/index.js';
+import type { Catalog } from './catalog.js';
+import { parseProviderId } from './ids.js';
+import type { ActiveSchedule } from './schedule.js';
+
+/** Instance states that occupy a slot under the limits. Billing stops at shutting-down. */
+const LIVE_STATES = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/** An in-flight launch entry and how many of its instances EC2 does not list yet. */
+export interface UnmatchedInFlight {
+  entry: InFlightLaunch;
+  count: number;
+}
+
+/**
+ * Facts derived once from the plan input and shared by every rule. All arrays are sorted
+ * by a stable key so that the plan does not depend on input order.
+ */
+export interface PlanContext {
+  config: Config;
+  catalog: Catalog;
+  now: Date;
+  nowMs: number;
+  decisionId: string;
+  snapshot: ClusterSnapshot | undefined;
+  schedule: ActiveSchedule;
+  /** Seconds since the snapshot was observed; undefined without a snapshot. */
+  snapshotAgeSeconds: number | undefined;
+  agentStale: boolean;
+  /** Snapshot older than abandonAfterSeconds (not set when there is no snapshot at all). */
+  abandoned: boolean;
+  /** Every node in the snapshot, by name. */
+  nodesByName: Map<string, SnapshotNode>;
+  /** Every node in the snapshot whose providerID (or instanceId) names an EC2 instance. */
+  nodesByInstanceId: Map<string, SnapshotNode>;
+  /** Managed nodes only, sorted by name. */
+  managedNodes: SnapshotNode[];
+  /** Names and instance ids of on-prem nodes: nothing may ever touch them (I2). */
+  onPremNodeNames: Set<string>;
+  onPremInstanceIds: Set<string>;
+  /** Non-terminated (not shutting-down) instances, sorted by id. */
+  liveInstances: ManagedInstance[];
+  liveIds: Set<string>;
+  instancesById: Map<string, ManagedInstance>;
+  /** In-flight launches not yet listed by EC2 and not expired, sorted by launchId. */
+  unmatchedInFlight: UnmatchedInFlight[];
+  /** Drains in progress, sorted by node name. */
+  drains: DrainInProgress[];
+  /** Offerings that recently failed with a capacity error. */
+  unavailableOfferings: UnavailableOffering[];
+  lastScaleOutAtMs: number | undefined;
+}
+
+/** The instance id a node belongs to: the agent's parsed field, else the providerID. */
+export function instanceIdOfNode(node: SnapshotNode): string | undefined {
+  return node.instanceId ?? parseProviderId(node.providerID)?.instanceId;
+}
+
+function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+}
+
+/**
+ * In-flight entries minus the instances EC2 already lists for the same decision. A decision
+ * can have several launch groups, so listed instances are matched per decision by count
+ * (same instance type first, since the launcher may fall back to another type), in launchId
+ * order; whatever is left is still in flight.
+ */
+function unmatchedInFlight(fleet: FleetState, nowMs: number): UnmatchedInFlight[] {
+  const listedByDecision = new Map<string, ManagedInstance[]>();
+  for (const i of fleet.instances) {
+    if (!i.decisionId) continue;
+    const list = listedByDecision.get(i.decisionId) ?? [];
+    list.push(i);
+    listedByDecision.set(i.decisionId, list);
+  }
+  const entries = fleet.inFlight
+    .filter((e) => Date.parse(e.expiresAt) > nowMs)
+    .sort(byKey((e) => e.launchId));
+  const byDecision = new Map<string, InFlightLaunch[]>();
+  for (const e of entries) {
+    const list = byDecision.get(e.decisionId) ?? [];
+    list.push(e);
+    byDecision.set(e.decisionId, list);
+  }
+  const out: UnmatchedInFlight[] = [];
+  for (const [decisionId, list] of byDecision) {
+    const remaining = list.map((entry) => ({ entry, count: entry.count }));
+    const listed = listedByDecision.get(decisionId) ?? [];
+    const leftover: ManagedInstance[] = [];
+    for (const inst of listed) {
+      const slot = remaining.find((r) => r.count > 0 && r.entry.instanceType === inst.instanceType);
+      if (slot) slot.count--;
+      else leftover.push(inst);
+    }
+    for (const _ of leftover) {
+      const slot = remaining.find((r) => r.count > 0);
+      if (slot) slot.count--;
+    }
+    for (const r of remaining) if (r.count > 0) out.push(r);
+  }
+  return out.sort(byKey((u) => u.entry.launchId));
+}
+
+export function buildContext(args: {
+  config: Config;
+  catalog: Catalog;
+  snapshot: ClusterSnapshot | undefined;
+  fleet: FleetState;
+  now: Date;
+  decisionId: string;
+  schedule: ActiveSchedule;
+}): PlanContext {
+  const { config, snapshot, fleet, now } = args;
+  const nowMs = now.getTime();
+  const snapshotAgeSeconds = snapshot ? (nowMs - Date.parse(snapshot.observedAt)) / 1000 : undefined;
+  const agentStale = snapshotAgeSeconds === undefined || snapshotAgeSeconds > config.agent.staleAfterSeconds;
+  const abandoned = snapshotAgeSeconds !== undefined && snapshotAgeSeconds > config.agent.abandonAfterSeconds;
+  const nodes = [...(snapshot?.nodes ?? [])].sort(byKey((n) => n.name));
+  const nodesByName = new Map(nodes.map((n) => [n.name, n]));
+  const nodesByInstanceId = new Map<string, SnapshotNode>();
+  for (const n of nodes) {
+    const id = instanceIdOfNode(n);
+    if (id && !nodesByInstanceId.has(id)) nodesByInstanceId.set(id, n);
+  }
+  const onPremNodeNames = new Set<string>();
+  const onPremInstanceIds = new Set<string>();
+  for (const n of nodes) {
+    if (n.managed) continue;
+    onPremNodeNames.add(n.name);
+    const id = instanceIdOfNode(n);
+    if (id) onPremInstanceIds.add(id);
+  }
+  const liveInstances = fleet.instances
+    .filter((i) => LIVE_STATES.has(i.state))
+    .sort(byKey((i) => i.instanceId));
+  return {
+    config,
+    catalog: args.catalog,
+    now,
+    nowMs,
+    decisionId: args.decisionId,
+    snapshot,
+    schedule: args.schedule,
+    snapshotAgeSeconds,
+    agentStale,
+    abandoned,
+    nodesByName,
+    nodesByInstanceId,
+    managedNodes: nodes.filter((n) => n.managed),
+    onPremNodeNames,
+    onPremInstanceIds,
+    liveInstances,
+    liveIds: new Set(liveInstances.map((i) => i.instanceId)),
+    instancesById: new Map(fleet.instances.map((i) => [i.instanceId, i])),
+    unmatchedInFlight: unmatchedInFlight(fleet, nowMs),
+    drains: [...fleet.drains].sort(byKey((d) => d.nodeName)),
+    unavailableOfferings: fleet.unavailableOfferings,
+    lastScaleOutAtMs: fleet.lastScaleOutAt ? Date.parse(fleet.lastScaleOutAt) : undefined,
+  };
+}
+
+/** The snapshot node of an instance: by recorded node name, else by providerID / instance id. */
+export function nodeOfInstance(ctx: PlanContext, inst: ManagedInstance): SnapshotNode | undefined {
+  return ctx.nodesByName.get(inst.nodeName) ?? ctx.nodesByInstanceId.get(inst.instanceId);
+}
+
+export { byKey };

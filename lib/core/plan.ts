@@ -1,0 +1,194 @@
+import type { ClusterSnapshot, Config, FleetState, Plan } from '../events/index.js';
+import { SCHEMA_VERSION } from '../events/index.js';
+import { PlanBuilder } from './builder.js';
+import { buildCatalog } from './catalog.js';
+import { buildContext, type PlanContext } from './context.js';
+import { fmtDuration, fmtTime, fmtUsd, plural } from './format.js';
+import { planAbandonment, planDrainProgress, planRepairs } from './repairs.js';
+import { planForcedScaleDown, planScaleIn } from './scale-in.js';
+import { type Headroom, type HeadroomLimits, planScaleOut, planWarmCapacity } from './scale-out.js';
+import { activeSchedule } from './schedule.js';
+
+/** Everything a decision depends on. Time is a parameter: the planner never reads a clock. */
+export interface PlanInput {
+  config: Config;
+  /** The latest snapshot from the agent, or undefined if none was ever received. */
+  snapshot: ClusterSnapshot | undefined;
+  fleet: FleetState;
+  now: Date;
+  /** Deterministic id of this decision (see decisionIdFor); launch ids derive from it. */
+  decisionId: string;
+}
+
+/** What the fleet uses now (every non-terminated instance + unmatched in-flight launch). */
+export interface FleetUsage {
+  nodes: number;
+  vcpu: number;
+  memoryMiB: number;
+  hourlyUsd: number;
+  /** Instance types the catalog does not know (counted as 0 vCPU / 0 MiB / $0). */
+  unknownTypes: string[];
+}
+
+/** Usage as the clamps count it: instances at their own capacity type's price, in-flight likewise. */
+export function fleetUsage(ctx: PlanContext): FleetUsage {
+  const usage: FleetUsage = { nodes: 0, vcpu: 0, memoryMiB: 0, hourlyUsd: 0, unknownTypes: [] };
+  const add = (type: string, cap: 'spot' | 'on-demand', n: number) => {
+    usage.nodes += n;
+    const spec = ctx.catalog.get(type);
+    if (!spec) {
+      if (!usage.unknownTypes.includes(type)) usage.unknownTypes.push(type);
+      return;
+    }
+    usage.vcpu += n * spec.vcpu;
+    usage.memoryMiB += n * spec.memoryMiB;
+    usage.hourlyUsd += n * (cap === 'spot' ? spec.spotHourlyUsd : spec.onDemandHourlyUsd);
+  };
+  for (const i of ctx.liveInstances) add(i.instanceType, i.capacityType, 1);
+  for (const u of ctx.unmatchedInFlight) add(u.entry.instanceType, u.entry.capacityType, u.count);
+  usage.unknownTypes.sort();
+  return usage;
+}
+
+function headroomFor(ctx: PlanContext, usage: FleetUsage): { head: Headroom; names: HeadroomLimits } {
+  const l = ctx.config.limits;
+  const maxNodes = Math.min(l.maxNodes, ctx.schedule.maxNodes);
+  const nodesLabel =
+    ctx.schedule.name !== null && ctx.schedule.maxNodes < l.maxNodes
+      ? `schedule "${ctx.schedule.name}" (maxNodes=${ctx.schedule.maxNodes})`
+      : `limits.maxNodes=${l.maxNodes}`;
+  return {
+    head: {
+      nodes: Math.max(0, maxNodes - usage.nodes),
+      vcpu: Math.max(0, l.maxVcpus - usage.vcpu),
+      memoryMiB: Math.max(0, l.maxMemoryMiB - usage.memoryMiB),
+      costUsd: Math.max(0, l.maxHourlyCostUsd - usage.hourlyUsd),
+    },
+    names: { nodesLabel, nodesLimit: maxNodes },
+  };
+}
+
+/** I2, enforced once more at the end whatever the rules did: nothing touches an on-prem node. */
+function enforceOnPremSafety(ctx: PlanContext, b: PlanBuilder): void {
+  const isOnPrem = (nodeName: string | undefined, instanceId: string | undefined) =>
+    (nodeName !== undefined && ctx.onPremNodeNames.has(nodeName)) ||
+    (instanceId !== undefined && ctx.onPremInstanceIds.has(instanceId));
+  const refuse = (what: string, subject: string) =>
+    b.explain(
+      'repair',
+      `refused to ${what}: it is an on-prem node (managed=false) and k3s-burst never touches those`,
+      subject,
+    );
+  for (const [id, d] of [...b.drains]) {
+    if (!isOnPrem(d.nodeName, id)) continue;
+    b.drains.delete(id);
+    refuse(`drain ${d.nodeName}`, d.nodeName);
+  }
+  for (const [id, t] of [...b.terminations]) {
+    if (!isOnPrem(t.nodeName, id)) continue;
+    b.terminations.delete(id);
+    refuse(`terminate ${id}`, t.nodeName ?? id);
+  }
+  for (const [name] of [...b.nodeDeletions]) {
+    if (!isOnPrem(name, undefined)) continue;
+    b.nodeDeletions.delete(name);
+    refuse(`delete Node ${name}`, name);
+  }
+}
+
+function byString<T>(key: (t: T) => string): (a: T, c: T) => number {
+  return (a, c) => (key(a) < key(c) ? -1 : key(a) > key(c) ? 1 : 0);
+}
+
+/**
+ * THE decision function (DESIGN §4): snapshot + fleet + config + time → plan. Pure and
+ * deterministic — no clock, no I/O, no randomness, input order does not matter — so Lambda,
+ * the simulator and `k3s-burst plan` decide identically. Rules run in priority order:
+ * abandonment, drains in progress, repairs, schedule-forced scale-down, scale-out, warm
+ * capacity (minNodes), voluntary scale-in; a final pass refuses anything aimed at an on-prem
+ * node. With a stale agent (I8) only the schedule ceiling, drain deadlines and minNodes act.
+ */
+export function planCluster(input: PlanInput): Plan {
+  const { config, snapshot, fleet, now, decisionId } = input;
+  const catalog = buildCatalog(config);
+  const schedule = activeSchedule(config, now);
+  const ctx = buildContext({ config, catalog, snapshot, fleet, now, decisionId, schedule });
+  const b = new PlanBuilder();
+
+  if (snapshot?.truncated) {
+    const t = snapshot.truncated;
+    b.explain(
+      'stale',
+      `the snapshot was truncated by the agent (${t.reason}): ${plural(t.droppedPods, 'pending pod')} in ${plural(t.droppedShapes, 'shape')} and ${plural(t.droppedNodes, 'node')} were left out, so this plan may be short of capacity until the next snapshot`,
+    );
+  }
+
+  const abandoned = planAbandonment(ctx, b);
+  if (!abandoned) {
+    planDrainProgress(ctx, b);
+    if (ctx.agentStale) {
+      b.explain(
+        'stale',
+        snapshot
+          ? `the agent's last snapshot (seq ${snapshot.seq}, ${fmtTime(snapshot.observedAt, now)}) is ${fmtDuration(ctx.snapshotAgeSeconds ?? 0)} old, more than staleAfterSeconds=${config.agent.staleAfterSeconds}: fail-safe, no scale-in, repairs or scale-out from stale data; only the schedule ceiling, drain deadlines and minNodes apply`
+          : 'no agent snapshot has been received: fail-safe, no scale-in, repairs or scale-out; only the schedule ceiling and drain deadlines apply (warm capacity waits for the agent)',
+      );
+    } else {
+      planRepairs(ctx, b);
+    }
+    planForcedScaleDown(ctx, b);
+    const usage = fleetUsage(ctx);
+    if (usage.unknownTypes.length > 0) {
+      b.explain(
+        'clamp',
+        `instance types ${usage.unknownTypes.join(', ')} in the fleet are not in the catalog, so their vCPU, memory and cost are not counted against the limits; add them to config.catalog`,
+      );
+    }
+    const { head, names } = headroomFor(ctx, usage);
+    if (!ctx.agentStale) planScaleOut(ctx, b, head, names);
+    if (snapshot) {
+      const draining = new Set(ctx.drains.map((d) => d.instanceId));
+      const present =
+        ctx.liveInstances.filter((i) => !b.isRemoving(i.instanceId) && !draining.has(i.instanceId)).length +
+        ctx.unmatchedInFlight.reduce((a, u) => a + u.count, 0) +
+        b.launches.reduce((a, l) => a + l.count, 0);
+      planWarmCapacity(ctx, b, head, present, names);
+    }
+    if (!ctx.agentStale) planScaleIn(ctx, b, b.launches.length > 0);
+  }
+
+  enforceOnPremSafety(ctx, b);
+
+  const acted =
+    b.launches.length + b.drains.size + b.terminations.size + b.nodeDeletions.size + b.unhelpable.length;
+  if (acted === 0) {
+    const usage = fleetUsage(ctx);
+    const pending = snapshot?.pendingShapes.reduce((a, s) => a + s.count, 0) ?? 0;
+    const ready = ctx.managedNodes.filter((n) => n.ready).length;
+    const sched =
+      schedule.name === null
+        ? 'no schedule'
+        : `schedule "${schedule.name}" (${schedule.minNodes}–${schedule.maxNodes} nodes)`;
+    b.explain(
+      'noop',
+      `nothing to do: ${plural(pending, 'pending pod')}${pending ? ' (all on capacity already on its way or waiting, see above)' : ''}, ${plural(ctx.liveInstances.length, 'managed instance')} (${ready} Ready nodes), ${ctx.unmatchedInFlight.reduce((a, u) => a + u.count, 0)} in flight, ${fmtUsd(usage.hourlyUsd)} in total; ${sched}`,
+    );
+  }
+
+  const launchIndex = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: config.cluster.name,
+    decisionId,
+    decidedAt: now.toISOString(),
+    snapshotSeq: snapshot ? snapshot.seq : null,
+    activeSchedule: { name: schedule.name, minNodes: schedule.minNodes, maxNodes: schedule.maxNodes },
+    agentStale: ctx.agentStale,
+    launches: [...b.launches].sort((a, c) => launchIndex(a.launchId) - launchIndex(c.launchId)),
+    drains: [...b.drains.values()].sort(byString((d) => d.nodeName)),
+    terminations: [...b.terminations.values()].sort(byString((t) => t.instanceId)),
+    nodeDeletions: [...b.nodeDeletions.values()].sort(byString((d) => d.nodeName)),
+    unhelpable: [...b.unhelpable].sort(byString((u) => u.shapeId)),
+    explanations: b.explanations,
+  };
+}

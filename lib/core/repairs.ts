@@ -1,0 +1,174 @@
+import type { PlanBuilder } from './builder.js';
+import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js';
+import { fmtDuration, fmtTime, plural } from './format.js';
+
+/**
+ * Abandonment (DESIGN §4 "stale agent"): the K3s server runs on the Pis, so when the agent
+ * has been silent for abandonAfterSeconds, cloud nodes do no useful work and only cost money.
+ * Returns true when the whole fleet is being terminated (nothing else should be planned).
+ */
+export function planAbandonment(ctx: PlanContext, b: PlanBuilder): boolean {
+  const limit = ctx.config.agent.abandonAfterSeconds;
+  if (ctx.snapshot && ctx.abandoned) {
+    const age = fmtDuration(ctx.snapshotAgeSeconds ?? 0);
+    for (const inst of ctx.liveInstances) {
+      b.terminate(
+        {
+          instanceId: inst.instanceId,
+          nodeName: inst.nodeName,
+          reason: `terminate ${inst.instanceId} (${inst.instanceType}): the agent's last snapshot is ${age} old (abandonAfterSeconds=${limit}); without the K3s server on the Pis a cloud node does no useful work and only costs money`,
+        },
+        'stale',
+      );
+    }
+    b.explain(
+      'stale',
+      `the agent has been silent for ${age} (last snapshot ${fmtTime(ctx.snapshot.observedAt, ctx.now)}, abandonAfterSeconds=${limit}): the cluster is treated as gone, nothing is launched and ${plural(ctx.liveInstances.length, 'managed instance')} ${ctx.liveInstances.length === 1 ? 'is' : 'are'} terminated`,
+    );
+    return true;
+  }
+  if (!ctx.snapshot) {
+    for (const inst of ctx.liveInstances) {
+      const ageSeconds = (ctx.nowMs - Date.parse(inst.launchedAt)) / 1000;
+      if (ageSeconds <= limit) continue;
+      b.terminate(
+        {
+          instanceId: inst.instanceId,
+          nodeName: inst.nodeName,
+          reason: `terminate ${inst.instanceId} (${inst.instanceType}): no agent snapshot has been received and it was launched ${fmtDuration(ageSeconds)} ago (abandonAfterSeconds=${limit}), so nothing can be using it`,
+        },
+        'stale',
+      );
+    }
+  }
+  return false;
+}
+
+/**
+ * Drains already in progress: past their deadline → terminate (the drain was attempted; the
+ * deadline is the contract). With a fresh snapshot, a drained node (cordoned, no workload
+ * pods) or one that has left the cluster is terminated at once.
+ */
+export function planDrainProgress(ctx: PlanContext, b: PlanBuilder): void {
+  for (const d of ctx.drains) {
+    const inst = ctx.instancesById.get(d.instanceId);
+    if (!inst || !ctx.liveIds.has(inst.instanceId)) continue;
+    const deadlineMs = Date.parse(d.deadline);
+    if (ctx.nowMs >= deadlineMs) {
+      b.terminate(
+        {
+          instanceId: d.instanceId,
+          nodeName: d.nodeName,
+          reason: `terminate ${d.instanceId} (node ${d.nodeName}): its drain ("${d.reason}") passed its deadline ${fmtTime(d.deadline, ctx.now)} ${fmtDuration((ctx.nowMs - deadlineMs) / 1000)} ago`,
+        },
+        'scale-in',
+      );
+      continue;
+    }
+    if (ctx.agentStale) continue;
+    const node = ctx.nodesByName.get(d.nodeName);
+    if (!node) {
+      b.terminate(
+        {
+          instanceId: d.instanceId,
+          nodeName: d.nodeName,
+          reason: `terminate ${d.instanceId}: node ${d.nodeName} was being drained and is no longer in the cluster`,
+        },
+        'scale-in',
+      );
+    } else if (node.cordoned && node.workloadPodCount === 0) {
+      b.terminate(
+        {
+          instanceId: d.instanceId,
+          nodeName: d.nodeName,
+          reason: `terminate ${d.instanceId}: node ${d.nodeName} is drained (cordoned, no workload pods left; drain reason: ${d.reason})`,
+        },
+        'scale-in',
+      );
+    }
+  }
+}
+
+/**
+ * Repairs on a fresh snapshot (never on a stale one, I8):
+ * - an instance with no Node registrationTimeoutSeconds after launch is terminated;
+ * - a managed node NotReady for longer than unhealthyAfterSeconds is terminated, unless more
+ *   than maxUnhealthyFraction of managed nodes are unhealthy at once (meltdown protection: a
+ *   Tailscale or home-internet outage must not churn the fleet);
+ * - a managed Node whose instance is terminated or gone is deleted;
+ * - an instance someone stopped is terminated (k3s-burst never stops instances).
+ */
+export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
+  const { registrationTimeoutSeconds, unhealthyAfterSeconds, maxUnhealthyFraction } = ctx.config.repairs;
+
+  for (const inst of ctx.liveInstances) {
+    if (inst.state === 'stopped') {
+      b.terminate(
+        {
+          instanceId: inst.instanceId,
+          nodeName: inst.nodeName,
+          reason: `terminate ${inst.instanceId} (${inst.instanceType}): it is stopped, and k3s-burst never stops instances — a stopped node only holds an EBS volume and a slot under maxNodes`,
+        },
+        'repair',
+      );
+      continue;
+    }
+    if (inst.state !== 'pending' && inst.state !== 'running') continue;
+    if (nodeOfInstance(ctx, inst)) continue;
+    const ageSeconds = (ctx.nowMs - Date.parse(inst.launchedAt)) / 1000;
+    if (ageSeconds <= registrationTimeoutSeconds) continue;
+    b.terminate(
+      {
+        instanceId: inst.instanceId,
+        nodeName: inst.nodeName,
+        reason: `terminate ${inst.instanceId} (${inst.instanceType}, ${inst.state}): launched ${fmtDuration(ageSeconds)} ago at ${fmtTime(inst.launchedAt, ctx.now)} and no node ${inst.nodeName} has registered (registrationTimeoutSeconds=${registrationTimeoutSeconds}); check its console output, Tailscale auth and the K3s server URL`,
+      },
+      'repair',
+    );
+  }
+
+  const unhealthy = ctx.managedNodes.filter(
+    (n) => !n.ready && (ctx.nowMs - Date.parse(n.readySince)) / 1000 > unhealthyAfterSeconds,
+  );
+  const total = ctx.managedNodes.length;
+  if (unhealthy.length > 0) {
+    const fraction = unhealthy.length / total;
+    if (fraction > maxUnhealthyFraction) {
+      b.explain(
+        'repair',
+        `meltdown protection: ${unhealthy.length} of ${total} managed nodes (${Math.round(fraction * 100)} %) are NotReady for more than ${fmtDuration(unhealthyAfterSeconds)} (${unhealthy
+          .map((n) => n.name)
+          .join(
+            ', ',
+          )}), more than maxUnhealthyFraction=${maxUnhealthyFraction}: this looks like a Tailscale or network outage, so no node is replaced`,
+      );
+    } else {
+      for (const n of unhealthy) {
+        const id = instanceIdOfNode(n);
+        const inst = id ? ctx.instancesById.get(id) : undefined;
+        if (!id || !inst || !ctx.liveIds.has(inst.instanceId)) continue;
+        b.terminate(
+          {
+            instanceId: id,
+            nodeName: n.name,
+            reason: `replace node ${n.name} (${inst.instanceType}): NotReady since ${fmtTime(n.readySince, ctx.now)} (${fmtDuration((ctx.nowMs - Date.parse(n.readySince)) / 1000)}, unhealthyAfterSeconds=${unhealthyAfterSeconds}); its pods become pending and scale-out replaces the capacity`,
+          },
+          'repair',
+        );
+      }
+    }
+  }
+
+  for (const n of ctx.managedNodes) {
+    const id = instanceIdOfNode(n);
+    if (!id) continue;
+    const inst = ctx.instancesById.get(id);
+    if (inst && ctx.liveIds.has(inst.instanceId)) continue;
+    b.deleteNode({
+      nodeName: n.name,
+      reason: inst
+        ? `delete Node ${n.name}: its instance ${id} is ${inst.state}`
+        : `delete Node ${n.name}: its instance ${id} no longer exists`,
+    });
+  }
+}

@@ -1,0 +1,701 @@
+import type {
+  Arch,
+  CapacityType,
+  DaemonSetOverhead,
+  PendingShape,
+  PlannedLaunch,
+  UnhelpableShape,
+} from '../events/index.js';
+import { Labels } from '../events/index.js';
+import type { PlanBuilder } from './builder.js';
+import { type NewNodeCapacity, newNodeCapacity, worstCasePrice } from './capacity.js';
+import type { InstanceSpec } from './catalog.js';
+import { nodeOfInstance, type PlanContext } from './context.js';
+import { fmtCpu, fmtMem, fmtTime, fmtUsd, plural } from './format.js';
+import {
+  cloudNodeLabels,
+  constrainsAnyKey,
+  fmtTaint,
+  labelMismatch,
+  untoleratedTaint,
+  ZONE_KEYS,
+} from './matching.js';
+import { binsLowerBound, fitCount, type PackItem, packFresh } from './packing.js';
+
+/** What is still allowed under the limits and the active schedule. */
+export interface Headroom {
+  nodes: number;
+  vcpu: number;
+  memoryMiB: number;
+  costUsd: number;
+}
+
+/** Names of the limits, for clamp explanations. */
+export interface HeadroomLimits {
+  nodesLabel: string;
+  nodesLimit: number;
+}
+
+/** A candidate type with its prices, capacity types allowed now, and fresh-node room. */
+interface TypeInfo {
+  spec: InstanceSpec;
+  /** Config capacity types minus offerings that are unavailable in every zone right now. */
+  caps: CapacityType[];
+  /** Price of the preferred capacity type (what ranks types). */
+  price: number;
+  /** Dearest allowed capacity type (what the cost cap charges). */
+  worstPrice: number;
+  room: NewNodeCapacity;
+  available: boolean;
+}
+
+interface ShapeInfo {
+  shape: PendingShape;
+  item: PackItem;
+  /** Sort key for first-fit-decreasing. */
+  size: number;
+  /** Types whose labels match the shape (any allowed zone / capacity type). */
+  types: TypeInfo[];
+  zones: string[];
+  caps: CapacityType[];
+  remaining: number;
+}
+
+/** Capacity already on its way: decided launches EC2 does not list yet, and instances not Ready yet. */
+interface InFlightBin {
+  label: string;
+  spec: InstanceSpec;
+  labels: Record<string, string>;
+  cpu: number;
+  mem: number;
+  pods: number;
+  ports: Set<number> | null;
+}
+
+const LARGE = Number.MAX_SAFE_INTEGER;
+/** Types packed exactly per group (the best by lower-bound cost); the rest only when clamped. */
+const EXACT_CANDIDATES = 6;
+
+function shapeRequests(s: PendingShape): string {
+  return `${fmtCpu(s.cpuMilli)}, ${fmtMem(s.memoryMiB)}${s.hostPorts.length ? `, hostPort ${s.hostPorts.join('/')}` : ''}`;
+}
+
+/** `web-7f3a (250m CPU, 512 MiB; e.g. shop/web-5b7f9c6d48-p8x2n)` */
+function shapeDescription(s: PendingShape): string {
+  return `${s.id} (${shapeRequests(s)}${s.examplePods[0] ? `; e.g. ${s.examplePods[0]}` : ''})`;
+}
+
+/** `web-7f3a (e.g. shop/web-5b7f9c6d48-p8x2n)` */
+function shapeName(s: PendingShape): string {
+  return s.examplePods[0] ? `${s.id} (e.g. ${s.examplePods[0]})` : s.id;
+}
+
+/** Earliest of a list of ISO timestamps (compared as times: offsets may differ). */
+function earliest(times: readonly string[]): string {
+  let m = times[0] ?? '';
+  for (const t of times) if (Date.parse(t) < Date.parse(m)) m = t;
+  return m;
+}
+
+/** The zones new nodes can land in: the first availabilityZoneCount of the region, or any when subnets are given. */
+export function candidateZones(ctx: PlanContext): string[] {
+  const n = ctx.config.network.subnetIds ? 6 : ctx.config.network.availabilityZoneCount;
+  return 'abcdef'
+    .slice(0, n)
+    .split('')
+    .map((l) => `${ctx.config.cluster.region}${l}`);
+}
+
+function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]): TypeInfo[] {
+  const { config, catalog } = ctx;
+  const unavailable = new Set<string>();
+  for (const u of ctx.unavailableOfferings) {
+    if (u.zone === '*' && Date.parse(u.until) > ctx.nowMs)
+      unavailable.add(`${u.instanceType}|${u.capacityType}`);
+  }
+  const out: TypeInfo[] = [];
+  const seen = new Set<string>();
+  for (const t of config.nodes.candidateTypes) {
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const spec = catalog.get(t);
+    if (!spec) continue;
+    const caps = config.nodes.capacityTypes.filter((c) => !unavailable.has(`${t}|${c}`));
+    const prices = { spot: spec.spotHourlyUsd, 'on-demand': spec.onDemandHourlyUsd };
+    const firstCap = (caps[0] ?? config.nodes.capacityTypes[0]) as CapacityType;
+    const labels = cloudNodeLabels(config, spec, '', firstCap);
+    out.push({
+      spec,
+      caps,
+      price: prices[firstCap],
+      worstPrice: worstCasePrice(prices, caps.length ? caps : config.nodes.capacityTypes),
+      room: newNodeCapacity(config, spec, labels, daemonSets),
+      available: caps.length > 0,
+    });
+  }
+  return out.sort((a, b) => (a.spec.instanceType < b.spec.instanceType ? -1 : 1));
+}
+
+/** Per-limit count of how many more nodes of a type fit; the smallest one binds. */
+export function maxNewNodes(
+  head: Headroom,
+  spec: InstanceSpec,
+  worstPrice: number,
+): { n: number; limit: 'nodes' | 'vcpu' | 'memory' | 'cost' } {
+  const byLimit: Array<[number, 'nodes' | 'vcpu' | 'memory' | 'cost']> = [
+    [head.nodes, 'nodes'],
+    [Math.floor(head.vcpu / spec.vcpu), 'vcpu'],
+    [Math.floor(head.memoryMiB / spec.memoryMiB), 'memory'],
+    [worstPrice > 0 ? Math.floor(head.costUsd / worstPrice + 1e-9) : LARGE, 'cost'],
+  ];
+  let best = byLimit[0] as [number, 'nodes' | 'vcpu' | 'memory' | 'cost'];
+  for (const e of byLimit) if (e[0] < best[0]) best = e;
+  return { n: Math.max(0, best[0]), limit: best[1] };
+}
+
+function consume(head: Headroom, t: TypeInfo, n: number): void {
+  head.nodes -= n;
+  head.vcpu -= n * t.spec.vcpu;
+  head.memoryMiB -= n * t.spec.memoryMiB;
+  head.costUsd -= n * t.worstPrice;
+}
+
+function describeLimit(
+  limit: 'nodes' | 'vcpu' | 'memory' | 'cost',
+  ctx: PlanContext,
+  names: HeadroomLimits,
+): string {
+  const l = ctx.config.limits;
+  switch (limit) {
+    case 'nodes':
+      return names.nodesLabel;
+    case 'vcpu':
+      return `limits.maxVcpus=${l.maxVcpus}`;
+    case 'memory':
+      return `limits.maxMemoryMiB=${l.maxMemoryMiB}`;
+    case 'cost':
+      return `limits.maxHourlyCostUsd=${l.maxHourlyCostUsd} (counting launches at their dearest capacity type)`;
+  }
+}
+
+/** Why no candidate type can ever run this shape, or undefined if some type can. */
+function unhelpableReason(
+  ctx: PlanContext,
+  s: ShapeInfo,
+  allTypes: TypeInfo[],
+  zones: string[],
+): string | undefined {
+  const shape = s.shape;
+  if (shape.usesLocalVolume) {
+    return 'uses a node-local volume (e.g. a local PersistentVolume on an on-prem node); a new cloud node cannot mount it';
+  }
+  const taint = untoleratedTaint(shape.tolerations, ctx.config.nodes.taints);
+  if (taint) {
+    return `does not tolerate taint ${fmtTaint(taint)} that every cloud node carries (nodes.taints); add a toleration if it may run in the cloud`;
+  }
+  if (allTypes.length === 0) return 'no candidate instance type is in the catalog';
+  if (s.types.length === 0) {
+    const hostname = shape.nodeSelector[Labels.hostname];
+    if (hostname !== undefined) {
+      return `is pinned to node ${hostname} by nodeSelector ${Labels.hostname}=${hostname}; a new cloud node can never be that node`;
+    }
+    const first = allTypes[0] as TypeInfo;
+    const reason =
+      labelMismatch(
+        shape,
+        cloudNodeLabels(ctx.config, first.spec, zones[0] ?? '', first.caps[0] ?? 'on-demand'),
+      ) ?? 'its node selectors match none of the cloud zones or capacity types';
+    const arches = [...new Set(allTypes.map((t) => t.spec.arch))].sort().join('/');
+    const where = constrainsAnyKey(shape, ZONE_KEYS) ? ` in ${zones.join(', ')}` : '';
+    return `matches no candidate type (${allTypes.length} ${arches} types${where}): ${reason}`;
+  }
+  const fits = s.types.filter(
+    (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, s.item) > 0,
+  );
+  if (fits.length === 0) {
+    const maxCpu = s.types.reduce((a, t) => (t.room.cpuMilli > a.room.cpuMilli ? t : a));
+    const maxMem = s.types.reduce((a, t) => (t.room.memoryMiB > a.room.memoryMiB ? t : a));
+    return `requests ${shapeRequests(shape)} per pod, more than any matching candidate type offers after system-reserved and DaemonSets (most CPU: ${maxCpu.spec.instanceType} with ${fmtCpu(maxCpu.room.cpuMilli)}; most memory: ${maxMem.spec.instanceType} with ${fmtMem(maxMem.room.memoryMiB)}); add a larger type to nodes.candidateTypes`;
+  }
+  return undefined;
+}
+
+function constraintsKey(s: PendingShape): string {
+  const sel = Object.keys(s.nodeSelector)
+    .sort()
+    .map((k) => [k, s.nodeSelector[k]]);
+  return JSON.stringify([sel, s.requiredAffinity]);
+}
+
+/** Label-match a shape against every type (per zone / capacity type when it constrains them). Cached by constraints. */
+function matchTypes(
+  ctx: PlanContext,
+  shape: PendingShape,
+  types: TypeInfo[],
+  zones: string[],
+  cache: Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>,
+): { types: TypeInfo[]; zones: string[]; caps: CapacityType[] } {
+  const key = constraintsKey(shape);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const zoneRelevant = constrainsAnyKey(shape, ZONE_KEYS);
+  const capRelevant = constrainsAnyKey(shape, [Labels.capacityType]);
+  const zonesToTry = zoneRelevant ? zones : [''];
+  const matched: TypeInfo[] = [];
+  const zoneSet = new Set<string>();
+  const capSet = new Set<CapacityType>();
+  for (const t of types) {
+    const capsToTry: CapacityType[] = capRelevant
+      ? ctx.config.nodes.capacityTypes
+      : [(t.caps[0] ?? ctx.config.nodes.capacityTypes[0]) as CapacityType];
+    let any = false;
+    for (const z of zonesToTry) {
+      for (const c of capsToTry) {
+        if (labelMismatch(shape, cloudNodeLabels(ctx.config, t.spec, z, c)) !== undefined) continue;
+        any = true;
+        if (zoneRelevant) zoneSet.add(z);
+        if (capRelevant) capSet.add(c);
+      }
+    }
+    if (any) matched.push(t);
+  }
+  const result = {
+    types: matched,
+    zones: zoneRelevant ? [...zoneSet].sort() : [],
+    caps: capRelevant
+      ? ctx.config.nodes.capacityTypes.filter((c) => capSet.has(c))
+      : [...ctx.config.nodes.capacityTypes],
+  };
+  cache.set(key, result);
+  return result;
+}
+
+function inFlightBins(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  daemonSets: readonly DaemonSetOverhead[],
+): InFlightBin[] {
+  const bins: InFlightBin[] = [];
+  const add = (label: string, type: string, zone: string, cap: CapacityType) => {
+    const spec = ctx.catalog.get(type);
+    if (!spec) {
+      b.explain(
+        'scale-out',
+        `in-flight ${label} has instance type ${type}, which the catalog does not know: its capacity is not counted for pending pods`,
+      );
+      return;
+    }
+    const labels = cloudNodeLabels(ctx.config, spec, zone, cap);
+    const room = newNodeCapacity(ctx.config, spec, labels, daemonSets);
+    bins.push({ label, spec, labels, cpu: room.cpuMilli, mem: room.memoryMiB, pods: room.pods, ports: null });
+  };
+  for (const u of ctx.unmatchedInFlight) {
+    for (let i = 0; i < u.count; i++)
+      add(`launch ${u.entry.launchId}`, u.entry.instanceType, '', u.entry.capacityType);
+  }
+  const registering = ctx.config.repairs.unhealthyAfterSeconds;
+  for (const inst of ctx.liveInstances) {
+    if (inst.state !== 'pending' && inst.state !== 'running') continue;
+    if (b.isRemoving(inst.instanceId) || ctx.drains.some((d) => d.instanceId === inst.instanceId)) continue;
+    const node = nodeOfInstance(ctx, inst);
+    if (node?.ready) continue;
+    // A node that registered but has been NotReady for long is a repair case, not capacity.
+    if (node && (ctx.nowMs - Date.parse(node.createdAt)) / 1000 > registering) continue;
+    add(`instance ${inst.instanceId}`, inst.instanceType, inst.zone, inst.capacityType);
+  }
+  return bins;
+}
+
+function launchReason(
+  t: TypeInfo,
+  caps: CapacityType[],
+  count: number,
+  parts: Array<{ shape: PendingShape; pods: number }>,
+  ctx: PlanContext,
+  runnerUp: { type: string; perPod: number } | undefined,
+): string {
+  const pods = parts.reduce((a, p) => a + p.pods, 0);
+  const oldest = earliest(parts.map((p) => p.shape.oldestPendingSince));
+  const sorted = [...parts].sort((a, b) => b.pods - a.pods || (a.shape.id < b.shape.id ? -1 : 1));
+  const head = sorted
+    .slice(0, 3)
+    .map((p) => `${p.pods}× ${shapeDescription(p.shape)}`)
+    .join(', ');
+  const more = sorted.length > 3 ? ` and ${sorted.length - 3} more shapes` : '';
+  const what =
+    parts.length === 1
+      ? `${plural(pods, 'pod')} of shape ${shapeDescription(parts[0]?.shape as PendingShape)}`
+      : `${plural(pods, 'pod')} in ${parts.length} shapes: ${head}${more}`;
+  const perPod = (count * t.price) / Math.max(1, pods);
+  const cmp = runnerUp
+    ? `; ${fmtUsd(perPod)} per pod vs ${fmtUsd(runnerUp.perPod)} with ${runnerUp.type}`
+    : `; ${fmtUsd(perPod)} per pod`;
+  return `launch ${count}× ${t.spec.instanceType} (${caps[0]}, ${fmtUsd(t.price)} each) for ${what}, pending since ${fmtTime(oldest, ctx.now)}${cmp}`;
+}
+
+interface GroupChoice {
+  type: TypeInfo;
+  bins: number;
+  covered: number[];
+  coveredTotal: number;
+  maxUsed: { cpuMilli: number; memoryMiB: number; pods: number };
+  limit?: { n: number; limit: 'nodes' | 'vcpu' | 'memory' | 'cost'; needed: number };
+  runnerUp?: { type: string; perPod: number };
+}
+
+/** Choose a type for a group of shapes that all fit every type in `types`: cheapest total, or most pods when clamped. */
+function chooseType(items: PackItem[], types: TypeInfo[], head: Headroom): GroupChoice | undefined {
+  if (types.length === 0) return undefined;
+  const ranked = types
+    .map((t) => ({ t, lb: binsLowerBound(items, t.room) }))
+    .sort(
+      (a, b) =>
+        a.lb * a.t.price - b.lb * b.t.price ||
+        a.t.price - b.t.price ||
+        (a.t.spec.instanceType < b.t.spec.instanceType ? -1 : 1),
+    );
+  const exact = ranked.slice(0, EXACT_CANDIDATES).map(({ t }) => ({
+    t,
+    r: packFresh(items, t.room, LARGE),
+    cap: maxNewNodes(head, t.spec, t.worstPrice),
+  }));
+  exact.sort(
+    (a, b) =>
+      a.r.bins * a.t.price - b.r.bins * b.t.price ||
+      a.t.price - b.t.price ||
+      (a.t.spec.instanceType < b.t.spec.instanceType ? -1 : 1),
+  );
+  const pods = items.reduce((a, i) => a + i.count, 0);
+  const fitting = exact.filter((e) => e.r.bins <= e.cap.n);
+  if (fitting.length > 0) {
+    const best = fitting[0] as (typeof fitting)[number];
+    const second = fitting[1];
+    return {
+      type: best.t,
+      bins: best.r.bins,
+      covered: best.r.covered,
+      coveredTotal: best.r.coveredTotal,
+      maxUsed: best.r.maxUsed,
+      ...(second
+        ? { runnerUp: { type: second.t.spec.instanceType, perPod: (second.r.bins * second.t.price) / pods } }
+        : {}),
+    };
+  }
+  // Clamped: no type covers everything within the limits. Cover as many pods as possible,
+  // trying every type (the best one under a node cap is usually the largest, which the
+  // cost ranking put last).
+  let best: GroupChoice | undefined;
+  for (const t of types) {
+    const cap = maxNewNodes(head, t.spec, t.worstPrice);
+    if (cap.n === 0) {
+      if (!best) {
+        const needed = packFresh(items, t.room, LARGE).bins;
+        best = {
+          type: t,
+          bins: 0,
+          covered: items.map(() => 0),
+          coveredTotal: 0,
+          maxUsed: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+          limit: { ...cap, needed },
+        };
+      }
+      continue;
+    }
+    const r = packFresh(items, t.room, cap.n);
+    const better =
+      !best ||
+      r.coveredTotal > best.coveredTotal ||
+      (r.coveredTotal === best.coveredTotal && r.bins * t.price < best.bins * best.type.price);
+    if (better) {
+      const needed = packFresh(items, t.room, LARGE).bins;
+      best = {
+        type: t,
+        bins: r.bins,
+        covered: r.covered,
+        coveredTotal: r.coveredTotal,
+        maxUsed: r.maxUsed,
+        limit: { ...cap, needed },
+      };
+    }
+  }
+  return best;
+}
+
+/** Scale-out result, for the caller's bookkeeping. */
+export interface ScaleOutOutcome {
+  helpablePods: number;
+  coveredByInFlight: number;
+  coveredByLaunches: number;
+}
+
+/**
+ * Scale-out (DESIGN §4): pending shapes first onto in-flight capacity, then onto new nodes.
+ * Shapes are grouped by the candidate types, zones and capacity types their selectors allow;
+ * each group gets the type with the lowest cost for packing all its pods (first-fit-decreasing
+ * per type, the four types with the best lower bound packed exactly), or — when the limits
+ * bite — the type that covers the most pods within them.
+ */
+export function planScaleOut(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  names: HeadroomLimits,
+): ScaleOutOutcome {
+  const snapshot = ctx.snapshot;
+  const outcome: ScaleOutOutcome = { helpablePods: 0, coveredByInFlight: 0, coveredByLaunches: 0 };
+  if (!snapshot) return outcome;
+  const daemonSets = [...snapshot.daemonSets].sort((a, b2) => (a.name < b2.name ? -1 : 1));
+  const types = buildTypes(ctx, daemonSets);
+  const zones = candidateZones(ctx);
+  const cache = new Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>();
+  const shapes = [...snapshot.pendingShapes].sort((a, b2) => (a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0));
+
+  const helpable: ShapeInfo[] = [];
+  const unhelpable: UnhelpableShape[] = [];
+  for (const shape of shapes) {
+    const m = shape.usesLocalVolume
+      ? { types: [], zones: [], caps: [] }
+      : matchTypes(ctx, shape, types, zones, cache);
+    const item: PackItem = {
+      cpuMilli: shape.cpuMilli,
+      memoryMiB: shape.memoryMiB,
+      hostPorts: shape.hostPorts,
+      count: shape.count,
+    };
+    const info: ShapeInfo = {
+      shape,
+      item,
+      size: shape.cpuMilli / 1000 + shape.memoryMiB / 4096,
+      types: m.types,
+      zones: m.zones,
+      caps: m.caps,
+      remaining: shape.count,
+    };
+    const reason = unhelpableReason(ctx, info, types, zones);
+    if (reason) {
+      unhelpable.push({ shapeId: shape.id, count: shape.count, reason, examplePods: shape.examplePods });
+      b.explain(
+        'unhelpable',
+        `${plural(shape.count, 'pod')} of shape ${shapeName(shape)} cannot be helped by a cloud node: ${reason}`,
+        shape.id,
+      );
+      continue;
+    }
+    info.types = info.types.filter(
+      (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, item) > 0,
+    );
+    helpable.push(info);
+    outcome.helpablePods += shape.count;
+  }
+  b.unhelpable.push(...unhelpable);
+  if (helpable.length === 0) return outcome;
+
+  // First-fit-decreasing order: largest first, id for determinism.
+  helpable.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
+
+  // 1. In-flight capacity.
+  const bins = inFlightBins(ctx, b, daemonSets);
+  if (bins.length > 0) {
+    const usedBins = new Set<string>();
+    let placedTotal = 0;
+    const mismatchCache = new Map<string, boolean>();
+    for (const s of helpable) {
+      if (untoleratedTaint(s.shape.tolerations, ctx.config.nodes.taints)) continue;
+      const key = constraintsKey(s.shape);
+      for (const bin of bins) {
+        if (s.remaining === 0) break;
+        const ck = `${key}|${bin.label}|${bin.spec.instanceType}`;
+        let fits = mismatchCache.get(ck);
+        if (fits === undefined) {
+          fits = labelMismatch(s.shape, bin.labels) === undefined;
+          mismatchCache.set(ck, fits);
+        }
+        if (!fits) continue;
+        const f = Math.min(fitCount(bin.cpu, bin.mem, bin.pods, bin.ports, s.item), s.remaining);
+        if (f === 0) continue;
+        bin.cpu -= f * s.item.cpuMilli;
+        bin.mem -= f * s.item.memoryMiB;
+        bin.pods -= f;
+        if (s.item.hostPorts.length) {
+          bin.ports = new Set(bin.ports ?? []);
+          for (const p of s.item.hostPorts) bin.ports.add(p);
+        }
+        s.remaining -= f;
+        placedTotal += f;
+        usedBins.add(bin.label);
+      }
+    }
+    if (placedTotal > 0) {
+      outcome.coveredByInFlight = placedTotal;
+      const labels = [...usedBins].sort();
+      b.explain(
+        'scale-out',
+        `${plural(placedTotal, 'pending pod')} will fit on capacity already on its way (${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ` and ${labels.length - 4} more` : ''}): nothing new is launched for them`,
+        'in-flight',
+      );
+    }
+  }
+
+  // 2. New nodes, per group of shapes with the same allowed types / zones / capacity types.
+  const groups = new Map<string, ShapeInfo[]>();
+  for (const s of helpable) {
+    if (s.remaining === 0) continue;
+    const key = `${s.types.map((t) => t.spec.instanceType).join(',')}|${s.zones.join(',')}|${s.caps.join(',')}`;
+    const list = groups.get(key) ?? [];
+    list.push(s);
+    groups.set(key, list);
+  }
+  const orderedGroups = [...groups.entries()].sort((a, c) => {
+    const oa = Date.parse(earliest(a[1].map((s) => s.shape.oldestPendingSince)));
+    const oc = Date.parse(earliest(c[1].map((s) => s.shape.oldestPendingSince)));
+    return oa - oc || (a[0] < c[0] ? -1 : 1);
+  });
+
+  interface Draft {
+    type: TypeInfo;
+    caps: CapacityType[];
+    zones: string[];
+    count: number;
+    parts: Array<{ shape: PendingShape; pods: number }>;
+    fallbacks: string[];
+    runnerUp?: { type: string; perPod: number };
+  }
+  const drafts = new Map<string, Draft>();
+  for (const [, members] of orderedGroups) {
+    const first = members[0] as ShapeInfo;
+    const available = first.types.filter((t) => t.available && t.caps.some((c) => first.caps.includes(c)));
+    const pending = members.reduce((a, s) => a + s.remaining, 0);
+    if (available.length === 0) {
+      b.explain(
+        'scale-out',
+        `${plural(pending, 'pod')} in ${plural(members.length, 'shape')} wait: every matching type (${first.types.map((t) => t.spec.instanceType).join(', ')}) recently failed with insufficient capacity and is skipped until its offering is available again`,
+      );
+      continue;
+    }
+    const items = members.map((s) => ({ ...s.item, count: s.remaining }));
+    const choice = chooseType(items, available, head);
+    if (!choice) continue;
+    if (choice.limit) {
+      const uncovered = pending - choice.coveredTotal;
+      b.explain(
+        'clamp',
+        `${plural(choice.limit.needed, 'node')} of ${choice.type.spec.instanceType} would be needed for ${plural(pending, 'pending pod')}, but ${describeLimit(choice.limit.limit, ctx, names)} allows only ${choice.bins} more: ${plural(uncovered, 'pod')} stay pending`,
+        choice.limit.limit,
+      );
+    }
+    if (choice.bins === 0) continue;
+    const t = choice.type;
+    consume(head, t, choice.bins);
+    const caps = first.caps.filter((c) => t.caps.includes(c));
+    const fallbacks = available
+      .filter(
+        (o) =>
+          o !== t &&
+          o.spec.arch === t.spec.arch &&
+          o.room.cpuMilli >= choice.maxUsed.cpuMilli &&
+          o.room.memoryMiB >= choice.maxUsed.memoryMiB &&
+          o.room.pods >= choice.maxUsed.pods,
+      )
+      .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1))
+      .map((o) => o.spec.instanceType);
+    const key = `${t.spec.arch}|${t.spec.instanceType}|${first.zones.join(',')}|${caps.join(',')}`;
+    const parts = members
+      .map((s, i) => ({ shape: s.shape, pods: choice.covered[i] ?? 0 }))
+      .filter((p) => p.pods > 0);
+    for (const s of members) s.remaining -= choice.covered[members.indexOf(s)] ?? 0;
+    outcome.coveredByLaunches += choice.coveredTotal;
+    const existing = drafts.get(key);
+    if (existing) {
+      existing.count += choice.bins;
+      existing.parts.push(...parts);
+      existing.fallbacks = existing.fallbacks.filter((f) => fallbacks.includes(f));
+    } else {
+      drafts.set(key, {
+        type: t,
+        caps,
+        zones: first.zones,
+        count: choice.bins,
+        parts,
+        fallbacks,
+        ...(choice.runnerUp ? { runnerUp: choice.runnerUp } : {}),
+      });
+    }
+  }
+
+  const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
+  for (const [, d] of sortedDrafts) {
+    const index = b.launches.length;
+    const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
+    const launch: PlannedLaunch = {
+      launchId: `${ctx.decisionId}-${index}`,
+      instanceTypes: [d.type.spec.instanceType, ...d.fallbacks.slice(0, 7)],
+      capacityTypes: d.caps,
+      arch: d.type.spec.arch as Arch,
+      count: d.count,
+      zones: d.zones,
+      shapeIds: [...new Set(d.parts.map((p) => p.shape.id))].sort(),
+      podsCovered: d.parts.reduce((a, p) => a + p.pods, 0),
+      estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
+      reason,
+    };
+    b.launches.push(launch);
+    b.explain('scale-out', reason, launch.launchId);
+  }
+  return outcome;
+}
+
+/**
+ * Warm capacity: while the active schedule asks for minNodes, launch the cheapest candidate
+ * type (at the preferred capacity type's price) up to that many nodes, within the limits.
+ */
+export function planWarmCapacity(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  present: number,
+  names: HeadroomLimits,
+): void {
+  const min = ctx.schedule.minNodes;
+  if (present >= min) return;
+  const daemonSets = ctx.snapshot?.daemonSets ?? [];
+  const types = buildTypes(ctx, daemonSets).filter((t) => t.available);
+  if (types.length === 0) return;
+  const cheapest = [...types].sort(
+    (a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1),
+  )[0] as TypeInfo;
+  const want = min - present;
+  const cap = maxNewNodes(head, cheapest.spec, cheapest.worstPrice);
+  const n = Math.min(want, cap.n);
+  const scheduleName = ctx.schedule.name ?? '(none)';
+  if (n < want) {
+    b.explain(
+      'clamp',
+      `schedule "${scheduleName}" asks for ${min} warm nodes (${present} present) but ${describeLimit(cap.limit, ctx, names)} allows only ${n} more`,
+      cap.limit,
+    );
+  }
+  if (n <= 0) return;
+  consume(head, cheapest, n);
+  const reason = `launch ${n}× ${cheapest.spec.instanceType} (${cheapest.caps[0]}, ${fmtUsd(cheapest.price)} each) as warm capacity: schedule "${scheduleName}" keeps minNodes=${min} and ${present} ${present === 1 ? 'is' : 'are'} present or on the way`;
+  const launch: PlannedLaunch = {
+    launchId: `${ctx.decisionId}-${b.launches.length}`,
+    instanceTypes: [
+      cheapest.spec.instanceType,
+      ...types
+        .filter((t) => t !== cheapest && t.spec.arch === cheapest.spec.arch)
+        .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1))
+        .slice(0, 3)
+        .map((t) => t.spec.instanceType),
+    ],
+    capacityTypes: cheapest.caps,
+    arch: cheapest.spec.arch,
+    count: n,
+    zones: [],
+    shapeIds: [],
+    podsCovered: 0,
+    estimatedHourlyUsd: Math.round(n * cheapest.price * 10_000) / 10_000,
+    reason,
+  };
+  b.launches.push(launch);
+  b.explain('schedule', reason, launch.launchId);
+}
