@@ -17,7 +17,10 @@ LABEL_ZONE={{labelZone}}
 LABEL_REGION={{labelRegion}}
 NODE_LABELS=({{nodeLabels}})
 NODE_TAINTS=({{nodeTaints}})
+# Secrets are literal data: `$`, `\` or quotes in them are meant as they are.
+# shellcheck disable=SC2016,SC1003
 TAILSCALE_AUTH_KEY={{tailscaleAuthKey}}
+# shellcheck disable=SC2016,SC1003
 K3S_AGENT_TOKEN={{agentToken}}
 
 # --- Paths and timeouts. K3S_BURST_* overrides exist only for the sandbox tests. ---
