@@ -171,7 +171,7 @@ export function planCluster(input: PlanInput): Plan {
         : `schedule "${schedule.name}" (${schedule.minNodes}–${schedule.maxNodes} nodes)`;
     b.explain(
       'noop',
-      `nothing to do: ${plural(pending, 'pending pod')}${pending ? ' (all on capacity already on its way or waiting, see above)' : ''}, ${plural(ctx.liveInstances.length, 'managed instance')} (${ready} Ready nodes), ${ctx.unmatchedInFlight.reduce((a, u) => a + u.count, 0)} in flight, ${fmtUsd(usage.hourlyUsd)} in total; ${sched}`,
+      `nothing to do: ${plural(pending, 'pending pod')}${pending ? ' (all on capacity already on its way or waiting, see above)' : ''}, ${plural(ctx.liveInstances.length, 'managed instance')} (${ready} Ready), ${ctx.unmatchedInFlight.reduce((a, u) => a + u.count, 0)} in flight, ${fmtUsd(usage.hourlyUsd)} in total; ${sched}`,
     );
   }
 

@@ -192,7 +192,8 @@ function fitsElsewhere(
 export function planScaleIn(ctx: PlanContext, b: PlanBuilder, launchingNow: boolean): void {
   const cfg = ctx.config.scaleIn;
   if (launchingNow) {
-    b.explain('scale-in', 'no scale-in while this decision launches capacity');
+    if (ctx.managedNodes.length > 0)
+      b.explain('scale-in', 'no scale-in while this decision launches capacity');
     return;
   }
   const last = lastScaleOutMs(ctx);

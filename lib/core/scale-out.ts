@@ -178,6 +178,19 @@ function describeLimit(
   }
 }
 
+function headroomLeft(limit: 'nodes' | 'vcpu' | 'memory' | 'cost', head: Headroom): string {
+  switch (limit) {
+    case 'nodes':
+      return `${plural(head.nodes, 'node')} left`;
+    case 'vcpu':
+      return `${head.vcpu} vCPU left`;
+    case 'memory':
+      return `${fmtMem(head.memoryMiB)} left`;
+    case 'cost':
+      return `${fmtUsd(head.costUsd)} left`;
+  }
+}
+
 /** Why no candidate type can ever run this shape, or undefined if some type can. */
 function unhelpableReason(
   ctx: PlanContext,
@@ -359,9 +372,11 @@ function chooseType(items: PackItem[], types: TypeInfo[], head: Headroom): Group
     r: packFresh(items, t.room, LARGE),
     cap: maxNewNodes(head, t.spec, t.worstPrice),
   }));
+  // Cheapest total first; on a tie fewer nodes (fewer slots under maxNodes, less DaemonSet overhead).
   exact.sort(
     (a, b) =>
       a.r.bins * a.t.price - b.r.bins * b.t.price ||
+      a.r.bins - b.r.bins ||
       a.t.price - b.t.price ||
       (a.t.spec.instanceType < b.t.spec.instanceType ? -1 : 1),
   );
@@ -579,7 +594,7 @@ export function planScaleOut(
       const uncovered = pending - choice.coveredTotal;
       b.explain(
         'clamp',
-        `${plural(choice.limit.needed, 'node')} of ${choice.type.spec.instanceType} would be needed for ${plural(pending, 'pending pod')}, but ${describeLimit(choice.limit.limit, ctx, names)} allows only ${choice.bins} more: ${plural(uncovered, 'pod')} stay pending`,
+        `${plural(choice.limit.needed, 'node')} of ${choice.type.spec.instanceType} would be needed for ${plural(pending, 'pending pod')}, but ${describeLimit(choice.limit.limit, ctx, names)} allows only ${choice.bins} more (${headroomLeft(choice.limit.limit, head)}): ${plural(uncovered, 'pod')} stay pending`,
         choice.limit.limit,
       );
     }

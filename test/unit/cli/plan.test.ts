@@ -1,0 +1,319 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CliIo } from '../../../lib/cli/io.js';
+import { run } from '../../../lib/cli/plan.js';
+import { encodeSnapshotDetail, Plan } from '../../../lib/events/index.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const examples = join(root, 'examples', 'plan');
+const exampleConfig = join(root, 'examples', 'k3s-burst.config.json');
+
+function fakeIo(cwd = root): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    cwd,
+    env: {},
+    isTTY: false,
+    stdout(t: string) {
+      io.out += t;
+    },
+    stderr(t: string) {
+      io.err += t;
+    },
+  };
+  return io;
+}
+
+function configFor(name: string): string {
+  try {
+    readFileSync(join(examples, name, 'config.json'));
+    return join(examples, name, 'config.json');
+  } catch {
+    return exampleConfig;
+  }
+}
+
+async function planExample(name: string): Promise<Plan> {
+  const io = fakeIo();
+  const code = await run(
+    [
+      '--snapshot',
+      join(examples, name, 'snapshot.json'),
+      '--fleet',
+      join(examples, name, 'fleet.json'),
+      '--config',
+      configFor(name),
+    ],
+    io,
+  );
+  expect(io.err).toBe('');
+  expect(code).toBe(0);
+  return Plan.parse(JSON.parse(io.out));
+}
+
+function tmpFile(name: string, content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'k3s-burst-plan-'));
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('k3s-burst plan on the examples', () => {
+  it('burst: launches capacity for every pending pod', async () => {
+    const plan = await planExample('burst');
+    const pending = 14 + 3;
+    expect(plan.launches.length).toBeGreaterThan(0);
+    expect(plan.launches.reduce((a, l) => a + l.podsCovered, 0)).toBe(pending);
+    expect(plan.unhelpable).toEqual([]);
+    expect(plan.launches.every((l) => l.arch === 'arm64' && l.capacityTypes[0] === 'spot')).toBe(true);
+  });
+
+  it('arch-selector: launches amd64 nodes for the amd64-pinned shape and arm64 nodes for the arm64 one', async () => {
+    const plan = await planExample('arch-selector');
+    const byShape = (id: string) => plan.launches.find((l) => l.shapeIds.includes(id));
+    expect(byShape('legacy-api-6f8d7c9b5')?.arch).toBe('amd64');
+    expect(byShape('ml-infer-84b6d5f7c')?.arch).toBe('arm64');
+    // The affinity excludes t4g types, so they are not even fallbacks.
+    expect(byShape('ml-infer-84b6d5f7c')?.instanceTypes.some((t) => t.startsWith('t4g.'))).toBe(false);
+  });
+
+  it('unhelpable: reports each pod cloud nodes can never run, with its reason, and launches nothing', async () => {
+    const plan = await planExample('unhelpable');
+    expect(plan.launches).toEqual([]);
+    const reason = (id: string) => plan.unhelpable.find((u) => u.shapeId === id)?.reason ?? '';
+    expect(reason('zigbee-bridge-5d8c7b9f4')).toMatch(/pinned to node pi-node-1/);
+    expect(reason('postgres-0')).toMatch(/node-local volume/);
+    expect(reason('photo-indexer-7d9f8c6b5')).toMatch(
+      /does not tolerate taint k3s-burst.io\/cloud=true:NoSchedule/,
+    );
+    expect(reason('genome-align-9c8b7d6f5')).toMatch(
+      /requests 24 CPU, 96 GiB per pod, more than any matching candidate/,
+    );
+  });
+
+  it('limits-clamp: stays within maxVcpus and says which limit cut how many pods', async () => {
+    const plan = await planExample('limits-clamp');
+    const vcpus = plan.launches.reduce(
+      (a, l) => a + l.count * (l.instanceTypes[0] === 'c7g.2xlarge' ? 8 : 4),
+      0,
+    );
+    expect(vcpus + 4).toBeLessThanOrEqual(32); // 4 vCPU already run on the m7g.xlarge
+    const clamp = plan.explanations.find((e) => e.kind === 'clamp');
+    expect(clamp?.message).toMatch(/limits\.maxVcpus=32 allows only \d+ more .*pods stay pending/);
+  });
+
+  it('schedule-window: drains every cloud node when the night policy allows none', async () => {
+    const plan = await planExample('schedule-window');
+    expect(plan.activeSchedule).toEqual({ name: 'weekday-night', minNodes: 0, maxNodes: 0 });
+    expect(plan.drains.map((d) => d.nodeName)).toEqual([
+      'burst-i-07b2d4e6f8a1c3e59',
+      'burst-i-0f3a8c61d2e7b9054',
+    ]);
+  });
+
+  it('scale-in: drains the node that has been empty long enough and keeps the do-not-disrupt one', async () => {
+    const plan = await planExample('scale-in');
+    expect(plan.drains.map((d) => d.nodeName)).toEqual(['burst-i-0f3a8c61d2e7b9054']);
+    expect(
+      plan.explanations.some(
+        (e) => e.subject === 'burst-i-0d9e8f7a6b5c4d3e2' && /do-not-disrupt/.test(e.message),
+      ),
+    ).toBe(true);
+  });
+
+  it('registration-timeout: terminates the instance that never registered a node', async () => {
+    const plan = await planExample('registration-timeout');
+    expect(plan.terminations.map((t) => t.instanceId)).toEqual(['i-0a1b2c3d4e5f60718']);
+    expect(plan.terminations[0]?.reason).toMatch(/registrationTimeoutSeconds=900/);
+  });
+
+  it('meltdown: replaces nothing when most cloud nodes are NotReady at once', async () => {
+    const plan = await planExample('meltdown');
+    expect(plan.terminations).toEqual([]);
+    expect(plan.explanations.some((e) => /meltdown protection: 3 of 4 managed nodes/.test(e.message))).toBe(
+      true,
+    );
+  });
+});
+
+describe('k3s-burst plan input handling', () => {
+  const snapshotFile = join(examples, 'burst', 'snapshot.json');
+  const fleetFile = join(examples, 'burst', 'fleet.json');
+
+  it('prints the same plan twice for the same files (now defaults to the snapshot time)', async () => {
+    const a = fakeIo();
+    const b = fakeIo();
+    await run(['--snapshot', snapshotFile, '--fleet', fleetFile, '--config', exampleConfig], a);
+    await run(['--snapshot', snapshotFile, '--fleet', fleetFile, '--config', exampleConfig], b);
+    expect(a.out).toBe(b.out);
+    expect(JSON.parse(a.out).decidedAt).toBe('2026-03-16T09:30:00.000Z');
+  });
+
+  it('accepts the gzip+base64 wire form of a snapshot', async () => {
+    const raw = JSON.parse(readFileSync(snapshotFile, 'utf8'));
+    const wire = JSON.parse(encodeSnapshotDetail(raw, { forceEncoding: 'gzip+base64' }).detail);
+    expect(wire.encoding).toBe('gzip+base64');
+    const plain = fakeIo();
+    const packed = fakeIo();
+    await run(['--snapshot', snapshotFile, '--fleet', fleetFile, '--config', exampleConfig], plain);
+    const code = await run(
+      ['--snapshot', tmpFile('wire.json', wire), '--fleet', fleetFile, '--config', exampleConfig],
+      packed,
+    );
+    expect(code).toBe(0);
+    expect(packed.out).toBe(plain.out);
+  });
+
+  it('resolves relative paths against the working directory and honours --now and --decision-id', async () => {
+    const io = fakeIo(join(examples, 'burst'));
+    const code = await run(
+      [
+        '--snapshot',
+        'snapshot.json',
+        '--fleet',
+        'fleet.json',
+        '--config',
+        '../../k3s-burst.config.json',
+        '--now',
+        '2026-03-16T09:31:00Z',
+        '--decision-id',
+        'manual-1',
+      ],
+      io,
+    );
+    expect(code).toBe(0);
+    const plan = JSON.parse(io.out);
+    expect(plan.decisionId).toBe('manual-1');
+    expect(plan.decidedAt).toBe('2026-03-16T09:31:00.000Z');
+    expect(plan.launches[0].launchId).toBe('manual-1-0');
+  });
+
+  it('prints a readable table with --format table', async () => {
+    const io = fakeIo();
+    const code = await run(
+      ['--snapshot', snapshotFile, '--fleet', fleetFile, '--config', exampleConfig, '--format', 'table'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(io.out).toMatch(/^Plan pi-lab-[a-z0-9]+ for cluster pi-lab/);
+    expect(io.out).toMatch(/Launches \(1\)\n {2}LAUNCH +COUNT +TYPES/);
+    expect(io.out).toMatch(/\[scale-out\] launch \d+× /);
+  });
+
+  it('names the file, the JSON path and what was expected for a bad snapshot, and prints nothing on stdout', async () => {
+    const raw = JSON.parse(readFileSync(snapshotFile, 'utf8'));
+    raw.pendingShapes[0].count = 'fourteen';
+    const bad = tmpFile('bad-snapshot.json', raw);
+    const io = fakeIo();
+    const code = await run(['--snapshot', bad, '--fleet', fleetFile, '--config', exampleConfig], io);
+    expect(code).toBe(2);
+    expect(io.out).toBe('');
+    expect(io.err).toContain(`${bad} is invalid`);
+    expect(io.err).toMatch(/\$\.pendingShapes\[0\]\.count: .*expected number/i);
+    expect(io.err).toContain('"fourteen"');
+  });
+
+  it('rejects a config with a bad cron expression, naming its path', async () => {
+    const cfg = JSON.parse(readFileSync(exampleConfig, 'utf8'));
+    cfg.schedules[1].cron = '0 25 * * 1-5';
+    const bad = tmpFile('k3s-burst.config.json', cfg);
+    const io = fakeIo();
+    const code = await run(['--snapshot', snapshotFile, '--fleet', fleetFile, '--config', bad], io);
+    expect(code).toBe(2);
+    expect(io.out).toBe('');
+    expect(io.err).toMatch(/\$\.schedules\[1\]\.cron: not a valid cron expression/);
+  });
+
+  it('rejects a fleet file that is not JSON, naming the file', async () => {
+    const bad = tmpFile('fleet.json', '{ "instances": [ ');
+    const io = fakeIo();
+    const code = await run(['--snapshot', snapshotFile, '--fleet', bad, '--config', exampleConfig], io);
+    expect(code).toBe(2);
+    expect(io.out).toBe('');
+    expect(io.err).toContain(`--fleet file ${bad} is not valid JSON`);
+  });
+
+  it('rejects a fleet with a bad instance id, naming the JSON path', async () => {
+    const bad = tmpFile('fleet.json', {
+      instances: [
+        {
+          instanceId: 'pi-node-1',
+          instanceType: 'm7g.large',
+          state: 'running',
+          launchedAt: '2026-03-16T09:00:00Z',
+          capacityType: 'spot',
+          nodeName: 'x',
+        },
+      ],
+    });
+    const io = fakeIo();
+    const code = await run(['--snapshot', snapshotFile, '--fleet', bad, '--config', exampleConfig], io);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(/\$\.instances\[0\]\.instanceId: expected an EC2 instance id/);
+  });
+
+  it('reports a missing file, a missing option, an unknown option and a bad --now as usage errors', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['--snapshot', 'nope.json', '--config', exampleConfig],
+        /cannot read --snapshot file nope.json: no such file/,
+      ],
+      [['--snapshot', snapshotFile], /missing --config FILE/],
+      [['--snapshot', snapshotFile, '--config', exampleConfig, '--colour'], /Unknown option '--colour'/],
+      [
+        ['--snapshot', snapshotFile, '--config', exampleConfig, '--now', 'yesterday'],
+        /--now must be an ISO-8601 time/,
+      ],
+      [
+        ['--snapshot', snapshotFile, '--config', exampleConfig, '--format', 'yaml'],
+        /--format must be "json" or "table"/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const io = fakeIo();
+      expect(await run(args, io)).toBe(2);
+      expect(io.out).toBe('');
+      expect(io.err).toMatch(message);
+    }
+  });
+
+  it('refuses a snapshot from another cluster than the config', async () => {
+    const raw = JSON.parse(readFileSync(snapshotFile, 'utf8'));
+    raw.cluster = 'garage-lab';
+    const io = fakeIo();
+    const code = await run(['--snapshot', tmpFile('s.json', raw), '--config', exampleConfig], io);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(
+      /\$\.cluster: the snapshot is from cluster "garage-lab" but the config is for "pi-lab"/,
+    );
+  });
+
+  it('prints usage with --help', async () => {
+    const io = fakeIo();
+    expect(await run(['--help'], io)).toBe(0);
+    expect(io.out).toMatch(/^Usage: k3s-burst plan --snapshot FILE --config FILE/);
+  });
+
+  it('works through the installed bin (node bin/run.mjs plan) as a child process', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'run.mjs'),
+        'plan',
+        '--snapshot',
+        join(examples, 'registration-timeout', 'snapshot.json'),
+        '--fleet',
+        join(examples, 'registration-timeout', 'fleet.json'),
+        '--config',
+        exampleConfig,
+      ],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const plan = Plan.parse(JSON.parse(out));
+    expect(plan.terminations.map((t) => t.instanceId)).toEqual(['i-0a1b2c3d4e5f60718']);
+  });
+});
