@@ -214,8 +214,15 @@ chmod 0700 "${ROOT}/etc/k3s-burst" "$RUN_DIR"
 write_secret "$TOKEN_FILE" "$K3S_AGENT_TOKEN"
 unset K3S_AGENT_TOKEN
 
+# A pre-baked AMI may carry the installer and the k3s binary (docs/nodes.md): then the boot
+# needs neither get.k3s.io nor GitHub. A binary of another version is replaced as usual.
 INSTALLER="$(mktemp "${RUN_DIR}/k3s-install.XXXXXX")"
-retry curl -fsSL --max-time 60 -o "$INSTALLER" https://get.k3s.io
+if [ -s "${ROOT}/usr/local/share/k3s-burst/k3s-install.sh" ]; then
+  log "using the pre-baked K3s installer"
+  cp "${ROOT}/usr/local/share/k3s-burst/k3s-install.sh" "$INSTALLER"
+else
+  retry curl -fsSL --max-time 60 -o "$INSTALLER" https://get.k3s.io
+fi
 
 k3s_args=(
   "--node-name=${NODE_NAME}"
@@ -237,6 +244,16 @@ installer_env=(
 )
 # Amazon Linux 2023 runs SELinux permissive and k3s-selinux does not support it yet.
 if [ "$OS_ID" = amzn ]; then installer_env+=("INSTALL_K3S_SKIP_SELINUX_RPM=true" "INSTALL_K3S_SELINUX_WARN=true"); fi
+K3S_BIN="${ROOT}/usr/local/bin/k3s"
+if [ -x "$K3S_BIN" ]; then
+  baked_version="$("$K3S_BIN" --version 2>/dev/null || true)"
+  if [[ "$baked_version" == *" ${K3S_VERSION} "* ]]; then
+    log "k3s ${K3S_VERSION} is pre-baked: skipping the binary download"
+    installer_env+=("INSTALL_K3S_SKIP_DOWNLOAD=true")
+  else
+    log "pre-baked k3s is not ${K3S_VERSION}: the installer downloads ${K3S_VERSION}"
+  fi
+fi
 
 # The installer is idempotent: with the same version and flags it leaves the service alone.
 install_k3s_agent() { env "${installer_env[@]}" sh "$INSTALLER" "${k3s_args[@]}"; }

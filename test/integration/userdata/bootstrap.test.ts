@@ -195,6 +195,36 @@ describe('bootstrap script in a sandbox', () => {
     expect(run.output).toContain('pre-baked AMI');
   });
 
+  it('boots from a fully pre-baked AMI without any download: only IMDS is contacted', async () => {
+    const s = sandbox({
+      preBakedTailscale: true,
+      preBakedInstaller: true,
+      preBakedK3sVersion: 'v1.32.6+k3s1',
+    });
+    const run = await s.run(renderUserData(baseInput()));
+    expect(run.code, run.output).toBe(0);
+
+    const urls = s
+      .calls()
+      .filter((c) => c.name === 'curl')
+      .map((c) => c.args.at(-1));
+    expect(urls.every((u) => u?.startsWith('http://169.254.169.254/'))).toBe(true);
+    expect(s.facts()).toContain('installer # pre-baked K3s installer');
+    expect(only(s.calls().filter(isInstaller), 'installer runs').env.INSTALL_K3S_SKIP_DOWNLOAD).toBe('true');
+    expect(run.output).toContain('k3s v1.32.6+k3s1 is pre-baked');
+  });
+
+  it('lets the installer replace a pre-baked k3s of another version', async () => {
+    const s = sandbox({ preBakedTailscale: true, preBakedK3sVersion: 'v1.31.9+k3s1' });
+    const run = await s.run(renderUserData(baseInput()));
+    expect(run.code, run.output).toBe(0);
+    const installer = only(s.calls().filter(isInstaller), 'installer runs');
+    expect(installer.env).not.toHaveProperty('INSTALL_K3S_SKIP_DOWNLOAD');
+    expect(installer.env.INSTALL_K3S_VERSION).toBe('v1.32.6+k3s1');
+    expect(s.calls().some((c) => c.name === 'curl' && c.args.includes('https://get.k3s.io'))).toBe(true);
+    expect(run.output).toContain('pre-baked k3s is not v1.32.6+k3s1');
+  });
+
   it('works on an unsupported distribution when Tailscale is pre-baked, and fails clearly when not', async () => {
     const baked = sandbox({ os: 'alpine', preBakedTailscale: true });
     expect((await baked.run(renderUserData(baseInput()))).code).toBe(0);

@@ -36,6 +36,10 @@ export interface SandboxOptions {
   os?: SandboxOs;
   /** Tailscale is already installed (pre-baked AMI). */
   preBakedTailscale?: boolean;
+  /** The AMI carries the K3s installer at /usr/local/share/k3s-burst/k3s-install.sh. */
+  preBakedInstaller?: boolean;
+  /** The AMI carries /usr/local/bin/k3s reporting this version. */
+  preBakedK3sVersion?: string;
   instance?: typeof DEFAULT_INSTANCE;
 }
 
@@ -114,6 +118,7 @@ export class Sandbox {
   readonly bin: string;
   readonly instance: typeof DEFAULT_INSTANCE;
   private readonly sysbin: string;
+  private readonly k3sVersion: string;
 
   constructor(options: SandboxOptions = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'k3s-burst-userdata-'));
@@ -134,6 +139,18 @@ export class Sandbox {
     // `tailscale` exists only once installed by apt-get/dnf, or from the start when pre-baked.
     symlinkSync(stub, join(this.dir, 'optional', 'tailscale'));
     if (options.preBakedTailscale) symlinkSync(stub, join(this.bin, 'tailscale'));
+    if (options.preBakedInstaller) {
+      mkdirSync(join(this.root, 'usr', 'local', 'share', 'k3s-burst'), { recursive: true });
+      writeFileSync(
+        join(this.root, 'usr', 'local', 'share', 'k3s-burst', 'k3s-install.sh'),
+        '# pre-baked K3s installer\n',
+      );
+    }
+    this.k3sVersion = options.preBakedK3sVersion ?? '';
+    if (options.preBakedK3sVersion) {
+      mkdirSync(join(this.root, 'usr', 'local', 'bin'), { recursive: true });
+      symlinkSync(stub, join(this.root, 'usr', 'local', 'bin', 'k3s'));
+    }
 
     for (const tool of REAL_TOOLS) {
       const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
@@ -161,6 +178,7 @@ export class Sandbox {
       STUB_REGION: this.instance.region,
       STUB_INSTANCE_TYPE: this.instance.type,
       STUB_TS_IP: TAILSCALE_IP,
+      STUB_K3S_VERSION: this.k3sVersion,
     };
     if (options.imdsRefusesToken) env.STUB_IMDS_REFUSE = '1';
     if (options.tailscaleNeverGetsIp) env.STUB_TS_NO_IP = '1';

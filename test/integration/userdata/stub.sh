@@ -1,5 +1,5 @@
 #!/bin/bash
-# Stub for curl, tailscale, systemctl, apt-get, dnf and sh (the K3s installer) in the userdata
+# Stub for curl, tailscale, systemctl, apt-get, dnf, k3s and sh (the K3s installer) in the userdata
 # sandbox (sandbox.ts). Records argv and env of every call to $SANDBOX/calls.log, and facts about
 # secret files (mode, sha256 — never contents) to $SANDBOX/facts.log. Never touches the network.
 set -u
@@ -76,6 +76,8 @@ systemctl)
   case "${1:-}" in is-active) [ -f "$state/k3s-installed" ] || exit 3 ;; esac ;;
 apt-get | dnf)
   case " $* " in *" install "*tailscale*) cp "$SANDBOX/optional/tailscale" "$SANDBOX/bin/tailscale" ;; esac ;;
+k3s)
+  case "${1:-}" in --version) printf 'k3s version %s (1a2b3c4d)\ngo version go1.23.10\n' "$STUB_K3S_VERSION" ;; esac ;;
 sh)
   if [ -n "${K3S_TOKEN_FILE:-}" ] && [ -f "$K3S_TOKEN_FILE" ]; then
     printf 'token-file mode=%s sha256=%s\n' "$(stat -c %a "$K3S_TOKEN_FILE")" "$(sha256sum <"$K3S_TOKEN_FILE" | cut -d' ' -f1)" >>"$SANDBOX/facts.log"

@@ -23,16 +23,16 @@ export function baseInput(overrides: Partial<UserDataInput> = {}): UserDataInput
 }
 
 /**
- * The largest config we promise to render (docs/nodes.md): 20 labels and 10 taints with long
+ * The largest config we promise to render (docs/nodes.md): 16 labels and 8 taints with long
  * keys and values (~100 characters each), 8 tags, and the longest secrets accepted.
  */
 export function largestInput(): UserDataInput {
   const labels: Record<string, string> = {};
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 16; i++) {
     labels[`team-${String(i).padStart(2, '0')}.workloads.example.com/pool-${'x'.repeat(24)}`] =
       `value-${String(i).padStart(2, '0')}-${'v'.repeat(40)}`;
   }
-  const taints = Array.from({ length: 10 }, (_, i) => ({
+  const taints = Array.from({ length: 8 }, (_, i) => ({
     key: `dedicated-${String(i).padStart(2, '0')}.workloads.example.com/${'t'.repeat(30)}`,
     value: `v-${'w'.repeat(40)}`,
     effect: 'NoSchedule' as const,
