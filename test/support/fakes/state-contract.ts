@@ -1,0 +1,228 @@
+/**
+ * The StatePort contract as executable tests. Run against the DynamoDB adapter (moto) and the
+ * in-memory fake, so the fake other tests rely on is proven to behave like the real thing.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { StatePort } from '../../../lib/core/ports.js';
+import {
+  ClusterSnapshot,
+  type DrainInProgress,
+  type InFlightLaunch,
+  type Plan,
+  SCHEMA_VERSION,
+} from '../../../lib/events/index.js';
+
+export const T0 = new Date('2026-03-14T09:00:00Z');
+export const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+let clusterN = 0;
+const newCluster = () => `lab-${++clusterN}`;
+
+export const snapshot = (cluster: string, seq: number, agentVersion = 'v1') =>
+  ClusterSnapshot.parse({
+    schemaVersion: SCHEMA_VERSION,
+    cluster,
+    seq,
+    observedAt: T0.toISOString(),
+    agentVersion,
+  });
+
+export const plan = (cluster: string, decisionId: string, decidedAt: Date): Plan => ({
+  schemaVersion: SCHEMA_VERSION,
+  cluster,
+  decisionId,
+  decidedAt: decidedAt.toISOString(),
+  snapshotSeq: 7,
+  activeSchedule: { name: null, minNodes: 0, maxNodes: 5 },
+  agentStale: false,
+  launches: [],
+  drains: [],
+  terminations: [],
+  nodeDeletions: [],
+  unhelpable: [],
+  explanations: [{ kind: 'noop', message: 'nothing to do' }],
+});
+
+/** Register the contract's tests; `getState` is called per test (after the caller's beforeAll). */
+export function describeStatePortContract(getState: () => StatePort): void {
+  let state: StatePort;
+  let cluster: string;
+
+  beforeEach(() => {
+    state = getState();
+    cluster = newCluster();
+  });
+
+  describe('snapshot seq guard (I7)', () => {
+    it('stores a newer seq and ignores an older or equal one', async () => {
+      // Given seq 10 is stored
+      expect(await state.putSnapshotIfNewer(snapshot(cluster, 10, 'first'), T0)).toBe('stored');
+
+      // When seq 9 and seq 10 (with other content) arrive, then seq 11
+      const older = await state.putSnapshotIfNewer(snapshot(cluster, 9, 'older'), at(1));
+      const equal = await state.putSnapshotIfNewer(snapshot(cluster, 10, 'equal'), at(2));
+      const newer = await state.putSnapshotIfNewer(snapshot(cluster, 11, 'newer'), at(3));
+
+      // Then only the newer one replaced the stored snapshot
+      expect([older, equal, newer]).toEqual(['stale', 'stale', 'stored']);
+      const latest = await state.getLatestSnapshot(cluster);
+      expect(latest?.snapshot.seq).toBe(11);
+      expect(latest?.snapshot.agentVersion).toBe('newer');
+      expect(latest?.storedAt).toBe(at(3).toISOString());
+    });
+
+    it('keeps the highest seq when writes race', async () => {
+      // When seqs 1..8 are written concurrently in shuffled order
+      const seqs = [5, 2, 8, 1, 7, 3, 6, 4];
+      await Promise.all(seqs.map((s) => state.putSnapshotIfNewer(snapshot(cluster, s), T0)));
+
+      // Then 8 is stored
+      expect((await state.getLatestSnapshot(cluster))?.snapshot.seq).toBe(8);
+    });
+
+    it('returns undefined for a cluster without a snapshot', async () => {
+      expect(await state.getLatestSnapshot(cluster)).toBeUndefined();
+    });
+  });
+
+  describe('single-writer lease (I1)', () => {
+    it('grants the lease to exactly one of two concurrent acquirers', async () => {
+      // When two reconciles try at once, several rounds
+      for (let round = 0; round < 5; round++) {
+        const c = `${cluster}-r${round}`;
+        const results = await Promise.all([
+          state.acquireLease(c, 'reconcile-a', T0, 60),
+          state.acquireLease(c, 'reconcile-b', T0, 60),
+        ]);
+        // Then exactly one wins
+        expect(results.filter(Boolean)).toHaveLength(1);
+      }
+    });
+
+    it('lets the holder extend, refuses others until expiry or release', async () => {
+      // Given a holds the lease for 60 s
+      expect(await state.acquireLease(cluster, 'a', T0, 60)).toBe(true);
+
+      // Then b is refused while it is live, a may extend
+      expect(await state.acquireLease(cluster, 'b', at(30), 60)).toBe(false);
+      expect(await state.acquireLease(cluster, 'a', at(30), 60)).toBe(true);
+      // a's extension runs to 90 s
+      expect(await state.acquireLease(cluster, 'b', at(89), 60)).toBe(false);
+      expect(await state.acquireLease(cluster, 'b', at(90), 60)).toBe(true);
+
+      // And a release by a non-holder is a no-op, by the holder frees it
+      await state.releaseLease(cluster, 'a');
+      expect(await state.acquireLease(cluster, 'c', at(91), 60)).toBe(false);
+      await state.releaseLease(cluster, 'b');
+      expect(await state.acquireLease(cluster, 'c', at(91), 60)).toBe(true);
+    });
+  });
+
+  describe('decision journal', () => {
+    it('journals with a TTL attribute and lists the most recent first', async () => {
+      // Given three decisions
+      for (const [i, s] of [
+        [1, 0],
+        [2, 60],
+        [3, 120],
+      ] as const) {
+        const r = await state.journalDecision(
+          { plan: plan(cluster, `d${i}`, at(s)), trigger: 'snapshot' },
+          3600,
+        );
+        expect(r).toBe('recorded');
+      }
+
+      // When the two most recent are listed
+      const recent = await state.listRecentDecisions(cluster, 2);
+
+      // Then newest first, plan intact
+      expect(recent.map((r) => r.plan.decisionId)).toEqual(['d3', 'd2']);
+      expect(recent[0]?.plan.explanations[0]?.message).toBe('nothing to do');
+      expect(recent[0]?.trigger).toBe('snapshot');
+    });
+
+    it('reports a redelivered decision as a duplicate', async () => {
+      // Given a journaled decision
+      await state.journalDecision({ plan: plan(cluster, 'dup', T0), trigger: 'snapshot' }, 3600);
+
+      // When the same decision id is journaled again (even at another time)
+      const again = await state.journalDecision(
+        { plan: plan(cluster, 'dup', at(5)), trigger: 'snapshot' },
+        3600,
+      );
+
+      // Then it is a duplicate and listed once
+      expect(again).toBe('duplicate');
+      expect(await state.listRecentDecisions(cluster, 10)).toHaveLength(1);
+    });
+  });
+
+  describe('in-flight launches and drains', () => {
+    it('round-trips in-flight launches and hides expired ones', async () => {
+      // Given two in-flight launches, one expiring sooner
+      const launch = (launchId: string, expiresIn: number): InFlightLaunch => ({
+        decisionId: 'd1',
+        launchId,
+        decidedAt: T0.toISOString(),
+        expiresAt: at(expiresIn).toISOString(),
+        instanceType: 't4g.medium',
+        count: 2,
+        capacityType: 'spot',
+        shapeIds: ['s1'],
+      });
+      await state.recordInFlight(cluster, [launch('d1-0', 100), launch('d1-1', 900)]);
+
+      // Then both are listed now, only the longer one after 100 s, none after clearing it
+      expect((await state.listInFlight(cluster, T0)).map((l) => l.launchId).sort()).toEqual(['d1-0', 'd1-1']);
+      expect((await state.listInFlight(cluster, at(100))).map((l) => l.launchId)).toEqual(['d1-1']);
+      expect((await state.listInFlight(cluster, T0))[0]).toEqual(launch('d1-0', 100));
+      await state.clearInFlight(cluster, ['d1-1', 'unknown']);
+      expect((await state.listInFlight(cluster, at(100))).length).toBe(0);
+    });
+
+    it('round-trips drains with requested-at and deadline', async () => {
+      // Given a drain
+      const drain: DrainInProgress = {
+        nodeName: 'burst-i-0123456789abcdef0',
+        instanceId: 'i-0123456789abcdef0',
+        requestedAt: T0.toISOString(),
+        deadline: at(600).toISOString(),
+        reason: 'empty for 10 min',
+      };
+      await state.recordDrain(cluster, drain);
+
+      // Then it is listed as recorded, and gone once cleared
+      expect(await state.listDrains(cluster)).toEqual([drain]);
+      await state.clearDrain(cluster, drain.instanceId);
+      expect(await state.listDrains(cluster)).toEqual([]);
+    });
+  });
+
+  describe('scale-out time, event dedup, offerings', () => {
+    it('keeps the latest scale-out time', async () => {
+      await state.recordScaleOut(cluster, at(60));
+      await state.recordScaleOut(cluster, at(30));
+      expect(await state.lastScaleOutAt(cluster)).toBe(at(60).toISOString());
+      await state.recordScaleOut(cluster, at(90));
+      expect(await state.lastScaleOutAt(cluster)).toBe(at(90).toISOString());
+    });
+
+    it('marks an event seen once, until its TTL passes', async () => {
+      const id = `${cluster}-evt`;
+      const [a, b] = await Promise.all([state.markEventSeen(id, T0, 600), state.markEventSeen(id, T0, 600)]);
+      expect([a, b].sort()).toEqual([false, true]);
+      expect(await state.markEventSeen(id, at(599), 600)).toBe(false);
+      expect(await state.markEventSeen(id, at(600), 600)).toBe(true);
+    });
+
+    it('remembers unavailable offerings until their time, later until wins', async () => {
+      const cache = state.offeringCache(cluster);
+      const o = { instanceType: 't4g.medium', zone: 'eu-central-1a', capacityType: 'spot' as const };
+      await cache.markUnavailable({ ...o, until: at(180).toISOString() });
+      await cache.markUnavailable({ ...o, until: at(60).toISOString() });
+      expect(await cache.listUnavailable(at(100))).toEqual([{ ...o, until: at(180).toISOString() }]);
+      expect(await cache.listUnavailable(at(180))).toEqual([]);
+    });
+  });
+}

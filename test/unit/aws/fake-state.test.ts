@@ -1,0 +1,7 @@
+import { describe } from 'vitest';
+import { FakeState } from '../../support/fakes/index.js';
+import { describeStatePortContract } from '../../support/fakes/state-contract.js';
+
+describe('FakeState honours the StatePort contract', () => {
+  describeStatePortContract(() => new FakeState());
+});
