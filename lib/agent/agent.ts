@@ -1,0 +1,262 @@
+/**
+ * The agent, assembled: three informers feed the snapshot builder; the publisher sends
+ * snapshots; the command consumer drains and deletes nodes; a Lease (optional) decides which
+ * replica does the last two. Every dependency is a parameter, so tests run the whole agent
+ * against the fake API server and in-memory AWS fakes.
+ */
+import type { ClusterSnapshotInput } from '../events/index.js';
+import { type Clock, systemClock } from './clock.js';
+import { CommandConsumer } from './command-consumer.js';
+import { Informer } from './informer.js';
+import { EventRecorder } from './k8s-events.js';
+import type { KubeApi } from './kube-client.js';
+import { LeaderElector } from './leader.js';
+import type { Logger } from './logger.js';
+import { agentMetrics, MetricNames, type MetricsRegistry } from './metrics.js';
+import {
+  type RawNode,
+  type RawPdb,
+  type RawPod,
+  type SlimNode,
+  type SlimPdb,
+  type SlimPod,
+  slimNode,
+  slimPdb,
+  slimPod,
+} from './model.js';
+import type { CommandQueuePort, EventBusPort } from './ports.js';
+import { Publisher } from './publisher.js';
+import { buildSnapshot } from './snapshot-builder.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentOptions {
+  cluster: string;
+  eventBusName: string;
+  api: KubeApi;
+  bus: EventBusPort;
+  /** Omit to run without a command queue (snapshots only). */
+  queue?: CommandQueuePort;
+  log: Logger;
+  clock?: Clock;
+  metrics?: MetricsRegistry;
+  agentVersion?: string;
+  /** Namespace of the Lease. @default k3s-burst */
+  namespace?: string;
+  /** This replica's name (pod name). */
+  identity: string;
+  leaderElect?: boolean;
+  leaseName?: string;
+  leaseDurationMs?: number;
+  leaseRetryMs?: number;
+  batchIdleMs?: number;
+  batchMaxMs?: number;
+  heartbeatMs?: number;
+  publishRetryBaseMs?: number;
+  queueWaitSeconds?: number;
+  visibilitySeconds?: number;
+  drainBackoffMs?: number;
+  pageSize?: number;
+  watchTimeoutSeconds?: number;
+  informerBackoffMs?: number;
+  informerMaxBackoffMs?: number;
+  /** Called once when a leader loses its lease; the CLI exits so the pod restarts clean. */
+  onLeadershipLost?: () => void;
+}
+
+export interface RunningAgent {
+  readonly pods: Informer<SlimPod>;
+  readonly nodes: Informer<SlimNode>;
+  readonly pdbs: Informer<SlimPdb>;
+  readonly publisher: Publisher;
+  readonly consumer: CommandConsumer | undefined;
+  readonly events: EventRecorder;
+  readonly metrics: MetricsRegistry;
+  /** Resolves after every informer's first full list. */
+  readonly synced: Promise<void>;
+  isLeader(): boolean;
+  /** Ready = synced and (follower, or leader with at least one successful publish). */
+  readiness(): { ready: boolean; reason: string };
+  /** The snapshot the agent would publish now (seq/observedAt are placeholders). */
+  currentSnapshot(seq?: number): ClusterSnapshotInput;
+  stop(): Promise<void>;
+}
+
+/** Fields of a slim pod whose change can alter the snapshot. */
+function podSignature(p: SlimPod | undefined): string {
+  if (!p) return '';
+  return `${p.pendingSince ?? ''}|${p.nodeName}|${p.phase}|${p.terminating}|${p.shapeId}|${p.doNotDisrupt}|${p.hasController}|${p.localStorage}|${JSON.stringify(p.labels)}`;
+}
+
+export function startAgent(o: AgentOptions): RunningAgent {
+  const clock = o.clock ?? systemClock;
+  const metrics = o.metrics ?? agentMetrics();
+  const log = o.log;
+  const events = new EventRecorder({ api: o.api, clock, log, instance: o.identity });
+  let publisher: Publisher | undefined;
+  const dirty = () => publisher?.markDirty();
+
+  const common = {
+    api: o.api,
+    clock,
+    log,
+    pageSize: o.pageSize,
+    watchTimeoutSeconds: o.watchTimeoutSeconds,
+    initialBackoffMs: o.informerBackoffMs,
+    maxBackoffMs: o.informerMaxBackoffMs,
+  };
+  const hooks = (resource: string) => ({
+    onRestart: (reason: string) => metrics.inc(MetricNames.watchRestarts, { resource, reason }),
+    onRelist: () => metrics.inc(MetricNames.relists, { resource }),
+  });
+  const pods = new Informer<SlimPod>({
+    ...common,
+    ...hooks('pods'),
+    resource: 'pods',
+    path: '/api/v1/pods',
+    slim: (r) => slimPod(r as RawPod),
+    key: (p) => p.key,
+    onChange: (kind, item, prev) => {
+      if (kind === 'sync' || podSignature(item) !== podSignature(prev) || kind === 'delete') dirty();
+    },
+  });
+  const nodes = new Informer<SlimNode>({
+    ...common,
+    ...hooks('nodes'),
+    resource: 'nodes',
+    path: '/api/v1/nodes',
+    slim: (r) => slimNode(r as RawNode),
+    key: (n) => n.name,
+    onChange: (kind, item, prev) => {
+      if (kind !== 'update' || JSON.stringify(item) !== JSON.stringify(prev)) dirty();
+    },
+  });
+  const pdbs = new Informer<SlimPdb>({
+    ...common,
+    ...hooks('poddisruptionbudgets'),
+    resource: 'poddisruptionbudgets',
+    path: '/apis/policy/v1/poddisruptionbudgets',
+    slim: (r) => slimPdb(r as RawPdb),
+    key: (p) => p.key,
+    onChange: (kind, item, prev) => {
+      if (kind !== 'update' || JSON.stringify(item) !== JSON.stringify(prev)) dirty();
+    },
+  });
+
+  const currentSnapshot = (seq = 0, observedAt = new Date(clock.now()).toISOString()) =>
+    buildSnapshot({
+      cluster: o.cluster,
+      seq,
+      observedAt,
+      agentVersion: o.agentVersion ?? AGENT_VERSION,
+      pods: pods.store.values(),
+      nodes: nodes.store.values(),
+      pdbs: pdbs.store.values(),
+    });
+
+  publisher = new Publisher({
+    cluster: o.cluster,
+    eventBusName: o.eventBusName,
+    bus: o.bus,
+    clock,
+    log,
+    metrics,
+    build: (seq, observedAt) => {
+      metrics.set(MetricNames.cachedObjects, pods.store.size, { resource: 'pods' });
+      metrics.set(MetricNames.cachedObjects, nodes.store.size, { resource: 'nodes' });
+      metrics.set(MetricNames.cachedObjects, pdbs.store.size, { resource: 'poddisruptionbudgets' });
+      return currentSnapshot(seq, observedAt);
+    },
+    batchIdleMs: o.batchIdleMs,
+    batchMaxMs: o.batchMaxMs,
+    heartbeatMs: o.heartbeatMs,
+    retryBaseMs: o.publishRetryBaseMs,
+  });
+  const consumer = o.queue
+    ? new CommandConsumer({
+        queue: o.queue,
+        bus: o.bus,
+        api: o.api,
+        cluster: o.cluster,
+        eventBusName: o.eventBusName,
+        clock,
+        log,
+        metrics,
+        events,
+        waitSeconds: o.queueWaitSeconds,
+        visibilitySeconds: o.visibilitySeconds,
+        drainBackoffMs: o.drainBackoffMs,
+      })
+    : undefined;
+
+  const informers = [pods, nodes, pdbs];
+  for (const i of informers) i.start();
+  const synced = Promise.all(informers.map((i) => i.waitForSync())).then(() => {
+    log.info('caches synced', { pods: pods.store.size, nodes: nodes.store.size, pdbs: pdbs.store.size });
+  });
+
+  let leading = false;
+  let stopped = false;
+  const lead = () => {
+    leading = true;
+    metrics.set(MetricNames.isLeader, 1);
+    // Publishing waits for the first sync: a snapshot of half-filled caches would look like
+    // vanished nodes to the core.
+    void synced.then(() => {
+      if (!leading || stopped) return;
+      publisher?.start();
+      consumer?.start();
+    });
+  };
+  let elector: LeaderElector | undefined;
+  if (o.leaderElect) {
+    elector = new LeaderElector({
+      api: o.api,
+      clock,
+      log,
+      namespace: o.namespace ?? 'k3s-burst',
+      name: o.leaseName ?? 'k3s-burst-agent',
+      identity: o.identity,
+      leaseDurationMs: o.leaseDurationMs,
+      retryPeriodMs: o.leaseRetryMs,
+      onStartedLeading: lead,
+      onStoppedLeading: () => {
+        leading = false;
+        metrics.set(MetricNames.isLeader, 0);
+        // Losing the lease mid-flight: stop acting at once; the process exits so that a fresh
+        // start cannot mix two leaders' state (the Deployment restarts it).
+        log.warn('leadership lost: stopping publisher and command consumer');
+        void publisher?.stop();
+        void consumer?.stop();
+        o.onLeadershipLost?.();
+      },
+    });
+    elector.start();
+  } else lead();
+
+  return {
+    pods,
+    nodes,
+    pdbs,
+    publisher,
+    consumer,
+    events,
+    metrics,
+    synced,
+    isLeader: () => leading,
+    readiness() {
+      if (!informers.every((i) => i.synced)) return { ready: false, reason: 'caches not synced yet' };
+      if (!leading) return { ready: true, reason: 'synced (standby)' };
+      if (publisher?.lastSuccessAt === undefined) return { ready: false, reason: 'no snapshot published yet' };
+      return { ready: true, reason: 'synced and publishing' };
+    },
+    currentSnapshot: (seq) => currentSnapshot(seq),
+    async stop() {
+      stopped = true;
+      await consumer?.stop();
+      await publisher?.stop();
+      await elector?.stop();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * A hand-written Prometheus registry (text exposition format 0.0.4): counters and gauges with
+ * labels. No dependency, a few hundred bytes of state — the agent exposes a dozen series.
+ */
+
+type Labels = Record<string, string>;
+
+interface Series {
+  labels: Labels;
+  value: number;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  series: Map<string, Series>;
+}
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
+    .join(',');
+}
+
+export class MetricsRegistry {
+  private readonly families = new Map<string, Family>();
+
+  private family(name: string, help: string, type: Family['type']): Family {
+    let f = this.families.get(name);
+    if (!f) {
+      f = { name, help, type, series: new Map() };
+      this.families.set(name, f);
+    }
+    return f;
+  }
+
+  /** Declare a metric so it is exposed (as 0 when unlabelled) before its first change. */
+  declare(name: string, help: string, type: Family['type'], initial = true): void {
+    const f = this.family(name, help, type);
+    if (initial && f.series.size === 0) f.series.set('', { labels: {}, value: 0 });
+  }
+
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    const f = this.families.get(name) ?? this.family(name, name, 'counter');
+    const key = labelKey(labels);
+    const s = f.series.get(key);
+    if (s) s.value += by;
+    else f.series.set(key, { labels, value: by });
+  }
+
+  set(name: string, value: number, labels: Labels = {}): void {
+    const f = this.families.get(name) ?? this.family(name, name, 'gauge');
+    f.series.set(labelKey(labels), { labels, value });
+  }
+
+  /** Replace every series of a labelled gauge (e.g. pending pods by shape). */
+  replace(name: string, series: { labels: Labels; value: number }[]): void {
+    const f = this.families.get(name) ?? this.family(name, name, 'gauge');
+    f.series.clear();
+    for (const s of series) f.series.set(labelKey(s.labels), s);
+  }
+
+  get(name: string, labels: Labels = {}): number | undefined {
+    return this.families.get(name)?.series.get(labelKey(labels))?.value;
+  }
+
+  /** Text exposition format. */
+  render(): string {
+    const out: string[] = [];
+    for (const f of this.families.values()) {
+      out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+      for (const [key, s] of f.series) out.push(`${f.name}${key ? `{${key}}` : ''} ${formatValue(s.value)}`);
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(v);
+}
+
+/** Names of every metric the agent exposes (docs/agent.md lists them). */
+export const MetricNames = {
+  snapshotsPublished: 'k3s_burst_agent_snapshots_published_total',
+  publishFailures: 'k3s_burst_agent_publish_failures_total',
+  snapshotsTruncated: 'k3s_burst_agent_snapshots_truncated_total',
+  snapshotBytes: 'k3s_burst_agent_snapshot_bytes',
+  lastPublish: 'k3s_burst_agent_last_successful_publish_timestamp_seconds',
+  pendingPods: 'k3s_burst_agent_pending_pods',
+  pendingShapes: 'k3s_burst_agent_pending_shapes',
+  pendingPodsByShape: 'k3s_burst_agent_pending_pods_by_shape',
+  drains: 'k3s_burst_agent_drains_total',
+  evictions: 'k3s_burst_agent_evictions_total',
+  nodeDeletes: 'k3s_burst_agent_node_deletes_total',
+  invalidCommands: 'k3s_burst_agent_invalid_commands_total',
+  watchRestarts: 'k3s_burst_agent_watch_restarts_total',
+  relists: 'k3s_burst_agent_relists_total',
+  cachedObjects: 'k3s_burst_agent_cached_objects',
+  isLeader: 'k3s_burst_agent_is_leader',
+} as const;
+
+export function agentMetrics(): MetricsRegistry {
+  const m = new MetricsRegistry();
+  m.declare(MetricNames.snapshotsPublished, 'ClusterSnapshot events accepted by EventBridge.', 'counter');
+  m.declare(MetricNames.publishFailures, 'PutEvents calls or entries that failed (each attempt).', 'counter');
+  m.declare(MetricNames.snapshotsTruncated, 'Snapshots that had to leave data out to fit 256 KB.', 'counter');
+  m.declare(MetricNames.snapshotBytes, 'Size of the last published snapshot detail, in bytes.', 'gauge');
+  m.declare(MetricNames.lastPublish, 'Unix time of the last successful snapshot publish.', 'gauge');
+  m.declare(MetricNames.pendingPods, 'Unschedulable pods the agent would report.', 'gauge');
+  m.declare(MetricNames.pendingShapes, 'Distinct scheduling shapes among the pending pods.', 'gauge');
+  m.declare(MetricNames.pendingPodsByShape, 'Pending pods per scheduling shape id.', 'gauge', false);
+  m.declare(MetricNames.drains, 'DrainNode commands handled, by outcome.', 'counter', false);
+  m.declare(MetricNames.evictions, 'Eviction API calls, by result.', 'counter', false);
+  m.declare(MetricNames.nodeDeletes, 'DeleteNode commands handled, by outcome.', 'counter', false);
+  m.declare(MetricNames.invalidCommands, 'Queue messages rejected as invalid (left for the DLQ).', 'counter');
+  m.declare(MetricNames.watchRestarts, 'Watch connections restarted after an error or close.', 'counter', false);
+  m.declare(MetricNames.relists, 'Full re-lists (first sync, 410 Gone, errors).', 'counter', false);
+  m.declare(MetricNames.cachedObjects, 'Objects in the informer caches.', 'gauge', false);
+  m.declare(MetricNames.isLeader, '1 when this replica publishes and consumes commands.', 'gauge');
+  return m;
+}

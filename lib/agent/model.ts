@@ -1,0 +1,429 @@
+/**
+ * The agent keeps a slim copy of every pod, node and PodDisruptionBudget it watches: only the
+ * fields the snapshot builder and the drain logic read, with quantities already converted and
+ * the pod's scheduling-shape key already hashed. A Raspberry Pi with 5,000 pods must stay far
+ * under 64 MiB, and a 30 KB pod object with managedFields must not be kept around.
+ *
+ * Everything here is pure: raw API object in, slim record out.
+ */
+import { createHash } from 'node:crypto';
+import { AWS_PROVIDER_ID_PREFIX, Labels, type NodeSelectorTerm, type Toleration } from '../events/index.js';
+import { cpuToMilli, memoryToMiB, memoryToMiBFloor, quantityToInt } from './quantity.js';
+
+// ---- Raw API shapes (only what we read; everything optional, the API omits empty fields) ----
+
+export interface RawOwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+  controller?: boolean;
+}
+export interface RawObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: RawOwnerReference[];
+}
+export interface RawRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+export interface RawNodeSelectorTerm {
+  matchExpressions?: RawRequirement[];
+  matchFields?: RawRequirement[];
+}
+export interface RawContainer {
+  name?: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  ports?: { containerPort?: number; hostPort?: number; protocol?: string }[];
+}
+export interface RawToleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+export interface RawPod {
+  metadata?: RawObjectMeta;
+  spec?: {
+    nodeName?: string;
+    containers?: RawContainer[];
+    initContainers?: RawContainer[];
+    overhead?: Record<string, string>;
+    nodeSelector?: Record<string, string>;
+    affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: RawNodeSelectorTerm[] } } };
+    tolerations?: RawToleration[];
+    volumes?: { name?: string; emptyDir?: unknown; hostPath?: unknown; persistentVolumeClaim?: { claimName?: string } }[];
+  };
+  status?: {
+    phase?: string;
+    nominatedNodeName?: string;
+    conditions?: { type?: string; status?: string; reason?: string; lastTransitionTime?: string }[];
+  };
+}
+export interface RawNode {
+  metadata?: RawObjectMeta;
+  spec?: { providerID?: string; unschedulable?: boolean; taints?: { key?: string; value?: string; effect?: string }[] };
+  status?: {
+    allocatable?: Record<string, string>;
+    conditions?: { type?: string; status?: string; lastTransitionTime?: string }[];
+  };
+}
+export interface RawLabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: RawRequirement[];
+}
+export interface RawPdb {
+  metadata?: RawObjectMeta;
+  spec?: { minAvailable?: string | number; maxUnavailable?: string | number; selector?: RawLabelSelector };
+  status?: { disruptionsAllowed?: number };
+}
+
+// ---- Slim records ----
+
+/** The scheduling-relevant part of a pod spec; pods with equal shapes are interchangeable for the planner. */
+export interface PodShape {
+  cpuMilli: number;
+  memoryMiB: number;
+  nodeSelector: Record<string, string>;
+  requiredAffinity: NodeSelectorTerm[];
+  tolerations: Toleration[];
+  usesLocalVolume: boolean;
+  hostPorts: number[];
+}
+
+export interface SlimPod {
+  /** `namespace/name`, the store key. */
+  key: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  nodeName: string;
+  phase: string;
+  terminating: boolean;
+  /** Owned by a DaemonSet (controller reference). */
+  daemonSet?: { uid: string; name: string };
+  /** Mirror/static pod: `kubernetes.io/config.mirror` annotation or a Node controller owner. */
+  mirror: boolean;
+  hasController: boolean;
+  localStorage: boolean;
+  doNotDisrupt: boolean;
+  labels: Record<string, string>;
+  /** `PodScheduled=False/Unschedulable`, unbound and not nominated: a candidate for scale-out. */
+  pendingSince?: string;
+  shape: PodShape;
+  /** Stable hash of `shape`. */
+  shapeId: string;
+}
+
+export interface SlimNode {
+  name: string;
+  uid: string;
+  providerID: string;
+  labels: Record<string, string>;
+  doNotDisrupt: boolean;
+  taints: { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+  unschedulable: boolean;
+  ready: boolean;
+  readySince: string;
+  createdAt: string;
+  allocatable: { cpuMilli: number; memoryMiB: number; pods: number };
+}
+
+export interface SlimPdb {
+  key: string;
+  namespace: string;
+  name: string;
+  /** undefined = selects nothing (nil selector); `{}` selects every pod in the namespace. */
+  selector?: { matchLabels: Record<string, string>; matchExpressions: RawRequirement[] };
+  disruptionsAllowed: number;
+}
+
+const EPOCH = '1970-01-01T00:00:00Z';
+const TAINT_EFFECTS = new Set(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+/** Added to every pod by the DefaultTolerationSeconds admission plugin; they say nothing about cloud nodes. */
+const DEFAULT_NOEXECUTE_KEYS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
+
+export function objectKey(meta: RawObjectMeta | undefined): string {
+  return meta?.namespace ? `${meta.namespace}/${meta.name ?? ''}` : (meta?.name ?? '');
+}
+
+function controllerOf(meta: RawObjectMeta | undefined): RawOwnerReference | undefined {
+  return meta?.ownerReferences?.find((o) => o.controller === true);
+}
+
+function sumRequests(containers: RawContainer[] | undefined): { cpu: number; mem: number } {
+  let cpu = 0;
+  let mem = 0;
+  for (const c of containers ?? []) {
+    const r = c.resources?.requests;
+    cpu += cpuToMilli(r?.cpu);
+    mem += memoryToMiB(r?.memory);
+  }
+  return { cpu, mem };
+}
+
+/**
+ * Effective requests of a pod: max(largest init container, sum of app containers) + overhead,
+ * per resource, as the scheduler computes them (sidecar init containers are not modelled).
+ */
+export function effectiveRequests(spec: RawPod['spec']): { cpuMilli: number; memoryMiB: number } {
+  const app = sumRequests(spec?.containers);
+  let initCpu = 0;
+  let initMem = 0;
+  for (const c of spec?.initContainers ?? []) {
+    const r = c.resources?.requests;
+    initCpu = Math.max(initCpu, cpuToMilli(r?.cpu));
+    initMem = Math.max(initMem, memoryToMiB(r?.memory));
+  }
+  return {
+    cpuMilli: Math.max(app.cpu, initCpu) + cpuToMilli(spec?.overhead?.cpu),
+    memoryMiB: Math.max(app.mem, initMem) + memoryToMiB(spec?.overhead?.memory),
+  };
+}
+
+const NODE_OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']);
+
+/**
+ * Required node-affinity terms in canonical order. `matchFields` (which the DaemonSet controller
+ * uses to pin a pod to one node by name) is dropped: a new node cannot match it anyway, and a
+ * term left with no expressions is dropped too.
+ */
+function canonicalAffinity(terms: RawNodeSelectorTerm[] | undefined): NodeSelectorTerm[] {
+  const out: NodeSelectorTerm[] = [];
+  for (const t of terms ?? []) {
+    const exprs = (t.matchExpressions ?? [])
+      .filter((e) => e.key && NODE_OPERATORS.has(e.operator ?? ''))
+      .map((e) => ({
+        key: e.key as string,
+        operator: e.operator as NodeSelectorTerm['matchExpressions'][number]['operator'],
+        values: [...(e.values ?? [])].sort(),
+      }))
+      .sort((a, b) => (a.key + a.operator < b.key + b.operator ? -1 : 1));
+    if (exprs.length > 0) out.push({ matchExpressions: exprs });
+  }
+  return out.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+}
+
+/**
+ * Tolerations in canonical order, without the two `NoExecute` tolerations with
+ * `tolerationSeconds` that admission adds to every pod: keeping them would only make every
+ * shape longer, and they must never be read as "tolerates cloud nodes".
+ */
+function canonicalTolerations(tols: RawToleration[] | undefined): Toleration[] {
+  const out: Toleration[] = [];
+  for (const t of tols ?? []) {
+    if (
+      t.effect === 'NoExecute' &&
+      t.tolerationSeconds !== undefined &&
+      t.key !== undefined &&
+      DEFAULT_NOEXECUTE_KEYS.has(t.key) &&
+      (t.operator ?? 'Equal') === 'Exists'
+    )
+      continue;
+    const tol: Toleration = { operator: t.operator === 'Exists' ? 'Exists' : 'Equal' };
+    if (t.key) tol.key = t.key;
+    if (t.value !== undefined && t.value !== '') tol.value = t.value;
+    if (t.effect && TAINT_EFFECTS.has(t.effect)) tol.effect = t.effect as Toleration['effect'];
+    out.push(tol);
+  }
+  const seen = new Set<string>();
+  return out
+    .map((t) => [JSON.stringify([t.key ?? '', t.operator, t.value ?? '', t.effect ?? '']), t] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .filter(([k]) => (seen.has(k) ? false : (seen.add(k), true)))
+    .map(([, t]) => t);
+}
+
+function sortedRecord(rec: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(rec ?? {}).sort()) out[k] = (rec as Record<string, string>)[k] as string;
+  return out;
+}
+
+/** The pod can only run on one named host: a local PV's node affinity or an explicit pin. */
+function pinsHostname(nodeSelector: Record<string, string>, affinity: NodeSelectorTerm[]): boolean {
+  if (Labels.hostname in nodeSelector) return true;
+  return (
+    affinity.length > 0 &&
+    affinity.every((t) => t.matchExpressions.some((e) => e.key === Labels.hostname && e.operator === 'In'))
+  );
+}
+
+/** Stable 16-hex-digit id of a shape: equal shapes give equal ids across agents and restarts. */
+export function shapeId(shape: PodShape): string {
+  const canonical = JSON.stringify([
+    shape.cpuMilli,
+    shape.memoryMiB,
+    shape.nodeSelector,
+    shape.requiredAffinity,
+    shape.tolerations,
+    shape.usesLocalVolume,
+    shape.hostPorts,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+function podShape(spec: RawPod['spec']): PodShape {
+  const { cpuMilli, memoryMiB } = effectiveRequests(spec);
+  const nodeSelector = sortedRecord(spec?.nodeSelector);
+  const requiredAffinity = canonicalAffinity(
+    spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+  );
+  const ports = new Set<number>();
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])])
+    for (const p of c.ports ?? []) if (p.hostPort && p.hostPort > 0 && p.hostPort <= 65535) ports.add(p.hostPort);
+  return {
+    cpuMilli,
+    memoryMiB,
+    nodeSelector,
+    requiredAffinity,
+    tolerations: canonicalTolerations(spec?.tolerations),
+    usesLocalVolume: pinsHostname(nodeSelector, requiredAffinity),
+    hostPorts: [...ports].sort((a, b) => a - b),
+  };
+}
+
+/** Reduce a raw Pod to what the agent keeps. */
+export function slimPod(raw: RawPod): SlimPod {
+  const meta = raw.metadata ?? {};
+  const ctrl = controllerOf(meta);
+  const annotations = meta.annotations ?? {};
+  const nodeName = raw.spec?.nodeName ?? '';
+  const phase = raw.status?.phase ?? 'Pending';
+  const terminating = Boolean(meta.deletionTimestamp);
+  const mirror = 'kubernetes.io/config.mirror' in annotations || ctrl?.kind === 'Node';
+  const daemonSet =
+    ctrl?.kind === 'DaemonSet' ? { uid: ctrl.uid ?? `${meta.namespace}/${ctrl.name}`, name: `${meta.namespace}/${ctrl.name}` } : undefined;
+  const scheduled = raw.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const provisionable =
+    scheduled?.status === 'False' &&
+    scheduled.reason === 'Unschedulable' &&
+    nodeName === '' &&
+    !raw.status?.nominatedNodeName &&
+    !terminating &&
+    phase !== 'Succeeded' &&
+    phase !== 'Failed' &&
+    !daemonSet &&
+    !mirror;
+  const shape = podShape(raw.spec);
+  const pod: SlimPod = {
+    key: objectKey(meta),
+    namespace: meta.namespace ?? '',
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    nodeName,
+    phase,
+    terminating,
+    mirror,
+    hasController: ctrl !== undefined,
+    localStorage: (raw.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined),
+    doNotDisrupt: annotations[Labels.doNotDisrupt] === 'true',
+    labels: meta.labels ?? {},
+    shape,
+    shapeId: shapeId(shape),
+  };
+  if (daemonSet) pod.daemonSet = daemonSet;
+  if (provisionable) pod.pendingSince = scheduled?.lastTransitionTime ?? meta.creationTimestamp ?? EPOCH;
+  return pod;
+}
+
+/** Reduce a raw Node to what the agent keeps. */
+export function slimNode(raw: RawNode): SlimNode {
+  const meta = raw.metadata ?? {};
+  const readyCond = raw.status?.conditions?.find((c) => c.type === 'Ready');
+  const alloc = raw.status?.allocatable ?? {};
+  const labels = meta.labels ?? {};
+  return {
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    providerID: raw.spec?.providerID ?? '',
+    labels,
+    doNotDisrupt: labels[Labels.doNotDisrupt] === 'true' || meta.annotations?.[Labels.doNotDisrupt] === 'true',
+    taints: (raw.spec?.taints ?? [])
+      .filter((t) => t.key && TAINT_EFFECTS.has(t.effect ?? ''))
+      .map((t) => {
+        const taint: SlimNode['taints'][number] = { key: t.key as string, effect: t.effect as 'NoSchedule' };
+        if (t.value !== undefined && t.value !== '') taint.value = t.value;
+        return taint;
+      }),
+    unschedulable: raw.spec?.unschedulable === true,
+    ready: readyCond?.status === 'True',
+    readySince: readyCond?.lastTransitionTime ?? meta.creationTimestamp ?? EPOCH,
+    createdAt: meta.creationTimestamp ?? EPOCH,
+    allocatable: {
+      cpuMilli: cpuToMilli(alloc.cpu),
+      memoryMiB: memoryToMiBFloor(alloc.memory),
+      pods: quantityToInt(alloc.pods),
+    },
+  };
+}
+
+/** Reduce a raw policy/v1 PodDisruptionBudget to what the agent keeps. */
+export function slimPdb(raw: RawPdb): SlimPdb {
+  const meta = raw.metadata ?? {};
+  const sel = raw.spec?.selector;
+  const pdb: SlimPdb = {
+    key: objectKey(meta),
+    namespace: meta.namespace ?? '',
+    name: meta.name ?? '',
+    disruptionsAllowed: raw.status?.disruptionsAllowed ?? 0,
+  };
+  if (sel) pdb.selector = { matchLabels: sel.matchLabels ?? {}, matchExpressions: sel.matchExpressions ?? [] };
+  return pdb;
+}
+
+/** metav1.LabelSelector semantics (policy/v1: an empty selector selects every pod in the namespace). */
+export function selectorMatches(selector: SlimPdb['selector'], labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels)) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions) {
+    const key = e.key ?? '';
+    const has = key in labels;
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !values.includes(labels[key] as string)) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[key] as string)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** `aws:///<az>/<instance-id>` → parts; undefined for k3s:// or anything else. */
+export function parseAwsProviderId(providerID: string): { zone: string; instanceId: string } | undefined {
+  if (!providerID.startsWith(AWS_PROVIDER_ID_PREFIX)) return undefined;
+  const m = /^aws:\/\/\/([a-z0-9-]+)\/(i-[0-9a-f]{8,17})$/.exec(providerID);
+  return m ? { zone: m[1] as string, instanceId: m[2] as string } : undefined;
+}
+
+/**
+ * A node is ours to cordon, drain and delete only when all three hold: our managed label, our
+ * cluster label, and an EC2 providerID. Anything else is on-prem and never touched (invariant I2).
+ */
+export function isManagedNode(node: Pick<SlimNode, 'labels' | 'providerID'>, cluster: string): boolean {
+  return (
+    node.labels[Labels.managed] === 'true' &&
+    node.labels[Labels.cluster] === cluster &&
+    parseAwsProviderId(node.providerID) !== undefined
+  );
+}

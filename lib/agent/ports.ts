@@ -1,0 +1,47 @@
+/**
+ * The agent's two AWS ports. `aws-ports.ts` implements them with the AWS SDK; `fake-ports.ts`
+ * holds in-memory fakes with the same contracts for tests and the local end-to-end run.
+ */
+
+/** One PutEvents entry. `detail` is the JSON string EventBridge receives. */
+export interface BusEntry {
+  source: string;
+  detailType: string;
+  detail: string;
+  eventBusName: string;
+}
+
+/** Per-entry result, in request order (PutEvents partial failure semantics). */
+export type PutResult = { ok: true; eventId: string } | { ok: false; errorCode: string; errorMessage: string };
+
+/**
+ * Contract: returns exactly one result per entry, in order. Throws only when the whole call
+ * failed (network, credentials, throttling of the call itself).
+ */
+export interface EventBusPort {
+  putEvents(entries: BusEntry[]): Promise<PutResult[]>;
+}
+
+export interface QueueMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** ApproximateReceiveCount: 1 on first delivery. */
+  receiveCount: number;
+}
+
+/**
+ * Contract (SQS standard queue): at-least-once; a received message is invisible for
+ * `visibilitySeconds` and comes back unless deleted; after the queue's maxReceiveCount it is
+ * moved to the dead-letter queue by the queue itself.
+ */
+export interface CommandQueuePort {
+  receive(opts: {
+    maxMessages: number;
+    waitSeconds: number;
+    visibilitySeconds: number;
+    signal: AbortSignal;
+  }): Promise<QueueMessage[]>;
+  delete(receiptHandle: string): Promise<void>;
+  changeVisibility(receiptHandle: string, visibilitySeconds: number): Promise<void>;
+}

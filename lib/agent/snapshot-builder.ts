@@ -1,0 +1,214 @@
+/**
+ * Builds a `ClusterSnapshot` from the agent's slim caches. Pure: no I/O, no clock — `seq` and
+ * `observedAt` are parameters — so the same input always gives the same snapshot.
+ *
+ * Decisions (see docs/agent.md):
+ * - pending = PodScheduled=False/Unschedulable, unbound, not nominated, not terminating, not
+ *   terminal, not DaemonSet-owned, not mirror (Karpenter `IsProvisionable`); decided in `slimPod`.
+ * - node `requested` counts every non-terminal pod bound to the node (DaemonSet and mirror pods
+ *   included: they use the node), `workloadPodCount` only the reschedulable ones.
+ * - `workloadPods` and `blockers` are computed for managed nodes only: the core never disrupts an
+ *   on-prem node, and leaving them out keeps the snapshot small.
+ * - shapes are ordered by importance (most pods first, then longest waiting) so truncation can
+ *   drop from the tail.
+ */
+import type { ClusterSnapshotInput, DaemonSetOverhead, EvictionBlocker, PendingShape, SnapshotNode } from '../events/index.js';
+import { SCHEMA_VERSION } from '../events/index.js';
+import {
+  isManagedNode,
+  parseAwsProviderId,
+  type SlimNode,
+  type SlimPdb,
+  type SlimPod,
+  selectorMatches,
+} from './model.js';
+
+export interface SnapshotInput {
+  cluster: string;
+  seq: number;
+  observedAt: string;
+  agentVersion: string;
+  pods: Iterable<SlimPod>;
+  nodes: Iterable<SlimNode>;
+  pdbs: Iterable<SlimPdb>;
+}
+
+/** A pod is using its node's resources: bound and not finished. */
+function isActive(p: SlimPod): boolean {
+  return p.nodeName !== '' && p.phase !== 'Succeeded' && p.phase !== 'Failed';
+}
+
+/** Reschedulable = what a drain would evict: not DaemonSet-owned, not mirror. */
+export function isReschedulable(p: SlimPod): boolean {
+  return !p.daemonSet && !p.mirror;
+}
+
+/** PDBs in the pod's namespace whose selector matches it. */
+export function matchingPdbs(pod: SlimPod, pdbsByNamespace: Map<string, SlimPdb[]>): SlimPdb[] {
+  const out: SlimPdb[] = [];
+  for (const pdb of pdbsByNamespace.get(pod.namespace) ?? []) if (selectorMatches(pdb.selector, pod.labels)) out.push(pdb);
+  return out;
+}
+
+export function indexPdbs(pdbs: Iterable<SlimPdb>): Map<string, SlimPdb[]> {
+  const byNs = new Map<string, SlimPdb[]>();
+  for (const pdb of pdbs) {
+    const list = byNs.get(pdb.namespace);
+    if (list) list.push(pdb);
+    else byNs.set(pdb.namespace, [pdb]);
+  }
+  return byNs;
+}
+
+/**
+ * Why a drain could not evict this pod right now, or undefined. Order = most permanent first.
+ * Mirrors kubectl drain's refusals plus our own annotation and the PDB state.
+ */
+export function evictionBlocker(pod: SlimPod, pdbsByNamespace: Map<string, SlimPdb[]>): EvictionBlocker['reason'] | undefined {
+  if (pod.doNotDisrupt) return 'do-not-disrupt';
+  if (!pod.hasController) return 'no-controller';
+  if (pod.localStorage) return 'local-storage';
+  const pdbs = matchingPdbs(pod, pdbsByNamespace);
+  if (pdbs.length > 1) return 'multiple-pdbs';
+  if (pdbs.length === 1 && (pdbs[0] as SlimPdb).disruptionsAllowed <= 0) return 'pdb-blocks';
+  return undefined;
+}
+
+interface NodeAcc {
+  cpu: number;
+  mem: number;
+  pods: number;
+  workload: number;
+  groups: Map<string, { cpuMilli: number; memoryMiB: number; count: number }>;
+  blockers: EvictionBlocker[];
+}
+
+/** Build the snapshot. Deterministic for a given input. */
+export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
+  const pdbIndex = indexPdbs(input.pdbs);
+  const nodes = [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const managed = new Set<string>();
+  const acc = new Map<string, NodeAcc>();
+  for (const n of nodes) {
+    if (isManagedNode(n, input.cluster)) managed.add(n.name);
+    acc.set(n.name, { cpu: 0, mem: 0, pods: 0, workload: 0, groups: new Map(), blockers: [] });
+  }
+
+  const shapes = new Map<string, { pod: SlimPod; count: number; oldest: string; examples: { since: string; name: string }[] }>();
+  const daemonSets = new Map<string, DaemonSetOverhead>();
+
+  for (const pod of input.pods) {
+    if (pod.pendingSince !== undefined) {
+      const s = shapes.get(pod.shapeId);
+      const example = { since: pod.pendingSince, name: pod.key };
+      if (!s) shapes.set(pod.shapeId, { pod, count: 1, oldest: pod.pendingSince, examples: [example] });
+      else {
+        s.count++;
+        if (Date.parse(pod.pendingSince) < Date.parse(s.oldest)) s.oldest = pod.pendingSince;
+        s.examples.push(example);
+        if (s.examples.length > 6) {
+          s.examples.sort(byExample);
+          s.examples.length = 3;
+        }
+      }
+      continue;
+    }
+    if (pod.daemonSet && !pod.terminating) {
+      const prev = daemonSets.get(pod.daemonSet.uid);
+      // Pods of one DaemonSet differ only during a rollout; plan with the larger template.
+      if (!prev || pod.shape.cpuMilli + pod.shape.memoryMiB > prev.cpuMilli + prev.memoryMiB)
+        daemonSets.set(pod.daemonSet.uid, {
+          name: pod.daemonSet.name,
+          cpuMilli: pod.shape.cpuMilli,
+          memoryMiB: pod.shape.memoryMiB,
+          nodeSelector: pod.shape.nodeSelector,
+          requiredAffinity: pod.shape.requiredAffinity,
+          tolerations: pod.shape.tolerations,
+        });
+    }
+    if (!isActive(pod)) continue;
+    const a = acc.get(pod.nodeName);
+    if (!a) continue;
+    a.cpu += pod.shape.cpuMilli;
+    a.mem += pod.shape.memoryMiB;
+    a.pods++;
+    if (!isReschedulable(pod) || pod.terminating) continue;
+    a.workload++;
+    if (!managed.has(pod.nodeName)) continue;
+    const gk = `${pod.shape.cpuMilli}/${pod.shape.memoryMiB}`;
+    const g = a.groups.get(gk);
+    if (g) g.count++;
+    else a.groups.set(gk, { cpuMilli: pod.shape.cpuMilli, memoryMiB: pod.shape.memoryMiB, count: 1 });
+    const reason = evictionBlocker(pod, pdbIndex);
+    if (reason) a.blockers.push({ pod: pod.key, reason });
+  }
+
+  const snapshotNodes: SnapshotNode[] = nodes.map((n) => {
+    const a = acc.get(n.name) as NodeAcc;
+    const isManaged = managed.has(n.name);
+    const aws = parseAwsProviderId(n.providerID);
+    const out: SnapshotNode = {
+      name: n.name,
+      providerID: n.providerID,
+      managed: isManaged,
+      labels: n.labels,
+      taints: n.taints,
+      ready: n.ready,
+      readySince: n.readySince,
+      cordoned: n.unschedulable,
+      createdAt: n.createdAt,
+      allocatable: n.allocatable,
+      requested: { cpuMilli: a.cpu, memoryMiB: a.mem, pods: a.pods },
+      workloadPodCount: a.workload,
+      workloadPods: [...a.groups.values()].sort((x, y) => x.cpuMilli - y.cpuMilli || x.memoryMiB - y.memoryMiB),
+      blockers: a.blockers.sort((x, y) => (x.pod < y.pod ? -1 : 1)),
+      doNotDisrupt: n.doNotDisrupt,
+    };
+    if (isManaged && aws) {
+      out.instanceId = aws.instanceId;
+      out.zone = aws.zone;
+    }
+    const type = n.labels['node.kubernetes.io/instance-type'];
+    if (type) out.instanceType = type;
+    const arch = n.labels['kubernetes.io/arch'];
+    if (arch) out.arch = arch;
+    return out;
+  });
+
+  const pendingShapes: PendingShape[] = [...shapes.entries()]
+    .map(([id, s]) => ({
+      id,
+      ...s.pod.shape,
+      count: s.count,
+      oldestPendingSince: s.oldest,
+      examplePods: s.examples
+        .sort(byExample)
+        .slice(0, 3)
+        .map((e) => e.name),
+    }))
+    .sort(byImportance);
+
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: input.cluster,
+    seq: input.seq,
+    observedAt: input.observedAt,
+    agentVersion: input.agentVersion,
+    pendingShapes,
+    nodes: snapshotNodes,
+    daemonSets: [...daemonSets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+function byExample(a: { since: string; name: string }, b: { since: string; name: string }): number {
+  return Date.parse(a.since) - Date.parse(b.since) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** Most pods first, then longest waiting, then id: the order truncation keeps. */
+export function byImportance(a: PendingShape, b: PendingShape): number {
+  return (
+    b.count - a.count ||
+    Date.parse(a.oldestPendingSince) - Date.parse(b.oldestPendingSince) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
