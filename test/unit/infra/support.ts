@@ -36,3 +36,45 @@ export function synthStack(
   });
   return { app, stack, template: Template.fromStack(stack) };
 }
+
+/** A CloudFormation IAM statement, as synthesized. */
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Logical id of the first resource of a type whose id starts with a prefix. */
+export function logicalId(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1)
+    throw new Error(`expected one ${type} starting with ${prefix}, found ${ids.join(', ')}`);
+  return ids[0] as string;
+}
+
+/** Every statement of every inline policy attached to a role (by logical id) or user. */
+export function statementsOf(template: Template, principalLogicalId: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const out: Statement[] = [];
+  for (const policy of Object.values(policies)) {
+    const props = policy.Properties as {
+      Roles?: Array<{ Ref: string }>;
+      Users?: Array<{ Ref: string }>;
+      PolicyDocument: { Statement: Statement[] };
+    };
+    const attached = [...(props.Roles ?? []), ...(props.Users ?? [])].some(
+      (r) => r.Ref === principalLogicalId,
+    );
+    if (attached) out.push(...props.PolicyDocument.Statement);
+  }
+  return out;
+}
+
+/** All actions a principal's inline policies allow. */
+export function actionsOf(template: Template, principalLogicalId: string): string[] {
+  return statementsOf(template, principalLogicalId).flatMap((s) =>
+    Array.isArray(s.Action) ? s.Action : [s.Action],
+  );
+}

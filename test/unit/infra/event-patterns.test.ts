@@ -1,0 +1,149 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DetailTypes, Sources } from '../../../lib/events/index.js';
+import { patternMatches, ROUTES } from '../../../lib/infra/index.js';
+import { logicalId, type Synthesized, synthStack } from './support.js';
+
+/** An event as a rule sees it, built from the shared constants (envelope per reference/aws-events.md §0). */
+function event(source: string, detailType: string, detail: unknown = {}): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '4c1d7f0e-93a2-4b6e-b8f1-2e5a90c7d311',
+    'detail-type': detailType,
+    source,
+    account: '210987654321',
+    time: '2026-03-14T09:26:53Z',
+    region: 'eu-central-1',
+    resources: [],
+    detail,
+  };
+}
+
+const ec2Instance = { 'instance-id': 'i-0b7e5c2a91f3d4e68' };
+
+/** For each rule: events the code emits that it must route, and look-alikes it must not. */
+const CASES: Record<
+  string,
+  { matches: Array<Record<string, unknown>>; ignores: Array<Record<string, unknown>> }
+> = {
+  Snapshot: {
+    matches: [event(Sources.agent, DetailTypes.clusterSnapshot, { cluster: 'pi-lab', seq: 1 })],
+    ignores: [
+      event(Sources.reconcile, DetailTypes.clusterSnapshot),
+      event(Sources.agent, DetailTypes.nodeDrained),
+    ],
+  },
+  AgentCommands: {
+    matches: [
+      event(Sources.reconcile, DetailTypes.drainNode),
+      event(Sources.interruption, DetailTypes.drainNode),
+      event(Sources.terminate, DetailTypes.deleteNode),
+      event(Sources.janitor, DetailTypes.deleteNode),
+    ],
+    // The agent cannot command itself, and other k3s-burst events never reach the queue.
+    ignores: [
+      event(Sources.agent, DetailTypes.drainNode),
+      event(Sources.reconcile, DetailTypes.scaleOutRequested),
+    ],
+  },
+  ScaleOut: {
+    matches: [
+      event(Sources.reconcile, DetailTypes.scaleOutRequested),
+      event(Sources.interruption, DetailTypes.scaleOutRequested),
+    ],
+    ignores: [
+      event(Sources.agent, DetailTypes.scaleOutRequested),
+      event(Sources.launch, DetailTypes.instanceLaunched),
+    ],
+  },
+  Terminate: {
+    matches: [
+      event(Sources.reconcile, DetailTypes.terminateRequested),
+      event(Sources.interruption, DetailTypes.terminateRequested),
+      event(Sources.janitor, DetailTypes.terminateRequested),
+    ],
+    ignores: [
+      event(Sources.agent, DetailTypes.terminateRequested),
+      event(Sources.terminate, DetailTypes.instanceTerminated),
+    ],
+  },
+  NodeDrained: {
+    matches: [event(Sources.agent, DetailTypes.nodeDrained, { outcome: 'drained' })],
+    ignores: [
+      event(Sources.reconcile, DetailTypes.nodeDrained),
+      event(Sources.agent, DetailTypes.clusterSnapshot),
+    ],
+  },
+  SpotInterruption: {
+    matches: [
+      event(Sources.ec2, DetailTypes.ec2SpotInterruption, { ...ec2Instance, 'instance-action': 'terminate' }),
+      event(Sources.ec2, DetailTypes.ec2Rebalance, ec2Instance),
+    ],
+    ignores: [
+      event(Sources.ec2, DetailTypes.ec2StateChange, { ...ec2Instance, state: 'running' }),
+      event('k3s-burst.agent', DetailTypes.ec2SpotInterruption, ec2Instance),
+    ],
+  },
+  InstanceStateChange: {
+    matches: [event(Sources.ec2, DetailTypes.ec2StateChange, { ...ec2Instance, state: 'shutting-down' })],
+    ignores: [
+      event(Sources.ec2, DetailTypes.ec2Rebalance, ec2Instance),
+      event(Sources.scheduler, DetailTypes.scheduledEvent, '{}'),
+      event('aws.autoscaling', DetailTypes.ec2StateChange),
+    ],
+  },
+};
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthStack();
+});
+
+describe('rule patterns', () => {
+  it('has a case for every route', () => {
+    expect(Object.keys(CASES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  });
+
+  for (const route of ROUTES) {
+    it(`${route.id}: the synthesized pattern routes what the code emits and nothing else`, () => {
+      // Given the pattern as deployed
+      const rule =
+        s.template.findResources('AWS::Events::Rule')[
+          logicalId(s.template, 'AWS::Events::Rule', `Routing${route.id}Rule`)
+        ];
+      const pattern = rule?.Properties.EventPattern as Record<string, unknown>;
+      const cases = CASES[route.id];
+      if (!cases) throw new Error(`no case for ${route.id}`);
+      // Then
+      for (const e of cases.matches) expect(patternMatches(pattern, e), JSON.stringify(e)).toBe(true);
+      for (const e of cases.ignores) expect(patternMatches(pattern, e), JSON.stringify(e)).toBe(false);
+    });
+  }
+
+  it('delivers every emitted k3s-burst event type to exactly one target, except informational ones', () => {
+    const informational: string[] = [
+      DetailTypes.instanceLaunched,
+      DetailTypes.instanceTerminated,
+      DetailTypes.decisionRecorded,
+    ];
+    for (const detailType of Object.values(DetailTypes)) {
+      if (detailType === DetailTypes.scheduledEvent) continue;
+      const source = detailType.startsWith('EC2 ')
+        ? Sources.ec2
+        : detailType === DetailTypes.clusterSnapshot || detailType === DetailTypes.nodeDrained
+          ? Sources.agent
+          : Sources.reconcile;
+      const routed = ROUTES.filter((r) => patternMatches({ ...r.pattern }, event(source, detailType)));
+      expect(routed.length, detailType).toBe(informational.includes(detailType) ? 0 : 1);
+    }
+  });
+});
+
+describe('patternMatches', () => {
+  it('requires every key of the pattern, recursing into objects', () => {
+    const pattern = { source: ['a'], detail: { state: ['running'] } };
+    expect(patternMatches(pattern, { source: 'a', detail: { state: 'running' } })).toBe(true);
+    expect(patternMatches(pattern, { source: 'a', detail: { state: 'stopped' } })).toBe(false);
+    expect(patternMatches(pattern, { source: 'a' })).toBe(false);
+    expect(patternMatches(pattern, null)).toBe(false);
+  });
+});

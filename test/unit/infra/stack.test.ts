@@ -1,0 +1,594 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DetailTypes, Sources, Tags } from '../../../lib/events/index.js';
+import { ROUTES } from '../../../lib/infra/index.js';
+import {
+  actionsOf,
+  exampleConfigInput,
+  logicalId,
+  type Statement,
+  type Synthesized,
+  statementsOf,
+  synthStack,
+} from './support.js';
+
+let s: Synthesized;
+/** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency. */
+let alt: Synthesized;
+const fnRole = (name: string): string =>
+  logicalId(s.template, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`);
+const fnId = (name: string): string =>
+  logicalId(s.template, 'AWS::Lambda::Function', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}`);
+
+beforeAll(() => {
+  // Given the example config (pi-lab, eu-central-1, three capacity policies)
+  s = synthStack();
+  const input = exampleConfigInput();
+  input.network = {
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    subnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-1a1b2c3d4e5f60718'],
+  };
+  input.nodes = { ...input.nodes, ssmSessionManager: true, rootVolumeGiB: 40 };
+  alt = synthStack(input, { retainData: true, reconcileReservedConcurrency: undefined });
+});
+
+describe('event bus and rules', () => {
+  it('creates the cluster bus k3s-burst-<cluster>', () => {
+    s.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'k3s-burst-pi-lab' });
+  });
+
+  it('creates one rule per route, each with a DLQ and a bounded retry policy', () => {
+    s.template.resourceCountIs('AWS::Events::Rule', ROUTES.length);
+    const dlq = logicalId(s.template, 'AWS::SQS::Queue', 'RoutingTargetDlq');
+    for (const rule of Object.values(s.template.findResources('AWS::Events::Rule'))) {
+      const target = rule.Properties.Targets[0];
+      expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } });
+      expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
+      expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeLessThanOrEqual(86_400);
+      expect(target.RetryPolicy.MaximumRetryAttempts).toBeLessThanOrEqual(185);
+    }
+  });
+
+  it('routes snapshots to reconcile on the cluster bus', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
+      EventPattern: { source: [Sources.agent], 'detail-type': [DetailTypes.clusterSnapshot] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] } })],
+    });
+  });
+
+  it('routes DrainNode and DeleteNode to the command queue', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': [DetailTypes.drainNode, DetailTypes.deleteNode] },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(s.template, 'AWS::SQS::Queue', 'CommandsQueue'), 'Arn'] },
+        }),
+      ],
+    });
+  });
+
+  it('routes TerminateRequested and NodeDrained to terminate', () => {
+    for (const detailType of [DetailTypes.terminateRequested, DetailTypes.nodeDrained]) {
+      s.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ 'detail-type': [detailType] }),
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('terminate'), 'Arn'] } })],
+      });
+    }
+  });
+
+  it('listens for EC2 events on the default bus (no EventBusName)', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.absent(),
+      EventPattern: {
+        source: [Sources.ec2],
+        'detail-type': [DetailTypes.ec2SpotInterruption, DetailTypes.ec2Rebalance],
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('interruption'), 'Arn'] } })],
+    });
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.absent(),
+      EventPattern: { source: [Sources.ec2], 'detail-type': [DetailTypes.ec2StateChange] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] } })],
+    });
+  });
+});
+
+describe('Lambda functions', () => {
+  it('runs five arm64 functions on Node.js 22 or newer with bounded memory and timeout', () => {
+    const fns = s.template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(5);
+    for (const fn of Object.values(fns)) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties.MemorySize).toBeLessThanOrEqual(1024);
+      expect(fn.Properties.Timeout).toBeLessThanOrEqual(120);
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+      expect(fn.Properties.DeadLetterConfig.TargetArn).toBeDefined();
+    }
+  });
+
+  it('reserves a concurrency of 1 on reconcile only', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'k3s-burst-pi-lab-reconcile',
+      ReservedConcurrentExecutions: 1,
+    });
+    const reserved = Object.values(s.template.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.ReservedConcurrentExecutions !== undefined,
+    );
+    expect(reserved).toHaveLength(1);
+  });
+
+  it('can turn reserved concurrency off for accounts with the default quota of 10', () => {
+    alt.template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'k3s-burst-pi-lab-reconcile',
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
+  it('gives every function the environment contract, with the config but no secret values', () => {
+    const fn = s.template.findResources('AWS::Lambda::Function')[fnId('launch')];
+    const env = fn?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'AMI_PARAMETER_AMD64',
+        'AMI_PARAMETER_ARM64',
+        'CLUSTER_NAME',
+        'COMMAND_QUEUE_URL',
+        'CONFIG_JSON',
+        'EVENT_BUS_NAME',
+        'INSTANCE_PROFILE_ARN',
+        'K3S_AGENT_TOKEN_SECRET_ARN',
+        'LAUNCH_TEMPLATE_ID',
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'SECURITY_GROUP_ID',
+        'SUBNET_IDS',
+        'TABLE_NAME',
+        'TAILSCALE_OAUTH_SECRET_ARN',
+      ].sort(),
+    );
+    expect(env.CLUSTER_NAME).toBe('pi-lab');
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('k3s-burst');
+    expect(JSON.parse(env.CONFIG_JSON as string).cluster.name).toBe('pi-lab');
+  });
+
+  it('keeps function logs in a log group with retention', () => {
+    s.template.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { LogGroupName: Match.stringLikeRegexp('^/aws/lambda/k3s-burst-pi-lab-'), RetentionInDays: 30 },
+      5,
+    );
+  });
+
+  it('retries async invocations twice within a bounded event age', () => {
+    s.template.resourcePropertiesCountIs(
+      'AWS::Lambda::EventInvokeConfig',
+      { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: Match.anyValue() },
+      5,
+    );
+  });
+});
+
+describe('command queue', () => {
+  it('encrypts, redrives to a DLQ and refuses plain-text transport', () => {
+    const dlq = logicalId(s.template, 'AWS::SQS::Queue', 'CommandsDlq');
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'k3s-burst-pi-lab-commands',
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(s.template, 'AWS::SQS::Queue', 'CommandsQueue') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('encrypts every queue (all DLQs included)', () => {
+    for (const q of Object.values(s.template.findResources('AWS::SQS::Queue'))) {
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+  });
+});
+
+describe('state table', () => {
+  it('is on-demand with point-in-time recovery, TTL on "ttl" and string keys pk/sk', () => {
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'pk', AttributeType: 'S' }]),
+    });
+  });
+
+  it('is deleted with the stack unless retainData is set', () => {
+    s.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    const { template } = alt;
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+    template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { Name: Match.anyValue() }, 3);
+    expect(
+      Object.values(template.findResources('AWS::SecretsManager::Secret')).filter(
+        (r) => r.DeletionPolicy === 'Retain',
+      ),
+    ).toHaveLength(2);
+  });
+});
+
+describe('secrets', () => {
+  it('creates the Tailscale OAuth and K3s agent token secrets empty', () => {
+    for (const name of ['k3s-burst/pi-lab/tailscale-oauth', 'k3s-burst/pi-lab/k3s-agent-token']) {
+      s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: name,
+        SecretString: Match.absent(),
+        GenerateSecretString: Match.absent(),
+      });
+    }
+  });
+
+  it('never puts a secret in a parameter or an output', () => {
+    const json = s.template.toJSON() as {
+      Parameters?: Record<string, unknown>;
+      Outputs?: Record<string, unknown>;
+    };
+    const params = Object.keys(json.Parameters ?? {}).filter((p) => p !== 'BootstrapVersion');
+    expect(params).toEqual([]);
+    const outputs = JSON.stringify(json.Outputs);
+    expect(outputs).not.toContain('SecretAccessKey');
+    expect(outputs).not.toContain('AgentAccessKey');
+  });
+
+  it('stores the agent secret access key straight from the access key resource', () => {
+    const key = logicalId(s.template, 'AWS::IAM::AccessKey', 'AgentAccessKey');
+    s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'k3s-burst/pi-lab/agent-credentials',
+      SecretString: {
+        'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [key, 'SecretAccessKey'] }])],
+      },
+    });
+  });
+});
+
+describe('network', () => {
+  it('builds a VPC with one public subnet per configured AZ and no NAT gateway', () => {
+    s.template.resourceCountIs('AWS::EC2::VPC', 1);
+    s.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    s.template.resourcePropertiesCountIs('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true }, 2);
+  });
+
+  it('spans three AZs when asked, without an AZ lookup', () => {
+    const input = exampleConfigInput();
+    input.network = { availabilityZoneCount: 3 };
+    const { template } = synthStack(input);
+    template.resourceCountIs('AWS::EC2::Subnet', 3);
+    template.hasResourceProperties('AWS::EC2::Subnet', {
+      AvailabilityZone: { 'Fn::Select': [2, { 'Fn::GetAZs': '' }] },
+    });
+  });
+
+  it('gives nodes a security group with no inbound rule', () => {
+    s.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    s.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('no inbound'),
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  it('uses an existing VPC and subnets by id, without lookups', () => {
+    const { template } = alt;
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.resourceCountIs('AWS::EC2::Subnet', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0a1b2c3d4e5f60718' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ SUBNET_IDS: 'subnet-0a1b2c3d4e5f60718,subnet-1a1b2c3d4e5f60718' }),
+      },
+    });
+  });
+});
+
+describe('node launch template', () => {
+  it('requires IMDSv2 with hop limit 1 and an encrypted gp3 root volume of the configured size', () => {
+    s.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+        BlockDeviceMappings: [
+          {
+            DeviceName: '/dev/sda1',
+            Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 20, DeleteOnTermination: true },
+          },
+        ],
+        InstanceInitiatedShutdownBehavior: 'terminate',
+        IamInstanceProfile: { Arn: Match.anyValue() },
+        TagSpecifications: Match.arrayWith([
+          { ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'pi-lab' }] },
+        ]),
+      }),
+    });
+  });
+
+  it('gives the node role no permissions unless Session Manager is enabled', () => {
+    const nodeRole = logicalId(s.template, 'AWS::IAM::Role', 'NodesNodeRole');
+    expect(
+      s.template.findResources('AWS::IAM::Role')[nodeRole]?.Properties.ManagedPolicyArns,
+    ).toBeUndefined();
+    expect(statementsOf(s.template, nodeRole)).toEqual([]);
+
+    const { template } = alt;
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: [
+        {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore'],
+          ],
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 40 }) })],
+      }),
+    });
+  });
+});
+
+describe('schedules', () => {
+  it('fires reconcile at each capacity-policy boundary in the policy time zone', () => {
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'policy-weekday-day',
+      GroupName: 'k3s-burst-pi-lab',
+      ScheduleExpression: 'cron(0 7 ? * 2,3,4,5,6 *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] },
+        Input: JSON.stringify({
+          action: 'reconcile',
+          policy: 'weekday-day',
+          scheduledAt: '<aws.scheduler.scheduled-time>',
+        }),
+        DeadLetterConfig: { Arn: Match.anyValue() },
+        RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 3 },
+      }),
+    });
+    s.template.resourcePropertiesCountIs(
+      'AWS::Scheduler::Schedule',
+      { Name: Match.stringLikeRegexp('^policy-') },
+      3,
+    );
+  });
+
+  it('runs the janitor and a reconcile tick every five minutes', () => {
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [fnId('janitor'), 'Arn'] },
+        Input: JSON.stringify({ action: 'janitor', scheduledAt: '<aws.scheduler.scheduled-time>' }),
+      }),
+    });
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'reconcile-tick',
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('reconcile'), 'Arn'] } }),
+    });
+  });
+
+  it('lets the scheduler role invoke only reconcile and janitor', () => {
+    const role = logicalId(s.template, 'AWS::IAM::Role', 'SchedulesSchedulerRole');
+    const invoke = statementsOf(s.template, role).filter((st) => st.Action === 'lambda:InvokeFunction');
+    const targets = JSON.stringify(invoke.map((st) => st.Resource));
+    expect(targets).toContain(fnId('reconcile'));
+    expect(targets).toContain(fnId('janitor'));
+    for (const other of ['launch', 'terminate', 'interruption']) expect(targets).not.toContain(fnId(other));
+    s.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': '210987654321' } },
+          }),
+        ],
+      }),
+    });
+  });
+});
+
+describe('agent identity', () => {
+  it('may put only agent events of two detail-types on its bus, and consume only its queue', () => {
+    const user = logicalId(s.template, 'AWS::IAM::User', 'AgentUser');
+    const statements = statementsOf(s.template, user);
+    expect(statements).toHaveLength(2);
+    const put = statements.find((st) => st.Action === 'events:PutEvents') as Statement;
+    expect(put.Resource).toEqual({
+      'Fn::GetAtt': [logicalId(s.template, 'AWS::Events::EventBus', 'Bus'), 'Arn'],
+    });
+    expect(put.Condition).toEqual({
+      StringEquals: {
+        'events:source': Sources.agent,
+        'events:detail-type': [DetailTypes.clusterSnapshot, DetailTypes.nodeDrained],
+      },
+    });
+    const sqs = statements.find((st) => st !== put) as Statement;
+    expect([...(sqs.Action as string[])].sort()).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ]);
+    expect(sqs.Resource).toEqual({
+      'Fn::GetAtt': [logicalId(s.template, 'AWS::SQS::Queue', 'CommandsQueue'), 'Arn'],
+    });
+  });
+});
+
+describe('observability', () => {
+  it('alarms on every DLQ holding a message', () => {
+    s.template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      },
+      4,
+    );
+  });
+
+  it('alarms on errors of every function', () => {
+    s.template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 0 },
+      5,
+    );
+  });
+
+  it('treats a silent agent as stale after agent.staleAfterSeconds, missing data included', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'k3s-burst',
+      MetricName: 'SnapshotAgeSeconds',
+      Dimensions: Match.arrayWith([{ Name: 'cluster', Value: 'pi-lab' }]),
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('alarms on launch failures and capacity limit errors, notifying the alarm topic', () => {
+    for (const metric of ['LaunchFailures', 'CapacityLimitErrors']) {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'k3s-burst',
+        MetricName: metric,
+        AlarmActions: [{ Ref: logicalId(s.template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic') }],
+      });
+    }
+  });
+
+  it('draws pending pods, managed nodes, launches, failures and decision latency', () => {
+    const dashboard = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'))[0];
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const metric of [
+      'PendingPods',
+      'ManagedNodes',
+      'InstancesLaunched',
+      'LaunchFailures',
+      'DecisionLatencyMs',
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const clusterTag = { [`aws:RequestTag/${Tags.cluster}`]: 'pi-lab' };
+
+  it('lets launch create instances, volumes and fleets only with the cluster tag in the request', () => {
+    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'LaunchOnlyClusterTagged');
+    expect(st?.Action).toEqual(['ec2:RunInstances', 'ec2:CreateFleet']);
+    expect(st?.Condition).toEqual({ StringEquals: clusterTag });
+    expect(JSON.stringify(st?.Resource)).toMatch(/instance\/\*.*volume\/\*.*fleet\/\*/);
+  });
+
+  it('pins the other launch resources to this stack: subnets, security group, launch template', () => {
+    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'LaunchUsingStackResources');
+    const resources = JSON.stringify(st?.Resource);
+    expect(resources).toContain(':subnet/');
+    expect(resources).toContain(logicalId(s.template, 'AWS::EC2::SecurityGroup', 'NetworkNodeSecurityGroup'));
+    expect(resources).toContain(logicalId(s.template, 'AWS::EC2::LaunchTemplate', 'NodesLaunchTemplate'));
+    expect(resources).not.toContain(':instance/');
+  });
+
+  it('lets launch tag only during the launch or resources already tagged for the cluster', () => {
+    const statements = statementsOf(s.template, fnRole('launch')).filter(
+      (x) => x.Action === 'ec2:CreateTags',
+    );
+    expect(statements.map((x) => x.Condition)).toEqual([
+      { StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateFleet'] } },
+      {
+        StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab' },
+        'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster] },
+      },
+    ]);
+  });
+
+  it('passes only the node role, only to EC2', () => {
+    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Action === 'iam:PassRole');
+    expect(st?.Resource).toEqual({
+      'Fn::GetAtt': [logicalId(s.template, 'AWS::IAM::Role', 'NodesNodeRole'), 'Arn'],
+    });
+    expect(st?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+  });
+
+  it('reads only the two AMI parameters', () => {
+    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'ReadAmiParameters');
+    const resources = JSON.stringify(st?.Resource);
+    expect(resources).toContain(
+      '::parameter/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/',
+    );
+    expect(resources).toContain(
+      '::parameter/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/',
+    );
+    expect(st?.Resource).toHaveLength(2);
+  });
+
+  it('terminates only instances tagged with the cluster, and only from terminate and janitor', () => {
+    for (const name of ['terminate', 'janitor']) {
+      const st = statementsOf(s.template, fnRole(name)).find((x) => x.Action === 'ec2:TerminateInstances');
+      expect(st?.Condition).toEqual({ StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab' } });
+    }
+    for (const name of ['reconcile', 'launch', 'interruption']) {
+      expect(actionsOf(s.template, fnRole(name))).not.toContain('ec2:TerminateInstances');
+    }
+  });
+
+  it('keeps launch-only permissions off every other function', () => {
+    for (const name of ['reconcile', 'terminate', 'janitor', 'interruption']) {
+      const actions = actionsOf(s.template, fnRole(name));
+      for (const a of [
+        'ec2:RunInstances',
+        'ec2:CreateFleet',
+        'iam:PassRole',
+        'ec2:CreateTags',
+        'ssm:GetParameter',
+      ]) {
+        expect(actions, `${name} must not have ${a}`).not.toContain(a);
+      }
+    }
+  });
+
+  it('lets each function put events only under its own source', () => {
+    for (const name of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const) {
+      const st = statementsOf(s.template, fnRole(name)).find((x) => x.Action === 'events:PutEvents');
+      expect(st?.Condition).toEqual({ StringEquals: { 'events:source': Sources[name] } });
+    }
+  });
+
+  it('lets only launch read the K3s token, and launch, terminate and janitor the Tailscale client', () => {
+    const secretIds = (name: string): string =>
+      JSON.stringify(
+        statementsOf(s.template, fnRole(name))
+          .filter((x) => JSON.stringify(x.Action).includes('secretsmanager:GetSecretValue'))
+          .map((x) => x.Resource),
+      );
+    const tailscale = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
+    const k3s = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsK3sAgentToken');
+    expect(secretIds('launch')).toContain(tailscale);
+    expect(secretIds('launch')).toContain(k3s);
+    for (const name of ['terminate', 'janitor']) {
+      expect(secretIds(name)).toContain(tailscale);
+      expect(secretIds(name)).not.toContain(k3s);
+    }
+    for (const name of ['reconcile', 'interruption']) expect(secretIds(name)).toBe('[]');
+  });
+});
