@@ -19,6 +19,7 @@ import {
   NoCapacityError,
 } from '../../../lib/core/ports.js';
 import { Tags } from '../../../lib/events/index.js';
+import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
 import { FakeOfferingCache } from '../../support/fakes/index.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
@@ -117,6 +118,46 @@ describe('Ec2Fleet against moto', () => {
       unavailableOfferingTtlSeconds: 180,
       clock: () => NOW,
     });
+  });
+
+  describeFleetPortContract(() => {
+    injector.failWhen(() => undefined);
+    const runsAtStart = injector.runs.length;
+    const offeringCache = new FakeOfferingCache();
+    const rules: { instanceType?: string; capacityType?: string; code: string }[] = [];
+    injector.failWhen((i) => {
+      const capacityType = i.InstanceMarketOptions?.MarketType === 'spot' ? 'spot' : 'on-demand';
+      return rules.find(
+        (r) =>
+          (r.instanceType === undefined || r.instanceType === i.InstanceType) &&
+          (r.capacityType === undefined || r.capacityType === capacityType),
+      )?.code;
+    });
+    return {
+      fleet: new Ec2Fleet({ ec2, cluster: CLUSTER, subnets, offeringCache, clock: () => NOW }),
+      offeringCache,
+      zones: subnets.map((s) => s.zone),
+      imageId,
+      now: NOW,
+      failLaunches: (match, code) => {
+        rules.push({ ...match, code });
+      },
+      launchCalls: () => injector.runs.length - runsAtStart,
+      addForeignInstance: async () => {
+        const out = await ec2.send(
+          new RunInstancesCommand({
+            ImageId: imageId,
+            InstanceType: 't4g.small',
+            MinCount: 1,
+            MaxCount: 1,
+            TagSpecifications: [
+              { ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'someone-else' }] },
+            ],
+          }),
+        );
+        return out.Instances?.[0]?.InstanceId ?? '';
+      },
+    };
   });
 
   it('launches one spot instance of the preferred type, tagged on instance and volume', async () => {

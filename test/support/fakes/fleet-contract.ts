@@ -1,0 +1,148 @@
+/**
+ * The FleetPort contract as executable tests, run against Ec2Fleet (moto, capacity errors
+ * injected by middleware) and FakeFleet (injected per offering), so the fake is proven faithful.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  CapacityLimitError,
+  type FleetPort,
+  ForeignInstanceError,
+  type LaunchOneRequest,
+  NoCapacityError,
+  type OfferingCache,
+} from '../../../lib/core/ports.js';
+import type { CapacityType } from '../../../lib/events/index.js';
+
+export interface FleetHarness {
+  fleet: FleetPort;
+  offeringCache: OfferingCache;
+  /** Zones of the configured subnets, in order. */
+  zones: string[];
+  imageId: string;
+  /** The time the fleet's clock returns. */
+  now: Date;
+  /** Make every launch of matching offerings fail with an EC2 error code. */
+  failLaunches(match: { instanceType?: string; capacityType?: CapacityType }, code: string): void;
+  /** Launch requests that reached EC2 (or the fake's equivalent) since the harness was made. */
+  launchCalls(): number;
+  /** An instance of another cluster, as EC2 would hold it. */
+  addForeignInstance(): Promise<string>;
+}
+
+let n = 0;
+const request = (h: FleetHarness, over: Partial<LaunchOneRequest> = {}): LaunchOneRequest => {
+  n += 1;
+  const launchId = `dc${n}-0`;
+  return {
+    clientToken: `${launchId}-0`,
+    decisionId: `dc${n}`,
+    launchId,
+    index: 0,
+    instanceTypes: ['t4g.medium', 't4g.large'],
+    capacityTypes: ['spot', 'on-demand'],
+    imageId: h.imageId,
+    userData: '#!/bin/sh\ntrue\n',
+    reason: 'contract test',
+    ...over,
+  };
+};
+
+/** Register the contract's tests; `makeHarness` runs before each test (fresh cache, no failures). */
+export function describeFleetPortContract(makeHarness: () => FleetHarness): void {
+  let h: FleetHarness;
+
+  beforeEach(() => {
+    h = makeHarness();
+  });
+
+  describe('FleetPort contract', () => {
+    it('launches the first offering and lists it with nodeName = prefix + instance id', async () => {
+      const req = request(h);
+      const launched = await h.fleet.launchOne(req);
+      expect(launched).toMatchObject({
+        instanceType: 't4g.medium',
+        capacityType: 'spot',
+        zone: h.zones[0],
+        reused: false,
+        attempts: [],
+      });
+      const listed = (await h.fleet.list()).find((i) => i.instanceId === launched.instanceId);
+      expect(listed).toMatchObject({
+        nodeName: `burst-${launched.instanceId}`,
+        decisionId: req.decisionId,
+        launchReason: req.reason,
+        capacityType: 'spot',
+        instanceType: 't4g.medium',
+      });
+    });
+
+    it('spreads the instances of a group across zones by index', async () => {
+      const a = await h.fleet.launchOne(request(h, { index: 0 }));
+      const b = await h.fleet.launchOne(request(h, { index: 1 }));
+      expect([a.zone, b.zone]).toEqual([h.zones[0], h.zones[1]]);
+    });
+
+    it('returns the same instance for the same launch key without launching again', async () => {
+      const req = request(h);
+      const first = await h.fleet.launchOne(req);
+      const calls = h.launchCalls();
+      const again = await h.fleet.launchOne({ ...req });
+      expect(again).toMatchObject({ instanceId: first.instanceId, reused: true });
+      expect(h.launchCalls()).toBe(calls);
+    });
+
+    it('falls back across types on a capacity error and remembers the failed offerings', async () => {
+      h.failLaunches({ instanceType: 't4g.medium', capacityType: 'spot' }, 'InsufficientInstanceCapacity');
+      const launched = await h.fleet.launchOne(request(h));
+      expect(launched).toMatchObject({ instanceType: 't4g.large', capacityType: 'spot' });
+      expect(launched.attempts.map((a) => a.outcome)).toEqual(
+        h.zones.map(() => 'InsufficientInstanceCapacity'),
+      );
+      const cached = await h.offeringCache.listUnavailable(h.now);
+      expect(cached.map((c) => `${c.instanceType}/${c.capacityType}/${c.zone}`).sort()).toEqual(
+        h.zones.map((z) => `t4g.medium/spot/${z}`).sort(),
+      );
+    });
+
+    it('falls back to on-demand when spot fails everywhere', async () => {
+      h.failLaunches({ capacityType: 'spot' }, 'InsufficientInstanceCapacity');
+      const launched = await h.fleet.launchOne(request(h));
+      expect(launched).toMatchObject({ instanceType: 't4g.medium', capacityType: 'on-demand' });
+    });
+
+    it('throws CapacityLimitError on InstanceLimitExceeded after one attempt', async () => {
+      h.failLaunches({}, 'InstanceLimitExceeded');
+      const before = h.launchCalls();
+      const error = await h.fleet.launchOne(request(h)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CapacityLimitError);
+      expect((error as CapacityLimitError).code).toBe('InstanceLimitExceeded');
+      expect(h.launchCalls() - before).toBe(1);
+    });
+
+    it('throws NoCapacityError when every offering fails, then skips them all from the cache', async () => {
+      h.failLaunches({}, 'UnfulfillableCapacity');
+      const error = await h.fleet.launchOne(request(h)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NoCapacityError);
+      const before = h.launchCalls();
+      const again = (await h.fleet.launchOne(request(h)).catch((e: unknown) => e)) as NoCapacityError;
+      expect(again).toBeInstanceOf(NoCapacityError);
+      expect(again.attempts.every((a) => a.outcome === 'cached-unavailable')).toBe(true);
+      expect(h.launchCalls()).toBe(before);
+    });
+
+    it('terminates by id, idempotently, and refuses foreign instances', async () => {
+      const { instanceId } = await h.fleet.launchOne(request(h));
+      const foreign = await h.addForeignInstance();
+      await expect(h.fleet.terminate([instanceId, foreign])).rejects.toBeInstanceOf(ForeignInstanceError);
+      expect((await h.fleet.list()).find((i) => i.instanceId === instanceId)?.state).not.toBe(
+        'shutting-down',
+      );
+      expect(await h.fleet.terminate([instanceId])).toEqual({ terminating: [instanceId], alreadyGone: [] });
+      expect(await h.fleet.terminate([instanceId, 'i-0fedcba9876543210'])).toEqual({
+        terminating: [],
+        alreadyGone: [instanceId, 'i-0fedcba9876543210'],
+      });
+      expect((await h.fleet.list()).map((i) => i.instanceId)).not.toContain(foreign);
+    });
+  });
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
+import { FakeFleet, FakeOfferingCache } from '../../support/fakes/index.js';
+
+const NOW = new Date('2026-03-14T09:00:00Z');
+
+describe('FakeFleet honours the FleetPort contract', () => {
+  describeFleetPortContract(() => {
+    const offeringCache = new FakeOfferingCache();
+    const fleet = new FakeFleet({ cluster: 'pi-lab', offeringCache, clock: () => NOW });
+    return {
+      fleet,
+      offeringCache,
+      zones: fleet.subnets.map((s) => s.zone),
+      imageId: 'ami-0123456789abcdef0',
+      now: NOW,
+      failLaunches: (match, code) => fleet.failOffering(match, code),
+      launchCalls: () => fleet.launchAttempts.length,
+      addForeignInstance: async () => fleet.addForeignInstance('someone-else'),
+    };
+  });
+
+  it('fails an offering only the requested number of times', async () => {
+    const fleet = new FakeFleet({ cluster: 'pi-lab', clock: () => NOW });
+    fleet.failOffering(
+      { instanceType: 't4g.medium', zone: 'eu-central-1a' },
+      'InsufficientInstanceCapacity',
+      1,
+    );
+    const req = {
+      decisionId: 'd',
+      launchId: 'd-0',
+      index: 0,
+      instanceTypes: ['t4g.medium'],
+      capacityTypes: ['on-demand' as const],
+      imageId: 'ami-0',
+      userData: '',
+      reason: 'r',
+    };
+    const a = await fleet.launchOne({ ...req, clientToken: 'd-0-0' });
+    expect(a.zone).toBe('eu-central-1b');
+    const b = await fleet
+      .launchOne({ ...req, clientToken: 'd-0-1', zones: ['eu-central-1a'] })
+      .catch((e) => e);
+    // eu-central-1a is remembered as unavailable for on-demand t4g.medium
+    expect(b).toMatchObject({ name: 'NoCapacityError' });
+    fleet.settle();
+    expect((await fleet.list()).map((i) => i.state)).toEqual(['running']);
+  });
+});
