@@ -59,9 +59,18 @@ export interface RawPod {
     initContainers?: RawContainer[];
     overhead?: Record<string, string>;
     nodeSelector?: Record<string, string>;
-    affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: RawNodeSelectorTerm[] } } };
+    affinity?: {
+      nodeAffinity?: {
+        requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: RawNodeSelectorTerm[] };
+      };
+    };
     tolerations?: RawToleration[];
-    volumes?: { name?: string; emptyDir?: unknown; hostPath?: unknown; persistentVolumeClaim?: { claimName?: string } }[];
+    volumes?: {
+      name?: string;
+      emptyDir?: unknown;
+      hostPath?: unknown;
+      persistentVolumeClaim?: { claimName?: string };
+    }[];
   };
   status?: {
     phase?: string;
@@ -71,7 +80,11 @@ export interface RawPod {
 }
 export interface RawNode {
   metadata?: RawObjectMeta;
-  spec?: { providerID?: string; unschedulable?: boolean; taints?: { key?: string; value?: string; effect?: string }[] };
+  spec?: {
+    providerID?: string;
+    unschedulable?: boolean;
+    taints?: { key?: string; value?: string; effect?: string }[];
+  };
   status?: {
     allocatable?: Record<string, string>;
     conditions?: { type?: string; status?: string; lastTransitionTime?: string }[];
@@ -239,7 +252,11 @@ function canonicalTolerations(tols: RawToleration[] | undefined): Toleration[] {
   return out
     .map((t) => [JSON.stringify([t.key ?? '', t.operator, t.value ?? '', t.effect ?? '']), t] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .filter(([k]) => (seen.has(k) ? false : (seen.add(k), true)))
+    .filter(([k]) => {
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
     .map(([, t]) => t);
 }
 
@@ -280,7 +297,8 @@ function podShape(spec: RawPod['spec']): PodShape {
   );
   const ports = new Set<number>();
   for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])])
-    for (const p of c.ports ?? []) if (p.hostPort && p.hostPort > 0 && p.hostPort <= 65535) ports.add(p.hostPort);
+    for (const p of c.ports ?? [])
+      if (p.hostPort && p.hostPort > 0 && p.hostPort <= 65535) ports.add(p.hostPort);
   return {
     cpuMilli,
     memoryMiB,
@@ -302,7 +320,9 @@ export function slimPod(raw: RawPod): SlimPod {
   const terminating = Boolean(meta.deletionTimestamp);
   const mirror = 'kubernetes.io/config.mirror' in annotations || ctrl?.kind === 'Node';
   const daemonSet =
-    ctrl?.kind === 'DaemonSet' ? { uid: ctrl.uid ?? `${meta.namespace}/${ctrl.name}`, name: `${meta.namespace}/${ctrl.name}` } : undefined;
+    ctrl?.kind === 'DaemonSet'
+      ? { uid: ctrl.uid ?? `${meta.namespace}/${ctrl.name}`, name: `${meta.namespace}/${ctrl.name}` }
+      : undefined;
   const scheduled = raw.status?.conditions?.find((c) => c.type === 'PodScheduled');
   const provisionable =
     scheduled?.status === 'False' &&
@@ -347,7 +367,8 @@ export function slimNode(raw: RawNode): SlimNode {
     uid: meta.uid ?? '',
     providerID: raw.spec?.providerID ?? '',
     labels,
-    doNotDisrupt: labels[Labels.doNotDisrupt] === 'true' || meta.annotations?.[Labels.doNotDisrupt] === 'true',
+    doNotDisrupt:
+      labels[Labels.doNotDisrupt] === 'true' || meta.annotations?.[Labels.doNotDisrupt] === 'true',
     taints: (raw.spec?.taints ?? [])
       .filter((t) => t.key && TAINT_EFFECTS.has(t.effect ?? ''))
       .map((t) => {
@@ -377,7 +398,8 @@ export function slimPdb(raw: RawPdb): SlimPdb {
     name: meta.name ?? '',
     disruptionsAllowed: raw.status?.disruptionsAllowed ?? 0,
   };
-  if (sel) pdb.selector = { matchLabels: sel.matchLabels ?? {}, matchExpressions: sel.matchExpressions ?? [] };
+  if (sel)
+    pdb.selector = { matchLabels: sel.matchLabels ?? {}, matchExpressions: sel.matchExpressions ?? [] };
   return pdb;
 }
 

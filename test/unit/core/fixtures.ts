@@ -203,3 +203,28 @@ export function snapshot(p: Partial<ClusterSnapshotInput> = {}): ClusterSnapshot
 export function fleet(p: FleetStateInput = {}): FleetState {
   return FleetState.parse(p);
 }
+
+import { planCluster } from '../../../lib/core/index.js';
+import type { Plan } from '../../../lib/events/index.js';
+
+/** Run planCluster with the fixture defaults: a fresh snapshot of three Pis, an empty fleet, NOW. */
+export function plan(p: {
+  config?: Config;
+  snapshot?: ClusterSnapshot | null;
+  fleet?: FleetState;
+  now?: Date;
+  decisionId?: string;
+}): Plan {
+  return planCluster({
+    config: p.config ?? makeConfig(),
+    snapshot: p.snapshot === null ? undefined : (p.snapshot ?? snapshot()),
+    fleet: p.fleet ?? fleet(),
+    now: p.now ?? NOW,
+    decisionId: p.decisionId ?? 'pi-lab-test',
+  });
+}
+
+/** Messages of the explanations of one kind. */
+export function said(p: Plan, kind: Plan['explanations'][number]['kind']): string[] {
+  return p.explanations.filter((e) => e.kind === kind).map((e) => e.message);
+}

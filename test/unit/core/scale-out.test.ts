@@ -1,0 +1,371 @@
+import { describe, expect, it } from 'vitest';
+import {
+  cloudNode,
+  fleet,
+  instance,
+  isoAgo,
+  makeConfig,
+  NOW,
+  plan,
+  said,
+  shape,
+  snapshot,
+} from './fixtures.js';
+
+const pods = (p: ReturnType<typeof plan>) => p.launches.reduce((a, l) => a + l.podsCovered, 0);
+
+describe('scale-out', () => {
+  it('launches spot Graviton capacity for pending pods with a sentence that has the numbers', () => {
+    // Given 14 web pods pending since 09:24:51
+    const s = snapshot({
+      pendingShapes: [shape({ id: 'web-7f3a', count: 14, oldestPendingSince: '2026-03-16T09:24:51Z' })],
+    });
+    // When
+    const p = plan({ snapshot: s });
+    // Then
+    expect(pods(p)).toBe(14);
+    const l = p.launches[0];
+    expect(l).toMatchObject({
+      launchId: 'pi-lab-test-0',
+      arch: 'arm64',
+      capacityTypes: ['spot', 'on-demand'],
+      shapeIds: ['web-7f3a'],
+      zones: [],
+    });
+    expect(l?.reason).toMatch(
+      /^launch \d+× [a-z0-9]+\.[a-z0-9]+ \(spot, \$0\.\d+\/h each\) for 14 pods of shape web-7f3a \(250m CPU, 512 MiB; e\.g\. shop\/web-7f3a-7c9d5f8b6-kq2zt\), pending since 09:24:51 UTC/,
+    );
+    expect(said(p, 'scale-out')).toContain(l?.reason);
+  });
+
+  it('chooses the type with the lowest cost per packed pod and lists fitting fallbacks by price', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.large', 'm7g.xlarge', 'm7g.2xlarge'] } });
+    const p = plan({
+      config,
+      snapshot: snapshot({ pendingShapes: [shape({ cpuMilli: 900, memoryMiB: 1024, count: 8 })] }),
+    });
+    // m7g.large fits 1 pod (1850m free), xlarge 4 (3850m), 2xlarge 8 (7850m): per pod 0.038 / 0.019 / 0.019;
+    // xlarge and 2xlarge tie on cost, so the one with fewer nodes wins.
+    expect(p.launches).toHaveLength(1);
+    expect(p.launches[0]).toMatchObject({ count: 1, instanceTypes: ['m7g.2xlarge'] });
+  });
+
+  it('falls back to the other capacity type order when on-demand comes first', () => {
+    const config = makeConfig({ nodes: { capacityTypes: ['on-demand'] } });
+    const p = plan({ config, snapshot: snapshot({ pendingShapes: [shape({ count: 3 })] }) });
+    expect(p.launches[0]?.capacityTypes).toEqual(['on-demand']);
+    expect(p.launches[0]?.reason).toMatch(/\(on-demand, \$/);
+  });
+
+  it('counts DaemonSet overhead that matches the new node and ignores DaemonSets that do not', () => {
+    // Given a shape that exactly fills a t4g.medium's CPU without DaemonSets: 2000 - 100 reserved = 1900m
+    const config = makeConfig({ nodes: { candidateTypes: ['t4g.medium'] } });
+    const s = (daemonSets: unknown[]) =>
+      snapshot({
+        pendingShapes: [shape({ cpuMilli: 1900, memoryMiB: 256, count: 1 })],
+        daemonSets: daemonSets as never,
+      });
+    expect(plan({ config, snapshot: s([]) }).launches[0]?.count).toBe(1);
+    // A DaemonSet that tolerates everything runs on the new node, so the pod no longer fits at all.
+    const tolerant = plan({
+      config,
+      snapshot: s([{ name: 'exporter', cpuMilli: 50, memoryMiB: 64, tolerations: [{ operator: 'Exists' }] }]),
+    });
+    expect(tolerant.launches).toEqual([]);
+    expect(tolerant.unhelpable[0]?.reason).toMatch(
+      /more than any matching candidate type offers after system-reserved and DaemonSets/,
+    );
+    // One that does not tolerate the cloud taint does not count.
+    const intolerant = plan({
+      config,
+      snapshot: s([{ name: 'pi-ds', cpuMilli: 500, memoryMiB: 64, tolerations: [] }]),
+    });
+    expect(intolerant.launches[0]?.count).toBe(1);
+  });
+
+  it('puts at most one pod per host port on a node', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.xlarge'] } });
+    const p = plan({
+      config,
+      snapshot: snapshot({
+        pendingShapes: [shape({ cpuMilli: 100, memoryMiB: 128, hostPorts: [8443], count: 4 })],
+      }),
+    });
+    expect(p.launches[0]?.count).toBe(4);
+  });
+
+  it('honours maxPodsPerNode', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.2xlarge'], maxPodsPerNode: 10 } });
+    const p = plan({
+      config,
+      snapshot: snapshot({ pendingShapes: [shape({ cpuMilli: 10, memoryMiB: 16, count: 25 })] }),
+    });
+    // 10 slots minus the node-exporter DaemonSet pod that tolerates everything = 9 pods per node
+    expect(p.launches[0]?.count).toBe(3);
+  });
+
+  it('launches amd64 nodes for amd64 pods and arm64 nodes for the rest, in separate groups', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.large', 't3.large', 'm7i.large'] } });
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'x86', nodeSelector: { 'kubernetes.io/arch': 'amd64' }, count: 2 }),
+        shape({ id: 'any', count: 2 }),
+      ],
+    });
+    const p = plan({ config, snapshot: s });
+    const arch = (id: string) => p.launches.find((l) => l.shapeIds.includes(id))?.arch;
+    expect(arch('x86')).toBe('amd64');
+    expect(
+      p.launches.find((l) => l.shapeIds.includes('x86'))?.instanceTypes.every((t) => /^(t3|m7i)\./.test(t)),
+    ).toBe(true);
+    expect(pods(p)).toBe(4);
+  });
+
+  it('restricts zones when a shape selects one and says unhelpable when it selects another region', () => {
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'zonal', nodeSelector: { 'topology.kubernetes.io/zone': 'eu-central-1b' } }),
+        shape({ id: 'irish', nodeSelector: { 'topology.kubernetes.io/zone': 'eu-west-1a' } }),
+      ],
+    });
+    const p = plan({ snapshot: s });
+    expect(p.launches.find((l) => l.shapeIds.includes('zonal'))?.zones).toEqual(['eu-central-1b']);
+    expect(p.unhelpable.find((u) => u.shapeId === 'irish')?.reason).toMatch(
+      /topology.kubernetes.io\/zone=eu-west-1a/,
+    );
+  });
+
+  it('launches only on-demand for a shape that selects the on-demand capacity type', () => {
+    const s = snapshot({
+      pendingShapes: [shape({ id: 'od', nodeSelector: { 'k3s-burst.io/capacity-type': 'on-demand' } })],
+    });
+    const p = plan({ snapshot: s });
+    expect(p.launches[0]?.capacityTypes).toEqual(['on-demand']);
+  });
+
+  it('packs pending pods onto in-flight capacity first and launches nothing new for them', () => {
+    const s = snapshot({ pendingShapes: [shape({ count: 4 })] });
+    const f = fleet({
+      inFlight: [
+        {
+          decisionId: 'pi-lab-prev',
+          launchId: 'pi-lab-prev-0',
+          decidedAt: isoAgo(20),
+          expiresAt: isoAgo(-880),
+          instanceType: 'm7g.large',
+          count: 1,
+          capacityType: 'spot',
+          shapeIds: [],
+        },
+      ],
+      lastScaleOutAt: isoAgo(20),
+    });
+    const p = plan({ snapshot: s, fleet: f });
+    expect(p.launches).toEqual([]);
+    expect(said(p, 'scale-out').join()).toMatch(
+      /4 pending pods will fit on capacity already on its way \(launch pi-lab-prev-0\)/,
+    );
+  });
+
+  it('does not count an expired in-flight launch, nor one EC2 already lists (the listed instance counts instead)', () => {
+    const s = snapshot({ pendingShapes: [shape({ count: 4 })] });
+    const entry = {
+      decisionId: 'pi-lab-prev',
+      launchId: 'pi-lab-prev-0',
+      decidedAt: isoAgo(1000),
+      expiresAt: isoAgo(100),
+      instanceType: 'm7g.large',
+      count: 1,
+      capacityType: 'spot' as const,
+      shapeIds: [],
+    };
+    expect(plan({ snapshot: s, fleet: fleet({ inFlight: [entry] }) }).launches).toHaveLength(1);
+    // Listed, pending, no node yet: still capacity on its way, and counted once.
+    const listed = fleet({
+      inFlight: [{ ...entry, expiresAt: isoAgo(-800) }],
+      instances: [
+        instance('i-0a1b2c3d4e5f60718', {
+          state: 'pending',
+          launchedAt: isoAgo(30),
+          decisionId: 'pi-lab-prev',
+        }),
+      ],
+    });
+    const p = plan({ snapshot: s, fleet: listed });
+    expect(p.launches).toEqual([]);
+    expect(said(p, 'scale-out').join()).toMatch(/instance i-0a1b2c3d4e5f60718/);
+  });
+
+  it('reports unhelpable shapes and launches nothing for them', () => {
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'pinned', nodeSelector: { 'kubernetes.io/hostname': 'pi-node-1' } }),
+        shape({ id: 'local', usesLocalVolume: true }),
+        shape({ id: 'untolerant', tolerations: [] }),
+        shape({ id: 'huge', cpuMilli: 64_000, memoryMiB: 1024 }),
+        shape({ id: 'custom', nodeSelector: { 'home.example/zigbee': 'true' } }),
+      ],
+    });
+    const p = plan({ snapshot: s });
+    expect(p.launches).toEqual([]);
+    expect(p.unhelpable.map((u) => u.shapeId)).toEqual(['custom', 'huge', 'local', 'pinned', 'untolerant']);
+    const reason = (id: string) => p.unhelpable.find((u) => u.shapeId === id)?.reason;
+    expect(reason('custom')).toMatch(
+      /nodeSelector home.example\/zigbee=true does not match \(the node has no home.example\/zigbee label\)/,
+    );
+    expect(reason('huge')).toMatch(
+      /requests 64 CPU, 1 GiB per pod, more than any matching candidate type offers .*most CPU: c7g.2xlarge with 7.85 CPU/,
+    );
+    expect(said(p, 'unhelpable')).toHaveLength(5);
+  });
+
+  it('helps a custom-label shape when the config puts that label on cloud nodes', () => {
+    const config = makeConfig({ nodes: { labels: { 'home.example/zigbee': 'true' } } });
+    const p = plan({
+      config,
+      snapshot: snapshot({ pendingShapes: [shape({ nodeSelector: { 'home.example/zigbee': 'true' } })] }),
+    });
+    expect(p.unhelpable).toEqual([]);
+    expect(pods(p)).toBe(1);
+  });
+
+  it('skips a type whose offerings are all unavailable right now', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.large', 'c7g.xlarge'] } });
+    const f = fleet({
+      unavailableOfferings: [
+        { instanceType: 'm7g.large', zone: '*', capacityType: 'spot', until: isoAgo(-120) },
+        { instanceType: 'm7g.large', zone: '*', capacityType: 'on-demand', until: isoAgo(-120) },
+      ],
+    });
+    const p = plan({ config, fleet: f, snapshot: snapshot({ pendingShapes: [shape({ count: 2 })] }) });
+    expect(p.launches[0]?.instanceTypes).toEqual(['c7g.xlarge']);
+  });
+
+  it('keeps the remaining capacity type of a type whose spot offering is unavailable', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.large'] } });
+    const f = fleet({
+      unavailableOfferings: [
+        { instanceType: 'm7g.large', zone: '*', capacityType: 'spot', until: isoAgo(-120) },
+      ],
+    });
+    const p = plan({ config, fleet: f, snapshot: snapshot({ pendingShapes: [shape({ count: 2 })] }) });
+    expect(p.launches[0]?.capacityTypes).toEqual(['on-demand']);
+  });
+
+  it('does not scale out from a stale snapshot', () => {
+    const s = snapshot({ observedAt: isoAgo(400), pendingShapes: [shape({ count: 5 })] });
+    const p = plan({ snapshot: s });
+    expect(p.agentStale).toBe(true);
+    expect(p.launches).toEqual([]);
+    expect(said(p, 'stale').join()).toMatch(/6 min old, more than staleAfterSeconds=300/);
+  });
+});
+
+describe('clamps', () => {
+  const many = snapshot({
+    pendingShapes: [shape({ id: 'render', cpuMilli: 1000, memoryMiB: 2048, count: 60 })],
+  });
+
+  it.each([
+    ['maxNodes', { maxNodes: 2 }, /limits\.maxNodes=2 allows only 2 more/],
+    ['maxVcpus', { maxVcpus: 8 }, /limits\.maxVcpus=8 allows only \d+ more/],
+    ['maxMemoryMiB', { maxMemoryMiB: 16384 }, /limits\.maxMemoryMiB=16384 allows only \d+ more/],
+    ['maxHourlyCostUsd', { maxHourlyCostUsd: 0.2 }, /limits\.maxHourlyCostUsd=0\.2 .* allows only \d+ more/],
+  ])('%s cuts the launch and says so', (_name, limits, message) => {
+    const config = makeConfig({
+      limits: { maxNodes: 6, maxVcpus: 32, maxMemoryMiB: 131072, maxHourlyCostUsd: 2.5, ...limits },
+    });
+    const p = plan({ config, snapshot: many });
+    const clamp = said(p, 'clamp');
+    expect(clamp.join()).toMatch(message);
+    expect(clamp.join()).toMatch(/pods stay pending/);
+    expect(pods(p)).toBeLessThan(60);
+  });
+
+  it('counts existing instances and in-flight launches against the limits', () => {
+    const config = makeConfig({ limits: { maxNodes: 3 } });
+    const f = fleet({
+      instances: [instance('i-0aaaaaaaaaaaaaaa1'), instance('i-0aaaaaaaaaaaaaaa2')],
+      inFlight: [
+        {
+          decisionId: 'd',
+          launchId: 'd-0',
+          decidedAt: isoAgo(10),
+          expiresAt: isoAgo(-900),
+          instanceType: 't4g.nano',
+          count: 1,
+          capacityType: 'spot',
+          shapeIds: [],
+        },
+      ],
+    });
+    const s = snapshot({
+      nodes: [cloudNode('i-0aaaaaaaaaaaaaaa1'), cloudNode('i-0aaaaaaaaaaaaaaa2')],
+      pendingShapes: [shape({ cpuMilli: 1000, count: 20 })],
+    });
+    const p = plan({ config, snapshot: s, fleet: f });
+    expect(p.launches).toEqual([]);
+    expect(said(p, 'clamp').join()).toMatch(/limits\.maxNodes=3 allows only 0 more \(0 nodes left\)/);
+  });
+
+  it('uses the active schedule maxNodes when it is lower than limits.maxNodes', () => {
+    const config = makeConfig({
+      schedules: [{ name: 'weekend', cron: '0 0 * * 6', timezone: 'UTC', maxNodes: 1 }],
+    });
+    const p = plan({ config, snapshot: many });
+    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
+    expect(said(p, 'clamp').join()).toMatch(/schedule "weekend" \(maxNodes=1\) allows only 1 more/);
+  });
+});
+
+describe('warm capacity', () => {
+  const config = makeConfig({
+    schedules: [
+      { name: 'office-hours', cron: '0 7 * * 1-5', timezone: 'Europe/Berlin', minNodes: 2, maxNodes: 6 },
+    ],
+  });
+
+  it('launches the cheapest candidate up to minNodes', () => {
+    const p = plan({ config });
+    expect(p.launches).toHaveLength(1);
+    expect(p.launches[0]).toMatchObject({
+      count: 2,
+      instanceTypes: expect.arrayContaining(['t4g.medium']),
+      podsCovered: 0,
+    });
+    expect(p.launches[0]?.instanceTypes[0]).toBe('t4g.medium');
+    expect(said(p, 'schedule').join()).toMatch(
+      /warm capacity: schedule "office-hours" keeps minNodes=2 and 0 are present/,
+    );
+  });
+
+  it('counts instances and launches for pending pods toward minNodes', () => {
+    const f = fleet({ instances: [instance('i-0aaaaaaaaaaaaaaa1')] });
+    const s = snapshot({
+      nodes: [...snapshot().nodes, cloudNode('i-0aaaaaaaaaaaaaaa1')],
+      pendingShapes: [shape({ count: 1 })],
+    });
+    const p = plan({ config, snapshot: s, fleet: f });
+    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
+  });
+
+  it('keeps warm capacity with a stale agent but not without any snapshot', () => {
+    expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(600) }) }).launches).toHaveLength(1);
+    expect(plan({ config, snapshot: null }).launches).toEqual([]);
+  });
+});
+
+describe('launch ids', () => {
+  it('are <decisionId>-<index> in order', () => {
+    const config = makeConfig({ nodes: { candidateTypes: ['m7g.large', 't3.large'] } });
+    const s = snapshot({
+      pendingShapes: [
+        shape({ nodeSelector: { 'kubernetes.io/arch': 'amd64' } }),
+        shape({ nodeSelector: { 'kubernetes.io/arch': 'arm64' } }),
+      ],
+    });
+    const p = plan({ config, snapshot: s, decisionId: 'pi-lab-xyz' });
+    expect(p.launches.map((l) => l.launchId)).toEqual(['pi-lab-xyz-0', 'pi-lab-xyz-1']);
+    expect(NOW.toISOString()).toBe(p.decidedAt);
+  });
+});
