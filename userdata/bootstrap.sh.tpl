@@ -87,14 +87,14 @@ log "starting (cluster ${CLUSTER}, K3s ${K3S_VERSION}, server ${K3S_SERVER_URL})
 
 # --- 1. Instance identity from IMDSv2 (session token; IMDSv1 is never used) ---
 IMDS_TOKEN="$(curl -sS -f -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 600' \
-  --connect-timeout 2 --max-time 5 --retry 3 "${IMDS}/latest/api/token")" ||
+  --connect-timeout 2 --max-time 5 --retry 3 --retry-connrefused "${IMDS}/latest/api/token")" ||
   die "IMDSv2 refused a session token (PUT ${IMDS}/latest/api/token): enable IMDSv2 on the launch template (HttpEndpoint=enabled, HttpTokens=required, HttpPutResponseHopLimit=1)"
 [ -n "$IMDS_TOKEN" ] || die "IMDSv2 returned an empty session token"
 
 imds() {
   local value
   value="$(curl -sS -f -H "X-aws-ec2-metadata-token: ${IMDS_TOKEN}" \
-    --connect-timeout 2 --max-time 5 --retry 3 "${IMDS}/latest/meta-data/$1")" ||
+    --connect-timeout 2 --max-time 5 --retry 3 --retry-connrefused "${IMDS}/latest/meta-data/$1")" ||
     die "cannot read meta-data/$1 from IMDSv2"
   [[ "$value" =~ $2 ]] || die "IMDSv2 meta-data/$1 has an unexpected value '${value}'"
   printf '%s' "$value"
