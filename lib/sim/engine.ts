@@ -1,0 +1,2209 @@
+/**
+ * The discrete-event simulation: a virtual clock (integer ms since the epoch), an agenda of
+ * timed events and a seeded PRNG. It models a K3s cluster of Pis, EC2, Tailscale and the
+ * k3s-burst control plane as it really runs (agent → bus → reconcile → launch/terminate →
+ * agent commands), and calls the real decision function `planCluster` with the real config.
+ * Snapshots travel through the real wire codec.
+ *
+ * Every loop is bounded: the run stops at the scenario's end or after `maxEvents` events.
+ */
+import {
+  activeSchedule,
+  buildCatalog,
+  type Catalog,
+  cloudNodeLabels,
+  decisionIdFor,
+  type InstanceSpec,
+  KERNEL_MEMORY_FRACTION,
+  nodeNameFor,
+  planCluster,
+  scheduleBoundaries,
+  shapeFitsNode,
+} from '../core/index.js';
+import {
+  AWS_PROVIDER_ID_PREFIX,
+  type CapacityType,
+  type ClusterSnapshot,
+  type ClusterSnapshotInput,
+  type Config,
+  type DaemonSetOverhead,
+  type DeleteNode,
+  type DrainInProgress,
+  type DrainNode,
+  decodeSnapshotDetail,
+  encodeSnapshotDetail,
+  type FleetState,
+  type InFlightLaunch,
+  Labels,
+  type ManagedInstance,
+  type NodeDrained,
+  type PendingShape,
+  type Plan,
+  SCHEMA_VERSION,
+  type ScaleOutRequested,
+  type SnapshotNode,
+  type TerminateRequested,
+  type UnavailableOffering,
+} from '../events/index.js';
+import { EventQueue } from './event-queue.js';
+import {
+  type ActionCause,
+  type CheckerParams,
+  describeTrace,
+  InvariantChecker,
+  type TraceEvent,
+  type Violation,
+} from './invariants.js';
+import {
+  fnv1a32,
+  type PodTemplate,
+  type SimDevice,
+  type SimInstance,
+  type SimNode,
+  type SimPod,
+  shapeIdOf,
+} from './model.js';
+import { Rng } from './rng.js';
+import { clockMinutes, type Scenario } from './scenario.js';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+/** The janitor (and a reconcile tick) runs every 5 minutes, as the stack schedules it. */
+export const JANITOR_PERIOD_MS = 5 * MINUTE;
+/** One reconcile Lambda run; reconcile has reserved concurrency 1 (single writer). */
+const RECONCILE_RUN_MS = 300;
+/** One launch/terminate Lambda run. */
+const LAMBDA_RUN_MS = 800;
+/** How long a kubelet may be silent before the node controller marks the node NotReady. */
+const NODE_MONITOR_GRACE_MS = 40_000;
+/** Kubelet re-registration after connectivity returns. */
+const NODE_RECOVER_MS = 5_000;
+const SCHEDULER_DEBOUNCE_MS = 1_000;
+const DRAIN_STEP_MS = 5_000;
+const AGENT_RESTART_MS = 20_000;
+/** AWS reclaims a spot instance 2 minutes after the interruption warning. */
+const SPOT_NOTICE_MS = 2 * MINUTE;
+const SAMPLE_MS = MINUTE;
+
+export interface SimOptions {
+  scenario: Scenario;
+  config: Config;
+  seed: number;
+  /** Override the scenario's length. */
+  hours?: number;
+  /** Hard cap on processed events (default 5,000,000). */
+  maxEvents?: number;
+  /** Called with the fraction of simulated time done, at most ~200 times per run. */
+  onProgress?: (fraction: number) => void;
+  /** Keep every decision for the report (default true; chaos runs turn it off). */
+  recordDecisions?: boolean;
+}
+
+/** One point of the time series behind the report's charts. */
+export interface Sample {
+  atMs: number;
+  pendingPods: number;
+  unschedulablePods: number;
+  runningPods: number;
+  onPremReady: number;
+  cloudInstances: number;
+  cloudReady: number;
+  cumulativeCostUsd: number;
+}
+
+/** A decision as the report shows it. */
+export interface DecisionEntry {
+  atMs: number;
+  decisionId: string;
+  trigger: string;
+  snapshotSeq: number | null;
+  schedule: string | null;
+  maxNodes: number;
+  agentStale: boolean;
+  launches: Array<{
+    launchId: string;
+    count: number;
+    instanceTypes: string[];
+    capacityTypes: string[];
+    podsCovered: number;
+    reason: string;
+  }>;
+  drains: Array<{ nodeName: string; reason: string }>;
+  terminations: Array<{ instanceId: string; reason: string }>;
+  nodeDeletions: Array<{ nodeName: string; reason: string }>;
+  unhelpable: Array<{ shapeId: string; count: number; reason: string }>;
+  explanations: Array<{ kind: string; subject?: string; message: string }>;
+}
+
+export interface SimStats {
+  podsCreated: number;
+  podsBound: number;
+  podsCompleted: number;
+  podsRecreated: number;
+  /** Wait (created → bound) in ms of every bound pod. */
+  waitsMs: number[];
+  /** Waits of pods that were unschedulable at least once (they waited for capacity). */
+  capacityWaitsMs: number[];
+  pendingAtEnd: number;
+  oldestPendingAtEndMs: number;
+  decisions: number;
+  decisionsWithActions: number;
+  ignoredStaleSnapshots: number;
+  duplicateDecisions: number;
+  launchDecisions: number;
+  instancesLaunched: number;
+  launchReuses: number;
+  /** ScaleOutRequested delivered after the in-flight TTL: dropped (see launchHandler). */
+  expiredLaunchRequests: number;
+  capacityFallbacks: number;
+  noCapacity: number;
+  drainsRequested: number;
+  drainsCompleted: number;
+  drainsTimedOut: number;
+  evictions: number;
+  terminationsRequested: number;
+  instancesTerminated: number;
+  nodeDeletions: number;
+  janitorTerminations: number;
+  janitorDeviceDeletions: number;
+  spotInterruptions: number;
+  tailscaleOutages: number;
+  agentRestarts: number;
+  snapshotsPublished: number;
+  snapshotsLost: number;
+  snapshotBytesMax: number;
+  eventsDropped: number;
+  eventsDuplicated: number;
+  eventsDelayed: number;
+  peakCloudInstances: number;
+  peakPendingPods: number;
+  nodeHours: Record<CapacityType, number>;
+  costUsd: Record<CapacityType, number>;
+  launchesByType: Record<string, number>;
+  eventsProcessed: number;
+  /** True when the run hit `maxEvents` before the end. */
+  truncated: boolean;
+}
+
+export interface SimResult {
+  scenario: string;
+  seed: number;
+  startMs: number;
+  endMs: number;
+  clusterName: string;
+  samples: Sample[];
+  decisions: DecisionEntry[];
+  violations: Violation[];
+  stats: SimStats;
+  /** Schedule boundaries in the run, for the chart. */
+  boundaries: Array<{ atMs: number; policy: string }>;
+  /** Notable events (faults, launches, terminations), for the report. */
+  notes: Array<{ atMs: number; text: string }>;
+}
+
+type ReconcileMsg =
+  | { type: 'snapshot'; detail: string }
+  | { type: 'tick'; atMs: number }
+  | { type: 'schedule'; policy: string; atMs: number }
+  | { type: 'launched'; launchId: string; failed: boolean }
+  | { type: 'drained'; event: NodeDrained }
+  | { type: 'ec2'; instanceId: string; what: 'spot-warning' | 'terminated' };
+
+type Ev =
+  | { k: 'pod-arrive'; template: PodTemplate; durationMs: number }
+  | { k: 'pod-finish'; pod: string }
+  | { k: 'service-window'; template: PodTemplate; replicas: number; up: boolean }
+  | { k: 'sched' }
+  | { k: 'agent-flush' }
+  | { k: 'agent-heartbeat'; gen: number }
+  | { k: 'agent-conn'; reason: string; on: boolean }
+  | { k: 'agent-restart' }
+  | { k: 'agent-up'; gen: number }
+  | { k: 'to-reconcile'; msg: ReconcileMsg }
+  | { k: 'reconcile-free' }
+  | { k: 'to-launch'; req: ScaleOutRequested }
+  | { k: 'to-terminate'; req: TerminateRequested }
+  | { k: 'to-agent'; cmd: { type: 'drain'; body: DrainNode } | { type: 'delete'; body: DeleteNode } }
+  | { k: 'tick' }
+  | { k: 'boundary'; policy: string }
+  | { k: 'boot'; id: string }
+  | { k: 'join'; id: string }
+  | { k: 'shutdown-done'; id: string }
+  | { k: 'spot-warning'; id: string }
+  | { k: 'spot-reclaim'; id: string }
+  | { k: 'ts-outage'; on: boolean; agentAffected: boolean }
+  | { k: 'node-not-ready'; node: string; gen: number }
+  | { k: 'drain-step'; node: string; gen: number }
+  | { k: 'sample' };
+
+interface AgentDrain {
+  gen: number;
+  decisionId: string;
+  instanceId: string;
+  deadlineMs: number;
+  evicted: number;
+}
+
+interface ControlState {
+  lastSeq: number;
+  snapshot?: ClusterSnapshot;
+  snapshotObservedMs?: number;
+  inFlight: InFlightLaunch[];
+  drains: DrainInProgress[];
+  unavailable: UnavailableOffering[];
+  lastScaleOutAt?: string;
+  journal: Set<string>;
+  /** Launch ids the launch Lambda has claimed (conditional write): a duplicate request is a no-op. */
+  claimedLaunches: Set<string>;
+}
+
+/** Always with milliseconds, so that ISO strings compare in time order. */
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function percentileFrom(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx] as number;
+}
+
+export { percentileFrom as percentile };
+
+/** Parameters of the invariant checks derived from the config (see docs/simulator.md). */
+export function checkerParamsFor(config: Config, scenario: Scenario): CheckerParams {
+  const d = scenario.faults.delivery;
+  return {
+    janitorPeriodMs: JANITOR_PERIOD_MS,
+    registrationTimeoutMs: config.repairs.registrationTimeoutSeconds * 1000,
+    staleAfterMs: config.agent.staleAfterSeconds * 1000,
+    batchMaxMs: config.agent.batchMaxMs,
+    drainTimeoutMs: config.scaleIn.drainTimeoutSeconds * 1000,
+    maxConcurrentDrains: config.scaleIn.maxConcurrentDrains,
+    // One hop: normal latency, the worst injected delay, a Lambda run, the scheduler debounce.
+    hopMs: d.latencyMs + d.extraDelayMaxMs + LAMBDA_RUN_MS + RECONCILE_RUN_MS + SCHEDULER_DEBOUNCE_MS + 1000,
+    shutdownMs: scenario.cloud.shutdownSeconds * 1000,
+    abandonAfterMs: config.agent.abandonAfterSeconds * 1000,
+  };
+}
+
+/** Run one simulation to its end and return what happened. Deterministic for (scenario, config, seed). */
+export function simulate(opts: SimOptions): SimResult {
+  return new Simulation(opts).run();
+}
+
+export class Simulation {
+  private readonly q = new EventQueue<Ev>();
+  private readonly rng: Rng;
+  private readonly faultRng: Rng;
+  private readonly cloudRng: Rng;
+  private readonly workRng: Rng;
+  private readonly catalog: Catalog;
+  private readonly cfg: Config;
+  private readonly sc: Scenario;
+  private readonly checker: InvariantChecker;
+  private readonly cluster: string;
+  private now: number;
+  private readonly startMs: number;
+  private readonly endMs: number;
+  private readonly maxEvents: number;
+  private readonly seed: number;
+
+  private readonly pods = new Map<string, SimPod>();
+  private readonly pendingPods = new Set<string>();
+  private readonly nodes = new Map<string, SimNode>();
+  private readonly instances = new Map<string, SimInstance>();
+  private readonly byLaunchKey = new Map<string, string>();
+  private readonly devices = new Map<string, SimDevice>();
+  private podCounter = 0;
+  private schedQueued = false;
+  private readonly helpableCache = new Map<string, boolean>();
+  private readonly zones: string[];
+  private readonly daemonSets: DaemonSetOverhead[];
+
+  // Agent
+  private agentRunning = true;
+  private agentConnected = true;
+  private readonly disconnectReasons = new Set<string>();
+  private agentGen = 0;
+  private agentSeq: number;
+  private batchOpen = false;
+  private batchFirstMs = 0;
+  private batchLastMs = 0;
+  private readonly agentDrains = new Map<string, AgentDrain>();
+  private readonly agentBacklog: Array<Extract<Ev, { k: 'to-agent' }>['cmd']> = [];
+  private tailscaleDown = false;
+
+  // Control plane
+  private readonly state: ControlState = {
+    lastSeq: -1,
+    inFlight: [],
+    drains: [],
+    unavailable: [],
+    journal: new Set(),
+    claimedLaunches: new Set(),
+  };
+  private readonly reconcileQueue: ReconcileMsg[] = [];
+  private reconcileBusy = false;
+  private lastFresh: boolean | undefined;
+  private lastAgentOk = true;
+  private currentMax = -1;
+  private readonly requestedAtByLaunch = new Map<string, number>();
+
+  // Output
+  private readonly samples: Sample[] = [];
+  private readonly decisions: DecisionEntry[] = [];
+  private readonly notes: Array<{ atMs: number; text: string }> = [];
+  private readonly boundaries: Array<{ atMs: number; policy: string }> = [];
+  private cumulativeCost = 0;
+  private lastCostMs: number;
+  private readonly recordDecisions: boolean;
+  private readonly onProgress?: (fraction: number) => void;
+  private readonly stats: SimStats = {
+    podsCreated: 0,
+    podsBound: 0,
+    podsCompleted: 0,
+    podsRecreated: 0,
+    waitsMs: [],
+    capacityWaitsMs: [],
+    pendingAtEnd: 0,
+    oldestPendingAtEndMs: 0,
+    decisions: 0,
+    decisionsWithActions: 0,
+    ignoredStaleSnapshots: 0,
+    duplicateDecisions: 0,
+    launchDecisions: 0,
+    instancesLaunched: 0,
+    launchReuses: 0,
+    expiredLaunchRequests: 0,
+    capacityFallbacks: 0,
+    noCapacity: 0,
+    drainsRequested: 0,
+    drainsCompleted: 0,
+    drainsTimedOut: 0,
+    evictions: 0,
+    terminationsRequested: 0,
+    instancesTerminated: 0,
+    nodeDeletions: 0,
+    janitorTerminations: 0,
+    janitorDeviceDeletions: 0,
+    spotInterruptions: 0,
+    tailscaleOutages: 0,
+    agentRestarts: 0,
+    snapshotsPublished: 0,
+    snapshotsLost: 0,
+    snapshotBytesMax: 0,
+    eventsDropped: 0,
+    eventsDuplicated: 0,
+    eventsDelayed: 0,
+    peakCloudInstances: 0,
+    peakPendingPods: 0,
+    nodeHours: { spot: 0, 'on-demand': 0 },
+    costUsd: { spot: 0, 'on-demand': 0 },
+    launchesByType: {},
+    eventsProcessed: 0,
+    truncated: false,
+  };
+
+  constructor(opts: SimOptions) {
+    this.sc = opts.scenario;
+    this.cfg = opts.config;
+    this.cluster = opts.config.cluster.name;
+    this.seed = opts.seed;
+    this.rng = new Rng(opts.seed);
+    this.workRng = this.rng.fork(1);
+    this.cloudRng = this.rng.fork(2);
+    this.faultRng = this.rng.fork(3);
+    this.catalog = buildCatalog(opts.config);
+    this.startMs = Date.parse(opts.scenario.start);
+    this.now = this.startMs;
+    this.lastCostMs = this.startMs;
+    this.endMs = this.startMs + Math.round((opts.hours ?? opts.scenario.hours) * HOUR);
+    this.maxEvents = opts.maxEvents ?? 5_000_000;
+    this.recordDecisions = opts.recordDecisions ?? true;
+    this.onProgress = opts.onProgress;
+    this.checker = new InvariantChecker(checkerParamsFor(opts.config, opts.scenario));
+    this.zones = opts.scenario.cloud.zones.map((z) =>
+      z.length <= 2 ? `${opts.config.cluster.region}${z}` : z,
+    );
+    this.daemonSets = opts.scenario.daemonSets.map((d) => ({
+      name: d.name,
+      cpuMilli: d.cpuMilli,
+      memoryMiB: d.memoryMiB,
+      nodeSelector: d.nodeSelector,
+      requiredAffinity: [],
+      tolerations: d.tolerations,
+    }));
+    // Seeded from wall time like the real agent, so seq survives restarts.
+    this.agentSeq = this.startMs;
+  }
+
+  // ───────────────────────────── run loop ─────────────────────────────
+
+  run(): SimResult {
+    this.init();
+    let lastProgress = -1;
+    const span = this.endMs - this.startMs;
+    while (this.q.size > 0) {
+      const next = this.q.peekTime() as number;
+      if (next > this.endMs) break;
+      if (this.stats.eventsProcessed >= this.maxEvents) {
+        this.stats.truncated = true;
+        break;
+      }
+      const item = this.q.pop();
+      if (!item) break;
+      this.now = Math.max(this.now, item.atMs);
+      this.stats.eventsProcessed++;
+      this.handle(item.value);
+      this.afterStep();
+      if (this.onProgress) {
+        const f = Math.floor(((this.now - this.startMs) / span) * 200);
+        if (f !== lastProgress) {
+          lastProgress = f;
+          this.onProgress(f / 200);
+        }
+      }
+    }
+    this.now = Math.max(this.now, Math.min(this.endMs, this.q.peekTime() ?? this.endMs));
+    if (!this.stats.truncated) this.now = this.endMs;
+    this.accrueCost();
+    this.sample();
+    this.finish();
+    this.onProgress?.(1);
+    return {
+      scenario: this.sc.name,
+      seed: this.seed,
+      startMs: this.startMs,
+      endMs: this.endMs,
+      clusterName: this.cluster,
+      samples: this.samples,
+      decisions: this.decisions,
+      violations: this.checker.violations,
+      stats: this.stats,
+      boundaries: this.boundaries,
+      notes: this.notes,
+    };
+  }
+
+  private at(delayMs: number, ev: Ev): void {
+    this.q.push(this.now + Math.max(0, Math.round(delayMs)), ev);
+  }
+
+  private trace(e: TraceEvent): void {
+    this.checker.observe(e);
+  }
+
+  private note(text: string): void {
+    if (this.notes.length < 5000) this.notes.push({ atMs: this.now, text });
+    this.trace({ kind: 'note', atMs: this.now, text });
+  }
+
+  private init(): void {
+    const sched = activeSchedule(this.cfg, new Date(this.now));
+    this.currentMax = sched.maxNodes;
+    this.trace({ kind: 'schedule', atMs: this.now, name: sched.name, maxNodes: sched.maxNodes });
+    this.trace({ kind: 'freshness', atMs: this.now, fresh: false });
+    this.lastFresh = false;
+    for (const n of this.sc.onPrem) {
+      const node: SimNode = {
+        name: n.name,
+        onPrem: true,
+        providerID: `k3s://${n.name}`,
+        labels: {
+          [Labels.arch]: 'arm64',
+          [Labels.os]: 'linux',
+          [Labels.hostname]: n.name,
+          [Labels.instanceType]: 'k3s',
+          'beta.kubernetes.io/arch': 'arm64',
+          'beta.kubernetes.io/os': 'linux',
+          ...n.labels,
+        },
+        taints: n.taints,
+        allocatable: { cpuMilli: n.cpuMilli, memoryMiB: n.memoryMiB, pods: n.maxPods },
+        daemonCpuMilli: 0,
+        daemonMemoryMiB: 0,
+        daemonPods: 0,
+        usedCpuMilli: 0,
+        usedMemoryMiB: 0,
+        pods: new Set(),
+        ready: true,
+        readySinceMs: this.startMs - 30 * 86_400_000,
+        cordoned: false,
+        createdAtMs: this.startMs - 90 * 86_400_000,
+        model: n.model,
+      };
+      this.applyDaemonSets(node);
+      this.nodes.set(node.name, node);
+    }
+    this.scheduleWorkloads();
+    // Control-plane clocks.
+    for (const b of scheduleBoundaries(this.cfg, new Date(this.startMs + 1), new Date(this.endMs))) {
+      this.q.push(b.at.getTime(), { k: 'boundary', policy: b.policy });
+      this.boundaries.push({ atMs: b.at.getTime(), policy: b.policy });
+    }
+    for (let t = this.startMs + JANITOR_PERIOD_MS; t <= this.endMs; t += JANITOR_PERIOD_MS) {
+      this.q.push(t, { k: 'tick' });
+    }
+    for (let t = this.startMs; t <= this.endMs; t += SAMPLE_MS) this.q.push(t, { k: 'sample' });
+    this.agentGen++;
+    this.at(1000, { k: 'agent-heartbeat', gen: this.agentGen });
+    // Faults.
+    const f = this.sc.faults;
+    for (const o of f.tailscaleOutages) {
+      for (const day of this.days()) {
+        const s = day + clockMinutes(o.at) * MINUTE;
+        if (s < this.startMs || s > this.endMs) continue;
+        this.q.push(s, { k: 'ts-outage', on: true, agentAffected: o.agentAffected });
+        this.q.push(s + o.durationMinutes * MINUTE, {
+          k: 'ts-outage',
+          on: false,
+          agentAffected: o.agentAffected,
+        });
+        break;
+      }
+    }
+    f.agentOutages.forEach((o, i) => {
+      const s = this.firstAt(o.at);
+      if (s === undefined) return;
+      this.q.push(s, { k: 'agent-conn', reason: `outage-${i}`, on: false });
+      this.q.push(s + o.durationMinutes * MINUTE, { k: 'agent-conn', reason: `outage-${i}`, on: true });
+    });
+    for (const r of f.agentRestarts) {
+      const s = this.firstAt(r);
+      if (s !== undefined) this.q.push(s, { k: 'agent-restart' });
+    }
+  }
+
+  /** Midnights (UTC ms) of every simulated day. */
+  private days(): number[] {
+    const first = Math.floor(this.startMs / 86_400_000) * 86_400_000;
+    const out: number[] = [];
+    for (let d = first; d <= this.endMs; d += 86_400_000) out.push(d);
+    return out;
+  }
+
+  /** First occurrence of a clock time at or after the start. */
+  private firstAt(hhmm: string): number | undefined {
+    for (const day of this.days()) {
+      const t = day + clockMinutes(hhmm) * MINUTE;
+      if (t >= this.startMs && t <= this.endMs) return t;
+    }
+    return undefined;
+  }
+
+  private templateOf(
+    name: string,
+    kind: 'service' | 'job',
+    w: {
+      cpuMilli: number;
+      memoryMiB: number;
+      nodeSelector: Record<string, string>;
+      requiredAffinity: PodTemplate['requiredAffinity'];
+      tolerations: PodTemplate['tolerations'];
+      usesLocalVolume: boolean;
+    },
+    extra: { doNotDisrupt?: boolean; pdb?: { minAvailable: number } } = {},
+  ): PodTemplate {
+    const base = {
+      cpuMilli: w.cpuMilli,
+      memoryMiB: w.memoryMiB,
+      nodeSelector: w.nodeSelector,
+      requiredAffinity: w.requiredAffinity,
+      tolerations: w.tolerations,
+      usesLocalVolume: w.usesLocalVolume,
+    };
+    return {
+      ...base,
+      workload: name,
+      kind,
+      doNotDisrupt: extra.doNotDisrupt ?? false,
+      pdb: extra.pdb ? { name: `${name}-pdb`, minAvailable: extra.pdb.minAvailable } : undefined,
+      shapeId: shapeIdOf(base),
+    };
+  }
+
+  private scheduleWorkloads(): void {
+    this.sc.workloads.forEach((w, index) => {
+      // One stream per workload: changing one workload (or the run length) leaves the others' draws alone.
+      const rng = this.workRng.fork(index + 1);
+      if (w.kind === 'service') {
+        const t = this.templateOf(w.name, 'service', w, { doNotDisrupt: w.doNotDisrupt, pdb: w.pdb });
+        if (!w.between) {
+          this.q.push(this.startMs, { k: 'service-window', template: t, replicas: w.replicas, up: true });
+          return;
+        }
+        for (const day of this.days()) {
+          const on = day + clockMinutes(w.between[0]) * MINUTE;
+          const off = day + clockMinutes(w.between[1]) * MINUTE;
+          if (off > this.startMs && on <= this.endMs) {
+            this.q.push(Math.max(on, this.startMs), {
+              k: 'service-window',
+              template: t,
+              replicas: w.replicas,
+              up: true,
+            });
+            this.q.push(off, { k: 'service-window', template: t, replicas: w.replicas, up: false });
+          }
+        }
+      } else if (w.kind === 'burst') {
+        const t = this.templateOf(w.name, 'job', w);
+        for (const day of this.days()) {
+          const s = day + clockMinutes(w.at) * MINUTE;
+          if (s >= this.startMs && s <= this.endMs) {
+            for (let i = 0; i < w.pods; i++) {
+              const offset = w.spreadSeconds > 0 ? rng.int(0, w.spreadSeconds * 1000) : 0;
+              this.q.push(s + offset, {
+                k: 'pod-arrive',
+                template: t,
+                durationMs: rng.logNormalMs(w.duration),
+              });
+            }
+            if (!w.daily) break;
+          }
+        }
+      } else {
+        const t = this.templateOf(w.name, 'job', w);
+        for (const day of this.days()) {
+          const from = day + clockMinutes(w.between[0]) * MINUTE;
+          const to = day + clockMinutes(w.between[1]) * MINUTE;
+          let s = Math.max(from, this.startMs);
+          for (let guard = 0; guard < 100_000; guard++) {
+            s += rng.exponentialMs(w.ratePerHour);
+            if (s > to || s > this.endMs) break;
+            this.q.push(s, { k: 'pod-arrive', template: t, durationMs: rng.logNormalMs(w.duration) });
+          }
+        }
+      }
+    });
+  }
+
+  private handle(ev: Ev): void {
+    switch (ev.k) {
+      case 'pod-arrive':
+        this.createPod(ev.template, ev.durationMs);
+        return;
+      case 'pod-finish':
+        this.finishPod(ev.pod);
+        return;
+      case 'service-window':
+        this.serviceWindow(ev.template, ev.replicas, ev.up);
+        return;
+      case 'sched':
+        this.schedQueued = false;
+        this.schedulePass();
+        return;
+      case 'agent-flush':
+        this.agentFlushCheck();
+        return;
+      case 'agent-heartbeat':
+        if (ev.gen !== this.agentGen) return;
+        if (this.agentRunning) this.agentPublish();
+        this.at(this.cfg.agent.heartbeatSeconds * 1000, ev);
+        return;
+      case 'agent-conn':
+        this.setAgentConnected(ev.reason, ev.on);
+        return;
+      case 'agent-restart':
+        this.agentRestart();
+        return;
+      case 'agent-up':
+        if (ev.gen !== this.agentGen) return;
+        this.agentRunning = true;
+        this.agentSeq = Math.max(this.agentSeq + 1, this.now);
+        this.note('agent pod started');
+        this.agentChanged();
+        this.at(this.cfg.agent.heartbeatSeconds * 1000, { k: 'agent-heartbeat', gen: this.agentGen });
+        this.drainAgentBacklog();
+        return;
+      case 'to-reconcile':
+        this.reconcileQueue.push(ev.msg);
+        this.pumpReconcile();
+        return;
+      case 'reconcile-free':
+        this.reconcileBusy = false;
+        this.pumpReconcile();
+        return;
+      case 'to-launch':
+        this.launchHandler(ev.req);
+        return;
+      case 'to-terminate':
+        this.terminateHandler(ev.req);
+        return;
+      case 'to-agent':
+        if (!this.agentRunning || !this.agentConnected) {
+          // SQS keeps the message until the agent polls again.
+          this.agentBacklog.push(ev.cmd);
+          return;
+        }
+        this.agentCommand(ev.cmd);
+        return;
+      case 'tick':
+        this.janitor();
+        this.send('reconcile', { type: 'tick', atMs: this.now }, false);
+        return;
+      case 'boundary': {
+        const s = activeSchedule(this.cfg, new Date(this.now));
+        this.trace({ kind: 'schedule', atMs: this.now, name: s.name, maxNodes: s.maxNodes });
+        this.note(`schedule boundary: ${ev.policy} (max ${s.maxNodes}, min ${s.minNodes})`);
+        this.send('reconcile', { type: 'schedule', policy: ev.policy, atMs: this.now }, false);
+        return;
+      }
+      case 'boot':
+        this.boot(ev.id);
+        return;
+      case 'join':
+        this.join(ev.id);
+        return;
+      case 'shutdown-done': {
+        const i = this.instances.get(ev.id);
+        if (i && i.state === 'shutting-down') {
+          i.state = 'terminated';
+          i.terminatedAtMs = this.now;
+          this.send('reconcile', { type: 'ec2', instanceId: i.instanceId, what: 'terminated' }, true);
+        }
+        return;
+      }
+      case 'spot-warning':
+        this.spotWarning(ev.id);
+        return;
+      case 'spot-reclaim':
+        this.spotReclaim(ev.id);
+        return;
+      case 'ts-outage':
+        this.tailscaleOutage(ev.on, ev.agentAffected);
+        return;
+      case 'node-not-ready': {
+        const n = this.nodes.get(ev.node);
+        if (n?.ready && this.nodeGen(n) === ev.gen && this.nodeUnreachable(n)) {
+          n.ready = false;
+          n.readySinceMs = this.now;
+          this.agentChanged();
+        }
+        return;
+      }
+      case 'drain-step':
+        this.drainStep(ev.node, ev.gen);
+        return;
+      case 'sample':
+        this.accrueCost();
+        this.sample();
+        return;
+    }
+  }
+
+  private afterStep(): void {
+    // Schedule changes are a pure function of time: observe them as they happen.
+    const fresh =
+      this.state.snapshotObservedMs !== undefined &&
+      this.now - this.state.snapshotObservedMs <= this.cfg.agent.staleAfterSeconds * 1000;
+    if (fresh !== this.lastFresh) {
+      this.lastFresh = fresh;
+      this.trace({ kind: 'freshness', atMs: this.now, fresh });
+    }
+    const agentOk = this.agentRunning && this.agentConnected;
+    if (agentOk !== this.lastAgentOk) {
+      this.lastAgentOk = agentOk;
+      this.trace({ kind: 'agent-publishing', atMs: this.now, ok: agentOk });
+    }
+    this.checker.step(this.now);
+  }
+
+  // ───────────────────────────── workload + scheduler ─────────────────────────────
+
+  private createPod(template: PodTemplate, durationMs: number, recreated = false): void {
+    const id = `${template.workload}-${(++this.podCounter).toString(36)}`;
+    this.pods.set(id, {
+      id,
+      template,
+      createdAtMs: this.now,
+      durationMs,
+      phase: 'pending',
+      unschedulable: false,
+      everUnschedulable: false,
+    });
+    this.pendingPods.add(id);
+    this.stats.podsCreated++;
+    if (recreated) this.stats.podsRecreated++;
+    this.queueSched();
+  }
+
+  private serviceWindow(template: PodTemplate, replicas: number, up: boolean): void {
+    if (up) {
+      for (let i = 0; i < replicas; i++) this.createPod(template, 0);
+      return;
+    }
+    for (const pod of [...this.pods.values()]) {
+      if (pod.template === template && pod.phase !== 'done') this.removePod(pod, 'done');
+    }
+  }
+
+  private finishPod(id: string): void {
+    const pod = this.pods.get(id);
+    if (pod?.phase !== 'running') return;
+    this.removePod(pod, 'done');
+    this.stats.podsCompleted++;
+  }
+
+  /** Take a pod off its node (or out of the pending set) for good. */
+  private removePod(pod: SimPod, phase: 'done'): void {
+    if (pod.node) {
+      const n = this.nodes.get(pod.node);
+      if (n) {
+        n.pods.delete(pod.id);
+        n.usedCpuMilli -= pod.template.cpuMilli;
+        n.usedMemoryMiB -= pod.template.memoryMiB;
+      }
+      pod.node = undefined;
+    }
+    if (this.pendingPods.delete(pod.id)) this.trace({ kind: 'pod-resolved', atMs: this.now, pod: pod.id });
+    pod.phase = phase;
+    this.pods.delete(pod.id);
+    this.agentChanged();
+    this.queueSched();
+  }
+
+  /** A pod lost its node (eviction, node deleted, instance gone): its controller recreates it. */
+  private evictPod(pod: SimPod): void {
+    const template = pod.template;
+    const duration = pod.durationMs;
+    this.removePod(pod, 'done');
+    this.createPod(template, duration, true);
+  }
+
+  private queueSched(): void {
+    if (this.schedQueued) return;
+    this.schedQueued = true;
+    this.at(SCHEDULER_DEBOUNCE_MS, { k: 'sched' });
+  }
+
+  private fits(pod: SimPod, n: SimNode): boolean {
+    return (
+      n.ready &&
+      !n.cordoned &&
+      n.allocatable.cpuMilli - n.usedCpuMilli - n.daemonCpuMilli >= pod.template.cpuMilli &&
+      n.allocatable.memoryMiB - n.usedMemoryMiB - n.daemonMemoryMiB >= pod.template.memoryMiB &&
+      n.allocatable.pods - n.daemonPods - n.pods.size >= 1
+    );
+  }
+
+  private schedulePass(): void {
+    if (this.pendingPods.size === 0) return;
+    const nodes = [...this.nodes.values()].filter((n) => n.ready && !n.cordoned);
+    const matchCache = new Map<string, SimNode[]>();
+    const exhausted = new Set<string>();
+    // Oldest first, like the scheduler's FIFO-ish queue.
+    for (const id of [...this.pendingPods]) {
+      const pod = this.pods.get(id);
+      if (!pod) continue;
+      const t = pod.template;
+      let candidates = matchCache.get(t.shapeId);
+      if (!candidates) {
+        candidates = t.usesLocalVolume
+          ? nodes.filter((n) => n.onPrem && shapeFitsNode(t, n).ok)
+          : nodes.filter((n) => shapeFitsNode(t, n).ok);
+        matchCache.set(t.shapeId, candidates);
+      }
+      let best: SimNode | undefined;
+      if (!exhausted.has(t.shapeId)) {
+        // Least-allocated scoring: the node with the most free CPU.
+        let bestFree = -1;
+        for (const n of candidates) {
+          if (!this.fits(pod, n)) continue;
+          const free = n.allocatable.cpuMilli - n.usedCpuMilli - n.daemonCpuMilli;
+          if (free > bestFree) {
+            bestFree = free;
+            best = n;
+          }
+        }
+      }
+      if (best) {
+        this.bind(pod, best);
+      } else {
+        exhausted.add(t.shapeId);
+        if (!pod.unschedulable) {
+          pod.unschedulable = true;
+          pod.everUnschedulable = true;
+          this.agentChanged();
+          this.trace({
+            kind: 'pod-unschedulable',
+            atMs: this.now,
+            pod: pod.id,
+            shapeId: t.shapeId,
+            helpable: this.helpable(t),
+          });
+        }
+      }
+    }
+    const pending = this.pendingPods.size;
+    if (pending > this.stats.peakPendingPods) this.stats.peakPendingPods = pending;
+  }
+
+  private bind(pod: SimPod, n: SimNode): void {
+    pod.phase = 'running';
+    pod.node = n.name;
+    pod.boundAtMs = this.now;
+    pod.unschedulable = false;
+    n.pods.add(pod.id);
+    n.usedCpuMilli += pod.template.cpuMilli;
+    n.usedMemoryMiB += pod.template.memoryMiB;
+    this.pendingPods.delete(pod.id);
+    this.trace({ kind: 'pod-resolved', atMs: this.now, pod: pod.id });
+    this.stats.podsBound++;
+    const wait = this.now - pod.createdAtMs;
+    this.stats.waitsMs.push(wait);
+    if (pod.everUnschedulable) this.stats.capacityWaitsMs.push(wait);
+    if (pod.template.kind === 'job') this.at(pod.durationMs, { k: 'pod-finish', pod: pod.id });
+    this.agentChanged();
+  }
+
+  private applyDaemonSets(n: SimNode): void {
+    for (const d of this.daemonSets) {
+      if (shapeFitsNode(d, n).ok) {
+        n.daemonCpuMilli += d.cpuMilli;
+        n.daemonMemoryMiB += d.memoryMiB;
+        n.daemonPods += 1;
+      }
+    }
+  }
+
+  /** Allocatable of a fresh cloud node of this type, as K3s reports it. */
+  private cloudAllocatable(spec: InstanceSpec): { cpuMilli: number; memoryMiB: number; pods: number } {
+    return {
+      cpuMilli: spec.vcpu * 1000 - this.cfg.nodes.systemReserved.cpuMilli,
+      memoryMiB:
+        Math.floor(spec.memoryMiB * KERNEL_MEMORY_FRACTION) - this.cfg.nodes.systemReserved.memoryMiB,
+      pods: Math.min(spec.maxPods, this.cfg.nodes.maxPodsPerNode),
+    };
+  }
+
+  /**
+   * Ground truth for I5: some candidate cloud node (any zone, any allowed capacity type)
+   * takes this pod by labels, taints and resources (after DaemonSets), within the limits.
+   */
+  private helpable(t: PodTemplate): boolean {
+    const cached = this.helpableCache.get(t.shapeId);
+    if (cached !== undefined) return cached;
+    let ok = false;
+    if (!t.usesLocalVolume) {
+      for (const type of this.cfg.nodes.candidateTypes) {
+        const spec = this.catalog.get(type);
+        if (!spec) continue;
+        if (spec.vcpu > this.cfg.limits.maxVcpus || spec.memoryMiB > this.cfg.limits.maxMemoryMiB) continue;
+        for (const ct of this.cfg.nodes.capacityTypes) {
+          if (this.catalog.hourlyUsd(type, ct) > this.cfg.limits.maxHourlyCostUsd) continue;
+          for (const zone of this.zones) {
+            const node = { labels: cloudNodeLabels(this.cfg, spec, zone, ct), taints: this.cfg.nodes.taints };
+            if (!shapeFitsNode(t, node).ok) continue;
+            const alloc = this.cloudAllocatable(spec);
+            let dsCpu = 0;
+            let dsMem = 0;
+            let dsPods = 0;
+            for (const d of this.daemonSets) {
+              if (shapeFitsNode(d, node).ok) {
+                dsCpu += d.cpuMilli;
+                dsMem += d.memoryMiB;
+                dsPods++;
+              }
+            }
+            if (
+              t.cpuMilli + dsCpu <= alloc.cpuMilli &&
+              t.memoryMiB + dsMem <= alloc.memoryMiB &&
+              dsPods + 1 <= alloc.pods
+            ) {
+              ok = true;
+              break;
+            }
+          }
+          if (ok) break;
+        }
+        if (ok) break;
+      }
+    }
+    this.helpableCache.set(t.shapeId, ok);
+    return ok;
+  }
+
+  // ───────────────────────────── agent ─────────────────────────────
+
+  /** Something the agent watches changed: open or extend the batch (idle 1 s, max 10 s). */
+  private agentChanged(): void {
+    if (!this.agentRunning) return;
+    this.batchLastMs = this.now;
+    if (!this.batchOpen) {
+      this.batchOpen = true;
+      this.batchFirstMs = this.now;
+      this.at(this.cfg.agent.batchIdleMs, { k: 'agent-flush' });
+    }
+  }
+
+  private agentFlushCheck(): void {
+    if (!this.batchOpen || !this.agentRunning) return;
+    const due = Math.min(
+      this.batchLastMs + this.cfg.agent.batchIdleMs,
+      this.batchFirstMs + this.cfg.agent.batchMaxMs,
+    );
+    if (this.now >= due) {
+      this.agentPublish();
+    } else {
+      this.q.push(due, { k: 'agent-flush' });
+    }
+  }
+
+  private agentPublish(): void {
+    this.batchOpen = false;
+    const snapshot = this.buildSnapshot();
+    const encoded = encodeSnapshotDetail(snapshot);
+    if (encoded.bytes > this.stats.snapshotBytesMax) this.stats.snapshotBytesMax = encoded.bytes;
+    if (!this.agentConnected) {
+      // PutEvents fails while the home link is down; the next heartbeat sends a fresh one.
+      this.stats.snapshotsLost++;
+      return;
+    }
+    this.stats.snapshotsPublished++;
+    this.trace({
+      kind: 'snapshot-published',
+      atMs: this.now,
+      seq: snapshot.seq,
+      shapeIds: (snapshot.pendingShapes ?? []).map((s) => s.id),
+    });
+    this.send('reconcile', { type: 'snapshot', detail: encoded.detail }, true);
+  }
+
+  private buildSnapshot(): ClusterSnapshotInput {
+    this.agentSeq++;
+    const shapes = new Map<string, PendingShape>();
+    for (const id of this.pendingPods) {
+      const pod = this.pods.get(id);
+      if (!pod?.unschedulable) continue;
+      const t = pod.template;
+      const s = shapes.get(t.shapeId);
+      if (s) {
+        s.count++;
+        if (pod.createdAtMs < Date.parse(s.oldestPendingSince)) s.oldestPendingSince = iso(pod.createdAtMs);
+        if (s.examplePods.length < 3) s.examplePods.push(`default/${pod.id}`);
+      } else {
+        shapes.set(t.shapeId, {
+          id: t.shapeId,
+          cpuMilli: t.cpuMilli,
+          memoryMiB: t.memoryMiB,
+          nodeSelector: t.nodeSelector,
+          requiredAffinity: t.requiredAffinity,
+          tolerations: t.tolerations,
+          usesLocalVolume: t.usesLocalVolume,
+          hostPorts: [],
+          count: 1,
+          oldestPendingSince: iso(pod.createdAtMs),
+          examplePods: [`default/${pod.id}`],
+        });
+      }
+    }
+    const nodes: SnapshotNode[] = [];
+    for (const n of this.nodes.values()) nodes.push(this.snapshotNode(n));
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      cluster: this.cluster,
+      seq: this.agentSeq,
+      observedAt: iso(this.now),
+      agentVersion: 'sim',
+      pendingShapes: [...shapes.values()],
+      nodes,
+      daemonSets: this.daemonSets,
+    };
+  }
+
+  private snapshotNode(n: SimNode): SnapshotNode {
+    const groups = new Map<string, { cpuMilli: number; memoryMiB: number; count: number }>();
+    const blockers: SnapshotNode['blockers'] = [];
+    for (const id of n.pods) {
+      const pod = this.pods.get(id);
+      if (!pod) continue;
+      const key = `${pod.template.cpuMilli}/${pod.template.memoryMiB}`;
+      const g = groups.get(key);
+      if (g) g.count++;
+      else groups.set(key, { cpuMilli: pod.template.cpuMilli, memoryMiB: pod.template.memoryMiB, count: 1 });
+      if (blockers.length < 20) {
+        if (pod.template.doNotDisrupt) blockers.push({ pod: `default/${pod.id}`, reason: 'do-not-disrupt' });
+        else if (pod.template.usesLocalVolume)
+          blockers.push({ pod: `default/${pod.id}`, reason: 'local-storage' });
+        else if (pod.template.pdb && this.pdbAllowed(pod.template) <= 0)
+          blockers.push({ pod: `default/${pod.id}`, reason: 'pdb-blocks' });
+      }
+    }
+    const managed = !n.onPrem;
+    return {
+      name: n.name,
+      providerID: n.providerID,
+      managed,
+      instanceId: n.instanceId,
+      instanceType: n.instanceType,
+      zone: n.zone,
+      arch: n.labels[Labels.arch],
+      labels: n.labels,
+      taints: n.taints,
+      ready: n.ready,
+      readySince: iso(n.readySinceMs),
+      cordoned: n.cordoned,
+      createdAt: iso(n.createdAtMs),
+      allocatable: n.allocatable,
+      requested: {
+        cpuMilli: n.usedCpuMilli + n.daemonCpuMilli,
+        memoryMiB: n.usedMemoryMiB + n.daemonMemoryMiB,
+        pods: n.pods.size + n.daemonPods,
+      },
+      workloadPodCount: n.pods.size,
+      workloadPods: [...groups.values()],
+      blockers,
+      doNotDisrupt: false,
+    };
+  }
+
+  private setAgentConnected(reason: string, on: boolean): void {
+    if (on) this.disconnectReasons.delete(reason);
+    else this.disconnectReasons.add(reason);
+    const connected = this.disconnectReasons.size === 0;
+    if (connected === this.agentConnected) return;
+    this.agentConnected = connected;
+    this.note(connected ? 'agent reconnected to AWS' : `agent cut off from AWS (${reason})`);
+    if (connected) {
+      this.agentChanged();
+      this.drainAgentBacklog();
+    }
+  }
+
+  private agentRestart(): void {
+    this.stats.agentRestarts++;
+    this.note('agent pod restarted (batch state and in-progress drains lost)');
+    this.agentRunning = false;
+    this.batchOpen = false;
+    this.agentDrains.clear();
+    this.agentGen++;
+    this.at(AGENT_RESTART_MS, { k: 'agent-up', gen: this.agentGen });
+  }
+
+  private drainAgentBacklog(): void {
+    const backlog = this.agentBacklog.splice(0);
+    for (const cmd of backlog) this.at(100, { k: 'to-agent', cmd });
+  }
+
+  private agentCommand(cmd: Extract<Ev, { k: 'to-agent' }>['cmd']): void {
+    if (cmd.type === 'delete') {
+      const n = this.nodes.get(cmd.body.nodeName);
+      if (!n) return;
+      // The agent refuses to delete a node that is not ours (defence in depth; I2 is checked on the decision too).
+      if (n.onPrem) {
+        this.note(`agent refused DeleteNode ${n.name}: not a managed node`);
+        return;
+      }
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'delete-node',
+        target: n.name,
+        onPrem: n.onPrem,
+      });
+      this.deleteNodeObject(n);
+      return;
+    }
+    const body = cmd.body;
+    const n = this.nodes.get(body.nodeName);
+    if (!n) {
+      this.agentReportDrain(body.nodeName, body.instanceId, body.decisionId, 'not-found', 0, []);
+      return;
+    }
+    if (n.onPrem) {
+      this.note(`agent refused DrainNode ${n.name}: not a managed node`);
+      this.agentReportDrain(n.name, body.instanceId, body.decisionId, 'refused', 0, []);
+      return;
+    }
+    if (this.agentDrains.has(n.name)) return; // already draining (a redelivered command)
+    if (!n.cordoned) {
+      n.cordoned = true;
+      this.trace({ kind: 'node-action', atMs: this.now, action: 'cordon', target: n.name, onPrem: n.onPrem });
+      this.agentChanged();
+    }
+    const gen = this.agentGen;
+    this.agentDrains.set(n.name, {
+      gen,
+      decisionId: body.decisionId,
+      instanceId: body.instanceId,
+      deadlineMs: Date.parse(body.deadline),
+      evicted: 0,
+    });
+    this.drainStep(n.name, gen);
+  }
+
+  /** One pass of a drain: evict what the PDBs allow; finish when empty or at the deadline. */
+  private drainStep(nodeName: string, gen: number): void {
+    const d = this.agentDrains.get(nodeName);
+    if (!d || d.gen !== gen || gen !== this.agentGen || !this.agentRunning) return;
+    const n = this.nodes.get(nodeName);
+    if (!n) {
+      this.agentDrains.delete(nodeName);
+      return;
+    }
+    const blocking: Array<{ pod: string; reason: string }> = [];
+    for (const id of [...n.pods]) {
+      const pod = this.pods.get(id);
+      if (!pod) continue;
+      const t = pod.template;
+      if (t.doNotDisrupt) {
+        blocking.push({ pod: `default/${pod.id}`, reason: 'do-not-disrupt' });
+        continue;
+      }
+      if (t.pdb) {
+        const healthy = this.pdbHealthy(t);
+        if (healthy - 1 < t.pdb.minAvailable) {
+          blocking.push({ pod: `default/${pod.id}`, reason: 'pdb-blocks' });
+          continue;
+        }
+        this.trace({
+          kind: 'eviction',
+          atMs: this.now,
+          pod: pod.id,
+          pdb: { name: t.pdb.name, healthyBefore: healthy, minAvailable: t.pdb.minAvailable },
+        });
+      } else {
+        this.trace({ kind: 'eviction', atMs: this.now, pod: pod.id });
+      }
+      this.trace({ kind: 'node-action', atMs: this.now, action: 'evict', target: n.name, onPrem: n.onPrem });
+      this.stats.evictions++;
+      d.evicted++;
+      this.evictPod(pod);
+    }
+    if (n.pods.size === 0) {
+      this.agentDrains.delete(nodeName);
+      this.stats.drainsCompleted++;
+      this.agentReportDrain(nodeName, d.instanceId, d.decisionId, 'drained', d.evicted, []);
+      return;
+    }
+    if (this.now >= d.deadlineMs) {
+      this.agentDrains.delete(nodeName);
+      this.stats.drainsTimedOut++;
+      this.agentReportDrain(nodeName, d.instanceId, d.decisionId, 'timed-out', d.evicted, blocking);
+      return;
+    }
+    this.at(DRAIN_STEP_MS, { k: 'drain-step', node: nodeName, gen });
+  }
+
+  private agentReportDrain(
+    nodeName: string,
+    instanceId: string,
+    decisionId: string,
+    outcome: NodeDrained['outcome'],
+    evictedPods: number,
+    blockingPods: Array<{ pod: string; reason: string }>,
+  ): void {
+    if (!this.agentConnected) return; // lost; reconcile acts on the drain deadline instead
+    const event: NodeDrained = {
+      schemaVersion: SCHEMA_VERSION,
+      cluster: this.cluster,
+      decisionId,
+      nodeName,
+      instanceId,
+      outcome,
+      blockingPods: blockingPods.slice(0, 20),
+      evictedPods,
+      finishedAt: iso(this.now),
+    };
+    this.send('reconcile', { type: 'drained', event }, true);
+  }
+
+  /** Pods of a PDB's workload that are running on Ready nodes. */
+  private pdbHealthy(t: PodTemplate): number {
+    let healthy = 0;
+    for (const pod of this.pods.values()) {
+      if (pod.template !== t || pod.phase !== 'running' || !pod.node) continue;
+      if (this.nodes.get(pod.node)?.ready) healthy++;
+    }
+    return healthy;
+  }
+
+  private pdbAllowed(t: PodTemplate): number {
+    return t.pdb ? this.pdbHealthy(t) - t.pdb.minAvailable : Number.POSITIVE_INFINITY;
+  }
+
+  private deleteNodeObject(n: SimNode): void {
+    this.nodes.delete(n.name);
+    this.stats.nodeDeletions++;
+    this.agentDrains.delete(n.name);
+    for (const id of [...n.pods]) {
+      const pod = this.pods.get(id);
+      if (pod) this.evictPod(pod);
+    }
+    this.agentChanged();
+  }
+
+  // ───────────────────────────── event delivery ─────────────────────────────
+
+  /** Put a message on the bus/queue to a component, with the scenario's delivery faults. */
+  private send(to: 'reconcile', msg: ReconcileMsg, faulty: boolean): void;
+  private send(to: 'launch', msg: ScaleOutRequested, faulty: boolean): void;
+  private send(to: 'terminate', msg: TerminateRequested, faulty: boolean): void;
+  private send(to: 'agent', msg: Extract<Ev, { k: 'to-agent' }>['cmd'], faulty: boolean): void;
+  private send(to: 'reconcile' | 'launch' | 'terminate' | 'agent', msg: unknown, faulty: boolean): void {
+    const d = this.sc.faults.delivery;
+    const make = (): Ev => {
+      switch (to) {
+        case 'reconcile':
+          return { k: 'to-reconcile', msg: msg as ReconcileMsg };
+        case 'launch':
+          return { k: 'to-launch', req: msg as ScaleOutRequested };
+        case 'terminate':
+          return { k: 'to-terminate', req: msg as TerminateRequested };
+        case 'agent':
+          return { k: 'to-agent', cmd: msg as Extract<Ev, { k: 'to-agent' }>['cmd'] };
+      }
+    };
+    if (!faulty) {
+      this.at(d.latencyMs, make());
+      return;
+    }
+    const r = this.faultRng;
+    if (r.chance(d.dropProbability)) {
+      this.stats.eventsDropped++;
+      return;
+    }
+    const copies = r.chance(d.duplicateProbability) ? 2 : 1;
+    if (copies === 2) this.stats.eventsDuplicated++;
+    for (let c = 0; c < copies; c++) {
+      let delay = d.latencyMs * (0.5 + r.next());
+      if (d.extraDelayMaxMs > 0 && r.chance(d.delayProbability)) {
+        delay += r.next() * d.extraDelayMaxMs;
+        this.stats.eventsDelayed++;
+      }
+      this.at(delay, make());
+    }
+  }
+
+  // ───────────────────────────── control plane ─────────────────────────────
+
+  private pumpReconcile(): void {
+    if (this.reconcileBusy) return;
+    const msg = this.reconcileQueue.shift();
+    if (!msg) return;
+    this.reconcileBusy = true;
+    this.reconcile(msg);
+    this.at(RECONCILE_RUN_MS, { k: 'reconcile-free' });
+  }
+
+  private reconcile(msg: ReconcileMsg): void {
+    let trigger: string;
+    switch (msg.type) {
+      case 'snapshot': {
+        const snapshot = decodeSnapshotDetail(JSON.parse(msg.detail));
+        // I7: the seq guard (DynamoDB conditional put): older or equal seq is ignored.
+        if (snapshot.seq <= this.state.lastSeq) {
+          this.stats.ignoredStaleSnapshots++;
+          return;
+        }
+        this.state.lastSeq = snapshot.seq;
+        this.state.snapshot = snapshot;
+        this.state.snapshotObservedMs = Date.parse(snapshot.observedAt);
+        trigger = `snapshot:${snapshot.seq}`;
+        break;
+      }
+      case 'tick':
+        trigger = `tick:${iso(msg.atMs)}`;
+        break;
+      case 'schedule':
+        trigger = `schedule:${msg.policy}:${iso(msg.atMs)}`;
+        break;
+      case 'launched':
+        trigger = `launched:${msg.launchId}`;
+        break;
+      case 'drained':
+        trigger = `drained:${msg.event.nodeName}:${msg.event.outcome}:${msg.event.finishedAt}`;
+        break;
+      case 'ec2':
+        trigger = `ec2:${msg.instanceId}:${msg.what}`;
+        if (msg.what === 'spot-warning') this.interruptionHandler(msg.instanceId);
+        if (msg.what === 'terminated') this.cleanupTerminated(msg.instanceId);
+        break;
+    }
+    const decisionId = decisionIdFor(this.cluster, trigger);
+    if (this.state.journal.has(decisionId)) {
+      this.stats.duplicateDecisions++;
+      return;
+    }
+    this.state.journal.add(decisionId);
+    const fleet = this.fleetState();
+    const plan = planCluster({
+      config: this.cfg,
+      snapshot: this.state.snapshot,
+      fleet,
+      now: new Date(this.now),
+      decisionId,
+    });
+    this.execute(plan, trigger, fleet);
+  }
+
+  private fleetState(): FleetState {
+    const nowIso = iso(this.now);
+    this.state.inFlight = this.state.inFlight.filter((f) => f.expiresAt > nowIso);
+    this.state.unavailable = this.state.unavailable.filter((u) => u.until > nowIso);
+    const instances: ManagedInstance[] = [];
+    for (const i of this.instances.values()) {
+      if (i.state === 'terminated') continue;
+      instances.push({
+        instanceId: i.instanceId,
+        instanceType: i.instanceType,
+        state: i.state,
+        launchedAt: iso(i.launchedAtMs),
+        zone: i.zone,
+        capacityType: i.capacityType,
+        nodeName: i.nodeName,
+        decisionId: i.decisionId,
+        launchReason: i.reason,
+      });
+    }
+    return {
+      instances,
+      inFlight: this.state.inFlight.map((f) => ({ ...f, shapeIds: [...f.shapeIds] })),
+      drains: this.state.drains.map((d) => ({ ...d })),
+      unavailableOfferings: this.state.unavailable.map((u) => ({ ...u })),
+      lastScaleOutAt: this.state.lastScaleOutAt,
+    };
+  }
+
+  /** Classify a destructive action by the plan's own explanation of it (kind + reason). */
+  private causeOf(plan: Plan, subjects: string[], reason: string): ActionCause {
+    if (/passed its deadline/.test(reason)) return 'drain-timeout';
+    if (/spot|interruption|rebalance/i.test(reason)) return 'spot';
+    const ex = plan.explanations.find(
+      (e) => e.subject !== undefined && subjects.includes(e.subject) && e.message === reason,
+    );
+    const kind =
+      ex?.kind ??
+      plan.explanations.find((e) => e.subject !== undefined && subjects.includes(e.subject))?.kind;
+    switch (kind) {
+      case 'stale':
+        return 'stale';
+      case 'schedule':
+        return 'schedule';
+      case 'repair':
+        return 'repair';
+      case 'scale-in':
+        return 'scale-in';
+      default:
+        return 'other';
+    }
+  }
+
+  private execute(plan: Plan, trigger: string, fleet: FleetState): void {
+    this.stats.decisions++;
+    const acts =
+      plan.launches.length + plan.drains.length + plan.terminations.length + plan.nodeDeletions.length > 0;
+    if (acts) this.stats.decisionsWithActions++;
+    if (plan.activeSchedule.maxNodes !== this.currentMax) {
+      this.currentMax = plan.activeSchedule.maxNodes;
+    }
+    const decidedAt = this.now;
+    // Trace for I5/I7/I8 before acting.
+    const snap = this.state.snapshot;
+    const actions: Array<{
+      target: string;
+      action: 'drain' | 'terminate' | 'delete-node';
+      cause: ActionCause;
+    }> = [];
+    for (const d of plan.drains) {
+      actions.push({
+        target: d.nodeName,
+        action: 'drain',
+        cause: this.causeOf(plan, [d.nodeName, d.instanceId], d.reason),
+      });
+    }
+    for (const t of plan.terminations) {
+      actions.push({
+        target: t.instanceId,
+        action: 'terminate',
+        cause: this.causeOf(plan, [t.instanceId, t.nodeName ?? t.instanceId], t.reason),
+      });
+    }
+    for (const n of plan.nodeDeletions) {
+      actions.push({
+        target: n.nodeName,
+        action: 'delete-node',
+        cause: this.causeOf(plan, [n.nodeName], n.reason),
+      });
+    }
+    const constrained =
+      plan.agentStale ||
+      plan.explanations.some((e) => e.kind === 'clamp' || e.kind === 'stale') ||
+      fleet.inFlight.length > 0 ||
+      fleet.unavailableOfferings.length > 0 ||
+      fleet.instances.some(
+        (i) => i.state === 'pending' || !snap?.nodes.some((n) => n.name === i.nodeName && n.ready),
+      ) ||
+      plan.activeSchedule.maxNodes === 0 ||
+      snap?.truncated !== undefined;
+    this.trace({
+      kind: 'decision',
+      atMs: this.now,
+      decisionId: plan.decisionId,
+      snapshotSeq: plan.snapshotSeq,
+      snapshotObservedAtMs: snap ? Date.parse(snap.observedAt) : null,
+      shapeIds: (snap?.pendingShapes ?? []).filter((s) => !this.shapeFitsExisting(s)).map((s) => s.id),
+      launchedShapeIds: [...new Set(plan.launches.flatMap((l) => l.shapeIds))],
+      unhelpableShapeIds: plan.unhelpable.map((u) => u.shapeId),
+      constrained,
+      actions,
+    });
+
+    if (this.recordDecisions && (acts || plan.unhelpable.length > 0 || trigger.startsWith('schedule:'))) {
+      this.decisions.push({
+        atMs: this.now,
+        decisionId: plan.decisionId,
+        trigger,
+        snapshotSeq: plan.snapshotSeq,
+        schedule: plan.activeSchedule.name,
+        maxNodes: plan.activeSchedule.maxNodes,
+        agentStale: plan.agentStale,
+        launches: plan.launches.map((l) => ({
+          launchId: l.launchId,
+          count: l.count,
+          instanceTypes: l.instanceTypes,
+          capacityTypes: l.capacityTypes,
+          podsCovered: l.podsCovered,
+          reason: l.reason,
+        })),
+        drains: plan.drains.map((d) => ({ nodeName: d.nodeName, reason: d.reason })),
+        terminations: plan.terminations.map((t) => ({ instanceId: t.instanceId, reason: t.reason })),
+        nodeDeletions: plan.nodeDeletions.map((n) => ({ nodeName: n.nodeName, reason: n.reason })),
+        unhelpable: plan.unhelpable.map((u) => ({ shapeId: u.shapeId, count: u.count, reason: u.reason })),
+        explanations: plan.explanations.filter((e) => e.kind !== 'noop').slice(0, 30),
+      });
+    }
+
+    for (const l of plan.launches) {
+      this.stats.launchDecisions++;
+      this.trace({
+        kind: 'launch-decided',
+        atMs: this.now,
+        decisionId: plan.decisionId,
+        launchId: l.launchId,
+        count: l.count,
+      });
+      this.state.inFlight.push({
+        decisionId: plan.decisionId,
+        launchId: l.launchId,
+        decidedAt: iso(decidedAt),
+        expiresAt: iso(decidedAt + this.cfg.launch.inFlightTtlSeconds * 1000),
+        instanceType: l.instanceTypes[0] as string,
+        count: l.count,
+        capacityType: l.capacityTypes[0] as CapacityType,
+        shapeIds: l.shapeIds,
+      });
+      if (!this.state.lastScaleOutAt || this.state.lastScaleOutAt < iso(decidedAt)) {
+        this.state.lastScaleOutAt = iso(decidedAt);
+      }
+      this.requestedAtByLaunch.set(l.launchId, decidedAt);
+      this.note(`decide: launch ${l.count}× ${l.instanceTypes[0]} (${l.podsCovered} pods) — ${l.reason}`);
+      this.send(
+        'launch',
+        {
+          schemaVersion: SCHEMA_VERSION,
+          cluster: this.cluster,
+          decisionId: plan.decisionId,
+          launch: l,
+          requestedAt: iso(decidedAt),
+        },
+        true,
+      );
+    }
+    for (const d of plan.drains) {
+      this.stats.drainsRequested++;
+      const target = this.nodes.get(d.nodeName);
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'drain-requested',
+        target: d.nodeName,
+        onPrem: target?.onPrem ?? false,
+      });
+      const rec: DrainInProgress = {
+        nodeName: d.nodeName,
+        instanceId: d.instanceId,
+        requestedAt: iso(this.now),
+        deadline: d.deadline,
+        reason: d.reason,
+      };
+      this.state.drains = [...this.state.drains.filter((x) => x.instanceId !== d.instanceId), rec];
+      this.note(`decide: drain ${d.nodeName} — ${d.reason}`);
+      this.send(
+        'agent',
+        {
+          type: 'drain',
+          body: {
+            schemaVersion: SCHEMA_VERSION,
+            cluster: this.cluster,
+            decisionId: plan.decisionId,
+            nodeName: d.nodeName,
+            instanceId: d.instanceId,
+            reason: d.reason,
+            deadline: d.deadline,
+          },
+        },
+        true,
+      );
+    }
+    for (const t of plan.terminations) {
+      this.stats.terminationsRequested++;
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'terminate',
+        target: t.instanceId,
+        onPrem: this.isOnPremTarget(t.instanceId, t.nodeName),
+      });
+      this.note(`decide: terminate ${t.instanceId} — ${t.reason}`);
+      this.send(
+        'terminate',
+        {
+          schemaVersion: SCHEMA_VERSION,
+          cluster: this.cluster,
+          decisionId: plan.decisionId,
+          instanceId: t.instanceId,
+          nodeName: t.nodeName,
+          reason: t.reason,
+          requestedAt: iso(this.now),
+        },
+        true,
+      );
+    }
+    for (const n of plan.nodeDeletions) {
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'delete-node',
+        target: n.nodeName,
+        onPrem: this.nodes.get(n.nodeName)?.onPrem ?? false,
+      });
+      this.send(
+        'agent',
+        {
+          type: 'delete',
+          body: {
+            schemaVersion: SCHEMA_VERSION,
+            cluster: this.cluster,
+            nodeName: n.nodeName,
+            reason: n.reason,
+          },
+        },
+        true,
+      );
+    }
+  }
+
+  /** Whether a pending shape fits a Ready, schedulable node of the snapshot (the scheduler will place it). */
+  private shapeFitsExisting(s: PendingShape): boolean {
+    const snap = this.state.snapshot;
+    if (!snap) return false;
+    return snap.nodes.some(
+      (n) =>
+        n.ready &&
+        !n.cordoned &&
+        shapeFitsNode(s, n).ok &&
+        n.allocatable.cpuMilli - n.requested.cpuMilli >= s.cpuMilli &&
+        n.allocatable.memoryMiB - n.requested.memoryMiB >= s.memoryMiB &&
+        n.allocatable.pods - n.requested.pods >= 1,
+    );
+  }
+
+  private isOnPremTarget(instanceId: string, nodeName: string | undefined): boolean {
+    if (nodeName && this.nodes.get(nodeName)?.onPrem) return true;
+    for (const n of this.nodes.values()) if (n.onPrem && n.instanceId === instanceId) return true;
+    return false;
+  }
+
+  /** The launch Lambda: claim the launch id, then launch each slot with fallback across offerings. */
+  private launchHandler(req: ScaleOutRequested): void {
+    const l = req.launch;
+    this.state.inFlight = this.state.inFlight.filter((f) => f.launchId !== l.launchId);
+    if (this.state.claimedLaunches.has(l.launchId)) {
+      // A redelivered ScaleOutRequested: the conditional write fails, nothing is launched.
+      this.stats.launchReuses++;
+      return;
+    }
+    const decidedAtMs = Date.parse(req.requestedAt);
+    if (this.now >= decidedAtMs + this.cfg.launch.inFlightTtlSeconds * 1000) {
+      // Reconcile stopped counting this launch as in-flight capacity at its TTL and may have
+      // planned a replacement: launching now could exceed the active max (I1). Drop it.
+      this.stats.expiredLaunchRequests++;
+      this.note(`launch ${l.launchId}: request arrived after its in-flight TTL, dropped`);
+      return;
+    }
+    this.state.claimedLaunches.add(l.launchId);
+    let created = 0;
+    let failed = false;
+    for (let index = 0; index < l.count; index++) {
+      const launchKey = `${l.launchId}-${index}`;
+      if (this.byLaunchKey.has(launchKey)) {
+        this.stats.launchReuses++;
+        continue;
+      }
+      const offerings = this.offerings(l.instanceTypes, l.capacityTypes, l.zones, index);
+      let launched = false;
+      for (const o of offerings) {
+        const nowIso = iso(this.now);
+        if (
+          this.state.unavailable.some(
+            (u) =>
+              u.until > nowIso &&
+              u.instanceType === o.instanceType &&
+              u.capacityType === o.capacityType &&
+              (u.zone === '*' || u.zone === o.zone),
+          )
+        ) {
+          continue;
+        }
+        if (this.capacityError(o.instanceType, o.zone, o.capacityType)) {
+          this.stats.capacityFallbacks++;
+          this.state.unavailable.push({
+            instanceType: o.instanceType,
+            zone: o.zone,
+            capacityType: o.capacityType,
+            until: iso(this.now + this.cfg.launch.unavailableOfferingTtlSeconds * 1000),
+          });
+          continue;
+        }
+        this.createInstance(l.launchId, index, launchKey, req.decisionId, decidedAtMs, o, l.reason);
+        launched = true;
+        created++;
+        break;
+      }
+      if (!launched) failed = true;
+    }
+    if (failed) {
+      this.stats.noCapacity++;
+      this.note(`launch ${l.launchId}: no capacity in any allowed offering`);
+      // Let a later decision retry: the launch id is spent, the pods are still pending.
+    }
+    if (created > 0 || failed) {
+      this.send('reconcile', { type: 'launched', launchId: l.launchId, failed }, true);
+    }
+  }
+
+  private offerings(
+    types: string[],
+    capacityTypes: CapacityType[],
+    zones: string[],
+    rotation: number,
+  ): Array<{ instanceType: string; capacityType: CapacityType; zone: string }> {
+    const allowed = zones.length > 0 ? this.zones.filter((z) => zones.includes(z)) : this.zones;
+    const rotated = allowed.map((_, i) => allowed[(i + rotation) % allowed.length] as string);
+    const out: Array<{ instanceType: string; capacityType: CapacityType; zone: string }> = [];
+    for (const capacityType of capacityTypes) {
+      for (const instanceType of types) {
+        for (const zone of rotated) out.push({ instanceType, capacityType, zone });
+      }
+    }
+    return out;
+  }
+
+  private capacityError(type: string, zone: string, ct: CapacityType): boolean {
+    const minuteOfDay = Math.floor((this.now % 86_400_000) / MINUTE);
+    return this.sc.faults.capacityErrors.some((w) => {
+      if (w.instanceType !== '*' && w.instanceType !== type) return false;
+      if (w.zone !== '*' && w.zone !== zone && `${this.cfg.cluster.region}${w.zone}` !== zone) return false;
+      if (w.capacityType !== '*' && w.capacityType !== ct) return false;
+      const from = clockMinutes(w.from);
+      const to = clockMinutes(w.to);
+      return from <= to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to;
+    });
+  }
+
+  private createInstance(
+    launchId: string,
+    index: number,
+    launchKey: string,
+    decisionId: string,
+    decidedAtMs: number,
+    o: { instanceType: string; capacityType: CapacityType; zone: string },
+    reason: string,
+  ): void {
+    let id = '';
+    for (let guard = 0; guard < 100; guard++) {
+      id = `i-0${fnv1a32(`${launchKey}:${guard}`)}${this.cloudRng.int(0, 0xfffffff).toString(16).padStart(7, '0')}`;
+      if (!this.instances.has(id)) break;
+    }
+    const spec = this.catalog.get(o.instanceType);
+    const inst: SimInstance = {
+      instanceId: id,
+      instanceType: o.instanceType,
+      zone: o.zone,
+      capacityType: o.capacityType,
+      state: 'pending',
+      launchedAtMs: this.now,
+      nodeName: nodeNameFor(this.cfg, id),
+      decisionId,
+      launchId,
+      launchKey,
+      reason,
+      hourlyUsd: spec ? this.catalog.hourlyUsd(o.instanceType, o.capacityType) : 0,
+      failsToJoin: this.cloudRng.chance(this.sc.cloud.failedBootProbability),
+    };
+    this.instances.set(id, inst);
+    this.byLaunchKey.set(launchKey, id);
+    this.stats.instancesLaunched++;
+    this.stats.launchesByType[`${o.instanceType}/${o.capacityType}`] =
+      (this.stats.launchesByType[`${o.instanceType}/${o.capacityType}`] ?? 0) + 1;
+    this.trace({ kind: 'instance-created', atMs: this.now, instanceId: id, launchId, index, decidedAtMs });
+    this.note(`EC2: ${id} ${o.instanceType} ${o.capacityType} in ${o.zone} pending`);
+    const alive = this.aliveInstances();
+    if (alive > this.stats.peakCloudInstances) this.stats.peakCloudInstances = alive;
+    this.at(this.cloudRng.logNormalMs(this.sc.cloud.boot), { k: 'boot', id });
+  }
+
+  private aliveInstances(): number {
+    let n = 0;
+    for (const i of this.instances.values()) if (i.state === 'pending' || i.state === 'running') n++;
+    return n;
+  }
+
+  private boot(id: string): void {
+    const i = this.instances.get(id);
+    if (i?.state !== 'pending') return;
+    i.state = 'running';
+    i.bootedAtMs = this.now;
+    // The node joins the tailnet at boot with its single-use key.
+    const deviceId = `n${fnv1a32(`dev:${id}`)}`;
+    i.deviceId = deviceId;
+    this.devices.set(deviceId, { deviceId, hostname: i.nodeName, instanceId: id, createdAtMs: this.now });
+    this.trace({ kind: 'device-created', atMs: this.now, deviceId, instanceId: id });
+    if (i.capacityType === 'spot' && this.sc.faults.spotInterruptionsPerNodeHour > 0) {
+      this.at(this.faultRng.exponentialMs(this.sc.faults.spotInterruptionsPerNodeHour), {
+        k: 'spot-warning',
+        id,
+      });
+    }
+    if (i.failsToJoin) {
+      this.note(`${id} booted but its bootstrap fails: it will never register`);
+      return;
+    }
+    this.at(this.cloudRng.logNormalMs(this.sc.cloud.join), { k: 'join', id });
+  }
+
+  private join(id: string): void {
+    const i = this.instances.get(id);
+    if (i?.state !== 'running' || i.registeredAtMs !== undefined) return;
+    if (this.tailscaleDown) return; // retried when the tailnet is back
+    const spec = this.catalog.get(i.instanceType);
+    if (!spec) return;
+    const node: SimNode = {
+      name: i.nodeName,
+      onPrem: false,
+      providerID: `${AWS_PROVIDER_ID_PREFIX}${i.zone}/${id}`,
+      labels: { ...cloudNodeLabels(this.cfg, spec, i.zone, i.capacityType), [Labels.hostname]: i.nodeName },
+      taints: this.cfg.nodes.taints,
+      allocatable: this.cloudAllocatable(spec),
+      daemonCpuMilli: 0,
+      daemonMemoryMiB: 0,
+      daemonPods: 0,
+      usedCpuMilli: 0,
+      usedMemoryMiB: 0,
+      pods: new Set(),
+      ready: true,
+      readySinceMs: this.now,
+      cordoned: false,
+      createdAtMs: this.now,
+      instanceId: id,
+      instanceType: i.instanceType,
+      zone: i.zone,
+      capacityType: i.capacityType,
+      model: `${i.instanceType} (${i.capacityType})`,
+    };
+    this.applyDaemonSets(node);
+    this.nodes.set(node.name, node);
+    i.registeredAtMs = this.now;
+    this.trace({ kind: 'instance-registered', atMs: this.now, instanceId: id });
+    this.agentChanged();
+    this.queueSched();
+  }
+
+  /** Node generation for NotReady timers: changes whenever readiness flips. */
+  private nodeGen(n: SimNode): number {
+    return n.readySinceMs;
+  }
+
+  private nodeUnreachable(n: SimNode): boolean {
+    if (n.onPrem) return false;
+    const i = n.instanceId ? this.instances.get(n.instanceId) : undefined;
+    return this.tailscaleDown || !i || i.state !== 'running';
+  }
+
+  private interruptionHandler(instanceId: string): void {
+    // The interruption Lambda: drain now (the 2-minute notice is the deadline), reconcile
+    // launches the replacement as the evicted pods go pending.
+    const i = this.instances.get(instanceId);
+    if (i?.state !== 'running' || !this.nodes.has(i.nodeName)) return;
+    const deadline = iso(Math.max(this.now, (i.interruptedAtMs ?? this.now) + SPOT_NOTICE_MS - 10_000));
+    this.state.drains = [
+      ...this.state.drains.filter((d) => d.instanceId !== instanceId),
+      {
+        nodeName: i.nodeName,
+        instanceId,
+        requestedAt: iso(this.now),
+        deadline,
+        reason: 'spot interruption warning',
+      },
+    ];
+    this.trace({
+      kind: 'node-action',
+      atMs: this.now,
+      action: 'drain-requested',
+      target: i.nodeName,
+      onPrem: false,
+    });
+    this.send(
+      'agent',
+      {
+        type: 'drain',
+        body: {
+          schemaVersion: SCHEMA_VERSION,
+          cluster: this.cluster,
+          decisionId: `spot-${instanceId}`,
+          nodeName: i.nodeName,
+          instanceId,
+          reason: 'spot interruption warning',
+          deadline,
+        },
+      },
+      true,
+    );
+  }
+
+  private spotWarning(id: string): void {
+    const i = this.instances.get(id);
+    if (i?.state !== 'running') return;
+    i.interruptedAtMs = this.now;
+    this.stats.spotInterruptions++;
+    this.trace({ kind: 'instance-interrupted', atMs: this.now, instanceId: id });
+    this.note(`EC2: spot interruption warning for ${id} (reclaimed in 2 min)`);
+    this.send('reconcile', { type: 'ec2', instanceId: id, what: 'spot-warning' }, true);
+    this.at(SPOT_NOTICE_MS, { k: 'spot-reclaim', id });
+  }
+
+  private spotReclaim(id: string): void {
+    const i = this.instances.get(id);
+    if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
+    this.note(`EC2: spot instance ${id} reclaimed`);
+    this.shutDown(i, this.faultRng.chance(0.8));
+  }
+
+  /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
+  private shutDown(i: SimInstance, tailscaleLogout: boolean): void {
+    i.state = 'shutting-down';
+    i.goneAtMs = this.now;
+    this.stats.instancesTerminated++;
+    this.trace({ kind: 'instance-gone', atMs: this.now, instanceId: i.instanceId });
+    if (tailscaleLogout && !this.tailscaleDown) this.deleteDevice(i);
+    const n = this.nodes.get(i.nodeName);
+    if (n?.ready) this.at(NODE_MONITOR_GRACE_MS, { k: 'node-not-ready', node: n.name, gen: this.nodeGen(n) });
+    this.at(this.sc.cloud.shutdownSeconds * 1000, { k: 'shutdown-done', id: i.instanceId });
+  }
+
+  private deleteDevice(i: SimInstance): void {
+    if (!i.deviceId) return;
+    const d = this.devices.get(i.deviceId);
+    if (!d || d.deletedAtMs !== undefined) return;
+    d.deletedAtMs = this.now;
+    this.devices.delete(d.deviceId);
+    this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: d.deviceId });
+  }
+
+  /** The terminate Lambda: instance (tag-checked, idempotent), Tailscale device, Node object. */
+  private terminateHandler(req: TerminateRequested): void {
+    const i = this.instances.get(req.instanceId);
+    if (!i) {
+      this.note(`terminate ${req.instanceId}: not an instance of this cluster, refused`);
+      return;
+    }
+    if (i.state === 'pending' || i.state === 'running') {
+      this.note(`EC2: terminate ${i.instanceId} (${req.reason})`);
+      this.shutDown(i, true);
+    }
+    this.cleanupTerminated(i.instanceId);
+    this.state.drains = this.state.drains.filter((d) => d.instanceId !== i.instanceId);
+  }
+
+  /** Device and Node cleanup for an instance that is going or gone (also the EC2 state-change path). */
+  private cleanupTerminated(instanceId: string): void {
+    const i = this.instances.get(instanceId);
+    if (!i || (i.state !== 'shutting-down' && i.state !== 'terminated')) return;
+    this.deleteDevice(i);
+    this.state.drains = this.state.drains.filter((d) => d.instanceId !== instanceId);
+    if (this.nodes.has(i.nodeName)) {
+      this.send(
+        'agent',
+        {
+          type: 'delete',
+          body: {
+            schemaVersion: SCHEMA_VERSION,
+            cluster: this.cluster,
+            nodeName: i.nodeName,
+            instanceId,
+            reason: 'instance terminated',
+          },
+        },
+        true,
+      );
+    }
+  }
+
+  /** Every 5 minutes: orphaned instances, stale devices, Node objects of dead instances. */
+  private janitor(): void {
+    for (const d of [...this.devices.values()]) {
+      const i = this.instances.get(d.instanceId);
+      if (!i || i.state === 'shutting-down' || i.state === 'terminated') {
+        this.stats.janitorDeviceDeletions++;
+        d.deletedAtMs = this.now;
+        this.devices.delete(d.deviceId);
+        this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: d.deviceId });
+      }
+    }
+    const snap = this.state.snapshot;
+    const fresh =
+      snap !== undefined && this.now - Date.parse(snap.observedAt) <= this.cfg.agent.staleAfterSeconds * 1000;
+    if (!fresh) return; // without a fresh view of the nodes, "never registered" cannot be told
+    const known = new Set(snap.nodes.map((n) => n.name));
+    for (const i of this.instances.values()) {
+      if (i.state !== 'pending' && i.state !== 'running') continue;
+      if (known.has(i.nodeName)) continue;
+      if (this.now - i.launchedAtMs < this.cfg.repairs.registrationTimeoutSeconds * 1000) continue;
+      // Only when the snapshot was observed after the registration deadline.
+      if (Date.parse(snap.observedAt) < i.launchedAtMs + this.cfg.repairs.registrationTimeoutSeconds * 1000)
+        continue;
+      this.stats.janitorTerminations++;
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'terminate',
+        target: i.instanceId,
+        onPrem: false,
+      });
+      this.note(`janitor: ${i.instanceId} never registered, terminating`);
+      this.send(
+        'terminate',
+        {
+          schemaVersion: SCHEMA_VERSION,
+          cluster: this.cluster,
+          decisionId: `janitor-${i.instanceId}`,
+          instanceId: i.instanceId,
+          nodeName: i.nodeName,
+          reason: 'janitor: never registered',
+          requestedAt: iso(this.now),
+        },
+        false,
+      );
+    }
+    for (const n of snap.nodes) {
+      if (!n.managed || !n.instanceId) continue;
+      const i = this.instances.get(n.instanceId);
+      if (i && (i.state === 'pending' || i.state === 'running')) continue;
+      if (!this.nodes.has(n.name)) continue;
+      this.send(
+        'agent',
+        {
+          type: 'delete',
+          body: {
+            schemaVersion: SCHEMA_VERSION,
+            cluster: this.cluster,
+            nodeName: n.name,
+            instanceId: n.instanceId,
+            reason: 'janitor: instance is gone',
+          },
+        },
+        false,
+      );
+    }
+  }
+
+  private tailscaleOutage(on: boolean, agentAffected: boolean): void {
+    this.tailscaleDown = on;
+    if (on) this.stats.tailscaleOutages++;
+    this.note(
+      on
+        ? `Tailscale outage begins${agentAffected ? ' (home internet down: agent cut off too)' : ''}`
+        : 'Tailscale outage ends',
+    );
+    if (agentAffected) this.setAgentConnected('tailscale-outage', !on);
+    for (const n of this.nodes.values()) {
+      if (n.onPrem) continue;
+      if (on && n.ready) {
+        this.at(NODE_MONITOR_GRACE_MS, { k: 'node-not-ready', node: n.name, gen: this.nodeGen(n) });
+      } else if (!on && !n.ready) {
+        const i = n.instanceId ? this.instances.get(n.instanceId) : undefined;
+        if (i?.state === 'running') {
+          n.ready = true;
+          n.readySinceMs = this.now + NODE_RECOVER_MS;
+          this.agentChanged();
+          this.queueSched();
+        }
+      }
+    }
+    if (!on) {
+      // Instances that booted during the outage join now.
+      for (const i of this.instances.values()) {
+        if (i.state === 'running' && i.registeredAtMs === undefined && !i.failsToJoin) {
+          this.at(this.cloudRng.logNormalMs(this.sc.cloud.join), { k: 'join', id: i.instanceId });
+        }
+      }
+    }
+  }
+
+  // ───────────────────────────── output ─────────────────────────────
+
+  private accrueCost(): void {
+    const dtH = (this.now - this.lastCostMs) / HOUR;
+    if (dtH <= 0) return;
+    for (const i of this.instances.values()) {
+      if (i.state === 'terminated') continue;
+      this.stats.nodeHours[i.capacityType] += dtH;
+      this.stats.costUsd[i.capacityType] += dtH * i.hourlyUsd;
+      this.cumulativeCost += dtH * i.hourlyUsd;
+    }
+    this.lastCostMs = this.now;
+  }
+
+  private sample(): void {
+    let unschedulable = 0;
+    for (const id of this.pendingPods) if (this.pods.get(id)?.unschedulable) unschedulable++;
+    let onPremReady = 0;
+    let cloudReady = 0;
+    for (const n of this.nodes.values()) {
+      if (!n.ready) continue;
+      if (n.onPrem) onPremReady++;
+      else cloudReady++;
+    }
+    let running = 0;
+    for (const n of this.nodes.values()) running += n.pods.size;
+    const alive = this.aliveInstances();
+    if (alive > this.stats.peakCloudInstances) this.stats.peakCloudInstances = alive;
+    this.samples.push({
+      atMs: this.now,
+      pendingPods: this.pendingPods.size,
+      unschedulablePods: unschedulable,
+      runningPods: running,
+      onPremReady,
+      cloudInstances: alive,
+      cloudReady,
+      cumulativeCostUsd: Math.round(this.cumulativeCost * 10_000) / 10_000,
+    });
+  }
+
+  private finish(): void {
+    this.stats.pendingAtEnd = this.pendingPods.size;
+    let oldest = 0;
+    for (const id of this.pendingPods) {
+      const p = this.pods.get(id);
+      if (p) oldest = Math.max(oldest, this.now - p.createdAtMs);
+    }
+    this.stats.oldestPendingAtEndMs = oldest;
+  }
+
+  /** The timeline the checker keeps, rendered (for debugging a run). */
+  static describe(e: TraceEvent): string {
+    return describeTrace(e);
+  }
+}

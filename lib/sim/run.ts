@@ -1,0 +1,90 @@
+/**
+ * Glue between files and the engine, shared by `k3s-burst simulate` and `k3s-burst demo`:
+ * resolve the config (flag > inline > built-in), run, write `report.html` + `summary.json`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../core/index.js';
+import { type Config, ValidationError } from '../events/index.js';
+import { DEFAULT_CONFIG } from './defaults.js';
+import { type SimResult, simulate } from './engine.js';
+import { renderReportHtml } from './report.js';
+import type { Scenario } from './scenario.js';
+import { type Summary, summarize } from './summary.js';
+
+/**
+ * The config a scenario runs with: `--config` file contents if given, else the scenario's
+ * inline `config` (errors are reported under `$.config…` of the scenario file), else the
+ * built-in example config.
+ */
+export function resolveConfig(
+  scenario: Scenario,
+  scenarioName: string,
+  configFile?: { raw: unknown; path: string },
+): { config: Config; name: string } {
+  if (configFile) return { config: loadConfig(configFile.raw, configFile.path), name: configFile.path };
+  if (scenario.config !== undefined) {
+    try {
+      return { config: loadConfig(scenario.config, scenarioName), name: `${scenarioName} (inline config)` };
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        throw new ValidationError(
+          err.what,
+          err.problems.map((p) => ({ ...p, path: `$.config${p.path.slice(1)}` })),
+        );
+      }
+      throw err;
+    }
+  }
+  return { config: loadConfig(DEFAULT_CONFIG, 'built-in example config'), name: 'built-in example config' };
+}
+
+export interface RunOutput {
+  result: SimResult;
+  summary: Summary;
+  reportPath?: string;
+  summaryPath?: string;
+}
+
+/** Run a scenario and, when `outDir` is set, write report.html and summary.json there. */
+export function runScenario(opts: {
+  scenario: Scenario;
+  config: Config;
+  configName: string;
+  seed: number;
+  hours?: number;
+  outDir?: string;
+  onProgress?: (fraction: number) => void;
+}): RunOutput {
+  const result = simulate({
+    scenario: opts.scenario,
+    config: opts.config,
+    seed: opts.seed,
+    hours: opts.hours,
+    onProgress: opts.onProgress,
+  });
+  const summary = summarize(result);
+  if (!opts.outDir) return { result, summary };
+  mkdirSync(opts.outDir, { recursive: true });
+  const reportPath = join(opts.outDir, 'report.html');
+  const summaryPath = join(opts.outDir, 'summary.json');
+  writeFileSync(reportPath, renderReportHtml(result, summary, { configName: opts.configName }));
+  writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  return { result, summary, reportPath, summaryPath };
+}
+
+/** A progress bar for stderr: `[#########-----------]  45%  10:48 simulated`. */
+export function progressBar(write: (text: string) => void, startMs: number, spanMs: number, width = 30) {
+  let last = -1;
+  return (fraction: number): void => {
+    const pct = Math.floor(fraction * 100);
+    if (pct === last) return;
+    last = pct;
+    const filled = Math.round(fraction * width);
+    const at = new Date(startMs + fraction * spanMs).toISOString().slice(11, 16);
+    write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${at} simulated`,
+    );
+    if (fraction >= 1) write('\r\x1b[2K');
+  };
+}

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  CapacityType,
+  jsonPath,
+  LabelMap,
+  NodeSelectorTerm,
+  parseOrThrow,
+  Taint,
+  Toleration,
+  ValidationError,
+} from '../events/index.js';
+
+/**
+ * The scenario file of `k3s-burst simulate --scenario FILE`: the cluster you have (Pis),
+ * the work it runs, how the cloud behaves and which faults to inject. Clock times are
+ * `HH:MM` in UTC on the scenario's days; durations carry their unit in the field name.
+ */
+
+const ClockTime = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a UTC clock time "HH:MM" such as "10:00"');
+
+const LogNormalSeconds = z.strictObject({
+  medianSeconds: z.number().positive(),
+  sigma: z.number().min(0).max(2).default(0.3),
+});
+
+const PodTemplate = {
+  cpuMilli: z.number().int().min(1).max(256_000),
+  memoryMiB: z.number().int().min(1).max(2_097_152),
+  nodeSelector: LabelMap.default({}),
+  requiredAffinity: z.array(NodeSelectorTerm).default([]),
+  tolerations: z.array(Toleration).default([]),
+  usesLocalVolume: z.boolean().default(false),
+};
+
+const Pdb = z.strictObject({
+  minAvailable: z.number().int().min(0).describe('Pods of this workload that must stay up during drains.'),
+});
+
+/** Long-running replicas (a Deployment). */
+const ServiceWorkload = z.strictObject({
+  kind: z.literal('service'),
+  name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'use lowercase letters, digits and "-"'),
+  replicas: z.number().int().min(1).max(500),
+  /** Optional window: replicas exist only between these clock times (e.g. business hours). */
+  between: z.tuple([ClockTime, ClockTime]).optional(),
+  pdb: Pdb.optional(),
+  doNotDisrupt: z.boolean().default(false),
+  ...PodTemplate,
+});
+
+/** A burst of run-to-completion pods (a CI pipeline, a batch job) at a clock time. */
+const BurstWorkload = z.strictObject({
+  kind: z.literal('burst'),
+  name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'use lowercase letters, digits and "-"'),
+  at: ClockTime,
+  /** Repeat on every simulated day. */
+  daily: z.boolean().default(false),
+  pods: z.number().int().min(1).max(5000),
+  /** Pods arrive uniformly over this many seconds after `at`. */
+  spreadSeconds: z.number().int().min(0).max(86_400).default(60),
+  duration: LogNormalSeconds,
+  ...PodTemplate,
+});
+
+/** Random arrivals (a Poisson process) of run-to-completion pods inside a daily window. */
+const PoissonWorkload = z.strictObject({
+  kind: z.literal('poisson'),
+  name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'use lowercase letters, digits and "-"'),
+  ratePerHour: z.number().positive().max(10_000),
+  between: z.tuple([ClockTime, ClockTime]).default(['00:00', '23:59']),
+  duration: LogNormalSeconds,
+  ...PodTemplate,
+});
+
+export const Workload = z.discriminatedUnion('kind', [ServiceWorkload, BurstWorkload, PoissonWorkload]);
+export type Workload = z.infer<typeof Workload>;
+
+const OnPremNode = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'expected a Kubernetes node name'),
+  /** Free text for the report, e.g. "Raspberry Pi 5 8 GB". */
+  model: z.string().default('Raspberry Pi'),
+  cpuMilli: z.number().int().min(100),
+  memoryMiB: z.number().int().min(128),
+  maxPods: z.number().int().min(1).default(110),
+  labels: LabelMap.default({}),
+  taints: z.array(Taint).default([]),
+});
+
+const DaemonSet = z.strictObject({
+  name: z.string().min(1),
+  cpuMilli: z.number().int().min(0),
+  memoryMiB: z.number().int().min(0),
+  nodeSelector: LabelMap.default({}),
+  tolerations: z.array(Toleration).default([{ operator: 'Exists' }]),
+});
+
+const CapacityErrorWindow = z.strictObject({
+  instanceType: z.string().default('*'),
+  zone: z.string().default('*'),
+  capacityType: z.union([CapacityType, z.literal('*')]).default('*'),
+  from: ClockTime,
+  to: ClockTime,
+});
+
+const TailscaleOutage = z.strictObject({
+  at: ClockTime,
+  durationMinutes: z.number().int().min(1).max(1440),
+  /** Also cut the agent off from AWS (a home-internet outage rather than a Tailscale one). */
+  agentAffected: z.boolean().default(false),
+});
+
+const AgentOutage = z.strictObject({
+  at: ClockTime,
+  durationMinutes: z.number().int().min(1).max(1440),
+});
+
+const Delivery = z.strictObject({
+  /** Normal EventBridge/SQS latency. */
+  latencyMs: z.number().int().min(0).max(60_000).default(400),
+  /** Extra random delay up to this much, applied to a fraction `delayProbability` of events. */
+  extraDelayMaxMs: z.number().int().min(0).max(600_000).default(0),
+  delayProbability: z.number().min(0).max(1).default(0),
+  duplicateProbability: z.number().min(0).max(1).default(0),
+  dropProbability: z.number().min(0).max(0.5).default(0),
+});
+
+export const Scenario = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1).max(80),
+  description: z.string().default(''),
+  /** Start of the simulation (UTC). A Monday keeps weekday schedules simple to read. */
+  start: z.iso.datetime({ offset: true }).default('2026-03-16T00:00:00Z'),
+  hours: z
+    .number()
+    .positive()
+    .max(24 * 14)
+    .default(24),
+  /** Inline config (same schema as k3s-burst.config.json); `--config` overrides it. */
+  config: z.unknown().optional(),
+  onPrem: z.array(OnPremNode).min(1).max(500),
+  daemonSets: z.array(DaemonSet).default([]),
+  workloads: z.array(Workload).default([]),
+  cloud: z
+    .strictObject({
+      boot: LogNormalSeconds.default({ medianSeconds: 45, sigma: 0.25 }),
+      join: LogNormalSeconds.default({ medianSeconds: 20, sigma: 0.3 }),
+      shutdownSeconds: z.number().int().min(1).max(600).default(30),
+      /** Instances that never register (broken bootstrap), as a probability per launch. */
+      failedBootProbability: z.number().min(0).max(1).default(0),
+      zones: z.array(z.string()).min(1).default(['a', 'b']),
+    })
+    .default({
+      boot: { medianSeconds: 45, sigma: 0.25 },
+      join: { medianSeconds: 20, sigma: 0.3 },
+      shutdownSeconds: 30,
+      failedBootProbability: 0,
+      zones: ['a', 'b'],
+    }),
+  faults: z
+    .strictObject({
+      capacityErrors: z.array(CapacityErrorWindow).default([]),
+      /** Spot interruption warnings per spot-node-hour (2-minute notice, then the instance is reclaimed). */
+      spotInterruptionsPerNodeHour: z.number().min(0).max(60).default(0),
+      tailscaleOutages: z.array(TailscaleOutage).default([]),
+      agentOutages: z.array(AgentOutage).default([]),
+      /** Agent restarts at these times (a new pod: batch state lost, seq continues from wall time). */
+      agentRestarts: z.array(ClockTime).default([]),
+      delivery: Delivery.default({
+        latencyMs: 400,
+        extraDelayMaxMs: 0,
+        delayProbability: 0,
+        duplicateProbability: 0,
+        dropProbability: 0,
+      }),
+    })
+    .default({
+      capacityErrors: [],
+      spotInterruptionsPerNodeHour: 0,
+      tailscaleOutages: [],
+      agentOutages: [],
+      agentRestarts: [],
+      delivery: {
+        latencyMs: 400,
+        extraDelayMaxMs: 0,
+        delayProbability: 0,
+        duplicateProbability: 0,
+        dropProbability: 0,
+      },
+    }),
+});
+export type ScenarioInput = z.input<typeof Scenario>;
+export type Scenario = z.output<typeof Scenario>;
+
+/** Parse a scenario object; errors name `what` (usually the file) and each field's JSON path. */
+export function parseScenario(raw: unknown, what: string): Scenario {
+  return parseOrThrow(Scenario, raw, what);
+}
+
+/** Read and parse a scenario file. JSON syntax errors are reported as a ValidationError at `$`. */
+export function loadScenarioFile(path: string): Scenario {
+  return parseScenario(readJsonFile(path), path);
+}
+
+/** Read a JSON file, turning a syntax error into a ValidationError naming the file. */
+export function readJsonFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(path, [
+      { path: jsonPath([]), message: `not valid JSON (${(err as Error).message})` },
+    ]);
+  }
+}
+
+/** JSON Schema of the scenario file, for editors (`$schema`). */
+export function scenarioJsonSchema(): unknown {
+  return z.toJSONSchema(Scenario, { io: 'input', unrepresentable: 'any' });
+}
+
+/** Minutes after midnight of an `HH:MM` clock time. */
+export function clockMinutes(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+}
