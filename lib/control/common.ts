@@ -1,0 +1,174 @@
+/**
+ * What every control-plane use-case shares: the metric sink, the invocation context, event
+ * rejection, and emitting to the bus with partial-failure reporting.
+ *
+ * Use-cases in `lib/control` are pure orchestration over the ports of `lib/core/ports.ts`:
+ * no SDK imports, no environment, no wall clock (time comes from `clock`). The Lambda
+ * handlers in `lambdas/` wire real adapters; tests wire fakes or moto-backed adapters.
+ */
+import type { BusEntry, BusPort, Clock, PortLogger, PutFailure, Sleep } from '../core/ports.js';
+import type { Config } from '../events/index.js';
+
+/** Metric names the control plane emits (namespace `k3s-burst`, dimensions service + cluster). */
+export const ControlMetrics = {
+  invalidEvents: 'InvalidEvents',
+  duplicateEvents: 'DuplicateEvents',
+  staleSnapshotsIgnored: 'StaleSnapshotsIgnored',
+  reconcileBusy: 'ReconcileBusy',
+  pendingPods: 'PendingPods',
+  managedNodes: 'ManagedNodes',
+  snapshotAge: 'SnapshotAgeSeconds',
+  decisionLatency: 'DecisionLatencyMs',
+  launches: 'Launches',
+  drains: 'Drains',
+  terminations: 'Terminations',
+  unhelpablePods: 'UnhelpablePods',
+  instancesLaunched: 'InstancesLaunched',
+  instancesReused: 'InstancesReused',
+  instancesTerminated: 'InstancesTerminated',
+  launchFailures: 'LaunchFailures',
+  capacityLimitErrors: 'CapacityLimitErrors',
+  tailscaleKeyFailures: 'TailscaleKeyFailures',
+  foreignInstances: 'ForeignInstanceEvents',
+  foreignTerminateRefused: 'ForeignTerminateRefused',
+  devicesDeleted: 'TailscaleDevicesDeleted',
+  orphansTerminated: 'OrphansTerminated',
+  nodeDeletionsRequested: 'NodeDeletionsRequested',
+  interruptions: 'Interruptions',
+  rebalanceRecommendations: 'RebalanceRecommendations',
+  replacementsRequested: 'ReplacementsRequested',
+  busPutFailures: 'BusPutFailures',
+} as const;
+export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
+
+/** Where use-cases put metrics; the handlers back it with Powertools Metrics (EMF). */
+export interface MetricsSink {
+  count(name: ControlMetricName, value?: number): void;
+  milliseconds(name: ControlMetricName, value: number): void;
+  seconds(name: ControlMetricName, value: number): void;
+}
+
+/** A sink that remembers every datapoint, for tests and for `k3s-burst` tooling. */
+export class RecordingMetrics implements MetricsSink {
+  readonly points: { name: ControlMetricName; unit: 'Count' | 'Milliseconds' | 'Seconds'; value: number }[] =
+    [];
+  count(name: ControlMetricName, value = 1): void {
+    this.points.push({ name, unit: 'Count', value });
+  }
+  milliseconds(name: ControlMetricName, value: number): void {
+    this.points.push({ name, unit: 'Milliseconds', value });
+  }
+  seconds(name: ControlMetricName, value: number): void {
+    this.points.push({ name, unit: 'Seconds', value });
+  }
+  /** Sum of a metric's datapoints (0 when never emitted). */
+  total(name: ControlMetricName): number {
+    return this.points.filter((p) => p.name === name).reduce((a, p) => a + p.value, 0);
+  }
+  has(name: ControlMetricName): boolean {
+    return this.points.some((p) => p.name === name);
+  }
+}
+
+/** What every use-case gets besides its ports. */
+export interface ControlBase {
+  config: Config;
+  clock: Clock;
+  log: PortLogger;
+  metrics: MetricsSink;
+}
+
+/** The Lambda invocation a use-case runs in. */
+export interface Invocation {
+  /** Lambda `awsRequestId`: lease holder, and (same across Lambda's own retries) retry detection. */
+  requestId: string;
+}
+
+/** The result of an event that was refused before anything was done. */
+export interface RejectedResult {
+  outcome: 'rejected';
+  reason: string;
+}
+
+/** Base error of the control use-cases. */
+export class ControlError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ControlError';
+  }
+}
+
+/**
+ * Some bus entries could not be put after the adapter's bounded retries. Thrown AFTER the
+ * successful part was recorded, so Lambda's async retry redoes only idempotent work.
+ */
+export class EmitFailedError extends ControlError {
+  constructor(
+    readonly sent: string[],
+    readonly failed: Array<PutFailure & { detailType: string }>,
+  ) {
+    super(
+      `${failed.length} of ${sent.length + failed.length} event(s) could not be put on the bus ` +
+        `(${failed
+          .slice(0, 5)
+          .map((f) => `${f.detailType}: ${f.errorCode}`)
+          .join('; ')}); the invocation fails so Lambda retries it, and every step is idempotent`,
+    );
+    this.name = 'EmitFailedError';
+  }
+}
+
+/** The few envelope fields safe to log about an event we refuse (never its detail). */
+export function describeEvent(raw: unknown): Record<string, unknown> {
+  if (!raw || typeof raw !== 'object') return { type: raw === null ? 'null' : typeof raw };
+  const r = raw as Record<string, unknown>;
+  const pick = (k: string) => (typeof r[k] === 'string' ? (r[k] as string).slice(0, 120) : undefined);
+  return { id: pick('id'), source: pick('source'), detailType: pick('detail-type') };
+}
+
+/** Refuse an event: log why, count it, act on nothing, do not throw (a throw makes Lambda retry). */
+export function rejectEvent(base: ControlBase, reason: string, raw: unknown): RejectedResult {
+  base.log.warn('event rejected; nothing was done', { reason, event: describeEvent(raw) });
+  base.metrics.count(ControlMetrics.invalidEvents);
+  return { outcome: 'rejected', reason };
+}
+
+/**
+ * Put entries on the bus; on entries that still fail after the adapter's retries, log what
+ * was sent and what was not, count it and throw {@link EmitFailedError}.
+ * @returns the detail types sent, in order
+ */
+export async function emitAll(
+  bus: BusPort,
+  entries: BusEntry[],
+  base: Pick<ControlBase, 'log' | 'metrics'>,
+): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const result = await bus.put(entries);
+  const failedIdx = new Set(result.failed.map((f) => f.index));
+  const sent = entries.filter((_, i) => !failedIdx.has(i)).map((e) => e.detailType);
+  if (result.failed.length > 0) {
+    const failed = result.failed.map((f) => ({ ...f, detailType: entries[f.index]?.detailType ?? '?' }));
+    base.metrics.count(ControlMetrics.busPutFailures, failed.length);
+    base.log.error('some events could not be put on the bus', {
+      sent,
+      failed: failed.map((f) => ({ detailType: f.detailType, errorCode: f.errorCode })),
+    });
+    throw new EmitFailedError(sent, failed);
+  }
+  return sent;
+}
+
+/** A bounded retry helper for waits inside a use-case (sleep injected). */
+export async function retryUntil(
+  attempt: () => Promise<boolean>,
+  opts: { attempts: number; baseDelayMs: number; maxDelayMs: number; sleep: Sleep },
+): Promise<boolean> {
+  for (let i = 0; i < opts.attempts; i++) {
+    if (await attempt()) return true;
+    if (i < opts.attempts - 1) await opts.sleep(Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** i));
+  }
+  return false;
+}
+
+export const SECONDS_PER_DAY = 24 * 3600;

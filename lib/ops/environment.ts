@@ -1,0 +1,96 @@
+/**
+ * What `status` and `doctor` need from the outside world, injected so the tests run them
+ * against moto_server and the fake Tailscale API without touching `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CliIo } from '../cli/io.js';
+import { loadConfig } from '../core/index.js';
+import type { Clock } from '../core/ports.js';
+import { type Config, formatProblem, ValidationError } from '../events/index.js';
+import { OpsUsageError } from './errors.js';
+
+/** AWS SDK client options (endpoint and credentials only for tests or proxies). */
+export interface AwsClientOptions {
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts?: number;
+}
+
+export interface OpsEnvironment {
+  /** Options every AWS client of a command is built with, for a region. */
+  aws(region: string): AwsClientOptions;
+  /** Tailscale API base URL. @default 'https://api.tailscale.com' */
+  tailscaleBaseUrl: string;
+  fetch: typeof fetch;
+  clock: Clock;
+}
+
+/** Env var that points the tools at another Tailscale API (a proxy, a test server). */
+export const TAILSCALE_API_URL_ENV = 'K3S_BURST_TAILSCALE_API_URL';
+
+/** The real world: the default AWS credential chain, api.tailscale.com, the wall clock. */
+export function defaultEnvironment(io: CliIo): OpsEnvironment {
+  return {
+    aws: (region) => ({ region }),
+    tailscaleBaseUrl: io.env[TAILSCALE_API_URL_ENV] || 'https://api.tailscale.com',
+    fetch: globalThis.fetch,
+    clock: () => new Date(),
+  };
+}
+
+/** The config file name looked for in the working directory when `--config` is not given. */
+export const DEFAULT_CONFIG_FILE = 'k3s-burst.config.json';
+
+/** Why a config could not be loaded, as lines that name the field paths. */
+export class ConfigLoadError extends OpsUsageError {
+  constructor(
+    readonly path: string,
+    readonly problems: string[],
+    readonly fix: string,
+  ) {
+    super(`${path}: ${problems.join('; ')}. ${fix}`);
+    this.name = 'ConfigLoadError';
+  }
+}
+
+/**
+ * Read and validate the config file (`--config`, or `./k3s-burst.config.json`).
+ *
+ * @throws ConfigLoadError naming the file, every bad field path, and the fix
+ */
+export function readConfigFile(io: CliIo, file: string | undefined): { path: string; config: Config } {
+  const path = resolve(io.cwd, file ?? DEFAULT_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigLoadError(
+      path,
+      [code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? 'error'})`],
+      file
+        ? 'Check the --config path.'
+        : `Pass --config FILE, or create ${DEFAULT_CONFIG_FILE} from examples/k3s-burst.config.json.`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigLoadError(path, [`not valid JSON (${(err as Error).message})`], 'Fix the JSON syntax.');
+  }
+  try {
+    return { path, config: loadConfig(raw, path) };
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ConfigLoadError(
+        path,
+        err.problems.map(formatProblem),
+        'Fix these fields (schema: schemas/config.schema.json).',
+      );
+    }
+    throw err;
+  }
+}
