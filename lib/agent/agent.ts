@@ -247,7 +247,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
     readiness() {
       if (!informers.every((i) => i.synced)) return { ready: false, reason: 'caches not synced yet' };
       if (!leading) return { ready: true, reason: 'synced (standby)' };
-      if (publisher?.lastSuccessAt === undefined) return { ready: false, reason: 'no snapshot published yet' };
+      if (publisher?.lastSuccessAt === undefined)
+        return { ready: false, reason: 'no snapshot published yet' };
       return { ready: true, reason: 'synced and publishing' };
     },
     currentSnapshot: (seq) => currentSnapshot(seq),

@@ -11,7 +11,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from './ports.js';
 
-export function eventBridgeBus(region: string, client = new EventBridgeClient({ region, maxAttempts: 3 })): EventBusPort {
+export function eventBridgeBus(
+  region: string,
+  client = new EventBridgeClient({ region, maxAttempts: 3 }),
+): EventBusPort {
   return {
     async putEvents(entries: BusEntry[]): Promise<PutResult[]> {
       const out = await client.send(
@@ -27,13 +30,21 @@ export function eventBridgeBus(region: string, client = new EventBridgeClient({ 
       return entries.map((_, i) => {
         const r = out.Entries?.[i];
         if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
-        return { ok: false, errorCode: r?.ErrorCode ?? 'Unknown', errorMessage: r?.ErrorMessage ?? 'no result for entry' };
+        return {
+          ok: false,
+          errorCode: r?.ErrorCode ?? 'Unknown',
+          errorMessage: r?.ErrorMessage ?? 'no result for entry',
+        };
       });
     },
   };
 }
 
-export function sqsQueue(region: string, queueUrl: string, client = new SQSClient({ region, maxAttempts: 3 })): CommandQueuePort {
+export function sqsQueue(
+  region: string,
+  queueUrl: string,
+  client = new SQSClient({ region, maxAttempts: 3 }),
+): CommandQueuePort {
   return {
     async receive({ maxMessages, waitSeconds, visibilitySeconds, signal }): Promise<QueueMessage[]> {
       const out = await client.send(
@@ -58,7 +69,11 @@ export function sqsQueue(region: string, queueUrl: string, client = new SQSClien
     },
     async changeVisibility(receiptHandle, visibilitySeconds) {
       await client.send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: visibilitySeconds }),
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: visibilitySeconds,
+        }),
       );
     },
   };

@@ -89,7 +89,9 @@ export class ManualClock implements Clock {
     const target = this.current + ms;
     for (let guard = 0; guard < 100_000; guard++) {
       await flushMicrotasks();
-      const next = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.order - b.order)[0];
+      const next = this.timers
+        .filter((t) => t.at <= target)
+        .sort((a, b) => a.at - b.at || a.order - b.order)[0];
       if (!next) break;
       this.timers = this.timers.filter((t) => t !== next);
       this.current = next.at;

@@ -69,17 +69,25 @@ export function parseCommand(body: string, cluster: string): Parsed {
     return { ok: false, reason: 'body is not JSON' };
   }
   const env = EventEnvelope.safeParse(raw);
-  if (!env.success) return { ok: false, reason: `not an EventBridge event: ${env.error.issues[0]?.message ?? 'invalid'}` };
+  if (!env.success)
+    return { ok: false, reason: `not an EventBridge event: ${env.error.issues[0]?.message ?? 'invalid'}` };
   const type = env.data['detail-type'];
-  if (!(AGENT_COMMAND_DETAIL_TYPES as readonly string[]).includes(type)) return { ok: false, reason: `unknown detail-type "${type}"` };
+  if (!(AGENT_COMMAND_DETAIL_TYPES as readonly string[]).includes(type))
+    return { ok: false, reason: `unknown detail-type "${type}"` };
   const schema = type === DetailTypes.drainNode ? DrainNode : DeleteNode;
   const detail = schema.safeParse(env.data.detail);
   if (!detail.success) {
     const issue = detail.error.issues[0];
-    return { ok: false, reason: `invalid ${type}: ${issue?.path.join('.') || '$'} ${issue?.message ?? ''}`.trim() };
+    return {
+      ok: false,
+      reason: `invalid ${type}: ${issue?.path.join('.') || '$'} ${issue?.message ?? ''}`.trim(),
+    };
   }
   if (detail.data.cluster !== cluster)
-    return { ok: false, reason: `${type} is for cluster "${detail.data.cluster}", this agent serves "${cluster}"` };
+    return {
+      ok: false,
+      reason: `${type} is for cluster "${detail.data.cluster}", this agent serves "${cluster}"`,
+    };
   return type === DetailTypes.drainNode
     ? { ok: true, id: env.data.id, kind: 'drain', command: detail.data as DrainNode }
     : { ok: true, id: env.data.id, kind: 'delete', command: detail.data as DeleteNode };
@@ -138,7 +146,12 @@ export class CommandConsumer {
           continue;
         }
         const p = this.handle(m)
-          .catch((err) => log.error('command failed; it will be redelivered', { messageId: m.messageId, ...errorFields(err) }))
+          .catch((err) =>
+            log.error('command failed; it will be redelivered', {
+              messageId: m.messageId,
+              ...errorFields(err),
+            }),
+          )
           .finally(() => this.inFlight.delete(m.messageId));
         this.inFlight.set(m.messageId, p);
       }
@@ -171,7 +184,12 @@ export class CommandConsumer {
       });
       return;
     }
-    const clog = log.child({ messageId: m.messageId, eventId: parsed.id, command: parsed.kind, node: parsed.command.nodeName });
+    const clog = log.child({
+      messageId: m.messageId,
+      eventId: parsed.id,
+      command: parsed.kind,
+      node: parsed.command.nodeName,
+    });
     if (this.done.has(parsed.id)) {
       clog.info('command already handled, deleting the redelivered message');
       await queue.delete(m.receiptHandle);
@@ -200,7 +218,12 @@ export class CommandConsumer {
     clog.info('DrainNode received', { reason: parsed.command.reason, deadline: parsed.command.deadline });
     const result: NodeDrained = await drainNode(
       parsed.command,
-      { ...this.o, log: clog, onProgress: extend, ...(this.o.drainBackoffMs ? { initialBackoffMs: this.o.drainBackoffMs } : {}) },
+      {
+        ...this.o,
+        log: clog,
+        onProgress: extend,
+        ...(this.o.drainBackoffMs ? { initialBackoffMs: this.o.drainBackoffMs } : {}),
+      },
       this.abort.signal,
     );
     if (this.abort.signal.aborted) {
@@ -209,7 +232,12 @@ export class CommandConsumer {
       return;
     }
     const sent = await sendWithRetry(
-      { source: Sources.agent, detailType: DetailTypes.nodeDrained, detail: JSON.stringify(result), eventBusName: this.o.eventBusName },
+      {
+        source: Sources.agent,
+        detailType: DetailTypes.nodeDrained,
+        detail: JSON.stringify(result),
+        eventBusName: this.o.eventBusName,
+      },
       {
         bus: this.o.bus,
         clock: this.o.clock,

@@ -51,10 +51,14 @@ Options (each also read from the environment variable shown):
 
 const CLUSTER = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-const BUS = /^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+)$/;
+const BUS =
+  /^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+)$/;
 
 /** Parse flags + env. Returns 'help' for -h/--help. Throws AgentConfigError listing every problem. */
-export function parseAgentConfig(args: string[], env: Record<string, string | undefined>): AgentConfig | 'help' {
+export function parseAgentConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+): AgentConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -100,19 +104,34 @@ export function parseAgentConfig(args: string[], env: Record<string, string | un
   };
 
   const cluster = str('cluster', 'K3S_BURST_CLUSTER');
-  if (!cluster) problems.push('--cluster / K3S_BURST_CLUSTER is required: set it to the cluster name of your k3s-burst config');
+  if (!cluster)
+    problems.push(
+      '--cluster / K3S_BURST_CLUSTER is required: set it to the cluster name of your k3s-burst config',
+    );
   else if (!CLUSTER.test(cluster))
-    problems.push(`--cluster / K3S_BURST_CLUSTER must be 2-32 lowercase letters, digits or "-", starting with a letter (got "${cluster}")`);
+    problems.push(
+      `--cluster / K3S_BURST_CLUSTER must be 2-32 lowercase letters, digits or "-", starting with a letter (got "${cluster}")`,
+    );
   const eventBusName = str('event-bus', 'K3S_BURST_EVENT_BUS') ?? `k3s-burst-${cluster ?? ''}`;
-  if (!BUS.test(eventBusName)) problems.push(`--event-bus / K3S_BURST_EVENT_BUS is not a bus name or ARN (got "${eventBusName}")`);
+  if (!BUS.test(eventBusName))
+    problems.push(`--event-bus / K3S_BURST_EVENT_BUS is not a bus name or ARN (got "${eventBusName}")`);
   const queueUrl = str('queue-url', 'K3S_BURST_QUEUE_URL');
   if (!queueUrl)
-    problems.push('--queue-url / K3S_BURST_QUEUE_URL is required: use the AgentQueueUrl output of `cdk deploy`');
-  else if (!/^https?:\/\/[^/]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(queueUrl) && !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(queueUrl))
-    problems.push(`--queue-url / K3S_BURST_QUEUE_URL is not an SQS queue URL like https://sqs.eu-central-1.amazonaws.com/123456789012/name (got "${queueUrl}")`);
+    problems.push(
+      '--queue-url / K3S_BURST_QUEUE_URL is required: use the AgentQueueUrl output of `cdk deploy`',
+    );
+  else if (
+    !/^https?:\/\/[^/]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(queueUrl) &&
+    !/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(queueUrl)
+  )
+    problems.push(
+      `--queue-url / K3S_BURST_QUEUE_URL is not an SQS queue URL like https://sqs.eu-central-1.amazonaws.com/123456789012/name (got "${queueUrl}")`,
+    );
   const region = str('region', 'AWS_REGION') ?? env.AWS_DEFAULT_REGION;
-  if (!region) problems.push('--region / AWS_REGION is required: the region of the k3s-burst stack, e.g. eu-central-1');
-  else if (!REGION.test(region)) problems.push(`--region / AWS_REGION is not an AWS region (got "${region}")`);
+  if (!region)
+    problems.push('--region / AWS_REGION is required: the region of the k3s-burst stack, e.g. eu-central-1');
+  else if (!REGION.test(region))
+    problems.push(`--region / AWS_REGION is not an AWS region (got "${region}")`);
   const metricsPort = int('metrics-port', 'K3S_BURST_METRICS_PORT', 8080, 0, 65535);
   const batchIdleMs = int('batch-idle-ms', 'K3S_BURST_BATCH_IDLE_MS', 1000, 100, 60_000);
   const batchMaxMs = int('batch-max-ms', 'K3S_BURST_BATCH_MAX_MS', 10_000, 1000, 300_000);

@@ -9,11 +9,19 @@
 import type { DrainNode, NodeDrained } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import type { Clock } from './clock.js';
-import { KubeApiError, type KubeApi } from './kube-client.js';
 import type { EventRecorder } from './k8s-events.js';
+import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
-import { isManagedNode, parseAwsProviderId, type RawNode, type RawPod, type SlimPod, slimNode, slimPod } from './model.js';
+import {
+  isManagedNode,
+  parseAwsProviderId,
+  type RawNode,
+  type RawPod,
+  type SlimPod,
+  slimNode,
+  slimPod,
+} from './model.js';
 
 export interface DrainDeps {
   api: KubeApi;
@@ -52,7 +60,11 @@ export async function getNode(api: KubeApi, name: string): Promise<RawNode | und
  * Why we must not touch this node, or undefined when it is ours: managed label + cluster label +
  * aws:/// providerID, and (when the command names one) the same instance id.
  */
-export function refusalReason(node: RawNode, cluster: string, instanceId: string | undefined): string | undefined {
+export function refusalReason(
+  node: RawNode,
+  cluster: string,
+  instanceId: string | undefined,
+): string | undefined {
   const slim = slimNode(node);
   if (!isManagedNode(slim, cluster))
     return `node ${slim.name} is not a managed k3s-burst node of cluster ${cluster} (providerID "${slim.providerID}"); on-prem nodes are never touched`;
@@ -88,7 +100,11 @@ function causeMessage(err: KubeApiError): string {
 export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSignal): Promise<NodeDrained> {
   const { api, clock, log, metrics, events } = deps;
   const deadline = Date.parse(cmd.deadline);
-  const result = (outcome: NodeDrained['outcome'], blockingPods: NodeDrained['blockingPods'] = [], evictedPods = 0): NodeDrained => {
+  const result = (
+    outcome: NodeDrained['outcome'],
+    blockingPods: NodeDrained['blockingPods'] = [],
+    evictedPods = 0,
+  ): NodeDrained => {
     metrics.inc(MetricNames.drains, { outcome });
     return {
       schemaVersion: SCHEMA_VERSION,
@@ -116,7 +132,12 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     return result('refused');
   }
 
-  await events.record(nodeRef, 'Normal', 'DrainStarted', `Draining for ${cmd.reason} (decision ${cmd.decisionId}), deadline ${cmd.deadline}`);
+  await events.record(
+    nodeRef,
+    'Normal',
+    'DrainStarted',
+    `Draining for ${cmd.reason} (decision ${cmd.decisionId}), deadline ${cmd.deadline}`,
+  );
   if (node.spec?.unschedulable !== true)
     await api.request('PATCH', nodePath(cmd.nodeName), {
       body: { spec: { unschedulable: true } },
@@ -137,7 +158,7 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
   let backoff = deps.initialBackoffMs ?? 1000;
   const maxBackoff = deps.maxBackoffMs ?? 10_000;
 
-  for (let round = 0; pending.size > 0 && !signal.aborted; round++) {
+  for (let _round = 0; pending.size > 0 && !signal.aborted; _round++) {
     let hint = 0;
     for (const pod of [...pending.values()]) {
       if (signal.aborted) break;
@@ -147,7 +168,8 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
         kind: 'Eviction',
         metadata: { name: pod.name, namespace: pod.namespace },
       };
-      if (deps.gracePeriodSeconds !== undefined) body.deleteOptions = { gracePeriodSeconds: deps.gracePeriodSeconds };
+      if (deps.gracePeriodSeconds !== undefined)
+        body.deleteOptions = { gracePeriodSeconds: deps.gracePeriodSeconds };
       try {
         await api.request('POST', path, { body });
         pending.delete(pod.key);
@@ -205,7 +227,10 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
 
   const blockingPods: NodeDrained['blockingPods'] = [
     ...[...blocking].map(([pod, reason]) => ({ pod, reason })),
-    ...[...pending.keys()].map((pod) => ({ pod, reason: `eviction not allowed before the deadline: ${lastError.get(pod) ?? 'unknown'}` })),
+    ...[...pending.keys()].map((pod) => ({
+      pod,
+      reason: `eviction not allowed before the deadline: ${lastError.get(pod) ?? 'unknown'}`,
+    })),
     ...terminating.map((p) => ({ pod: p.key, reason: 'still terminating at the deadline' })),
   ].sort((a, b) => (a.pod < b.pod ? -1 : 1));
   const outcome: NodeDrained['outcome'] =
@@ -214,7 +239,14 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     nodeRef,
     outcome === 'drained' ? 'Normal' : 'Warning',
     'DrainFinished',
-    `Drain ${outcome}: ${evicted} pods evicted${blockingPods.length ? `, ${blockingPods.length} left: ${blockingPods.slice(0, 5).map((b) => `${b.pod} (${b.reason})`).join(', ')}` : ''}`,
+    `Drain ${outcome}: ${evicted} pods evicted${
+      blockingPods.length
+        ? `, ${blockingPods.length} left: ${blockingPods
+            .slice(0, 5)
+            .map((b) => `${b.pod} (${b.reason})`)
+            .join(', ')}`
+        : ''
+    }`,
   );
   log.info('drain finished', { node: cmd.nodeName, outcome, evicted, blocking: blockingPods.length });
   return result(outcome, blockingPods, evicted);
@@ -235,7 +267,12 @@ export async function deleteNode(
   const refusal = refusalReason(node, deps.cluster, cmd.instanceId);
   if (refusal) {
     log.warn('delete refused', { node: cmd.nodeName, reason: refusal });
-    await events.record({ kind: 'Node', name: cmd.nodeName, uid: node.metadata?.uid }, 'Warning', 'DeleteRefused', refusal);
+    await events.record(
+      { kind: 'Node', name: cmd.nodeName, uid: node.metadata?.uid },
+      'Warning',
+      'DeleteRefused',
+      refusal,
+    );
     return done('refused');
   }
   try {
@@ -248,6 +285,11 @@ export async function deleteNode(
     throw err;
   }
   log.info('node deleted', { node: cmd.nodeName, reason: cmd.reason });
-  await events.record({ kind: 'Node', name: cmd.nodeName, uid: node.metadata?.uid }, 'Normal', 'NodeDeleted', `Node object deleted by k3s-burst: ${cmd.reason}`);
+  await events.record(
+    { kind: 'Node', name: cmd.nodeName, uid: node.metadata?.uid },
+    'Normal',
+    'NodeDeleted',
+    `Node object deleted by k3s-burst: ${cmd.reason}`,
+  );
   return done('deleted');
 }

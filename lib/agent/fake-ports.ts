@@ -24,7 +24,11 @@ export class FakeEventBus implements EventBusPort {
     return entries.map((e, i): PutResult => {
       const bytes = putEventsEntryBytes({ source: e.source, detailType: e.detailType, detail: e.detail });
       if (bytes > PUT_EVENTS_MAX_ENTRY_BYTES)
-        return { ok: false, errorCode: 'ValidationException', errorMessage: `entry ${bytes} bytes exceeds 256 KB` };
+        return {
+          ok: false,
+          errorCode: 'ValidationException',
+          errorMessage: `entry ${bytes} bytes exceeds 256 KB`,
+        };
       if (this.failNextEntries > 0) {
         this.failNextEntries--;
         return { ok: false, errorCode: 'InternalFailure', errorMessage: 'fake partial failure' };
@@ -56,9 +60,7 @@ export class FakeQueue implements CommandQueuePort {
   private waiters: (() => void)[] = [];
   private seq = 0;
 
-  constructor(
-    private readonly opts: { clock?: Clock; maxReceiveCount?: number } = {},
-  ) {}
+  constructor(private readonly opts: { clock?: Clock; maxReceiveCount?: number } = {}) {}
 
   private get clock(): Clock {
     return this.opts.clock ?? systemClock;
@@ -81,7 +83,12 @@ export class FakeQueue implements CommandQueuePort {
     return this.messages.length;
   }
 
-  async receive(o: { maxMessages: number; waitSeconds: number; visibilitySeconds: number; signal: AbortSignal }): Promise<QueueMessage[]> {
+  async receive(o: {
+    maxMessages: number;
+    waitSeconds: number;
+    visibilitySeconds: number;
+    signal: AbortSignal;
+  }): Promise<QueueMessage[]> {
     const deadline = this.clock.now() + o.waitSeconds * 1000;
     for (;;) {
       const now = this.clock.now();
@@ -97,10 +104,18 @@ export class FakeQueue implements CommandQueuePort {
         m.receiveCount++;
         m.visibleAt = now + o.visibilitySeconds * 1000;
         m.receipt = `${m.messageId}#${m.receiveCount}`;
-        out.push({ messageId: m.messageId, receiptHandle: m.receipt, body: m.body, receiveCount: m.receiveCount });
+        out.push({
+          messageId: m.messageId,
+          receiptHandle: m.receipt,
+          body: m.body,
+          receiveCount: m.receiveCount,
+        });
       }
       if (out.length > 0 || o.signal.aborted || this.clock.now() >= deadline) return out;
-      const nextVisible = Math.min(deadline, ...this.messages.map((m) => (m.visibleAt > now ? m.visibleAt : deadline)));
+      const nextVisible = Math.min(
+        deadline,
+        ...this.messages.map((m) => (m.visibleAt > now ? m.visibleAt : deadline)),
+      );
       await new Promise<void>((resolve) => {
         const ctl = new AbortController();
         const wake = () => {

@@ -26,7 +26,9 @@ export async function startHealthServer(o: {
       const r = o.ready();
       res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.reason}\n`);
     } else if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(o.metrics.render());
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+        .end(o.metrics.render());
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

@@ -7,7 +7,7 @@
  * stays true: a reconnecting watch serves the last known state.
  */
 import type { Clock } from './clock.js';
-import { KubeApiError, type KubeApi, type WatchEvent } from './kube-client.js';
+import { type KubeApi, KubeApiError, type WatchEvent } from './kube-client.js';
 import type { Logger } from './logger.js';
 
 export type ChangeKind = 'sync' | 'add' | 'update' | 'delete';
@@ -101,7 +101,10 @@ export class Informer<T> {
         if (signal.aborted) break;
         failures = 0;
         this.o.onRestart?.('closed');
-        this.o.log.debug('watch closed, resuming', { resource: this.o.resource, resourceVersion: this.resourceVersion });
+        this.o.log.debug('watch closed, resuming', {
+          resource: this.o.resource,
+          resourceVersion: this.resourceVersion,
+        });
       } catch (err) {
         if (signal.aborted) break;
         if (isGone(err)) {

@@ -30,11 +30,14 @@ export type EventReason =
 export class EventRecorder {
   private counter = 0;
 
-  constructor(
-    private readonly o: { api: KubeApi; clock: Clock; log: Logger; instance: string },
-  ) {}
+  constructor(private readonly o: { api: KubeApi; clock: Clock; log: Logger; instance: string }) {}
 
-  async record(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: EventReason, message: string): Promise<void> {
+  async record(
+    obj: InvolvedObject,
+    type: 'Normal' | 'Warning',
+    reason: EventReason,
+    message: string,
+  ): Promise<void> {
     // Node events live in `default`, like the kubelet's.
     const namespace = obj.kind === 'Node' ? 'default' : (obj.namespace ?? 'default');
     const now = new Date(this.o.clock.now()).toISOString();
@@ -61,9 +64,15 @@ export class EventRecorder {
       count: 1,
     };
     try {
-      await this.o.api.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body });
+      await this.o.api.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        body,
+      });
     } catch (err) {
-      this.o.log.warn('could not record Kubernetes Event', { reason, object: `${obj.kind}/${obj.name}`, ...errorFields(err) });
+      this.o.log.warn('could not record Kubernetes Event', {
+        reason,
+        object: `${obj.kind}/${obj.name}`,
+        ...errorFields(err),
+      });
     }
   }
 
@@ -72,11 +81,20 @@ export class EventRecorder {
    * `DecisionRecorded` event's example pods. Not yet wired: the agent's queue carries only
    * DrainNode/DeleteNode (see docs/agent.md).
    */
-  async recordPodDecision(pods: string[], reason: 'TriggeredScaleUp' | 'NotHelpable', message: string): Promise<void> {
+  async recordPodDecision(
+    pods: string[],
+    reason: 'TriggeredScaleUp' | 'NotHelpable',
+    message: string,
+  ): Promise<void> {
     for (const key of pods.slice(0, 20)) {
       const [namespace, name] = key.split('/');
       if (!namespace || !name) continue;
-      await this.record({ kind: 'Pod', namespace, name }, reason === 'NotHelpable' ? 'Warning' : 'Normal', reason, message);
+      await this.record(
+        { kind: 'Pod', namespace, name },
+        reason === 'NotHelpable' ? 'Warning' : 'Normal',
+        reason,
+        message,
+      );
     }
   }
 }

@@ -21,7 +21,9 @@ export class KubeApiError extends Error {
     readonly path: string,
     readonly retryAfterSeconds?: number,
   ) {
-    const msg = (body as { message?: string } | undefined)?.message ?? (typeof body === 'string' ? body.slice(0, 200) : '');
+    const msg =
+      (body as { message?: string } | undefined)?.message ??
+      (typeof body === 'string' ? body.slice(0, 200) : '');
     super(`${method} ${path} → ${status}${msg ? `: ${msg}` : ''}`);
     this.name = 'KubeApiError';
   }
@@ -54,7 +56,12 @@ export interface KubeApi {
    * Stream a watch. Resolves when the server closes the stream (e.g. `timeoutSeconds`) or the
    * signal aborts; rejects with KubeApiError on a non-200 answer, or on a transport error.
    */
-  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+  watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (e: WatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 function withQuery(path: string, query: RequestOptions['query']): string {
@@ -73,10 +80,16 @@ export class KubeClient implements KubeApi {
     this.base = new URL(target.server);
     const secure = this.base.protocol === 'https:';
     this.mod = secure ? https : http;
-    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16 })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
-  private async options(method: string, path: string, headers: Record<string, string>): Promise<https.RequestOptions> {
+  private async options(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<https.RequestOptions> {
     const prefix = this.base.pathname.replace(/\/$/, '');
     const opts: https.RequestOptions = {
       method,
@@ -91,7 +104,11 @@ export class KubeClient implements KubeApi {
     return opts;
   }
 
-  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<KubeResponse<T>> {
     const full = withQuery(path, opts.query);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = {};
@@ -193,7 +210,9 @@ export class KubeClient implements KubeApi {
           }
         });
         res.on('end', () => finish());
-        res.on('aborted', () => finish(signal.aborted ? undefined : new Error(`watch ${path}: connection aborted`)));
+        res.on('aborted', () =>
+          finish(signal.aborted ? undefined : new Error(`watch ${path}: connection aborted`)),
+        );
         res.on('error', (e) => finish(signal.aborted ? undefined : e));
         res.on('close', () => finish(signal.aborted ? undefined : undefined));
       });
@@ -215,7 +234,8 @@ export class KubeClient implements KubeApi {
 }
 
 function retryAfter(headers: http.IncomingHttpHeaders, body: unknown): number | undefined {
-  const fromBody = (body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
+  const fromBody = (body as { details?: { retryAfterSeconds?: number } } | undefined)?.details
+    ?.retryAfterSeconds;
   if (typeof fromBody === 'number') return fromBody;
   const h = Number(headers['retry-after']);
   return Number.isFinite(h) && h > 0 ? h : undefined;

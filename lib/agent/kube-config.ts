@@ -59,12 +59,18 @@ function staticTarget(
 export function inClusterTarget(env: Record<string, string | undefined>, saDir = SA_DIR): KubeTarget {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-  if (!host) throw new KubeConfigError('KUBERNETES_SERVICE_HOST is not set: not running in a pod; set KUBECONFIG to a kubeconfig file');
+  if (!host)
+    throw new KubeConfigError(
+      'KUBERNETES_SERVICE_HOST is not set: not running in a pod; set KUBECONFIG to a kubeconfig file',
+    );
   let ca: Buffer;
   try {
     ca = readFileSync(join(saDir, 'ca.crt'));
   } catch (err) {
-    throw new KubeConfigError(`cannot read ${join(saDir, 'ca.crt')}: is automountServiceAccountToken disabled?`, { cause: err });
+    throw new KubeConfigError(
+      `cannot read ${join(saDir, 'ca.crt')}: is automountServiceAccountToken disabled?`,
+      { cause: err },
+    );
   }
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return staticTarget(server, { ca }, tokenReader(join(saDir, 'token'), Date.now));
@@ -73,7 +79,15 @@ export function inClusterTarget(env: Record<string, string | undefined>, saDir =
 interface JsonKubeconfig {
   'current-context'?: string;
   contexts?: { name: string; context: { cluster: string; user: string } }[];
-  clusters?: { name: string; cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean } }[];
+  clusters?: {
+    name: string;
+    cluster: {
+      server: string;
+      'certificate-authority-data'?: string;
+      'certificate-authority'?: string;
+      'insecure-skip-tls-verify'?: boolean;
+    };
+  }[];
   users?: { name: string; user: Record<string, unknown> }[];
 }
 
@@ -82,7 +96,8 @@ function fromJson(cfg: JsonKubeconfig, file: string): KubeTarget | undefined {
   const ctx = cfg.contexts?.find((c) => c.name === ctxName) ?? cfg.contexts?.[0];
   if (!ctx) throw new KubeConfigError(`${file}: no context (set current-context)`);
   const cluster = cfg.clusters?.find((c) => c.name === ctx.context.cluster)?.cluster;
-  if (!cluster?.server) throw new KubeConfigError(`${file}: context "${ctx.name}" names no cluster with a server`);
+  if (!cluster?.server)
+    throw new KubeConfigError(`${file}: context "${ctx.name}" names no cluster with a server`);
   const user = cfg.users?.find((u) => u.name === ctx.context.user)?.user ?? {};
   if (user.exec || user['auth-provider']) return undefined; // needs client-node
   const b64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64') : undefined);
@@ -109,7 +124,9 @@ export async function kubeconfigTarget(file: string): Promise<KubeTarget> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`cannot read kubeconfig ${file}: check KUBECONFIG / --kubeconfig`, { cause: err });
+    throw new KubeConfigError(`cannot read kubeconfig ${file}: check KUBECONFIG / --kubeconfig`, {
+      cause: err,
+    });
   }
   let json: JsonKubeconfig | undefined;
   try {
@@ -134,7 +151,10 @@ export async function kubeconfigTarget(file: string): Promise<KubeTarget> {
 }
 
 /** Resolve the API server target from flags/env: explicit kubeconfig first, then in-cluster. */
-export async function resolveKubeTarget(kubeconfig: string | undefined, env: Record<string, string | undefined>): Promise<KubeTarget> {
+export async function resolveKubeTarget(
+  kubeconfig: string | undefined,
+  env: Record<string, string | undefined>,
+): Promise<KubeTarget> {
   if (kubeconfig) return kubeconfigTarget(kubeconfig);
   if (env.KUBERNETES_SERVICE_HOST) return inClusterTarget(env);
   throw new KubeConfigError(

@@ -6,7 +6,7 @@
  * snapshots and consumes commands; a follower keeps its caches warm.
  */
 import type { Clock } from './clock.js';
-import { KubeApiError, type KubeApi } from './kube-client.js';
+import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
 
 export interface LeaderElectorOptions {
@@ -83,7 +83,10 @@ export class LeaderElector {
   private setLeading(v: boolean): void {
     if (v === this.leading) return;
     this.leading = v;
-    this.o.log.info(v ? 'became leader' : 'lost leadership', { identity: this.o.identity, lease: this.o.name });
+    this.o.log.info(v ? 'became leader' : 'lost leadership', {
+      identity: this.o.identity,
+      lease: this.o.name,
+    });
     if (v) this.o.onStartedLeading();
     else this.o.onStoppedLeading();
   }
@@ -108,7 +111,13 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.o.name, namespace: this.o.namespace },
-          spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: this.o.identity,
+            leaseDurationSeconds: durationS,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
         },
       });
       return true;

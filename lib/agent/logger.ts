@@ -16,14 +16,16 @@ export interface Logger {
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /(token|secret|password|passwd|credential|authorization|cookie|^key$|accesskey|privatekey|sessionkey)/i;
+const SECRET_KEY =
+  /(token|secret|password|passwd|credential|authorization|cookie|^key$|accesskey|privatekey|sessionkey)/i;
 
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '<redacted>' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY.test(k) ? '<redacted>' : redact(v, depth + 1);
   return out;
 }
 

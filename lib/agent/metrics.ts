@@ -20,7 +20,9 @@ interface Family {
 function labelKey(labels: Labels): string {
   return Object.keys(labels)
     .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
+    .map(
+      (k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`,
+    )
     .join(',');
 }
 
@@ -118,7 +120,12 @@ export function agentMetrics(): MetricsRegistry {
   m.declare(MetricNames.evictions, 'Eviction API calls, by result.', 'counter', false);
   m.declare(MetricNames.nodeDeletes, 'DeleteNode commands handled, by outcome.', 'counter', false);
   m.declare(MetricNames.invalidCommands, 'Queue messages rejected as invalid (left for the DLQ).', 'counter');
-  m.declare(MetricNames.watchRestarts, 'Watch connections restarted after an error or close.', 'counter', false);
+  m.declare(
+    MetricNames.watchRestarts,
+    'Watch connections restarted after an error or close.',
+    'counter',
+    false,
+  );
   m.declare(MetricNames.relists, 'Full re-lists (first sync, 410 Gone, errors).', 'counter', false);
   m.declare(MetricNames.cachedObjects, 'Objects in the informer caches.', 'gauge', false);
   m.declare(MetricNames.isLeader, '1 when this replica publishes and consumes commands.', 'gauge');

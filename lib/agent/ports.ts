@@ -12,7 +12,9 @@ export interface BusEntry {
 }
 
 /** Per-entry result, in request order (PutEvents partial failure semantics). */
-export type PutResult = { ok: true; eventId: string } | { ok: false; errorCode: string; errorMessage: string };
+export type PutResult =
+  | { ok: true; eventId: string }
+  | { ok: false; errorCode: string; errorMessage: string };
 
 /**
  * Contract: returns exactly one result per entry, in order. Throws only when the whole call

@@ -62,7 +62,10 @@ function largestFitting(n: number, fits: (k: number) => boolean): number {
  * Encode a snapshot for PutEvents, truncating as described above when needed. Pure apart from
  * CPU. `pendingShapes` must already be ordered most important first (the builder does that).
  */
-export function fitSnapshot(snapshot: ClusterSnapshotInput, maxBytes = PUT_EVENTS_MAX_ENTRY_BYTES): FittedSnapshot {
+export function fitSnapshot(
+  snapshot: ClusterSnapshotInput,
+  maxBytes = PUT_EVENTS_MAX_ENTRY_BYTES,
+): FittedSnapshot {
   const first = encodeSnapshotDetail(snapshot);
   if (entryBytes(first.detail) <= maxBytes) return { snapshot, detail: first.detail, bytes: first.bytes };
 
@@ -79,7 +82,9 @@ export function fitSnapshot(snapshot: ClusterSnapshotInput, maxBytes = PUT_EVENT
   };
   const withParts = (k: number, keptOnPrem: number, daemonSets: boolean): ClusterSnapshotInput => {
     const kept = shapes.slice(0, k);
-    const keptNodes = [...managedNodes, ...onPrem.slice(0, keptOnPrem)].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const keptNodes = [...managedNodes, ...onPrem.slice(0, keptOnPrem)].sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    );
     return {
       ...snapshot,
       pendingShapes: kept,
@@ -243,7 +248,9 @@ export class Publisher {
       this.recordPending(snapshot);
       fitted = fitSnapshot(snapshot, this.o.maxEntryBytes);
     } catch (err) {
-      metrics.inc(MetricNames.publishFailures, { reason: err instanceof SnapshotTooLargeError ? 'too-large' : 'build' });
+      metrics.inc(MetricNames.publishFailures, {
+        reason: err instanceof SnapshotTooLargeError ? 'too-large' : 'build',
+      });
       log.error('snapshot not published', { seq, ...errorFields(err) });
       return false;
     }
@@ -273,7 +280,11 @@ export class Publisher {
     metrics.inc(MetricNames.snapshotsPublished);
     metrics.set(MetricNames.lastPublish, Math.floor(clock.now() / 1000));
     metrics.set(MetricNames.snapshotBytes, fitted.bytes);
-    log.debug('snapshot published', { seq, bytes: fitted.bytes, shapes: fitted.snapshot.pendingShapes?.length ?? 0 });
+    log.debug('snapshot published', {
+      seq,
+      bytes: fitted.bytes,
+      shapes: fitted.snapshot.pendingShapes?.length ?? 0,
+    });
     this.o.onPublished?.(seq);
     return true;
   }

@@ -12,7 +12,13 @@
  * - shapes are ordered by importance (most pods first, then longest waiting) so truncation can
  *   drop from the tail.
  */
-import type { ClusterSnapshotInput, DaemonSetOverhead, EvictionBlocker, PendingShape, SnapshotNode } from '../events/index.js';
+import type {
+  ClusterSnapshotInput,
+  DaemonSetOverhead,
+  EvictionBlocker,
+  PendingShape,
+  SnapshotNode,
+} from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import {
   isManagedNode,
@@ -46,7 +52,8 @@ export function isReschedulable(p: SlimPod): boolean {
 /** PDBs in the pod's namespace whose selector matches it. */
 export function matchingPdbs(pod: SlimPod, pdbsByNamespace: Map<string, SlimPdb[]>): SlimPdb[] {
   const out: SlimPdb[] = [];
-  for (const pdb of pdbsByNamespace.get(pod.namespace) ?? []) if (selectorMatches(pdb.selector, pod.labels)) out.push(pdb);
+  for (const pdb of pdbsByNamespace.get(pod.namespace) ?? [])
+    if (selectorMatches(pdb.selector, pod.labels)) out.push(pdb);
   return out;
 }
 
@@ -64,7 +71,10 @@ export function indexPdbs(pdbs: Iterable<SlimPdb>): Map<string, SlimPdb[]> {
  * Why a drain could not evict this pod right now, or undefined. Order = most permanent first.
  * Mirrors kubectl drain's refusals plus our own annotation and the PDB state.
  */
-export function evictionBlocker(pod: SlimPod, pdbsByNamespace: Map<string, SlimPdb[]>): EvictionBlocker['reason'] | undefined {
+export function evictionBlocker(
+  pod: SlimPod,
+  pdbsByNamespace: Map<string, SlimPdb[]>,
+): EvictionBlocker['reason'] | undefined {
   if (pod.doNotDisrupt) return 'do-not-disrupt';
   if (!pod.hasController) return 'no-controller';
   if (pod.localStorage) return 'local-storage';
@@ -94,7 +104,10 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     acc.set(n.name, { cpu: 0, mem: 0, pods: 0, workload: 0, groups: new Map(), blockers: [] });
   }
 
-  const shapes = new Map<string, { pod: SlimPod; count: number; oldest: string; examples: { since: string; name: string }[] }>();
+  const shapes = new Map<
+    string,
+    { pod: SlimPod; count: number; oldest: string; examples: { since: string; name: string }[] }
+  >();
   const daemonSets = new Map<string, DaemonSetOverhead>();
 
   for (const pod of input.pods) {
@@ -160,7 +173,9 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       allocatable: n.allocatable,
       requested: { cpuMilli: a.cpu, memoryMiB: a.mem, pods: a.pods },
       workloadPodCount: a.workload,
-      workloadPods: [...a.groups.values()].sort((x, y) => x.cpuMilli - y.cpuMilli || x.memoryMiB - y.memoryMiB),
+      workloadPods: [...a.groups.values()].sort(
+        (x, y) => x.cpuMilli - y.cpuMilli || x.memoryMiB - y.memoryMiB,
+      ),
       blockers: a.blockers.sort((x, y) => (x.pod < y.pod ? -1 : 1)),
       doNotDisrupt: n.doNotDisrupt,
     };

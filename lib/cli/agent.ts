@@ -28,7 +28,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stdout(AGENT_USAGE);
     return ExitCode.ok;
   }
-  const log = createLogger({ write: (l) => io.stdout(l), level: config.logLevel, base: { component: 'agent', cluster: config.cluster } });
+  const log = createLogger({
+    write: (l) => io.stdout(l),
+    level: config.logLevel,
+    base: { component: 'agent', cluster: config.cluster },
+  });
 
   let target: Awaited<ReturnType<typeof resolveKubeTarget>>;
   try {
@@ -63,9 +67,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   });
   let server: Awaited<ReturnType<typeof startHealthServer>>;
   try {
-    server = await startHealthServer({ port: config.metricsPort, metrics: agent.metrics, ready: () => agent.readiness() });
+    server = await startHealthServer({
+      port: config.metricsPort,
+      metrics: agent.metrics,
+      ready: () => agent.readiness(),
+    });
   } catch (err) {
-    log.error('cannot listen for /healthz, /readyz, /metrics', { port: config.metricsPort, ...errorFields(err) });
+    log.error('cannot listen for /healthz, /readyz, /metrics', {
+      port: config.metricsPort,
+      ...errorFields(err),
+    });
     await agent.stop();
     api.close();
     return ExitCode.failure;

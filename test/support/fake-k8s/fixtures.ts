@@ -7,10 +7,38 @@ import type { K8sObject } from './server.js';
 export const CLUSTER = 'pi-lab';
 
 const readyConditions = (since: string, status = 'True') => [
-  { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: '2026-03-14T09:25:02Z', lastTransitionTime: '2026-03-01T06:12:44Z' },
-  { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: '2026-03-14T09:25:02Z', lastTransitionTime: '2026-03-01T06:12:44Z' },
-  { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: '2026-03-14T09:25:02Z', lastTransitionTime: '2026-03-01T06:12:44Z' },
-  { type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown', message: status === 'True' ? 'kubelet is posting ready status' : 'Kubelet stopped posting node status.', lastHeartbeatTime: '2026-03-14T09:25:02Z', lastTransitionTime: since },
+  {
+    type: 'MemoryPressure',
+    status: 'False',
+    reason: 'KubeletHasSufficientMemory',
+    message: 'kubelet has sufficient memory available',
+    lastHeartbeatTime: '2026-03-14T09:25:02Z',
+    lastTransitionTime: '2026-03-01T06:12:44Z',
+  },
+  {
+    type: 'DiskPressure',
+    status: 'False',
+    reason: 'KubeletHasNoDiskPressure',
+    message: 'kubelet has no disk pressure',
+    lastHeartbeatTime: '2026-03-14T09:25:02Z',
+    lastTransitionTime: '2026-03-01T06:12:44Z',
+  },
+  {
+    type: 'PIDPressure',
+    status: 'False',
+    reason: 'KubeletHasSufficientPID',
+    message: 'kubelet has sufficient PID available',
+    lastHeartbeatTime: '2026-03-14T09:25:02Z',
+    lastTransitionTime: '2026-03-01T06:12:44Z',
+  },
+  {
+    type: 'Ready',
+    status,
+    reason: status === 'True' ? 'KubeletReady' : 'NodeStatusUnknown',
+    message: status === 'True' ? 'kubelet is posting ready status' : 'Kubelet stopped posting node status.',
+    lastHeartbeatTime: '2026-03-14T09:25:02Z',
+    lastTransitionTime: since,
+  },
 ];
 
 /** A K3s server on a Raspberry Pi (on-prem): providerID k3s://, no k3s-burst labels. */
@@ -41,7 +69,8 @@ export function piNode(name: string, opts: { controlPlane?: boolean; memory?: st
         'flannel.alpha.coreos.com/backend-type': 'vxlan',
         'k3s.io/hostname': name,
         'k3s.io/internal-ip': '192.168.1.50',
-        'k3s.io/node-args': '["server","--disable","traefik","--write-kubeconfig-mode","0644","--token","********"]',
+        'k3s.io/node-args':
+          '["server","--disable","traefik","--write-kubeconfig-mode","0644","--token","********"]',
         'k3s.io/node-config-hash': 'QW7GZK3N5RBSXJ2M4YH6TVD8PC1LFE9A0UOIQW7GZK3N5RBSXJ2M====',
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
@@ -49,12 +78,34 @@ export function piNode(name: string, opts: { controlPlane?: boolean; memory?: st
     },
     spec: { podCIDR: '10.42.0.0/24', podCIDRs: ['10.42.0.0/24'], providerID: `k3s://${name}` },
     status: {
-      addresses: [{ type: 'InternalIP', address: '192.168.1.50' }, { type: 'Hostname', address: name }],
-      capacity: { cpu: '4', 'ephemeral-storage': '61202244Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: opts.memory ?? '8056752Ki', pods: '110' },
-      allocatable: { cpu: '4', 'ephemeral-storage': '59536698217', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: opts.memory ?? '8056752Ki', pods: '110' },
+      addresses: [
+        { type: 'InternalIP', address: '192.168.1.50' },
+        { type: 'Hostname', address: name },
+      ],
+      capacity: {
+        cpu: '4',
+        'ephemeral-storage': '61202244Ki',
+        'hugepages-1Gi': '0',
+        'hugepages-2Mi': '0',
+        memory: opts.memory ?? '8056752Ki',
+        pods: '110',
+      },
+      allocatable: {
+        cpu: '4',
+        'ephemeral-storage': '59536698217',
+        'hugepages-1Gi': '0',
+        'hugepages-2Mi': '0',
+        memory: opts.memory ?? '8056752Ki',
+        pods: '110',
+      },
       conditions: readyConditions('2026-03-01T06:13:05Z'),
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: { architecture: 'arm64', kubeletVersion: 'v1.32.6+k3s1', containerRuntimeVersion: 'containerd://2.0.5-k3s1', osImage: 'Debian GNU/Linux 12 (bookworm)' },
+      nodeInfo: {
+        architecture: 'arm64',
+        kubeletVersion: 'v1.32.6+k3s1',
+        containerRuntimeVersion: 'containerd://2.0.5-k3s1',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+      },
     },
   };
 }
@@ -65,7 +116,14 @@ export function piNode(name: string, opts: { controlPlane?: boolean; memory?: st
  */
 export function ec2Node(
   instanceId: string,
-  opts: { managed?: boolean; cluster?: string; zone?: string; type?: string; ready?: boolean; unschedulable?: boolean } = {},
+  opts: {
+    managed?: boolean;
+    cluster?: string;
+    zone?: string;
+    type?: string;
+    ready?: boolean;
+    unschedulable?: boolean;
+  } = {},
 ): K8sObject {
   const name = `burst-${instanceId}`;
   const zone = opts.zone ?? 'eu-central-1a';
@@ -169,7 +227,12 @@ export function pod(name: string, o: PodOpts = {}): K8sObject {
       {
         name: 'init',
         image: 'ghcr.io/example/init:1.0.0',
-        resources: { requests: { ...(o.initCpu ? { cpu: o.initCpu } : {}), ...(o.initMemory ? { memory: o.initMemory } : {}) } },
+        resources: {
+          requests: {
+            ...(o.initCpu ? { cpu: o.initCpu } : {}),
+            ...(o.initMemory ? { memory: o.initMemory } : {}),
+          },
+        },
       },
     ];
   if (o.node) spec.nodeName = o.node;
@@ -177,7 +240,8 @@ export function pod(name: string, o: PodOpts = {}): K8sObject {
   if (o.overhead) spec.overhead = o.overhead;
   if (o.affinity) spec.affinity = o.affinity;
   if (o.emptyDir) spec.volumes = [{ name: 'scratch', emptyDir: {} }];
-  const owner = o.owner === undefined ? { kind: 'ReplicaSet', name: `${name.replace(/-[a-z0-9]+$/, '')}-rs` } : o.owner;
+  const owner =
+    o.owner === undefined ? { kind: 'ReplicaSet', name: `${name.replace(/-[a-z0-9]+$/, '')}-rs` } : o.owner;
   const metadata: Record<string, unknown> = {
     name,
     namespace: ns,
@@ -187,12 +251,22 @@ export function pod(name: string, o: PodOpts = {}): K8sObject {
   };
   if (owner)
     metadata.ownerReferences = [
-      { apiVersion: owner.kind === 'Node' ? 'v1' : 'apps/v1', kind: owner.kind, name: owner.name, uid: owner.uid ?? `uid-${owner.kind}-${owner.name}`, controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: owner.kind === 'Node' ? 'v1' : 'apps/v1',
+        kind: owner.kind,
+        name: owner.name,
+        uid: owner.uid ?? `uid-${owner.kind}-${owner.name}`,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ];
   if (o.annotations) metadata.annotations = o.annotations;
   if (o.deleting) metadata.deletionTimestamp = '2026-03-14T09:29:00Z';
   const pending = o.pending ?? !o.node;
-  const statusObj: Record<string, unknown> = { phase: o.phase ?? (o.node ? 'Running' : 'Pending'), qosClass: o.cpu || o.memory ? 'Burstable' : 'BestEffort' };
+  const statusObj: Record<string, unknown> = {
+    phase: o.phase ?? (o.node ? 'Running' : 'Pending'),
+    qosClass: o.cpu || o.memory ? 'Burstable' : 'BestEffort',
+  };
   if (pending)
     statusObj.conditions = [
       {
@@ -201,10 +275,14 @@ export function pod(name: string, o: PodOpts = {}): K8sObject {
         lastProbeTime: null,
         lastTransitionTime: o.pendingSince ?? '2026-03-14T09:24:51Z',
         reason: 'Unschedulable',
-        message: '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+        message:
+          '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
       },
     ];
-  else if (o.node) statusObj.conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-03-14T09:24:52Z' }];
+  else if (o.node)
+    statusObj.conditions = [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-03-14T09:24:52Z' },
+    ];
   if (o.nominated) statusObj.nominatedNodeName = o.nominated;
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec, status: statusObj };
 }
@@ -218,13 +296,39 @@ export function daemonSetPod(node: string, ds = 'node-exporter', cpu = '50m', me
       name: `${ds}-${node.slice(-5)}`,
       namespace: 'monitoring',
       uid: `uid-ds-${ds}-${node}`,
-      labels: { 'app.kubernetes.io/name': ds, 'controller-revision-hash': '6f9c7d5b84', 'pod-template-generation': '3' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds, uid: `uid-daemonset-${ds}`, controller: true, blockOwnerDeletion: true }],
+      labels: {
+        'app.kubernetes.io/name': ds,
+        'controller-revision-hash': '6f9c7d5b84',
+        'pod-template-generation': '3',
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          name: ds,
+          uid: `uid-daemonset-${ds}`,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       nodeName: node,
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } },
-      containers: [{ name: ds, image: 'quay.io/prometheus/node-exporter:v1.9.1', ports: [{ containerPort: 9100, hostPort: 9100, protocol: 'TCP', name: 'metrics' }], resources: { requests: { cpu, memory } } }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+          },
+        },
+      },
+      containers: [
+        {
+          name: ds,
+          image: 'quay.io/prometheus/node-exporter:v1.9.1',
+          ports: [{ containerPort: 9100, hostPort: 9100, protocol: 'TCP', name: 'metrics' }],
+          resources: { requests: { cpu, memory } },
+        },
+      ],
       hostNetwork: true,
       tolerations: [
         { operator: 'Exists' },
@@ -253,9 +357,16 @@ export function mirrorPod(node: string, name = 'wg-healthcheck'): K8sObject {
         'kubernetes.io/config.seen': '2026-03-01T06:12:50.118204771Z',
         'kubernetes.io/config.source': 'file',
       },
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid: `uid-node-${node}`, controller: true }],
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'Node', name: node, uid: `uid-node-${node}`, controller: true },
+      ],
     },
-    spec: { nodeName: node, containers: [{ name: 'check', image: 'busybox:1.37', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+    spec: {
+      nodeName: node,
+      containers: [
+        { name: 'check', image: 'busybox:1.37', resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+      ],
+    },
     status: { phase: 'Running' },
   };
 }
@@ -266,7 +377,11 @@ export function pdb(name: string, app: string, allowed: number, namespace = 'def
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name, namespace, generation: 1 },
-    spec: { minAvailable: 2, selector: { matchLabels: { app } }, unhealthyPodEvictionPolicy: 'IfHealthyBudget' },
+    spec: {
+      minAvailable: 2,
+      selector: { matchLabels: { app } },
+      unhealthyPodEvictionPolicy: 'IfHealthyBudget',
+    },
     status: {
       observedGeneration: 1,
       currentHealthy: 2 + allowed,
@@ -274,14 +389,25 @@ export function pdb(name: string, app: string, allowed: number, namespace = 'def
       expectedPods: 2 + allowed,
       disruptionsAllowed: allowed,
       conditions: [
-        { type: 'DisruptionAllowed', status: allowed > 0 ? 'True' : 'False', reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods', message: '', observedGeneration: 1, lastTransitionTime: '2026-03-14T07:58:20Z' },
+        {
+          type: 'DisruptionAllowed',
+          status: allowed > 0 ? 'True' : 'False',
+          reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods',
+          message: '',
+          observedGeneration: 1,
+          lastTransitionTime: '2026-03-14T07:58:20Z',
+        },
       ],
     },
   };
 }
 
 /** An EventBridge envelope as SQS delivers it from the command rule. */
-export function commandEnvelope(detailType: 'DrainNode' | 'DeleteNode', detail: Record<string, unknown>, id = `evt-${Math.random().toString(16).slice(2)}`): string {
+export function commandEnvelope(
+  detailType: 'DrainNode' | 'DeleteNode',
+  detail: Record<string, unknown>,
+  id = `evt-${Math.random().toString(16).slice(2)}`,
+): string {
   return JSON.stringify({
     version: '0',
     id,

@@ -19,7 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type K8sObject = Record<string, unknown> & {
-  metadata?: Record<string, unknown> & { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+  metadata?: Record<string, unknown> & {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+  };
 };
 
 /** A request as RBAC sees it. `resource` includes the subresource (`pods/eviction`). */
@@ -80,11 +85,33 @@ export interface FakeK8sOptions {
   bookmarkMs?: number;
 }
 
-function status(code: number, reason: string, message: string, extra: Record<string, unknown> = {}): K8sObject {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...extra };
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): K8sObject {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+    ...extra,
+  };
 }
 
-function labelsMatch(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined, labels: Record<string, string>): boolean {
+function labelsMatch(
+  selector:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string; values?: string[] }[];
+      }
+    | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (!selector) return false;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
@@ -100,7 +127,10 @@ function labelsMatch(selector: { matchLabels?: Record<string, string>; matchExpr
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -240,7 +270,11 @@ export class FakeK8s {
   }
 
   /** Make the next `times` requests matching verb/resource fail with `status`. */
-  failNext(match: { verb?: RecordedRequest['verb']; resource?: string }, statusCode: number, times = 1): void {
+  failNext(
+    match: { verb?: RecordedRequest['verb']; resource?: string },
+    statusCode: number,
+    times = 1,
+  ): void {
     this.failures.push({ ...match, status: statusCode, times });
   }
 
@@ -287,9 +321,18 @@ export class FakeK8s {
     }
   }
 
-  private send(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  private send(
+    res: http.ServerResponse,
+    code: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(code, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -303,7 +346,12 @@ export class FakeK8s {
     else if (parts[0] === 'apis' && parts.length >= 3) {
       group = parts[1] as string;
       rest = parts.slice(3);
-    } else return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));
+    } else
+      return this.send(
+        res,
+        404,
+        status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`),
+      );
     let namespace: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3) {
       namespace = rest[1];
@@ -313,14 +361,31 @@ export class FakeK8s {
     const def = RESOURCES[resource];
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const verb: RecordedRequest['verb'] =
-      method === 'GET' ? (name ? 'get' : watch ? 'watch' : 'list')
-      : method === 'POST' ? 'create'
-      : method === 'PUT' ? 'update'
-      : method === 'PATCH' ? 'patch'
-      : name ? 'delete' : 'deletecollection';
+      method === 'GET'
+        ? name
+          ? 'get'
+          : watch
+            ? 'watch'
+            : 'list'
+        : method === 'POST'
+          ? 'create'
+          : method === 'PUT'
+            ? 'update'
+            : method === 'PATCH'
+              ? 'patch'
+              : name
+                ? 'delete'
+                : 'deletecollection';
     const rbacResource = sub ? `${resource}/${sub}` : resource;
     const record = (code: number) => {
-      const r: RecordedRequest = { verb, group, resource: rbacResource, method, path: url.pathname, status: code };
+      const r: RecordedRequest = {
+        verb,
+        group,
+        resource: rbacResource,
+        method,
+        path: url.pathname,
+        status: code,
+      };
       if (namespace) r.namespace = namespace;
       if (name) r.name = name;
       this.requests.push(r);
@@ -334,7 +399,9 @@ export class FakeK8s {
       record(404);
       return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource`));
     }
-    const failure = this.failures.find((f) => (!f.verb || f.verb === verb) && (!f.resource || f.resource === rbacResource) && f.times > 0);
+    const failure = this.failures.find(
+      (f) => (!f.verb || f.verb === verb) && (!f.resource || f.resource === rbacResource) && f.times > 0,
+    );
     if (failure) {
       failure.times--;
       record(failure.status);
@@ -347,7 +414,8 @@ export class FakeK8s {
       record(200);
       return this.send(res, 200, this.listBody(resource, namespace, url));
     }
-    if (sub === 'eviction' && resource === 'pods' && verb === 'create') return this.evict(res, namespace, name as string, record);
+    if (sub === 'eviction' && resource === 'pods' && verb === 'create')
+      return this.evict(res, namespace, name as string, record);
     if (sub) {
       record(404);
       return this.send(res, 404, status(404, 'NotFound', `subresource ${sub} not served`));
@@ -357,7 +425,11 @@ export class FakeK8s {
     const current = store.get(key);
     const notFound = () => {
       record(404);
-      this.send(res, 404, status(404, 'NotFound', `${resource} "${name}" not found`, { details: { name, kind: resource } }));
+      this.send(
+        res,
+        404,
+        status(404, 'NotFound', `${resource} "${name}" not found`, { details: { name, kind: resource } }),
+      );
     };
     switch (verb) {
       case 'get':
@@ -371,7 +443,11 @@ export class FakeK8s {
         }
         if (store.has(this.key(namespace, body.metadata.name))) {
           record(409);
-          return this.send(res, 409, status(409, 'AlreadyExists', `${resource} "${body.metadata.name}" already exists`));
+          return this.send(
+            res,
+            409,
+            status(409, 'AlreadyExists', `${resource} "${body.metadata.name}" already exists`),
+          );
         }
         if (namespace) body.metadata.namespace = namespace;
         record(201);
@@ -382,17 +458,40 @@ export class FakeK8s {
         const want = body?.metadata?.resourceVersion;
         if (want && want !== current.metadata?.resourceVersion) {
           record(409);
-          return this.send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+          return this.send(
+            res,
+            409,
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+            ),
+          );
         }
         record(200);
-        return this.send(res, 200, this.upsert(resource, { ...(body as K8sObject), metadata: { ...body?.metadata, uid: current.metadata?.uid } }));
+        return this.send(
+          res,
+          200,
+          this.upsert(resource, {
+            ...(body as K8sObject),
+            metadata: { ...body?.metadata, uid: current.metadata?.uid },
+          }),
+        );
       }
       case 'patch': {
         if (!current) return notFound();
         const ct = req.headers['content-type'] ?? '';
         if (!/merge-patch\+json|strategic-merge-patch\+json/.test(ct)) {
           record(415);
-          return this.send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`));
+          return this.send(
+            res,
+            415,
+            status(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`,
+            ),
+          );
         }
         record(200);
         return this.send(res, 200, this.upsert(resource, mergePatch(current, body) as K8sObject));
@@ -402,11 +501,25 @@ export class FakeK8s {
         const uid = (body as { preconditions?: { uid?: string } } | undefined)?.preconditions?.uid;
         if (uid && uid !== current.metadata?.uid) {
           record(409);
-          return this.send(res, 409, status(409, 'Conflict', `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata?.uid}`));
+          return this.send(
+            res,
+            409,
+            status(
+              409,
+              'Conflict',
+              `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata?.uid}`,
+            ),
+          );
         }
         this.remove(resource, namespace, name as string);
         record(200);
-        return this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource, uid: current.metadata?.uid } });
+        return this.send(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name, kind: resource, uid: current.metadata?.uid },
+        });
       }
       default:
         record(405);
@@ -434,13 +547,17 @@ export class FakeK8s {
     let start = 0;
     let listRv = this.rv;
     if (cont) {
-      const parsed = JSON.parse(Buffer.from(cont, 'base64').toString('utf8')) as { start: number; rv: number };
+      const parsed = JSON.parse(Buffer.from(cont, 'base64').toString('utf8')) as {
+        start: number;
+        rv: number;
+      };
       start = parsed.start;
       listRv = parsed.rv;
     }
     const end = limit > 0 ? Math.min(all.length, start + limit) : all.length;
     const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
-    if (end < all.length) metadata.continue = Buffer.from(JSON.stringify({ start: end, rv: listRv })).toString('base64');
+    if (end < all.length)
+      metadata.continue = Buffer.from(JSON.stringify({ start: end, rv: listRv })).toString('base64');
     return {
       kind: `${def.kind}List`,
       apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
@@ -449,7 +566,13 @@ export class FakeK8s {
     };
   }
 
-  private watch(res: http.ServerResponse, resource: string, namespace: string | undefined, url: URL, record: (c: number) => void): void {
+  private watch(
+    res: http.ServerResponse,
+    resource: string,
+    namespace: string | undefined,
+    url: URL,
+    record: (c: number) => void,
+  ): void {
     const from = Number(url.searchParams.get('resourceVersion') || this.rv);
     if (from < this.compactedBelow) {
       const gone = status(410, 'Expired', `too old resource version: ${from} (${this.compactedBelow})`);
@@ -484,47 +607,89 @@ export class FakeK8s {
     this.watchers.add(w);
   }
 
-  private evict(res: http.ServerResponse, namespace: string | undefined, name: string, record: (c: number) => void): void {
+  private evict(
+    res: http.ServerResponse,
+    namespace: string | undefined,
+    name: string,
+    record: (c: number) => void,
+  ): void {
     const pod = this.get('pods', namespace, name);
     if (!pod) {
       record(404);
-      return this.send(res, 404, status(404, 'NotFound', `pods "${name}" not found`, { details: { name, kind: 'pods' } }));
+      return this.send(
+        res,
+        404,
+        status(404, 'NotFound', `pods "${name}" not found`, { details: { name, kind: 'pods' } }),
+      );
     }
-    const labels = ((pod.metadata as { labels?: Record<string, string> }).labels ?? {}) as Record<string, string>;
+    const labels = ((pod.metadata as { labels?: Record<string, string> }).labels ?? {}) as Record<
+      string,
+      string
+    >;
     const pdbs = this.list('poddisruptionbudgets').filter(
-      (p) => p.metadata?.namespace === namespace && labelsMatch((p.spec as { selector?: never }).selector, labels),
+      (p) =>
+        p.metadata?.namespace === namespace && labelsMatch((p.spec as { selector?: never }).selector, labels),
     );
     if (pdbs.length > 1) {
       record(500);
-      return this.send(res, 500, status(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.'));
+      return this.send(
+        res,
+        500,
+        status(
+          500,
+          'InternalError',
+          'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+        ),
+      );
     }
     const pdb = pdbs[0];
     if (pdb) {
-      const st = (pdb.status ?? {}) as { disruptionsAllowed?: number; currentHealthy?: number; desiredHealthy?: number };
+      const st = (pdb.status ?? {}) as {
+        disruptionsAllowed?: number;
+        currentHealthy?: number;
+        desiredHealthy?: number;
+      };
       if ((st.disruptionsAllowed ?? 0) <= 0) {
         record(429);
         return this.send(
           res,
           429,
-          status(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-            details: {
-              causes: [
-                {
-                  reason: 'DisruptionBudget',
-                  message: `The disruption budget ${pdb.metadata?.name} needs ${st.desiredHealthy ?? 0} healthy pods and has ${st.currentHealthy ?? 0} currently`,
-                },
-              ],
+          status(
+            429,
+            'TooManyRequests',
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+            {
+              details: {
+                causes: [
+                  {
+                    reason: 'DisruptionBudget',
+                    message: `The disruption budget ${pdb.metadata?.name} needs ${st.desiredHealthy ?? 0} healthy pods and has ${st.currentHealthy ?? 0} currently`,
+                  },
+                ],
+              },
             },
-          }),
+          ),
         );
       }
-      this.upsert('poddisruptionbudgets', { ...pdb, status: { ...st, disruptionsAllowed: (st.disruptionsAllowed ?? 0) - 1 } });
+      this.upsert('poddisruptionbudgets', {
+        ...pdb,
+        status: { ...st, disruptionsAllowed: (st.disruptionsAllowed ?? 0) - 1 },
+      });
     }
     if (this.opts.evictionDeletes === false)
-      this.upsert('pods', { ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-03-14T09:30:00Z' } });
+      this.upsert('pods', {
+        ...pod,
+        metadata: { ...pod.metadata, deletionTimestamp: '2026-03-14T09:30:00Z' },
+      });
     else this.remove('pods', namespace, name);
     record(201);
-    return this.send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    return this.send(res, 201, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      code: 201,
+    });
   }
 }
 

@@ -15,7 +15,15 @@ import {
 } from '../../../lib/events/index.js';
 
 function emptySnapshot(seq: number, observedAt: string): ClusterSnapshotInput {
-  return { schemaVersion: SCHEMA_VERSION, cluster: 'pi-lab', seq, observedAt, pendingShapes: [], nodes: [], daemonSets: [] };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: 'pi-lab',
+    seq,
+    observedAt,
+    pendingShapes: [],
+    nodes: [],
+    daemonSets: [],
+  };
 }
 
 function setup(opts: { start?: number; failEntries?: number } = {}) {
@@ -48,7 +56,11 @@ describe('Publisher', () => {
     publisher.start();
     await clock.advance(0);
     expect(bus.accepted).toHaveLength(1);
-    expect(bus.accepted[0]).toMatchObject({ source: 'k3s-burst.agent', detailType: 'ClusterSnapshot', eventBusName: 'k3s-burst-pi-lab' });
+    expect(bus.accepted[0]).toMatchObject({
+      source: 'k3s-burst.agent',
+      detailType: 'ClusterSnapshot',
+      eventBusName: 'k3s-burst-pi-lab',
+    });
 
     publisher.markDirty();
     await clock.advance(999);
@@ -151,7 +163,11 @@ function bigSnapshot(shapes: number, onPremNodes: number, managedNodes: number):
   }));
   const node = (name: string, managed: boolean): SnapshotNode => ({
     name,
-    providerID: managed ? `aws:///eu-central-1a/i-0${rnd(name.length * 7).padStart(16, '0').slice(0, 16)}` : `k3s://${name}`,
+    providerID: managed
+      ? `aws:///eu-central-1a/i-0${rnd(name.length * 7)
+          .padStart(16, '0')
+          .slice(0, 16)}`
+      : `k3s://${name}`,
     managed,
     labels: { 'kubernetes.io/hostname': name, [`x/${rnd(name.length)}`]: name },
     taints: [],
@@ -192,16 +208,28 @@ describe('fitSnapshot', () => {
     // Given a snapshot that does not fit a (reduced) entry limit even compressed
     const s = bigSnapshot(3000, 20, 5);
     const limit = 48 * 1024;
-    expect(putEventsEntryBytes({ source: 'k3s-burst.agent', detailType: 'ClusterSnapshot', detail: fitSnapshot(s, 10 ** 9).detail })).toBeGreaterThan(limit);
+    expect(
+      putEventsEntryBytes({
+        source: 'k3s-burst.agent',
+        detailType: 'ClusterSnapshot',
+        detail: fitSnapshot(s, 10 ** 9).detail,
+      }),
+    ).toBeGreaterThan(limit);
     // When
     const fitted = fitSnapshot(s, limit);
     // Then
-    const entry = putEventsEntryBytes({ source: 'k3s-burst.agent', detailType: 'ClusterSnapshot', detail: fitted.detail });
+    const entry = putEventsEntryBytes({
+      source: 'k3s-burst.agent',
+      detailType: 'ClusterSnapshot',
+      detail: fitted.detail,
+    });
     expect(entry).toBeLessThanOrEqual(limit);
     const decoded = decodeSnapshotDetail(JSON.parse(fitted.detail));
     const kept = decoded.pendingShapes.length;
     expect(kept).toBeGreaterThan(0);
-    expect(decoded.pendingShapes.map((x) => x.count)).toEqual(s.pendingShapes?.slice(0, kept).map((x) => x.count));
+    expect(decoded.pendingShapes.map((x) => x.count)).toEqual(
+      s.pendingShapes?.slice(0, kept).map((x) => x.count),
+    );
     expect(decoded.nodes.filter((n) => n.managed)).toHaveLength(5);
     expect(decoded.truncated).toMatchObject({
       droppedShapes: 3000 - kept,
@@ -213,8 +241,12 @@ describe('fitSnapshot', () => {
 
   it('fits the default 256 KB limit for 5,000 distinct shapes', () => {
     const fitted = fitSnapshot(bigSnapshot(5000, 450, 50));
-    expect(putEventsEntryBytes({ source: 'k3s-burst.agent', detailType: 'ClusterSnapshot', detail: fitted.detail })).toBeLessThanOrEqual(
-      PUT_EVENTS_MAX_ENTRY_BYTES,
-    );
+    expect(
+      putEventsEntryBytes({
+        source: 'k3s-burst.agent',
+        detailType: 'ClusterSnapshot',
+        detail: fitted.detail,
+      }),
+    ).toBeLessThanOrEqual(PUT_EVENTS_MAX_ENTRY_BYTES);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cpuToMilli, memoryToMiB, memoryToMiBFloor, QuantityError, quantityToInt } from '../../../lib/agent/quantity.js';
+import {
+  cpuToMilli,
+  memoryToMiB,
+  memoryToMiBFloor,
+  QuantityError,
+  quantityToInt,
+} from '../../../lib/agent/quantity.js';
 
 describe('Kubernetes quantities', () => {
   it.each([

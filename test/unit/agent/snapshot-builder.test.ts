@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterSnapshot } from '../../../lib/events/index.js';
-import { isManagedNode, type RawNode, type RawPdb, type RawPod, slimNode, slimPdb, slimPod } from '../../../lib/agent/model.js';
+import {
+  isManagedNode,
+  type RawNode,
+  type RawPdb,
+  type RawPod,
+  slimNode,
+  slimPdb,
+  slimPod,
+} from '../../../lib/agent/model.js';
 import { buildSnapshot } from '../../../lib/agent/snapshot-builder.js';
+import { ClusterSnapshot } from '../../../lib/events/index.js';
 import {
   CLUSTER,
   daemonSetPod,
@@ -41,21 +49,36 @@ describe('pending pods', () => {
       pod('deleting-1', { cpu: '500m', memory: '1Gi', deleting: true }),
       pod('failed-1', { cpu: '500m', memory: '1Gi', phase: 'Failed' }),
       pod('not-tried-1', { cpu: '500m', memory: '1Gi', pending: false }),
-      { ...daemonSetPod('pi-node-1'), spec: { ...(daemonSetPod('pi-node-1').spec as object), nodeName: undefined }, status: pod('x').status },
+      {
+        ...daemonSetPod('pi-node-1'),
+        spec: { ...(daemonSetPod('pi-node-1').spec as object), nodeName: undefined },
+        status: pod('x').status,
+      },
       { ...mirrorPod('pi-node-1'), spec: { containers: [] }, status: pod('x').status },
     ];
     // When
     const s = build({ pods, nodes: [piNode('pi-node-1')] });
     // Then one shape with the two web pods
     expect(s.pendingShapes).toHaveLength(1);
-    expect(s.pendingShapes[0]).toMatchObject({ cpuMilli: 500, memoryMiB: 1024, count: 2, examplePods: ['default/web-1', 'default/web-2'] });
+    expect(s.pendingShapes[0]).toMatchObject({
+      cpuMilli: 500,
+      memoryMiB: 1024,
+      count: 2,
+      examplePods: ['default/web-1', 'default/web-2'],
+    });
   });
 
   it('uses max(init containers, sum of containers) plus overhead as the effective request', () => {
     const s = build({
       pods: [
         pod('report-builder-kq2zt', { cpu: '1500m', memory: '3Gi', initCpu: '250m', initMemory: '256Mi' }),
-        pod('migrate-a1', { cpu: '100m', memory: '64Mi', initCpu: '2', initMemory: '128Mi', overhead: { cpu: '250m', memory: '120Mi' } }),
+        pod('migrate-a1', {
+          cpu: '100m',
+          memory: '64Mi',
+          initCpu: '2',
+          initMemory: '128Mi',
+          overhead: { cpu: '250m', memory: '120Mi' },
+        }),
       ],
     });
     const byName = Object.fromEntries(s.pendingShapes.map((x) => [x.examplePods[0], x]));
@@ -72,11 +95,17 @@ describe('pending pods', () => {
     const s = build({
       pods: [
         pod('plain-1', { cpu: '1' }),
-        pod('cloud-1', { cpu: '1', tolerations: [{ key: 'k3s-burst/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }] }),
+        pod('cloud-1', {
+          cpu: '1',
+          tolerations: [{ key: 'k3s-burst/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+        }),
       ],
     });
     const tolerations = s.pendingShapes.map((x) => x.tolerations).sort((a, b) => a.length - b.length);
-    expect(tolerations).toEqual([[], [{ key: 'k3s-burst/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]]);
+    expect(tolerations).toEqual([
+      [],
+      [{ key: 'k3s-burst/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+    ]);
   });
 
   it('separates shapes by selector, affinity, host ports and keeps the id stable', () => {
@@ -88,7 +117,17 @@ describe('pending pods', () => {
       affinity: {
         nodeAffinity: {
           requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['eu-central-1b', 'eu-central-1a'] }] }],
+            nodeSelectorTerms: [
+              {
+                matchExpressions: [
+                  {
+                    key: 'topology.kubernetes.io/zone',
+                    operator: 'In',
+                    values: ['eu-central-1b', 'eu-central-1a'],
+                  },
+                ],
+              },
+            ],
           },
         },
       },
@@ -99,13 +138,19 @@ describe('pending pods', () => {
     expect(first.pendingShapes.map((x) => x.id).sort()).toEqual(again.pendingShapes.map((x) => x.id).sort());
     const z = first.pendingShapes.find((x) => x.examplePods[0] === 'default/zone-1');
     expect(z?.requiredAffinity).toEqual([
-      { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['eu-central-1a', 'eu-central-1b'] }] },
+      {
+        matchExpressions: [
+          { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['eu-central-1a', 'eu-central-1b'] },
+        ],
+      },
     ]);
     expect(first.pendingShapes.find((x) => x.examplePods[0] === 'default/port-1')?.hostPorts).toEqual([8443]);
   });
 
   it('marks pods pinned to one hostname as needing a local volume', () => {
-    const s = build({ pods: [pod('db-0', { cpu: '1', nodeSelector: { 'kubernetes.io/hostname': 'pi-node-2' } })] });
+    const s = build({
+      pods: [pod('db-0', { cpu: '1', nodeSelector: { 'kubernetes.io/hostname': 'pi-node-2' } })],
+    });
     expect(s.pendingShapes[0]?.usesLocalVolume).toBe(true);
   });
 
@@ -128,7 +173,13 @@ describe('nodes', () => {
   it('treats a Pi as on-prem and our EC2 node as managed, with parsed instance and zone', () => {
     const s = build({ nodes: [piNode('pi-node-1', { controlPlane: true }), ec2Node(EC2)] });
     const [ec2, pi] = s.nodes;
-    expect(pi).toMatchObject({ name: 'pi-node-1', managed: false, providerID: 'k3s://pi-node-1', ready: true, arch: 'arm64' });
+    expect(pi).toMatchObject({
+      name: 'pi-node-1',
+      managed: false,
+      providerID: 'k3s://pi-node-1',
+      ready: true,
+      arch: 'arm64',
+    });
     expect(pi?.instanceId).toBeUndefined();
     expect(ec2).toMatchObject({
       name: EC2_NODE,
@@ -188,7 +239,12 @@ describe('nodes', () => {
       pod('free-1', { node: EC2_NODE, labels: { app: 'free' } }),
       pod('onprem-bare-1', { node: 'pi-node-1', owner: null }),
     ];
-    const pdbs = [pdb('web-pdb', 'web', 0), pdb('shop-pdb', 'shop', 1), { ...pdb('front-pdb', 'shop', 1), spec: { selector: { matchLabels: { tier: 'front' } } } }, pdb('free-pdb', 'free', 1)];
+    const pdbs = [
+      pdb('web-pdb', 'web', 0),
+      pdb('shop-pdb', 'shop', 1),
+      { ...pdb('front-pdb', 'shop', 1), spec: { selector: { matchLabels: { tier: 'front' } } } },
+      pdb('free-pdb', 'free', 1),
+    ];
     const s = build({ nodes: [ec2Node(EC2), piNode('pi-node-1')], pods, pdbs });
     expect(s.nodes.find((n) => n.managed)?.blockers).toEqual([
       { pod: 'default/bare-1', reason: 'no-controller' },
@@ -203,10 +259,21 @@ describe('nodes', () => {
 
 describe('DaemonSet overhead', () => {
   it('lists each DaemonSet once, without the per-node matchFields pin', () => {
-    const pods = [daemonSetPod('pi-node-1'), daemonSetPod('pi-node-2'), daemonSetPod(EC2_NODE), daemonSetPod('pi-node-1', 'svclb-traefik', '10m', '20Mi')];
+    const pods = [
+      daemonSetPod('pi-node-1'),
+      daemonSetPod('pi-node-2'),
+      daemonSetPod(EC2_NODE),
+      daemonSetPod('pi-node-1', 'svclb-traefik', '10m', '20Mi'),
+    ];
     const s = build({ pods, nodes: [piNode('pi-node-1'), piNode('pi-node-2'), ec2Node(EC2)] });
     expect(s.daemonSets).toEqual([
-      expect.objectContaining({ name: 'monitoring/node-exporter', cpuMilli: 50, memoryMiB: 64, requiredAffinity: [], tolerations: expect.arrayContaining([{ operator: 'Exists' }]) }),
+      expect.objectContaining({
+        name: 'monitoring/node-exporter',
+        cpuMilli: 50,
+        memoryMiB: 64,
+        requiredAffinity: [],
+        tolerations: expect.arrayContaining([{ operator: 'Exists' }]),
+      }),
       expect.objectContaining({ name: 'monitoring/svclb-traefik', cpuMilli: 10, memoryMiB: 20 }),
     ]);
   });
