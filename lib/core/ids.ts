@@ -55,7 +55,14 @@ export function parseProviderId(providerID: string): { zone: string; instanceId:
   return { zone: m[1] as string, instanceId: m[2] as string };
 }
 
-/** The Kubernetes node name (and Tailscale hostname) of a managed instance: prefix + instance id. */
-export function nodeNameFor(config: Config, instanceId: string): string {
-  return `${config.nodes.namePrefix}${instanceId}`;
+/**
+ * The Kubernetes node name (and Tailscale hostname) of a managed instance: prefix + instance
+ * id. Takes the config (`nodes.namePrefix`) or the prefix itself; lib/userdata re-exports it,
+ * so the name the bootstrap script registers and the name the planner looks for cannot drift.
+ */
+export function nodeNameFor(config: Config, instanceId: string): string;
+export function nodeNameFor(nodeNamePrefix: string, instanceId: string): string;
+export function nodeNameFor(configOrPrefix: Config | string, instanceId: string): string {
+  const prefix = typeof configOrPrefix === 'string' ? configOrPrefix : configOrPrefix.nodes.namePrefix;
+  return `${prefix}${instanceId}`;
 }

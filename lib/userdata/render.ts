@@ -53,10 +53,8 @@ export interface UserDataInput {
 export type UserDataSecrets = Pick<UserDataInput, 'agentToken' | 'tailscaleAuthKey'>;
 export type UserDataPreviewInput = Omit<UserDataInput, keyof UserDataSecrets>;
 
-/** The node name the script registers and the fleet records: prefix + instance id. */
-export function nodeNameFor(nodeNamePrefix: string, instanceId: string): string {
-  return `${nodeNamePrefix}${instanceId}`;
-}
+/** The node name the script registers and the fleet records: prefix + instance id (one definition, in lib/core). */
+export { nodeNameFor } from '../core/ids.js';
 
 /** Build the renderer's input from the validated config and this launch's secrets. */
 export function userDataInputFromConfig(
