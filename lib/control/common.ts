@@ -38,6 +38,13 @@ export const ControlMetrics = {
   rebalanceRecommendations: 'RebalanceRecommendations',
   replacementsRequested: 'ReplacementsRequested',
   busPutFailures: 'BusPutFailures',
+  // terminate / janitor / interruption
+  deviceDeleteFailures: 'TailscaleDeviceDeleteFailures',
+  terminationsDeferred: 'TerminationsDeferred',
+  janitorFailSafeSkips: 'JanitorFailSafeSkips',
+  janitorWorkCapped: 'JanitorWorkCapped',
+  janitorFailures: 'JanitorFailures',
+  replacementsSkipped: 'ReplacementsSkipped',
 } as const;
 export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
 
@@ -172,3 +179,9 @@ export async function retryUntil(
 }
 
 export const SECONDS_PER_DAY = 24 * 3600;
+
+/** Resolves the AMI to boot for an architecture (SSM public parameter in production). */
+export interface ImageResolver {
+  /** The image id (`ami-…`) for `arch`; throws with the parameter name when it cannot be read. */
+  imageFor(arch: 'arm64' | 'amd64'): Promise<string>;
+}

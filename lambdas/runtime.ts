@@ -1,0 +1,515 @@
+/**
+ * The Lambda runtime shared by the five handlers: environment validation, the adapters
+ * behind the ports of `lib/core/ports.ts`, Powertools Logger + Metrics, and `makeHandler`.
+ *
+ * How a handler uses it (A2: terminate / janitor / interruption do exactly this):
+ *
+ * ```ts
+ * // lambdas/terminate.ts
+ * import { parseTerminateEvent } from '../lib/control/inputs.js';
+ * import { terminate } from '../lib/control/terminate.js';
+ * import { makeHandler } from './runtime.js';
+ *
+ * export const handler = makeHandler('terminate', {
+ *   parse: (raw, deps) => parseTerminateEvent(raw, deps.env.cluster),
+ *   run: (input, deps, invocation) => terminate(input, deps, invocation),
+ * });
+ * ```
+ *
+ * - `parse` turns the raw event into a typed input or `{ ok: false, reason }`; a refusal is
+ *   logged (envelope fields only, never the detail), counted as `InvalidEvents` and answered
+ *   with `{ outcome: 'rejected' }` WITHOUT throwing (a throw would make Lambda retry it).
+ * - `run` gets {@link ControlDeps}: ports (fleet, bus, state, secrets, devices, images), the
+ *   validated config, clock, logger and metrics sink; never an SDK client. A use-case in
+ *   `lib/control` should type its parameter as the subset it needs (e.g.
+ *   `ControlBase & Pick<ControlPorts, 'fleet' | 'bus'>`), so unit tests pass fakes.
+ * - An error thrown by `run` is logged and rethrown: Lambda's async retry (2 attempts, then
+ *   the functions DLQ) redoes it, and every use-case step is idempotent.
+ * - Metrics are flushed after every invocation (EMF, namespace `POWERTOOLS_METRICS_NAMESPACE`,
+ *   service `POWERTOOLS_SERVICE_NAME`, dimension `cluster`).
+ * - Tests: `createDeps(env, { clientConfig })` builds the real adapters against moto;
+ *   `setDepsForTesting(deps)` makes every handler of this process use given deps.
+ *
+ * Cold start: the environment and CONFIG_JSON are validated once per process, on the first
+ * invocation (a bad variable fails every invocation with an error naming it). SDK clients and
+ * adapters are built on first use only (e.g. interruption never builds the Secrets Manager
+ * client), the Tailscale OAuth secret is read on the first Tailscale call, and AMI ids are
+ * read from SSM on the first launch and cached.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { EventBridgeBus } from '../lib/aws/bus.js';
+import { Ec2Fleet } from '../lib/aws/fleet.js';
+import { awsErrorCode, errorMessage } from '../lib/aws/logger.js';
+import type { SubnetChoice } from '../lib/aws/offerings.js';
+import { SecretsManagerSecrets } from '../lib/aws/secrets.js';
+import { DynamoState } from '../lib/aws/state.js';
+import {
+  type ControlBase,
+  ControlError,
+  type ControlMetricName,
+  type ImageResolver,
+  type Invocation,
+  type MetricsSink,
+  type RejectedResult,
+  rejectEvent,
+} from '../lib/control/common.js';
+import type { Parsed } from '../lib/control/inputs.js';
+import { loadConfig } from '../lib/core/config.js';
+import type {
+  BusPort,
+  Clock,
+  DeviceRegistryPort,
+  FleetPort,
+  LaunchOneRequest,
+  PortLogger,
+  SecretsPort,
+  Sleep,
+  StatePort,
+} from '../lib/core/ports.js';
+import type { Config } from '../lib/events/index.js';
+import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
+
+// ───────────────────────── environment ─────────────────────────
+
+/** A missing or malformed environment variable (or CONFIG_JSON). The message names it and the fix. */
+export class RuntimeConfigError extends ControlError {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(
+      `environment variable ${variable} ${message}. The k3s-burst stack sets it; redeploy the stack (cdk deploy) or fix the function configuration.`,
+    );
+    this.name = 'RuntimeConfigError';
+  }
+}
+
+/** The validated Lambda environment (see lib/infra/k3s-burst-stack.ts for who sets what). */
+export interface RuntimeEnv {
+  cluster: string;
+  region: string;
+  eventBusName: string;
+  tableName: string;
+  commandQueueUrl: string;
+  tailscaleOAuthSecretArn: string;
+  k3sAgentTokenSecretArn: string;
+  /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
+  launchTemplateId: string;
+  subnetIds: string[];
+  securityGroupId: string;
+  instanceProfileArn: string;
+  amiParameters: { arm64: string; amd64: string };
+  /** Tailscale API base URL: `TAILSCALE_API_URL` (tests only) or the public API. */
+  tailscaleApiUrl: string;
+  config: Config;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string, pattern?: RegExp, expected?: string): string {
+  const v = env[name]?.trim();
+  if (!v) throw new RuntimeConfigError(name, 'is not set');
+  if (pattern && !pattern.test(v)) {
+    throw new RuntimeConfigError(name, `is malformed (expected ${expected}; got ${v.length} chars)`);
+  }
+  return v;
+}
+
+function optional(env: Env, name: string, pattern: RegExp, expected: string): string {
+  const v = env[name]?.trim() ?? '';
+  if (v && !pattern.test(v)) {
+    throw new RuntimeConfigError(name, `is malformed (expected ${expected}; got ${v.length} chars)`);
+  }
+  return v;
+}
+
+const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
+const SSM_PARAMETER = /^\/[A-Za-z0-9_.\-/]{1,2047}$/;
+
+/**
+ * Read and validate the environment. Every problem names the variable; CONFIG_JSON problems
+ * list the bad config fields (as `k3s-burst plan` would).
+ * @throws RuntimeConfigError
+ */
+export function readEnv(env: Env = process.env): RuntimeEnv {
+  const cluster = required(env, 'CLUSTER_NAME');
+  const rawConfig = required(env, 'CONFIG_JSON');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawConfig);
+  } catch (err) {
+    throw new RuntimeConfigError('CONFIG_JSON', `is not JSON (${errorMessage(err).slice(0, 120)})`);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(parsed, 'CONFIG_JSON');
+  } catch (err) {
+    throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
+  }
+  if (config.cluster.name !== cluster) {
+    throw new RuntimeConfigError(
+      'CLUSTER_NAME',
+      `is "${cluster}" but CONFIG_JSON is for cluster "${config.cluster.name}"`,
+    );
+  }
+  const subnetIds = required(
+    env,
+    'SUBNET_IDS',
+    /^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17})*$/,
+    'subnet-… ids separated by commas',
+  )
+    .split(',')
+    .map((s) => s.trim());
+  const tailscaleApiUrl =
+    optional(
+      env,
+      'TAILSCALE_API_URL',
+      /^(https:\/\/|http:\/\/127\.0\.0\.1[:/])/,
+      'https:// or http://127.0.0.1 (tests)',
+    ) || 'https://api.tailscale.com';
+  return {
+    cluster,
+    region: env.AWS_REGION?.trim() || config.cluster.region,
+    eventBusName: required(env, 'EVENT_BUS_NAME'),
+    tableName: required(env, 'TABLE_NAME', /^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
+    commandQueueUrl: optional(env, 'COMMAND_QUEUE_URL', /^https?:\/\//, 'an SQS queue URL'),
+    tailscaleOAuthSecretArn: required(env, 'TAILSCALE_OAUTH_SECRET_ARN', ARN, 'a Secrets Manager ARN'),
+    k3sAgentTokenSecretArn: required(env, 'K3S_AGENT_TOKEN_SECRET_ARN', ARN, 'a Secrets Manager ARN'),
+    launchTemplateId: optional(env, 'LAUNCH_TEMPLATE_ID', /^lt-[0-9a-f]{8,17}$/, 'lt-…'),
+    subnetIds,
+    securityGroupId: required(env, 'SECURITY_GROUP_ID', /^sg-[0-9a-f]{8,17}$/, 'sg-…'),
+    instanceProfileArn: optional(env, 'INSTANCE_PROFILE_ARN', ARN, 'an instance profile ARN'),
+    amiParameters: {
+      arm64:
+        optional(env, 'AMI_PARAMETER_ARM64', SSM_PARAMETER, 'an SSM parameter name') ||
+        config.nodes.amiSsmParameters.arm64,
+      amd64:
+        optional(env, 'AMI_PARAMETER_AMD64', SSM_PARAMETER, 'an SSM parameter name') ||
+        config.nodes.amiSsmParameters.amd64,
+    },
+    tailscaleApiUrl,
+    config,
+  };
+}
+
+// ───────────────────────── deps ─────────────────────────
+
+/** The ports a use-case may need. Built lazily: only what a handler touches is constructed. */
+export interface ControlPorts {
+  fleet: FleetPort;
+  bus: BusPort;
+  state: StatePort;
+  secrets: SecretsPort;
+  devices: DeviceRegistryPort;
+  images: ImageResolver;
+}
+
+/** Everything a handler's `run` gets. */
+export interface ControlDeps extends ControlBase, ControlPorts {
+  env: RuntimeEnv;
+  sleep: Sleep;
+}
+
+/** What a caller may override when building deps (tests: moto endpoints, fake Tailscale fetch). */
+export interface CreateDepsOptions {
+  /** Spread into every SDK client constructor (e.g. `moto.clientConfig`). */
+  clientConfig?: Record<string, unknown>;
+  logger?: PortLogger;
+  metrics?: MetricsSink;
+  clock?: Clock;
+  sleep?: Sleep;
+  fetch?: typeof fetch;
+  /** Replace individual ports (e.g. an EC2 client wrapper injecting capacity errors). */
+  ports?: Partial<ControlPorts>;
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = make();
+      made = true;
+    }
+    return value as T;
+  };
+}
+
+/**
+ * FleetPort that resolves the zones of `SUBNET_IDS` (DescribeSubnets) on first use, then
+ * delegates to {@link Ec2Fleet}. Order of SUBNET_IDS is kept (it is the zone preference).
+ */
+class LazyEc2Fleet implements FleetPort {
+  private inner: Promise<Ec2Fleet> | undefined;
+  constructor(
+    private readonly ec2: () => EC2Client,
+    private readonly make: (ec2: EC2Client, subnets: SubnetChoice[]) => Ec2Fleet,
+    private readonly subnetIds: string[],
+  ) {}
+  private fleet(): Promise<Ec2Fleet> {
+    this.inner ??= this.resolve().catch((err) => {
+      this.inner = undefined; // do not cache a failure
+      throw err;
+    });
+    return this.inner;
+  }
+  private async resolve(): Promise<Ec2Fleet> {
+    const ec2 = this.ec2();
+    let zones: Map<string, string>;
+    try {
+      const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: this.subnetIds }));
+      zones = new Map((out.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']));
+    } catch (err) {
+      throw new RuntimeConfigError(
+        'SUBNET_IDS',
+        `could not be resolved to zones (DescribeSubnets: ${awsErrorCode(err)})`,
+      );
+    }
+    const missing = this.subnetIds.filter((id) => !zones.get(id));
+    if (missing.length > 0)
+      throw new RuntimeConfigError('SUBNET_IDS', `names unknown subnets ${missing.join(', ')}`);
+    return this.make(
+      ec2,
+      this.subnetIds.map((subnetId) => ({ subnetId, zone: zones.get(subnetId) as string })),
+    );
+  }
+  async list(opts?: { includeTerminated?: boolean }) {
+    return (await this.fleet()).list(opts);
+  }
+  async launchOne(req: LaunchOneRequest) {
+    return (await this.fleet()).launchOne(req);
+  }
+  async terminate(instanceIds: string[]) {
+    return (await this.fleet()).terminate(instanceIds);
+  }
+}
+
+/** AMI ids from SSM parameters, cached for 10 minutes per architecture. */
+class SsmImages implements ImageResolver {
+  private readonly cache = new Map<string, { id: string; at: number }>();
+  constructor(
+    private readonly ssm: () => SSMClient,
+    private readonly parameters: RuntimeEnv['amiParameters'],
+    private readonly clock: Clock,
+  ) {}
+  async imageFor(arch: 'arm64' | 'amd64'): Promise<string> {
+    const now = this.clock().getTime();
+    const hit = this.cache.get(arch);
+    if (hit && now - hit.at < 600_000) return hit.id;
+    const name = this.parameters[arch];
+    let value: string | undefined;
+    try {
+      value = (await this.ssm().send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+    } catch (err) {
+      throw new ControlError(
+        `cannot read the ${arch} AMI from SSM parameter ${name} (${awsErrorCode(err)}); check nodes.amiSsmParameters.${arch} and the function's ssm:GetParameter permission`,
+      );
+    }
+    if (!value || !/^ami-[0-9a-f]{8,17}$/.test(value)) {
+      throw new ControlError(
+        `SSM parameter ${name} does not hold an AMI id (nodes.amiSsmParameters.${arch})`,
+      );
+    }
+    this.cache.set(arch, { id: value, at: now });
+    return value;
+  }
+}
+
+/** Powertools Logger as a {@link PortLogger}. */
+export function portLogger(logger: Logger): PortLogger {
+  return {
+    debug: (m, a) => (a ? logger.debug(m, a) : logger.debug(m)),
+    info: (m, a) => (a ? logger.info(m, a) : logger.info(m)),
+    warn: (m, a) => (a ? logger.warn(m, a) : logger.warn(m)),
+    error: (m, a) => (a ? logger.error(m, a) : logger.error(m)),
+  };
+}
+
+/** Powertools Metrics as a {@link MetricsSink}. */
+export function powertoolsSink(metrics: Metrics): MetricsSink {
+  return {
+    count: (name: ControlMetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+    milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
+    seconds: (name, value) => metrics.addMetric(name, MetricUnit.Seconds, value),
+  };
+}
+
+/** Build the deps from a validated environment. Nothing touches the network until a port is used. */
+export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
+  const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
+  const clock = opts.clock ?? (() => new Date());
+  const log =
+    opts.logger ??
+    portLogger(new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }));
+  const metrics =
+    opts.metrics ?? powertoolsSink(new Metrics({ defaultDimensions: { cluster: env.cluster } }));
+  const sleep: Sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const ec2 = lazy(() => new EC2Client(cc));
+  const state = lazy(
+    () => opts.ports?.state ?? new DynamoState({ client: new DynamoDBClient(cc), tableName: env.tableName }),
+  );
+  const secrets = lazy(
+    () =>
+      opts.ports?.secrets ??
+      new SecretsManagerSecrets({ client: new SecretsManagerClient(cc), clock, logger: log }),
+  );
+  const fleet = lazy(
+    () =>
+      opts.ports?.fleet ??
+      new LazyEc2Fleet(
+        ec2,
+        (client, subnets) =>
+          new Ec2Fleet({
+            ec2: client,
+            cluster: env.cluster,
+            nodeNamePrefix: env.config.nodes.namePrefix,
+            subnets,
+            securityGroupIds: [env.securityGroupId],
+            instanceProfileArn: env.instanceProfileArn || undefined,
+            rootVolumeGiB: env.config.nodes.rootVolumeGiB,
+            offeringCache: state().offeringCache(env.cluster),
+            unavailableOfferingTtlSeconds: env.config.launch.unavailableOfferingTtlSeconds,
+            clock,
+            logger: log,
+          }),
+        env.subnetIds,
+      ),
+  );
+  const bus = lazy(
+    () =>
+      opts.ports?.bus ??
+      new EventBridgeBus({
+        client: new EventBridgeClient(cc),
+        eventBusName: env.eventBusName,
+        sleep,
+        logger: log,
+      }),
+  );
+  const devices = lazy(
+    () =>
+      opts.ports?.devices ??
+      new TailscaleClient({
+        // Read lazily on the first Tailscale call; the client caches the token, SecretsPort the secret.
+        credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
+        baseUrl: env.tailscaleApiUrl,
+        tailnet: env.config.tailscale.tailnet,
+        fetch: opts.fetch,
+        clock,
+        sleep,
+        logger: log,
+      }),
+  );
+  const images = lazy(
+    () =>
+      opts.ports?.images ??
+      new SsmImages(
+        lazy(() => new SSMClient(cc)),
+        env.amiParameters,
+        clock,
+      ),
+  );
+  return {
+    env,
+    config: env.config,
+    clock,
+    sleep,
+    log,
+    metrics,
+    get fleet() {
+      return fleet();
+    },
+    get bus() {
+      return bus();
+    },
+    get state() {
+      return state();
+    },
+    get secrets() {
+      return secrets();
+    },
+    get devices() {
+      return devices();
+    },
+    get images() {
+      return images();
+    },
+  };
+}
+
+// ───────────────────────── handlers ─────────────────────────
+
+/** Per-process Logger and Metrics: cheap (no I/O), read service/namespace from POWERTOOLS_* env. */
+const processLogger = lazy(
+  () => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }),
+);
+const processMetrics = lazy(() => new Metrics());
+/** The per-process deps: built on the first invocation from `process.env`. */
+let processDeps: ControlDeps | undefined;
+let testDeps: ControlDeps | undefined;
+
+/** Make every handler in this process use `deps` (tests); `undefined` restores the default. */
+export function setDepsForTesting(deps: ControlDeps | undefined): void {
+  testDeps = deps;
+}
+
+/** Forget the per-process deps so the next invocation re-reads the environment (tests). */
+export function resetRuntimeForTesting(): void {
+  processDeps = undefined;
+  testDeps = undefined;
+}
+
+function defaultDeps(): ControlDeps {
+  if (!processDeps) {
+    const env = readEnv(process.env);
+    const logger = processLogger();
+    logger.appendPersistentKeys({ cluster: env.cluster });
+    const metrics = processMetrics();
+    metrics.setDefaultDimensions({ cluster: env.cluster });
+    processDeps = createDeps(env, { logger: portLogger(logger), metrics: powertoolsSink(metrics) });
+  }
+  return processDeps;
+}
+
+/** What a handler file gives {@link makeHandler}. */
+export interface HandlerSpec<I, R> {
+  parse(raw: unknown, deps: ControlDeps): Parsed<I>;
+  run(input: I, deps: ControlDeps, invocation: Invocation): Promise<R>;
+}
+
+export type BurstHandler<R> = (event: unknown, context: Context) => Promise<R | RejectedResult>;
+
+/**
+ * A middy handler: validates the environment once, parses the event (refusals are logged,
+ * counted and answered without throwing), runs the use-case (errors logged and rethrown so
+ * Lambda retries), and flushes metrics after every invocation, failed or not.
+ */
+export function makeHandler<I, R>(name: string, spec: HandlerSpec<I, R>): BurstHandler<R> {
+  const core = async (event: unknown, context: Context): Promise<R | RejectedResult> => {
+    const deps = testDeps ?? defaultDeps();
+    const parsed = spec.parse(event, deps);
+    if (!parsed.ok) return rejectEvent(deps, parsed.reason, event);
+    try {
+      return await spec.run(parsed.input, deps, { requestId: context?.awsRequestId || 'local' });
+    } catch (err) {
+      deps.log.error(`${name} failed; Lambda will retry the event`, {
+        error: err instanceof Error ? err.name : 'Error',
+        message: errorMessage(err).slice(0, 1000),
+      });
+      throw err;
+    }
+  };
+  return middy<unknown, R | RejectedResult, Error, Context>()
+    .use(injectLambdaContext(processLogger()))
+    .use(logMetrics(processMetrics()))
+    .handler(core) as unknown as BurstHandler<R>;
+}
