@@ -1,0 +1,447 @@
+/**
+ * Janitor use-case: on a schedule, clean up what the event-driven path may have missed
+ * (a lost event, a Lambda that failed after its retries, Tailscale down during a terminate):
+ *
+ * - **orphan instances** (I3): a tagged instance in pending/running launched more than
+ *   `repairs.registrationTimeoutSeconds` ago with no Node in the latest snapshot — only when
+ *   that snapshot is fresh (younger than `agent.staleAfterSeconds`), complete (not truncated)
+ *   and observed after the instance's registration deadline. A stale or absent snapshot means
+ *   we cannot see the cluster, so nothing is judged an orphan (stale-agent fail-safe, I8);
+ *   abandonment after a long silence is reconcile's business, not the janitor's;
+ * - **stale Tailscale devices** (I4): a device with our tag whose hostname is a managed node
+ *   name (prefix + instance id) and whose instance is terminated / shutting-down, or not listed
+ *   at all while the device has been offline for `tailscale.deviceStaleAfterSeconds`.
+ *   Connected devices of unlisted instances are left alone (EC2's list may lag a launch);
+ *   devices with other hostnames (e.g. a Pi that carries the tag) are never touched;
+ * - **Node objects of terminated instances**: a managed node (never an on-prem one, I2) in a
+ *   fresh snapshot whose instance is terminated / shutting-down, or not listed and NotReady →
+ *   `DeleteNode` to the agent (which re-checks the node is ours before deleting).
+ *
+ * Only instances carrying this cluster's tag are ever listed or terminated (the fleet adapter
+ * lists by tag and refuses untagged ids). Each kind of work is capped per run and the run
+ * stops starting new actions after a time budget; what was left is counted and reported, the
+ * next run continues. One failed action never stops the others.
+ */
+import { instanceIdOfNode } from '../core/context.js';
+import { parseProviderId } from '../core/ids.js';
+import type {
+  BusEntry,
+  BusPort,
+  Device,
+  DeviceRegistryPort,
+  FleetPort,
+  StatePort,
+  StoredSnapshot,
+} from '../core/ports.js';
+import { ForeignInstanceError } from '../core/ports.js';
+import {
+  type ClusterSnapshot,
+  type Config,
+  type DeleteNode,
+  DetailTypes,
+  type InstanceTerminated,
+  type ManagedInstance,
+  SCHEMA_VERSION,
+  Sources,
+} from '../events/index.js';
+import { type ControlBase, ControlMetrics, EmitFailedError, type Invocation } from './common.js';
+import type { JanitorInput } from './inputs.js';
+
+/** The ports the janitor needs. */
+export interface JanitorDeps extends ControlBase {
+  fleet: Pick<FleetPort, 'list' | 'terminate'>;
+  devices: Pick<DeviceRegistryPort, 'listDevices' | 'deleteDevice'>;
+  bus: BusPort;
+  state: Pick<StatePort, 'getLatestSnapshot'>;
+}
+
+/** Per-run bounds. */
+export interface JanitorLimits {
+  maxOrphanTerminations: number;
+  maxDeviceDeletions: number;
+  maxNodeDeletions: number;
+  /** Stop starting new actions after this long (the function timeout is 120 s). */
+  timeBudgetMs: number;
+}
+
+export const DEFAULT_JANITOR_LIMITS: JanitorLimits = {
+  maxOrphanTerminations: 10,
+  maxDeviceDeletions: 25,
+  maxNodeDeletions: 25,
+  timeBudgetMs: 90_000,
+};
+
+/** How the janitor judged the latest snapshot. Only `fresh` allows orphan and Node work. */
+export type SnapshotVerdict = 'fresh' | 'stale' | 'absent' | 'truncated';
+
+export interface OrphanAction {
+  instanceId: string;
+  nodeName: string;
+  reason: string;
+}
+export interface DeviceAction {
+  nodeId: string;
+  hostname: string;
+  instanceId: string;
+  reason: string;
+}
+export interface NodeAction {
+  nodeName: string;
+  instanceId: string;
+  reason: string;
+}
+
+/** What the janitor decided, before acting. Pure output of {@link planJanitor}. */
+export interface JanitorPlan {
+  snapshot: SnapshotVerdict;
+  snapshotAgeSeconds: number | undefined;
+  orphans: OrphanAction[];
+  devices: DeviceAction[];
+  nodes: NodeAction[];
+  /** Candidates dropped by the per-run caps (the next run takes them). */
+  capped: { orphans: number; devices: number; nodes: number };
+  /** Why orphan / Node work was skipped, when it was. */
+  skipped: string[];
+}
+
+/** What one run did. */
+export interface JanitorReport extends JanitorPlan {
+  outcome: 'done';
+  tickId: string;
+  orphansTerminated: string[];
+  devicesDeleted: string[];
+  nodeDeletionsRequested: string[];
+  /** Actions that failed (each also logged and counted); retried by the next run. */
+  failures: { action: string; target: string; message: string }[];
+  /** Actions not started because the time budget ran out. */
+  outOfTime: number;
+}
+
+const LIVE = new Set(['pending', 'running']);
+const GONE = new Set(['shutting-down', 'terminated']);
+
+function snapshotVerdict(
+  stored: StoredSnapshot | undefined,
+  config: Config,
+  nowMs: number,
+): { verdict: SnapshotVerdict; ageSeconds: number | undefined; snapshot: ClusterSnapshot | undefined } {
+  if (!stored) return { verdict: 'absent', ageSeconds: undefined, snapshot: undefined };
+  const snap = stored.snapshot;
+  const ageSeconds = (nowMs - Date.parse(snap.observedAt)) / 1000;
+  if (!(ageSeconds <= config.agent.staleAfterSeconds))
+    return { verdict: 'stale', ageSeconds, snapshot: snap };
+  if (snap.truncated && snap.truncated.droppedNodes > 0) {
+    return { verdict: 'truncated', ageSeconds, snapshot: snap };
+  }
+  return { verdict: 'fresh', ageSeconds, snapshot: snap };
+}
+
+/** The instance id a managed hostname names (`<prefix><instance id>`), else undefined. */
+export function instanceIdOfHostname(hostname: string, prefix: string): string | undefined {
+  const h = hostname.toLowerCase();
+  if (!h.startsWith(prefix)) return undefined;
+  const rest = h.slice(prefix.length);
+  return /^i-[0-9a-f]{8,17}$/.test(rest) ? rest : undefined;
+}
+
+/**
+ * Decide the janitor's work from the fleet (including terminated instances), the latest
+ * stored snapshot and the tagged devices. Pure: the same inputs give the same plan.
+ * `devices` undefined means Tailscale could not be listed (device work is skipped).
+ */
+export function planJanitor(args: {
+  config: Config;
+  now: Date;
+  instances: ManagedInstance[];
+  stored: StoredSnapshot | undefined;
+  devices: Device[] | undefined;
+  limits?: JanitorLimits;
+}): JanitorPlan {
+  const { config, instances } = args;
+  const limits = args.limits ?? DEFAULT_JANITOR_LIMITS;
+  const nowMs = args.now.getTime();
+  const prefix = config.nodes.namePrefix;
+  const tag = config.tailscale.tags[0] ?? 'tag:k3s-burst';
+  const { verdict, ageSeconds, snapshot } = snapshotVerdict(args.stored, config, nowMs);
+  const byId = new Map(instances.map((i) => [i.instanceId, i]));
+  const skipped: string[] = [];
+
+  const orphans: OrphanAction[] = [];
+  const nodes: NodeAction[] = [];
+  if (verdict !== 'fresh' || !snapshot) {
+    const why =
+      verdict === 'absent'
+        ? 'no agent snapshot has been stored'
+        : verdict === 'stale'
+          ? `the latest snapshot is ${Math.round(ageSeconds ?? 0)} s old (staleAfterSeconds=${config.agent.staleAfterSeconds})`
+          : 'the latest snapshot left nodes out (truncated)';
+    skipped.push(
+      `orphan instances and Node objects not checked: ${why}; the cluster cannot be seen, so nothing is judged (fail-safe)`,
+    );
+  } else {
+    const nodeNames = new Set(snapshot.nodes.map((n) => n.name));
+    const nodeInstanceIds = new Set<string>();
+    for (const n of snapshot.nodes) {
+      const id = instanceIdOfNode(n) ?? parseProviderId(n.providerID)?.instanceId;
+      if (id) nodeInstanceIds.add(id);
+    }
+    const observedMs = Date.parse(snapshot.observedAt);
+    const timeoutMs = config.repairs.registrationTimeoutSeconds * 1000;
+    for (const inst of [...instances].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1))) {
+      if (!LIVE.has(inst.state)) continue;
+      if (nodeNames.has(inst.nodeName) || nodeInstanceIds.has(inst.instanceId)) continue;
+      const deadlineMs = Date.parse(inst.launchedAt) + timeoutMs;
+      // The snapshot must have been observed after the registration deadline: an older one
+      // could predate a registration that did happen.
+      if (!(observedMs > deadlineMs && nowMs > deadlineMs)) continue;
+      orphans.push({
+        instanceId: inst.instanceId,
+        nodeName: inst.nodeName,
+        reason: `orphan: ${inst.instanceId} (${inst.instanceType}, ${inst.state}) launched at ${inst.launchedAt} has no Node ${inst.nodeName} in snapshot ${snapshot.seq} observed at ${snapshot.observedAt}, after its registrationTimeoutSeconds=${config.repairs.registrationTimeoutSeconds}`,
+      });
+    }
+    for (const n of [...snapshot.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!n.managed) continue; // I2: on-prem nodes are never touched
+      const id = instanceIdOfNode(n);
+      if (!id) continue;
+      const inst = byId.get(id);
+      if (inst && GONE.has(inst.state)) {
+        nodes.push({ nodeName: n.name, instanceId: id, reason: `its instance ${id} is ${inst.state}` });
+      } else if (!inst && !n.ready) {
+        nodes.push({
+          nodeName: n.name,
+          instanceId: id,
+          reason: `its instance ${id} is no longer listed by EC2 and the node is NotReady`,
+        });
+      }
+    }
+  }
+
+  const devices: DeviceAction[] = [];
+  if (args.devices === undefined) {
+    skipped.push('stale Tailscale devices not checked: the device list could not be read');
+  } else {
+    const staleMs = config.tailscale.deviceStaleAfterSeconds * 1000;
+    const orphanIds = new Set(orphans.slice(0, limits.maxOrphanTerminations).map((o) => o.instanceId));
+    for (const d of [...args.devices].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) {
+      if (!d.tags.includes(tag)) continue; // never anything untagged
+      const id = instanceIdOfHostname(d.hostname, prefix);
+      if (!id) continue; // not a managed node's hostname: not ours to judge
+      const inst = byId.get(id);
+      if (inst && GONE.has(inst.state)) {
+        devices.push({
+          nodeId: d.nodeId,
+          hostname: d.hostname,
+          instanceId: id,
+          reason: `instance ${id} is ${inst.state}`,
+        });
+      } else if (orphanIds.has(id)) {
+        devices.push({
+          nodeId: d.nodeId,
+          hostname: d.hostname,
+          instanceId: id,
+          reason: `instance ${id} is terminated as an orphan in this run`,
+        });
+      } else if (!inst && !d.connectedToControl) {
+        const lastSeenMs = d.lastSeen ? Date.parse(d.lastSeen) : Number.NaN;
+        const offlineFor = Number.isNaN(lastSeenMs) ? undefined : nowMs - lastSeenMs;
+        if (offlineFor !== undefined && offlineFor >= staleMs) {
+          devices.push({
+            nodeId: d.nodeId,
+            hostname: d.hostname,
+            instanceId: id,
+            reason: `instance ${id} is not listed by EC2 and the device has been offline since ${d.lastSeen} (deviceStaleAfterSeconds=${config.tailscale.deviceStaleAfterSeconds})`,
+          });
+        }
+      }
+    }
+  }
+
+  return {
+    snapshot: verdict,
+    snapshotAgeSeconds: ageSeconds,
+    orphans: orphans.slice(0, limits.maxOrphanTerminations),
+    devices: devices.slice(0, limits.maxDeviceDeletions),
+    nodes: nodes.slice(0, limits.maxNodeDeletions),
+    capped: {
+      orphans: Math.max(0, orphans.length - limits.maxOrphanTerminations),
+      devices: Math.max(0, devices.length - limits.maxDeviceDeletions),
+      nodes: Math.max(0, nodes.length - limits.maxNodeDeletions),
+    },
+    skipped,
+  };
+}
+
+function msg(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
+}
+
+/**
+ * One janitor run: read, plan ({@link planJanitor}), act within the caps and time budget.
+ * Throws only when the fleet cannot be listed (nothing can be judged without it); every
+ * other failure is reported and left for the next run.
+ */
+export async function runJanitor(
+  input: JanitorInput,
+  deps: JanitorDeps,
+  _invocation?: Invocation,
+  limits: JanitorLimits = DEFAULT_JANITOR_LIMITS,
+): Promise<JanitorReport> {
+  const { config, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const startMs = deps.clock().getTime();
+  const tag = config.tailscale.tags[0] ?? 'tag:k3s-burst';
+
+  const instances = await deps.fleet.list({ includeTerminated: true });
+  const failures: JanitorReport['failures'] = [];
+  let stored: StoredSnapshot | undefined;
+  let snapshotReadable = true;
+  try {
+    stored = await deps.state.getLatestSnapshot(cluster);
+  } catch (err) {
+    snapshotReadable = false; // treated as absent: fail-safe
+    failures.push({ action: 'read-snapshot', target: cluster, message: msg(err) });
+  }
+  let devices: Device[] | undefined;
+  try {
+    devices = await deps.devices.listDevices({ tag });
+  } catch (err) {
+    failures.push({ action: 'list-devices', target: tag, message: msg(err) });
+  }
+
+  const now = deps.clock();
+  const plan = planJanitor({ config, now, instances, stored, devices, limits });
+  if (!snapshotReadable) plan.skipped.push('the snapshot could not be read');
+  if (plan.snapshot !== 'fresh') metrics.count(ControlMetrics.janitorFailSafeSkips);
+  const cappedTotal = plan.capped.orphans + plan.capped.devices + plan.capped.nodes;
+  if (cappedTotal > 0) metrics.count(ControlMetrics.janitorWorkCapped, cappedTotal);
+
+  let outOfTime = 0;
+  const inTime = (): boolean => {
+    if (deps.clock().getTime() - startMs < limits.timeBudgetMs) return true;
+    outOfTime++;
+    return false;
+  };
+
+  // Orphans: terminate by id (the adapter re-checks the cluster tag).
+  const orphansTerminated: string[] = [];
+  const terminatedEvents: BusEntry[] = [];
+  for (const o of plan.orphans) {
+    if (!inTime()) continue;
+    try {
+      const r = await deps.fleet.terminate([o.instanceId]);
+      orphansTerminated.push(o.instanceId);
+      if (r.terminating.includes(o.instanceId)) {
+        metrics.count(ControlMetrics.orphansTerminated);
+        metrics.count(ControlMetrics.instancesTerminated);
+      }
+      log.warn('orphan instance terminated', { instanceId: o.instanceId, reason: o.reason });
+      const detail: InstanceTerminated = {
+        schemaVersion: SCHEMA_VERSION,
+        cluster,
+        instanceId: o.instanceId,
+        nodeName: o.nodeName,
+        reason: o.reason.slice(0, 1000),
+        // Its device (if any) is in this run's device list; it never registered a Node.
+        tailscaleDeviceDeleted: false,
+        nodeDeletionRequested: false,
+        terminatedAt: deps.clock().toISOString(),
+      };
+      terminatedEvents.push({ source: Sources.janitor, detailType: DetailTypes.instanceTerminated, detail });
+    } catch (err) {
+      if (err instanceof ForeignInstanceError) metrics.count(ControlMetrics.foreignTerminateRefused);
+      failures.push({ action: 'terminate-orphan', target: o.instanceId, message: msg(err) });
+    }
+  }
+
+  // Devices of gone instances (and of the orphans just terminated).
+  const devicesDeleted: string[] = [];
+  for (const d of plan.devices) {
+    if (!inTime()) continue;
+    if (
+      !orphansTerminated.includes(d.instanceId) &&
+      plan.orphans.some((o) => o.instanceId === d.instanceId)
+    ) {
+      continue; // its orphan could not be terminated: keep the device of a live instance
+    }
+    try {
+      const r = await deps.devices.deleteDevice(d.nodeId);
+      devicesDeleted.push(d.nodeId);
+      if (r === 'deleted') metrics.count(ControlMetrics.devicesDeleted);
+      log.info('stale tailscale device deleted', {
+        hostname: d.hostname,
+        nodeId: d.nodeId,
+        reason: d.reason,
+      });
+    } catch (err) {
+      metrics.count(ControlMetrics.deviceDeleteFailures);
+      failures.push({ action: 'delete-device', target: d.hostname, message: msg(err) });
+    }
+  }
+
+  // Node objects of gone instances: DeleteNode to the agent (which re-checks ownership).
+  const nodeEntries: BusEntry[] = [];
+  for (const n of plan.nodes) {
+    if (!inTime()) continue;
+    const detail: DeleteNode = {
+      schemaVersion: SCHEMA_VERSION,
+      cluster,
+      nodeName: n.nodeName,
+      instanceId: n.instanceId,
+      reason: `janitor: ${n.reason}`,
+    };
+    nodeEntries.push({ source: Sources.janitor, detailType: DetailTypes.deleteNode, detail });
+  }
+  const nodeDeletionsRequested: string[] = [];
+  const entries = [...nodeEntries, ...terminatedEvents];
+  if (entries.length > 0) {
+    const result = await deps.bus.put(entries).catch((err: unknown) => {
+      failures.push({ action: 'put-events', target: `${entries.length} event(s)`, message: msg(err) });
+      return undefined;
+    });
+    if (result) {
+      const failed = new Set(result.failed.map((f) => f.index));
+      nodeEntries.forEach((e, i) => {
+        const name = (e.detail as DeleteNode).nodeName;
+        if (failed.has(i))
+          failures.push({ action: 'request-node-deletion', target: name, message: 'PutEvents entry failed' });
+        else nodeDeletionsRequested.push(name);
+      });
+      if (result.failed.length > 0) {
+        metrics.count(ControlMetrics.busPutFailures, result.failed.length);
+        log.error('some janitor events could not be put on the bus', {
+          error: new EmitFailedError(
+            [],
+            result.failed.map((f) => ({ ...f, detailType: entries[f.index]?.detailType ?? '?' })),
+          ).message,
+        });
+      }
+    }
+  }
+  if (nodeDeletionsRequested.length > 0) {
+    metrics.count(ControlMetrics.nodeDeletionsRequested, nodeDeletionsRequested.length);
+  }
+  if (failures.length > 0) metrics.count(ControlMetrics.janitorFailures, failures.length);
+
+  const report: JanitorReport = {
+    outcome: 'done',
+    tickId: input.tick.id,
+    ...plan,
+    orphansTerminated,
+    devicesDeleted,
+    nodeDeletionsRequested,
+    failures,
+    outOfTime,
+  };
+  log.info('janitor run finished', {
+    snapshot: plan.snapshot,
+    orphansTerminated: orphansTerminated.length,
+    devicesDeleted: devicesDeleted.length,
+    nodeDeletionsRequested: nodeDeletionsRequested.length,
+    failures: failures.length,
+    capped: plan.capped,
+    outOfTime,
+    skipped: plan.skipped,
+  });
+  return report;
+}

@@ -1,0 +1,184 @@
+/**
+ * Helpers for the terminate / janitor / interruption tests: a recording logger, event
+ * envelopes as EventBridge delivers them, and a fake-backed deps bundle with a settable clock.
+ */
+import { RecordingMetrics } from '../../lib/control/common.js';
+import type { PortLogger } from '../../lib/core/ports.js';
+import {
+  type Config,
+  DetailTypes,
+  type NodeDrained,
+  SCHEMA_VERSION,
+  Sources,
+  type TerminateRequested,
+} from '../../lib/events/index.js';
+import { makeConfig } from '../unit/core/fixtures.js';
+import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeState } from './fakes/index.js';
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes?: Record<string, unknown>;
+}
+
+/** A PortLogger that keeps every line (tests assert on reasons and on the absence of secrets). */
+export class RecordingLogger implements PortLogger {
+  readonly lines: LogLine[] = [];
+  debug(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'debug', message, attributes });
+  }
+  info(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, attributes });
+  }
+  text(): string {
+    return this.lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.attributes ?? {})}`).join('\n');
+  }
+}
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  constructor(public nowMs: number) {}
+  readonly now = (): Date => new Date(this.nowMs);
+  advance(seconds: number): void {
+    this.nowMs += seconds * 1000;
+  }
+  set(iso: string): void {
+    this.nowMs = Date.parse(iso);
+  }
+}
+
+/** The test cluster's config (cluster `pi-lab`, prefix `burst-`, maxNodes 6). */
+export function a2Config(overrides: Record<string, unknown> = {}): Config {
+  return makeConfig(overrides);
+}
+
+let envSeq = 0;
+function envelope(source: string, detailType: string, detail: unknown, time: string, id?: string) {
+  envSeq++;
+  return {
+    version: '0',
+    id: id ?? `0c6f2a1e-0000-4000-8000-${envSeq.toString(16).padStart(12, '0')}`,
+    'detail-type': detailType,
+    source,
+    account: '123456789012',
+    time,
+    region: 'eu-central-1',
+    resources: [],
+    detail,
+  };
+}
+
+export function terminateRequestedEvent(
+  p: Partial<TerminateRequested> & { instanceId: string },
+  opts: { id?: string; time?: string; source?: string } = {},
+) {
+  const time = opts.time ?? '2026-03-16T09:30:00Z';
+  const detail: TerminateRequested = {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: 'pi-lab',
+    decisionId: 'pi-lab-0scalein00001',
+    reason: 'scale-in: node empty for 10m',
+    requestedAt: time,
+    ...p,
+  };
+  return envelope(opts.source ?? Sources.reconcile, DetailTypes.terminateRequested, detail, time, opts.id);
+}
+
+export function nodeDrainedEvent(
+  p: Partial<NodeDrained> & { instanceId: string },
+  opts: { id?: string; time?: string } = {},
+) {
+  const time = opts.time ?? '2026-03-16T09:30:00Z';
+  const detail: NodeDrained = {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: 'pi-lab',
+    decisionId: 'pi-lab-0scalein00001',
+    nodeName: `burst-${p.instanceId}`,
+    outcome: 'drained',
+    blockingPods: [],
+    evictedPods: 3,
+    finishedAt: time,
+    ...p,
+  };
+  return envelope(Sources.agent, DetailTypes.nodeDrained, detail, time, opts.id);
+}
+
+export function spotWarningEvent(instanceId: string, opts: { id?: string; time?: string } = {}) {
+  return envelope(
+    Sources.ec2,
+    DetailTypes.ec2SpotInterruption,
+    { 'instance-id': instanceId, 'instance-action': 'terminate' },
+    opts.time ?? '2026-03-16T09:30:00Z',
+    opts.id,
+  );
+}
+
+export function rebalanceEvent(instanceId: string, opts: { id?: string; time?: string } = {}) {
+  return envelope(
+    Sources.ec2,
+    DetailTypes.ec2Rebalance,
+    { 'instance-id': instanceId },
+    opts.time ?? '2026-03-16T09:30:00Z',
+    opts.id,
+  );
+}
+
+export function janitorTick(time = '2026-03-16T09:30:00Z', id?: string) {
+  return envelope(Sources.events, DetailTypes.scheduledEvent, { action: 'janitor' }, time, id);
+}
+
+/** Fake-backed deps for the three use-cases, sharing one manual clock. */
+export function fakeDeps(opts: { now?: string; config?: Config } = {}) {
+  const clock = new ManualClock(Date.parse(opts.now ?? '2026-03-16T09:30:00Z'));
+  const config = opts.config ?? a2Config();
+  const fleet = new FakeFleet({ cluster: config.cluster.name, clock: clock.now });
+  const devices = new FakeDeviceRegistry(clock.now);
+  const bus = new FakeBus();
+  const state = new FakeState();
+  const log = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  return {
+    clock,
+    config,
+    fleet,
+    devices,
+    bus,
+    state,
+    log,
+    metrics,
+    deps: { config, clock: clock.now, log, metrics, fleet, devices, bus, state },
+  };
+}
+
+let launchSeq = 0;
+/** Launch one managed instance in a FakeFleet (state `running` unless told). */
+export async function launchManaged(
+  fleet: FakeFleet,
+  p: {
+    instanceType?: string;
+    capacityType?: 'spot' | 'on-demand';
+    state?: 'pending' | 'running';
+    decisionId?: string;
+  } = {},
+) {
+  launchSeq++;
+  const launched = await fleet.launchOne({
+    clientToken: `test-launch-${launchSeq}-0`,
+    decisionId: p.decisionId ?? `pi-lab-test${launchSeq}`,
+    launchId: `test-launch-${launchSeq}`,
+    index: 0,
+    instanceTypes: [p.instanceType ?? 'm7g.large'],
+    capacityTypes: [p.capacityType ?? 'spot'],
+    imageId: 'ami-0123456789abcdef0',
+    userData: '#!/bin/sh\n',
+    reason: 'test',
+  });
+  if ((p.state ?? 'running') === 'running') fleet.setState(launched.instanceId, 'running');
+  return launched;
+}
