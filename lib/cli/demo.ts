@@ -3,7 +3,8 @@
  * and a nightly scale-to-zero schedule — simulated for a day with the real planner. Prints
  * the summary and a terminal chart, writes the HTML report and says where it is.
  */
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/index.js';
 import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../sim/defaults.js';
 import { asciiChart } from '../sim/report.js';
@@ -18,6 +19,16 @@ Simulates one weekday of a 3-Pi K3s cluster with k3s-burst (no AWS, no cluster n
 a CI burst at 10:00 UTC bursts onto EC2, and the night schedule scales the cloud to zero.
 Writes report.html and summary.json to DIR (default ./sim-out).
 `;
+
+/** examples/scenarios/ of this package, wherever the command runs from. */
+const EXAMPLE_SCENARIOS = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
+
+/** `path` relative to `cwd` when it is below it, else absolute; ends with a separator. */
+function shortPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return path.endsWith(sep) ? path : path + sep;
+  return rel + sep;
+}
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   let out = 'sim-out';
@@ -66,8 +77,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.stdout(asciiChart('Cloud nodes (EC2 instances)', result.result.samples, (s) => s.cloudInstances));
   io.stdout(`\nSimulated ${scenario.hours} h in ${wallS.toFixed(2)} s. Times are UTC.\n`);
   io.stdout(`Open the report: ${result.reportPath}\n`);
+  io.stdout(`Summary:         ${result.summaryPath}\n`);
+  const scenarios = shortPath(io.cwd, EXAMPLE_SCENARIOS);
   io.stdout(
-    'Try your own: k3s-burst simulate --scenario examples/scenarios/ci-burst.json --config k3s-burst.config.json\n',
+    `More scenarios:  ${scenarios}README.md\n` +
+      `Try one:         k3s-burst simulate --scenario ${scenarios}ci-burst.json [--config your-config.json]\n`,
   );
   return result.summary.invariants.violations.length > 0 ? ExitCode.failure : ExitCode.ok;
 }

@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { ValidationError } from '../events/index.js';
 import { CHAOS_HOURS, type ChaosOutcome, runChaos } from '../sim/chaos.js';
 import { fmtClock, INVARIANT_TITLES } from '../sim/invariants.js';
-import { progressBar, resolveConfig, runScenario } from '../sim/run.js';
-import { loadScenarioFile, readJsonFile } from '../sim/scenario.js';
+import { loadScenarioAndConfig, progressBar, runScenario } from '../sim/run.js';
+import { readJsonFile } from '../sim/scenario.js';
 import { formatSummary } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
 
@@ -140,11 +140,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const scenarioPath = resolve(io.cwd, args.scenario);
   try {
-    const scenario = loadScenarioFile(scenarioPath);
     const configFile = args.config
       ? { raw: readJsonFile(resolve(io.cwd, args.config)), path: resolve(io.cwd, args.config) }
       : undefined;
-    const { config, name } = resolveConfig(scenario, scenarioPath, configFile);
+    const { scenario, config, configName: name } = loadScenarioAndConfig(scenarioPath, configFile);
     const outDir = resolve(io.cwd, args.out ?? 'sim-out');
     const hours = args.hours ?? scenario.hours;
     const start = Date.parse(scenario.start);

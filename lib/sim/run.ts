@@ -9,7 +9,7 @@ import { type Config, ValidationError } from '../events/index.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { type SimResult, simulate } from './engine.js';
 import { renderReportHtml } from './report.js';
-import type { Scenario } from './scenario.js';
+import { parseScenario, readJsonFile, type Scenario } from './scenario.js';
 import { type Summary, summarize } from './summary.js';
 
 /**
@@ -37,6 +37,36 @@ export function resolveConfig(
     }
   }
   return { config: loadConfig(DEFAULT_CONFIG, 'built-in example config'), name: 'built-in example config' };
+}
+
+/**
+ * Load a scenario file and the config it runs with. When the scenario is invalid, its inline
+ * config (or the `--config` file) is checked too, so one run lists every bad field at once.
+ */
+export function loadScenarioAndConfig(
+  scenarioPath: string,
+  configFile?: { raw: unknown; path: string },
+): { scenario: Scenario; config: Config; configName: string } {
+  const raw = readJsonFile(scenarioPath);
+  let scenario: Scenario;
+  try {
+    scenario = parseScenario(raw, scenarioPath);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // With --config the config file is its own file and gets its own error once the scenario parses.
+    const inline = (raw as { config?: unknown } | null)?.config;
+    if (configFile || inline === undefined) throw err;
+    const problems = [...err.problems];
+    try {
+      loadConfig(inline, scenarioPath);
+    } catch (cfgErr) {
+      if (!(cfgErr instanceof ValidationError)) throw cfgErr;
+      problems.push(...cfgErr.problems.map((p) => ({ ...p, path: `$.config${p.path.slice(1)}` })));
+    }
+    throw new ValidationError(scenarioPath, problems);
+  }
+  const { config, name } = resolveConfig(scenario, scenarioPath, configFile);
+  return { scenario, config, configName: name };
 }
 
 export interface RunOutput {
