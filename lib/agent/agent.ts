@@ -26,6 +26,7 @@ import {
 } from './model.js';
 import type { CommandQueuePort, EventBusPort } from './ports.js';
 import { Publisher } from './publisher.js';
+import { LEASE_NAME } from './rbac.js';
 import { buildSnapshot } from './snapshot-builder.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -215,7 +216,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
       clock,
       log,
       namespace: o.namespace ?? 'k3s-burst',
-      name: o.leaseName ?? 'k3s-burst-agent',
+      name: o.leaseName ?? LEASE_NAME,
       identity: o.identity,
       leaseDurationMs: o.leaseDurationMs,
       retryPeriodMs: o.leaseRetryMs,

@@ -138,7 +138,16 @@ export async function kubeconfigTarget(file: string): Promise<KubeTarget> {
     const t = fromJson(json, file);
     if (t) return t;
   }
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  let KubeConfig: typeof import('@kubernetes/client-node').KubeConfig;
+  try {
+    ({ KubeConfig } = await import('@kubernetes/client-node'));
+  } catch (err) {
+    // The agent image bundles without client-node (deploy/Dockerfile) to stay small.
+    throw new KubeConfigError(
+      `kubeconfig ${file} is YAML or uses exec/auth-provider credentials, which need @kubernetes/client-node (not in the agent image): in a pod, unset KUBECONFIG to use the service account; elsewhere run \`npx k3s-burst agent\` from the repository or convert the kubeconfig to JSON with a token or client certificate`,
+      { cause: err },
+    );
+  }
   const kc = new KubeConfig();
   try {
     kc.loadFromString(text);

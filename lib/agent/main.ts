@@ -2,6 +2,8 @@
 import { run } from '../cli/agent.js';
 import { processIo } from '../cli/io.js';
 
-const code = await run(process.argv.slice(2), processIo());
+// `node agent.mjs agent [flags]` is `k3s-burst agent [flags]`; the command name is optional.
+const argv = process.argv.slice(2);
+const code = await run(argv[0] === 'agent' ? argv.slice(1) : argv, processIo());
 // Exit explicitly: an aborted SQS long poll or keep-alive socket must not hold the pod in Terminating.
 process.exit(code);
