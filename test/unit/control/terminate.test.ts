@@ -164,7 +164,10 @@ describe('terminate', () => {
 
   it('parsing refuses events of another cluster, unknown types and bad details', () => {
     const inst = 'i-0123456789abcdef0';
-    const foreign = parseTerminateEvent(terminateRequestedEvent({ instanceId: inst, cluster: 'other' }), 'pi-lab');
+    const foreign = parseTerminateEvent(
+      terminateRequestedEvent({ instanceId: inst, cluster: 'other' }),
+      'pi-lab',
+    );
     expect(foreign).toMatchObject({ ok: false, reason: expect.stringContaining('"other"') });
     const wrongSource = parseTerminateEvent(
       terminateRequestedEvent({ instanceId: inst }, { source: 'evil.source' }),

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import { ControlMetrics } from '../../../lib/control/common.js';
+import { parseJanitorEvent } from '../../../lib/control/inputs.js';
+import {
+  DEFAULT_JANITOR_LIMITS,
+  instanceIdOfHostname,
+  planJanitor,
+  runJanitor,
+} from '../../../lib/control/janitor.js';
+import { type DeleteNode, DetailTypes, type InstanceTerminated } from '../../../lib/events/index.js';
+import { fakeDeps, janitorTick, launchManaged } from '../../support/control-a2.js';
+import { cloudNode, instance, piNode, snapshot } from '../core/fixtures.js';
+
+const NOW = new Date('2026-03-16T09:30:00Z');
+const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
+
+function tick() {
+  const p = parseJanitorEvent(janitorTick());
+  if (!p.ok) throw new Error(p.reason);
+  return p.input;
+}
+
+/** A world: one orphan (launched 1 h ago, no Node), one registered instance, one fresh launch. */
+async function world(opts: { snapshotAgeSeconds?: number; withSnapshot?: boolean } = {}) {
+  const t = fakeDeps({ now: ago(3600) });
+  const orphan = await launchManaged(t.fleet);
+  t.clock.set(ago(1800));
+  const registered = await launchManaged(t.fleet);
+  t.clock.set(ago(60));
+  const fresh = await launchManaged(t.fleet, { state: 'pending' });
+  t.clock.set(NOW.toISOString());
+  if (opts.withSnapshot !== false) {
+    await t.state.putSnapshotIfNewer(
+      snapshot({
+        observedAt: ago(opts.snapshotAgeSeconds ?? 20),
+        nodes: [piNode('pi-node-1'), cloudNode(registered.instanceId)],
+      }),
+      NOW,
+    );
+  }
+  return { t, orphan, registered, fresh };
+}
+
+describe('janitor', () => {
+  it('terminates an orphan but not a registered or freshly launched instance', async () => {
+    const { t, orphan, registered, fresh } = await world();
+
+    const r = await runJanitor(tick(), t.deps);
+
+    expect(r.snapshot).toBe('fresh');
+    expect(r.orphansTerminated).toEqual([orphan.instanceId]);
+    expect(t.fleet.instances.get(orphan.instanceId)?.state).toBe('shutting-down');
+    expect(t.fleet.instances.get(registered.instanceId)?.state).toBe('running');
+    expect(t.fleet.instances.get(fresh.instanceId)?.state).toBe('pending');
+    expect(t.bus.detailsOf<InstanceTerminated>(DetailTypes.instanceTerminated)).toEqual([
+      expect.objectContaining({ instanceId: orphan.instanceId }),
+    ]);
+    expect(t.metrics.total(ControlMetrics.orphansTerminated)).toBe(1);
+  });
+
+  it('does nothing to instances or Nodes when the snapshot is stale or absent (fail-safe)', async () => {
+    for (const variant of [{ snapshotAgeSeconds: 301 }, { withSnapshot: false }]) {
+      const { t, orphan } = await world(variant);
+      const r = await runJanitor(tick(), t.deps);
+      expect(r.snapshot).toBe(variant.withSnapshot === false ? 'absent' : 'stale');
+      expect(r.orphansTerminated).toEqual([]);
+      expect(t.fleet.terminateCalls).toEqual([]);
+      expect(t.fleet.instances.get(orphan.instanceId)?.state).toBe('running');
+      expect(t.bus.sent).toEqual([]);
+      expect(r.skipped.join(' ')).toMatch(/fail-safe/);
+      expect(t.metrics.total(ControlMetrics.janitorFailSafeSkips)).toBe(1);
+    }
+  });
+
+  it('does not judge orphans from a truncated snapshot', async () => {
+    const { t } = await world();
+    const stored = await t.state.getLatestSnapshot('pi-lab');
+    if (!stored) throw new Error('no snapshot');
+    await t.state.putSnapshotIfNewer(
+      {
+        ...stored.snapshot,
+        seq: stored.snapshot.seq + 1,
+        truncated: { droppedShapes: 0, droppedPods: 0, droppedNodes: 3, reason: 'too big' },
+      },
+      NOW,
+    );
+    const r = await runJanitor(tick(), t.deps);
+    expect(r.snapshot).toBe('truncated');
+    expect(t.fleet.terminateCalls).toEqual([]);
+  });
+
+  it('does not call an instance an orphan from a snapshot observed before its registration deadline', () => {
+    const inst = instance('i-0aaaaaaaaaaaaaaa1', { launchedAt: ago(1000) });
+    const plan = planJanitor({
+      config: fakeDeps().config,
+      now: NOW,
+      instances: [inst],
+      // observed 200 s ago: launchedAt + 900 s = 100 s ago, so the snapshot predates the deadline
+      stored: { snapshot: snapshot({ observedAt: ago(200), nodes: [] }), storedAt: ago(200) },
+      devices: [],
+    });
+    expect(plan.snapshot).toBe('fresh');
+    expect(plan.orphans).toEqual([]);
+  });
+
+  it('deletes the device of a terminated instance and the device of an orphan, keeps live and foreign-looking ones', async () => {
+    const { t, orphan, registered } = await world();
+    const gone = await launchManaged(t.fleet);
+    t.fleet.setState(gone.instanceId, 'terminated');
+    const dGone = t.devices.addDevice({
+      hostname: gone.nodeName,
+      tags: ['tag:k3s-burst'],
+      connectedToControl: false,
+    });
+    const dOrphan = t.devices.addDevice({ hostname: orphan.nodeName, tags: ['tag:k3s-burst'] });
+    t.devices.addDevice({ hostname: registered.nodeName, tags: ['tag:k3s-burst'] });
+    t.devices.addDevice({
+      hostname: 'pi-node-1',
+      tags: ['tag:k3s-burst'],
+      connectedToControl: false,
+      lastSeen: ago(86400),
+    });
+    t.devices.addDevice({
+      hostname: 'burst-i-0dddddddddddddddd',
+      tags: [],
+      connectedToControl: false,
+      lastSeen: ago(86400),
+    });
+
+    const r = await runJanitor(tick(), t.deps);
+
+    expect(new Set(r.devicesDeleted)).toEqual(new Set([dGone.nodeId, dOrphan.nodeId]));
+    expect([...t.devices.devices.values()].map((d) => d.hostname).sort()).toEqual(
+      ['burst-i-0dddddddddddddddd', 'pi-node-1', registered.nodeName].sort(),
+    );
+    expect(t.metrics.total(ControlMetrics.devicesDeleted)).toBe(2);
+  });
+
+  it('deletes the device of an unlisted instance only once it has been offline long enough', () => {
+    const config = fakeDeps().config;
+    const base = {
+      tags: ['tag:k3s-burst'],
+      id: '1',
+      name: 'x',
+      addresses: [],
+      created: ago(9000),
+      isEphemeral: true,
+      os: 'linux',
+    };
+    const plan = planJanitor({
+      config,
+      now: NOW,
+      instances: [],
+      stored: undefined,
+      devices: [
+        {
+          ...base,
+          nodeId: 'nOld',
+          hostname: 'burst-i-0aaaaaaaaaaaaaaa1',
+          connectedToControl: false,
+          lastSeen: ago(601),
+        },
+        {
+          ...base,
+          nodeId: 'nRecent',
+          hostname: 'burst-i-0aaaaaaaaaaaaaaa2',
+          connectedToControl: false,
+          lastSeen: ago(60),
+        },
+        { ...base, nodeId: 'nOnline', hostname: 'burst-i-0aaaaaaaaaaaaaaa3', connectedToControl: true },
+      ],
+    });
+    expect(plan.devices.map((d) => d.nodeId)).toEqual(['nOld']);
+  });
+
+  it('requests deletion of managed Nodes whose instance is terminated, never of on-prem Nodes', async () => {
+    const t = fakeDeps();
+    const gone = await launchManaged(t.fleet);
+    t.fleet.setState(gone.instanceId, 'terminated');
+    await t.state.putSnapshotIfNewer(
+      snapshot({
+        observedAt: ago(10),
+        nodes: [
+          piNode('pi-node-1', { ready: false }),
+          // an on-prem node that happens to run on EC2: managed=false, so never touched (I2)
+          piNode('pi-ec2', { providerID: 'aws:///eu-central-1a/i-0eeeeeeeeeeeeeee1', ready: false }),
+          cloudNode(gone.instanceId, { ready: false }),
+          cloudNode('i-0ccccccccccccccc1', { ready: false }), // instance unknown to EC2, NotReady
+          cloudNode('i-0ccccccccccccccc2', { ready: true }), // unknown, but Ready: left alone
+        ],
+      }),
+      NOW,
+    );
+
+    const r = await runJanitor(tick(), t.deps);
+
+    expect(r.nodeDeletionsRequested.sort()).toEqual(
+      [`burst-${gone.instanceId}`, 'burst-i-0ccccccccccccccc1'].sort(),
+    );
+    const cmds = t.bus.detailsOf<DeleteNode>(DetailTypes.deleteNode);
+    expect(cmds.map((c) => c.nodeName)).not.toContain('pi-ec2');
+    expect(cmds.every((c) => c.instanceId && c.nodeName === `burst-${c.instanceId}`)).toBe(true);
+  });
+
+  it('caps the work of one run and reports what it left', async () => {
+    const t = fakeDeps({ now: ago(3600) });
+    for (let i = 0; i < 4; i++) await launchManaged(t.fleet);
+    t.clock.set(NOW.toISOString());
+    await t.state.putSnapshotIfNewer(snapshot({ observedAt: ago(5), nodes: [] }), NOW);
+
+    const r = await runJanitor(tick(), t.deps, undefined, {
+      ...DEFAULT_JANITOR_LIMITS,
+      maxOrphanTerminations: 3,
+    });
+
+    expect(r.orphansTerminated).toHaveLength(3);
+    expect(r.capped.orphans).toBe(1);
+    expect(t.metrics.total(ControlMetrics.janitorWorkCapped)).toBe(1);
+  });
+
+  it('stops starting actions when its time budget is spent', async () => {
+    const t = fakeDeps({ now: ago(3600) });
+    for (let i = 0; i < 3; i++) await launchManaged(t.fleet);
+    t.clock.set(NOW.toISOString());
+    await t.state.putSnapshotIfNewer(snapshot({ observedAt: ago(5), nodes: [] }), NOW);
+    const realTerminate = t.fleet.terminate.bind(t.fleet);
+    t.fleet.terminate = async (ids) => {
+      t.clock.advance(50); // every EC2 call takes 50 s of the 90 s budget
+      return realTerminate(ids);
+    };
+
+    const r = await runJanitor(tick(), t.deps);
+
+    expect(r.orphansTerminated).toHaveLength(2);
+    expect(r.outOfTime).toBe(1);
+  });
+
+  it('keeps going when Tailscale cannot be listed, and reports it', async () => {
+    const { t, orphan } = await world();
+    t.devices.failNext('listDevices', 'unavailable');
+    const r = await runJanitor(tick(), t.deps);
+    expect(r.orphansTerminated).toEqual([orphan.instanceId]);
+    expect(r.failures).toEqual([expect.objectContaining({ action: 'list-devices' })]);
+    expect(r.skipped.join(' ')).toMatch(/device list could not be read/);
+  });
+
+  it('keeps a device when the orphan it belongs to could not be terminated', async () => {
+    const { t, orphan } = await world();
+    t.devices.addDevice({ hostname: orphan.nodeName, tags: ['tag:k3s-burst'] });
+    t.fleet.terminate = async () => {
+      throw new Error('EC2 throttled');
+    };
+    const r = await runJanitor(tick(), t.deps);
+    expect(r.orphansTerminated).toEqual([]);
+    expect(r.devicesDeleted).toEqual([]);
+    expect(t.devices.devices.size).toBe(1);
+    expect(r.failures).toEqual([
+      expect.objectContaining({ action: 'terminate-orphan', target: orphan.instanceId }),
+    ]);
+  });
+
+  it('reads instance ids only from managed hostnames', () => {
+    expect(instanceIdOfHostname('burst-i-0123456789abcdef0', 'burst-')).toBe('i-0123456789abcdef0');
+    expect(instanceIdOfHostname('pi-node-1', 'burst-')).toBeUndefined();
+    expect(instanceIdOfHostname('burst-i-0123456789abcdef0-1', 'burst-')).toBeUndefined();
+  });
+
+  it('parsing accepts only janitor ticks', () => {
+    expect(parseJanitorEvent(janitorTick()).ok).toBe(true);
+    expect(parseJanitorEvent({ action: 'reconcile' })).toMatchObject({ ok: false });
+    expect(parseJanitorEvent({ 'detail-type': 'ClusterSnapshot' })).toMatchObject({ ok: false });
+  });
+});
