@@ -8,7 +8,6 @@ export interface FleetPermissionsProps {
   readonly clusterName: string;
   readonly subnetIds: readonly string[];
   readonly securityGroupId: string;
-  readonly launchTemplateId: string;
   readonly nodeRoleArn: string;
   /** SSM parameter names of the node AMIs (public `/aws/service/...` or the account's own). */
   readonly amiParameterNames: readonly string[];
@@ -30,31 +29,33 @@ export function ssmParameterArn(scope: Construct, name: string): string {
 /**
  * Statements that let the launch function start instances **only with this cluster's tag**.
  *
- * RunInstances/CreateFleet are authorized per resource: the instance, volume and fleet it
- * creates must carry `k3s-burst:cluster=<cluster>` in the request (`aws:RequestTag`);
- * the resources it uses (subnets, security group, launch template) are pinned to this
- * stack's; network interfaces, AMIs and spot requests cannot be tagged reliably or are
- * owned by others, so they are unconditioned. Tagging is allowed only as part of that
- * launch (`ec2:CreateAction`) or later on already cluster-tagged resources, without ever
- * changing the cluster tag itself.
+ * The fleet adapter (`lib/aws/fleet.ts`) launches with RunInstances only, with every
+ * parameter in the request (no launch template, no CreateFleet: see lib/aws/fleet.ts), so
+ * neither CreateFleet nor the launch template is granted.
+ *
+ * RunInstances is authorized per resource: the instance and volume it creates must carry
+ * `k3s-burst:cluster=<cluster>` in the request (`aws:RequestTag`); the subnets and the
+ * security group it uses are pinned to this stack's; network interfaces, AMIs and spot
+ * requests cannot be tagged reliably or are owned by others, so they are unconditioned.
+ * Tagging is allowed only as part of that launch (`ec2:CreateAction`) or later on already
+ * cluster-tagged resources, without ever changing the cluster tag itself.
  */
 export function launchStatements(scope: Construct, props: FleetPermissionsProps): PolicyStatement[] {
   const clusterTag = `aws:RequestTag/${Tags.cluster}`;
-  const created = ['instance/*', 'volume/*', 'fleet/*'].map((r) => ec2Arn(scope, r));
+  const created = ['instance/*', 'volume/*'].map((r) => ec2Arn(scope, r));
   return [
     new PolicyStatement({
       sid: 'LaunchOnlyClusterTagged',
-      actions: ['ec2:RunInstances', 'ec2:CreateFleet'],
+      actions: ['ec2:RunInstances'],
       resources: created,
       conditions: { StringEquals: { [clusterTag]: props.clusterName } },
     }),
     new PolicyStatement({
       sid: 'LaunchUsingStackResources',
-      actions: ['ec2:RunInstances', 'ec2:CreateFleet'],
+      actions: ['ec2:RunInstances'],
       resources: [
         ...props.subnetIds.map((id) => ec2Arn(scope, `subnet/${id}`)),
         ec2Arn(scope, `security-group/${props.securityGroupId}`),
-        ec2Arn(scope, `launch-template/${props.launchTemplateId}`),
         ec2Arn(scope, 'network-interface/*'),
         ec2Arn(scope, 'spot-instances-request/*'),
         ec2Arn(scope, 'image/*', false),
@@ -68,7 +69,7 @@ export function launchStatements(scope: Construct, props: FleetPermissionsProps)
         ec2Arn(scope, 'network-interface/*'),
         ec2Arn(scope, 'spot-instances-request/*'),
       ],
-      conditions: { StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateFleet'] } },
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
     }),
     new PolicyStatement({
       sid: 'RetagClusterInstances',
@@ -86,16 +87,15 @@ export function launchStatements(scope: Construct, props: FleetPermissionsProps)
       conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
     }),
     new PolicyStatement({
-      sid: 'SpotAndFleetServiceLinkedRoles',
+      // The first spot launch of an account creates AWSServiceRoleForEC2Spot.
+      sid: 'SpotServiceLinkedRole',
       actions: ['iam:CreateServiceLinkedRole'],
       resources: ['*'],
-      conditions: {
-        StringEquals: { 'iam:AWSServiceName': ['spot.amazonaws.com', 'ec2fleet.amazonaws.com'] },
-      },
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'spot.amazonaws.com' } },
     }),
     new PolicyStatement({
       sid: 'ReadAmiParameters',
-      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      actions: ['ssm:GetParameter'],
       resources: props.amiParameterNames.map((n) => ssmParameterArn(scope, n)),
     }),
   ];

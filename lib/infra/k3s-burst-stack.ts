@@ -2,6 +2,7 @@ import {
   Tags as CdkTags,
   type CfnElement,
   CfnOutput,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -14,18 +15,14 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type Config, Sources, Tags } from '../events/index.js';
 import { AgentIdentity } from './agent-identity.js';
-import {
-  BurstFunctions,
-  FUNCTION_NAMES,
-  type FunctionCodeMode,
-  type FunctionName,
-} from './burst-functions.js';
+import { BurstFunctions, FUNCTION_NAMES, type FunctionCodeMode } from './burst-functions.js';
 import { CapacitySchedules } from './capacity-schedules.js';
 import { ClusterSecrets } from './cluster-secrets.js';
 import { CommandQueue } from './command-queue.js';
 import { InfraError } from './errors.js';
 import { EventRouting } from './event-routing.js';
 import { describeStatement, launchStatements, terminateStatement } from './fleet-permissions.js';
+import { FUNCTION_ACCESS, STATE_TABLE_ACTIONS } from './function-access.js';
 import { BurstNetwork } from './network.js';
 import { NodeLaunchTemplate } from './node-template.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE, Observability } from './observability.js';
@@ -65,23 +62,6 @@ export interface K3sBurstStackProps extends StackProps {
    */
   readonly reconcileReservedConcurrency?: number | undefined;
 }
-
-/** EC2 read calls each function needs (Describe* cannot be resource-scoped). */
-const DESCRIBE_ACTIONS: Record<FunctionName, readonly string[]> = {
-  reconcile: ['ec2:DescribeInstances'],
-  launch: [
-    'ec2:DescribeInstances',
-    'ec2:DescribeInstanceTypes',
-    'ec2:DescribeInstanceTypeOfferings',
-    'ec2:DescribeSpotPriceHistory',
-    'ec2:DescribeSubnets',
-    'ec2:DescribeImages',
-    'ec2:DescribeLaunchTemplateVersions',
-  ],
-  terminate: ['ec2:DescribeInstances'],
-  janitor: ['ec2:DescribeInstances'],
-  interruption: ['ec2:DescribeInstances'],
-};
 
 /** Stack name for a cluster. */
 export function stackNameFor(clusterName: string): string {
@@ -223,16 +203,47 @@ export class K3sBurstStack extends Stack {
     new CfnOutput(this, 'AgentCredentialsSecretArn', { value: this.agent.credentials.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `k3s-burst-${cluster}` });
+    new CfnOutput(this, 'TableName', { value: this.state.table.tableName });
+    // One comma-separated output (not one per queue) so tools need not know the queue set.
+    new CfnOutput(this, 'DeadLetterQueueUrls', {
+      description:
+        'Every dead-letter queue of the stack, comma-separated: events, functions, scheduler, commands',
+      value: Fn.join(
+        ',',
+        this.deadLetterQueues().map((q) => q.queueUrl),
+      ),
+    });
 
     this.acknowledgeNagFindings();
+  }
+
+  /** Every dead-letter queue, in the order of the `DeadLetterQueueUrls` output. */
+  deadLetterQueues(): Queue[] {
+    return [
+      this.routing.deadLetterQueue,
+      this.functionsDlq,
+      this.schedulerDlq,
+      this.commands.deadLetterQueue,
+    ];
   }
 
   private grantFunctionPermissions(): void {
     const cluster = this.config.cluster.name;
     const { roles } = this.functions;
+    const secretArns = {
+      tailscaleOAuth: this.secrets.tailscaleOAuth.secretArn,
+      k3sAgentToken: this.secrets.k3sAgentToken.secretArn,
+    };
     for (const name of FUNCTION_NAMES) {
       const role = roles[name];
-      this.state.table.grantReadWriteData(role);
+      const access = FUNCTION_ACCESS[name];
+      role.addToPolicy(
+        new PolicyStatement({
+          sid: 'StateTableItems',
+          actions: [...STATE_TABLE_ACTIONS],
+          resources: [this.state.table.tableArn],
+        }),
+      );
       // Each function may put events only under its own source: a compromised or buggy
       // function cannot impersonate the agent or another function.
       role.addToPolicy(
@@ -243,23 +254,31 @@ export class K3sBurstStack extends Stack {
           conditions: { StringEquals: { 'events:source': Sources[name] } },
         }),
       );
-      role.addToPolicy(describeStatement(DESCRIBE_ACTIONS[name]));
-    }
-    for (const statement of launchStatements(this, {
-      clusterName: cluster,
-      subnetIds: this.network.subnets.map((s) => s.subnetId),
-      securityGroupId: this.network.securityGroup.securityGroupId,
-      launchTemplateId: this.nodes.launchTemplate.launchTemplateId ?? '',
-      nodeRoleArn: this.nodes.role.roleArn,
-      amiParameterNames: [this.config.nodes.amiSsmParameters.arm64, this.config.nodes.amiSsmParameters.amd64],
-    })) {
-      roles.launch.addToPolicy(statement);
-    }
-    this.secrets.tailscaleOAuth.grantRead(roles.launch);
-    this.secrets.k3sAgentToken.grantRead(roles.launch);
-    for (const name of ['terminate', 'janitor'] as const) {
-      roles[name].addToPolicy(terminateStatement(this, cluster));
-      this.secrets.tailscaleOAuth.grantRead(roles[name]);
+      role.addToPolicy(describeStatement(access.ec2Describe));
+      if (access.secrets.length > 0) {
+        role.addToPolicy(
+          new PolicyStatement({
+            sid: 'ReadClusterSecrets',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: access.secrets.map((s) => secretArns[s]),
+          }),
+        );
+      }
+      if (access.terminates) role.addToPolicy(terminateStatement(this, cluster));
+      if (access.launches) {
+        for (const statement of launchStatements(this, {
+          clusterName: cluster,
+          subnetIds: this.network.subnets.map((s) => s.subnetId),
+          securityGroupId: this.network.securityGroup.securityGroupId,
+          nodeRoleArn: this.nodes.role.roleArn,
+          amiParameterNames: [
+            this.config.nodes.amiSsmParameters.arm64,
+            this.config.nodes.amiSsmParameters.amd64,
+          ],
+        })) {
+          role.addToPolicy(statement);
+        }
+      }
     }
   }
 
@@ -271,7 +290,7 @@ export class K3sBurstStack extends Stack {
     const ack = (scope: Construct, id: string, reason: string): void =>
       Validations.of(scope).acknowledge({ id, reason });
     const describeReason =
-      'EC2 Describe* actions do not support resource-level permissions (read-only); iam:CreateServiceLinkedRole (launch only) is conditioned on iam:AWSServiceName spot/ec2fleet';
+      'EC2 Describe* actions do not support resource-level permissions (read-only); iam:CreateServiceLinkedRole (launch only) is conditioned on iam:AWSServiceName spot.amazonaws.com';
     for (const name of FUNCTION_NAMES)
       ack(this.functions.roles[name], 'AwsSolutions-IAM5[Resource::*]', describeReason);
 
@@ -283,17 +302,12 @@ export class K3sBurstStack extends Stack {
     ack(
       launch,
       this.nagArnFinding('volume/*'),
-      `volumes are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} (RunInstances/CreateFleet) or ec2:CreateAction / aws:ResourceTag (CreateTags)`,
-    );
-    ack(
-      launch,
-      this.nagArnFinding('fleet/*'),
-      `instant fleets are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} or ec2:CreateAction`,
+      `volumes are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} (RunInstances) or ec2:CreateAction / aws:ResourceTag (CreateTags)`,
     );
     ack(
       launch,
       this.nagArnFinding('network-interface/*'),
-      'the primary network interface is created by RunInstances/CreateFleet and has no id beforehand; CreateTags on it only with ec2:CreateAction',
+      'the primary network interface is created by RunInstances and has no id beforehand; CreateTags on it only with ec2:CreateAction',
     );
     ack(
       launch,

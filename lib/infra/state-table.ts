@@ -16,12 +16,13 @@ export interface StateTableProps {
 /**
  * The single DynamoDB table holding the reconcile lease, fleet state, in-flight launches
  * and the decision journal. Keys are generic (`pk`, `sk` strings) so the adapters own the
- * item layout; items expire through the `ttl` attribute (epoch seconds).
+ * item layout; items expire through the `expiresAt` attribute (epoch seconds), the name
+ * `lib/aws/state.ts` (`STATE_TABLE.ttlAttribute`) writes.
  */
 export class StateTable extends Construct {
   static readonly PARTITION_KEY = 'pk';
   static readonly SORT_KEY = 'sk';
-  static readonly TTL_ATTRIBUTE = 'ttl';
+  static readonly TTL_ATTRIBUTE = 'expiresAt';
   readonly table: Table;
 
   constructor(scope: Construct, id: string, props: StateTableProps) {

@@ -1,7 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_TABLE } from '../../../lib/aws/state.js';
 import { DetailTypes, Sources, Tags } from '../../../lib/events/index.js';
 import { ROUTES } from '../../../lib/infra/index.js';
+import { StackOutputs } from '../../../lib/ops/deployment.js';
 import {
   actionsOf,
   exampleConfigInput,
@@ -197,14 +199,17 @@ describe('command queue', () => {
 });
 
 describe('state table', () => {
-  it('is on-demand with point-in-time recovery, TTL on "ttl" and string keys pk/sk', () => {
+  it('is on-demand with point-in-time recovery, TTL on the attribute the adapter writes, keys pk/sk', () => {
+    // The state adapter writes expiry into STATE_TABLE.ttlAttribute: a different TTL
+    // attribute here would silently keep every lease, drain and journal entry forever.
+    expect(STATE_TABLE.ttlAttribute).toBe('expiresAt');
     s.template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      TimeToLiveSpecification: { AttributeName: STATE_TABLE.ttlAttribute, Enabled: true },
       KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
+        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
       ],
       AttributeDefinitions: Match.arrayWith([{ AttributeName: 'pk', AttributeType: 'S' }]),
     });
@@ -493,19 +498,25 @@ describe('observability', () => {
 describe('least privilege', () => {
   const clusterTag = { [`aws:RequestTag/${Tags.cluster}`]: 'pi-lab' };
 
-  it('lets launch create instances, volumes and fleets only with the cluster tag in the request', () => {
+  it('lets launch create instances and volumes only with the cluster tag in the request', () => {
     const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'LaunchOnlyClusterTagged');
-    expect(st?.Action).toEqual(['ec2:RunInstances', 'ec2:CreateFleet']);
+    expect(st?.Action).toBe('ec2:RunInstances');
     expect(st?.Condition).toEqual({ StringEquals: clusterTag });
-    expect(JSON.stringify(st?.Resource)).toMatch(/instance\/\*.*volume\/\*.*fleet\/\*/);
+    expect(JSON.stringify(st?.Resource)).toMatch(/instance\/\*.*volume\/\*/);
   });
 
-  it('pins the other launch resources to this stack: subnets, security group, launch template', () => {
+  it('grants no CreateFleet and no launch template: the fleet adapter only calls RunInstances', () => {
+    expect(actionsOf(s.template, fnRole('launch'))).not.toContain('ec2:CreateFleet');
+    expect(JSON.stringify(statementsOf(s.template, fnRole('launch')))).not.toContain('launch-template/');
+  });
+
+  it('pins the other launch resources to this stack: its subnets and its security group', () => {
     const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'LaunchUsingStackResources');
     const resources = JSON.stringify(st?.Resource);
-    expect(resources).toContain(':subnet/');
+    const subnets = Object.keys(s.template.findResources('AWS::EC2::Subnet'));
+    expect(subnets).toHaveLength(2);
+    for (const subnet of subnets) expect(resources).toContain(`subnet/",{"Ref":"${subnet}"}`);
     expect(resources).toContain(logicalId(s.template, 'AWS::EC2::SecurityGroup', 'NetworkNodeSecurityGroup'));
-    expect(resources).toContain(logicalId(s.template, 'AWS::EC2::LaunchTemplate', 'NodesLaunchTemplate'));
     expect(resources).not.toContain(':instance/');
   });
 
@@ -514,7 +525,7 @@ describe('least privilege', () => {
       (x) => x.Action === 'ec2:CreateTags',
     );
     expect(statements.map((x) => x.Condition)).toEqual([
-      { StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateFleet'] } },
+      { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
       {
         StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab' },
         'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster] },
@@ -590,5 +601,100 @@ describe('least privilege', () => {
       expect(secretIds(name)).not.toContain(k3s);
     }
     for (const name of ['reconcile', 'interruption']) expect(secretIds(name)).toBe('[]');
+  });
+});
+
+describe('exact permissions per function', () => {
+  // Written out by hand (not derived from FUNCTION_ACCESS) so a change to the grants must
+  // be made twice, on purpose. The bundle test checks these against the SDK calls.
+  const base = [
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'events:PutEvents',
+    'ec2:DescribeInstances',
+    // Not the code: Lambda sends failed async invocations to the DLQ with the function's role.
+    'sqs:SendMessage',
+  ];
+  const expected: Record<string, string[]> = {
+    reconcile: base,
+    launch: [
+      ...base,
+      'ec2:DescribeSubnets',
+      'ec2:RunInstances',
+      'ec2:CreateTags',
+      'iam:PassRole',
+      'iam:CreateServiceLinkedRole',
+      'ssm:GetParameter',
+      'secretsmanager:GetSecretValue',
+    ],
+    terminate: [...base, 'ec2:TerminateInstances', 'secretsmanager:GetSecretValue'],
+    janitor: [...base, 'ec2:TerminateInstances', 'secretsmanager:GetSecretValue'],
+    interruption: base,
+  };
+
+  it.each(Object.keys(expected))('grants %s exactly the actions its code calls', (name) => {
+    const actions = [...new Set(actionsOf(s.template, fnRole(name)))].sort();
+    expect(actions).toEqual([...new Set(expected[name])].sort());
+  });
+
+  it('lets launch resolve subnet zones (DescribeSubnets) and nothing else describe-only beyond instances', () => {
+    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'Ec2ReadOnly');
+    expect(st?.Action).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSubnets']);
+    expect(st?.Resource).toBe('*');
+  });
+
+  it('lets each function send only to the functions DLQ (async-invocation failures)', () => {
+    const dlq = logicalId(s.template, 'AWS::SQS::Queue', 'FunctionsDlq');
+    for (const name of Object.keys(expected)) {
+      const st = statementsOf(s.template, fnRole(name)).filter((x) =>
+        JSON.stringify(x.Action).includes('sqs:'),
+      );
+      expect(st.map((x) => x.Resource)).toEqual([{ 'Fn::GetAtt': [dlq, 'Arn'] }]);
+    }
+  });
+
+  it('scopes the state-table actions to the table, without scans, batches or streams', () => {
+    const table = logicalId(s.template, 'AWS::DynamoDB::Table', 'StateTable');
+    for (const name of Object.keys(expected)) {
+      const st = statementsOf(s.template, fnRole(name)).find((x) => x.Sid === 'StateTableItems');
+      expect(st?.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+    }
+  });
+});
+
+describe('stack outputs', () => {
+  const outputs = (): Record<string, { Value: unknown }> =>
+    (s.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+
+  it('exports every name lib/ops reads (StackOutputs), with stable keys', () => {
+    for (const key of Object.values(StackOutputs)) expect(Object.keys(outputs())).toContain(key);
+  });
+
+  it('exports the table name', () => {
+    expect(outputs().TableName?.Value).toEqual({
+      Ref: logicalId(s.template, 'AWS::DynamoDB::Table', 'StateTable'),
+    });
+  });
+
+  it('exports every dead-letter queue URL, comma-separated, in a fixed order', () => {
+    const queue = (prefix: string) => ({ Ref: logicalId(s.template, 'AWS::SQS::Queue', prefix) });
+    expect(outputs().DeadLetterQueueUrls?.Value).toEqual({
+      'Fn::Join': [
+        ',',
+        [queue('RoutingTargetDlq'), queue('FunctionsDlq'), queue('SchedulerDlq'), queue('CommandsDlq')],
+      ],
+    });
+  });
+
+  it('lists every queue of the stack except the command queue itself as a DLQ', () => {
+    const all = Object.keys(s.template.findResources('AWS::SQS::Queue'));
+    const listed = JSON.stringify(outputs().DeadLetterQueueUrls?.Value);
+    const notListed = all.filter((id) => !listed.includes(`"${id}"`));
+    expect(notListed).toEqual([logicalId(s.template, 'AWS::SQS::Queue', 'CommandsQueue')]);
   });
 });
