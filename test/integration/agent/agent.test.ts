@@ -28,6 +28,10 @@ function snapshots(t: TestAgent): ClusterSnapshot[] {
     .map((e) => decodeSnapshotDetail(JSON.parse(e.detail)));
 }
 
+function unschedulable(k8s: FakeK8s, node: string): boolean | undefined {
+  return (k8s.get('nodes', undefined, node)?.spec as { unschedulable?: boolean } | undefined)?.unschedulable;
+}
+
 function seedCluster(k8s: FakeK8s): void {
   k8s.upsert('nodes', piNode('pi-node-1', { controlPlane: true }));
   k8s.upsert('nodes', piNode('pi-node-2'));
@@ -170,7 +174,7 @@ describe('agent against the fake API server', () => {
     expect(drained).toEqual([
       expect.objectContaining({ outcome: 'drained', evictedPods: 1, decisionId: 'dec-7' }),
     ]);
-    expect((k8s.get('nodes', undefined, NODE)?.spec as { unschedulable?: boolean }).unschedulable).toBe(true);
+    expect(unschedulable(k8s, NODE)).toBe(true);
     // Events explain it on the node (drain start/end) and on the evicted pod
     const events = k8s.list('events') as { reason: string; involvedObject: { kind: string; name: string } }[];
     expect(events.filter((e) => e.involvedObject.kind === 'Node').map((e) => e.reason)).toEqual([
@@ -220,9 +224,7 @@ describe('agent against the fake API server', () => {
     ).toEqual([]);
     expect(k8s.requestsOf('create', 'pods/eviction')).toEqual([]);
     expect(k8s.get('nodes', undefined, 'pi-node-1')).toBeDefined();
-    expect(
-      (k8s.get('nodes', undefined, 'pi-node-2')?.spec as { unschedulable?: boolean }).unschedulable,
-    ).toBeUndefined();
+    expect(unschedulable(k8s, 'pi-node-2')).toBeUndefined();
     expect(t.agent.metrics.get(MetricNames.nodeDeletes, { outcome: 'refused' })).toBe(1);
     expect(t.agent.metrics.get(MetricNames.drains, { outcome: 'refused' })).toBe(1);
   });
