@@ -103,6 +103,22 @@ export class TailscaleProbe {
     return { id: json.id };
   }
 
+  /**
+   * The tailnet policy file as JSON (`GET /api/v2/tailnet/{tailnet}/acl` with
+   * `Accept: application/json`; needs the `policy_file:read` scope).
+   */
+  async getPolicy(): Promise<Record<string, unknown>> {
+    const res = await this.request('read the tailnet policy file', 'GET', `${this.tailnetPath()}/acl`);
+    if (!res.json || typeof res.json !== 'object' || Array.isArray(res.json)) {
+      throw new TailscaleProbeError(
+        'read the tailnet policy file',
+        res.status,
+        'the answer is not a JSON object',
+      );
+    }
+    return res.json as Record<string, unknown>;
+  }
+
   /** Revoke a key by id. */
   async deleteKey(id: string): Promise<void> {
     await this.request(

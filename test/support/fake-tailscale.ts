@@ -107,6 +107,11 @@ export interface FakeTailscaleOptions {
   /** Tailnet name accepted besides `-`. @default 'example.org' */
   tailnet?: string;
   now?: () => Date;
+  /**
+   * Tailnet policy file served by `GET /api/v2/tailnet/{tailnet}/acl` (needs the
+   * `policy_file:read` scope). @default tagOwners for the first client's tags
+   */
+  policy?: Record<string, unknown>;
 }
 
 export interface FakeTailscale {
@@ -126,6 +131,8 @@ export interface FakeTailscale {
   clearFailures(): void;
   /** Invalidate every issued access token (the next API call gets 401). */
   expireAllTokens(): void;
+  /** Replace the tailnet policy file the ACL endpoint serves. */
+  setPolicy(policy: Record<string, unknown>): void;
   /**
    * Register a device as `tailscale up` would. With `authKey`, the key must exist, be valid
    * and unused (single-use) and its tags and ephemeral flag are applied; an error is thrown otherwise.
@@ -164,6 +171,10 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
   const devices = new Map<string, FakeDevice>();
   const issuedTokens: string[] = [];
   let seq = 0;
+  let policy: Record<string, unknown> = opts.policy ?? {
+    tagOwners: Object.fromEntries(first.tags.map((t) => [t, ['autogroup:admin']])),
+    acls: [{ action: 'accept', src: ['*'], dst: ['*:*'] }],
+  };
   const sockets = new Set<Socket>();
 
   const send = (
@@ -411,7 +422,7 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
       call.status = error(res, 401, 'API token invalid');
       return;
     }
-    const tn = url.pathname.match(/^\/api\/v2\/tailnet\/([^/]+)\/(keys|devices)$/);
+    const tn = url.pathname.match(/^\/api\/v2\/tailnet\/([^/]+)\/(keys|devices|acl)$/);
     if (tn) {
       const name = decodeURIComponent(tn[1] ?? '');
       if (name !== '-' && name !== tailnet) {
@@ -420,6 +431,12 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
       }
       if (tn[2] === 'keys' && method === 'POST') {
         call.status = createKeyRoute(res, client, typeof body === 'object' ? body : undefined);
+        return;
+      }
+      if (tn[2] === 'acl' && method === 'GET') {
+        call.status = hasScope(client, 'policy_file:read')
+          ? send(res, 200, policy, { etag: `"${seq}"` })
+          : error(res, 403, PERMISSION_DENIED);
         return;
       }
       if (tn[2] === 'devices' && method === 'GET') {
@@ -465,6 +482,9 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
     },
     expireAllTokens() {
       tokens.clear();
+    },
+    setPolicy(p) {
+      policy = p;
     },
     registerDevice(o) {
       let tags = o.tags ?? [];

@@ -1,0 +1,175 @@
+/**
+ * `k3s-burst status`: the managed instances with their node and Tailscale state, the age of
+ * the last snapshot and the last decisions with their explanations. Reads AWS and the
+ * Tailscale API; changes nothing.
+ */
+import { parseArgs } from 'node:util';
+import { fmtDuration, fmtTime } from '../core/format.js';
+import { credentialsAware, makeClients, resolveRegion } from '../ops/context.js';
+import { defaultEnvironment, type OpsEnvironment, readConfigFile } from '../ops/environment.js';
+import { OpsError } from '../ops/errors.js';
+import { collectStatus, type StatusInstance, type StatusReport } from '../ops/status.js';
+import { type CliIo, ExitCode } from './io.js';
+
+const USAGE = `Usage: k3s-burst status [--config FILE] [--region REGION] [--json] [options]
+
+Show the cluster's managed EC2 instances (state, type, capacity type, age, node name,
+node Ready from the latest snapshot, Tailscale device online), the age of the last
+snapshot and the last decisions with their explanations. Read-only.
+
+Options:
+  --config FILE      k3s-burst.config.json (default: ./k3s-burst.config.json)
+  --region REGION    AWS region of the stack (default: cluster.region of the config)
+  --decisions N      how many recent decisions to show, 0-50 (default: 5)
+  --all              include terminated instances
+  --json             print the report as JSON
+  -h, --help         show this help
+
+Exit codes: 0 report printed (Tailscale problems only degrade it), 1 the deployment
+cannot be read (stack missing, no credentials), 2 bad usage or invalid config.
+`;
+
+function pad(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd()).join('\n');
+}
+
+function readyCell(i: StatusInstance): string {
+  if (i.nodeReady === null) return '-';
+  return i.nodeReady ? 'yes' : 'NO';
+}
+
+function tailscaleCell(i: StatusInstance, now: Date): string {
+  switch (i.tailscale) {
+    case 'online':
+      return 'online';
+    case 'offline':
+      return i.tailscaleLastSeen ? `offline (seen ${fmtTime(i.tailscaleLastSeen, now)})` : 'offline';
+    case 'missing':
+      return 'no device';
+    default:
+      return 'unknown*';
+  }
+}
+
+/** The report for a terminal. */
+export function formatStatus(r: StatusReport): string {
+  const now = new Date(r.generatedAt);
+  const out: string[] = [];
+  out.push(`Cluster ${r.cluster} in ${r.region} — stack ${r.stack.name} (${r.stack.status})`);
+  out.push('', `Instances (${r.instances.length})`);
+  if (r.instances.length > 0) {
+    out.push(
+      pad([
+        ['INSTANCE', 'STATE', 'TYPE', 'CAPACITY', 'AGE', 'NODE', 'READY', 'TAILSCALE'],
+        ...r.instances.map((i) => [
+          i.instanceId,
+          i.state,
+          i.instanceType,
+          i.capacityType,
+          i.ageSeconds === null ? '-' : fmtDuration(i.ageSeconds),
+          i.nodeName,
+          readyCell(i),
+          tailscaleCell(i, now),
+        ]),
+      ]),
+    );
+  } else {
+    out.push('  (none)');
+  }
+  out.push('');
+  if (r.snapshot) {
+    const s = r.snapshot;
+    out.push(
+      `Last snapshot: seq ${s.seq}, ${fmtDuration(s.ageSeconds)} ago (observed ${fmtTime(s.observedAt, now)})` +
+        `, ${s.nodes} nodes, ${s.pendingPods} pending pods${s.stale ? '  STALE: the agent is not reporting' : ''}`,
+    );
+  } else {
+    out.push('Last snapshot: none');
+  }
+  out.push('', `Recent decisions (${r.decisions.length})`);
+  for (const d of r.decisions) {
+    out.push(
+      `  ${fmtTime(d.decidedAt, now)}  ${d.decisionId}  (${d.trigger}; launch ${d.launches}, drain ${d.drains}, terminate ${d.terminations})`,
+    );
+    for (const e of d.explanations) out.push(`    - [${e.kind}] ${e.message}`);
+  }
+  if (r.decisions.length === 0) out.push('  (none)');
+  if (r.notes.length > 0) {
+    out.push('');
+    for (const n of r.notes) out.push(`* ${n}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** `k3s-burst status` with an explicit environment (tests pass moto and the fake Tailscale API). */
+export async function runStatus(args: string[], io: CliIo, env: OpsEnvironment): Promise<number> {
+  let values: {
+    config?: string;
+    region?: string;
+    decisions?: string;
+    all?: boolean;
+    json?: boolean;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string' },
+        region: { type: 'string' },
+        decisions: { type: 'string', default: '5' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.stderr(`k3s-burst status: ${(err as Error).message}\n\n${USAGE}`);
+    return ExitCode.usage;
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return ExitCode.ok;
+  }
+  const n = Number(values.decisions);
+  if (!/^\d+$/.test(values.decisions ?? '') || n > 50) {
+    io.stderr(
+      `k3s-burst status: --decisions must be a whole number from 0 to 50 (got "${values.decisions}")\n`,
+    );
+    return ExitCode.usage;
+  }
+  let region = '';
+  try {
+    const { config } = readConfigFile(io, values.config);
+    region = resolveRegion(values.region, config.cluster.region);
+    const clients = makeClients(env.aws(region));
+    try {
+      const report = await collectStatus(env, clients, {
+        config,
+        region,
+        decisions: n,
+        includeTerminated: values.all === true,
+      });
+      io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      return ExitCode.ok;
+    } finally {
+      clients.destroy();
+    }
+  } catch (raw) {
+    const err = region ? credentialsAware(raw, region) : raw;
+    if (err instanceof OpsError) {
+      io.stderr(`k3s-burst status: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr(`k3s-burst status: ${(err as Error).message}\n`);
+    return ExitCode.failure;
+  }
+}
+
+/** `k3s-burst status …`; returns the exit code. */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  return runStatus(args, io, defaultEnvironment(io));
+}

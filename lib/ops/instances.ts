@@ -1,0 +1,75 @@
+/**
+ * The cluster's EC2 instances as `status` shows them: every instance carrying the cluster
+ * tag, in any state (terminated ones only on request), read with DescribeInstances.
+ */
+import { type EC2Client, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { awsErrorCode, errorMessage } from '../aws/logger.js';
+import { type CapacityType, Tags } from '../events/index.js';
+import { OpsError } from './errors.js';
+
+export interface OpsInstance {
+  instanceId: string;
+  state: string;
+  instanceType: string;
+  capacityType: CapacityType;
+  zone: string;
+  launchedAt: string;
+  nodeName: string;
+  decisionId: string;
+}
+
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+/** Bounded: at most 10 pages of 1000 instances. */
+const MAX_PAGES = 10;
+
+function tagValue(i: Instance, key: string): string | undefined {
+  return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** Instances tagged with the cluster, oldest first. */
+export async function listClusterInstances(
+  ec2: EC2Client,
+  cluster: string,
+  nodeNamePrefix: string,
+  opts: { includeTerminated?: boolean } = {},
+): Promise<OpsInstance[]> {
+  const states = opts.includeTerminated ? [...LIVE_STATES, 'terminated'] : LIVE_STATES;
+  const found: Instance[] = [];
+  try {
+    let pages = 0;
+    for await (const page of paginateDescribeInstances(
+      { client: ec2, pageSize: 1000 },
+      {
+        Filters: [
+          { Name: `tag:${Tags.cluster}`, Values: [cluster] },
+          { Name: 'instance-state-name', Values: states },
+        ],
+        MaxResults: 1000,
+      },
+    )) {
+      for (const r of page.Reservations ?? []) found.push(...(r.Instances ?? []));
+      pages += 1;
+      if (pages >= MAX_PAGES) break;
+    }
+  } catch (err) {
+    throw new OpsError(`cannot list EC2 instances (${awsErrorCode(err)}: ${errorMessage(err)})`, {
+      cause: err,
+    });
+  }
+  return found
+    .map((i): OpsInstance => {
+      const id = i.InstanceId ?? '';
+      const spot = i.InstanceLifecycle === 'spot' || tagValue(i, Tags.capacityType) === 'spot';
+      return {
+        instanceId: id,
+        state: i.State?.Name ?? 'unknown',
+        instanceType: i.InstanceType ?? '',
+        capacityType: spot ? 'spot' : 'on-demand',
+        zone: i.Placement?.AvailabilityZone ?? '',
+        launchedAt: i.LaunchTime ? i.LaunchTime.toISOString() : '',
+        nodeName: tagValue(i, Tags.nodeName) ?? `${nodeNamePrefix}${id}`,
+        decisionId: tagValue(i, Tags.decisionId) ?? '',
+      };
+    })
+    .sort((a, b) => (a.launchedAt < b.launchedAt ? -1 : a.launchedAt > b.launchedAt ? 1 : 0));
+}

@@ -1,0 +1,220 @@
+/**
+ * What `k3s-burst status` shows, gathered from AWS (CloudFormation, EC2, DynamoDB, Secrets
+ * Manager) and the Tailscale API. Tailscale is optional: when it cannot be asked, devices
+ * show as "unknown" and a note says why; the command still succeeds.
+ */
+import { DynamoState } from '../aws/state.js';
+import type { Config, Explanation } from '../events/index.js';
+import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
+import { type OpsClients, readSecret } from './context.js';
+import { type Deployment, findDeployment, required, stackNameFor } from './deployment.js';
+import type { OpsEnvironment } from './environment.js';
+import { listClusterInstances } from './instances.js';
+
+export type DeviceState = 'online' | 'offline' | 'missing' | 'unknown';
+
+export interface StatusInstance {
+  instanceId: string;
+  state: string;
+  instanceType: string;
+  capacityType: string;
+  zone: string;
+  launchedAt: string;
+  ageSeconds: number | null;
+  nodeName: string;
+  /** From the latest snapshot; null when the node is not in it (not registered yet, or gone). */
+  nodeReady: boolean | null;
+  tailscale: DeviceState;
+  /** When the device is offline: when the control server last saw it. */
+  tailscaleLastSeen?: string;
+}
+
+export interface StatusDecision {
+  decisionId: string;
+  decidedAt: string;
+  trigger: string;
+  launches: number;
+  drains: number;
+  terminations: number;
+  explanations: Explanation[];
+}
+
+export interface StatusReport {
+  cluster: string;
+  region: string;
+  stack: { name: string; status: string };
+  generatedAt: string;
+  instances: StatusInstance[];
+  snapshot: {
+    seq: number;
+    observedAt: string;
+    storedAt: string;
+    ageSeconds: number;
+    stale: boolean;
+    nodes: number;
+    pendingPods: number;
+  } | null;
+  decisions: StatusDecision[];
+  tailscale: { available: boolean; reason?: string };
+  /** Footnotes: degraded sources, stack notes. */
+  notes: string[];
+}
+
+export interface StatusOptions {
+  config: Config;
+  region: string;
+  decisions: number;
+  includeTerminated: boolean;
+}
+
+const ageOf = (iso: string, now: Date): number | null => {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? Math.max(0, Math.round((now.getTime() - t) / 1000)) : null;
+};
+
+/** Tailscale devices by hostname, or the reason they cannot be listed. */
+async function tailscaleDevices(
+  env: OpsEnvironment,
+  clients: OpsClients,
+  deployment: Deployment,
+  config: Config,
+): Promise<
+  { ok: true; byHost: Map<string, { online: boolean; lastSeen?: string }> } | { ok: false; reason: string }
+> {
+  if (!deployment.tailscaleOAuthSecretArn) {
+    return { ok: false, reason: 'the stack has no Tailscale OAuth secret output' };
+  }
+  const secret = await readSecret(clients.secrets, deployment.tailscaleOAuthSecretArn);
+  if (secret.kind !== 'value') {
+    return { ok: false, reason: `the Tailscale OAuth secret ${secret.why} (run \`k3s-burst doctor\`)` };
+  }
+  let creds: { clientId: string; clientSecret: string };
+  try {
+    const parsed = TailscaleOAuthSecret.safeParse(JSON.parse(secret.value));
+    if (!parsed.success) throw new Error('shape');
+    creds = parsed.data;
+  } catch {
+    return {
+      ok: false,
+      reason: 'the Tailscale OAuth secret is not JSON {"clientId","clientSecret"} (run `k3s-burst doctor`)',
+    };
+  }
+  const client = new TailscaleClient({
+    credentials: creds,
+    baseUrl: env.tailscaleBaseUrl,
+    tailnet: config.tailscale.tailnet,
+    fetch: env.fetch,
+    clock: env.clock,
+    // status is interactive: one retry, a few seconds at most.
+    maxAttempts: 2,
+    maxElapsedMs: 5000,
+    baseDelayMs: 200,
+    requestTimeoutMs: 5000,
+  });
+  const byHost = new Map<string, { online: boolean; lastSeen?: string }>();
+  try {
+    for (const tag of config.tailscale.tags.slice(0, 1)) {
+      for (const d of await client.listDevices({ tag })) {
+        byHost.set(d.hostname, {
+          online: d.connectedToControl,
+          ...(d.lastSeen ? { lastSeen: d.lastSeen } : {}),
+        });
+      }
+    }
+  } catch (err) {
+    // Client errors carry at most the server's scrubbed message, never credentials.
+    return { ok: false, reason: `the Tailscale API did not answer usefully: ${(err as Error).message}` };
+  }
+  return { ok: true, byHost };
+}
+
+/**
+ * Gather the status report.
+ *
+ * @throws StackNotFoundError, NoCredentialsError (via the caller's mapping), OpsError
+ */
+export async function collectStatus(
+  env: OpsEnvironment,
+  clients: OpsClients,
+  opts: StatusOptions,
+): Promise<StatusReport> {
+  const now = env.clock();
+  const { config } = opts;
+  const cluster = config.cluster.name;
+  const deployment = await findDeployment(clients.cfn, stackNameFor(cluster), opts.region);
+  const tableName = required(deployment, deployment.tableName, 'DynamoDB state table');
+  const state = new DynamoState({ client: clients.dynamo, tableName });
+
+  const [instances, stored, decisions, devices] = await Promise.all([
+    listClusterInstances(clients.ec2, cluster, config.nodes.namePrefix, {
+      includeTerminated: opts.includeTerminated,
+    }),
+    state.getLatestSnapshot(cluster),
+    state.listRecentDecisions(cluster, opts.decisions),
+    tailscaleDevices(env, clients, deployment, config),
+  ]);
+
+  const nodes = new Map((stored?.snapshot.nodes ?? []).map((n) => [n.name, n]));
+  const notes = [...deployment.notes];
+  if (!devices.ok) notes.push(`Tailscale device state is unknown: ${devices.reason}.`);
+  if (!stored) notes.push('No snapshot stored yet: the agent has not reported (see `k3s-burst doctor`).');
+
+  const rows: StatusInstance[] = instances.map((i) => {
+    const node = nodes.get(i.nodeName);
+    let tailscale: DeviceState = 'unknown';
+    let lastSeen: string | undefined;
+    if (devices.ok) {
+      const d = devices.byHost.get(i.nodeName);
+      tailscale = d ? (d.online ? 'online' : 'offline') : 'missing';
+      lastSeen = d && !d.online ? d.lastSeen : undefined;
+    }
+    return {
+      instanceId: i.instanceId,
+      state: i.state,
+      instanceType: i.instanceType,
+      capacityType: i.capacityType,
+      zone: i.zone,
+      launchedAt: i.launchedAt,
+      ageSeconds: ageOf(i.launchedAt, now),
+      nodeName: i.nodeName,
+      nodeReady: node ? node.ready : null,
+      tailscale,
+      ...(lastSeen ? { tailscaleLastSeen: lastSeen } : {}),
+    };
+  });
+
+  let snapshot: StatusReport['snapshot'] = null;
+  if (stored) {
+    const s = stored.snapshot;
+    const age = ageOf(s.observedAt, now) ?? 0;
+    snapshot = {
+      seq: s.seq,
+      observedAt: s.observedAt,
+      storedAt: stored.storedAt,
+      ageSeconds: age,
+      stale: age > config.agent.staleAfterSeconds,
+      nodes: s.nodes.length,
+      pendingPods: s.pendingShapes.reduce((n, p) => n + p.count, 0),
+    };
+  }
+
+  return {
+    cluster,
+    region: opts.region,
+    stack: { name: deployment.stackName, status: deployment.stackStatus },
+    generatedAt: now.toISOString(),
+    instances: rows,
+    snapshot,
+    decisions: decisions.map((d) => ({
+      decisionId: d.plan.decisionId,
+      decidedAt: d.plan.decidedAt,
+      trigger: d.trigger,
+      launches: d.plan.launches.reduce((n, l) => n + l.count, 0),
+      drains: d.plan.drains.length,
+      terminations: d.plan.terminations.length,
+      explanations: d.plan.explanations,
+    })),
+    tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
+    notes,
+  };
+}
