@@ -1,0 +1,12 @@
+/**
+ * launch: ScaleOutRequested → one Tailscale key per instance → user data → EC2 (RunInstances
+ * per instance, see lib/aws/fleet.ts) → InstanceLaunched. See lib/control/launch.ts.
+ */
+import { parseLaunchEvent } from '../lib/control/inputs.js';
+import { launch } from '../lib/control/launch.js';
+import { makeHandler } from './runtime.js';
+
+export const handler = makeHandler('launch', {
+  parse: (raw, deps) => parseLaunchEvent(raw, deps.env.cluster),
+  run: (input, deps) => launch(input, deps, { agentTokenSecretId: deps.env.k3sAgentTokenSecretArn }),
+});

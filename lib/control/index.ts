@@ -1,0 +1,5 @@
+/** Control-plane use-cases (pure orchestration over ports) and their edge parsing. */
+export * from './common.js';
+export * from './inputs.js';
+export * from './launch.js';
+export * from './reconcile.js';

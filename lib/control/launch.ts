@@ -1,0 +1,291 @@
+/**
+ * Launch: carry out one ScaleOutRequested. Pure orchestration over ports.
+ *
+ * Per instance `index` of the launch group (0 … count-1):
+ * 1. Mint ONE Tailscale auth key: single-use, ephemeral, pre-authorized, tagged with
+ *    `tailscale.tags`, expiring after `tailscale.authKeyExpirySeconds`. If it cannot be minted,
+ *    that instance and the rest of the group are NOT launched (a node without a key could
+ *    never join and would only cost money until the janitor found it).
+ * 2. For each allowed capacity type in order (spot, then on-demand…): render the user data
+ *    for that capacity type (it labels the node) and call `FleetPort.launchOne` restricted to
+ *    it. The adapter checks the launch-key tag first (`${launchId}-${index}` = ClientToken
+ *    base, so a redelivered request reuses the instance), then falls back across instance
+ *    types and zones on capacity errors, remembering unavailable offerings. This use-case
+ *    only adds the capacity-type loop the user data requires — no other fallback logic.
+ * 3. Emit `InstanceLaunched` with every instance launched or reused.
+ *
+ * Failures:
+ * - `CapacityLimitError` (EC2 quota): counted as `CapacityLimitErrors` (alarm), logged with
+ *   the fix, the group stops; not thrown (a retry cannot help until someone raises the quota).
+ * - `NoCapacityError` for every capacity type: `LaunchFailures`, group stops, not thrown.
+ * - Tailscale `auth` / `forbidden` / `permanent`: `TailscaleKeyFailures`, group stops, not thrown.
+ * - Tailscale `rate-limited` / `unavailable` after the client's own bounded retries, or any
+ *   other port error: thrown after emitting what was launched, so Lambda retries the event;
+ *   the retry reuses the launched instances by launch key.
+ * When the group stops short, the in-flight record is shrunk to what was launched (or
+ *   cleared), so the next reconcile plans the rest again instead of waiting for its expiry.
+ *
+ * A redelivered request mints a key before `launchOne` finds the existing instance: that
+ * key is never used and expires by itself (single-use, short expiry) — the price of never
+ * launching without a key. Secrets (agent token, auth keys, user data) are never logged.
+ */
+
+import {
+  type BusPort,
+  CapacityLimitError,
+  DeviceRegistryError,
+  type DeviceRegistryPort,
+  type FleetPort,
+  type LaunchedInstance,
+  NoCapacityError,
+  type OfferingAttempt,
+  type SecretsPort,
+  type StatePort,
+} from '../core/ports.js';
+import {
+  type CapacityType,
+  DetailTypes,
+  type InstanceLaunched,
+  SCHEMA_VERSION,
+  Sources,
+} from '../events/index.js';
+import { renderUserData, UserDataError, userDataInputFromConfig } from '../userdata/index.js';
+import { type ControlBase, ControlError, ControlMetrics, emitAll, type ImageResolver } from './common.js';
+import type { LaunchInput } from './inputs.js';
+
+export interface LaunchPorts {
+  fleet: FleetPort;
+  bus: BusPort;
+  state: StatePort;
+  secrets: SecretsPort;
+  devices: DeviceRegistryPort;
+  images: ImageResolver;
+}
+export type LaunchDeps = ControlBase & LaunchPorts;
+
+export interface LaunchOptions {
+  /** Secret id (ARN in Lambda) of the K3s agent token (plain text). */
+  agentTokenSecretId: string;
+}
+
+export type LaunchOutcome =
+  /** Every instance of the group is launched (or was already). */
+  | 'launched'
+  /** Some or none launched; the reason is in `stoppedBy`. */
+  | 'partial'
+  | 'failed';
+
+export interface LaunchResult {
+  outcome: LaunchOutcome;
+  launchId: string;
+  instances: LaunchedInstance[];
+  /** Why the group stopped short (absent when complete). */
+  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data';
+  /** Detail types emitted. */
+  emitted: string[];
+}
+
+/** A retryable failure after part of the group was handled; Lambda retries the event. */
+export class LaunchRetryError extends ControlError {
+  constructor(
+    readonly launchId: string,
+    readonly launched: number,
+    cause: unknown,
+  ) {
+    super(
+      `launch ${launchId} stopped after ${launched} instance(s): ${cause instanceof Error ? cause.message : String(cause)}; the event is retried and launched instances are reused by launch key`,
+      { cause },
+    );
+    this.name = 'LaunchRetryError';
+  }
+}
+
+export async function launch(
+  input: LaunchInput,
+  deps: LaunchDeps,
+  opts: LaunchOptions,
+): Promise<LaunchResult> {
+  const { config, log, metrics } = deps;
+  const req = input.request;
+  const group = req.launch;
+  const cluster = config.cluster.name;
+
+  // Secrets and the AMI first: without them nothing can launch (errors name the secret/parameter).
+  const agentToken = await deps.secrets.getSecret(opts.agentTokenSecretId);
+  const imageId = await deps.images.imageFor(group.arch);
+
+  const instances: LaunchedInstance[] = [];
+  let stoppedBy: LaunchResult['stoppedBy'];
+  let retryable: unknown;
+
+  for (let index = 0; index < group.count && !stoppedBy && !retryable; index++) {
+    const clientToken = `${group.launchId}-${index}`;
+    let authKey: string;
+    try {
+      const minted = await deps.devices.mintAuthKey({
+        tags: config.tailscale.tags,
+        expirySeconds: config.tailscale.authKeyExpirySeconds,
+        description: `k3s-burst ${cluster} ${clientToken}`,
+      });
+      authKey = minted.key;
+    } catch (err) {
+      metrics.count(ControlMetrics.tailscaleKeyFailures);
+      if (err instanceof DeviceRegistryError && !err.retryable) {
+        log.error('cannot mint a Tailscale auth key; not launching (an operator must fix the OAuth client)', {
+          launchId: group.launchId,
+          index,
+          kind: err.kind,
+          message: err.message,
+        });
+        stoppedBy = 'tailscale';
+      } else {
+        log.warn('Tailscale auth key not minted (retryable); not launching, the event is retried', {
+          launchId: group.launchId,
+          index,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        retryable = err;
+      }
+      break;
+    }
+
+    const attempts: OfferingAttempt[] = [];
+    let launched: LaunchedInstance | undefined;
+    try {
+      for (const capacityType of group.capacityTypes) {
+        const userData = renderUserData(
+          userDataInputFromConfig(config, { agentToken, tailscaleAuthKey: authKey }, capacityType),
+        );
+        try {
+          launched = await deps.fleet.launchOne({
+            clientToken,
+            decisionId: req.decisionId,
+            launchId: group.launchId,
+            index,
+            instanceTypes: group.instanceTypes,
+            capacityTypes: [capacityType as CapacityType],
+            zones: group.zones,
+            imageId,
+            userData,
+            reason: group.reason,
+          });
+          break;
+        } catch (err) {
+          if (!(err instanceof NoCapacityError)) throw err;
+          attempts.push(...err.attempts);
+          log.warn('no capacity for this capacity type; trying the next', {
+            launchId: group.launchId,
+            index,
+            capacityType,
+            tried: err.attempts.length,
+          });
+        }
+      }
+    } catch (err) {
+      if (err instanceof UserDataError) {
+        // Config or secret problem (e.g. a server token in the agent-token secret): not retryable.
+        metrics.count(ControlMetrics.launchFailures);
+        log.error('user data cannot be rendered: launch stopped', {
+          launchId: group.launchId,
+          field: err.field,
+          message: err.message,
+        });
+        stoppedBy = 'invalid-user-data';
+        break;
+      }
+      if (err instanceof CapacityLimitError) {
+        metrics.count(ControlMetrics.capacityLimitErrors);
+        log.error('EC2 quota reached: launch stopped', {
+          launchId: group.launchId,
+          index,
+          code: err.code,
+          message: err.message,
+        });
+        stoppedBy = 'capacity-limit';
+        break;
+      }
+      log.warn('launch failed; the event is retried', {
+        launchId: group.launchId,
+        index,
+        error: err instanceof Error ? err.name : 'Error',
+        message: err instanceof Error ? err.message : String(err),
+      });
+      retryable = err;
+      break;
+    }
+    if (!launched) {
+      metrics.count(ControlMetrics.launchFailures);
+      log.warn('no capacity in any allowed offering: launch stopped', {
+        launchId: group.launchId,
+        index,
+        attempts: attempts.slice(0, 20),
+      });
+      stoppedBy = 'no-capacity';
+      break;
+    }
+    metrics.count(launched.reused ? ControlMetrics.instancesReused : ControlMetrics.instancesLaunched);
+    instances.push(launched);
+  }
+
+  const emitted = await emitLaunched(input, instances, deps);
+  if (retryable) throw new LaunchRetryError(group.launchId, instances.length, retryable);
+  if (stoppedBy) await shrinkInFlight(deps, cluster, group.launchId, instances.length);
+  const outcome: LaunchOutcome = stoppedBy ? (instances.length > 0 ? 'partial' : 'failed') : 'launched';
+  log.info('launch done', {
+    launchId: group.launchId,
+    outcome,
+    stoppedBy,
+    instances: instances.map((i) => ({
+      instanceId: i.instanceId,
+      instanceType: i.instanceType,
+      capacityType: i.capacityType,
+      zone: i.zone,
+      reused: i.reused,
+      fallbacks: i.attempts.length,
+    })),
+  });
+  return { outcome, launchId: group.launchId, instances, emitted, ...(stoppedBy ? { stoppedBy } : {}) };
+}
+
+async function emitLaunched(
+  input: LaunchInput,
+  instances: LaunchedInstance[],
+  deps: LaunchDeps,
+): Promise<string[]> {
+  if (instances.length === 0) return [];
+  const detail: InstanceLaunched = {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: input.request.cluster,
+    decisionId: input.request.decisionId,
+    launchId: input.request.launch.launchId,
+    instances: instances.map((i) => ({
+      instanceId: i.instanceId,
+      instanceType: i.instanceType,
+      zone: i.zone,
+      capacityType: i.capacityType,
+      nodeName: i.nodeName,
+    })),
+    launchedAt: deps.clock().toISOString(),
+  };
+  return emitAll(
+    deps.bus,
+    [{ source: Sources.launch, detailType: DetailTypes.instanceLaunched, detail }],
+    deps,
+  );
+}
+
+/**
+ * The group stopped short for good: keep only the launched part in flight (it may not be
+ * listed by EC2 yet), so the next reconcile plans the remainder instead of waiting.
+ */
+async function shrinkInFlight(
+  deps: LaunchDeps,
+  cluster: string,
+  launchId: string,
+  launched: number,
+): Promise<void> {
+  const current = (await deps.state.listInFlight(cluster, deps.clock())).find((f) => f.launchId === launchId);
+  if (!current) return;
+  if (launched === 0) await deps.state.clearInFlight(cluster, [launchId]);
+  else await deps.state.recordInFlight(cluster, [{ ...current, count: launched }]);
+}

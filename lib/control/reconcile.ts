@@ -1,0 +1,380 @@
+/**
+ * Reconcile: the single writer that turns (latest snapshot + fleet + config + time) into a
+ * plan and puts the plan's commands on the bus. Pure orchestration over ports.
+ *
+ * Order of one reconcile, and why:
+ * 1. A snapshot is stored seq-guarded first (I7): an older or equal seq is counted and
+ *    ignored, nothing is decided from it.
+ * 2. The single-writer lease (StatePort.acquireLease, one conditional write) is taken; a busy
+ *    lease is counted (`ReconcileBusy`) and the invocation ends cleanly: whoever holds it
+ *    decides from the same stored state, and the next snapshot/tick reconciles again. Two
+ *    concurrent reconciles therefore never both plan, which is what keeps launches within
+ *    the active max (I1). Reserved concurrency 1 on the function is the second guard.
+ * 3. Fleet, in-flight launches, drains, unavailable offerings and the last scale-out time
+ *    are read AFTER the lease, so the plan sees everything earlier writers recorded.
+ * 4. The decision is journaled first (its id is deterministic per trigger, so a redelivered
+ *    trigger finds it): `duplicate` means this trigger was decided before, and the journaled
+ *    plan is re-emitted rather than re-planned (every consumer is idempotent: launch keys,
+ *    terminate by id, drain by node), so a crash between journal and emit loses nothing.
+ * 5. In-flight launches and the scale-out time are recorded BEFORE ScaleOutRequested is put
+ *    on the bus: from then on the launch counts as capacity for every later plan, even if
+ *    the launch Lambda has not run yet or crashed after RunInstances (the instance also
+ *    carries the decision-id tag, which the planner matches in-flight entries against).
+ * 6. Drains are recorded, then commands are emitted; the lease is released in `finally`.
+ */
+import { decisionIdFor } from '../core/ids.js';
+import { planCluster } from '../core/plan.js';
+import type { BusEntry, BusPort, DecisionRecord, FleetPort, StatePort } from '../core/ports.js';
+import {
+  type ClusterSnapshot,
+  DetailTypes,
+  type FleetState,
+  type InFlightLaunch,
+  type Plan,
+  SCHEMA_VERSION,
+  Sources,
+} from '../events/index.js';
+import { type ControlBase, ControlMetrics, emitAll, type Invocation, SECONDS_PER_DAY } from './common.js';
+import type { ReconcileInput } from './inputs.js';
+
+/** Ports reconcile uses. */
+export interface ReconcilePorts {
+  fleet: FleetPort;
+  bus: BusPort;
+  state: StatePort;
+}
+export type ReconcileDeps = ControlBase & ReconcilePorts;
+
+/** Lease length: longer than the function timeout (60 s), so a live holder never loses it. */
+export const RECONCILE_LEASE_SECONDS = 120;
+/** How long decisions stay in the journal (DynamoDB TTL). */
+export const JOURNAL_TTL_SECONDS = 7 * SECONDS_PER_DAY;
+/** How many recent decisions are searched when a redelivered trigger must be re-emitted. */
+const JOURNAL_LOOKBACK = 25;
+
+export type ReconcileResult =
+  | { outcome: 'stale-snapshot'; seq: number }
+  | { outcome: 'busy' }
+  | { outcome: 'foreign-instance'; instanceId: string }
+  | {
+      outcome: 'decided' | 'replayed';
+      decisionId: string;
+      /** Detail types put on the bus, in order. */
+      emitted: string[];
+      plan: Plan;
+    }
+  | { outcome: 'duplicate'; decisionId: string };
+
+/** The deterministic trigger string of an input (→ decision id). */
+export function triggerOf(input: ReconcileInput): string {
+  switch (input.kind) {
+    case 'snapshot':
+      return `snapshot:${input.snapshot.seq}`;
+    case 'tick':
+      return `tick:${input.tick.id}`;
+    case 'ec2-state':
+      return `ec2:${input.instanceId}:${input.state}:${input.time}`;
+  }
+}
+
+function triggerKind(input: ReconcileInput): string {
+  return input.kind === 'ec2-state' ? 'ec2-state-change' : input.kind;
+}
+
+/** Run one reconcile for a parsed input. Throws only on port failures (Lambda retries). */
+export async function reconcile(
+  input: ReconcileInput,
+  deps: ReconcileDeps,
+  invocation: Invocation,
+): Promise<ReconcileResult> {
+  const { config, state, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const started = deps.clock();
+  let redelivered = false;
+
+  if (input.kind === 'snapshot') {
+    const stored = await state.putSnapshotIfNewer(input.snapshot, started);
+    if (stored === 'stale') {
+      const latest = await state.getLatestSnapshot(cluster);
+      if (latest?.snapshot.seq !== input.snapshot.seq) {
+        metrics.count(ControlMetrics.staleSnapshotsIgnored);
+        log.info('snapshot ignored: a snapshot with a higher seq is stored already', {
+          seq: input.snapshot.seq,
+          storedSeq: latest?.snapshot.seq,
+          eventId: input.eventId,
+        });
+        return { outcome: 'stale-snapshot', seq: input.snapshot.seq };
+      }
+      // Equal seq: a redelivery. Its decision is replayed from the journal (or made, if the
+      // first delivery crashed before journaling), never planned twice.
+      metrics.count(ControlMetrics.duplicateEvents);
+      redelivered = true;
+    }
+  }
+
+  const holder = invocation.requestId;
+  if (!(await state.acquireLease(cluster, holder, started, RECONCILE_LEASE_SECONDS))) {
+    metrics.count(ControlMetrics.reconcileBusy);
+    log.info('another reconcile holds the lease; it decides from the same stored state', {
+      trigger: triggerOf(input),
+    });
+    return { outcome: 'busy' };
+  }
+  try {
+    return await reconcileUnderLease(input, deps, started, redelivered);
+  } finally {
+    try {
+      await state.releaseLease(cluster, holder);
+    } catch (err) {
+      // The lease expires on its own; a failed release only delays the next reconcile.
+      log.warn('could not release the reconcile lease; it expires by itself', {
+        error: err instanceof Error ? err.name : 'Error',
+      });
+    }
+  }
+}
+
+async function reconcileUnderLease(
+  input: ReconcileInput,
+  deps: ReconcileDeps,
+  now: Date,
+  redelivered: boolean,
+): Promise<ReconcileResult> {
+  const { config, state, fleet, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const trigger = triggerOf(input);
+  const decisionId = decisionIdFor(cluster, trigger);
+  if (redelivered) {
+    const earlier = await findJournaled(decisionId, deps);
+    if (earlier) return replay(decisionId, deps, now, earlier);
+  }
+
+  const all = await fleet.list({ includeTerminated: input.kind === 'ec2-state' });
+  if (input.kind === 'ec2-state' && !all.some((i) => i.instanceId === input.instanceId)) {
+    // EC2 state changes arrive for every instance in the account: only ours trigger a decision.
+    metrics.count(ControlMetrics.foreignInstances);
+    log.debug('state change of an instance this cluster does not manage; nothing to do', {
+      instanceId: input.instanceId,
+    });
+    return { outcome: 'foreign-instance', instanceId: input.instanceId };
+  }
+  const instances = all.filter((i) => i.state !== 'terminated');
+
+  const [stored, inFlight, drains, unavailable, lastScaleOutAt] = await Promise.all([
+    state.getLatestSnapshot(cluster),
+    state.listInFlight(cluster, now),
+    state.listDrains(cluster),
+    state.offeringCache(cluster).listUnavailable(now),
+    state.lastScaleOutAt(cluster),
+  ]);
+  // Plan on the newest snapshot stored (a newer one may have landed while we waited).
+  let snapshot: ClusterSnapshot | undefined = stored?.snapshot;
+  if (input.kind === 'snapshot' && (!snapshot || snapshot.seq < input.snapshot.seq))
+    snapshot = input.snapshot;
+
+  const fleetState: FleetState = {
+    instances,
+    inFlight,
+    drains,
+    unavailableOfferings: unavailable,
+    lastScaleOutAt,
+  };
+  const plan = planCluster({ config, snapshot, fleet: fleetState, now, decisionId });
+
+  const journaled = await state.journalDecision({ plan, trigger: triggerKind(input) }, JOURNAL_TTL_SECONDS);
+  if (journaled === 'duplicate') {
+    metrics.count(ControlMetrics.duplicateEvents);
+    return replay(decisionId, deps, now, await findJournaled(decisionId, deps));
+  }
+
+  await recordBeforeEmit(plan, deps, now);
+  // Drains of instances EC2 no longer lists are finished whatever the agent said.
+  const live = new Set(instances.map((i) => i.instanceId));
+  for (const d of drains) {
+    if (!live.has(d.instanceId) && !plan.drains.some((p) => p.instanceId === d.instanceId)) {
+      await state.clearDrain(cluster, d.instanceId);
+    }
+  }
+
+  const emitted = await emitAll(deps.bus, entriesOf(plan, trigger, now), deps);
+  observe(plan, snapshot, instances.length, deps, now);
+  log.info('reconciled', {
+    decisionId,
+    trigger,
+    snapshotSeq: plan.snapshotSeq,
+    launches: plan.launches.map((l) => ({ launchId: l.launchId, count: l.count, types: l.instanceTypes })),
+    drains: plan.drains.map((d) => d.nodeName),
+    terminations: plan.terminations.map((t) => t.instanceId),
+    nodeDeletions: plan.nodeDeletions.map((n) => n.nodeName),
+    unhelpable: plan.unhelpable.length,
+    explanations: plan.explanations.filter((e) => e.kind !== 'noop').slice(0, 20),
+  });
+  return { outcome: 'decided', decisionId, emitted, plan };
+}
+
+async function findJournaled(decisionId: string, deps: ReconcileDeps): Promise<DecisionRecord | undefined> {
+  const recent = await deps.state.listRecentDecisions(deps.config.cluster.name, JOURNAL_LOOKBACK);
+  return recent.find((r) => r.plan.decisionId === decisionId);
+}
+
+/** A trigger decided before (redelivery, or a retry after a crash): re-emit the journaled plan. */
+async function replay(
+  decisionId: string,
+  deps: ReconcileDeps,
+  now: Date,
+  record: DecisionRecord | undefined,
+): Promise<ReconcileResult> {
+  const { config, log } = deps;
+  const maxAgeMs = config.launch.inFlightTtlSeconds * 1000;
+  if (!record || now.getTime() - Date.parse(record.plan.decidedAt) > maxAgeMs) {
+    log.info('trigger was decided before; its decision is too old to replay, nothing done', { decisionId });
+    return { outcome: 'duplicate', decisionId };
+  }
+  // Same plan, same launch ids: launch finds its instances by launch key, terminate/drain are by id.
+  await recordBeforeEmit(record.plan, deps, new Date(record.plan.decidedAt));
+  const emitted = await emitAll(deps.bus, entriesOf(record.plan, record.trigger, now), deps);
+  log.info('trigger was decided before; re-emitted its commands (all idempotent)', { decisionId, emitted });
+  return { outcome: 'replayed', decisionId, emitted, plan: record.plan };
+}
+
+/** In-flight launches, scale-out time and drains: written before any command is emitted. */
+async function recordBeforeEmit(plan: Plan, deps: ReconcileDeps, decidedAt: Date): Promise<void> {
+  const { state, config } = deps;
+  const cluster = config.cluster.name;
+  if (plan.launches.length > 0) {
+    await state.recordInFlight(cluster, inFlightOf(plan, decidedAt, config.launch.inFlightTtlSeconds));
+    await state.recordScaleOut(cluster, decidedAt);
+  }
+  for (const d of plan.drains) {
+    await state.recordDrain(cluster, {
+      nodeName: d.nodeName,
+      instanceId: d.instanceId,
+      requestedAt: decidedAt.toISOString(),
+      deadline: d.deadline,
+      reason: d.reason,
+    });
+  }
+}
+
+/** In-flight records of a plan's launches (capacity from the moment of the decision). */
+export function inFlightOf(plan: Plan, decidedAt: Date, ttlSeconds: number): InFlightLaunch[] {
+  return plan.launches.map((l) => ({
+    decisionId: plan.decisionId,
+    launchId: l.launchId,
+    decidedAt: decidedAt.toISOString(),
+    expiresAt: new Date(decidedAt.getTime() + ttlSeconds * 1000).toISOString(),
+    instanceType: l.instanceTypes[0] as string,
+    count: l.count,
+    capacityType: l.capacityTypes[0] as InFlightLaunch['capacityType'],
+    shapeIds: l.shapeIds,
+  }));
+}
+
+/** The bus entries of a plan: launches, drains, terminations, node deletions, then the summary. */
+export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
+  const src = Sources.reconcile;
+  const at = now.toISOString();
+  const base = { schemaVersion: SCHEMA_VERSION, cluster: plan.cluster };
+  const entries: BusEntry[] = [];
+  for (const launch of plan.launches) {
+    entries.push({
+      source: src,
+      detailType: DetailTypes.scaleOutRequested,
+      detail: { ...base, decisionId: plan.decisionId, launch, requestedAt: at },
+    });
+  }
+  for (const d of plan.drains) {
+    entries.push({
+      source: src,
+      detailType: DetailTypes.drainNode,
+      detail: {
+        ...base,
+        decisionId: plan.decisionId,
+        nodeName: d.nodeName,
+        instanceId: d.instanceId,
+        reason: d.reason,
+        deadline: d.deadline,
+      },
+    });
+  }
+  for (const t of plan.terminations) {
+    entries.push({
+      source: src,
+      detailType: DetailTypes.terminateRequested,
+      detail: {
+        ...base,
+        decisionId: plan.decisionId,
+        instanceId: t.instanceId,
+        ...(t.nodeName ? { nodeName: t.nodeName } : {}),
+        reason: t.reason,
+        requestedAt: at,
+      },
+    });
+  }
+  for (const n of plan.nodeDeletions) {
+    entries.push({
+      source: src,
+      detailType: DetailTypes.deleteNode,
+      detail: { ...base, nodeName: n.nodeName, reason: n.reason },
+    });
+  }
+  const acts = entries.length > 0;
+  if (acts || plan.unhelpable.length > 0) {
+    entries.push({
+      source: src,
+      detailType: DetailTypes.decisionRecorded,
+      detail: {
+        ...base,
+        decisionId: plan.decisionId,
+        decidedAt: plan.decidedAt,
+        trigger,
+        snapshotSeq: plan.snapshotSeq,
+        launches: plan.launches.reduce((a, l) => a + l.count, 0),
+        drains: plan.drains.length,
+        terminations: plan.terminations.length,
+        unhelpablePods: plan.unhelpable.reduce((a, u) => a + u.count, 0),
+        // Bounded so the entry stays far below the 256 KB PutEvents limit.
+        explanations: plan.explanations
+          .filter((e) => e.kind !== 'noop')
+          .slice(0, 50)
+          .map((e) => ({ ...e, message: e.message.slice(0, 500) })),
+      },
+    });
+  }
+  return entries;
+}
+
+function observe(
+  plan: Plan,
+  snapshot: ClusterSnapshot | undefined,
+  managedNodes: number,
+  deps: ReconcileDeps,
+  started: Date,
+): void {
+  const { metrics } = deps;
+  metrics.count(ControlMetrics.managedNodes, managedNodes);
+  if (snapshot) {
+    metrics.count(
+      ControlMetrics.pendingPods,
+      snapshot.pendingShapes.reduce((a, s) => a + s.count, 0),
+    );
+    metrics.seconds(
+      ControlMetrics.snapshotAge,
+      Math.max(0, (started.getTime() - Date.parse(snapshot.observedAt)) / 1000),
+    );
+  }
+  metrics.count(
+    ControlMetrics.launches,
+    plan.launches.reduce((a, l) => a + l.count, 0),
+  );
+  metrics.count(ControlMetrics.drains, plan.drains.length);
+  metrics.count(ControlMetrics.terminations, plan.terminations.length);
+  metrics.count(
+    ControlMetrics.unhelpablePods,
+    plan.unhelpable.reduce((a, u) => a + u.count, 0),
+  );
+  metrics.milliseconds(
+    ControlMetrics.decisionLatency,
+    Math.max(0, deps.clock().getTime() - started.getTime()),
+  );
+}
