@@ -1,0 +1,13 @@
+/**
+ * interruption — on EC2 Spot Instance Interruption Warnings and Rebalance Recommendations
+ * (default bus, every instance of the account): for this cluster's instances, drain now and
+ * request a replacement; other instances are ignored and counted. See lib/control/interruption.ts.
+ */
+import { parseInterruptionEvent } from '../lib/control/inputs.js';
+import { handleInterruption } from '../lib/control/interruption.js';
+import { makeHandler } from './runtime.js';
+
+export const handler = makeHandler('interruption', {
+  parse: (raw) => parseInterruptionEvent(raw),
+  run: (input, deps, invocation) => handleInterruption(input, deps, invocation),
+});
