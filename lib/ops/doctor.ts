@@ -90,6 +90,13 @@ function stackCheck(d: Deployment): CheckResult {
   const s = d.stackStatus;
   const reason = d.stackStatusReason ? ` (${d.stackStatusReason})` : '';
   if (isUsableStackStatus(s)) return ok('stack', `stack ${d.stackName} is ${s} in ${d.region}`);
+  if (s === 'DELETE_COMPLETE' || s === 'DELETE_IN_PROGRESS') {
+    return fail(
+      'stack',
+      `stack ${d.stackName} is ${s} in ${d.region}`,
+      'deploy it again: npx cdk deploy (after the deletion has finished)',
+    );
+  }
   if (s.endsWith('_IN_PROGRESS')) {
     return warn(
       'stack',
@@ -318,7 +325,7 @@ async function tailscaleChecks(
       try {
         await probe.deleteKey(key.id);
       } catch (err) {
-        revoke = `could not revoke it (${(err as Error).message}); it is single-use, not pre-authorized and expires in 5 min`;
+        revoke = `left it to expire in 5 min (revoke failed: ${(err as Error).message}; it is single-use and not pre-authorized)`;
       }
       out.push(
         ok(

@@ -1,0 +1,167 @@
+/**
+ * A deployed-looking cluster on moto_server + the fake Tailscale API, for `status` and
+ * `doctor` tests: the stack `K3sBurst-pi-lab` (a tiny template whose outputs name the
+ * resources, which are created directly), the state table, queues, secrets, AMI
+ * parameters, a config file in a temp dir, and an injected OpsEnvironment.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
+import type { CliIo } from '../../../lib/cli/io.js';
+import type { OpsEnvironment } from '../../../lib/ops/environment.js';
+import type { FakeTailscale } from '../../support/fake-tailscale.js';
+import type { Moto } from '../../support/moto.js';
+
+export const CLUSTER = 'pi-lab';
+export const REGION = 'eu-central-1';
+export const STACK = `K3sBurst-${CLUSTER}`;
+export const TABLE = `k3s-burst-${CLUSTER}-state`;
+export const AMI_PARAM_ARM64 = '/k3s-burst-test/ami/arm64';
+export const AMI_PARAM_AMD64 = '/k3s-burst-test/ami/amd64';
+export const AGENT_TOKEN =
+  'K10a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3::node:5f0c9e8d7b6a5f4e3d2c1b0a';
+export const TAILSCALE_SCOPES = ['auth_keys', 'devices:core', 'policy_file:read'];
+
+export interface Deployed {
+  configDir: string;
+  configPath: string;
+  tailscaleSecretArn: string;
+  agentTokenSecretArn: string;
+  dlqUrls: string[];
+  commandQueueUrl: string;
+  state: DynamoState;
+}
+
+export interface SetupOptions {
+  /** Skip the stack itself (resources still created). */
+  noStack?: boolean;
+  /** Tailscale OAuth secret value; `null` leaves the secret without a value. */
+  tailscaleSecret?: string | null;
+  agentToken?: string | null;
+  /** Extra config fields merged over the base. */
+  config?: Record<string, unknown>;
+}
+
+export function baseConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cluster: {
+      name: CLUSTER,
+      region: REGION,
+      k3sServerUrl: 'https://100.64.5.11:6443',
+      k3sVersion: 'v1.32.6+k3s1',
+    },
+    nodes: {
+      candidateTypes: ['t4g.medium', 'm7g.large'],
+      amiSsmParameters: { arm64: AMI_PARAM_ARM64, amd64: AMI_PARAM_AMD64 },
+    },
+    ...extra,
+  };
+}
+
+export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions = {}): Promise<Deployed> {
+  const cfg = moto.clientConfig;
+  const sqs = new SQSClient(cfg);
+  const sm = new SecretsManagerClient(cfg);
+  const ddb = new DynamoDBClient(cfg);
+  const ssm = new SSMClient(cfg);
+  const cfn = new CloudFormationClient(cfg);
+  try {
+    await ddb.send(new CreateTableCommand(stateTableDefinition(TABLE)));
+    const q = async (name: string) =>
+      (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
+    const commandQueueUrl = await q(`k3s-burst-${CLUSTER}-commands`);
+    const dlqUrls = [
+      await q(`k3s-burst-${CLUSTER}-functions-dlq`),
+      await q(`k3s-burst-${CLUSTER}-scheduler-dlq`),
+    ];
+    const tsValue =
+      opts.tailscaleSecret === undefined
+        ? JSON.stringify({ clientId: ts.credentials.clientId, clientSecret: ts.credentials.clientSecret })
+        : opts.tailscaleSecret;
+    const tsSecret = await sm.send(
+      new CreateSecretCommand({
+        Name: `k3s-burst/${CLUSTER}/tailscale-oauth`,
+        ...(tsValue === null ? {} : { SecretString: tsValue }),
+      }),
+    );
+    const token = opts.agentToken === undefined ? AGENT_TOKEN : opts.agentToken;
+    const tokenSecret = await sm.send(
+      new CreateSecretCommand({
+        Name: `k3s-burst/${CLUSTER}/k3s-agent-token`,
+        ...(token === null ? {} : { SecretString: token }),
+      }),
+    );
+    await ssm.send(
+      new PutParameterCommand({ Name: AMI_PARAM_ARM64, Value: 'ami-0a1b2c3d4e5f60718', Type: 'String' }),
+    );
+    const d: Deployed = {
+      configDir: mkdtempSync(join(tmpdir(), 'k3s-burst-ops-')),
+      configPath: '',
+      tailscaleSecretArn: tsSecret.ARN ?? '',
+      agentTokenSecretArn: tokenSecret.ARN ?? '',
+      dlqUrls,
+      commandQueueUrl,
+      state: new DynamoState({ client: ddb, tableName: TABLE }),
+    };
+    d.configPath = join(d.configDir, 'k3s-burst.config.json');
+    writeFileSync(d.configPath, JSON.stringify(baseConfig(opts.config), null, 2));
+    if (!opts.noStack) {
+      const template = {
+        AWSTemplateFormatVersion: '2010-09-09',
+        Resources: { Placeholder: { Type: 'AWS::SNS::Topic' } },
+        Outputs: {
+          EventBusName: { Value: `k3s-burst-${CLUSTER}` },
+          CommandQueueUrl: { Value: commandQueueUrl },
+          TailscaleOAuthSecretArn: { Value: d.tailscaleSecretArn },
+          K3sAgentTokenSecretArn: { Value: d.agentTokenSecretArn },
+          TableName: { Value: TABLE },
+          DeadLetterQueueUrls: { Value: dlqUrls.join(',') },
+        },
+      };
+      await cfn.send(new CreateStackCommand({ StackName: STACK, TemplateBody: JSON.stringify(template) }));
+    }
+    return d;
+  } finally {
+    for (const c of [sqs, sm, ssm, cfn]) c.destroy();
+  }
+}
+
+export function opsEnv(moto: Moto, ts: FakeTailscale, now: () => Date = () => new Date()): OpsEnvironment {
+  return {
+    aws: (region) => ({ ...moto.clientConfig, region }),
+    tailscaleBaseUrl: ts.url,
+    fetch: globalThis.fetch,
+    clock: now,
+  };
+}
+
+export interface CapturedIo extends CliIo {
+  out: string;
+  err: string;
+}
+
+/** An io that records output; every captured text is also appended to `all` (for leak checks). */
+export function captureIo(cwd: string, all: string[]): CapturedIo {
+  const io: CapturedIo = {
+    out: '',
+    err: '',
+    cwd,
+    env: {},
+    isTTY: false,
+    stdout(t) {
+      io.out += t;
+      all.push(t);
+    },
+    stderr(t) {
+      io.err += t;
+      all.push(t);
+    },
+  };
+  return io;
+}
