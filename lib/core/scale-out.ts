@@ -75,6 +75,8 @@ interface InFlightBin {
 const LARGE = Number.MAX_SAFE_INTEGER;
 /** Types packed exactly per group (the best by lower-bound cost); the rest only when clamped. */
 const EXACT_CANDIDATES = 6;
+/** Fallback instance types listed per launch (after the chosen one). */
+const MAX_FALLBACKS = 7;
 
 function shapeRequests(s: PendingShape): string {
   return `${fmtCpu(s.cpuMilli)}, ${fmtMem(s.memoryMiB)}${s.hostPorts.length ? `, hostPort ${s.hostPorts.join('/')}` : ''}`;
@@ -158,6 +160,44 @@ function consume(head: Headroom, t: TypeInfo, n: number): void {
   head.vcpu -= n * t.spec.vcpu;
   head.memoryMiB -= n * t.spec.memoryMiB;
   head.costUsd -= n * t.worstPrice;
+}
+
+/**
+ * The launcher falls back along a launch's instance types on capacity errors without looking at
+ * the limits, so a fallback is listed only if launching every one of the `count` nodes as that
+ * type still fits the headroom left after the chosen type was charged; the headroom is then
+ * charged for the worst listed fallback too. `candidates` must be in preference order; at most
+ * `max` are kept. Without this a plan at the vCPU, memory or cost cap could list a bigger or
+ * dearer fallback and break the cap (found by test/unit/core/properties.test.ts).
+ */
+function affordableFallbacks(
+  head: Headroom,
+  chosen: TypeInfo,
+  count: number,
+  candidates: readonly TypeInfo[],
+  caps: readonly CapacityType[],
+  max: number,
+): TypeInfo[] {
+  const kept: TypeInfo[] = [];
+  let vcpu = 0;
+  let mem = 0;
+  let cost = 0;
+  for (const o of candidates) {
+    if (kept.length >= max) break;
+    const price = worstCasePrice({ spot: o.spec.spotHourlyUsd, 'on-demand': o.spec.onDemandHourlyUsd }, caps);
+    const dv = count * Math.max(0, o.spec.vcpu - chosen.spec.vcpu);
+    const dm = count * Math.max(0, o.spec.memoryMiB - chosen.spec.memoryMiB);
+    const dc = count * Math.max(0, price - chosen.worstPrice);
+    if (dv > head.vcpu || dm > head.memoryMiB || dc > head.costUsd + 1e-9) continue;
+    kept.push(o);
+    vcpu = Math.max(vcpu, dv);
+    mem = Math.max(mem, dm);
+    cost = Math.max(cost, dc);
+  }
+  head.vcpu -= vcpu;
+  head.memoryMiB -= mem;
+  head.costUsd = Math.max(0, head.costUsd - cost);
+  return kept;
 }
 
 function describeLimit(
@@ -602,7 +642,7 @@ export function planScaleOut(
     const t = choice.type;
     consume(head, t, choice.bins);
     const caps = first.caps.filter((c) => t.caps.includes(c));
-    const fallbacks = available
+    const fitting = available
       .filter(
         (o) =>
           o !== t &&
@@ -611,8 +651,10 @@ export function planScaleOut(
           o.room.memoryMiB >= choice.maxUsed.memoryMiB &&
           o.room.pods >= choice.maxUsed.pods,
       )
-      .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1))
-      .map((o) => o.spec.instanceType);
+      .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1));
+    const fallbacks = affordableFallbacks(head, t, choice.bins, fitting, caps, MAX_FALLBACKS).map(
+      (o) => o.spec.instanceType,
+    );
     const key = `${t.spec.arch}|${t.spec.instanceType}|${first.zones.join(',')}|${caps.join(',')}`;
     const parts = members
       .map((s, i) => ({ shape: s.shape, pods: choice.covered[i] ?? 0 }))
@@ -643,7 +685,7 @@ export function planScaleOut(
     const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
     const launch: PlannedLaunch = {
       launchId: `${ctx.decisionId}-${index}`,
-      instanceTypes: [d.type.spec.instanceType, ...d.fallbacks.slice(0, 7)],
+      instanceTypes: [d.type.spec.instanceType, ...d.fallbacks],
       capacityTypes: d.caps,
       arch: d.type.spec.arch as Arch,
       count: d.count,
@@ -691,17 +733,20 @@ export function planWarmCapacity(
   }
   if (n <= 0) return;
   consume(head, cheapest, n);
+  const fallbacks = affordableFallbacks(
+    head,
+    cheapest,
+    n,
+    types
+      .filter((t) => t !== cheapest && t.spec.arch === cheapest.spec.arch)
+      .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1)),
+    cheapest.caps,
+    3,
+  );
   const reason = `launch ${n}× ${cheapest.spec.instanceType} (${cheapest.caps[0]}, ${fmtUsd(cheapest.price)} each) as warm capacity: schedule "${scheduleName}" keeps minNodes=${min} and ${present} ${present === 1 ? 'is' : 'are'} present or on the way`;
   const launch: PlannedLaunch = {
     launchId: `${ctx.decisionId}-${b.launches.length}`,
-    instanceTypes: [
-      cheapest.spec.instanceType,
-      ...types
-        .filter((t) => t !== cheapest && t.spec.arch === cheapest.spec.arch)
-        .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1))
-        .slice(0, 3)
-        .map((t) => t.spec.instanceType),
-    ],
+    instanceTypes: [cheapest.spec.instanceType, ...fallbacks.map((t) => t.spec.instanceType)],
     capacityTypes: cheapest.caps,
     arch: cheapest.spec.arch,
     count: n,

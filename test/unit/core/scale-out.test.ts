@@ -369,3 +369,53 @@ describe('launch ids', () => {
     expect(NOW.toISOString()).toBe(p.decidedAt);
   });
 });
+
+describe('fallback types stay within the limits', () => {
+  // Regression (found by properties.test.ts): the launcher falls back along instanceTypes on
+  // capacity errors without checking the limits, so a bigger or dearer fallback must not be
+  // listed when launching the whole group as that type would break a cap.
+  it('drops fallbacks that would exceed maxVcpus if the launcher used them', () => {
+    const config = makeConfig({
+      nodes: { candidateTypes: ['t4g.large', 'm7g.xlarge', 'm7g.2xlarge'] },
+      limits: { maxNodes: 6, maxVcpus: 4, maxMemoryMiB: 131072, maxHourlyCostUsd: 2.5 },
+    });
+    const p = plan({
+      config,
+      snapshot: snapshot({ pendingShapes: [shape({ cpuMilli: 900, memoryMiB: 1024, count: 2 })] }),
+    });
+    // 1× t4g.large (2 vCPU) is chosen; m7g.xlarge (4 vCPU) still fits under maxVcpus=4, m7g.2xlarge (8) does not.
+    expect(p.launches).toHaveLength(1);
+    expect(p.launches[0]).toMatchObject({ count: 1, instanceTypes: ['t4g.large', 'm7g.xlarge'] });
+  });
+
+  it('drops fallbacks that would exceed maxHourlyCostUsd, and keeps them all when the limits are loose', () => {
+    const types = ['t4g.large', 'm7g.large', 'r7g.large'];
+    const tight = makeConfig({
+      nodes: { candidateTypes: types, capacityTypes: ['on-demand'] },
+      limits: { maxNodes: 6, maxVcpus: 32, maxMemoryMiB: 131072, maxHourlyCostUsd: 0.2 },
+    });
+    const s = snapshot({ pendingShapes: [shape({ cpuMilli: 900, memoryMiB: 1024, count: 2 })] });
+    // 2 pods fit one t4g.large ($0.0768); as m7g.large ($0.0952) too; r7g.large ($0.1253) still ≤ $0.2 for one node.
+    expect(plan({ config: tight, snapshot: s }).launches[0]?.instanceTypes).toEqual(types);
+    const s4 = snapshot({ pendingShapes: [shape({ cpuMilli: 900, memoryMiB: 1024, count: 4 })] });
+    // 2× t4g.large = $0.1536; 2× m7g.large = $0.1904 ≤ $0.2; 2× r7g.large = $0.2506 > $0.2.
+    expect(plan({ config: tight, snapshot: s4 }).launches[0]).toMatchObject({
+      count: 2,
+      instanceTypes: ['t4g.large', 'm7g.large'],
+    });
+    const loose = makeConfig({ nodes: { candidateTypes: types, capacityTypes: ['on-demand'] } });
+    expect(plan({ config: loose, snapshot: s4 }).launches[0]?.instanceTypes).toEqual(types);
+  });
+
+  it('keeps warm-capacity fallbacks within the limits too', () => {
+    const config = makeConfig({
+      nodes: { candidateTypes: ['t4g.medium', 't4g.large', 'm7g.2xlarge'] },
+      limits: { maxNodes: 6, maxVcpus: 4, maxMemoryMiB: 131072, maxHourlyCostUsd: 2.5 },
+      schedules: [
+        { name: 'office-hours', cron: '0 7 * * 1-5', timezone: 'Europe/Berlin', minNodes: 2, maxNodes: 4 },
+      ],
+    });
+    const p = plan({ config });
+    expect(p.launches[0]).toMatchObject({ count: 2, instanceTypes: ['t4g.medium', 't4g.large'] });
+  });
+});
