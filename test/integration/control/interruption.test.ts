@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlMetrics } from '../../../lib/control/common.js';
+import { parseLaunchEvent } from '../../../lib/control/inputs.js';
+import type { InterruptionResult } from '../../../lib/control/interruption.js';
+import { DetailTypes, Sources } from '../../../lib/events/index.js';
+import { nodeDrainedEvent, rebalanceEvent, spotWarningEvent } from '../../support/control-a2.js';
+import { type A2World, startA2World } from '../../support/control-a2-world.js';
+import { cloudNode, piNode, snapshot } from '../../unit/core/fixtures.js';
+
+describe('interruption handler against moto', () => {
+  let w: A2World;
+
+  beforeAll(async () => {
+    w = await startA2World();
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it('on a spot warning: drains now, requests a replacement, records both; the drained node is then terminated', async () => {
+    // Given a spot node running 4 workload pods, seen by a fresh snapshot
+    const inst = await w.launch();
+    const now = new Date(w.clock.nowMs);
+    await w.deps.state.putSnapshotIfNewer(
+      snapshot({
+        seq: 10,
+        observedAt: new Date(w.clock.nowMs - 5000).toISOString(),
+        nodes: [piNode('pi-node-1'), cloudNode(inst.instanceId, { zone: inst.zone, type: 't4g.medium' })],
+      }),
+      now,
+    );
+    const warning = spotWarningEvent(inst.instanceId, { time: now.toISOString() });
+
+    // When EC2 sends the interruption warning
+    const r = (await w.invoke('interruption', warning)) as InterruptionResult;
+
+    // Then a DrainNode reaches the agent queue with a deadline inside the 2-minute notice
+    expect(r).toMatchObject({ outcome: 'handled', drainRequested: true, replacement: { requested: true } });
+    const [drain] = await w.commands(1);
+    expect(drain).toMatchObject({ source: Sources.interruption, detailType: DetailTypes.drainNode });
+    const deadline = Date.parse(String(drain?.detail.deadline));
+    expect(deadline - now.getTime()).toBeGreaterThan(0);
+    expect(deadline - now.getTime()).toBeLessThan(120_000);
+    // and a ScaleOutRequested that the launch function accepts
+    const emitted = await w.emitted(2);
+    const scaleOut = emitted.find((e) => e.detailType === DetailTypes.scaleOutRequested);
+    expect(scaleOut?.detail).toMatchObject({
+      launch: { count: 1, instanceTypes: expect.arrayContaining(['t4g.medium']) },
+    });
+    const launchEnvelope = {
+      id: 'x',
+      source: scaleOut?.source,
+      'detail-type': scaleOut?.detailType,
+      time: now.toISOString(),
+      detail: scaleOut?.detail,
+    };
+    expect(parseLaunchEvent(launchEnvelope, 'pi-lab').ok).toBe(true);
+    // recorded in DynamoDB: in-flight capacity, the drain, the interrupted offering
+    expect((await w.deps.state.listInFlight('pi-lab', now)).map((f) => f.launchId)).toEqual([
+      (scaleOut?.detail as { launch?: { launchId: string } } | undefined)?.launch?.launchId,
+    ]);
+    expect(await w.deps.state.listDrains('pi-lab')).toEqual([
+      expect.objectContaining({ instanceId: inst.instanceId }),
+    ]);
+    expect(await w.deps.state.offeringCache('pi-lab').listUnavailable(now)).toEqual([
+      expect.objectContaining({ instanceType: 't4g.medium', capacityType: 'spot', zone: inst.zone }),
+    ]);
+
+    // When the same warning is delivered again, and a rebalance recommendation follows
+    const again = (await w.invoke('interruption', warning)) as InterruptionResult;
+    const rebalance = (await w.invoke('interruption', rebalanceEvent(inst.instanceId))) as InterruptionResult;
+    expect(again).toMatchObject({ drainRequested: false });
+    expect(rebalance).toMatchObject({ drainRequested: false });
+    const later = await w.emitted(2);
+    const ids = new Set(
+      [...emitted, ...later]
+        .filter((e) => e.detailType === DetailTypes.scaleOutRequested)
+        .map((e) => (e.detail as { launch: { launchId: string } }).launch.launchId),
+    );
+    expect(ids.size).toBe(1);
+    expect(await w.commands(0)).toEqual([]);
+
+    // When the agent reports the drain done, terminate cleans up and forgets the drain
+    const t = await w.invoke(
+      'terminate',
+      nodeDrainedEvent({ instanceId: inst.instanceId, nodeName: inst.nodeName }),
+    );
+    expect(t).toMatchObject({ outcome: 'terminated' });
+    expect(await w.deps.state.listDrains('pi-lab')).toEqual([]);
+  });
+
+  it('ignores an instance that is not this cluster’s, counting it', async () => {
+    const foreign = await w.launchForeign();
+    const before = w.metrics.total(ControlMetrics.foreignInstances);
+    await w.emitted(0);
+    await w.commands(0);
+    const r = await w.invoke('interruption', spotWarningEvent(foreign));
+    expect(r).toMatchObject({ outcome: 'ignored' });
+    expect(w.metrics.total(ControlMetrics.foreignInstances) - before).toBe(1);
+    expect(await w.emitted(0)).toEqual([]);
+    expect(await w.commands(0)).toEqual([]);
+  });
+
+  it('rejects a malformed warning without acting', async () => {
+    const bad = { ...spotWarningEvent('i-0123456789abcdef0'), detail: { 'instance-id': 'i-nope' } };
+    expect(await w.invoke('interruption', bad)).toMatchObject({ outcome: 'rejected' });
+  });
+});
