@@ -1,0 +1,241 @@
+import { describe, expect, it } from 'vitest';
+import { ControlMetrics } from '../../../lib/control/common.js';
+import { parseLaunchEvent } from '../../../lib/control/inputs.js';
+import { LaunchRetryError, launch } from '../../../lib/control/launch.js';
+import { SecretNotSetError } from '../../../lib/core/ports.js';
+import {
+  DetailTypes,
+  type InstanceLaunched,
+  type PlannedLaunch,
+  SCHEMA_VERSION,
+  Sources,
+} from '../../../lib/events/index.js';
+import {
+  AGENT_TOKEN,
+  AGENT_TOKEN_SECRET,
+  envelopeOf,
+  type FakeWorld,
+  fakeWorld,
+  IMAGE_ID,
+  NOW,
+  parseOk,
+} from '../../support/control.js';
+
+const CLUSTER = 'pi-lab';
+const opts = { agentTokenSecretId: AGENT_TOKEN_SECRET };
+
+function request(over: Partial<PlannedLaunch> = {}, decisionId = 'pi-lab-0abc0decision') {
+  const launch: PlannedLaunch = {
+    launchId: `${decisionId}-0`,
+    instanceTypes: ['m7g.large', 'm7g.xlarge'],
+    capacityTypes: ['spot', 'on-demand'],
+    arch: 'arm64',
+    count: 2,
+    zones: [],
+    shapeIds: ['web'],
+    podsCovered: 6,
+    estimatedHourlyUsd: 0.1,
+    reason: '6 pending pods of shape web',
+    ...over,
+  };
+  const detail = {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: CLUSTER,
+    decisionId,
+    launch,
+    requestedAt: NOW.toISOString(),
+  };
+  return parseOk(
+    parseLaunchEvent(
+      envelopeOf({ source: Sources.reconcile, detailType: DetailTypes.scaleOutRequested, detail }, NOW),
+      CLUSTER,
+    ),
+  );
+}
+
+/** Record the in-flight entry reconcile would have written for this request. */
+async function recordInFlight(w: FakeWorld, req: ReturnType<typeof request>) {
+  const l = req.request.launch;
+  await w.state.recordInFlight(CLUSTER, [
+    {
+      decisionId: req.request.decisionId,
+      launchId: l.launchId,
+      decidedAt: NOW.toISOString(),
+      expiresAt: new Date(NOW.getTime() + 900_000).toISOString(),
+      instanceType: l.instanceTypes[0] as string,
+      count: l.count,
+      capacityType: 'spot',
+      shapeIds: l.shapeIds,
+    },
+  ]);
+}
+
+const ourInstances = (w: FakeWorld) => [...w.fleet.instances.values()].filter((i) => i.cluster === CLUSTER);
+
+describe('launch', () => {
+  it('mints one single-use tagged key per instance, renders user data with it and launches each instance', async () => {
+    const w = fakeWorld();
+    const r = await launch(request(), w.deps, opts);
+
+    expect(r.outcome).toBe('launched');
+    expect(r.instances).toHaveLength(2);
+    // one key per instance, with the configured tags and short expiry
+    expect(w.devices.keys).toHaveLength(2);
+    expect(w.devices.keys.every((k) => k.tags.join() === 'tag:k3s-burst')).toBe(true);
+    const launched = ourInstances(w);
+    expect(launched.map((i) => i.launchKey).sort()).toEqual([
+      'pi-lab-0abc0decision-0-0',
+      'pi-lab-0abc0decision-0-1',
+    ]);
+    // each instance carries ITS key and the agent token, and the decision id tag
+    for (const [n, inst] of launched.entries()) {
+      expect(inst.userData).toContain(w.devices.keys[n]?.key as string);
+      expect(inst.userData).toContain('k3s-burst.io/capacity-type=spot');
+      expect(inst.decisionId).toBe('pi-lab-0abc0decision');
+      expect(inst.imageId).toBe(IMAGE_ID);
+    }
+    expect(w.imageCalls).toEqual(['arm64']);
+    // InstanceLaunched lists both
+    const ev = w.bus.detailsOf<InstanceLaunched>(DetailTypes.instanceLaunched);
+    expect(ev).toHaveLength(1);
+    expect(ev[0]?.instances.map((i) => i.instanceId).sort()).toEqual(
+      launched.map((i) => i.instanceId).sort(),
+    );
+    expect(w.bus.sent[0]?.source).toBe(Sources.launch);
+    expect(w.metrics.total(ControlMetrics.instancesLaunched)).toBe(2);
+    // secrets never reach the log
+    const logged = w.log.text();
+    expect(logged).not.toContain(AGENT_TOKEN);
+    for (const k of w.devices.keys) expect(logged).not.toContain(k.key);
+  });
+
+  it('a redelivered request launches nothing new: instances are found by launch key', async () => {
+    const w = fakeWorld();
+    const req = request();
+    const first = await launch(req, w.deps, opts);
+    const second = await launch(req, w.deps, opts);
+
+    expect(ourInstances(w)).toHaveLength(2);
+    expect(second.instances.every((i) => i.reused)).toBe(true);
+    expect(second.instances.map((i) => i.instanceId).sort()).toEqual(
+      first.instances.map((i) => i.instanceId).sort(),
+    );
+    expect(w.metrics.total(ControlMetrics.instancesReused)).toBe(2);
+  });
+
+  it('falls back to the next instance type on InsufficientInstanceCapacity and remembers the offering', async () => {
+    const w = fakeWorld();
+    w.fleet.failOffering({ instanceType: 'm7g.large' }, 'InsufficientInstanceCapacity');
+
+    const r = await launch(request({ count: 1 }), w.deps, opts);
+
+    expect(r.outcome).toBe('launched');
+    expect(r.instances[0]).toMatchObject({ instanceType: 'm7g.xlarge', capacityType: 'spot' });
+    const cached = await w.state.offeringCache(CLUSTER).listUnavailable(NOW);
+    expect(cached.some((u) => u.instanceType === 'm7g.large' && u.capacityType === 'spot')).toBe(true);
+  });
+
+  it('falls back to on-demand when spot has no capacity, with on-demand user data', async () => {
+    const w = fakeWorld();
+    w.fleet.failOffering({ capacityType: 'spot' }, 'InsufficientInstanceCapacity');
+
+    const r = await launch(request({ count: 1 }), w.deps, opts);
+
+    expect(r.instances[0]?.capacityType).toBe('on-demand');
+    expect(ourInstances(w)[0]?.userData).toContain('k3s-burst.io/capacity-type=on-demand');
+  });
+
+  it('no capacity anywhere: nothing launched, LaunchFailures counted, in-flight cleared so reconcile re-plans', async () => {
+    const w = fakeWorld();
+    const req = request();
+    await recordInFlight(w, req);
+    w.fleet.failOffering({}, 'InsufficientInstanceCapacity');
+
+    const r = await launch(req, w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'no-capacity', instances: [] });
+    expect(ourInstances(w)).toHaveLength(0);
+    expect(w.metrics.total(ControlMetrics.launchFailures)).toBe(1);
+    expect(w.bus.sent).toHaveLength(0);
+    expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
+  });
+
+  it('EC2 quota (VcpuLimitExceeded): alarmable metric, clear log, no throw, no further offerings', async () => {
+    const w = fakeWorld();
+    w.fleet.failOffering({}, 'VcpuLimitExceeded');
+
+    const r = await launch(request(), w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'capacity-limit' });
+    expect(w.metrics.total(ControlMetrics.capacityLimitErrors)).toBe(1);
+    expect(w.fleet.launchAttempts).toHaveLength(1);
+    const line = w.log.lines.find((l) => l.level === 'error');
+    expect(line?.message).toMatch(/quota/);
+    expect(String(line?.attributes?.message)).toMatch(/Raise the EC2 quota/);
+  });
+
+  it('a key that cannot be minted (auth) launches NO instance', async () => {
+    const w = fakeWorld();
+    const req = request();
+    await recordInFlight(w, req);
+    w.devices.failNext('mintAuthKey', 'auth');
+
+    const r = await launch(req, w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'tailscale' });
+    expect(w.fleet.launchAttempts).toHaveLength(0);
+    expect(ourInstances(w)).toHaveLength(0);
+    expect(w.metrics.total(ControlMetrics.tailscaleKeyFailures)).toBe(1);
+    expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
+  });
+
+  it('Tailscale unavailable (retryable): no instance, throws so Lambda retries, in-flight kept', async () => {
+    const w = fakeWorld();
+    const req = request();
+    await recordInFlight(w, req);
+    w.devices.failNext('mintAuthKey', 'unavailable');
+
+    await expect(launch(req, w.deps, opts)).rejects.toBeInstanceOf(LaunchRetryError);
+    expect(w.fleet.launchAttempts).toHaveLength(0);
+    expect(await w.state.listInFlight(CLUSTER, NOW)).toHaveLength(1);
+  });
+
+  it('key fails for the 2nd of 3: the 1st is launched and announced, in-flight shrinks to 1', async () => {
+    const w = fakeWorld();
+    const req = request({ count: 3 });
+    await recordInFlight(w, req);
+    const mint = w.devices.mintAuthKey.bind(w.devices);
+    let calls = 0;
+    w.devices.mintAuthKey = async (r) => {
+      calls += 1;
+      if (calls === 2) w.devices.failNext('mintAuthKey', 'forbidden');
+      return mint(r);
+    };
+
+    const r = await launch(req, w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'partial', stoppedBy: 'tailscale' });
+    expect(ourInstances(w)).toHaveLength(1);
+    expect(w.bus.detailsOf<InstanceLaunched>(DetailTypes.instanceLaunched)[0]?.instances).toHaveLength(1);
+    expect((await w.state.listInFlight(CLUSTER, NOW))[0]?.count).toBe(1);
+  });
+
+  it('a missing agent-token secret fails before any key is minted', async () => {
+    const w = fakeWorld();
+    w.secrets.values.delete(AGENT_TOKEN_SECRET);
+    await expect(launch(request(), w.deps, opts)).rejects.toBeInstanceOf(SecretNotSetError);
+    expect(w.devices.keys).toHaveLength(0);
+  });
+
+  it('a server token in the agent-token secret stops the launch (not retried) and is never logged', async () => {
+    const w = fakeWorld();
+    const serverToken = `K10${'ab'.repeat(32)}::server:s3rv3rS3cret`;
+    w.secrets.set(AGENT_TOKEN_SECRET, serverToken);
+
+    const r = await launch(request({ count: 1 }), w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'invalid-user-data' });
+    expect(w.fleet.launchAttempts).toHaveLength(0);
+    expect(w.log.text()).not.toContain('s3rv3rS3cret');
+  });
+});
