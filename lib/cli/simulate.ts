@@ -226,7 +226,7 @@ export function describeFailure(f: ChaosOutcome, hours = CHAOS_HOURS): string {
   for (const v of f.violations.slice(0, 3)) {
     lines.push(`  ${fmtClock(v.atMs)} ${v.invariant} (${INVARIANT_TITLES[v.invariant]}): ${v.message}`);
     lines.push('  timeline:');
-    for (const t of v.timeline.slice(-15)) lines.push(`    ${t}`);
+    for (const t of v.timeline) lines.push(`    ${t}`);
   }
   lines.push(
     `  reproduce: k3s-burst simulate --chaos --seeds 1 --from-seed ${f.seed}${hours === CHAOS_HOURS ? '' : ` --hours ${hours}`}`,

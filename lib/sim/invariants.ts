@@ -153,12 +153,31 @@ interface PendingBook {
   judged: boolean;
 }
 
-const TIMELINE_LINES = 25;
+/** Significant events kept for a violation's timeline. */
+const TIMELINE_LINES = 20;
+/** Most recent events of any kind kept for it as well. */
+const ROUTINE_LINES = 4;
+
+/** Events that change the fleet, the policy or the cluster, as opposed to heartbeats. */
+function isSignificant(e: TraceEvent): boolean {
+  switch (e.kind) {
+    case 'snapshot-published':
+    case 'pod-unschedulable':
+    case 'pod-resolved':
+      return false;
+    case 'decision':
+      return e.actions.length > 0 || e.launchedShapeIds.length > 0;
+    default:
+      return true;
+  }
+}
 
 /** Checks I1–I8 over a trace. Call `observe` for every event and `step` after each simulated instant. */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
-  private readonly recent: TraceEvent[] = [];
+  private readonly recent: Array<{ n: number; e: TraceEvent }> = [];
+  private readonly significant: Array<{ n: number; e: TraceEvent }> = [];
+  private seq = 0;
   private readonly seen = new Set<string>();
 
   private maxNodes = Number.POSITIVE_INFINITY;
@@ -180,10 +199,17 @@ export class InvariantChecker {
 
   /** Record an event and run the checks it triggers. */
   observe(e: TraceEvent): void {
-    // Pod-level events are too many to be useful context; the rest form the timeline.
+    // The timeline keeps the last few events of any kind plus the last significant ones:
+    // heartbeats (snapshots, decisions that did nothing) and pod-level events would crowd out
+    // the launches, drains, terminations and schedule changes that explain a violation.
+    this.seq++;
     if (e.kind !== 'pod-unschedulable' && e.kind !== 'pod-resolved') {
-      this.recent.push(e);
-      if (this.recent.length > TIMELINE_LINES * 2) this.recent.splice(0, TIMELINE_LINES);
+      this.recent.push({ n: this.seq, e });
+      if (this.recent.length > ROUTINE_LINES * 4) this.recent.splice(0, this.recent.length - ROUTINE_LINES);
+    }
+    if (isSignificant(e)) {
+      this.significant.push({ n: this.seq, e });
+      if (this.significant.length > TIMELINE_LINES * 2) this.significant.splice(0, TIMELINE_LINES);
     }
     switch (e.kind) {
       case 'schedule': {
@@ -192,9 +218,13 @@ export class InvariantChecker {
           const excess = Math.max(0, alive - e.maxNodes);
           const rounds = Math.ceil(excess / Math.max(1, this.p.maxConcurrentDrains));
           this.dropAtMs = e.atMs;
-          // Each round: the drain (bounded by its timeout), termination and one decision.
+          // Each round: the drain (bounded by its timeout), the next reconcile that notices it
+          // ended (a heartbeat snapshot, or at worst the periodic tick when the drain result and
+          // the snapshots in between were dropped), termination and one decision.
           this.graceUntilMs =
-            e.atMs + rounds * (this.p.drainTimeoutMs + this.p.shutdownMs + 4 * this.p.hopMs) + this.p.hopMs;
+            e.atMs +
+            rounds * (this.p.drainTimeoutMs + this.p.janitorPeriodMs + this.p.shutdownMs + 4 * this.p.hopMs) +
+            this.p.hopMs;
         }
         this.maxNodes = e.maxNodes;
         break;
@@ -426,6 +456,14 @@ export class InvariantChecker {
     return n;
   }
 
+  /** The last significant events and the last few routine ones, in trace order. */
+  private timeline(): string[] {
+    const byN = new Map<number, TraceEvent>();
+    for (const x of this.significant.slice(-TIMELINE_LINES)) byN.set(x.n, x.e);
+    for (const x of this.recent.slice(-ROUTINE_LINES)) byN.set(x.n, x.e);
+    return [...byN.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => describeTrace(e));
+  }
+
   private fail(atMs: number, invariant: InvariantId, message: string): void {
     // One report per (invariant, message) keeps a persistent violation from flooding the output.
     const key = `${invariant}:${message.replace(/\d+(\.\d+)?(ms|s|m|h)\b/g, '')}`;
@@ -435,7 +473,7 @@ export class InvariantChecker {
       atMs,
       invariant,
       message,
-      timeline: this.recent.slice(-TIMELINE_LINES).map(describeTrace),
+      timeline: this.timeline(),
     });
   }
 }
