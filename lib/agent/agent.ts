@@ -187,6 +187,12 @@ export function startAgent(o: AgentOptions): RunningAgent {
         waitSeconds: o.queueWaitSeconds,
         visibilitySeconds: o.visibilitySeconds,
         drainBackoffMs: o.drainBackoffMs,
+        pendingPodsOfShape: (shapeId) => {
+          const out: string[] = [];
+          for (const p of pods.store.values())
+            if (p.pendingSince !== undefined && p.shapeId === shapeId) out.push(p.key);
+          return out.sort();
+        },
       })
     : undefined;
 

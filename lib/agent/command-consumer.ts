@@ -17,11 +17,13 @@
  */
 import {
   AGENT_COMMAND_DETAIL_TYPES,
+  DecisionRecorded,
   DeleteNode,
   DetailTypes,
   DrainNode,
   EventEnvelope,
   type NodeDrained,
+  ScaleOutRequested,
   Sources,
 } from '../events/index.js';
 import type { Clock } from './clock.js';
@@ -53,12 +55,55 @@ export interface CommandConsumerOptions {
   drainBackoffMs?: number;
   /** Backoff after a failed receive. @default 5000 */
   errorBackoffMs?: number;
+  /**
+   * Pending pods (`namespace/name`) of a scheduling shape, from the pod cache. With it, decision
+   * notices on the queue (ScaleOutRequested, DecisionRecorded) become pod Events.
+   */
+  pendingPodsOfShape?: (shapeId: string) => string[];
 }
 
 type Parsed =
   | { ok: true; id: string; kind: 'drain'; command: DrainNode }
   | { ok: true; id: string; kind: 'delete'; command: DeleteNode }
+  | { ok: true; id: string; kind: 'notice'; notice: PodNotice[] }
   | { ok: false; reason: string };
+
+/** A pod Event to record for every pending pod of `shapeId`. */
+export interface PodNotice {
+  shapeId: string;
+  reason: 'TriggeredScaleUp' | 'NotHelpable';
+  message: string;
+}
+
+/** Detail-types that only explain a decision on pods (no action); optional on the queue. */
+export const NOTICE_DETAIL_TYPES = [DetailTypes.scaleOutRequested, DetailTypes.decisionRecorded] as const;
+
+function parseNotice(type: string, detail: unknown, cluster: string): { notice: PodNotice[] } | string {
+  if (type === DetailTypes.scaleOutRequested) {
+    const d = ScaleOutRequested.safeParse(detail);
+    if (!d.success)
+      return `invalid ${type}: ${d.error.issues[0]?.path.join('.') || '$'} ${d.error.issues[0]?.message ?? ''}`;
+    if (d.data.cluster !== cluster)
+      return `${type} is for cluster "${d.data.cluster}", this agent serves "${cluster}"`;
+    const l = d.data.launch;
+    const message = `pod triggered scale-up: ${l.count} × ${l.instanceTypes[0]}${l.instanceTypes.length > 1 ? ` (or ${l.instanceTypes.slice(1, 3).join(', ')})` : ''} (decision ${d.data.decisionId}): ${l.reason}`;
+    return { notice: l.shapeIds.map((shapeId) => ({ shapeId, reason: 'TriggeredScaleUp', message })) };
+  }
+  const d = DecisionRecorded.safeParse(detail);
+  if (!d.success)
+    return `invalid ${type}: ${d.error.issues[0]?.path.join('.') || '$'} ${d.error.issues[0]?.message ?? ''}`;
+  if (d.data.cluster !== cluster)
+    return `${type} is for cluster "${d.data.cluster}", this agent serves "${cluster}"`;
+  return {
+    notice: d.data.explanations
+      .filter((e) => e.kind === 'unhelpable' && e.subject)
+      .map((e) => ({
+        shapeId: e.subject as string,
+        reason: 'NotHelpable',
+        message: `pod didn't trigger scale-up: ${e.message}`,
+      })),
+  };
+}
 
 /** Parse an SQS body (an EventBridge envelope) into a command for this cluster. */
 export function parseCommand(body: string, cluster: string): Parsed {
@@ -72,6 +117,12 @@ export function parseCommand(body: string, cluster: string): Parsed {
   if (!env.success)
     return { ok: false, reason: `not an EventBridge event: ${env.error.issues[0]?.message ?? 'invalid'}` };
   const type = env.data['detail-type'];
+  if ((NOTICE_DETAIL_TYPES as readonly string[]).includes(type)) {
+    const n = parseNotice(type, env.data.detail, cluster);
+    return typeof n === 'string'
+      ? { ok: false, reason: n }
+      : { ok: true, id: env.data.id, kind: 'notice', notice: n.notice };
+  }
   if (!(AGENT_COMMAND_DETAIL_TYPES as readonly string[]).includes(type))
     return { ok: false, reason: `unknown detail-type "${type}"` };
   const schema = type === DetailTypes.drainNode ? DrainNode : DeleteNode;
@@ -171,6 +222,16 @@ export class CommandConsumer {
     if (this.done.size > 1000) this.done.delete(this.done.keys().next().value as string);
   }
 
+  /** Pod Events for decision notices: at most 20 pods per shape (Events are best effort). */
+  private async recordNotices(notices: PodNotice[]): Promise<void> {
+    const lookup = this.o.pendingPodsOfShape;
+    if (!lookup) return;
+    for (const n of notices.slice(0, 50)) {
+      const pods = lookup(n.shapeId);
+      await this.o.events.recordPodDecision(pods, n.reason, n.message);
+    }
+  }
+
   /** Handle one message. Exposed for tests. */
   async handle(m: QueueMessage): Promise<void> {
     const { log, metrics, queue } = this.o;
@@ -182,6 +243,12 @@ export class CommandConsumer {
         receiveCount: m.receiveCount,
         reason: parsed.reason,
       });
+      return;
+    }
+    if (parsed.kind === 'notice') {
+      if (!this.done.has(parsed.id)) await this.recordNotices(parsed.notice);
+      await queue.delete(m.receiptHandle);
+      this.remember(parsed.id);
       return;
     }
     const clog = log.child({

@@ -77,9 +77,9 @@ export class EventRecorder {
   }
 
   /**
-   * Explain a scale-out decision on the pods it concerns (`namespace/name`), e.g. from a
-   * `DecisionRecorded` event's example pods. Not yet wired: the agent's queue carries only
-   * DrainNode/DeleteNode (see docs/agent.md).
+   * Explain a scale-out decision on the pods it concerns (`namespace/name`): the command consumer
+   * calls it for ScaleOutRequested (TriggeredScaleUp) and DecisionRecorded unhelpable shapes
+   * (NotHelpable) when those reach the agent's queue (see docs/agent.md).
    */
   async recordPodDecision(
     pods: string[],

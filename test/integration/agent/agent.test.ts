@@ -253,6 +253,94 @@ describe('agent against the fake API server', () => {
     expect(t.agent.metrics.get(MetricNames.nodeDeletes, { outcome: 'deleted' })).toBe(1);
   });
 
+  it('records TriggeredScaleUp and NotHelpable Events on the pending pods of a decision', async () => {
+    k8s.upsert('pods', pod('gpu-g1', { cpu: '64', memory: '1Ti' }));
+    t = await startTestAgent(k8s);
+    await until(() => snapshots(t as TestAgent).length > 0, 'first snapshot');
+    const shapes = (snapshots(t)[0] as ClusterSnapshot).pendingShapes;
+    const api = shapes.find((x) => x.cpuMilli === 500)?.id as string;
+    const gpu = shapes.find((x) => x.cpuMilli === 64_000)?.id as string;
+    const envelope = (type: string, detail: Record<string, unknown>, id: string) =>
+      JSON.stringify({
+        version: '0',
+        id,
+        'detail-type': type,
+        source: 'k3s-burst.reconcile',
+        account: '210987654321',
+        time: '2026-03-14T09:30:00Z',
+        region: 'eu-central-1',
+        resources: [],
+        detail,
+      });
+    const a = t.queue.send(
+      envelope(
+        'ScaleOutRequested',
+        {
+          schemaVersion: 1,
+          cluster: CLUSTER,
+          decisionId: 'dec-s',
+          requestedAt: '2026-03-14T09:30:00Z',
+          launch: {
+            launchId: 'dec-s-0',
+            instanceTypes: ['t4g.medium', 't4g.large'],
+            capacityTypes: ['spot'],
+            arch: 'arm64',
+            count: 1,
+            shapeIds: [api],
+            podsCovered: 2,
+            estimatedHourlyUsd: 0.01,
+            reason: '2 pods of 500m/512Mi',
+          },
+        },
+        'evt-scale',
+      ),
+    );
+    const b = t.queue.send(
+      envelope(
+        'DecisionRecorded',
+        {
+          schemaVersion: 1,
+          cluster: CLUSTER,
+          decisionId: 'dec-s',
+          decidedAt: '2026-03-14T09:30:00Z',
+          trigger: 'snapshot',
+          snapshotSeq: 1,
+          launches: 1,
+          drains: 0,
+          terminations: 0,
+          unhelpablePods: 1,
+          explanations: [
+            { kind: 'unhelpable', subject: gpu, message: '1 pod needs 64 CPUs, more than any allowed type' },
+          ],
+        },
+        'evt-dec',
+      ),
+    );
+    await until(
+      () => (t as TestAgent).queue.deleted.includes(a) && (t as TestAgent).queue.deleted.includes(b),
+      'notices handled',
+    );
+    const events = (
+      k8s.list('events') as {
+        reason: string;
+        type: string;
+        message: string;
+        involvedObject: { kind: string; name: string };
+      }[]
+    )
+      .filter((e) => e.involvedObject.kind === 'Pod')
+      .map((e) => [e.involvedObject.name, e.reason, e.type]);
+    expect(events.sort()).toEqual([
+      ['api-p1', 'TriggeredScaleUp', 'Normal'],
+      ['api-p2', 'TriggeredScaleUp', 'Normal'],
+      ['gpu-g1', 'NotHelpable', 'Warning'],
+    ]);
+    const msg = (k8s.list('events') as { reason: string; message: string }[]).find(
+      (e) => e.reason === 'NotHelpable',
+    )?.message;
+    expect(msg).toContain('more than any allowed type');
+  });
+
   it('with two replicas and a Lease, exactly one publishes and consumes; the other takes over', async () => {
     t = await startTestAgent(k8s, { leaderElect: true, identity: 'agent-a' });
     await until(() => t?.agent.isLeader() === true, 'a leads');
