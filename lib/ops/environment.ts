@@ -10,11 +10,18 @@ import type { Clock } from '../core/ports.js';
 import { type Config, formatProblem, ValidationError } from '../events/index.js';
 import { OpsUsageError } from './errors.js';
 
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 /** AWS SDK client options (endpoint and credentials only for tests or proxies). */
 export interface AwsClientOptions {
   region: string;
   endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Static credentials, or a provider (the SDK calls it before each signing when needed). */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
   maxAttempts?: number;
 }
 

@@ -123,7 +123,7 @@ async function tailscaleDevices(
     }
   } catch (err) {
     // Client errors carry at most the server's scrubbed message, never credentials.
-    return { ok: false, reason: `the Tailscale API did not answer usefully: ${(err as Error).message}` };
+    return { ok: false, reason: `the Tailscale API could not be used: ${(err as Error).message}` };
   }
   return { ok: true, byHost };
 }
