@@ -73,6 +73,11 @@ interface InFlightBin {
 }
 
 const LARGE = Number.MAX_SAFE_INTEGER;
+/**
+ * A managed node Ready for less than this counts its free room as capacity for pending pods:
+ * their Unschedulable verdict predates it and the scheduler is about to bind them there.
+ */
+export const NEW_NODE_GRACE_SECONDS = 120;
 /** Types packed exactly per group (the best by lower-bound cost); the rest only when clamped. */
 const EXACT_CANDIDATES = 6;
 /** Fallback instance types listed per launch (after the chosen one). */
@@ -351,7 +356,25 @@ function inFlightBins(
     if (inst.state !== 'pending' && inst.state !== 'running') continue;
     if (b.isRemoving(inst.instanceId) || ctx.drains.some((d) => d.instanceId === inst.instanceId)) continue;
     const node = nodeOfInstance(ctx, inst);
-    if (node?.ready) continue;
+    if (node?.ready) {
+      // The scheduler marked the pending pods Unschedulable before this node was Ready and
+      // will place them on it within moments; a snapshot taken in between must not launch
+      // for them again. For a short grace its free room counts as in-flight capacity.
+      const readyFor = (ctx.nowMs - Date.parse(node.readySince)) / 1000;
+      if (node.cordoned || readyFor > NEW_NODE_GRACE_SECONDS) continue;
+      const spec = ctx.catalog.get(inst.instanceType);
+      if (!spec) continue;
+      bins.push({
+        label: `new node ${node.name}`,
+        spec,
+        labels: { ...cloudNodeLabels(ctx.config, spec, inst.zone, inst.capacityType), ...node.labels },
+        cpu: Math.max(0, node.allocatable.cpuMilli - node.requested.cpuMilli),
+        mem: Math.max(0, node.allocatable.memoryMiB - node.requested.memoryMiB),
+        pods: Math.max(0, node.allocatable.pods - node.requested.pods),
+        ports: null,
+      });
+      continue;
+    }
     // A node that registered but has been NotReady for long is a repair case, not capacity.
     if (node && (ctx.nowMs - Date.parse(node.createdAt)) / 1000 > registering) continue;
     add(`instance ${inst.instanceId}`, inst.instanceType, inst.zone, inst.capacityType);

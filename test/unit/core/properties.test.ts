@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildCatalog, loadConfig, planCluster } from '../../../lib/core/index.js';
+import { NEW_NODE_GRACE_SECONDS } from '../../../lib/core/scale-out.js';
 import {
   type CapacityType,
   ClusterSnapshot,
@@ -605,6 +606,8 @@ describe('planCluster properties', () => {
         registered: true,
         orphanNode: false,
         ready: true,
+        // Past the grace in which a freshly Ready node's free room still counts for pending pods.
+        readyForS: c.readyForS + NEW_NODE_GRACE_SECONDS + 1,
       })),
       inFlight: [],
       unavailable: [],

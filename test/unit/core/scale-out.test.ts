@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NEW_NODE_GRACE_SECONDS } from '../../../lib/core/scale-out.js';
 import {
   cloudNode,
   fleet,
@@ -194,6 +195,33 @@ describe('scale-out', () => {
     const p = plan({ snapshot: s, fleet: listed });
     expect(p.launches).toEqual([]);
     expect(said(p, 'scale-out').join()).toMatch(/instance i-0a1b2c3d4e5f60718/);
+  });
+
+  it('counts the free room of a node Ready for less than the grace: the scheduler is about to bind there', () => {
+    // The e2e race: the node registered and is Ready, the pod still carries its old Unschedulable verdict.
+    const id = 'i-0c4f2a9b7d1e35608';
+    const fresh = cloudNode(id, {
+      readySince: isoAgo(5),
+      createdAt: isoAgo(20),
+      requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+      workloadPodCount: 0,
+      workloadPods: [],
+    });
+    const s = snapshot({ pendingShapes: [shape({ count: 4 })], nodes: [...snapshot().nodes, fresh] });
+    const f = fleet({ instances: [instance(id, { launchedAt: isoAgo(60) })], lastScaleOutAt: isoAgo(60) });
+    const p = plan({ snapshot: s, fleet: f });
+    expect(p.launches).toEqual([]);
+    expect(said(p, 'scale-out').join()).toMatch(new RegExp(`new node burst-${id}`));
+    // Past the grace, a pod still pending next to free room has another reason: launch for it.
+    const old = { ...fresh, readySince: isoAgo(NEW_NODE_GRACE_SECONDS + 10), createdAt: isoAgo(600) };
+    const later = snapshot({ pendingShapes: [shape({ count: 4 })], nodes: [...snapshot().nodes, old] });
+    expect(plan({ snapshot: later, fleet: f }).launches).toHaveLength(1);
+    // A cordoned fresh node is not capacity.
+    const cordoned = snapshot({
+      pendingShapes: [shape({ count: 4 })],
+      nodes: [...snapshot().nodes, { ...fresh, cordoned: true }],
+    });
+    expect(plan({ snapshot: cordoned, fleet: f }).launches).toHaveLength(1);
   });
 
   it('reports unhelpable shapes and launches nothing for them', () => {
