@@ -26,7 +26,6 @@ import {
   FakeFleet,
   FakeSecrets,
   FakeState,
-  type SentEvent,
 } from './fakes/index.js';
 
 export {
@@ -99,7 +98,7 @@ export function ec2StateEvent(instanceId: string, state: InstanceState, time: st
 
 /** The envelope EventBridge would deliver for an entry a Lambda put on the bus. */
 export function envelopeOf(
-  e: Pick<SentEvent, 'source' | 'detailType' | 'detail'>,
+  e: { source: string; detailType: string; detail: string | object },
   time: Date,
   id = nextId(),
 ) {
