@@ -5,7 +5,7 @@
  *
  * 1. terminate it by instance id — the fleet adapter refuses ids without this cluster's tag
  *    ({@link ForeignInstanceError}): then NOTHING else is done, the refusal is logged and counted;
- * 2. delete its Tailscale device(s) (hostname = node name, our tag). This also cuts the node
+ * 2. delete its Tailscale device(s) (hostname = prefix + instance id, our tag). This also cuts the node
  *    off from the K3s server (the tailnet is its only path), so a kubelet still running during
  *    shutdown cannot re-register the Node deleted in the next step. A Tailscale failure does
  *    not stop the termination: the device is left for the janitor (counted, reported);
@@ -192,8 +192,10 @@ export async function terminate(
   // Node name: from the event, else the fleet's record, else prefix + instance id.
   const nodeName = target.nodeName || (await nodeNameFromFleet(deps, instanceId));
 
-  // 2. Tailscale device (never blocks the termination).
-  const device = await deleteDevicesOf(nodeName, deps);
+  // 2. Tailscale device (never blocks the termination). Looked up by the hostname every
+  // managed node gets (prefix + instance id), never by the event's node name: a wrong name in
+  // an event must not delete another machine's device (a Pi may carry the same tag).
+  const device = await deleteDevicesOf(`${config.nodes.namePrefix}${instanceId}`, deps);
 
   // 3 + 4. DeleteNode to the agent, InstanceTerminated for everyone else.
   const now = deps.clock();

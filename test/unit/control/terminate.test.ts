@@ -65,6 +65,26 @@ describe('terminate', () => {
     expect(r.outcome === 'terminated' && r.device.outcome).toBe('absent');
   });
 
+  it('deletes only the managed hostname device, even when the event names another node', async () => {
+    const t = fakeDeps();
+    const inst = await launchManaged(t.fleet);
+    const pi = t.devices.addDevice({ hostname: 'pi-node-1', tags: ['tag:k3s-burst'] });
+    t.devices.addDevice({ hostname: inst.nodeName, tags: ['tag:k3s-burst'] });
+
+    const r = await terminate(
+      parsed(terminateRequestedEvent({ instanceId: inst.instanceId, nodeName: 'pi-node-1' })),
+      t.deps,
+    );
+
+    expect(r.outcome === 'terminated' && r.device).toEqual({ outcome: 'deleted', deleted: 1 });
+    expect([...t.devices.devices.values()].map((d) => d.hostname)).toEqual([pi.hostname]);
+    // the agent gets the instance id with the DeleteNode and refuses a node that is not its
+    expect(t.bus.detailsOf<DeleteNode>(DetailTypes.deleteNode)[0]).toMatchObject({
+      nodeName: 'pi-node-1',
+      instanceId: inst.instanceId,
+    });
+  });
+
   it('does no harm when the same event is delivered twice', async () => {
     const t = fakeDeps();
     const inst = await launchManaged(t.fleet);
