@@ -203,9 +203,7 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
     ts.clearFailures();
     expect(r.code).toBe(0);
     expect(rowOf(r.out, ids.ready)).toMatch(/yes\s+unknown\*$/);
-    expect(r.out).toMatch(
-      /^\* Tailscale device state is unknown: the Tailscale API could not be used/m,
-    );
+    expect(r.out).toMatch(/^\* Tailscale device state is unknown: the Tailscale API could not be used/m);
   });
 
   it('Tailscale 401: unknown with a footnote, never the credentials', async () => {
