@@ -13,8 +13,9 @@ import type { FunctionName } from './burst-functions.js';
  *   is authorized per contained action (Put), so it needs no action of its own.
  * - `EventBridgeBus.put` → PutEvents (under the function's own source, see the stack).
  * - `SecretsManagerSecrets.getSecret` → GetSecretValue.
- * - the launch handler resolves the zones of `SUBNET_IDS` once per cold start
- *   (DescribeSubnets) and the node AMI from its SSM parameter (GetParameter).
+ * - `lambdas/runtime.ts` resolves the zones of `SUBNET_IDS` (DescribeSubnets) on the first
+ *   fleet call of a process, in every function (each one lists the fleet), and the node
+ *   AMI from its SSM parameter (GetParameter, launch only).
  */
 export interface FunctionAccess {
   /** EC2 read calls; Describe* cannot be resource-scoped, so these are granted on `*`. */
@@ -36,33 +37,36 @@ export const STATE_TABLE_ACTIONS = [
   'dynamodb:Query',
 ] as const;
 
+/** What every fleet user reads: instances by tag, and once per process the subnets' zones. */
+const FLEET_READ = ['ec2:DescribeInstances', 'ec2:DescribeSubnets'] as const;
+
 export const FUNCTION_ACCESS: Record<FunctionName, FunctionAccess> = {
   // Lists the fleet (cluster tag) to plan; never launches or terminates itself.
-  reconcile: { ec2Describe: ['ec2:DescribeInstances'], launches: false, terminates: false, secrets: [] },
+  reconcile: { ec2Describe: FLEET_READ, launches: false, terminates: false, secrets: [] },
   // Mints the Tailscale key (OAuth client), renders userdata with the K3s agent token, launches.
   launch: {
-    ec2Describe: ['ec2:DescribeInstances', 'ec2:DescribeSubnets'],
+    ec2Describe: FLEET_READ,
     launches: true,
     terminates: false,
     secrets: ['tailscaleOAuth', 'k3sAgentToken'],
   },
   // Terminates one instance and deletes its Tailscale device.
   terminate: {
-    ec2Describe: ['ec2:DescribeInstances'],
+    ec2Describe: FLEET_READ,
     launches: false,
     terminates: true,
     secrets: ['tailscaleOAuth'],
   },
   // Terminates orphan instances and deletes stale Tailscale devices.
   janitor: {
-    ec2Describe: ['ec2:DescribeInstances'],
+    ec2Describe: FLEET_READ,
     launches: false,
     terminates: true,
     secrets: ['tailscaleOAuth'],
   },
   // Checks the interrupted instance is this cluster's, then asks for a drain / replacement.
   interruption: {
-    ec2Describe: ['ec2:DescribeInstances'],
+    ec2Describe: FLEET_READ,
     launches: false,
     terminates: false,
     secrets: [],

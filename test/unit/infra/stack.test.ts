@@ -617,6 +617,8 @@ describe('exact permissions per function', () => {
     'dynamodb:Query',
     'events:PutEvents',
     'ec2:DescribeInstances',
+    // lambdas/runtime.ts resolves SUBNET_IDS to zones on the first fleet call, in every function.
+    'ec2:DescribeSubnets',
     // Not the code: Lambda sends failed async invocations to the DLQ with the function's role.
     'sqs:SendMessage',
   ];
@@ -624,7 +626,6 @@ describe('exact permissions per function', () => {
     reconcile: base,
     launch: [
       ...base,
-      'ec2:DescribeSubnets',
       'ec2:RunInstances',
       'ec2:CreateTags',
       'iam:PassRole',
@@ -642,10 +643,12 @@ describe('exact permissions per function', () => {
     expect(actions).toEqual([...new Set(expected[name])].sort());
   });
 
-  it('lets launch resolve subnet zones (DescribeSubnets) and nothing else describe-only beyond instances', () => {
-    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'Ec2ReadOnly');
-    expect(st?.Action).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSubnets']);
-    expect(st?.Resource).toBe('*');
+  it('lets every function describe instances and subnets (zones of SUBNET_IDS) and nothing else on *', () => {
+    for (const name of Object.keys(expected)) {
+      const st = statementsOf(s.template, fnRole(name)).find((x) => x.Sid === 'Ec2ReadOnly');
+      expect(st?.Action).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSubnets']);
+      expect(st?.Resource).toBe('*');
+    }
   });
 
   it('lets each function send only to the functions DLQ (async-invocation failures)', () => {
