@@ -230,6 +230,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
       onStoppedLeading: () => {
         leading = false;
         metrics.set(MetricNames.isLeader, 0);
+        // Releasing the lease during our own shutdown is not a loss of leadership.
+        if (stopped) return;
         // Losing the lease mid-flight: stop acting at once; the process exits so that a fresh
         // start cannot mix two leaders' state (the Deployment restarts it).
         log.warn('leadership lost: stopping publisher and command consumer');
