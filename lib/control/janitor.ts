@@ -17,6 +17,8 @@
  *   fresh snapshot whose instance is terminated / shutting-down, or not listed and NotReady →
  *   `DeleteNode` to the agent (which re-checks the node is ours before deleting).
  *
+ * - **drain records** of instances that are terminated or no longer listed are forgotten.
+ *
  * Only instances carrying this cluster's tag are ever listed or terminated (the fleet adapter
  * lists by tag and refuses untagged ids). Each kind of work is capped per run and the run
  * stops starting new actions after a time budget; what was left is counted and reported, the
@@ -52,7 +54,7 @@ export interface JanitorDeps extends ControlBase {
   fleet: Pick<FleetPort, 'list' | 'terminate'>;
   devices: Pick<DeviceRegistryPort, 'listDevices' | 'deleteDevice'>;
   bus: BusPort;
-  state: Pick<StatePort, 'getLatestSnapshot'>;
+  state: Pick<StatePort, 'getLatestSnapshot' | 'listDrains' | 'clearDrain'>;
 }
 
 /** Per-run bounds. */
@@ -60,7 +62,7 @@ export interface JanitorLimits {
   maxOrphanTerminations: number;
   maxDeviceDeletions: number;
   maxNodeDeletions: number;
-  /** Stop starting new actions after this long (the function timeout is 120 s). */
+  /** Stop starting new actions after this long, measured from the start of the run. */
   timeBudgetMs: number;
 }
 
@@ -68,7 +70,8 @@ export const DEFAULT_JANITOR_LIMITS: JanitorLimits = {
   maxOrphanTerminations: 10,
   maxDeviceDeletions: 25,
   maxNodeDeletions: 25,
-  timeBudgetMs: 90_000,
+  // The function timeout is 120 s and one Tailscale call may retry for up to 30 s.
+  timeBudgetMs: 60_000,
 };
 
 /** How the janitor judged the latest snapshot. Only `fresh` allows orphan and Node work. */
@@ -111,6 +114,8 @@ export interface JanitorReport extends JanitorPlan {
   orphansTerminated: string[];
   devicesDeleted: string[];
   nodeDeletionsRequested: string[];
+  /** Instance ids whose drain record was forgotten because the instance is gone. */
+  drainsCleared: string[];
   /** Actions that failed (each also logged and counted); retried by the next run. */
   failures: { action: string; target: string; message: string }[];
   /** Actions not started because the time budget ran out. */
@@ -379,6 +384,24 @@ export async function runJanitor(
     }
   }
 
+  // Drain records of instances that are gone (their terminate ran elsewhere, or EC2 reclaimed
+  // them): reconcile ignores them, but they would stay in the table forever.
+  const drainsCleared: string[] = [];
+  try {
+    const byId = new Map(instances.map((i) => [i.instanceId, i]));
+    const dead = (await deps.state.listDrains(cluster)).filter((d) => {
+      const inst = byId.get(d.instanceId);
+      return !inst || GONE.has(inst.state);
+    });
+    for (const d of dead.slice(0, limits.maxNodeDeletions)) {
+      if (!inTime()) continue;
+      await deps.state.clearDrain(cluster, d.instanceId);
+      drainsCleared.push(d.instanceId);
+    }
+  } catch (err) {
+    failures.push({ action: 'clear-drains', target: cluster, message: msg(err) });
+  }
+
   // Node objects of gone instances: DeleteNode to the agent (which re-checks ownership).
   const nodeEntries: BusEntry[] = [];
   for (const n of plan.nodes) {
@@ -430,6 +453,7 @@ export async function runJanitor(
     orphansTerminated,
     devicesDeleted,
     nodeDeletionsRequested,
+    drainsCleared,
     failures,
     outOfTime,
   };
@@ -438,6 +462,7 @@ export async function runJanitor(
     orphansTerminated: orphansTerminated.length,
     devicesDeleted: devicesDeleted.length,
     nodeDeletionsRequested: nodeDeletionsRequested.length,
+    drainsCleared: drainsCleared.length,
     failures: failures.length,
     capped: plan.capped,
     outOfTime,

@@ -202,6 +202,28 @@ describe('janitor', () => {
     expect(cmds.every((c) => c.instanceId && c.nodeName === `burst-${c.instanceId}`)).toBe(true);
   });
 
+  it('forgets drain records of instances that are gone, keeps those of live ones', async () => {
+    const t = fakeDeps();
+    const live = await launchManaged(t.fleet);
+    const gone = await launchManaged(t.fleet);
+    t.fleet.setState(gone.instanceId, 'terminated');
+    const drain = (instanceId: string) => ({
+      nodeName: `burst-${instanceId}`,
+      instanceId,
+      requestedAt: ago(300),
+      deadline: ago(-300),
+      reason: 'empty',
+    });
+    for (const id of [live.instanceId, gone.instanceId, 'i-0abcdefabcdefabc1']) {
+      await t.state.recordDrain('pi-lab', drain(id));
+    }
+
+    const r = await runJanitor(tick(), t.deps);
+
+    expect(r.drainsCleared.sort()).toEqual([gone.instanceId, 'i-0abcdefabcdefabc1'].sort());
+    expect((await t.state.listDrains('pi-lab')).map((d) => d.instanceId)).toEqual([live.instanceId]);
+  });
+
   it('caps the work of one run and reports what it left', async () => {
     const t = fakeDeps({ now: ago(3600) });
     for (let i = 0; i < 4; i++) await launchManaged(t.fleet);
@@ -225,7 +247,7 @@ describe('janitor', () => {
     await t.state.putSnapshotIfNewer(snapshot({ observedAt: ago(5), nodes: [] }), NOW);
     const realTerminate = t.fleet.terminate.bind(t.fleet);
     t.fleet.terminate = async (ids) => {
-      t.clock.advance(50); // every EC2 call takes 50 s of the 90 s budget
+      t.clock.advance(35); // every EC2 call takes 35 s of the 60 s budget
       return realTerminate(ids);
     };
 
