@@ -1,0 +1,173 @@
+/**
+ * End to end, offline: a pod that cannot fit on the Pi → the real agent publishes a snapshot →
+ * the stack's own rules (read from the synthesized template) route it on moto → the real
+ * reconcile and launch handlers → RunInstances on moto with a one-off Tailscale key in the
+ * userdata → a simulated kubelet joins the instance as the bootstrap would → the pod is bound →
+ * the work ends → DrainNode over SQS → the agent drains → NodeDrained → terminate → the
+ * instance is terminated, its tailnet device deleted, its Node deleted. Nothing is left.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DetailTypes, Labels, Tags } from '../../lib/events/index.js';
+import { piNode, pod } from '../support/fake-k8s/fixtures.js';
+import { queueDepth, startWorld, type World } from './world.js';
+
+const POD = 'ci-build-7f9c4';
+const PI = 'pi-node-1';
+
+function pendingBuildPod(now: Date) {
+  return pod(POD, {
+    cpu: '1500m',
+    memory: '2Gi',
+    pending: true,
+    pendingSince: now.toISOString(),
+    tolerations: [{ key: 'k3s-burst.io/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+  });
+}
+
+describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up after', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld({ piNodes: [piNode(PI)], pods: [] });
+  }, 60_000);
+  afterAll(async () => {
+    await w?.stop();
+  }, 30_000);
+
+  it('routes with the synthesized rules, not hand-written ones', () => {
+    const byType = (t: string) => w.rules.filter((r) => JSON.stringify(r.pattern).includes(`"${t}"`));
+    expect(byType(DetailTypes.clusterSnapshot).map((r) => r.target)).toEqual(['reconcile']);
+    expect(byType(DetailTypes.scaleOutRequested).map((r) => r.target)).toEqual(['launch']);
+    expect(byType(DetailTypes.drainNode).map((r) => r.target)).toEqual(['commands']);
+    expect(byType(DetailTypes.nodeDrained).map((r) => r.target)).toEqual(['terminate']);
+  });
+
+  it('launches for the pending pod, joins the node, and removes everything when the work ends', async () => {
+    // The agent's first snapshot (no pending pod) reaches reconcile through the bus rule.
+    await w.until('the first reconcile of an agent snapshot', () =>
+      w.invocations.some((i) => i.fn === 'reconcile' && i.detailType === DetailTypes.clusterSnapshot),
+    );
+    expect(await w.instances()).toEqual([]);
+
+    // ── scale-out ──
+    const t0 = Date.now();
+    w.k8s.upsert('pods', pendingBuildPod(new Date(t0)));
+    const instanceId = await w.until('RunInstances', () => [...w.firstSeen.keys()][0]);
+    const pendingToLaunchMs = (w.firstSeen.get(instanceId) as number) - t0;
+    expect(pendingToLaunchMs).toBeGreaterThan(0);
+
+    const joined = await w.until('the simulated kubelet to register the node', () =>
+      w.registered.get(instanceId),
+    );
+    // The launch handler tags the node name right after RunInstances: wait for it to finish.
+    await w.until('the launch handler to finish', () =>
+      w.invocations.some((i) => i.fn === 'launch' && (i.result !== undefined || i.error)),
+    );
+    const [inst] = (await w.instances()).filter((i) => i.InstanceId === instanceId);
+    const tag = (k: string) => inst?.Tags?.find((t) => t.Key === k)?.Value;
+    // The name the fleet records is the name the node registers with, and the providerID matches.
+    expect(tag(Tags.nodeName)).toBe(joined.nodeName);
+    expect(joined.nodeName).toBe(`${w.config.nodes.namePrefix}${instanceId}`);
+    const node = w.k8s.get('nodes', undefined, joined.nodeName);
+    expect((node?.spec as { providerID?: string } | undefined)?.providerID).toBe(
+      `aws:///${inst?.Placement?.AvailabilityZone}/${instanceId}`,
+    );
+    expect(tag(Tags.cluster)).toBe(w.cluster);
+    expect(tag(Tags.decisionId)).toMatch(/\S/);
+    expect(inst?.MetadataOptions?.HttpTokens).toBe('required');
+
+    // Exactly one key was minted, for this instance: single-use, ephemeral, pre-authorized, tagged.
+    expect(w.tailscale.keys).toHaveLength(1);
+    const key = w.tailscale.keys[0];
+    expect(key?.capabilities.devices.create).toMatchObject({
+      reusable: false,
+      ephemeral: true,
+      preauthorized: true,
+      tags: w.config.tailscale.tags,
+    });
+    expect(key?.uses).toBe(1);
+    expect([...w.tailscale.devices.values()].map((d) => d.hostname)).toEqual([joined.nodeName]);
+
+    // The scheduler binds the pod to the new node; it runs there.
+    const p = w.k8s.get('pods', 'default', POD) as Record<string, Record<string, unknown>>;
+    w.k8s.upsert('pods', {
+      ...p,
+      spec: { ...p.spec, nodeName: joined.nodeName },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date().toISOString() }],
+      },
+    } as never);
+    // The agent publishes the change; reconcile sees the pod placed and launches nothing more.
+    const reconcilesBefore = w.invocations.filter((i) => i.fn === 'reconcile').length;
+    await w.until('a reconcile after the pod is bound', () =>
+      w.invocations.filter((i) => i.fn === 'reconcile').length > reconcilesBefore ? true : undefined,
+    );
+    expect(w.firstSeen.size).toBe(1);
+    expect(w.invocations.filter((i) => i.fn === 'launch')).toHaveLength(1);
+
+    // ── the work ends: scale-in ──
+    w.k8s.remove('pods', 'default', POD);
+    await w.until('the agent to cordon the cloud node', () => {
+      const n = w.k8s.get('nodes', undefined, joined.nodeName);
+      return (n?.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true;
+    });
+    await w.until('terminate after NodeDrained', () =>
+      w.invocations.some((i) => i.fn === 'terminate' && i.detailType === DetailTypes.nodeDrained),
+    );
+    await w.until('the instance to be terminated', async () => {
+      const [i] = (await w.instances()).filter((x) => x.InstanceId === instanceId);
+      return i?.State?.Name === 'terminated' || i?.State?.Name === 'shutting-down';
+    });
+    await w.until('the tailnet device to be deleted', () => w.tailscale.devices.size === 0);
+    await w.until('the Node object to be deleted', () => !w.k8s.get('nodes', undefined, joined.nodeName));
+
+    // ── the janitor finds nothing to clean ──
+    const janitor = await w.invoke('janitor', {
+      version: '0',
+      id: 'e2e-janitor-tick',
+      'detail-type': 'Scheduled Event',
+      source: 'aws.scheduler',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: w.config.cluster.region,
+      resources: [],
+      detail: { action: 'janitor', scheduledAt: new Date().toISOString() },
+    });
+    expect(JSON.stringify(janitor)).not.toMatch(/rejected/);
+
+    // ── nothing is left: no billed instance, no tailnet device, no managed Node ──
+    const live = (await w.instances()).filter(
+      (i) => !['terminated', 'shutting-down'].includes(i.State?.Name ?? ''),
+    );
+    expect(live).toEqual([]);
+    expect(w.tailscale.devices.size).toBe(0);
+    expect(
+      w.k8s
+        .list('nodes')
+        .filter(
+          (n) => (n.metadata?.labels as Record<string, string> | undefined)?.[Labels.managed] === 'true',
+        ),
+    ).toEqual([]);
+    // The Pi was never touched.
+    const piWrites = w.k8s.requests.filter(
+      (r) => r.resource === 'nodes' && r.name === PI && ['patch', 'update', 'delete'].includes(r.verb),
+    );
+    expect(piWrites).toEqual([]);
+    expect(w.k8s.get('nodes', undefined, PI)).toBeDefined();
+    // Every queue drains (the last snapshots may still be in flight), and every handler
+    // invocation succeeded.
+    const queues = [...Object.values(w.functionQueues), w.commandQueueUrl];
+    await w.until('every queue to drain', async () => {
+      for (const url of queues) if ((await queueDepth(w.sqs, url)) > 0) return false;
+      return true;
+    });
+    expect(w.invocations.filter((i) => i.error)).toEqual([]);
+    // Exactly one instance was ever launched for the one pod.
+    expect(w.firstSeen.size).toBe(1);
+    // No secret value in anything logged by the handlers or the agent.
+    const logged = JSON.stringify([w.controlLog, w.agentLog, w.invocations]);
+    for (const secret of w.secretValues()) expect(logged).not.toContain(secret);
+
+    console.log(`e2e: pending-to-launch ${pendingToLaunchMs} ms`);
+  }, 120_000);
+});

@@ -1,0 +1,543 @@
+/**
+ * The local end-to-end world: everything k3s-burst talks to, offline, wired through the event
+ * rules the CDK stack synthesizes.
+ *
+ * - moto_server holds EC2 (VPC, subnets, security group, instances), EventBridge (the bus and
+ *   the stack's rules, read from the synthesized template — not rewritten here), SQS (the agent's
+ *   command queue and one queue per Lambda standing in for the Lambda target), DynamoDB (the
+ *   state table), Secrets Manager (Tailscale OAuth client, K3s agent token) and SSM (AMI ids);
+ * - the fake Tailscale API mints keys and holds devices;
+ * - the fake Kubernetes API holds a Pi node and the workload; the real agent watches it;
+ * - a dispatcher receives from the per-Lambda queues and invokes the real handlers of
+ *   `lambdas/` with the envelope EventBridge would deliver;
+ * - a simulated kubelet turns every running instance into what its userdata would make of it:
+ *   a tailnet device registered with the one-off key found in the userdata, and a Node named
+ *   and provider-ID'd exactly as the bootstrap script would, with the config's labels and taints.
+ *
+ * Every wait is bounded in time; every loop stops on `stop()`.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { createDeps, readEnv, setDepsForTesting } from '../../lambdas/runtime.js';
+import { startAgent } from '../../lib/agent/agent.js';
+import { eventBridgeBus, sqsQueue } from '../../lib/agent/aws-ports.js';
+import { KubeClient } from '../../lib/agent/kube-client.js';
+import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
+import { memoryLogger } from '../../lib/agent/logger.js';
+import { stateTableDefinition } from '../../lib/aws/state.js';
+import type { PortLogger } from '../../lib/core/ports.js';
+import type { Config, ConfigInput } from '../../lib/events/index.js';
+import { Labels, Tags } from '../../lib/events/index.js';
+import type { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
+import { type FakeK8s, type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
+import { type FakeTailscale, startFakeTailscale } from '../support/fake-tailscale.js';
+import { type Moto, startMoto } from '../support/moto.js';
+import { exampleConfigInput, synthStack } from '../unit/infra/support.js';
+
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+const ACCOUNT = '123456789012';
+const AGENT_TOKEN = 'K10e2e0agent0token0c0ffee::node:5f1d2b7c9a8e4f3d';
+
+/** The example config, made deterministic for a test: no time-of-day schedules, prompt scale-in. */
+export function e2eConfigInput(): ConfigInput {
+  const c = exampleConfigInput();
+  return {
+    ...c,
+    schedules: [],
+    scaleIn: {
+      ...c.scaleIn,
+      emptyAfterSeconds: 0,
+      delayAfterScaleOutSeconds: 0,
+      consolidation: { enabled: false },
+      drainTimeoutSeconds: 60,
+    },
+  };
+}
+
+/** One invocation the dispatcher made. */
+export interface Invocation {
+  fn: FunctionName;
+  detailType: string;
+  at: number;
+  result?: unknown;
+  error?: string;
+}
+
+/** One line of what the control plane logged (message + attributes, no secrets expected). */
+export interface LogLine {
+  level: string;
+  message: string;
+  attributes?: Record<string, unknown>;
+}
+
+export interface World {
+  moto: Moto;
+  tailscale: FakeTailscale;
+  k8s: FakeK8s;
+  config: Config;
+  cluster: string;
+  ec2: EC2Client;
+  sqs: SQSClient;
+  /** Queue URL per Lambda standing in for its target, and the agent's command queue. */
+  functionQueues: Record<FunctionName, string>;
+  commandQueueUrl: string;
+  /** Rules created on the moto bus from the template: name → pattern. */
+  rules: { name: string; pattern: unknown; target: string }[];
+  invocations: Invocation[];
+  controlLog: LogLine[];
+  agentLog: Record<string, unknown>[];
+  /** Instance ids the simulated kubelet turned into Nodes, with when. */
+  registered: Map<string, { nodeName: string; at: number }>;
+  /** First time an instance of this cluster was seen in EC2 (epoch ms), per instance id. */
+  firstSeen: Map<string, number>;
+  /** The secret values in play (OAuth client secret, agent token, every minted key). */
+  secretValues(): string[];
+  handlers: Record<FunctionName, Handler>;
+  /** Invoke a handler directly with an EventBridge envelope (e.g. a Scheduler tick for the janitor). */
+  invoke(fn: FunctionName, envelope: unknown): Promise<unknown>;
+  /** Poll `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes (then throw). */
+  until<T>(
+    what: string,
+    check: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs?: number,
+  ): Promise<T>;
+  /** Instances of this cluster in EC2 (any state). */
+  instances(): Promise<Instance[]>;
+  stop(): Promise<void>;
+}
+
+function lambdaContext(fn: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `k3s-burst-e2e-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-central-1:${ACCOUNT}:function:k3s-burst-e2e-${fn}`,
+    memoryLimitInMB: '256',
+    awsRequestId: `req-${fn}-${Math.random().toString(16).slice(2, 10)}`,
+    logGroupName: `/aws/lambda/k3s-burst-e2e-${fn}`,
+    logStreamName: 'e2e',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The function a rule target points at, from `Fn::GetAtt: [FunctionsReconcile…, Arn]`, or 'commands'. */
+function targetOf(arn: unknown): FunctionName | 'commands' {
+  const att = (arn as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  const id = att?.[0] ?? '';
+  for (const fn of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const) {
+    if (id.toLowerCase().startsWith(`functions${fn}`)) return fn;
+  }
+  if (id.startsWith('Commands')) return 'commands';
+  throw new Error(`e2e: unknown rule target ${JSON.stringify(arn)}`);
+}
+
+/** The value of `NAME='…'` in a rendered bootstrap script (shell single-quoted). */
+export function scriptValue(script: string, name: string): string {
+  const m = new RegExp(`^${name}=((?:'[^']*'|\\\\'|[^\\s'])+)`, 'm').exec(script);
+  if (!m?.[1]) throw new Error(`e2e: ${name} not found in the userdata`);
+  return m[1].replace(/'([^']*)'|\\'/g, (_, q: string | undefined) => (q === undefined ? "'" : q));
+}
+
+export async function startWorld(
+  opts: { configInput?: ConfigInput; piNodes: K8sObject[]; pods: K8sObject[] } = { piNodes: [], pods: [] },
+): Promise<World> {
+  const configInput = opts.configInput ?? e2eConfigInput();
+  const { template, stack } = synthStack(configInput);
+  const config = stack.config;
+  const cluster = config.cluster.name;
+  const region = config.cluster.region;
+
+  const moto = await startMoto({ region });
+  const tailscale = await startFakeTailscale();
+  const k8s = await startFakeK8s({ token: 'e2e-agent-token' });
+  for (const n of opts.piNodes) k8s.upsert('nodes', n);
+  for (const p of opts.pods) k8s.upsert('pods', p);
+
+  const cc = moto.clientConfig;
+  const ec2 = new EC2Client(cc);
+  const sqs = new SQSClient(cc);
+  const events = new EventBridgeClient(cc);
+
+  // ── EC2 network and AMI ──
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
+  const vpcId = vpc.Vpc?.VpcId as string;
+  const subnetIds: string[] = [];
+  for (const [i, az] of ['a', 'b'].entries()) {
+    const s = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: `10.77.${i}.0/24`,
+        AvailabilityZone: `${region}${az}`,
+      }),
+    );
+    subnetIds.push(s.Subnet?.SubnetId as string);
+  }
+  const sg = await ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: 'k3s-burst-nodes', Description: 'no inbound', VpcId: vpcId }),
+  );
+  const securityGroupId = sg.GroupId as string;
+  await ec2
+    .send(
+      new AuthorizeSecurityGroupEgressCommand({
+        GroupId: securityGroupId,
+        IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    )
+    .catch(() => undefined); // moto already has the default egress rule
+  const images = await ec2.send(new DescribeImagesCommand({}));
+  const amiId = images.Images?.find((i) => i.ImageId?.startsWith('ami-'))?.ImageId;
+  if (!amiId) throw new Error('e2e: moto lists no AMI');
+  const ssm = new SSMClient(cc);
+  for (const arch of ['arm64', 'amd64']) {
+    await ssm.send(
+      new PutParameterCommand({ Name: `/k3s-burst/e2e/ami-${arch}`, Value: amiId, Type: 'String' }),
+    );
+  }
+
+  // ── DynamoDB and Secrets Manager ──
+  const tableName = `k3s-burst-${cluster}-state`;
+  await new DynamoDBClient(cc).send(new CreateTableCommand(stateTableDefinition(tableName)));
+  const sm = new SecretsManagerClient(cc);
+  const oauth = await sm.send(
+    new CreateSecretCommand({
+      Name: `k3s-burst/${cluster}/tailscale-oauth`,
+      SecretString: JSON.stringify(tailscale.credentials),
+    }),
+  );
+  const token = await sm.send(
+    new CreateSecretCommand({ Name: `k3s-burst/${cluster}/k3s-agent-token`, SecretString: AGENT_TOKEN }),
+  );
+
+  // ── EventBridge: the bus and the rules of the synthesized template ──
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties: Record<string, unknown> }
+  >;
+  const busResource = Object.values(resources).find((r) => r.Type === 'AWS::Events::EventBus');
+  const busName = busResource?.Properties.Name as string;
+  if (!busName) throw new Error('e2e: the template has no event bus');
+  await events.send(new CreateEventBusCommand({ Name: busName }));
+
+  const queueUrl = async (name: string) =>
+    (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+  const queueArn = (name: string) => `arn:aws:sqs:${region}:${ACCOUNT}:${name}`;
+  const fnNames = ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const;
+  const functionQueues = {} as Record<FunctionName, string>;
+  for (const fn of fnNames) functionQueues[fn] = await queueUrl(`e2e-lambda-${fn}`);
+  const commandQueueUrl = await queueUrl(`k3s-burst-${cluster}-commands`);
+
+  const rules: World['rules'] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Events::Rule') continue;
+    const onOurBus = r.Properties.EventBusName !== undefined;
+    const targets = (r.Properties.Targets ?? []) as { Arn: unknown }[];
+    const pattern = r.Properties.EventPattern;
+    await events.send(
+      new PutRuleCommand({
+        Name: id,
+        EventPattern: JSON.stringify(pattern),
+        ...(onOurBus ? { EventBusName: busName } : {}),
+        State: 'ENABLED',
+      }),
+    );
+    for (const [i, t] of targets.entries()) {
+      const target = targetOf(t.Arn);
+      const name = target === 'commands' ? `k3s-burst-${cluster}-commands` : `e2e-lambda-${target}`;
+      await events.send(
+        new PutTargetsCommand({
+          Rule: id,
+          ...(onOurBus ? { EventBusName: busName } : {}),
+          Targets: [{ Id: `t${i}`, Arn: queueArn(name) }],
+        }),
+      );
+      rules.push({ name: id, pattern, target });
+    }
+  }
+
+  // ── the control plane: real handlers on adapters pointed at moto and the fake Tailscale ──
+  const controlLog: LogLine[] = [];
+  const logger: PortLogger = {
+    debug: (message, attributes) => controlLog.push({ level: 'debug', message, attributes }),
+    info: (message, attributes) => controlLog.push({ level: 'info', message, attributes }),
+    warn: (message, attributes) => controlLog.push({ level: 'warn', message, attributes }),
+    error: (message, attributes) => controlLog.push({ level: 'error', message, attributes }),
+  };
+  const env = readEnv({
+    CLUSTER_NAME: cluster,
+    CONFIG_JSON: JSON.stringify(configInput),
+    AWS_REGION: region,
+    EVENT_BUS_NAME: busName,
+    TABLE_NAME: tableName,
+    COMMAND_QUEUE_URL: commandQueueUrl,
+    TAILSCALE_OAUTH_SECRET_ARN: oauth.ARN,
+    K3S_AGENT_TOKEN_SECRET_ARN: token.ARN,
+    SUBNET_IDS: subnetIds.join(','),
+    SECURITY_GROUP_ID: securityGroupId,
+    AMI_PARAMETER_ARM64: '/k3s-burst/e2e/ami-arm64',
+    AMI_PARAMETER_AMD64: '/k3s-burst/e2e/ami-amd64',
+    TAILSCALE_API_URL: tailscale.url,
+  });
+  // As the stack sets them; metrics are not emitted here (EMF on stdout is noise in a test).
+  process.env.POWERTOOLS_SERVICE_NAME = 'k3s-burst';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = 'k3s-burst';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setDepsForTesting(createDeps(env, { clientConfig: { ...cc }, logger }));
+  const handlers = {} as Record<FunctionName, Handler>;
+  for (const fn of fnNames) {
+    const mod = (await import(`../../lambdas/${fn}.ts`)) as { handler: Handler };
+    handlers[fn] = mod.handler;
+  }
+
+  const invocations: Invocation[] = [];
+  const invoke = async (fn: FunctionName, envelope: unknown): Promise<unknown> => {
+    const rec: Invocation = {
+      fn,
+      detailType: String((envelope as { 'detail-type'?: string })['detail-type'] ?? '?'),
+      at: Date.now(),
+    };
+    invocations.push(rec);
+    try {
+      rec.result = await handlers[fn](envelope, lambdaContext(fn));
+      return rec.result;
+    } catch (err) {
+      rec.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw err;
+    }
+  };
+
+  // ── the agent, for real, against the fake API server and moto ──
+  const agentLogger = memoryLogger();
+  const api = new KubeClient(await kubeconfigTarget(k8s.writeKubeconfig()));
+  const agent = startAgent({
+    cluster,
+    eventBusName: busName,
+    api,
+    bus: eventBridgeBus(region, new EventBridgeClient(cc)),
+    queue: sqsQueue(region, commandQueueUrl, new SQSClient(cc)),
+    log: agentLogger,
+    identity: 'k3s-burst-agent-e2e',
+    batchIdleMs: 150,
+    batchMaxMs: 1000,
+    heartbeatMs: 5000,
+    queueWaitSeconds: 1,
+    visibilitySeconds: 30,
+    drainBackoffMs: 100,
+    informerBackoffMs: 50,
+    informerMaxBackoffMs: 500,
+  });
+
+  // ── background loops: the dispatcher (Lambda targets) and the simulated kubelet ──
+  let stopped = false;
+  const loops: Promise<void>[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const dispatchErrors: string[] = [];
+  for (const fn of fnNames) {
+    loops.push(
+      (async () => {
+        while (!stopped) {
+          let got = 0;
+          try {
+            const out = await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: functionQueues[fn],
+                MaxNumberOfMessages: 10,
+                WaitTimeSeconds: 0,
+              }),
+            );
+            for (const m of out.Messages ?? []) {
+              got += 1;
+              // Lambda's async invoke retries a failed invocation; the dispatcher records the
+              // error and deletes the message like a DLQ would take it: the test asserts none.
+              await invoke(fn, JSON.parse(m.Body ?? '{}')).catch((e) => dispatchErrors.push(`${fn}: ${e}`));
+              await sqs.send(
+                new DeleteMessageCommand({ QueueUrl: functionQueues[fn], ReceiptHandle: m.ReceiptHandle }),
+              );
+            }
+          } catch (err) {
+            if (!stopped) dispatchErrors.push(`dispatcher ${fn}: ${err}`);
+          }
+          if (got === 0) await sleep(100);
+        }
+      })(),
+    );
+  }
+
+  const registered = new Map<string, { nodeName: string; at: number }>();
+  const firstSeen = new Map<string, number>();
+  const instances = async (): Promise<Instance[]> => {
+    const out = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${Tags.cluster}`, Values: [cluster] }] }),
+    );
+    return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  };
+  loops.push(
+    (async () => {
+      while (!stopped) {
+        try {
+          for (const inst of await instances()) {
+            const id = inst.InstanceId as string;
+            if (!firstSeen.has(id)) firstSeen.set(id, Date.now());
+            if (inst.State?.Name !== 'running' || registered.has(id)) continue;
+            await kubeletJoin(inst);
+          }
+        } catch (err) {
+          if (!stopped) dispatchErrors.push(`kubelet: ${err}`);
+        }
+        await sleep(100);
+      }
+    })(),
+  );
+
+  /** What the bootstrap script does on the node, as seen from outside: tailnet device, then Node. */
+  async function kubeletJoin(inst: Instance): Promise<void> {
+    const id = inst.InstanceId as string;
+    const attr = await ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }),
+    );
+    const script = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
+    const prefix = scriptValue(script, 'NODE_NAME_PREFIX');
+    const nodeName = `${prefix}${id}`;
+    const zone = inst.Placement?.AvailabilityZone as string;
+    const type = inst.InstanceType as string;
+    // `tailscale up --auth-key=… --hostname=<node name> --advertise-tags=…`: the fake checks the
+    // key is valid, unused and carries the tags; it is single-use, so a second join would throw.
+    tailscale.registerDevice({
+      hostname: nodeName,
+      authKey: scriptValue(script, 'TAILSCALE_AUTH_KEY'),
+      tags: config.tailscale.tags,
+      connectedToControl: true,
+    });
+    const capacityTag = inst.Tags?.find((t) => t.Key === Tags.capacityType)?.Value ?? 'on-demand';
+    const now = new Date().toISOString();
+    const labels: Record<string, string> = {
+      'kubernetes.io/arch': 'arm64',
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/hostname': nodeName,
+      'node.kubernetes.io/instance-type': type,
+      'topology.kubernetes.io/zone': zone,
+      'topology.kubernetes.io/region': region,
+      [Labels.managed]: 'true',
+      [Labels.cluster]: cluster,
+      [Labels.capacityType]: capacityTag,
+      ...config.nodes.labels,
+    };
+    k8s.upsert('nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: nodeName, uid: `uid-${nodeName}`, creationTimestamp: now, labels },
+      spec: {
+        providerID: `aws:///${zone}/${id}`,
+        taints: config.nodes.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+      },
+      status: {
+        capacity: { cpu: '2', memory: '3946408Ki', pods: '110' },
+        allocatable: { cpu: '2', memory: '3946408Ki', pods: '110' },
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
+        ],
+        addresses: [{ type: 'InternalIP', address: '100.88.17.42' }],
+      },
+    });
+    registered.set(id, { nodeName, at: Date.now() });
+  }
+
+  const until: World['until'] = async (what, check, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (dispatchErrors.length > 0)
+        throw new Error(`e2e: while waiting for ${what}: ${dispatchErrors.join('; ')}`);
+      const v = await check();
+      if (v) return v as NonNullable<Awaited<typeof v>>;
+      if (Date.now() > deadline) throw new Error(`e2e: timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(50);
+    }
+  };
+
+  return {
+    moto,
+    tailscale,
+    k8s,
+    config,
+    cluster,
+    ec2,
+    sqs,
+    functionQueues,
+    commandQueueUrl,
+    rules,
+    invocations,
+    controlLog,
+    agentLog: agentLogger.lines,
+    registered,
+    firstSeen,
+    secretValues: () => [
+      tailscale.credentials.clientSecret,
+      AGENT_TOKEN,
+      ...tailscale.keys.map((k) => k.key),
+    ],
+    handlers,
+    invoke,
+    until,
+    instances,
+    async stop() {
+      stopped = true;
+      await agent.stop().catch(() => undefined);
+      api.close();
+      await Promise.allSettled(loops);
+      setDepsForTesting(undefined);
+      await k8s.close();
+      await tailscale.stop();
+      await moto.stop();
+    },
+  };
+}
+
+/** Messages visible + in flight in a queue. */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
+  const a = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
