@@ -18,6 +18,11 @@ import { daemonSetPod, ec2Node, piNode, pod } from '../../support/fake-k8s/fixtu
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
 import { freePort } from '../../support/moto.js';
 
+function leaseHolder(k8s: FakeK8s): string | undefined {
+  return (k8s.get('leases', 'k3s-burst', 'k3s-burst-agent')?.spec as { holderIdentity?: string } | undefined)
+    ?.holderIdentity;
+}
+
 describe('agent process', () => {
   let k8s: FakeK8s;
   let aws: AwsStub;
@@ -46,9 +51,7 @@ describe('agent process', () => {
     // ready may mean "synced (standby)" for a moment before the lease is won; then it publishes
     await until(() => aws.putEvents.some((e) => e.DetailType === 'ClusterSnapshot'), 'a snapshot', 10_000);
     expect(aws.calls.some((c) => c.target === 'AmazonSQS.ReceiveMessage')).toBe(true);
-    expect(
-      (k8s.get('leases', 'k3s-burst', 'k3s-burst-agent')?.spec as { holderIdentity: string }).holderIdentity,
-    ).toBe('agent-proc-0');
+    expect(leaseHolder(k8s)).toBe('agent-proc-0');
     const metrics = await (await fetch(`http://127.0.0.1:${proc.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^k3s_burst_agent_snapshots_published_total [1-9]/m);
 
@@ -57,9 +60,7 @@ describe('agent process', () => {
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
     // The lease was released on the way out, so a standby takes over at once
-    expect(
-      (k8s.get('leases', 'k3s-burst', 'k3s-burst-agent')?.spec as { holderIdentity: string }).holderIdentity,
-    ).toBe('');
+    expect(leaseHolder(k8s)).toBe('');
 
     const lines = proc.stdout().trim().split('\n');
     const records = lines.map((l) => JSON.parse(l) as { level: string; msg: string; time: string });
