@@ -5,8 +5,9 @@
  * dispatcher poll 100 ms, kubelet/EC2 poll 100 ms: the figure includes those local delays, not
  * EventBridge's or Lambda's real latency.
  */
-import { piNode, pod } from '../support/fake-k8s/fixtures.js';
+
 import { startWorld } from '../e2e/world.js';
+import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import { type Benchmark, median } from './harness.js';
 
 const ROUNDS = 5;
