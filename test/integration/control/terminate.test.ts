@@ -108,16 +108,25 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
     const terminated = (await w.emitted(2)).find((e) => e.detailType === DetailTypes.instanceTerminated);
     expect(terminated?.detail).toMatchObject({ tailscaleDeviceDeleted: false });
     // The OAuth client secret never reaches the logs.
-    expect(w.log.text()).not.toContain(w.tailscale.credentials.clientSecret);
+    const logs = w.log.text();
+    expect(logs).not.toContain(w.tailscale.credentials.clientSecret);
+    for (const token of w.tailscale.issuedTokens) expect(logs).not.toContain(token);
   });
 
   it('refuses an event for another cluster without acting', async () => {
     const inst = await w.launch();
+    const before = w.metrics.total(ControlMetrics.invalidEvents);
     const r = await w.invoke(
       'terminate',
       terminateRequestedEvent({ instanceId: inst.instanceId, cluster: 'other-lab' }),
     );
     expect(r).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('other-lab') });
     expect(await stateOf(inst.instanceId)).toBe('running');
+    expect(w.metrics.total(ControlMetrics.invalidEvents) - before).toBe(1);
+    expect(
+      w.log.lines.some(
+        (l) => l.message.includes('rejected') && JSON.stringify(l.attributes).includes('other-lab'),
+      ),
+    ).toBe(true);
   });
 });
