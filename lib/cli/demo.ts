@@ -24,7 +24,7 @@ Writes report.html and summary.json to DIR (default ./sim-out).
 const EXAMPLE_SCENARIOS = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
 
 /** `path` relative to `cwd` when it is below it, else absolute; ends with a separator. */
-function shortPath(cwd: string, path: string): string {
+export function shortPath(cwd: string, path: string): string {
   const rel = relative(cwd, path);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return path.endsWith(sep) ? path : path + sep;
   return rel + sep;
