@@ -217,7 +217,13 @@ export async function handleInterruption(
   const drainRequested = !existing || Date.parse(existing.deadline) > deadline.getTime();
 
   // Replacement: decided from the fleet, in-flight launches and (when fresh) the snapshot.
-  const stored = await deps.state.getLatestSnapshot(cluster);
+  // The snapshot only refines the replacement (empty node → none): unreadable is not fatal.
+  const stored = await deps.state.getLatestSnapshot(cluster).catch((err: unknown) => {
+    log.warn('latest snapshot could not be read; replacing without knowing the node load', {
+      message: err instanceof Error ? err.message.slice(0, 200) : String(err),
+    });
+    return undefined;
+  });
   const snapAgeS = stored ? (now.getTime() - Date.parse(stored.snapshot.observedAt)) / 1000 : undefined;
   const node =
     stored && snapAgeS !== undefined && snapAgeS <= config.agent.staleAfterSeconds
@@ -235,12 +241,20 @@ export async function handleInterruption(
   });
 
   if (input.kind === 'spot-interruption' && inst.capacityType === 'spot') {
-    await deps.state.offeringCache(cluster).markUnavailable({
-      instanceType: inst.instanceType,
-      zone: inst.zone || '*',
-      capacityType: 'spot',
-      until: new Date(now.getTime() + config.launch.unavailableOfferingTtlSeconds * 1000).toISOString(),
-    });
+    // A hint for the launch's fallback order; losing it must not delay the drain.
+    await deps.state
+      .offeringCache(cluster)
+      .markUnavailable({
+        instanceType: inst.instanceType,
+        zone: inst.zone || '*',
+        capacityType: 'spot',
+        until: new Date(now.getTime() + config.launch.unavailableOfferingTtlSeconds * 1000).toISOString(),
+      })
+      .catch((err: unknown) =>
+        log.warn('interrupted offering could not be marked unavailable', {
+          message: err instanceof Error ? err.message.slice(0, 200) : String(err),
+        }),
+      );
   }
 
   const entries: BusEntry[] = [];

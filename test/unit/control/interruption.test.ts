@@ -159,6 +159,18 @@ describe('interruption', () => {
     expect(t.bus.detailsOf(DetailTypes.drainNode)).toHaveLength(1);
   });
 
+  it('still drains and replaces when the snapshot cannot be read', async () => {
+    const { t, inst } = await withSpotNode();
+    t.state.getLatestSnapshot = async () => {
+      throw new Error('DynamoDB throttled');
+    };
+    const r = await handleInterruption(parsed(spotWarningEvent(inst.instanceId, { time: NOW })), t.deps);
+    expect(r).toMatchObject({ drainRequested: true, replacement: { requested: true } });
+    expect(t.log.lines.some((l) => l.level === 'warn' && /snapshot could not be read/.test(l.message))).toBe(
+      true,
+    );
+  });
+
   it('never sets a deadline in the past, even for a late warning', () => {
     const now = new Date('2026-03-16T09:35:00Z');
     const late = parsed(spotWarningEvent('i-0123456789abcdef0', { time: NOW }));
