@@ -223,14 +223,16 @@ export interface ControlDeps extends ControlBase, ControlPorts {
 /** What a caller may override when building deps (tests: moto endpoints, fake Tailscale fetch). */
 export interface CreateDepsOptions {
   /** Spread into every SDK client constructor (e.g. `moto.clientConfig`). */
-  clientConfig?: Record<string, unknown>;
+  clientConfig?: object;
   logger?: PortLogger;
   metrics?: MetricsSink;
   clock?: Clock;
   sleep?: Sleep;
   fetch?: typeof fetch;
-  /** Replace individual ports (e.g. an EC2 client wrapper injecting capacity errors). */
+  /** Replace individual ports (e.g. an in-memory fake). */
   ports?: Partial<ControlPorts>;
+  /** Use these SDK clients instead of building them (tests inject errors with middleware). */
+  clients?: { ec2?: EC2Client; eventBridge?: EventBridgeClient };
 }
 
 function lazy<T>(make: () => T): () => T {
@@ -354,7 +356,7 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
   const metrics =
     opts.metrics ?? powertoolsSink(new Metrics({ defaultDimensions: { cluster: env.cluster } }));
   const sleep: Sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const ec2 = lazy(() => new EC2Client(cc));
+  const ec2 = lazy(() => opts.clients?.ec2 ?? new EC2Client(cc));
   const state = lazy(
     () => opts.ports?.state ?? new DynamoState({ client: new DynamoDBClient(cc), tableName: env.tableName }),
   );
@@ -389,7 +391,7 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
     () =>
       opts.ports?.bus ??
       new EventBridgeBus({
-        client: new EventBridgeClient(cc),
+        client: opts.clients?.eventBridge ?? new EventBridgeClient(cc),
         eventBusName: env.eventBusName,
         sleep,
         logger: log,
