@@ -25,7 +25,12 @@ export interface OpsClients {
 }
 
 export function makeClients(options: AwsClientOptions): OpsClients {
-  const o = { maxAttempts: 3, ...options };
+  // Bounded: every request gives up after 15 s (3 s to connect), at most 3 attempts.
+  const o = {
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000 },
+    ...options,
+  };
   const clients = {
     cfn: new CloudFormationClient(o),
     ec2: new EC2Client(o),

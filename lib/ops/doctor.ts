@@ -558,6 +558,21 @@ async function dlqChecks(clients: OpsClients, d: Deployment): Promise<CheckResul
 
 // ───────── all together ─────────
 
+/** Run a check group; an unexpected error becomes a `fail` line instead of ending the command. */
+async function guarded(id: string, fn: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+  try {
+    return await fn();
+  } catch (err) {
+    return [
+      fail(
+        id,
+        `the check itself failed: ${errorMessage(err).slice(0, 300)}`,
+        'run doctor again; if it persists, report it with this line',
+      ),
+    ];
+  }
+}
+
 /** Run every check; never throws for a problem of the deployment (those are `fail` results). */
 export async function runDoctorChecks(
   io: CliIo,
@@ -612,13 +627,28 @@ export async function runDoctorChecks(
     checks.push(stackCheck(d));
     for (const note of d.notes)
       checks.push(warn('stack:outputs', note, 'run npx cdk deploy to update the stack'));
-    const ts = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
-    checks.push(ts.result);
-    checks.push(await agentTokenCheck(clients, d.k3sAgentTokenSecretArn));
-    checks.push(...(await tailscaleChecks(env, config, ts.credentials, opts.podCidr)));
-    checks.push(...(await amiChecks(clients, config, region)));
-    checks.push(await heartbeatCheck(env, clients, config, d.tableName));
-    checks.push(...(await dlqChecks(clients, d)));
+    let credentials: { clientId: string; clientSecret: string } | undefined;
+    const ts = await guarded('secret.tailscale-oauth', async () => {
+      const r = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
+      credentials = r.credentials;
+      return [r.result];
+    });
+    checks.push(...ts);
+    checks.push(
+      ...(await guarded('secret.k3s-agent-token', async () => [
+        await agentTokenCheck(clients, d.k3sAgentTokenSecretArn),
+      ])),
+    );
+    checks.push(
+      ...(await guarded('tailscale.oauth', () => tailscaleChecks(env, config, credentials, opts.podCidr))),
+    );
+    checks.push(...(await guarded('ami', () => amiChecks(clients, config, region))));
+    checks.push(
+      ...(await guarded('agent.heartbeat', async () => [
+        await heartbeatCheck(env, clients, config, d.tableName),
+      ])),
+    );
+    checks.push(...(await guarded('dlq', () => dlqChecks(clients, d))));
     return report;
   } finally {
     clients.destroy();
