@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Config, formatProblem, parseOrThrow, ValidationError } from '../events/index.js';
+import { Config, type FieldProblem, formatProblem, parseOrThrow, ValidationError } from '../events/index.js';
 import { ConfigFileError, CronConversionError } from './errors.js';
 import { toSchedulerCron } from './scheduler-cron.js';
 
@@ -49,30 +49,39 @@ export function resolveConfigPath(contextValue: unknown, cwd: string): ResolvedC
  * @throws ConfigFileError listing every problem
  */
 export function validateStackConfig(input: unknown, what: string): Config {
-  let config: Config;
+  let config: Config | undefined;
+  const problems: string[] = [];
   try {
     config = parseOrThrow(Config, input, what);
   } catch (err) {
-    if (err instanceof ValidationError) throw new ConfigFileError(err.message, { cause: err });
-    throw err;
+    if (!(err instanceof ValidationError)) throw err;
+    problems.push(...err.problems.map((p) => formatProblem(withReceived(p, input))));
   }
-  const problems: string[] = [];
-  config.schedules.forEach((policy, i) => {
+  // The synth-only checks also run on an input the schema refused (best effort, on its
+  // raw shape), so one run lists every problem.
+  const raw = (config ?? input) as {
+    schedules?: unknown;
+    network?: { vpcId?: unknown; subnetIds?: unknown };
+  } | null;
+  const schedules = Array.isArray(raw?.schedules) ? (raw.schedules as unknown[]) : [];
+  schedules.forEach((policy, i) => {
+    const cron = (policy as { cron?: unknown } | null)?.cron;
+    if (typeof cron !== 'string') return;
     try {
-      toSchedulerCron(policy.cron);
+      toSchedulerCron(cron);
     } catch (err) {
       if (!(err instanceof CronConversionError)) throw err;
-      problems.push(
-        formatProblem({
-          path: `$.schedules[${i}].cron`,
-          message: err.message,
-          received: JSON.stringify(policy.cron),
-        }),
-      );
+      const problem = formatProblem({
+        path: `$.schedules[${i}].cron`,
+        message: err.message,
+        received: JSON.stringify(cron),
+      });
+      if (!problems.some((p) => p.startsWith(`$.schedules[${i}].cron:`))) problems.push(problem);
     }
   });
-  const { vpcId, subnetIds } = config.network;
-  if (vpcId && (!subnetIds || subnetIds.length === 0)) {
+  const vpcId = raw?.network?.vpcId;
+  const subnetIds = raw?.network?.subnetIds;
+  if (vpcId && (!Array.isArray(subnetIds) || subnetIds.length === 0)) {
     problems.push(
       formatProblem({
         path: '$.network.subnetIds',
@@ -81,7 +90,7 @@ export function validateStackConfig(input: unknown, what: string): Config {
       }),
     );
   }
-  if (problems.length > 0) {
+  if (problems.length > 0 || !config) {
     throw new ConfigFileError(`${what} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
   return config;
@@ -108,4 +117,30 @@ export function loadStackConfig(path: string): Config {
     });
   }
   return validateStackConfig(raw, path);
+}
+
+const SECRET_FIELD = /(secret|token|password|key)$/i;
+
+/**
+ * Custom refinements of the shared schema (time zones, duplicates, cross-field rules) do
+ * not always quote the value they refused; add it, read from the input by the problem's
+ * JSON path, unless the message already shows it or the field looks like a secret.
+ */
+function withReceived(problem: FieldProblem, input: unknown): FieldProblem {
+  if (problem.received !== undefined) return problem;
+  const segments = [...problem.path.matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g)].map(
+    (m) => (m[1] ?? (m[2] !== undefined ? Number(m[2]) : JSON.parse(`"${m[3]}"`))) as string | number,
+  );
+  const last = segments[segments.length - 1];
+  if (typeof last === 'string' && SECRET_FIELD.test(last)) return problem;
+  let cur: unknown = input;
+  for (const seg of segments) {
+    if (cur === null || typeof cur !== 'object' || !(seg in (cur as object))) return problem;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  if (cur === undefined || (typeof cur === 'object' && cur !== null && !Array.isArray(cur))) return problem;
+  const text = JSON.stringify(cur);
+  const rendered = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  if (problem.message.includes(rendered)) return problem;
+  return { ...problem, received: rendered };
 }

@@ -58,6 +58,28 @@ describe('stack config validation', () => {
     expect(message).toContain('no VPC lookups');
   });
 
+  it('quotes the value a custom refinement refused when its message does not', () => {
+    // Given a time zone the schema refuses with a message that names no value
+    const input = exampleConfigInput();
+    const first = input.schedules?.[0];
+    if (!first) throw new Error('example has schedules');
+    first.timezone = 'Berlin';
+    const message = messageOf(() => validateStackConfig(input, 'cfg'));
+    // Then the received value is added once
+    expect(message).toContain('$.schedules[0].timezone');
+    expect(message.match(/\(got "Berlin"\)/g)).toHaveLength(1);
+  });
+
+  it('does not add a value the message already states', () => {
+    const input = exampleConfigInput();
+    input.agent = { staleAfterSeconds: 600, abandonAfterSeconds: 600 };
+    const message = messageOf(() => validateStackConfig(input, 'cfg'));
+    expect(message).toContain(
+      '$.agent.abandonAfterSeconds: abandonAfterSeconds must be > staleAfterSeconds (got 600 ≤ 600)',
+    );
+    expect(message).not.toContain('(got 600)');
+  });
+
   it('reports a file that is not JSON with its path', () => {
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ "cluster": ');
