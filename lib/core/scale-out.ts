@@ -39,6 +39,8 @@ export interface HeadroomLimits {
 /** A candidate type with its prices, capacity types allowed now, and fresh-node room. */
 interface TypeInfo {
   spec: InstanceSpec;
+  /** Position in the (name-sorted) candidate list of this plan: a bit in ShapeInfo.typesKey. */
+  idx: number;
   /** Config capacity types minus offerings that are unavailable in every zone right now. */
   caps: CapacityType[];
   /** Price of the preferred capacity type (what ranks types). */
@@ -47,6 +49,18 @@ interface TypeInfo {
   worstPrice: number;
   room: NewNodeCapacity;
   available: boolean;
+  /** cloudNodeLabels per `zone|capacityType`, built on first use (matching asks many times per plan). */
+  labels: Map<string, Record<string, string>>;
+}
+
+function labelsOf(ctx: PlanContext, t: TypeInfo, zone: string, cap: CapacityType): Record<string, string> {
+  const key = `${zone}|${cap}`;
+  let labels = t.labels.get(key);
+  if (!labels) {
+    labels = cloudNodeLabels(ctx.config, t.spec, zone, cap);
+    t.labels.set(key, labels);
+  }
+  return labels;
 }
 
 interface ShapeInfo {
@@ -59,6 +73,8 @@ interface ShapeInfo {
   zones: string[];
   caps: CapacityType[];
   remaining: number;
+  /** Which types fit, zones and capacity types: shapes with equal keys are packed together. */
+  typesKey: string;
 }
 
 /** Capacity already on its way: decided launches EC2 does not list yet, and instances not Ready yet. */
@@ -132,6 +148,8 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
     const firstCap = (caps[0] ?? config.nodes.capacityTypes[0]) as CapacityType;
     const labels = cloudNodeLabels(config, spec, '', firstCap);
     out.push({
+      idx: 0,
+      labels: new Map([[`|${firstCap}`, labels]]),
       spec,
       caps,
       price: prices[firstCap],
@@ -140,7 +158,11 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
       available: caps.length > 0,
     });
   }
-  return out.sort((a, b) => (a.spec.instanceType < b.spec.instanceType ? -1 : 1));
+  out.sort((a, b) => (a.spec.instanceType < b.spec.instanceType ? -1 : 1));
+  out.forEach((t, i) => {
+    t.idx = i;
+  });
+  return out;
 }
 
 /** Per-limit count of how many more nodes of a type fit; the smallest one binds. */
@@ -309,7 +331,7 @@ function matchTypes(
     let any = false;
     for (const z of zonesToTry) {
       for (const c of capsToTry) {
-        if (labelMismatch(shape, cloudNodeLabels(ctx.config, t.spec, z, c)) !== undefined) continue;
+        if (labelMismatch(shape, labelsOf(ctx, t, z, c)) !== undefined) continue;
         any = true;
         if (zoneRelevant) zoneSet.add(z);
         if (capRelevant) capSet.add(c);
@@ -548,6 +570,7 @@ export function planScaleOut(
       zones: m.zones,
       caps: m.caps,
       remaining: shape.count,
+      typesKey: '',
     };
     const reason = unhelpableReason(ctx, info, types, zones);
     if (reason) {
@@ -562,6 +585,11 @@ export function planScaleOut(
     info.types = info.types.filter(
       (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, item) > 0,
     );
+    // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
+    const words = new Array<number>(Math.ceil(types.length / 32)).fill(0);
+    for (const t of info.types)
+      words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
+    info.typesKey = `${words.join('.')}|${info.zones.join(',')}|${info.caps.join(',')}`;
     helpable.push(info);
     outcome.helpablePods += shape.count;
   }
@@ -618,15 +646,24 @@ export function planScaleOut(
   const groups = new Map<string, ShapeInfo[]>();
   for (const s of helpable) {
     if (s.remaining === 0) continue;
-    const key = `${s.types.map((t) => t.spec.instanceType).join(',')}|${s.zones.join(',')}|${s.caps.join(',')}`;
+    const key = s.typesKey;
     const list = groups.get(key) ?? [];
     list.push(s);
     groups.set(key, list);
   }
+  // Oldest pending group first; ties by the group's type names, zones and capacity types.
+  const order = new Map<string, { oldest: number; name: string }>();
+  for (const [key, members] of groups) {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const s of members) oldest = Math.min(oldest, Date.parse(s.shape.oldestPendingSince));
+    const f = members[0] as ShapeInfo;
+    const name = `${f.types.map((t) => t.spec.instanceType).join(',')}|${f.zones.join(',')}|${f.caps.join(',')}`;
+    order.set(key, { oldest, name });
+  }
   const orderedGroups = [...groups.entries()].sort((a, c) => {
-    const oa = Date.parse(earliest(a[1].map((s) => s.shape.oldestPendingSince)));
-    const oc = Date.parse(earliest(c[1].map((s) => s.shape.oldestPendingSince)));
-    return oa - oc || (a[0] < c[0] ? -1 : 1);
+    const oa = order.get(a[0]) as { oldest: number; name: string };
+    const oc = order.get(c[0]) as { oldest: number; name: string };
+    return oa.oldest - oc.oldest || (oa.name < oc.name ? -1 : oa.name > oc.name ? 1 : 0);
   });
 
   interface Draft {
