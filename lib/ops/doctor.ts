@@ -86,7 +86,8 @@ const putSecretFix = (arn: string, file: string, what: string) =>
 
 // ───────── stack ─────────
 
-function stackCheck(d: Deployment): CheckResult {
+/** The verdict on the stack status (exported for tests). */
+export function stackCheck(d: Deployment): CheckResult {
   const s = d.stackStatus;
   const reason = d.stackStatusReason ? ` (${d.stackStatusReason})` : '';
   if (isUsableStackStatus(s)) return ok('stack', `stack ${d.stackName} is ${s} in ${d.region}`);

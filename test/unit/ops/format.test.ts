@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { formatDoctor } from '../../../lib/cli/doctor.js';
+import { formatStatus } from '../../../lib/cli/status.js';
+import type { Deployment } from '../../../lib/ops/deployment.js';
+import { archesInUse, stackCheck } from '../../../lib/ops/doctor.js';
+import type { StatusReport } from '../../../lib/ops/status.js';
+import { makeConfig } from '../core/fixtures.js';
+
+const deployment = (stackStatus: string, reason?: string): Deployment => ({
+  stackName: 'K3sBurst-pi-lab',
+  region: 'eu-central-1',
+  stackStatus,
+  ...(reason ? { stackStatusReason: reason } : {}),
+  deadLetterQueueUrls: [],
+  notes: [],
+});
+
+describe('stackCheck', () => {
+  it('ok for usable states, warn while a deployment runs, fail with the right command otherwise', () => {
+    expect(stackCheck(deployment('UPDATE_COMPLETE')).status).toBe('ok');
+    expect(stackCheck(deployment('UPDATE_ROLLBACK_COMPLETE')).status).toBe('ok');
+    const running = stackCheck(deployment('UPDATE_IN_PROGRESS'));
+    expect(running).toMatchObject({ status: 'warn' });
+    expect(running.fix).toContain('describe-stacks');
+    const rolledBack = stackCheck(deployment('ROLLBACK_COMPLETE', 'Resource creation cancelled'));
+    expect(rolledBack.status).toBe('fail');
+    expect(rolledBack.message).toContain('(Resource creation cancelled)');
+    expect(rolledBack.fix).toContain('aws cloudformation delete-stack --stack-name K3sBurst-pi-lab');
+    const stuck = stackCheck(deployment('UPDATE_ROLLBACK_FAILED'));
+    expect(stuck.fix).toContain('continue-update-rollback');
+    expect(stackCheck(deployment('DELETE_COMPLETE')).fix).toContain('npx cdk deploy');
+  });
+});
+
+describe('archesInUse', () => {
+  it('is the set of architectures of the candidate types the catalog knows', () => {
+    expect(archesInUse(makeConfig())).toEqual(['arm64']);
+    expect(archesInUse(makeConfig({ nodes: { candidateTypes: ['t4g.medium', 't3.medium'] } }))).toEqual([
+      'amd64',
+      'arm64',
+    ]);
+  });
+});
+
+describe('formatDoctor', () => {
+  it('one line per check, the fix on the same line, and a summary', () => {
+    const text = formatDoctor({
+      cluster: 'pi-lab',
+      region: 'eu-central-1',
+      checks: [
+        { id: 'config', status: 'ok', message: 'valid' },
+        { id: 'agent.heartbeat', status: 'fail', message: 'stale', fix: 'restart the agent' },
+        { id: 'tailscale.routes', status: 'skip', message: 'not applicable' },
+      ],
+    });
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('k3s-burst doctor: cluster pi-lab, region eu-central-1');
+    expect(lines[1]).toBe('ok    config            valid');
+    expect(lines[2]).toBe('fail  agent.heartbeat   stale — fix: restart the agent');
+    expect(text).toContain('1 failed, 0 warning(s), 1 ok, 1 skipped');
+  });
+});
+
+describe('formatStatus', () => {
+  const base: StatusReport = {
+    cluster: 'pi-lab',
+    region: 'eu-central-1',
+    stack: { name: 'K3sBurst-pi-lab', status: 'UPDATE_COMPLETE' },
+    generatedAt: '2026-03-16T09:30:00.000Z',
+    instances: [],
+    snapshot: null,
+    decisions: [],
+    tailscale: { available: true },
+    notes: [],
+  };
+
+  it('an empty cluster says so instead of printing an empty table', () => {
+    const text = formatStatus({ ...base, notes: ['No snapshot stored yet.'] });
+    expect(text).toContain('Instances (0)\n  (none)');
+    expect(text).toContain('Last snapshot: none');
+    expect(text).toContain('Recent decisions (0)\n  (none)');
+    expect(text).toContain('* No snapshot stored yet.');
+    expect(text).not.toContain('INSTANCE');
+  });
+
+  it('a stale snapshot is flagged', () => {
+    const text = formatStatus({
+      ...base,
+      snapshot: {
+        seq: 7,
+        observedAt: '2026-03-16T09:10:00.000Z',
+        storedAt: '2026-03-16T09:10:01.000Z',
+        ageSeconds: 1200,
+        stale: true,
+        nodes: 3,
+        pendingPods: 0,
+      },
+    });
+    expect(text).toContain(
+      'Last snapshot: seq 7, 20 min ago (observed 09:10:00 UTC), 3 nodes, 0 pending pods',
+    );
+    expect(text).toContain('STALE: the agent is not reporting');
+  });
+});
