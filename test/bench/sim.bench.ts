@@ -1,0 +1,100 @@
+/**
+ * Simulator benchmarks (issue 3):
+ *
+ * - `sim.24h-default.wall-ms`: 24 simulated hours of the built-in demo scenario (what
+ *   `npm run demo` runs: engine, real planner, invariant checker, summary), median of ≥ 3 runs
+ *   after one warm-up. Budget 5 s.
+ * - `sim.chaos.seeds-per-second`: `simulate --chaos` throughput over ≥ 2,000 seeds of the full
+ *   chaos length (CHAOS_HOURS simulated hours each). `sim.chaos.violating-seeds` must be 0.
+ *
+ * `SIM_BENCH_CHAOS_SEEDS=N` runs N chaos seeds instead (for a quick local look; the recorded
+ * number is only comparable at the default).
+ */
+import { loadConfig } from '../../lib/core/index.js';
+import { CHAOS_HOURS, runChaos } from '../../lib/sim/chaos.js';
+import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../../lib/sim/defaults.js';
+import { runScenario } from '../../lib/sim/run.js';
+import { parseScenario } from '../../lib/sim/scenario.js';
+import { type Benchmark, type BenchResult, timeIt } from './harness.js';
+
+const CHAOS_SEEDS = Number(process.env.SIM_BENCH_CHAOS_SEEDS ?? 2000);
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'sim.24h-default',
+    run: async (): Promise<BenchResult[]> => {
+      const scenario = parseScenario(DEFAULT_SCENARIO, 'built-in demo scenario');
+      const config = loadConfig(DEFAULT_CONFIG, 'built-in example config');
+      let violations = 0;
+      const t = await timeIt(
+        () => {
+          const out = runScenario({ scenario, config, configName: 'bench', seed: 1 });
+          violations += out.summary.invariants.violations.length;
+        },
+        { samples: 3, warmup: 1 },
+      );
+      return [
+        {
+          name: 'sim.24h-default.wall-ms',
+          value: t.medianMs,
+          unit: 'ms',
+          budget: 5000,
+          detail: {
+            samples: t.samples,
+            minMs: Math.round(t.minMs),
+            maxMs: Math.round(t.maxMs),
+            violations,
+          },
+        },
+      ];
+    },
+  },
+  {
+    name: 'sim.chaos',
+    run: (): BenchResult[] => {
+      let seeds = 0;
+      let events = 0;
+      const t0 = performance.now();
+      const failures = runChaos({
+        seeds: CHAOS_SEEDS,
+        fromSeed: 1,
+        hours: CHAOS_HOURS,
+        onSeed: (_done, o) => {
+          seeds++;
+          events += o.result.stats.eventsProcessed;
+        },
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      return [
+        {
+          name: 'sim.chaos.seeds-per-second',
+          value: seeds / seconds,
+          unit: 'seeds/s',
+          higherIsBetter: true,
+          detail: {
+            seeds,
+            hoursPerSeed: CHAOS_HOURS,
+            wallSeconds: Math.round(seconds),
+            eventsProcessed: events,
+          },
+        },
+        {
+          name: 'sim.chaos.violating-seeds',
+          value: failures.length,
+          unit: 'seeds',
+          budget: 0,
+          detail: {
+            seeds,
+            firstFailingSeeds:
+              failures
+                .map((f) => f.seed)
+                .slice(0, 10)
+                .join(' ') || 'none',
+          },
+        },
+      ];
+    },
+  },
+];
+
+export default benchmarks;
