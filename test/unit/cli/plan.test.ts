@@ -70,6 +70,8 @@ describe('k3s-burst plan on the examples', () => {
     expect(plan.launches.reduce((a, l) => a + l.podsCovered, 0)).toBe(pending);
     expect(plan.unhelpable).toEqual([]);
     expect(plan.launches.every((l) => l.arch === 'arm64' && l.capacityTypes[0] === 'spot')).toBe(true);
+    // "with fallback types": the launcher has other Graviton types to try on a capacity error.
+    expect(plan.launches.every((l) => l.instanceTypes.length > 1)).toBe(true);
   });
 
   it('arch-selector: launches amd64 nodes for the amd64-pinned shape and arm64 nodes for the arm64 one', async () => {
@@ -103,7 +105,8 @@ describe('k3s-burst plan on the examples', () => {
     );
     expect(vcpus + 4).toBeLessThanOrEqual(32); // 4 vCPU already run on the m7g.xlarge
     const clamp = plan.explanations.find((e) => e.kind === 'clamp');
-    expect(clamp?.message).toMatch(/limits\.maxVcpus=32 allows only \d+ more .*pods stay pending/);
+    expect(clamp?.message).toMatch(/limits\.maxVcpus=32 allows only 3 more .*: 39 pods stay pending/);
+    expect(plan.launches.reduce((a, l) => a + l.count, 0)).toBe(3);
   });
 
   it('schedule-window: drains every cloud node when the night policy allows none', async () => {
@@ -134,6 +137,7 @@ describe('k3s-burst plan on the examples', () => {
   it('meltdown: replaces nothing when most cloud nodes are NotReady at once', async () => {
     const plan = await planExample('meltdown');
     expect(plan.terminations).toEqual([]);
+    expect(plan.drains).toEqual([]);
     expect(plan.explanations.some((e) => /meltdown protection: 3 of 4 managed nodes/.test(e.message))).toBe(
       true,
     );
