@@ -232,10 +232,16 @@ async function agentTokenCheck(clients: OpsClients, arn: string | undefined): Pr
 
 // ───────── Tailscale ─────────
 
-const OAUTH_CLIENT_FIX = (tags: string[]) =>
-  `in the Tailscale admin console (Settings → OAuth clients) create a client with scopes auth_keys (write) and devices:core (write)${''} and tags ${tags.join(', ')}, then store it in the Tailscale OAuth secret`;
+const OAUTH_CLIENT_FIX = (tags: string[], secretArn: string) =>
+  `in the Tailscale admin console (Settings → OAuth clients) create a client with scopes auth_keys (write) and devices:core (write) and tags ${tags.join(', ')}, then store it: ${putSecretFix(secretArn, 'tailscale-oauth.json', 'its JSON {"clientId","clientSecret"}')}`;
 
-function probeFailure(id: string, err: unknown, baseUrl: string, tags: string[]): CheckResult {
+function probeFailure(
+  id: string,
+  err: unknown,
+  baseUrl: string,
+  tags: string[],
+  secretArn: string,
+): CheckResult {
   if (!(err instanceof TailscaleProbeError)) {
     return fail(
       id,
@@ -251,7 +257,7 @@ function probeFailure(id: string, err: unknown, baseUrl: string, tags: string[])
     );
   }
   if (err.status === 401 || (err.status === 400 && err.step === 'get an OAuth token')) {
-    return fail(id, `Tailscale refused the OAuth client: ${err.message}`, OAUTH_CLIENT_FIX(tags));
+    return fail(id, `Tailscale refused the OAuth client: ${err.message}`, OAUTH_CLIENT_FIX(tags, secretArn));
   }
   if (err.status === 403) {
     const need =
@@ -263,7 +269,7 @@ function probeFailure(id: string, err: unknown, baseUrl: string, tags: string[])
     return fail(
       id,
       `the OAuth client may not ${err.step}: ${err.message} (it needs ${need})`,
-      OAUTH_CLIENT_FIX(tags),
+      OAUTH_CLIENT_FIX(tags, secretArn),
     );
   }
   if (err.status === 400 && err.step === 'create an auth key') {
@@ -287,6 +293,7 @@ async function tailscaleChecks(
   config: Config,
   credentials: { clientId: string; clientSecret: string } | undefined,
   podCidr: string | undefined,
+  secretArn: string,
 ): Promise<CheckResult[]> {
   const tags = config.tailscale.tags;
   if (!credentials) {
@@ -316,7 +323,7 @@ async function tailscaleChecks(
         fail(
           'tailscale.oauth',
           `the OAuth client lacks scope ${missing.join(' and ')} (it has: ${scopes?.join(' ') || 'none'})`,
-          OAUTH_CLIENT_FIX(tags),
+          OAUTH_CLIENT_FIX(tags, secretArn),
         ),
       );
     } else {
@@ -336,7 +343,7 @@ async function tailscaleChecks(
       );
     }
   } catch (err) {
-    out.push(probeFailure('tailscale.oauth', err, env.tailscaleBaseUrl, tags));
+    out.push(probeFailure('tailscale.oauth', err, env.tailscaleBaseUrl, tags, secretArn));
   }
   if (!authenticated) {
     out.push(skip('tailscale.acl', 'not checked: no Tailscale access token'));
@@ -641,7 +648,15 @@ export async function runDoctorChecks(
       ])),
     );
     checks.push(
-      ...(await guarded('tailscale.oauth', () => tailscaleChecks(env, config, credentials, opts.podCidr))),
+      ...(await guarded('tailscale.oauth', () =>
+        tailscaleChecks(
+          env,
+          config,
+          credentials,
+          opts.podCidr,
+          d.tailscaleOAuthSecretArn ?? '<TailscaleOAuthSecretArn>',
+        ),
+      )),
     );
     checks.push(...(await guarded('ami', () => amiChecks(clients, config, region))));
     checks.push(

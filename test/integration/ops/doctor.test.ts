@@ -232,6 +232,7 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(c.message).toContain('HTTP 401');
     expect(c.fix).toContain('auth_keys');
     expect(c.fix).toContain('tag:k3s-burst');
+    expect(c.fix).toContain(`aws secretsmanager put-secret-value --secret-id ${d.tailscaleSecretArn}`);
     expect(r.byId('tailscale.acl').status).toBe('skip');
   });
 
