@@ -53,11 +53,41 @@ interface TypeInfo {
   labels: Map<string, Record<string, string>>;
 }
 
+/**
+ * cloudNodeLabels is called for every candidate type, zone and capacity type on every plan, and
+ * building a 13-key object of dotted label keys is slow in V8. The result depends only on
+ * config.nodes.labels, the cluster name and region, and the type's name and arch, so it is
+ * memoised per `config.nodes.labels` object (a config parsed once serves many plans in Lambda
+ * and the simulator). The memoised objects are shared: nothing in lib/core mutates them.
+ */
+const labelMemo = new WeakMap<object, Map<string, Record<string, string>>>();
+
+function memoCloudLabels(
+  ctx: PlanContext,
+  spec: InstanceSpec,
+  zone: string,
+  cap: CapacityType,
+): Record<string, string> {
+  const config = ctx.config;
+  let byKey = labelMemo.get(config.nodes.labels);
+  if (!byKey) {
+    byKey = new Map();
+    labelMemo.set(config.nodes.labels, byKey);
+  }
+  const key = `${config.cluster.name}|${config.cluster.region}|${spec.instanceType}|${spec.arch}|${zone}|${cap}`;
+  let labels = byKey.get(key);
+  if (!labels) {
+    labels = cloudNodeLabels(config, spec, zone, cap);
+    byKey.set(key, labels);
+  }
+  return labels;
+}
+
 function labelsOf(ctx: PlanContext, t: TypeInfo, zone: string, cap: CapacityType): Record<string, string> {
   const key = `${zone}|${cap}`;
   let labels = t.labels.get(key);
   if (!labels) {
-    labels = cloudNodeLabels(ctx.config, t.spec, zone, cap);
+    labels = memoCloudLabels(ctx, t.spec, zone, cap);
     t.labels.set(key, labels);
   }
   return labels;
@@ -146,7 +176,7 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
     const caps = config.nodes.capacityTypes.filter((c) => !unavailable.has(`${t}|${c}`));
     const prices = { spot: spec.spotHourlyUsd, 'on-demand': spec.onDemandHourlyUsd };
     const firstCap = (caps[0] ?? config.nodes.capacityTypes[0]) as CapacityType;
-    const labels = cloudNodeLabels(config, spec, '', firstCap);
+    const labels = memoCloudLabels(ctx, spec, '', firstCap);
     out.push({
       idx: 0,
       labels: new Map([[`|${firstCap}`, labels]]),
@@ -719,7 +749,9 @@ export function planScaleOut(
     const parts = members
       .map((s, i) => ({ shape: s.shape, pods: choice.covered[i] ?? 0 }))
       .filter((p) => p.pods > 0);
-    for (const s of members) s.remaining -= choice.covered[members.indexOf(s)] ?? 0;
+    members.forEach((s, i) => {
+      s.remaining -= choice.covered[i] ?? 0;
+    });
     outcome.coveredByLaunches += choice.coveredTotal;
     const existing = drafts.get(key);
     if (existing) {
