@@ -64,7 +64,6 @@ import {
   rejectEvent,
 } from '../lib/control/common.js';
 import type { Parsed } from '../lib/control/inputs.js';
-import { loadConfig } from '../lib/core/config.js';
 import type {
   BusPort,
   Clock,
@@ -76,7 +75,8 @@ import type {
   Sleep,
   StatePort,
 } from '../lib/core/ports.js';
-import type { Config } from '../lib/events/index.js';
+import { Config } from '../lib/events/config.js';
+import { parseOrThrow } from '../lib/events/errors.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
@@ -152,7 +152,9 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
   }
   let config: Config;
   try {
-    config = loadConfig(parsed, 'CONFIG_JSON');
+    // The schema only: cron expressions and catalog membership were checked by `cdk synth`
+    // (loadConfig), and pulling cron-parser + the catalog into every bundle costs init time.
+    config = parseOrThrow(Config, parsed, 'CONFIG_JSON');
   } catch (err) {
     throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
   }
