@@ -29,8 +29,8 @@ import { type Benchmark, type BenchResult, timeIt } from './harness.js';
 
 const NOW = new Date('2026-03-16T09:30:00Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
-const SAMPLES = 15;
-const WARMUP = 10;
+const SAMPLES = 21;
+const WARMUP = 30;
 
 /** mulberry32: small, fast, deterministic. */
 function prng(seed: number): () => number {
