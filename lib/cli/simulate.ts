@@ -19,7 +19,7 @@ Runs the offline simulator: a K3s cluster, EC2, Tailscale and the k3s-burst cont
 with decisions made by the real planner. No AWS, no cluster.
 
 Options:
-  --scenario FILE   scenario file (see examples/scenarios/ and docs/simulator.md)
+  --scenario FILE   scenario file (see examples/scenarios/README.md)
   --config FILE     k3s-burst config to simulate (default: the scenario's inline config,
                     else the built-in example config)
   --seed N          random seed (default 1); the same seed gives the same run

@@ -270,7 +270,7 @@ function percentileFrom(sorted: number[], p: number): number {
 
 export { percentileFrom as percentile };
 
-/** Parameters of the invariant checks derived from the config (see docs/simulator.md). */
+/** Parameters of the invariant checks derived from the config (see the header of invariants.ts). */
 export function checkerParamsFor(config: Config, scenario: Scenario): CheckerParams {
   const d = scenario.faults.delivery;
   return {

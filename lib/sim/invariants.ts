@@ -3,10 +3,21 @@
  * simulation. The simulator reports ground truth (which node is really on-prem, which
  * instance really never registered) as trace events; the checker keeps its own books from
  * those events and checks after every step. It never reads the simulator's state, so a
- * hand-built trace can exercise every check (test/sim/invariants.test.ts), and a bug in the
- * model's bookkeeping cannot hide a violation.
+ * hand-built trace can exercise every check (test/unit/sim/invariants.test.ts), and a bug in
+ * the model's bookkeeping cannot hide a violation.
  *
- * Precise definitions, with the slack each allows, are in docs/simulator.md §Invariants.
+ * The slack each check allows ("hop" = one EventBridge/SQS delivery with the worst injected
+ * delay plus one Lambda run):
+ * - I1: none while the max is steady. When a schedule lowers it, instances decided before the
+ *   drop may drain out: per round of `maxConcurrentDrains`, drain timeout + one tick period (the
+ *   reconcile that notices the drain ended, if its result was dropped) + shutdown + 4 hops.
+ *   Spot-interrupted instances are not counted (AWS reclaims them).
+ * - I2, I6, I7, I8: none; checked on each action or decision.
+ * - I3: registrationTimeout + janitor period + shutdown + 2 hops, counted from when the control
+ *   plane has a fresh view (or, while it has none, until the agent is abandoned).
+ * - I4: janitor period + 2 hops after the instance is gone.
+ * - I5: the pending pod is in a snapshot within batchMax + 1 hop while the agent can publish, and
+ *   the first decision on that snapshot launches for it unless the plan was constrained.
  */
 
 export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8';
