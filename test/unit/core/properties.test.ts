@@ -564,6 +564,38 @@ describe('planCluster properties', () => {
     expect(seen.clamped).toBeGreaterThanOrEqual(10);
   });
 
+  it('never leaves more managed instances than the active max (I1): the excess is drained or terminated', () => {
+    const seen = { over: 0 };
+    fc.assert(
+      fc.property(configArb(), worldArb, (config, w) => {
+        const built = buildWorld(w, config);
+        const plan = decide(config, built);
+        const removed = new Set([
+          ...plan.drains.map((d) => d.instanceId),
+          ...plan.terminations.map((t) => t.instanceId),
+        ]);
+        const live = built.fleet.instances.filter((i) => LIVE.has(i.state));
+        for (const d of built.fleet.drains)
+          if (live.some((i) => i.instanceId === d.instanceId)) removed.add(d.instanceId);
+        // An instance the snapshot shows as an on-prem node is never removed (I2 wins), so it is not counted.
+        const staying = live.filter(
+          (i) => !removed.has(i.instanceId) && !built.onPremIds.has(i.instanceId),
+        ).length;
+        const flying = built.fleet.inFlight
+          .filter((f) => Date.parse(f.expiresAt) > NOW_MS)
+          .reduce((a, f) => a + f.count, 0);
+        const launched = plan.launches.reduce((a, l) => a + l.count, 0);
+        const max = plan.activeSchedule.maxNodes;
+        if (live.length + flying > max) seen.over++;
+        // In-flight launches cannot be cancelled; everything else must fit under the ceiling.
+        expect(staying).toBeLessThanOrEqual(Math.max(0, max - flying));
+        if (launched > 0) expect(staying + flying + launched).toBeLessThanOrEqual(max);
+      }),
+      RUNS,
+    );
+    expect(seen.over).toBeGreaterThanOrEqual(20);
+  });
+
   it('never drains, terminates or deletes an on-prem node, and never touches an instance outside the managed fleet', () => {
     const seen = { acted: 0, refused: 0 };
     fc.assert(
