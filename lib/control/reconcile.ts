@@ -3,8 +3,10 @@
  * plan and puts the plan's commands on the bus. Pure orchestration over ports.
  *
  * Order of one reconcile, and why:
- * 1. A snapshot is stored seq-guarded first (I7): an older or equal seq is counted and
- *    ignored, nothing is decided from it.
+ * 1. A snapshot is stored seq-guarded first (I7): an older seq is counted
+ *    (`StaleSnapshotsIgnored`) and ignored, nothing is decided from it. An equal seq is a
+ *    redelivery (`DuplicateEvents`): its journaled decision is replayed (step 4), or made if
+ *    the first delivery crashed before journaling; it is never planned twice.
  * 2. The single-writer lease (StatePort.acquireLease, one conditional write) is taken; a busy
  *    lease is counted (`ReconcileBusy`) and the invocation ends cleanly: whoever holds it
  *    decides from the same stored state, and the next snapshot/tick reconciles again. Two
@@ -21,6 +23,9 @@
  *    the launch Lambda has not run yet or crashed after RunInstances (the instance also
  *    carries the decision-id tag, which the planner matches in-flight entries against).
  * 6. Drains are recorded, then commands are emitted; the lease is released in `finally`.
+ *    Drains of instances EC2 no longer lists are forgotten (housekeeping).
+ * EC2 state changes of instances without this cluster's tag decide nothing
+ * (`ForeignInstanceEvents`): EC2 sends them for every instance in the account.
  */
 import { decisionIdFor } from '../core/ids.js';
 import { planCluster } from '../core/plan.js';
