@@ -24,7 +24,7 @@ export interface InformerOptions<T> {
   key: (item: T) => string;
   /** Called after every cache change (after the whole list for `sync`). */
   onChange?: (kind: ChangeKind, item: T | undefined, previous: T | undefined) => void;
-  /** @default 500 */
+  /** Items per list page; small pages keep the peak memory of a re-list low. @default 100 */
   pageSize?: number;
   /** Server-side watch timeout; the watch is re-opened after it. @default 300 */
   watchTimeoutSeconds?: number;
@@ -134,7 +134,7 @@ export class Informer<T> {
     let rv = '';
     for (let page = 0; page < 100_000; page++) {
       const res = await this.o.api.request<ListBody>('GET', this.o.path, {
-        query: { limit: this.o.pageSize ?? 500, continue: cont },
+        query: { limit: this.o.pageSize ?? 100, continue: cont },
         signal,
         timeoutMs: 60_000,
       });

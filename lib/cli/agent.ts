@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { startAgent } from '../agent/agent.js';
-import { eventBridgeBus, sqsQueue } from '../agent/aws-ports.js';
+import { AwsCredentialsError, credentialsFromEnv, liteEventBus, liteQueue } from '../agent/aws-lite.js';
 import { AGENT_USAGE, AgentConfigError, parseAgentConfig } from '../agent/config.js';
 import { startHealthServer } from '../agent/http-server.js';
 import { KubeClient } from '../agent/kube-client.js';
@@ -34,6 +34,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     base: { component: 'agent', cluster: config.cluster },
   });
 
+  let credentials: ReturnType<typeof credentialsFromEnv>;
+  try {
+    credentials = credentialsFromEnv(io.env);
+  } catch (err) {
+    if (err instanceof AwsCredentialsError) {
+      io.stderr(`invalid agent configuration:\n  - ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    throw err;
+  }
+  const aws = { region: config.region, credentials, env: io.env };
+
   let target: Awaited<ReturnType<typeof resolveKubeTarget>>;
   try {
     target = await resolveKubeTarget(config.kubeconfig, io.env);
@@ -51,8 +63,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     cluster: config.cluster,
     eventBusName: config.eventBusName,
     api,
-    bus: eventBridgeBus(config.region),
-    queue: sqsQueue(config.region, config.queueUrl),
+    bus: liteEventBus(aws),
+    queue: liteQueue({ ...aws, queueUrl: config.queueUrl }),
     log,
     identity: config.identity,
     namespace: config.namespace,

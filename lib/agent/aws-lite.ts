@@ -1,0 +1,321 @@
+/**
+ * The agent's two AWS calls (EventBridge PutEvents; SQS Receive/Delete/ChangeVisibility) over
+ * the AWS JSON protocol with a hand-written Signature V4, on node:https.
+ *
+ * Why not the AWS SDK (aws-ports.ts, still used by the end-to-end tests): loading the SQS and
+ * EventBridge clients costs ~22 MiB RSS, a quarter of the agent's 80 MiB budget on a Raspberry
+ * Pi (bench `agent.rss-mib.*`). The agent needs four operations with static credentials from its
+ * Kubernetes Secret; this file is those operations. Credentials are read once from the
+ * environment; the secret key is used only to derive signing keys and never appears in an
+ * error, a log line or a request.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from './ports.js';
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export class AwsCredentialsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsCredentialsError';
+  }
+}
+
+/** A non-2xx answer from AWS: `code` is the error type (e.g. `AccessDeniedException`). */
+export class AwsCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly operation: string,
+  ) {
+    super(`${operation} → ${status} ${code}${message ? `: ${message}` : ''}`);
+    this.name = 'AwsCallError';
+  }
+}
+
+/** Static credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN). */
+export function credentialsFromEnv(env: Record<string, string | undefined>): AwsCredentials {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  const missing = [
+    accessKeyId ? undefined : 'AWS_ACCESS_KEY_ID',
+    secretAccessKey ? undefined : 'AWS_SECRET_ACCESS_KEY',
+  ].filter(Boolean);
+  if (missing.length > 0)
+    throw new AwsCredentialsError(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: the agent reads its AWS access key from the environment (the k3s-burst-aws Secret in deploy/, copied from the stack output AgentCredentialsSecretArn; see docs/agent.md)`,
+    );
+  const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+  return {
+    accessKeyId: accessKeyId as string,
+    secretAccessKey: secretAccessKey as string,
+    ...(sessionToken ? { sessionToken } : {}),
+  };
+}
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+
+function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export interface SignInput {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+  region: string;
+  service: string;
+  now: Date;
+}
+
+/**
+ * Signature Version 4: returns the headers to send (x-amz-date, host, optional security token,
+ * authorization). Exported for the test against the AWS SDK's own signer.
+ */
+export function signV4(input: SignInput, creds: AwsCredentials): Record<string, string> {
+  const amzDate = input.now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const date = amzDate.slice(0, 8);
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v])),
+    host: input.url.host,
+    'x-amz-date': amzDate,
+  };
+  if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
+  const names = Object.keys(headers).sort();
+  const canonicalHeaders = names
+    .map((n) => `${n}:${String(headers[n]).trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
+  const signedHeaders = names.join(';');
+  const query = [...input.url.searchParams.entries()]
+    .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
+    .sort()
+    .join('&');
+  const path = input.url.pathname
+    .split('/')
+    .map((seg) => uriEncode(decodeURIComponent(seg)))
+    .join('/');
+  const canonicalRequest = [
+    input.method,
+    path || '/',
+    query,
+    canonicalHeaders,
+    signedHeaders,
+    sha256(input.body),
+  ].join('\n');
+  const scope = `${date}/${input.region}/${input.service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const kDate = hmac(`AWS4${creds.secretAccessKey}`, date);
+  const kSigning = hmac(hmac(hmac(kDate, input.region), input.service), 'aws4_request');
+  const signature = createHmac('sha256', kSigning).update(stringToSign).digest('hex');
+  return {
+    ...headers,
+    authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+  };
+}
+
+export interface AwsJsonClientOptions {
+  region: string;
+  credentials: AwsCredentials;
+  env?: Record<string, string | undefined>;
+  /** Attempts for retryable failures (5xx, throttling, network). @default 3 */
+  maxAttempts?: number;
+  now?: () => Date;
+}
+
+/** Endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then the regional one. */
+export function endpointFor(
+  service: 'events' | 'sqs',
+  region: string,
+  env: Record<string, string | undefined> = {},
+): URL {
+  const specific = env[service === 'events' ? 'AWS_ENDPOINT_URL_EVENTBRIDGE' : 'AWS_ENDPOINT_URL_SQS'];
+  const override = specific ?? env.AWS_ENDPOINT_URL;
+  if (override) return new URL(override);
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return new URL(`https://${service}.${region}.${suffix}/`);
+}
+
+const RETRYABLE =
+  /Throttl|ServiceUnavailable|InternalFailure|InternalError|RequestLimitExceeded|TooManyRequests/;
+
+async function callJson<T>(
+  o: AwsJsonClientOptions,
+  service: 'events' | 'sqs',
+  target: string,
+  contentType: string,
+  payload: unknown,
+  signal?: AbortSignal,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const url = endpointFor(service, o.region, o.env);
+  const body = JSON.stringify(payload);
+  const attempts = o.maxAttempts ?? 3;
+  let lastError: Error = new Error(`${target}: not attempted`);
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (signal?.aborted) throw new Error(`${target}: aborted`);
+    const headers = signV4(
+      {
+        method: 'POST',
+        url,
+        headers: { 'content-type': contentType, 'x-amz-target': target },
+        body,
+        region: o.region,
+        service,
+        now: (o.now ?? (() => new Date()))(),
+      },
+      o.credentials,
+    );
+    try {
+      return await send<T>(url, headers, body, target, signal, timeoutMs);
+    } catch (err) {
+      lastError = err as Error;
+      const retryable =
+        !signal?.aborted && (!(err instanceof AwsCallError) || err.status >= 500 || RETRYABLE.test(err.code));
+      if (!retryable || attempt === attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+  throw lastError;
+}
+
+function send<T>(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  operation: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise<T>((resolve, reject) => {
+    const req = mod.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+          } catch {
+            parsed = { message: text.slice(0, 200) };
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(parsed as T);
+          const type = String(parsed.__type ?? res.headers['x-amzn-errortype'] ?? 'UnknownError');
+          const code = type.includes('#')
+            ? (type.split('#').pop() as string)
+            : (type.split(':')[0] as string);
+          const message = String(parsed.message ?? parsed.Message ?? '');
+          reject(new AwsCallError(status, code, message, operation));
+        });
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${operation}: no answer within ${timeoutMs} ms`)));
+    req.on('error', (e) => reject(new Error(`${operation}: ${e.message}`)));
+    if (signal) {
+      if (signal.aborted) req.destroy(new Error(`${operation}: aborted`));
+      else
+        signal.addEventListener('abort', () => req.destroy(new Error(`${operation}: aborted`)), {
+          once: true,
+        });
+    }
+    req.end(body);
+  });
+}
+
+export function liteEventBus(o: AwsJsonClientOptions): EventBusPort {
+  return {
+    async putEvents(entries: BusEntry[]): Promise<PutResult[]> {
+      const out = await callJson<{
+        Entries?: { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[];
+      }>(o, 'events', 'AWSEvents.PutEvents', 'application/x-amz-json-1.1', {
+        Entries: entries.map((e) => ({
+          Source: e.source,
+          DetailType: e.detailType,
+          Detail: e.detail,
+          EventBusName: e.eventBusName,
+        })),
+      });
+      return entries.map((_, i): PutResult => {
+        const r = out.Entries?.[i];
+        if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
+        return {
+          ok: false,
+          errorCode: r?.ErrorCode ?? 'Unknown',
+          errorMessage: r?.ErrorMessage ?? 'no result for entry',
+        };
+      });
+    },
+  };
+}
+
+export function liteQueue(o: AwsJsonClientOptions & { queueUrl: string }): CommandQueuePort {
+  const call = <T>(
+    target: string,
+    payload: Record<string, unknown>,
+    signal?: AbortSignal,
+    timeoutMs?: number,
+  ) =>
+    callJson<T>(
+      o,
+      'sqs',
+      `AmazonSQS.${target}`,
+      'application/x-amz-json-1.0',
+      { QueueUrl: o.queueUrl, ...payload },
+      signal,
+      timeoutMs,
+    );
+  return {
+    async receive({ maxMessages, waitSeconds, visibilitySeconds, signal }): Promise<QueueMessage[]> {
+      const out = await call<{
+        Messages?: {
+          MessageId?: string;
+          ReceiptHandle?: string;
+          Body?: string;
+          Attributes?: Record<string, string>;
+        }[];
+      }>(
+        'ReceiveMessage',
+        {
+          MaxNumberOfMessages: Math.max(1, Math.min(10, maxMessages)),
+          WaitTimeSeconds: waitSeconds,
+          VisibilityTimeout: visibilitySeconds,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        },
+        signal,
+        (waitSeconds + 30) * 1000,
+      );
+      return (out.Messages ?? []).map((m) => ({
+        messageId: m.MessageId ?? '',
+        receiptHandle: m.ReceiptHandle ?? '',
+        body: m.Body ?? '',
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
+      }));
+    },
+    async delete(receiptHandle) {
+      await call('DeleteMessage', { ReceiptHandle: receiptHandle });
+    },
+    async changeVisibility(receiptHandle, visibilitySeconds) {
+      await call('ChangeMessageVisibility', {
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: visibilitySeconds,
+      });
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Agent budgets (issue 6):
+ * - agent.snapshot.build-ms.5000-pods.500-nodes ≤ 50 ms: buildSnapshot over slim caches;
+ * - agent.rss-mib.5000-pods.500-nodes ≤ 80 MiB: a real agent process (the esbuild bundle the
+ *   image runs, deploy/Dockerfile) watching the fake API server that holds that many objects,
+ *   measured after it synced and published;
+ * - agent.cpu-ms-per-min.idle (reported): the same process with no changes, heartbeat every 10 s
+ *   (six times the production rate, so this over-estimates), user+system CPU per minute.
+ */
+import { readFileSync } from 'node:fs';
+import { type RawNode, type RawPdb, type RawPod, slimNode, slimPdb, slimPod } from '../../lib/agent/model.js';
+import { buildSnapshot } from '../../lib/agent/snapshot-builder.js';
+import { bundleAgent, spawnAgent, waitReady } from '../support/fake-k8s/agent-process.js';
+import { startAwsStub } from '../support/fake-k8s/aws-stub.js';
+import { CLUSTER, daemonSetPod, ec2Node, pdb, piNode, pod } from '../support/fake-k8s/fixtures.js';
+import { type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
+import { freePort } from '../support/moto.js';
+import { type Benchmark, type BenchResult, median, timeIt } from './harness.js';
+
+const NODES = 500;
+const PODS = 5000;
+
+/** 500 nodes (450 Pis, 50 managed EC2) and 5,000 pods: 500 DaemonSet, 3,500 bound, 1,000 pending in 100 shapes. */
+export function bigCluster(): { nodes: K8sObject[]; pods: K8sObject[]; pdbs: K8sObject[] } {
+  const nodes: K8sObject[] = [];
+  for (let i = 0; i < NODES - 50; i++) nodes.push(piNode(`pi-node-${i}`));
+  for (let i = 0; i < 50; i++) nodes.push(ec2Node(`i-0${i.toString(16).padStart(16, '0')}`));
+  const names = nodes.map((n) => n.metadata?.name as string);
+  const pods: K8sObject[] = [];
+  for (const n of names) {
+    const ds = daemonSetPod(n);
+    (ds.metadata as { name: string }).name = `node-exporter-${n}`;
+    pods.push(ds);
+  }
+  for (let i = 0; i < 3500; i++)
+    pods.push(
+      pod(`web-${i}-x${i}`, {
+        namespace: `team-${i % 20}`,
+        node: names[i % names.length],
+        cpu: `${100 + (i % 7) * 50}m`,
+        memory: `${128 * (1 + (i % 4))}Mi`,
+        labels: { app: `web-${i % 40}` },
+      }),
+    );
+  for (let i = 0; i < 1000; i++)
+    pods.push(
+      pod(`batch-${i}-p${i}`, {
+        namespace: `team-${i % 20}`,
+        cpu: `${250 + (i % 100) * 10}m`,
+        memory: '512Mi',
+        pendingSince: new Date(Date.parse('2026-03-14T09:00:00Z') + i * 1000).toISOString(),
+      }),
+    );
+  const pdbs: K8sObject[] = [];
+  for (let i = 0; i < 40; i++) pdbs.push(pdb(`web-${i}-pdb`, `web-${i}`, i % 3, `team-${i % 20}`));
+  return { nodes, pods, pdbs };
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return (ticks * 1000) / 100; // USER_HZ = 100 on Linux
+}
+
+/** NODE_OPTIONS exactly as deploy/deployment.yaml sets them, so the bench measures what runs. */
+function deploymentNodeOptions(): string {
+  const text = readFileSync(new URL('../../deploy/deployment.yaml', import.meta.url), 'utf8');
+  const m = /- name: NODE_OPTIONS\s+value: "([^"]*)"/.exec(text);
+  if (!m) throw new Error('deploy/deployment.yaml sets no NODE_OPTIONS');
+  return m[1] as string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: 'agent.snapshot.build-ms.5000-pods.500-nodes',
+    run: async (): Promise<BenchResult[]> => {
+      const c = bigCluster();
+      const pods = c.pods.map((p) => slimPod(p as RawPod));
+      const nodes = c.nodes.map((n) => slimNode(n as RawNode));
+      const pdbs = c.pdbs.map((p) => slimPdb(p as RawPdb));
+      let shapes = 0;
+      const t = await timeIt(
+        () => {
+          const s = buildSnapshot({
+            cluster: CLUSTER,
+            seq: 1,
+            observedAt: '2026-03-14T09:30:00.000Z',
+            agentVersion: 'bench',
+            pods,
+            nodes,
+            pdbs,
+          });
+          shapes = s.pendingShapes?.length ?? 0;
+        },
+        { samples: 25, warmup: 5 },
+      );
+      return [
+        {
+          name: 'agent.snapshot.build-ms.5000-pods.500-nodes',
+          value: t.medianMs,
+          unit: 'ms',
+          budget: 50,
+          detail: { samples: t.samples, minMs: t.minMs, maxMs: t.maxMs, pendingShapes: shapes },
+        },
+      ];
+    },
+  },
+  {
+    name: 'agent.process (rss-mib, cpu-ms-per-min.idle)',
+    run: async (): Promise<BenchResult[]> => {
+      const k8s = await startFakeK8s({ token: 'bench-token' });
+      const aws = await startAwsStub();
+      const c = bigCluster();
+      k8s.bulkLoad('nodes', c.nodes);
+      k8s.bulkLoad('pods', c.pods);
+      k8s.bulkLoad('poddisruptionbudgets', c.pdbs);
+      const bundle = bundleAgent();
+      const proc = spawnAgent(k8s, aws, {
+        metricsPort: await freePort(),
+        bundle,
+        env: { K3S_BURST_HEARTBEAT_SECONDS: '10', NODE_OPTIONS: deploymentNodeOptions() },
+      });
+      try {
+        await waitReady(proc.metricsPort, 60_000);
+        await sleep(3000); // let start-up garbage be collected
+        const rss: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          rss.push(rssMiB(proc.pid));
+          await sleep(300);
+        }
+        const windowMs = 30_000;
+        const cpu0 = cpuMs(proc.pid);
+        const published0 = aws.putEvents.length;
+        await sleep(windowMs);
+        const cpu1 = cpuMs(proc.pid);
+        const heartbeats = aws.putEvents.length - published0;
+        const bytes = aws.putEvents.at(-1)?.Detail.length ?? 0;
+        return [
+          {
+            name: 'agent.rss-mib.5000-pods.500-nodes',
+            value: median(rss),
+            unit: 'MiB',
+            budget: 80,
+            detail: {
+              samples: rss.length,
+              min: Math.min(...rss),
+              max: Math.max(...rss),
+              entry: 'esbuild bundle of lib/agent/main.ts (deploy/Dockerfile)',
+              nodeOptions: deploymentNodeOptions(),
+              pods: PODS,
+              nodes: NODES,
+            },
+          },
+          {
+            name: 'agent.cpu-ms-per-min.idle',
+            value: ((cpu1 - cpu0) * 60_000) / windowMs,
+            unit: 'ms/min',
+            detail: {
+              windowMs,
+              heartbeatSeconds: 10,
+              snapshotsInWindow: heartbeats,
+              lastSnapshotDetailBytes: bytes,
+              pods: PODS,
+              nodes: NODES,
+            },
+          },
+        ];
+      } finally {
+        await proc.stop(10_000);
+        await aws.close();
+        await k8s.close();
+      }
+    },
+  },
+];
