@@ -10,6 +10,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeImagesCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -40,6 +41,7 @@ import {
   shape,
   snapshot,
   snapshotEvent,
+  tickEvent,
 } from '../../support/control.js';
 import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import { type Moto, startMoto } from '../../support/moto.js';
@@ -80,10 +82,12 @@ function injectEc2(ec2: EC2Client) {
         runs.push(input);
         const code = decide(input);
         if (code) {
+          // As EC2 answers: capacity errors are 500s, throttling 503, quota errors 400.
+          const status = code === 'RequestLimitExceeded' ? 503 : code.startsWith('Insufficient') ? 500 : 400;
           throw new EC2ServiceException({
             name: code,
-            $fault: code === 'RequestLimitExceeded' ? 'client' : 'server',
-            $metadata: { httpStatusCode: code === 'RequestLimitExceeded' ? 503 : 500 },
+            $fault: status === 400 || status === 503 ? 'client' : 'server',
+            $metadata: { httpStatusCode: status },
             message: `injected ${code} for ${input.InstanceType}`,
           });
         }
@@ -281,6 +285,33 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     }
     const launched = bus.of<{ instances: unknown[] }>(DetailTypes.instanceLaunched);
     expect(launched.reduce((a, l) => a + l.instances.length, 0)).toBe(planned);
+    // each instance boots with its own minted key (never shared) and the agent token
+    const keysUsed = new Set<string>();
+    for (const i of instances) {
+      const attr = await ec2.send(
+        new DescribeInstanceAttributeCommand({ InstanceId: i.InstanceId, Attribute: 'userData' }),
+      );
+      const script = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
+      const keys = ts.keys.filter((k) => script.includes(k.key));
+      expect(keys).toHaveLength(1);
+      keysUsed.add(keys[0]?.key as string);
+      expect(script).toContain(AGENT_TOKEN);
+    }
+    expect(keysUsed.size).toBe(planned);
+  });
+
+  it('EC2 quota (VcpuLimitExceeded): nothing launched, alarmable metric, no retry storm', async () => {
+    injector.failWhen(() => 'VcpuLimitExceeded');
+    await reconcileOnce(snapshotEvent(pendingSnapshot(1)));
+
+    const [r] = await launchAll();
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'capacity-limit' });
+    expect(injector.runs).toHaveLength(1);
+    expect(metrics.total(ControlMetrics.capacityLimitErrors)).toBe(1);
+    expect(await ourInstances()).toHaveLength(0);
+    // the in-flight launch is released so the next reconcile re-plans (and explains the clamp)
+    expect(await deps.state.listInFlight(cluster, new Date())).toEqual([]);
   });
 
   it('duplicate and out-of-order snapshots never launch twice', async () => {
@@ -303,10 +334,11 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
   });
 
   it('two concurrent reconciles at once → exactly one set of launches (I1)', async () => {
-    const [a, b] = await Promise.all([
-      reconcileOnce(snapshotEvent(pendingSnapshot(3))),
-      reconcileOnce(snapshotEvent(pendingSnapshot(3))),
-    ]);
+    // Given a stored snapshot with pending pods (as the agent's last heartbeat left it)
+    await deps.state.putSnapshotIfNewer(pendingSnapshot(3), new Date());
+    // When two reconciles start at the same moment (two Scheduler ticks / EC2 events)
+    const now = new Date().toISOString();
+    const [a, b] = await Promise.all([reconcileOnce(tickEvent(now)), reconcileOnce(tickEvent(now))]);
     const outcomes = [a.outcome, b.outcome].sort();
     // Both invocations store their snapshot and race for the lease within a few ms; the winner
     // holds it across many round trips, so the loser finds it held.
