@@ -118,7 +118,7 @@ export function parseAgentConfig(
   const queueUrl = str('queue-url', 'K3S_BURST_QUEUE_URL');
   if (!queueUrl)
     problems.push(
-      '--queue-url / K3S_BURST_QUEUE_URL is required: use the AgentQueueUrl output of `cdk deploy`',
+      '--queue-url / K3S_BURST_QUEUE_URL is required: use the CommandQueueUrl output of `cdk deploy` (or the commandQueueUrl field of the AgentCredentialsSecretArn secret)',
     );
   else if (
     !/^https?:\/\/[^/]+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(queueUrl) &&
