@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ControlMetrics, EmitFailedError } from '../../../lib/control/common.js';
 import { parseReconcileEvent } from '../../../lib/control/inputs.js';
-import { reconcile, triggerOf } from '../../../lib/control/reconcile.js';
+import { entriesOf, reconcile, triggerOf } from '../../../lib/control/reconcile.js';
 import { decisionIdFor } from '../../../lib/core/ids.js';
-import { DetailTypes, type ScaleOutRequested } from '../../../lib/events/index.js';
+import {
+  DecisionRecorded,
+  DeleteNode,
+  DetailTypes,
+  DrainNode,
+  type Plan,
+  ScaleOutRequested,
+  Sources,
+  TerminateRequested,
+} from '../../../lib/events/index.js';
 import {
   cloudNode,
   ec2StateEvent,
@@ -243,3 +252,79 @@ async function launchFakeInstance(w: ReturnType<typeof fakeWorld>): Promise<stri
   w.fleet.setState(i.instanceId, 'running');
   return i.instanceId;
 }
+
+describe('entriesOf', () => {
+  it('every command it builds parses with its lib/events schema (the contract the consumers parse with)', () => {
+    const plan: Plan = {
+      schemaVersion: 1,
+      cluster: CLUSTER,
+      decisionId: 'pi-lab-0abc0decision',
+      decidedAt: NOW.toISOString(),
+      snapshotSeq: 12,
+      activeSchedule: { name: null, minNodes: 0, maxNodes: 5 },
+      agentStale: false,
+      launches: [
+        {
+          launchId: 'pi-lab-0abc0decision-0',
+          instanceTypes: ['m7g.large'],
+          capacityTypes: ['spot'],
+          arch: 'arm64',
+          count: 2,
+          zones: [],
+          shapeIds: ['web'],
+          podsCovered: 4,
+          estimatedHourlyUsd: 0.05,
+          reason: '4 pending pods',
+        },
+      ],
+      drains: [
+        {
+          nodeName: 'burst-i-0aaaaaaaaaaaaaaa1',
+          instanceId: 'i-0aaaaaaaaaaaaaaa1',
+          reason: 'empty',
+          deadline: isoAgo(-600),
+        },
+      ],
+      terminations: [{ instanceId: 'i-0bbbbbbbbbbbbbbb2', reason: 'drain deadline passed' }],
+      nodeDeletions: [{ nodeName: 'burst-i-0ccccccccccccccc3', reason: 'instance terminated' }],
+      unhelpable: [{ shapeId: 'big', count: 1, reason: 'too big', examplePods: [] }],
+      explanations: [{ kind: 'scale-out', message: 'x'.repeat(2000) }],
+    };
+    const entries = entriesOf(plan, 'snapshot:12', NOW);
+    expect(entries.map((e) => e.detailType)).toEqual([
+      DetailTypes.scaleOutRequested,
+      DetailTypes.drainNode,
+      DetailTypes.terminateRequested,
+      DetailTypes.deleteNode,
+      DetailTypes.decisionRecorded,
+    ]);
+    expect(entries.every((e) => e.source === Sources.reconcile)).toBe(true);
+    const schemas = [ScaleOutRequested, DrainNode, TerminateRequested, DeleteNode, DecisionRecorded];
+    entries.forEach((e, i) => {
+      const parsed = schemas[i]?.safeParse(e.detail);
+      expect(parsed?.success, `${e.detailType}: ${JSON.stringify(parsed?.error?.issues)}`).toBe(true);
+    });
+    const summary = DecisionRecorded.parse(entries[4]?.detail);
+    expect(summary).toMatchObject({ launches: 2, drains: 1, terminations: 1, unhelpablePods: 1 });
+    expect(summary.explanations[0]?.message.length).toBe(500);
+  });
+
+  it('a plan that does nothing emits nothing (no summary spam on every heartbeat)', () => {
+    const plan = {
+      schemaVersion: 1,
+      cluster: CLUSTER,
+      decisionId: 'd',
+      decidedAt: NOW.toISOString(),
+      snapshotSeq: 1,
+      activeSchedule: { name: null, minNodes: 0, maxNodes: 5 },
+      agentStale: false,
+      launches: [],
+      drains: [],
+      terminations: [],
+      nodeDeletions: [],
+      unhelpable: [],
+      explanations: [{ kind: 'noop', message: 'nothing to do' }],
+    } as Plan;
+    expect(entriesOf(plan, 'tick:x', NOW)).toEqual([]);
+  });
+});
