@@ -5,7 +5,7 @@ import { LaunchRetryError, launch } from '../../../lib/control/launch.js';
 import { SecretNotSetError } from '../../../lib/core/ports.js';
 import {
   DetailTypes,
-  type InstanceLaunched,
+  InstanceLaunched,
   type PlannedLaunch,
   SCHEMA_VERSION,
   Sources,
@@ -98,6 +98,7 @@ describe('launch', () => {
     // InstanceLaunched lists both
     const ev = w.bus.detailsOf<InstanceLaunched>(DetailTypes.instanceLaunched);
     expect(ev).toHaveLength(1);
+    expect(InstanceLaunched.safeParse(ev[0]).success).toBe(true);
     expect(ev[0]?.instances.map((i) => i.instanceId).sort()).toEqual(
       launched.map((i) => i.instanceId).sort(),
     );
