@@ -65,7 +65,7 @@ describe('signV4', () => {
         credentials: c,
         region: 'eu-central-1',
         service,
-        sha256: NodeSha256,
+        sha256: NodeSha256 as unknown as ConstructorParameters<typeof SignatureV4>[0]['sha256'],
         applyChecksum: false,
       });
       const signed = await sdk.sign(
