@@ -1,6 +1,7 @@
 /**
- * AWS SDK implementations of the agent's ports. Credentials come from the default provider
- * chain (env vars from the `k3s-burst-aws` Secret in the Deployment); they are never logged.
+ * AWS SDK implementations of the agent's ports, for callers that already hold SDK clients (the
+ * end-to-end test wires them to moto). The agent process itself uses aws-lite.ts: the same
+ * contracts without the SDK's ~22 MiB of memory. Credentials are never logged.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
