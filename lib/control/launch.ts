@@ -22,6 +22,8 @@
  * - Tailscale `rate-limited` / `unavailable` after the client's own bounded retries, or any
  *   other port error: thrown after emitting what was launched, so Lambda retries the event;
  *   the retry reuses the launched instances by launch key.
+ * - A request older than `launch.inFlightTtlSeconds` − 60 s (EventBridge and Lambda retries
+ *   can deliver late) launches nothing: reconcile stopped counting it and may have re-planned.
  * When the group stops short, the in-flight record is shrunk to what was launched (or
  *   cleared), so the next reconcile plans the rest again instead of waiting for its expiry.
  *
@@ -80,7 +82,7 @@ export interface LaunchResult {
   launchId: string;
   instances: LaunchedInstance[];
   /** Why the group stopped short (absent when complete). */
-  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data';
+  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data' | 'expired';
   /** Detail types emitted. */
   emitted: string[];
 }
@@ -100,6 +102,9 @@ export class LaunchRetryError extends ControlError {
   }
 }
 
+/** A request is acted on only while its in-flight record has at least this long to live. */
+export const EXPIRY_MARGIN_SECONDS = 60;
+
 export async function launch(
   input: LaunchInput,
   deps: LaunchDeps,
@@ -109,6 +114,20 @@ export async function launch(
   const req = input.request;
   const group = req.launch;
   const cluster = config.cluster.name;
+
+  // A request older than its in-flight record is no longer counted by reconcile, which may
+  // have planned other capacity for the same pods since: launching now could exceed the max (I1).
+  const ageMs = deps.clock().getTime() - Date.parse(req.requestedAt);
+  const validMs = (config.launch.inFlightTtlSeconds - EXPIRY_MARGIN_SECONDS) * 1000;
+  if (ageMs > validMs) {
+    metrics.count(ControlMetrics.launchFailures);
+    log.warn('scale-out request outlived its in-flight record; not launching (reconcile re-plans)', {
+      launchId: group.launchId,
+      requestedAt: req.requestedAt,
+      ageSeconds: Math.round(ageMs / 1000),
+    });
+    return { outcome: 'failed', launchId: group.launchId, instances: [], emitted: [], stoppedBy: 'expired' };
+  }
 
   // Secrets and the AMI first: without them nothing can launch (errors name the secret/parameter).
   const agentToken = await deps.secrets.getSecret(opts.agentTokenSecretId);

@@ -239,4 +239,24 @@ describe('launch', () => {
     expect(w.fleet.launchAttempts).toHaveLength(0);
     expect(w.log.text()).not.toContain('s3rv3rS3cret');
   });
+
+  it('a request delivered after its in-flight record expired launches nothing (I1: reconcile may have re-planned)', async () => {
+    const w = fakeWorld();
+    const req = request();
+    w.clock.advance(w.config.launch.inFlightTtlSeconds);
+
+    const r = await launch(req, w.deps, opts);
+
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'expired', instances: [] });
+    expect(w.devices.keys).toHaveLength(0);
+    expect(w.fleet.launchAttempts).toHaveLength(0);
+    expect(w.metrics.total(ControlMetrics.launchFailures)).toBe(1);
+  });
+
+  it('a request a little late (retried within its in-flight life) still launches', async () => {
+    const w = fakeWorld();
+    w.clock.advance(w.config.launch.inFlightTtlSeconds - 120);
+    const r = await launch(request({ count: 1 }), w.deps, opts);
+    expect(r.outcome).toBe('launched');
+  });
 });
