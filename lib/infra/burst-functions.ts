@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -135,6 +136,21 @@ export class BurstFunctions extends Construct {
           `Lambda entry ${entry} does not exist: the ${name} handler must export "handler" from lambdas/${name}.ts`,
         );
       }
+      const bundling = {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        metafile: true,
+        mainFields: ['module', 'main'],
+        target: 'node24',
+        // The SDK is bundled (pinned, tree-shaken); a few CJS deps call require().
+        externalModules: [],
+        banner:
+          "import { createRequire as __k3sbCreateRequire } from 'node:module'; const require = __k3sbCreateRequire(import.meta.url);",
+      };
+      const fingerprint = codeMode === 'esbuild' ? sourceFingerprint(projectRoot) : undefined;
       functions[name] = new NodejsFunction(this, pascal(name), {
         functionName,
         description: spec.description,
@@ -156,19 +172,17 @@ export class BurstFunctions extends Construct {
               projectRoot,
               depsLockFilePath: join(projectRoot, 'package-lock.json'),
               bundling: {
-                format: OutputFormat.ESM,
-                minify: true,
-                sourceMap: true,
-                sourceMapMode: SourceMapMode.DEFAULT,
-                sourcesContent: false,
-                metafile: true,
-                mainFields: ['module', 'main'],
-                target: 'node24',
-                // The SDK is bundled (pinned, tree-shaken); a few CJS deps call require().
-                externalModules: [],
-                banner:
-                  "import { createRequire as __k3sbCreateRequire } from 'node:module'; const require = __k3sbCreateRequire(import.meta.url);",
+                ...bundling,
                 tsconfig: join(projectRoot, 'tsconfig.json'),
+                // Hash of the sources (not of the output): a second synth or deploy with
+                // unchanged sources reuses cdk.out/asset.<hash> instead of bundling again.
+                ...(fingerprint
+                  ? {
+                      assetHash: createHash('sha256')
+                        .update(`${fingerprint}|${name}|${JSON.stringify(bundling)}`)
+                        .digest('hex'),
+                    }
+                  : {}),
               },
             }
           : {
@@ -192,4 +206,48 @@ export class BurstFunctions extends Construct {
 
 function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** What a Lambda bundle is built from, relative to the project root. */
+const BUNDLE_INPUTS = ['lambdas', 'lib', 'userdata', 'package-lock.json', 'tsconfig.json'] as const;
+/** Bound on the files hashed; beyond it the output hash is used instead (always correct, slower). */
+const MAX_FINGERPRINT_FILES = 5000;
+const fingerprints = new Map<string, string | undefined>();
+
+/**
+ * SHA-256 over the path and content of every file a bundle can be built from (handlers,
+ * libraries, userdata template, lock file, tsconfig), computed once per process. Any change
+ * to any of them changes every function's asset hash, so a stale bundle is never reused.
+ * `undefined` (hash the output instead) when the tree is unexpectedly large.
+ */
+export function sourceFingerprint(projectRoot: string): string | undefined {
+  if (fingerprints.has(projectRoot)) return fingerprints.get(projectRoot);
+  const files: string[] = [];
+  const pending = BUNDLE_INPUTS.map((p) => join(projectRoot, p));
+  let overflow = false;
+  while (pending.length > 0) {
+    const path = pending.pop() as string;
+    if (!existsSync(path)) continue;
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path)) {
+        if (entry !== 'node_modules' && !entry.startsWith('.')) pending.push(join(path, entry));
+      }
+    } else {
+      files.push(path);
+    }
+    if (files.length + pending.length > MAX_FINGERPRINT_FILES) {
+      overflow = true;
+      break;
+    }
+  }
+  let result: string | undefined;
+  if (!overflow) {
+    const hash = createHash('sha256').update('k3s-burst-bundle-v1');
+    for (const file of files.map((f) => relative(projectRoot, f)).sort()) {
+      hash.update(`\0${file}\0`).update(readFileSync(join(projectRoot, file)));
+    }
+    result = hash.digest('hex');
+  }
+  fingerprints.set(projectRoot, result);
+  return result;
 }
