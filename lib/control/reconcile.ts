@@ -285,7 +285,9 @@ export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
     entries.push({
       source: src,
       detailType: DetailTypes.scaleOutRequested,
-      detail: { ...base, decisionId: plan.decisionId, launch, requestedAt: at },
+      // The decision time, also on a replay: launch refuses requests older than their
+      // in-flight record, and the record's expiry derives from the same instant.
+      detail: { ...base, decisionId: plan.decisionId, launch, requestedAt: plan.decidedAt },
     });
   }
   for (const d of plan.drains) {

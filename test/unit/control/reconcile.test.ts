@@ -106,6 +106,8 @@ describe('reconcile', () => {
     expect(all).toHaveLength(2);
     expect(all[1]?.launch).toEqual(first[0]?.launch);
     expect(all[1]?.decisionId).toBe(first[0]?.decisionId);
+    // the replay carries the original decision time: launch judges its age by it
+    expect(all[1]?.requestedAt).toBe(NOW.toISOString());
     expect(await w.state.listRecentDecisions(CLUSTER, 10)).toHaveLength(1);
     expect(await w.state.listInFlight(CLUSTER, w.clock.now)).toHaveLength(1);
   });
