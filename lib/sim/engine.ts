@@ -1719,7 +1719,10 @@ export class Simulation {
   /** The launch Lambda: claim the launch id, then launch each slot with fallback across offerings. */
   private launchHandler(req: ScaleOutRequested): void {
     const l = req.launch;
-    this.state.inFlight = this.state.inFlight.filter((f) => f.launchId !== l.launchId);
+    // As lib/control/launch.ts: the in-flight record reconcile wrote stays until its TTL (the
+    // planner matches listed instances to it by decision id); it is only shrunk to what was
+    // launched when the group stops short. Dropping it on launch made the planner count a
+    // sibling launch of the same decision as materialized and exceed maxNodes (chaos 1221).
     if (this.state.claimedLaunches.has(l.launchId)) {
       // A redelivered ScaleOutRequested: the conditional write fails, nothing is launched.
       this.stats.launchReuses++;
@@ -1735,11 +1738,13 @@ export class Simulation {
     }
     this.state.claimedLaunches.add(l.launchId);
     let created = 0;
+    let reused = 0;
     let failed = false;
     for (let index = 0; index < l.count; index++) {
       const launchKey = `${l.launchId}-${index}`;
       if (this.byLaunchKey.has(launchKey)) {
         this.stats.launchReuses++;
+        reused++;
         continue;
       }
       const offerings = this.offerings(l.instanceTypes, l.capacityTypes, l.zones, index);
@@ -1777,6 +1782,12 @@ export class Simulation {
     if (failed) {
       this.stats.noCapacity++;
       this.note(`launch ${l.launchId}: no capacity in any allowed offering`);
+      // Shrink the in-flight record to what exists, so the next reconcile re-plans the rest.
+      const launched = created + reused;
+      this.state.inFlight =
+        launched === 0
+          ? this.state.inFlight.filter((f) => f.launchId !== l.launchId)
+          : this.state.inFlight.map((f) => (f.launchId === l.launchId ? { ...f, count: launched } : f));
       // Let a later decision retry: the launch id is spent, the pods are still pending.
     }
     if (created > 0 || failed) {
