@@ -250,3 +250,60 @@ describe('fitSnapshot', () => {
     ).toBeLessThanOrEqual(PUT_EVENTS_MAX_ENTRY_BYTES);
   });
 });
+
+describe('Publisher degradation', () => {
+  function withBuild(build: (seq: number, at: string) => ClusterSnapshotInput, maxEntryBytes: number) {
+    const clock = new ManualClock();
+    const bus = new FakeEventBus();
+    const metrics = agentMetrics();
+    const log = memoryLogger();
+    const publisher = new Publisher({
+      cluster: 'pi-lab',
+      eventBusName: 'k3s-burst-pi-lab',
+      bus,
+      clock,
+      log,
+      metrics,
+      build,
+      maxEntryBytes,
+      retryBaseMs: 500,
+    });
+    return { clock, bus, metrics, log, publisher };
+  }
+
+  it('publishes a truncated snapshot, counts it and warns', async () => {
+    const big = bigSnapshot(2000, 10, 3);
+    const { clock, bus, metrics, log, publisher } = withBuild(
+      (seq, at) => ({ ...big, seq, observedAt: at }),
+      32 * 1024,
+    );
+    publisher.start();
+    await clock.advance(0);
+    const [sent] = bus.accepted;
+    const decoded = decodeSnapshotDetail(JSON.parse(sent?.detail as string));
+    expect(decoded.truncated?.droppedShapes).toBeGreaterThan(0);
+    expect(decoded.nodes.filter((n) => n.managed)).toHaveLength(3);
+    expect(metrics.get(MetricNames.snapshotsTruncated)).toBe(1);
+    expect(metrics.get(MetricNames.pendingShapes)).toBe(2000); // the gauge reports what was seen
+    expect(log.lines.find((l) => l.msg === 'snapshot truncated to fit PutEvents')).toMatchObject({
+      level: 'warn',
+      droppedShapes: decoded.truncated?.droppedShapes,
+    });
+    await publisher.stop();
+  });
+
+  it('sends nothing when even the managed nodes do not fit, and says so at error level', async () => {
+    const big = bigSnapshot(10, 0, 400);
+    const { clock, bus, metrics, log, publisher } = withBuild(
+      (seq, at) => ({ ...big, seq, observedAt: at }),
+      4 * 1024,
+    );
+    publisher.start();
+    await clock.advance(0);
+    expect(bus.calls).toBe(0);
+    expect(metrics.get(MetricNames.publishFailures, { reason: 'too-large' })).toBe(1);
+    expect(log.lines.find((l) => l.msg === 'snapshot not published')).toMatchObject({ level: 'error' });
+    expect(publisher.lastSuccessAt).toBeUndefined();
+    await publisher.stop();
+  });
+});
