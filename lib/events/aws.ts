@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InstanceId, IsoTime } from './common.js';
 import { DetailTypes, Sources } from './constants.js';
 import { InstanceState } from './fleet.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** ISO-8601 timestamp with an offset (`Z` or `+01:00`), e.g. `2026-03-14T09:26:53Z`. */
 export const IsoTime = z.iso.datetime({ offset: true });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Arch, CapacityType, LabelMap, Taint } from './common.js';
 import { DEFAULT_MAX_PODS_PER_NODE, SCHEMA_VERSION } from './constants.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Config } from './config.js';
 import { FleetState } from './fleet.js';
 import { Plan } from './plan.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Arch, CapacityType, InstanceId, IsoTime } from './common.js';
 import { SCHEMA_VERSION } from './constants.js';
 

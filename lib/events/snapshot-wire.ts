@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoTime } from './common.js';
 import { PUT_EVENTS_MAX_ENTRY_BYTES, SCHEMA_VERSION } from './constants.js';
 import { parseOrThrow, ValidationError } from './errors.js';

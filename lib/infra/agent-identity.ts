@@ -22,8 +22,7 @@ export interface AgentIdentityProps {
  * The in-cluster agent's AWS identity: an IAM user that can only
  * - PutEvents on this cluster's bus with `source` `k3s-burst.agent` and detail-type
  *   ClusterSnapshot or NodeDrained;
- * - receive, delete, change the visibility of, and read the attributes of messages on its
- *   command queue.
+ * - receive, delete and change the visibility of messages on its command queue.
  *
  * Its access key goes straight into a Secrets Manager secret (the secret access key is a
  * `GetAtt` resolved by CloudFormation, never an output or parameter). IAM Roles Anywhere
@@ -50,12 +49,8 @@ export class AgentIdentity extends Construct {
     this.user.addToPolicy(
       new PolicyStatement({
         sid: 'ConsumeCommandQueue',
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
-        ],
+        // Exactly the calls of lib/agent (a test compares them): no GetQueueAttributes.
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
         resources: [props.commandQueue.queueArn],
       }),
     );

@@ -6,7 +6,7 @@
  * line or an error message. Errors quote at most the server's `message` field, truncated and
  * with anything shaped like a Tailscale key (`tskey-…`) redacted.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type {
   Clock,
   Device,
