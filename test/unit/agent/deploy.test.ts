@@ -2,6 +2,7 @@
  * deploy/: the kustomize base and the Dockerfile say what the issue asks — checked on the text,
  * since there is no kubectl or Docker engine here.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
@@ -149,6 +150,47 @@ describe('deploy/ kustomize base', () => {
     expect(agent.args).toEqual(['agent']);
     expect(kustomization.images.map((i) => i.name)).toContain(agent.image);
   });
+});
+
+function kubectlKustomize(): string | undefined {
+  try {
+    return execFileSync('kubectl', ['kustomize', DEPLOY], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: 'pipe',
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+describe('`kubectl kustomize deploy/` (what `kubectl apply -k` applies)', () => {
+  const rendered = kubectlKustomize();
+  it.skipIf(rendered === undefined)(
+    'keeps the RBAC rules as written and wires the generated ConfigMap and image',
+    () => {
+      const out = loadAllYaml(rendered as string) as {
+        kind: string;
+        metadata: { name: string; namespace?: string };
+        rules?: unknown[];
+      }[];
+      // kustomize rewrites names it thinks are references (a Role's resourceNames matching a
+      // generated ConfigMap would get its hash suffix): the rules must come out unchanged
+      for (const kind of ['ClusterRole', 'Role']) {
+        const source = docs.find((d) => d.kind === kind) as unknown as { rules: unknown[] };
+        expect(out.find((d) => d.kind === kind)?.rules).toEqual(source.rules);
+      }
+      const cm = out.find((d) => d.kind === 'ConfigMap');
+      expect(cm?.metadata.name).toMatch(/^k3s-burst-agent-config-[a-z0-9]{10}$/);
+      const dep = out.find((d) => d.kind === 'Deployment') as unknown as Deployment;
+      const c = dep.spec.template.spec.containers[0] as Container;
+      expect(c.envFrom).toContainEqual({ configMapRef: { name: cm?.metadata.name } });
+      expect(c.image).toBe('ghcr.io/k3s-burst/agent:0.1.0');
+      for (const d of out.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind)))
+        expect(d.metadata.namespace, `${d.kind}/${d.metadata.name}`).toBe('k3s-burst');
+    },
+  );
 });
 
 describe('deploy/Dockerfile', () => {
