@@ -7,7 +7,7 @@
  * The port → action map below is checked against the SDK commands of the real bundles in
  * test/integration/infra/bundle.test.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '../../../lib/infra/index.js';
@@ -57,3 +57,41 @@ describe('function permissions match the port calls of each handler', () => {
     }
   });
 });
+
+describe('agent permissions match the SDK commands of lib/agent', () => {
+  it('grants the agent user exactly the actions of the commands lib/agent sends', () => {
+    // Given every AWS SDK command lib/agent constructs
+    const prefix: Record<string, string> = { 'client-eventbridge': 'events', 'client-sqs': 'sqs' };
+    const sent = new Set<string>();
+    for (const file of reachableAgentSources()) {
+      const text = readFileSync(file, 'utf8');
+      const imports = [...text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)];
+      for (const [, names, pkg] of imports) {
+        for (const m of (names as string).matchAll(/\b(\w+)Command\b/g)) {
+          const service = prefix[pkg as string];
+          if (!service) throw new Error(`lib/agent uses @aws-sdk/${pkg}: map it here and grant it`);
+          if (new RegExp(`new\\s+${m[1]}Command\\b`).test(text)) sent.add(`${service}:${m[1]}`);
+        }
+      }
+    }
+    // and every operation its lightweight signer (aws-lite.ts, what the agent really runs) calls
+    const lite = readFileSync(join(repoRoot, 'lib', 'agent', 'aws-lite.ts'), 'utf8');
+    for (const m of lite.matchAll(/'AWSEvents\.(\w+)'/g)) sent.add(`events:${m[1]}`);
+    for (const m of lite.matchAll(
+      /'(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|\w+Queue\w*|\w+Message\w*)'/g,
+    )) {
+      sent.add(`sqs:${m[1]}`);
+    }
+    // Then the agent user is allowed exactly those
+    const user = logicalId(s.template, 'AWS::IAM::User', 'AgentUser');
+    expect(sent.size).toBeGreaterThanOrEqual(4); // the scan is live
+    expect([...new Set(actionsOf(s.template, user))].sort()).toEqual([...sent].sort());
+  });
+});
+
+function reachableAgentSources(): string[] {
+  const dir = join(repoRoot, 'lib', 'agent');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
+}

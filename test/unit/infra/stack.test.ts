@@ -429,7 +429,6 @@ describe('agent identity', () => {
     expect([...(sqs.Action as string[])].sort()).toEqual([
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
-      'sqs:GetQueueAttributes',
       'sqs:ReceiveMessage',
     ]);
     expect(sqs.Resource).toEqual({
