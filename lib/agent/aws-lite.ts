@@ -131,6 +131,8 @@ export interface AwsJsonClientOptions {
   env?: Record<string, string | undefined>;
   /** Attempts for retryable failures (5xx, throttling, network). @default 3 */
   maxAttempts?: number;
+  /** Delay before the second attempt; doubles per attempt. @default 200 */
+  retryBaseMs?: number;
   now?: () => Date;
 }
 
@@ -184,7 +186,7 @@ async function callJson<T>(
       const retryable =
         !signal?.aborted && (!(err instanceof AwsCallError) || err.status >= 500 || RETRYABLE.test(err.code));
       if (!retryable || attempt === attempts) throw err;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      await new Promise((r) => setTimeout(r, (o.retryBaseMs ?? 200) * 2 ** (attempt - 1)));
     }
   }
   throw lastError;

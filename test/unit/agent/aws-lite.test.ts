@@ -230,6 +230,7 @@ describe('errors', () => {
       credentials: creds,
       env: { AWS_ENDPOINT_URL: url },
       maxAttempts: 3,
+      retryBaseMs: 1,
     });
   const entry = { source: 's', detailType: 'd', detail: '{}', eventBusName: 'b' };
 
