@@ -1,5 +1,5 @@
 /**
- * The CDK app as the CLI runs it (`cdk.json` → `npx tsx bin/k3s-burst.ts`, context through
+ * The CDK app as the CLI runs it (the `app` command of `cdk.json`, context through
  * CDK_CONTEXT_JSON), with no AWS credentials in the environment: a bad config fails synth
  * with one line per field (path, value, fix), no stack trace and no cloud assembly.
  */
@@ -24,7 +24,9 @@ function offlineEnv(context: Record<string, unknown>, outdir: string): NodeJS.Pr
 
 function runApp(context: Record<string, unknown>): { status: number | null; stderr: string; outdir: string } {
   const outdir = join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), ['bin/k3s-burst.ts'], {
+  // Exactly the command cdk.json gives the CLI.
+  const app = (JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { app: string }).app;
+  const r = spawnSync('bash', ['-c', app], {
     cwd: repoRoot,
     env: offlineEnv(context, outdir),
     encoding: 'utf8',
