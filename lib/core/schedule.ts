@@ -10,8 +10,33 @@ export interface ActiveSchedule {
   maxNodes: number;
 }
 
+/**
+ * Memo of each policy's firing window: for `now` in [prev, next) the last firing is `prev`.
+ * Keyed by cron + time zone; a pure cache (same answers), bounded in size.
+ */
+const windows = new Map<string, { prev: number | undefined; from: number; until: number }>();
+const MAX_WINDOWS = 256;
+
 /** Last firing of a policy at or before `now` (ms), or undefined if it never fired. */
 function lastFiringMs(policy: SchedulePolicy, now: Date): number | undefined {
+  const key = `${policy.timezone}|${policy.cron}`;
+  const t = now.getTime();
+  const w = windows.get(key);
+  if (w && t >= w.from && t < w.until) return w.prev;
+  const prev = lastFiringUncached(policy, now);
+  let until = Number.POSITIVE_INFINITY;
+  try {
+    const expr = CronExpressionParser.parse(policy.cron, { currentDate: new Date(t), tz: policy.timezone });
+    until = expr.next().getTime();
+  } catch {
+    until = t + 1;
+  }
+  if (windows.size >= MAX_WINDOWS) windows.clear();
+  windows.set(key, { prev, from: prev ?? t, until });
+  return prev;
+}
+
+function lastFiringUncached(policy: SchedulePolicy, now: Date): number | undefined {
   try {
     // prev() is strictly before currentDate; +1 ms makes a firing exactly at `now` count,
     // so a reconcile woken by the Scheduler at the boundary already sees the new policy.

@@ -17,6 +17,25 @@ const schedules = [
 describe('activeSchedule', () => {
   const config = makeConfig({ schedules });
 
+  it('answers the same in any query order (the firing-window memo is a pure cache)', () => {
+    // Every 37 minutes across two weeks, including DST-free and boundary-adjacent times.
+    const start = Date.parse('2026-03-14T00:00:00Z');
+    const times = Array.from({ length: 14 * 39 }, (_, i) => start + i * 37 * 60_000);
+    times.push(Date.parse('2026-03-16T06:00:00Z'), Date.parse('2026-03-16T05:59:59.999Z'));
+    const inOrder = times.map((t) => activeSchedule(config, new Date(t)).name);
+    // Reverse and interleaved order: each query may land in a window cached by another.
+    const reversed = [...times]
+      .reverse()
+      .map((t) => activeSchedule(config, new Date(t)).name)
+      .reverse();
+    const shuffled = times.map((_, i) => (i * 7919) % times.length);
+    expect(reversed).toEqual(inOrder);
+    for (const i of shuffled) {
+      expect(activeSchedule(config, new Date(times[i] as number)).name).toBe(inOrder[i]);
+    }
+    expect(new Set(inOrder)).toEqual(new Set(['weekday-day', 'weekday-night', 'weekend']));
+  });
+
   it.each([
     ['2026-03-16T05:59:59Z', 'weekend'], // Monday 06:59 Berlin (CET): the weekend policy still rules
     ['2026-03-16T06:00:00Z', 'weekday-day'], // Monday 07:00 Berlin, exactly at the boundary
