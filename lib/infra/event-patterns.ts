@@ -49,6 +49,17 @@ export const ROUTES: readonly RouteSpec[] = [
     target: 'command-queue',
   },
   {
+    id: 'PodNotices',
+    description:
+      'ScaleOutRequested / DecisionRecorded → the agent command queue: it records them as pod Events (TriggeredScaleUp, NotHelpable) so kubectl describe pod explains the decision',
+    bus: 'cluster',
+    pattern: {
+      source: [...LAMBDA_SOURCES],
+      'detail-type': [DetailTypes.scaleOutRequested, DetailTypes.decisionRecorded],
+    },
+    target: 'command-queue',
+  },
+  {
     id: 'ScaleOut',
     description: 'ScaleOutRequested → launch',
     bus: 'cluster',

@@ -23,6 +23,8 @@ export interface TargetRetry {
 export const ROUTE_RETRY: Record<string, TargetRetry> = {
   Snapshot: { maxEventAge: Duration.minutes(10), retryAttempts: 10 },
   AgentCommands: { maxEventAge: Duration.hours(1), retryAttempts: 50 },
+  // Explanations only: useless once the pods are placed.
+  PodNotices: { maxEventAge: Duration.minutes(10), retryAttempts: 5 },
   ScaleOut: { maxEventAge: Duration.minutes(15), retryAttempts: 20 },
   Terminate: { maxEventAge: Duration.hours(6), retryAttempts: 100 },
   NodeDrained: { maxEventAge: Duration.hours(1), retryAttempts: 50 },

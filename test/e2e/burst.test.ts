@@ -36,7 +36,11 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
   it('routes with the synthesized rules, not hand-written ones', () => {
     const byType = (t: string) => w.rules.filter((r) => JSON.stringify(r.pattern).includes(`"${t}"`));
     expect(byType(DetailTypes.clusterSnapshot).map((r) => r.target)).toEqual(['reconcile']);
-    expect(byType(DetailTypes.scaleOutRequested).map((r) => r.target)).toEqual(['launch']);
+    expect(
+      byType(DetailTypes.scaleOutRequested)
+        .map((r) => r.target)
+        .sort(),
+    ).toEqual(['commands', 'launch']);
     expect(byType(DetailTypes.drainNode).map((r) => r.target)).toEqual(['commands']);
     expect(byType(DetailTypes.nodeDrained).map((r) => r.target)).toEqual(['terminate']);
   });
@@ -86,6 +90,18 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
     });
     expect(key?.uses).toBe(1);
     expect([...w.tailscale.devices.values()].map((d) => d.hostname)).toEqual([joined.nodeName]);
+
+    // `kubectl describe pod` explains it: the agent recorded the decision as a pod Event.
+    const podEvent = await w.until('a TriggeredScaleUp Event on the pod', () =>
+      w.k8s
+        .list('events')
+        .find(
+          (e) =>
+            e.reason === 'TriggeredScaleUp' &&
+            (e.involvedObject as { name?: string } | undefined)?.name === POD,
+        ),
+    );
+    expect(String(podEvent.message)).toMatch(/t4g|m7g|c7g|r7g/);
 
     // The scheduler binds the pod to the new node; it runs there.
     const p = w.k8s.get('pods', 'default', POD) as Record<string, Record<string, unknown>>;

@@ -39,10 +39,22 @@ const CASES: Record<
       event(Sources.terminate, DetailTypes.deleteNode),
       event(Sources.janitor, DetailTypes.deleteNode),
     ],
-    // The agent cannot command itself, and other k3s-burst events never reach the queue.
+    // The agent cannot command itself, and other k3s-burst events never reach the queue here.
     ignores: [
       event(Sources.agent, DetailTypes.drainNode),
       event(Sources.reconcile, DetailTypes.scaleOutRequested),
+    ],
+  },
+  PodNotices: {
+    matches: [
+      event(Sources.reconcile, DetailTypes.scaleOutRequested),
+      event(Sources.interruption, DetailTypes.scaleOutRequested),
+      event(Sources.reconcile, DetailTypes.decisionRecorded),
+    ],
+    ignores: [
+      event(Sources.agent, DetailTypes.decisionRecorded),
+      event(Sources.reconcile, DetailTypes.instanceLaunched),
+      event(Sources.reconcile, DetailTypes.drainNode),
     ],
   },
   ScaleOut: {
@@ -119,12 +131,10 @@ describe('rule patterns', () => {
     });
   }
 
-  it('delivers every emitted k3s-burst event type to exactly one target, except informational ones', () => {
-    const informational: string[] = [
-      DetailTypes.instanceLaunched,
-      DetailTypes.instanceTerminated,
-      DetailTypes.decisionRecorded,
-    ];
+  it('delivers every emitted k3s-burst event type to exactly one acting target; notices also reach the agent', () => {
+    const informational: string[] = [DetailTypes.instanceLaunched, DetailTypes.instanceTerminated];
+    // Also delivered to the agent's queue, which records them as pod Events.
+    const notices: string[] = [DetailTypes.scaleOutRequested, DetailTypes.decisionRecorded];
     for (const detailType of Object.values(DetailTypes)) {
       if (detailType === DetailTypes.scheduledEvent) continue;
       const source = detailType.startsWith('EC2 ')
@@ -133,7 +143,14 @@ describe('rule patterns', () => {
           ? Sources.agent
           : Sources.reconcile;
       const routed = ROUTES.filter((r) => patternMatches({ ...r.pattern }, event(source, detailType)));
-      expect(routed.length, detailType).toBe(informational.includes(detailType) ? 0 : 1);
+      const acting = routed.filter((r) => r.id !== 'PodNotices');
+      expect(acting.length, detailType).toBe(
+        informational.includes(detailType) || detailType === DetailTypes.decisionRecorded ? 0 : 1,
+      );
+      expect(
+        routed.some((r) => r.id === 'PodNotices'),
+        detailType,
+      ).toBe(notices.includes(detailType));
     }
   });
 });
