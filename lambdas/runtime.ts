@@ -41,14 +41,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EventBridgeBus } from '../lib/aws/bus.js';
-import { Ec2Fleet } from '../lib/aws/fleet.js';
+import { Ec2QueryApi } from '../lib/aws/ec2-query.js';
+import { type Ec2Api, Ec2Fleet } from '../lib/aws/fleet.js';
 import { awsErrorCode, errorMessage } from '../lib/aws/logger.js';
 import type { SubnetChoice } from '../lib/aws/offerings.js';
 import { SecretsManagerSecrets } from '../lib/aws/secrets.js';
@@ -233,8 +233,12 @@ export interface CreateDepsOptions {
   fetch?: typeof fetch;
   /** Replace individual ports (e.g. an in-memory fake). */
   ports?: Partial<ControlPorts>;
-  /** Use these SDK clients instead of building them (tests inject errors with middleware). */
-  clients?: { ec2?: EC2Client; eventBridge?: EventBridgeClient };
+  /**
+   * Use these clients instead of building them (tests inject errors with SDK middleware:
+   * pass `sdkEc2Api(ec2Client)` from lib/aws/ec2-sdk.ts). By default EC2 is reached with
+   * the small Query-protocol client (`Ec2QueryApi`), not the SDK (bundle size, cold start).
+   */
+  clients?: { ec2?: Ec2Api; eventBridge?: EventBridgeClient };
 }
 
 function lazy<T>(make: () => T): () => T {
@@ -256,8 +260,8 @@ function lazy<T>(make: () => T): () => T {
 class LazyEc2Fleet implements FleetPort {
   private inner: Promise<Ec2Fleet> | undefined;
   constructor(
-    private readonly ec2: () => EC2Client,
-    private readonly make: (ec2: EC2Client, subnets: SubnetChoice[]) => Ec2Fleet,
+    private readonly ec2: () => Ec2Api,
+    private readonly make: (ec2: Ec2Api, subnets: SubnetChoice[]) => Ec2Fleet,
     private readonly subnetIds: string[],
   ) {}
   private fleet(): Promise<Ec2Fleet> {
@@ -271,7 +275,7 @@ class LazyEc2Fleet implements FleetPort {
     const ec2 = this.ec2();
     let zones: Map<string, string>;
     try {
-      const out = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: this.subnetIds }));
+      const out = await ec2.describeSubnets({ SubnetIds: this.subnetIds });
       zones = new Map((out.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']));
     } catch (err) {
       throw new RuntimeConfigError(
@@ -348,6 +352,39 @@ export function powertoolsSink(metrics: Metrics): MetricsSink {
   };
 }
 
+/**
+ * The Lambdas' EC2 client: region, endpoint and credentials from an SDK-style client config
+ * when given (tests: `moto.clientConfig`), else the environment (Lambda's role credentials,
+ * AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL, else the regional endpoint).
+ */
+function ec2QueryApi(region: string, clientConfig: object | undefined): Ec2QueryApi {
+  const cc = (clientConfig ?? {}) as {
+    region?: unknown;
+    endpoint?: unknown;
+    maxAttempts?: unknown;
+    credentials?: unknown;
+  };
+  const creds = cc.credentials as {
+    accessKeyId?: unknown;
+    secretAccessKey?: unknown;
+    sessionToken?: unknown;
+  };
+  const staticCreds =
+    creds && typeof creds.accessKeyId === 'string' && typeof creds.secretAccessKey === 'string'
+      ? {
+          accessKeyId: creds.accessKeyId,
+          secretAccessKey: creds.secretAccessKey,
+          ...(typeof creds.sessionToken === 'string' ? { sessionToken: creds.sessionToken } : {}),
+        }
+      : undefined;
+  return new Ec2QueryApi({
+    region: typeof cc.region === 'string' ? cc.region : region,
+    endpoint: typeof cc.endpoint === 'string' ? cc.endpoint : undefined,
+    credentials: staticCreds,
+    maxAttempts: typeof cc.maxAttempts === 'number' ? cc.maxAttempts : undefined,
+  });
+}
+
 /** Build the deps from a validated environment. Nothing touches the network until a port is used. */
 export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
   const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
@@ -358,7 +395,7 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
   const metrics =
     opts.metrics ?? powertoolsSink(new Metrics({ defaultDimensions: { cluster: env.cluster } }));
   const sleep: Sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const ec2 = lazy(() => opts.clients?.ec2 ?? new EC2Client(cc));
+  const ec2 = lazy((): Ec2Api => opts.clients?.ec2 ?? ec2QueryApi(env.region, opts.clientConfig));
   const state = lazy(
     () => opts.ports?.state ?? new DynamoState({ client: new DynamoDBClient(cc), tableName: env.tableName }),
   );

@@ -7,16 +7,20 @@
  * cannot (a different offering chosen on redelivery, moto ignoring ClientToken).
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateTagsCommand,
-  type EC2Client,
-  type Filter,
-  type Instance,
-  paginateDescribeInstances,
-  RunInstancesCommand,
-  type RunInstancesCommandInput,
-  type Tag,
-  TerminateInstancesCommand,
+// Types only: this module must not pull the EC2 SDK into a bundle (see Ec2Api).
+import type {
+  CreateTagsRequest,
+  DescribeInstancesRequest,
+  DescribeInstancesResult,
+  DescribeSubnetsRequest,
+  DescribeSubnetsResult,
+  Filter,
+  Instance,
+  Reservation,
+  RunInstancesRequest,
+  Tag,
+  TerminateInstancesRequest,
+  TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import {
   CapacityLimitError,
@@ -57,8 +61,23 @@ export const MAX_USER_DATA_BYTES = 16 * 1024;
 const MAX_TAG_VALUE = 256;
 const LISTED_STATES: InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
+/**
+ * The EC2 calls k3s-burst makes, with the SDK's request/result shapes. Two implementations:
+ * `sdkEc2Api(client)` (lib/aws/ec2-sdk.ts, the AWS SDK) and `Ec2QueryApi` (lib/aws/ec2-query.ts,
+ * a small EC2 Query-protocol client the Lambdas use to stay within their bundle/init budgets).
+ * Errors carry EC2's error code as `name` (read with `awsErrorCode`).
+ */
+export interface Ec2Api {
+  runInstances(input: RunInstancesRequest): Promise<Reservation>;
+  describeInstances(input: DescribeInstancesRequest): Promise<DescribeInstancesResult>;
+  terminateInstances(input: TerminateInstancesRequest): Promise<TerminateInstancesResult>;
+  createTags(input: CreateTagsRequest): Promise<void>;
+  describeSubnets(input: DescribeSubnetsRequest): Promise<DescribeSubnetsResult>;
+}
+
 export interface Ec2FleetProps {
-  ec2: EC2Client;
+  /** `sdkEc2Api(new EC2Client(…))` or `new Ec2QueryApi(…)`. */
+  ec2: Ec2Api;
   cluster: string;
   /** Node name = prefix + instance id. @default 'burst-' */
   nodeNamePrefix?: string;
@@ -99,7 +118,7 @@ function tagValue(i: Instance, key: string): string | undefined {
 
 /** {@link FleetPort} on EC2 RunInstances / DescribeInstances / TerminateInstances. */
 export class Ec2Fleet implements FleetPort {
-  private readonly ec2: EC2Client;
+  private readonly ec2: Ec2Api;
   private readonly cluster: string;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
@@ -164,7 +183,7 @@ export class Ec2Fleet implements FleetPort {
       }
       let instance: Instance | undefined;
       try {
-        const out = await this.ec2.send(new RunInstancesCommand(this.runInput(req, o)));
+        const out = await this.ec2.runInstances(this.runInput(req, o));
         instance = out.Instances?.[0];
       } catch (err) {
         const code = awsErrorCode(err);
@@ -223,7 +242,7 @@ export class Ec2Fleet implements FleetPort {
     }
     if (live.length > 0) {
       try {
-        await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
+        await this.ec2.terminateInstances({ InstanceIds: live });
         result.terminating.push(...live);
       } catch (err) {
         const code = awsErrorCode(err);
@@ -238,7 +257,7 @@ export class Ec2Fleet implements FleetPort {
         // Raced with another terminator: terminate the survivors one by one.
         for (const id of live) {
           try {
-            await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+            await this.ec2.terminateInstances({ InstanceIds: [id] });
             result.terminating.push(id);
           } catch (inner) {
             if (awsErrorCode(inner) !== 'InvalidInstanceID.NotFound') {
@@ -255,7 +274,7 @@ export class Ec2Fleet implements FleetPort {
     return result;
   }
 
-  private runInput(req: LaunchOneRequest, o: Offering): RunInstancesCommandInput {
+  private runInput(req: LaunchOneRequest, o: Offering): RunInstancesRequest {
     const tags = [
       tag(Tags.cluster, this.cluster),
       tag(Tags.decisionId, req.decisionId),
@@ -266,7 +285,7 @@ export class Ec2Fleet implements FleetPort {
     ];
     return {
       ImageId: req.imageId,
-      InstanceType: o.instanceType as RunInstancesCommandInput['InstanceType'],
+      InstanceType: o.instanceType as RunInstancesRequest['InstanceType'],
       MinCount: 1,
       MaxCount: 1,
       ClientToken: offeringClientToken(req.clientToken, o),
@@ -306,12 +325,10 @@ export class Ec2Fleet implements FleetPort {
   private async tagNodeName(instanceId: string): Promise<void> {
     const nodeName = `${this.prefix}${instanceId}`;
     try {
-      await this.ec2.send(
-        new CreateTagsCommand({
-          Resources: [instanceId],
-          Tags: [tag(Tags.nodeName, nodeName), tag(Tags.name, nodeName)],
-        }),
-      );
+      await this.ec2.createTags({
+        Resources: [instanceId],
+        Tags: [tag(Tags.nodeName, nodeName), tag(Tags.name, nodeName)],
+      });
     } catch (err) {
       this.log.warn('could not tag node name; list() derives it from the instance id', {
         instanceId,
@@ -333,14 +350,16 @@ export class Ec2Fleet implements FleetPort {
     const out: Instance[] = [];
     try {
       // Bounded: at most 50 pages of up to 1000 instances.
-      let pages = 0;
-      for await (const page of paginateDescribeInstances(
-        { client: this.ec2, pageSize: 1000 },
-        { Filters: filters, MaxResults: 1000 },
-      )) {
+      let token: string | undefined;
+      for (let pages = 0; pages < 50; pages++) {
+        const page = await this.ec2.describeInstances({
+          Filters: filters,
+          MaxResults: 1000,
+          NextToken: token,
+        });
         for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
-        pages += 1;
-        if (pages >= 50) break;
+        if (!page.NextToken || page.NextToken === token) break;
+        token = page.NextToken;
       }
     } catch (err) {
       throw new Ec2FleetError(`DescribeInstances failed with ${awsErrorCode(err)}: ${errorMessage(err)}`, {

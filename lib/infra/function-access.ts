@@ -3,8 +3,9 @@ import type { FunctionName } from './burst-functions.js';
 /**
  * The AWS API calls each function makes, as IAM actions, and the secrets it reads. The
  * stack grants exactly this (plus logging to its own log group); docs/iam.md explains each
- * line, and `test/integration/infra/bundle.test.ts` checks it against the SDK commands that
- * end up in each real bundle.
+ * line, and `test/integration/infra/bundle.test.ts` checks it against the SDK commands (and
+ * the actions of the EC2 Query client, `lib/aws/ec2-query.ts`, which the Lambdas use instead of
+ * the EC2 SDK) that end up in each real bundle.
  *
  * Where the calls come from (adapters in `lib/aws`):
  * - `Ec2Fleet.list/launchOne/terminate` → DescribeInstances (tag / launch-key / id filters);

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import {
   DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
@@ -10,6 +11,8 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Ec2QueryApi } from '../../../lib/aws/ec2-query.js';
+import { sdkEc2Api } from '../../../lib/aws/ec2-sdk.js';
 import { Ec2Fleet } from '../../../lib/aws/fleet.js';
 import type { SubnetChoice } from '../../../lib/aws/offerings.js';
 import {
@@ -110,7 +113,7 @@ describe('Ec2Fleet against moto', () => {
     injector.runs.length = 0;
     cache = new FakeOfferingCache();
     fleet = new Ec2Fleet({
-      ec2,
+      ec2: sdkEc2Api(ec2),
       cluster: CLUSTER,
       nodeNamePrefix: 'burst-',
       subnets,
@@ -134,7 +137,13 @@ describe('Ec2Fleet against moto', () => {
       )?.code;
     });
     return {
-      fleet: new Ec2Fleet({ ec2, cluster: CLUSTER, subnets, offeringCache, clock: () => NOW }),
+      fleet: new Ec2Fleet({
+        ec2: sdkEc2Api(ec2),
+        cluster: CLUSTER,
+        subnets,
+        offeringCache,
+        clock: () => NOW,
+      }),
       offeringCache,
       zones: subnets.map((s) => s.zone),
       imageId,
@@ -373,5 +382,148 @@ describe('Ec2Fleet against moto', () => {
     expect(states).toEqual(['running', 'running']);
     // And list() never shows the foreign instance
     expect((await fleet.list()).map((i) => i.instanceId)).not.toContain(foreignId);
+  });
+});
+
+/**
+ * An HTTP proxy in front of moto on 127.0.0.1 that answers chosen RunInstances requests with
+ * the EC2 error XML (and status) EC2 sends, so Ec2QueryApi parses real error answers.
+ */
+async function startErrorProxy(target: string) {
+  const runs: URLSearchParams[] = [];
+  let decide: (p: URLSearchParams) => { code: string; status: number } | undefined = () => undefined;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const params = new URLSearchParams(body.toString('utf8'));
+      if (params.get('Action') === 'RunInstances') {
+        runs.push(params);
+        const fail = decide(params);
+        if (fail) {
+          res.writeHead(fail.status, { 'content-type': 'text/xml;charset=UTF-8' });
+          res.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${fail.code}</Code><Message>We currently do not have sufficient ${params.get('InstanceType')} capacity (injected).</Message></Error></Errors><RequestID>0f1e2d3c-injected</RequestID></Response>`,
+          );
+          return;
+        }
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection')
+          headers[k] = v;
+      }
+      fetch(`${target}${req.url ?? '/'}`, {
+        method: req.method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(20_000),
+      })
+        .then(async (up) => {
+          const text = Buffer.from(await up.arrayBuffer());
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/xml' });
+          res.end(text);
+        })
+        .catch((err: unknown) => {
+          res.writeHead(502);
+          res.end(String(err));
+        });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    runs,
+    failWhen(fn: typeof decide) {
+      decide = fn;
+    },
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () => {
+  let moto: Moto;
+  let sdk: EC2Client;
+  let proxy: Awaited<ReturnType<typeof startErrorProxy>>;
+  let api: Ec2QueryApi;
+  let subnets: SubnetChoice[];
+  let imageId: string;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    sdk = new EC2Client(moto.clientConfig);
+    proxy = await startErrorProxy(moto.endpoint);
+    api = new Ec2QueryApi({
+      region: moto.clientConfig.region,
+      endpoint: proxy.endpoint,
+      credentials: moto.clientConfig.credentials,
+      maxAttempts: 2,
+      retryBaseMs: 1,
+    });
+    const s = await api.describeSubnets({});
+    subnets = (s.Subnets ?? [])
+      .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))
+      .sort((a, b) => a.zone.localeCompare(b.zone))
+      .slice(0, 2);
+    const images = await sdk.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+    imageId = images.Images?.[0]?.ImageId ?? '';
+  });
+
+  afterAll(async () => {
+    api?.destroy();
+    sdk?.destroy();
+    await proxy?.stop();
+    await moto?.stop();
+  });
+
+  it('resolves two subnets in different zones through DescribeSubnets', () => {
+    expect(subnets).toHaveLength(2);
+    expect(subnets.every((s) => /^subnet-/.test(s.subnetId) && s.zone.length > 0)).toBe(true);
+    expect(new Set(subnets.map((s) => s.zone)).size).toBe(2);
+  });
+
+  describeFleetPortContract(() => {
+    proxy.failWhen(() => undefined);
+    const runsAtStart = proxy.runs.length;
+    const offeringCache = new FakeOfferingCache();
+    const rules: { instanceType?: string; capacityType?: string; code: string }[] = [];
+    proxy.failWhen((p) => {
+      const capacityType = p.get('InstanceMarketOptions.MarketType') === 'spot' ? 'spot' : 'on-demand';
+      const rule = rules.find(
+        (r) =>
+          (r.instanceType === undefined || r.instanceType === p.get('InstanceType')) &&
+          (r.capacityType === undefined || r.capacityType === capacityType),
+      );
+      // EC2 answers capacity shortages with 500 and account limits with 400.
+      return rule ? { code: rule.code, status: rule.code.startsWith('Insufficient') ? 500 : 400 } : undefined;
+    });
+    return {
+      fleet: new Ec2Fleet({ ec2: api, cluster: CLUSTER, subnets, offeringCache, clock: () => NOW }),
+      offeringCache,
+      zones: subnets.map((s) => s.zone),
+      imageId,
+      now: NOW,
+      failLaunches: (match, code) => {
+        rules.push({ ...match, code });
+      },
+      launchCalls: () => proxy.runs.length - runsAtStart,
+      addForeignInstance: async () => {
+        const out = await sdk.send(
+          new RunInstancesCommand({
+            ImageId: imageId,
+            InstanceType: 't4g.small',
+            MinCount: 1,
+            MaxCount: 1,
+            TagSpecifications: [
+              { ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'someone-else' }] },
+            ],
+          }),
+        );
+        return out.Instances?.[0]?.InstanceId ?? '';
+      },
+    };
   });
 });

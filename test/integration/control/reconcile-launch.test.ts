@@ -28,6 +28,7 @@ import { handler as launchHandler } from '../../../lambdas/launch.js';
 import { handler as reconcileHandler } from '../../../lambdas/reconcile.js';
 import { type ControlDeps, createDeps, readEnv, setDepsForTesting } from '../../../lambdas/runtime.js';
 import { EventBridgeBus } from '../../../lib/aws/bus.js';
+import { sdkEc2Api } from '../../../lib/aws/ec2-sdk.js';
 import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
 import { ControlMetrics, RecordingMetrics } from '../../../lib/control/common.js';
 import type { LaunchResult } from '../../../lib/control/launch.js';
@@ -239,7 +240,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     bus = new RecordingBus(new EventBridgeBus({ client: eb, eventBusName: BUS, sleep: fastSleep }));
     deps = createDeps(e, {
       clientConfig: moto.clientConfig,
-      clients: { ec2, eventBridge: eb },
+      clients: { ec2: sdkEc2Api(ec2), eventBridge: eb },
       ports: { bus, state: new DynamoState({ client: ddb, tableName: TABLE }) },
       logger: log,
       metrics,

@@ -2,8 +2,9 @@
  * The one test that bundles the Lambdas for real (unit tests use code mode `none`): the
  * stack is synthesized with esbuild exactly as `npx cdk synth` / `cdk deploy` would, and
  * each bundle is checked: ESM, minified, source map, AWS SDK bundled, loadable by Node, and
- * its AWS SDK commands (from esbuild's metafile: only code that reached the output) are all
- * permitted by the synthesized policies, with no granted code action that no bundle calls.
+ * its AWS SDK commands (from esbuild's metafile: only code that reached the output) and the
+ * actions of the EC2 Query client (lib/aws/ec2-query.ts, when bundled) are all permitted by the
+ * synthesized policies, with no granted code action that no bundle calls.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { App, AssetStaging } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EC2_QUERY_ACTIONS } from '../../../lib/aws/ec2-query.js';
 import {
   FUNCTION_NAMES,
   type FunctionName,
@@ -60,7 +62,7 @@ const NO_IAM_ACTION = new Set(['dynamodb:TransactWriteItems']);
 interface Bundle {
   dir: string;
   code: string;
-  /** IAM actions of the SDK commands that reached the output. */
+  /** IAM actions of the SDK commands, and of the EC2 Query client's actions, that reached the output. */
   commands: string[];
 }
 
@@ -68,13 +70,27 @@ let outdir: string;
 let template: Template;
 const bundles = {} as Record<FunctionName, Bundle>;
 
-function sdkActions(metafile: {
-  outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
-}): string[] {
+function sdkActions(
+  metafile: {
+    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+  },
+  code: string,
+): string[] {
   const out = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       if (bytesInOutput === 0) continue;
+      if (/(^|\/)lib\/aws\/ec2-query\.ts$/.test(input)) {
+        // The Lambdas reach EC2 through the Query-protocol client (lib/aws/ec2-query.ts), not
+        // SDK commands: each action it can send is a string literal ("Action=<name>") in the bundle.
+        for (const action of EC2_QUERY_ACTIONS) {
+          if (!new RegExp(`["'\`]${action}["'\`]`).test(code)) {
+            throw new Error(`ec2-query.ts is bundled but its action ${action} is not in the code`);
+          }
+          out.add(`ec2:${action}`);
+        }
+        continue;
+      }
       const m = /node_modules\/@aws-sdk\/([a-z0-9-]+)\/dist-es\/commands\/(\w+)Command\.js$/.exec(input);
       if (!m) continue; // nested-clients (credential chain: STS/SSO) are under submodules/, never called in Lambda
       const [pkg, command] = [m[1] as string, m[2] as string];
@@ -109,10 +125,11 @@ beforeAll(() => {
       .find((c): c is AssetStaging => c instanceof AssetStaging);
     if (!staging) throw new Error(`${name}: no asset staged`);
     const dir = staging.absoluteStagedPath;
+    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
     bundles[name] = {
       dir,
-      code: readFileSync(join(dir, 'index.mjs'), 'utf8'),
-      commands: sdkActions(JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8'))),
+      code,
+      commands: sdkActions(JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8')), code),
     };
   }
 }, 300_000);
@@ -157,6 +174,22 @@ describe('SDK commands in the bundles vs the synthesized policies', () => {
   it('finds the commands the adapters send (the metafile scan is live)', () => {
     expect(bundles.launch.commands).toEqual(
       expect.arrayContaining(['ec2:RunInstances', 'ec2:DescribeInstances', 'events:PutEvents']),
+    );
+  });
+
+  it.each([...FUNCTION_NAMES])('%s: reaches EC2 only through the Query client, no EC2 SDK code', (name) => {
+    const meta = JSON.parse(readFileSync(join(bundles[name].dir, 'index.meta.json'), 'utf8')) as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+    };
+    const inputs = Object.values(meta.outputs).flatMap((o) =>
+      Object.entries(o.inputs)
+        .filter(([, v]) => v.bytesInOutput > 0)
+        .map(([k]) => k),
+    );
+    expect(inputs.filter((i) => i.includes('@aws-sdk/client-ec2/'))).toEqual([]);
+    expect(inputs.some((i) => /lib\/aws\/ec2-query\.ts$/.test(i))).toBe(true);
+    expect(bundles[name].commands).toEqual(
+      expect.arrayContaining(['ec2:DescribeInstances', 'ec2:DescribeSubnets']),
     );
   });
 
