@@ -337,16 +337,8 @@ export class Ec2QueryApi implements Ec2Api {
     const env = o.env ?? process.env;
     this.url = ec2Endpoint(o.region, o.endpoint, env);
     const c = o.credentials;
-    let cached: AwsCredentials | undefined;
-    this.creds =
-      typeof c === 'function'
-        ? c
-        : c
-          ? () => c
-          : () => {
-              cached ??= lambdaCredentialsFromEnv(env);
-              return cached;
-            };
+    // From the environment per request (as the SDK's env provider does): cheap, and never stale.
+    this.creds = typeof c === 'function' ? c : c ? () => c : () => lambdaCredentialsFromEnv(env);
     this.agent =
       this.url.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, maxSockets: 50 })

@@ -1,6 +1,7 @@
 /**
- * The FleetPort contract as executable tests, run against Ec2Fleet (moto, capacity errors
- * injected by middleware) and FakeFleet (injected per offering), so the fake is proven faithful.
+ * The FleetPort contract as executable tests, run against Ec2Fleet on the AWS SDK (moto,
+ * capacity errors injected by middleware), Ec2Fleet on Ec2QueryApi (moto behind a proxy that
+ * answers with EC2's error XML) and FakeFleet (injected per offering), so the fake is proven faithful.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import {

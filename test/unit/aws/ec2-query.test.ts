@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ec2Endpoint,
+  lambdaCredentialsFromEnv,
   parseDescribeInstances,
   parseDescribeSubnets,
   parseEc2Error,
@@ -205,5 +206,35 @@ describe('EC2 endpoint', () => {
     expect(ec2Endpoint('eu-central-1').href).toBe('https://ec2.eu-central-1.amazonaws.com/');
     expect(ec2Endpoint('cn-north-1').href).toBe('https://ec2.cn-north-1.amazonaws.com.cn/');
     expect(() => ec2Endpoint('')).toThrow(/AWS_REGION/);
+  });
+});
+
+describe('Lambda credentials from the environment', () => {
+  it('reads key, secret and session token', () => {
+    expect(
+      lambdaCredentialsFromEnv({
+        AWS_ACCESS_KEY_ID: 'AKID',
+        AWS_SECRET_ACCESS_KEY: 'S3CR3T',
+        AWS_SESSION_TOKEN: 'TOK',
+      }),
+    ).toEqual({ accessKeyId: 'AKID', secretAccessKey: 'S3CR3T', sessionToken: 'TOK' });
+    expect(lambdaCredentialsFromEnv({ AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 'S3CR3T' })).toEqual({
+      accessKeyId: 'AKID',
+      secretAccessKey: 'S3CR3T',
+    });
+  });
+
+  it('names the missing variables without echoing the ones that are set', () => {
+    const err = (() => {
+      try {
+        lambdaCredentialsFromEnv({ AWS_SECRET_ACCESS_KEY: 'S3CR3T-VALUE' });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.message).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set/);
+    expect(err?.message).not.toContain('S3CR3T-VALUE');
   });
 });
