@@ -15,12 +15,12 @@ export const FUNCTION_NAMES = ['reconcile', 'launch', 'terminate', 'janitor', 'i
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
- * Modules the bundles leave to the Lambda runtime: none. The AWS SDK is bundled (pinned by
- * package-lock.json, tree-shaken, a few CJS deps call require(): see the banner). Measured here
- * (test/bench/lambda.bench.ts): leaving the service clients to the runtime's SDK shrinks the
- * bundles from ~1.2-1.4 MB to 240-390 KB but makes the cold import ~3-4x slower, because the
- * EC2 client alone loads hundreds of files; cold start is what users wait for. The bench
- * bundles with this same list.
+ * Modules the bundles leave to the Lambda runtime: none. What the functions use of the AWS SDK
+ * is bundled (pinned by package-lock.json, tree-shaken, a few CJS deps call require(): see the
+ * banner); EC2 goes through the small Query-protocol client in lib/aws/ec2-query.ts instead of
+ * the SDK's 850 KB EC2 client (docs/adapters.md). Measured (test/bench/lambda.bench.ts): leaving
+ * the SDK clients to the runtime instead made the cold import 3-4x slower (hundreds of files to
+ * load); cold start is what users wait for. The bench bundles with this same list.
  */
 export const LAMBDA_EXTERNAL_MODULES: readonly string[] = [];
 
