@@ -63,6 +63,20 @@ function withInjectedRunErrors(ec2: EC2Client) {
   };
 }
 
+/** An instance tagged for another cluster, launched behind the fleet's back (SDK, on moto). */
+async function runForeignInstance(client: EC2Client, imageId: string): Promise<string> {
+  const out = await client.send(
+    new RunInstancesCommand({
+      ImageId: imageId,
+      InstanceType: 't4g.small',
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'someone-else' }] }],
+    }),
+  );
+  return out.Instances?.[0]?.InstanceId ?? '';
+}
+
 describe('Ec2Fleet against moto', () => {
   let moto: Moto;
   let ec2: EC2Client;
@@ -152,20 +166,7 @@ describe('Ec2Fleet against moto', () => {
         rules.push({ ...match, code });
       },
       launchCalls: () => injector.runs.length - runsAtStart,
-      addForeignInstance: async () => {
-        const out = await ec2.send(
-          new RunInstancesCommand({
-            ImageId: imageId,
-            InstanceType: 't4g.small',
-            MinCount: 1,
-            MaxCount: 1,
-            TagSpecifications: [
-              { ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'someone-else' }] },
-            ],
-          }),
-        );
-        return out.Instances?.[0]?.InstanceId ?? '';
-      },
+      addForeignInstance: () => runForeignInstance(ec2, imageId),
     };
   });
 
@@ -510,20 +511,7 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
         rules.push({ ...match, code });
       },
       launchCalls: () => proxy.runs.length - runsAtStart,
-      addForeignInstance: async () => {
-        const out = await sdk.send(
-          new RunInstancesCommand({
-            ImageId: imageId,
-            InstanceType: 't4g.small',
-            MinCount: 1,
-            MaxCount: 1,
-            TagSpecifications: [
-              { ResourceType: 'instance', Tags: [{ Key: Tags.cluster, Value: 'someone-else' }] },
-            ],
-          }),
-        );
-        return out.Instances?.[0]?.InstanceId ?? '';
-      },
+      addForeignInstance: () => runForeignInstance(sdk, imageId),
     };
   });
 });
