@@ -8,8 +8,9 @@ import { ClusterSnapshot, type ClusterSnapshotInput } from './snapshot.js';
 /**
  * How a `ClusterSnapshot` travels in an event's `detail`.
  *
- * A realistic snapshot of 500 nodes is ~130 KB of JSON: too close to the 256 KB PutEvents
- * entry limit and far over our 64 KB budget. So above `PLAIN_LIMIT_BYTES` the agent sends
+ * A realistic snapshot of 500 nodes and 5,000 pods is ~750 KB of JSON: far over the 256 KB
+ * PutEvents entry limit and our 64 KB budget; gzipped and base64-encoded it is ~51 KB
+ * (`snapshot.bytes.5000-pods.500-nodes` in the bench). So above `PLAIN_LIMIT_BYTES` the agent sends
  * the snapshot gzipped and base64-encoded in `body`, next to the few fields EventBridge
  * rules and logs may want in clear (cluster, seq, observedAt). Small snapshots stay plain
  * JSON so they are readable in the console. Decoders accept both.
