@@ -4,13 +4,12 @@
  * meaningless), with the fix on the same line. Read-only, except for one probe Tailscale
  * auth key that is minted to prove the OAuth client works and revoked at once.
  */
-import { parseArgs } from 'node:util';
 import { parseCidr } from '../ops/acl.js';
 import { makeClients, resolveRegion } from '../ops/context.js';
 import { type CheckResult, type DoctorReport, runDoctorChecks } from '../ops/doctor.js';
 import { defaultEnvironment, type OpsEnvironment } from '../ops/environment.js';
 import { OpsError } from '../ops/errors.js';
-import { type CliIo, ExitCode } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
 
 const USAGE = `Usage: k3s-burst doctor [--config FILE] [--region REGION] [--pod-cidr CIDR] [--json]
 
@@ -47,28 +46,15 @@ export function formatDoctor(r: DoctorReport): string {
 
 /** `k3s-burst doctor` with an explicit environment (tests pass moto and the fake Tailscale API). */
 export async function runDoctor(args: string[], io: CliIo, env: OpsEnvironment): Promise<number> {
-  let values: { config?: string; region?: string; 'pod-cidr'?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        region: { type: 'string' },
-        'pod-cidr': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    io.stderr(`k3s-burst doctor: ${(err as Error).message}\n\n${USAGE}`);
-    return ExitCode.usage;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return ExitCode.ok;
-  }
+  const parsed = parseCommandArgs(io, 'doctor', USAGE, args, {
+    config: { type: 'string' },
+    region: { type: 'string' },
+    'pod-cidr': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const podCidr = values['pod-cidr'];
   if (podCidr !== undefined && !parseCidr(podCidr)) {
     io.stderr(

@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
 /** What a CLI command may touch: injected so commands are testable without a process. */
 export interface CliIo {
   stdout(text: string): void;
@@ -29,4 +31,36 @@ export function processIo(): CliIo {
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
   };
+}
+
+type CommandOptions = NonNullable<ParseArgsConfig['options']>;
+type CommandValues<O extends CommandOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
+/**
+ * Parse a command's options strictly (no positionals) and handle the two outcomes every
+ * command treats alike: bad usage (message and usage on stderr, exit `usage`) and
+ * `-h`/`--help` (usage on stdout, exit `ok`). Returns the parsed values, or the exit code
+ * when the command should stop.
+ */
+export function parseCommandArgs<O extends CommandOptions>(
+  io: CliIo,
+  command: string,
+  usage: string,
+  args: string[],
+  options: O,
+): { values: CommandValues<O> } | { exit: number } {
+  let values: CommandValues<O>;
+  try {
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    io.stderr(`k3s-burst ${command}: ${(err as Error).message}\n\n${usage}`);
+    return { exit: ExitCode.usage };
+  }
+  if ((values as { help?: boolean }).help) {
+    io.stdout(usage);
+    return { exit: ExitCode.ok };
+  }
+  return { values };
 }

@@ -3,13 +3,12 @@
  * the last snapshot and the last decisions with their explanations. Reads AWS and the
  * Tailscale API; changes nothing.
  */
-import { parseArgs } from 'node:util';
 import { fmtDuration, fmtTime } from '../core/format.js';
 import { credentialsAware, makeClients, resolveRegion } from '../ops/context.js';
 import { defaultEnvironment, type OpsEnvironment, readConfigFile } from '../ops/environment.js';
 import { OpsError } from '../ops/errors.js';
 import { collectStatus, type StatusInstance, type StatusReport } from '../ops/status.js';
-import { type CliIo, ExitCode } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
 
 const USAGE = `Usage: k3s-burst status [--config FILE] [--region REGION] [--json] [options]
 
@@ -104,36 +103,16 @@ export function formatStatus(r: StatusReport): string {
 
 /** `k3s-burst status` with an explicit environment (tests pass moto and the fake Tailscale API). */
 export async function runStatus(args: string[], io: CliIo, env: OpsEnvironment): Promise<number> {
-  let values: {
-    config?: string;
-    region?: string;
-    decisions?: string;
-    all?: boolean;
-    json?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        config: { type: 'string' },
-        region: { type: 'string' },
-        decisions: { type: 'string', default: '5' },
-        all: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    io.stderr(`k3s-burst status: ${(err as Error).message}\n\n${USAGE}`);
-    return ExitCode.usage;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return ExitCode.ok;
-  }
+  const parsed = parseCommandArgs(io, 'status', USAGE, args, {
+    config: { type: 'string' },
+    region: { type: 'string' },
+    decisions: { type: 'string', default: '5' },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const n = Number(values.decisions);
   if (!/^\d+$/.test(values.decisions ?? '') || n > 50) {
     io.stderr(
