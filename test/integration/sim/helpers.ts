@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from '../../../lib/cli/io.js';
+import { CLOUD_TOLERATION, DEFAULT_CONFIG } from '../../../lib/sim/defaults.js';
 import type { ScenarioInput } from '../../../lib/sim/scenario.js';
 
 export const root = join(import.meta.dirname, '..', '..', '..');
@@ -31,16 +32,10 @@ export function tmpDir(prefix = 'k3s-burst-sim-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-const toleration = {
-  key: 'k3s-burst.io/cloud',
-  operator: 'Equal',
-  value: 'true',
-  effect: 'NoSchedule',
-} as const;
-
 /**
- * A small, fast scenario (1 h, one Pi, a burst that needs the cloud) with an inline config
- * without schedules: the planner's cron evaluation is what makes long runs slow.
+ * A small, fast scenario (1 h, one Pi, a burst that needs the cloud) with an inline config:
+ * the demo config with fewer candidate types, tighter limits and scale-in, and no schedules
+ * (the planner's cron evaluation is what makes long runs slow).
  */
 export function smallScenario(over: Partial<ScenarioInput> = {}): ScenarioInput {
   return {
@@ -48,22 +43,9 @@ export function smallScenario(over: Partial<ScenarioInput> = {}): ScenarioInput 
     start: '2026-03-16T08:00:00Z',
     hours: 1,
     config: {
-      schemaVersion: 1,
-      cluster: {
-        name: 'pi-lab',
-        region: 'eu-central-1',
-        k3sServerUrl: 'https://100.64.5.11:6443',
-        k3sVersion: 'v1.32.6+k3s1',
-      },
-      tailscale: { tailnet: '-', tags: ['tag:k3s-burst'], authKeyExpirySeconds: 900 },
-      nodes: {
-        namePrefix: 'burst-',
-        candidateTypes: ['t4g.large', 'm7g.large', 'c7g.xlarge'],
-        capacityTypes: ['spot', 'on-demand'],
-        labels: { 'k3s-burst.io/pool': 'cloud' },
-        taints: [{ key: 'k3s-burst.io/cloud', value: 'true', effect: 'NoSchedule' }],
-      },
-      limits: { maxNodes: 4, maxVcpus: 32, maxMemoryMiB: 131072, maxHourlyCostUsd: 2.5 },
+      ...DEFAULT_CONFIG,
+      nodes: { ...DEFAULT_CONFIG.nodes, candidateTypes: ['t4g.large', 'm7g.large', 'c7g.xlarge'] },
+      limits: { ...DEFAULT_CONFIG.limits, maxNodes: 4 },
       scaleIn: {
         emptyAfterSeconds: 120,
         delayAfterScaleOutSeconds: 120,
@@ -83,7 +65,7 @@ export function smallScenario(over: Partial<ScenarioInput> = {}): ScenarioInput 
         cpuMilli: 1000,
         memoryMiB: 2048,
         duration: { medianSeconds: 600, sigma: 0.3 },
-        tolerations: [toleration],
+        tolerations: [CLOUD_TOLERATION],
       },
     ],
     ...over,
