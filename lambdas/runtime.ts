@@ -57,6 +57,7 @@ import {
   type ControlBase,
   ControlError,
   type ControlMetricName,
+  type ControlPorts,
   type ImageResolver,
   type Invocation,
   type MetricsSink,
@@ -64,17 +65,7 @@ import {
   rejectEvent,
 } from '../lib/control/common.js';
 import type { Parsed } from '../lib/control/inputs.js';
-import type {
-  BusPort,
-  Clock,
-  DeviceRegistryPort,
-  FleetPort,
-  LaunchOneRequest,
-  PortLogger,
-  SecretsPort,
-  Sleep,
-  StatePort,
-} from '../lib/core/ports.js';
+import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../lib/core/ports.js';
 import { Config } from '../lib/events/config.js';
 import { parseOrThrow } from '../lib/events/errors.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
@@ -206,15 +197,8 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
 
 // ───────────────────────── deps ─────────────────────────
 
-/** The ports a use-case may need. Built lazily: only what a handler touches is constructed. */
-export interface ControlPorts {
-  fleet: FleetPort;
-  bus: BusPort;
-  state: StatePort;
-  secrets: SecretsPort;
-  devices: DeviceRegistryPort;
-  images: ImageResolver;
-}
+/** The ports ({@link ControlPorts}) are built lazily: only what a handler touches is constructed. */
+export type { ControlPorts };
 
 /** Everything a handler's `run` gets. */
 export interface ControlDeps extends ControlBase, ControlPorts {

@@ -6,7 +6,18 @@
  * no SDK imports, no environment, no wall clock (time comes from `clock`). The Lambda
  * handlers in `lambdas/` wire real adapters; tests wire fakes or moto-backed adapters.
  */
-import type { BusEntry, BusPort, Clock, PortLogger, PutFailure, Sleep } from '../core/ports.js';
+import type {
+  BusEntry,
+  BusPort,
+  Clock,
+  DeviceRegistryPort,
+  FleetPort,
+  PortLogger,
+  PutFailure,
+  SecretsPort,
+  Sleep,
+  StatePort,
+} from '../core/ports.js';
 import type { Config } from '../events/index.js';
 
 /** Metric names the control plane emits (namespace `k3s-burst`, dimensions service + cluster). */
@@ -83,6 +94,19 @@ export interface ControlBase {
   clock: Clock;
   log: PortLogger;
   metrics: MetricsSink;
+}
+
+/**
+ * Every port a use-case may need (the Lambda runtime builds them lazily). A use-case types its
+ * parameter as the subset it uses, e.g. `ControlBase & Pick<ControlPorts, 'fleet' | 'bus'>`.
+ */
+export interface ControlPorts {
+  fleet: FleetPort;
+  bus: BusPort;
+  state: StatePort;
+  secrets: SecretsPort;
+  devices: DeviceRegistryPort;
+  images: ImageResolver;
 }
 
 /** The Lambda invocation a use-case runs in. */

@@ -33,16 +33,11 @@
  */
 
 import {
-  type BusPort,
   CapacityLimitError,
   DeviceRegistryError,
-  type DeviceRegistryPort,
-  type FleetPort,
   type LaunchedInstance,
   NoCapacityError,
   type OfferingAttempt,
-  type SecretsPort,
-  type StatePort,
 } from '../core/ports.js';
 import {
   type CapacityType,
@@ -52,18 +47,11 @@ import {
   Sources,
 } from '../events/index.js';
 import { renderUserData, UserDataError, userDataInputFromConfig } from '../userdata/index.js';
-import { type ControlBase, ControlError, ControlMetrics, emitAll, type ImageResolver } from './common.js';
+import { type ControlBase, ControlError, ControlMetrics, type ControlPorts, emitAll } from './common.js';
 import type { LaunchInput } from './inputs.js';
 
-export interface LaunchPorts {
-  fleet: FleetPort;
-  bus: BusPort;
-  state: StatePort;
-  secrets: SecretsPort;
-  devices: DeviceRegistryPort;
-  images: ImageResolver;
-}
-export type LaunchDeps = ControlBase & LaunchPorts;
+/** Launch uses every port. */
+export type LaunchDeps = ControlBase & ControlPorts;
 
 export interface LaunchOptions {
   /** Secret id (ARN in Lambda) of the K3s agent token (plain text). */
