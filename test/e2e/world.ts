@@ -1,28 +1,4 @@
-/**
- * The local end-to-end world: everything k3s-burst talks to, offline, wired through the event
- * rules the CDK stack synthesizes.
- *
- * - moto_server holds EC2 (VPC, subnets, security group, instances), EventBridge (the bus and
- *   the stack's rules, read from the synthesized template — not rewritten here), SQS (the agent's
- *   command queue and one queue per Lambda standing in for the Lambda target), DynamoDB (the
- *   state table), Secrets Manager (Tailscale OAuth client, K3s agent token) and SSM (AMI ids);
- * - the fake Tailscale API mints keys and holds devices;
- * - the fake Kubernetes API holds a Pi node and the workload; the real agent watches it;
- * - a dispatcher receives from the per-Lambda queues and invokes the real handlers of
- *   `lambdas/` with the envelope EventBridge would deliver;
- * - a simulated kubelet turns every running instance into what its userdata would make of it:
- *   a tailnet device registered with the one-off key found in the userdata, and a Node named
- *   and provider-ID'd exactly as the bootstrap script would, with the config's labels and taints.
- *
- * Every wait is bounded in time; every loop stops on `stop()`.
- */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  AuthorizeSecurityGroupEgressCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   EC2Client,
@@ -34,7 +10,6 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -50,7 +25,6 @@ import { eventBridgeBus, sqsQueue } from '../../lib/agent/aws-ports.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../lib/agent/logger.js';
-import { stateTableDefinition } from '../../lib/aws/state.js';
 import type { PortLogger } from '../../lib/core/ports.js';
 import type { Config, ConfigInput } from '../../lib/events/index.js';
 import { Labels, Tags } from '../../lib/events/index.js';
@@ -58,6 +32,7 @@ import type { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
 import { type FakeK8s, type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
 import { type FakeTailscale, startFakeTailscale } from '../support/fake-tailscale.js';
 import { type Moto, startMoto } from '../support/moto.js';
+import { provisionMotoAccount } from '../support/moto-account.js';
 import { exampleConfigInput, synthStack } from '../unit/infra/support.js';
 
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
@@ -189,55 +164,19 @@ export async function startWorld(
   const sqs = new SQSClient(cc);
   const events = new EventBridgeClient(cc);
 
-  // ── EC2 network and AMI ──
-  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
-  const vpcId = vpc.Vpc?.VpcId as string;
-  const subnetIds: string[] = [];
-  for (const [i, az] of ['a', 'b'].entries()) {
-    const s = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpcId,
-        CidrBlock: `10.77.${i}.0/24`,
-        AvailabilityZone: `${region}${az}`,
-      }),
-    );
-    subnetIds.push(s.Subnet?.SubnetId as string);
-  }
-  const sg = await ec2.send(
-    new CreateSecurityGroupCommand({ GroupName: 'k3s-burst-nodes', Description: 'no inbound', VpcId: vpcId }),
-  );
-  const securityGroupId = sg.GroupId as string;
-  await ec2
-    .send(
-      new AuthorizeSecurityGroupEgressCommand({
-        GroupId: securityGroupId,
-        IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
-      }),
-    )
-    .catch(() => undefined); // moto already has the default egress rule
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const amiId = images.Images?.find((i) => i.ImageId?.startsWith('ami-'))?.ImageId;
-  if (!amiId) throw new Error('e2e: moto lists no AMI');
+  // ── EC2 network, AMI, state table and secrets, as the stack provides them ──
+  const account = await provisionMotoAccount(cc, {
+    region,
+    cluster,
+    tailscaleCredentials: tailscale.credentials,
+    agentToken: AGENT_TOKEN,
+  });
   const ssm = new SSMClient(cc);
   for (const arch of ['arm64', 'amd64']) {
     await ssm.send(
-      new PutParameterCommand({ Name: `/k3s-burst/e2e/ami-${arch}`, Value: amiId, Type: 'String' }),
+      new PutParameterCommand({ Name: `/k3s-burst/e2e/ami-${arch}`, Value: account.imageId, Type: 'String' }),
     );
   }
-
-  // ── DynamoDB and Secrets Manager ──
-  const tableName = `k3s-burst-${cluster}-state`;
-  await new DynamoDBClient(cc).send(new CreateTableCommand(stateTableDefinition(tableName)));
-  const sm = new SecretsManagerClient(cc);
-  const oauth = await sm.send(
-    new CreateSecretCommand({
-      Name: `k3s-burst/${cluster}/tailscale-oauth`,
-      SecretString: JSON.stringify(tailscale.credentials),
-    }),
-  );
-  const token = await sm.send(
-    new CreateSecretCommand({ Name: `k3s-burst/${cluster}/k3s-agent-token`, SecretString: AGENT_TOKEN }),
-  );
 
   // ── EventBridge: the bus and the rules of the synthesized template ──
   const resources = template.toJSON().Resources as Record<
@@ -298,12 +237,12 @@ export async function startWorld(
     CONFIG_JSON: JSON.stringify(configInput),
     AWS_REGION: region,
     EVENT_BUS_NAME: busName,
-    TABLE_NAME: tableName,
+    TABLE_NAME: account.tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
-    TAILSCALE_OAUTH_SECRET_ARN: oauth.ARN,
-    K3S_AGENT_TOKEN_SECRET_ARN: token.ARN,
-    SUBNET_IDS: subnetIds.join(','),
-    SECURITY_GROUP_ID: securityGroupId,
+    TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
+    K3S_AGENT_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
+    SUBNET_IDS: account.subnetIds.join(','),
+    SECURITY_GROUP_ID: account.securityGroupId,
     AMI_PARAMETER_ARM64: '/k3s-burst/e2e/ami-arm64',
     AMI_PARAMETER_AMD64: '/k3s-burst/e2e/ami-amd64',
     TAILSCALE_API_URL: tailscale.url,

@@ -4,22 +4,15 @@
  * a cluster bus whose rules are built from ROUTES (agent commands → the command queue) plus an
  * observer rule that copies every event the Lambdas emit to a queue the test reads.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -28,12 +21,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { type ControlDeps, createDeps, readEnv, setDepsForTesting } from '../../lambdas/runtime.js';
-import { stateTableDefinition } from '../../lib/aws/state.js';
 import { RecordingMetrics } from '../../lib/control/common.js';
 import { LAMBDA_SOURCES, ROUTES } from '../../lib/infra/event-patterns.js';
 import { RecordingLogger } from './control-a2.js';
 import { type FakeTailscale, startFakeTailscale } from './fake-tailscale.js';
 import { type Moto, startMoto } from './moto.js';
+import { provisionMotoAccount } from './moto-account.js';
 
 const REGION = 'eu-central-1';
 const ACCOUNT = '123456789012';
@@ -126,41 +119,15 @@ export async function startA2World(): Promise<A2World> {
   const sqs = new SQSClient(cc);
   const events = new EventBridgeClient(cc);
 
-  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
-  const vpcId = vpc.Vpc?.VpcId as string;
-  const subnetIds: string[] = [];
-  for (const [i, az] of ['a', 'b'].entries()) {
-    const s = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpcId,
-        CidrBlock: `10.77.${i}.0/24`,
-        AvailabilityZone: `${REGION}${az}`,
-      }),
-    );
-    subnetIds.push(s.Subnet?.SubnetId as string);
-  }
-  const sg = await ec2.send(
-    new CreateSecurityGroupCommand({ GroupName: 'k3s-burst-nodes', Description: 'no inbound', VpcId: vpcId }),
-  );
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const imageId = images.Images?.find((i) => i.ImageId?.startsWith('ami-'))?.ImageId as string;
-
-  const tableName = `k3s-burst-${CLUSTER}-state`;
+  const account = await provisionMotoAccount(cc, {
+    region: REGION,
+    cluster: CLUSTER,
+    tailscaleCredentials: tailscale.credentials,
+    agentToken: 'K10agent::token',
+  });
+  const { subnetIds, imageId, tableName } = account;
   const ddb = new DynamoDBClient(cc);
-  await ddb.send(new CreateTableCommand(stateTableDefinition(tableName)));
   const sm = new SecretsManagerClient(cc);
-  const oauth = await sm.send(
-    new CreateSecretCommand({
-      Name: `k3s-burst/${CLUSTER}/tailscale-oauth`,
-      SecretString: JSON.stringify(tailscale.credentials),
-    }),
-  );
-  const token = await sm.send(
-    new CreateSecretCommand({
-      Name: `k3s-burst/${CLUSTER}/k3s-agent-token`,
-      SecretString: 'K10agent::token',
-    }),
-  );
 
   const busName = `k3s-burst-${CLUSTER}`;
   await events.send(new CreateEventBusCommand({ Name: busName }));
@@ -195,10 +162,10 @@ export async function startA2World(): Promise<A2World> {
     EVENT_BUS_NAME: busName,
     TABLE_NAME: tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
-    TAILSCALE_OAUTH_SECRET_ARN: oauth.ARN,
-    K3S_AGENT_TOKEN_SECRET_ARN: token.ARN,
+    TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
+    K3S_AGENT_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
     SUBNET_IDS: subnetIds.join(','),
-    SECURITY_GROUP_ID: sg.GroupId,
+    SECURITY_GROUP_ID: account.securityGroupId,
     TAILSCALE_API_URL: tailscale.url,
   });
   const log = new RecordingLogger();
