@@ -173,28 +173,77 @@ function send<T>(
   });
 }
 
+// The request and answer shapes below are shared with aws-ports.ts (the SDK adapters), so the
+// two implementations of the ports cannot drift apart.
+
+/** One PutEvents answer entry (same field names in the JSON protocol and the SDK). */
+export interface PutEventsResultEntry {
+  EventId?: string;
+  ErrorCode?: string;
+  ErrorMessage?: string;
+}
+
+/** One received SQS message (same field names in the JSON protocol and the SDK). */
+export interface SqsMessage {
+  MessageId?: string;
+  ReceiptHandle?: string;
+  Body?: string;
+  Attributes?: Record<string, string>;
+}
+
+export function putEventsEntries(entries: BusEntry[]) {
+  return entries.map((e) => ({
+    Source: e.source,
+    DetailType: e.detailType,
+    Detail: e.detail,
+    EventBusName: e.eventBusName,
+  }));
+}
+
+/** One result per entry sent, in order; an entry AWS did not answer for is a failure. */
+export function putResults(entries: BusEntry[], answers: PutEventsResultEntry[] | undefined): PutResult[] {
+  return entries.map((_, i): PutResult => {
+    const r = answers?.[i];
+    if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
+    return {
+      ok: false,
+      errorCode: r?.ErrorCode ?? 'Unknown',
+      errorMessage: r?.ErrorMessage ?? 'no result for entry',
+    };
+  });
+}
+
+export function receiveMessageParams(maxMessages: number, waitSeconds: number, visibilitySeconds: number) {
+  return {
+    MaxNumberOfMessages: Math.max(1, Math.min(10, maxMessages)),
+    WaitTimeSeconds: waitSeconds,
+    VisibilityTimeout: visibilitySeconds,
+    MessageSystemAttributeNames: ['ApproximateReceiveCount' as const],
+  };
+}
+
+export function queueMessages(messages: SqsMessage[] | undefined): QueueMessage[] {
+  return (messages ?? []).map((m) => ({
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
+  }));
+}
+
 export function liteEventBus(o: AwsJsonClientOptions): EventBusPort {
   return {
     async putEvents(entries: BusEntry[]): Promise<PutResult[]> {
-      const out = await callJson<{
-        Entries?: { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[];
-      }>(o, 'events', 'AWSEvents.PutEvents', 'application/x-amz-json-1.1', {
-        Entries: entries.map((e) => ({
-          Source: e.source,
-          DetailType: e.detailType,
-          Detail: e.detail,
-          EventBusName: e.eventBusName,
-        })),
-      });
-      return entries.map((_, i): PutResult => {
-        const r = out.Entries?.[i];
-        if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
-        return {
-          ok: false,
-          errorCode: r?.ErrorCode ?? 'Unknown',
-          errorMessage: r?.ErrorMessage ?? 'no result for entry',
-        };
-      });
+      const out = await callJson<{ Entries?: PutEventsResultEntry[] }>(
+        o,
+        'events',
+        'AWSEvents.PutEvents',
+        'application/x-amz-json-1.1',
+        {
+          Entries: putEventsEntries(entries),
+        },
+      );
+      return putResults(entries, out.Entries);
     },
   };
 }
@@ -217,30 +266,13 @@ export function liteQueue(o: AwsJsonClientOptions & { queueUrl: string }): Comma
     );
   return {
     async receive({ maxMessages, waitSeconds, visibilitySeconds, signal }): Promise<QueueMessage[]> {
-      const out = await call<{
-        Messages?: {
-          MessageId?: string;
-          ReceiptHandle?: string;
-          Body?: string;
-          Attributes?: Record<string, string>;
-        }[];
-      }>(
+      const out = await call<{ Messages?: SqsMessage[] }>(
         'ReceiveMessage',
-        {
-          MaxNumberOfMessages: Math.max(1, Math.min(10, maxMessages)),
-          WaitTimeSeconds: waitSeconds,
-          VisibilityTimeout: visibilitySeconds,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-        },
+        receiveMessageParams(maxMessages, waitSeconds, visibilitySeconds),
         signal,
         (waitSeconds + 30) * 1000,
       );
-      return (out.Messages ?? []).map((m) => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
-      }));
+      return queueMessages(out.Messages);
     },
     async delete(receiptHandle) {
       await call('DeleteMessage', { ReceiptHandle: receiptHandle });

@@ -1,6 +1,6 @@
 /**
- * AWS SDK implementations of the agent's ports, for callers that already hold SDK clients (the
- * end-to-end test wires them to moto). The agent process itself uses aws-lite.ts: the same
+ * AWS SDK implementations of the agent's ports, for callers that already hold SDK clients. Only
+ * user: the end-to-end test (test/e2e/world.ts), which wires them to moto. The agent process itself uses aws-lite.ts: the same
  * contracts without the SDK's ~22 MiB of memory. Credentials are never logged.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -10,6 +10,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { putEventsEntries, putResults, queueMessages, receiveMessageParams } from './aws-lite.js';
 import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from './ports.js';
 
 export function eventBridgeBus(
@@ -18,25 +19,8 @@ export function eventBridgeBus(
 ): EventBusPort {
   return {
     async putEvents(entries: BusEntry[]): Promise<PutResult[]> {
-      const out = await client.send(
-        new PutEventsCommand({
-          Entries: entries.map((e) => ({
-            Source: e.source,
-            DetailType: e.detailType,
-            Detail: e.detail,
-            EventBusName: e.eventBusName,
-          })),
-        }),
-      );
-      return entries.map((_, i) => {
-        const r = out.Entries?.[i];
-        if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
-        return {
-          ok: false,
-          errorCode: r?.ErrorCode ?? 'Unknown',
-          errorMessage: r?.ErrorMessage ?? 'no result for entry',
-        };
-      });
+      const out = await client.send(new PutEventsCommand({ Entries: putEventsEntries(entries) }));
+      return putResults(entries, out.Entries);
     },
   };
 }
@@ -51,19 +35,11 @@ export function sqsQueue(
       const out = await client.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.max(1, Math.min(10, maxMessages)),
-          WaitTimeSeconds: waitSeconds,
-          VisibilityTimeout: visibilitySeconds,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          ...receiveMessageParams(maxMessages, waitSeconds, visibilitySeconds),
         }),
         { abortSignal: signal },
       );
-      return (out.Messages ?? []).map((m) => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
-      }));
+      return queueMessages(out.Messages);
     },
     async delete(receiptHandle) {
       await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
