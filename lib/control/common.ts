@@ -204,6 +204,11 @@ export async function retryUntil(
 
 export const SECONDS_PER_DAY = 24 * 3600;
 
+/** The tag every managed node's Tailscale device carries (the first of `tailscale.tags`, which has at least one). */
+export function managedTag(config: Config): string {
+  return config.tailscale.tags[0] ?? 'tag:k3s-burst';
+}
+
 /** Resolves the AMI to boot for an architecture (SSM public parameter in production). */
 export interface ImageResolver {
   /** The image id (`ami-…`) for `arch`; throws with the parameter name when it cannot be read. */

@@ -46,7 +46,7 @@ import {
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
-import { type ControlBase, ControlMetrics, EmitFailedError, type Invocation } from './common.js';
+import { type ControlBase, ControlMetrics, EmitFailedError, type Invocation, managedTag } from './common.js';
 import type { JanitorInput } from './inputs.js';
 
 /** The ports the janitor needs. */
@@ -166,7 +166,7 @@ export function planJanitor(args: {
   const limits = args.limits ?? DEFAULT_JANITOR_LIMITS;
   const nowMs = args.now.getTime();
   const prefix = config.nodes.namePrefix;
-  const tag = config.tailscale.tags[0] ?? 'tag:k3s-burst';
+  const tag = managedTag(config);
   const { verdict, ageSeconds, snapshot } = snapshotVerdict(args.stored, config, nowMs);
   const byId = new Map(instances.map((i) => [i.instanceId, i]));
   const skipped: string[] = [];
@@ -295,7 +295,7 @@ export async function runJanitor(
   const { config, log, metrics } = deps;
   const cluster = config.cluster.name;
   const startMs = deps.clock().getTime();
-  const tag = config.tailscale.tags[0] ?? 'tag:k3s-burst';
+  const tag = managedTag(config);
 
   const instances = await deps.fleet.list({ includeTerminated: true });
   const failures: JanitorReport['failures'] = [];

@@ -35,7 +35,14 @@ import {
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
-import { type ControlBase, ControlMetrics, emitAll, type Invocation, SECONDS_PER_DAY } from './common.js';
+import {
+  type ControlBase,
+  ControlMetrics,
+  emitAll,
+  type Invocation,
+  managedTag,
+  SECONDS_PER_DAY,
+} from './common.js';
 import type { TerminateInput } from './inputs.js';
 
 /** The ports terminate needs. */
@@ -113,7 +120,7 @@ export async function deleteDevicesOf(
   nodeName: string,
   deps: Pick<TerminateDeps, 'devices' | 'config' | 'log' | 'metrics'>,
 ): Promise<DeviceCleanup> {
-  const tag = deps.config.tailscale.tags[0] ?? 'tag:k3s-burst';
+  const tag = managedTag(deps.config);
   try {
     const devices: Device[] = await deps.devices.listDevices({ tag });
     const mine = devices.filter((d) => sameHost(d.hostname, nodeName) && d.tags.includes(tag));
