@@ -6,8 +6,8 @@
  * EventBridge's or Lambda's real latency.
  */
 
-import { startWorld } from '../e2e/world.js';
-import { piNode, pod } from '../support/fake-k8s/fixtures.js';
+import { pendingBuildPod, startWorld } from '../e2e/world.js';
+import { piNode } from '../support/fake-k8s/fixtures.js';
 import { type Benchmark, median } from './harness.js';
 
 const ROUNDS = 5;
@@ -17,16 +17,7 @@ async function oneRound(): Promise<number> {
   try {
     await w.until('the first reconcile', () => w.invocations.some((i) => i.fn === 'reconcile'));
     const t0 = Date.now();
-    w.k8s.upsert(
-      'pods',
-      pod('ci-build-bench', {
-        cpu: '1500m',
-        memory: '2Gi',
-        pending: true,
-        pendingSince: new Date(t0).toISOString(),
-        tolerations: [{ key: 'k3s-burst.io/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
-      }),
-    );
+    w.k8s.upsert('pods', pendingBuildPod('ci-build-bench', new Date(t0)));
     const id = await w.until('RunInstances', () => [...w.firstSeen.keys()][0]);
     return (w.firstSeen.get(id) as number) - t0;
   } finally {

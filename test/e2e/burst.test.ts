@@ -8,21 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DetailTypes, Labels, Tags } from '../../lib/events/index.js';
-import { piNode, pod } from '../support/fake-k8s/fixtures.js';
-import { queueDepth, startWorld, type World } from './world.js';
+import { piNode } from '../support/fake-k8s/fixtures.js';
+import { pendingBuildPod, queueDepth, startWorld, type World } from './world.js';
 
 const POD = 'ci-build-7f9c4';
 const PI = 'pi-node-1';
-
-function pendingBuildPod(now: Date) {
-  return pod(POD, {
-    cpu: '1500m',
-    memory: '2Gi',
-    pending: true,
-    pendingSince: now.toISOString(),
-    tolerations: [{ key: 'k3s-burst.io/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
-  });
-}
 
 describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up after', () => {
   let w: World;
@@ -54,7 +44,7 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
 
     // ── scale-out ──
     const t0 = Date.now();
-    w.k8s.upsert('pods', pendingBuildPod(new Date(t0)));
+    w.k8s.upsert('pods', pendingBuildPod(POD, new Date(t0)));
     const instanceId = await w.until('RunInstances', () => [...w.firstSeen.keys()][0]);
     const pendingToLaunchMs = (w.firstSeen.get(instanceId) as number) - t0;
     expect(pendingToLaunchMs).toBeGreaterThan(0);

@@ -28,7 +28,8 @@ import { memoryLogger } from '../../lib/agent/logger.js';
 import type { PortLogger } from '../../lib/core/ports.js';
 import type { Config, ConfigInput } from '../../lib/events/index.js';
 import { Labels, Tags } from '../../lib/events/index.js';
-import type { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
+import { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
+import { pod } from '../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
 import { type FakeTailscale, startFakeTailscale } from '../support/fake-tailscale.js';
 import { type Moto, startMoto } from '../support/moto.js';
@@ -55,6 +56,17 @@ export function e2eConfigInput(): ConfigInput {
       drainTimeoutSeconds: 60,
     },
   };
+}
+
+/** A CI pod that fits no Pi (1.5 CPU, 2 GiB), tolerates the cloud taint, Unschedulable since `now`. */
+export function pendingBuildPod(name: string, now: Date): K8sObject {
+  return pod(name, {
+    cpu: '1500m',
+    memory: '2Gi',
+    pending: true,
+    pendingSince: now.toISOString(),
+    tolerations: [{ key: 'k3s-burst.io/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+  });
 }
 
 /** One invocation the dispatcher made. */
@@ -130,7 +142,7 @@ function lambdaContext(fn: string): Context {
 function targetOf(arn: unknown): FunctionName | 'commands' {
   const att = (arn as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
   const id = att?.[0] ?? '';
-  for (const fn of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const) {
+  for (const fn of FUNCTION_NAMES) {
     if (id.toLowerCase().startsWith(`functions${fn}`)) return fn;
   }
   if (id.startsWith('Commands')) return 'commands';
@@ -191,9 +203,8 @@ export async function startWorld(
   const queueUrl = async (name: string) =>
     (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
   const queueArn = (name: string) => `arn:aws:sqs:${region}:${ACCOUNT}:${name}`;
-  const fnNames = ['reconcile', 'launch', 'terminate', 'janitor', 'interruption'] as const;
   const functionQueues = {} as Record<FunctionName, string>;
-  for (const fn of fnNames) functionQueues[fn] = await queueUrl(`e2e-lambda-${fn}`);
+  for (const fn of FUNCTION_NAMES) functionQueues[fn] = await queueUrl(`e2e-lambda-${fn}`);
   const commandQueueUrl = await queueUrl(`k3s-burst-${cluster}-commands`);
 
   const rules: World['rules'] = [];
@@ -253,7 +264,7 @@ export async function startWorld(
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   setDepsForTesting(createDeps(env, { clientConfig: { ...cc }, logger }));
   const handlers = {} as Record<FunctionName, Handler>;
-  for (const fn of fnNames) {
+  for (const fn of FUNCTION_NAMES) {
     const mod = (await import(`../../lambdas/${fn}.ts`)) as { handler: Handler };
     handlers[fn] = mod.handler;
   }
@@ -301,7 +312,7 @@ export async function startWorld(
   const loops: Promise<void>[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const dispatchErrors: string[] = [];
-  for (const fn of fnNames) {
+  for (const fn of FUNCTION_NAMES) {
     loops.push(
       (async () => {
         while (!stopped) {
