@@ -12,15 +12,14 @@ import {
   commandEnvelope,
   daemonSetPod,
   ec2Node,
+  EC2_ID as ID,
   mirrorPod,
+  EC2_NODE as NODE,
   pdb,
   piNode,
   pod,
 } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
-
-const ID = 'i-0f3a8c61d2e7b9054';
-const NODE = `burst-${ID}`;
 
 function snapshots(t: TestAgent): ClusterSnapshot[] {
   return t.bus.accepted

@@ -11,15 +11,14 @@ import {
   CLUSTER,
   daemonSetPod,
   ec2Node,
+  EC2_ID as ID,
   mirrorPod,
+  EC2_NODE as NODE,
   pdb,
   piNode,
   pod,
 } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
-
-const ID = 'i-0f3a8c61d2e7b9054';
-const NODE = `burst-${ID}`;
 
 describe('drain and delete against the fake API server', () => {
   let k8s: FakeK8s;

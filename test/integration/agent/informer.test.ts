@@ -5,16 +5,9 @@ import { KubeApiError, KubeClient } from '../../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { type RawNode, type SlimNode, slimNode } from '../../../lib/agent/model.js';
-import { ec2Node, piNode } from '../../support/fake-k8s/fixtures.js';
+import { until } from '../../support/fake-k8s/agent.js';
+import { EC2_ID, ec2Node, piNode } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe.each(['event', 'status'] as const)(
   'node informer against the fake API server (410 as %s)',
@@ -62,7 +55,7 @@ describe.each(['event', 'status'] as const)(
     it('syncs every page of the list, then follows the watch', async () => {
       // Given 5 nodes (3 pages of 2)
       for (const n of ['pi-node-1', 'pi-node-2', 'pi-node-3', 'pi-node-4']) k8s.upsert('nodes', piNode(n));
-      k8s.upsert('nodes', ec2Node('i-0f3a8c61d2e7b9054'));
+      k8s.upsert('nodes', ec2Node(EC2_ID));
       // When
       const inf = startInformer();
       expect(inf.synced).toBe(false);

@@ -14,7 +14,7 @@ import {
   waitReady,
 } from '../../support/fake-k8s/agent-process.js';
 import { type AwsStub, startAwsStub } from '../../support/fake-k8s/aws-stub.js';
-import { daemonSetPod, ec2Node, piNode, pod } from '../../support/fake-k8s/fixtures.js';
+import { daemonSetPod, EC2_ID, ec2Node, piNode, pod } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
 import { freePort } from '../../support/moto.js';
 
@@ -32,7 +32,7 @@ describe('agent process', () => {
     k8s = await startFakeK8s({ token: 'process-token' });
     aws = await startAwsStub();
     k8s.upsert('nodes', piNode('pi-node-1', { controlPlane: true }));
-    k8s.upsert('nodes', ec2Node('i-0f3a8c61d2e7b9054'));
+    k8s.upsert('nodes', ec2Node(EC2_ID));
     k8s.upsert('pods', daemonSetPod('pi-node-1'));
     k8s.upsert('pods', pod('api-p1', { cpu: '500m', memory: '512Mi' }));
   });

@@ -6,6 +6,10 @@ import type { K8sObject } from './server.js';
 
 export const CLUSTER = 'pi-lab';
 
+/** The managed EC2 instance the agent tests drain, publish and delete, and its node name. */
+export const EC2_ID = 'i-0f3a8c61d2e7b9054';
+export const EC2_NODE = `burst-${EC2_ID}`;
+
 const readyConditions = (since: string, status = 'True') => [
   {
     type: 'MemoryPressure',

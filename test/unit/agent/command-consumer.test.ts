@@ -17,14 +17,14 @@ import {
   commandEnvelope,
   daemonSetPod,
   ec2Node,
+  EC2_ID as ID,
   mirrorPod,
+  EC2_NODE as NODE,
   piNode,
   pod,
 } from '../../support/fake-k8s/fixtures.js';
 import { MemoryKube } from '../../support/fake-k8s/memory-api.js';
 
-const ID = 'i-0f3a8c61d2e7b9054';
-const NODE = `burst-${ID}`;
 const PDB_MESSAGE = 'The disruption budget web-pdb needs 2 healthy pods and has 2 currently';
 
 function setup(opts: { visibilitySeconds?: number; maxReceiveCount?: number } = {}) {

@@ -13,6 +13,8 @@ import { ClusterSnapshot } from '../../../lib/events/index.js';
 import {
   CLUSTER,
   daemonSetPod,
+  EC2_ID as EC2,
+  EC2_NODE,
   ec2Node,
   mirrorPod,
   pdb,
@@ -20,9 +22,6 @@ import {
   pod,
 } from '../../support/fake-k8s/fixtures.js';
 import type { K8sObject } from '../../support/fake-k8s/server.js';
-
-const EC2 = 'i-0f3a8c61d2e7b9054';
-const EC2_NODE = `burst-${EC2}`;
 
 function build(objs: { pods?: K8sObject[]; nodes?: K8sObject[]; pdbs?: K8sObject[] }) {
   const snapshot = buildSnapshot({
