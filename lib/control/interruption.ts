@@ -38,7 +38,7 @@ import {
   type ScaleOutRequested,
   Sources,
 } from '../events/index.js';
-import { type ControlBase, ControlMetrics, emitAll, type Invocation } from './common.js';
+import { type ControlBase, ControlMetrics, emitAll, type Invocation, inFlightRecord } from './common.js';
 import type { InterruptionInput } from './inputs.js';
 
 /** The ports interruption needs. */
@@ -153,16 +153,7 @@ export function planReplacement(args: {
     estimatedHourlyUsd: catalog.hourlyUsd(inst.instanceType, preferred),
     reason: `replace ${inst.instanceId} (${inst.instanceType}, ${inst.capacityType}, ${inst.zone}) after a ${what}`,
   };
-  const inFlight: InFlightLaunch = {
-    decisionId,
-    launchId,
-    decidedAt: args.now.toISOString(),
-    expiresAt: new Date(args.now.getTime() + config.launch.inFlightTtlSeconds * 1000).toISOString(),
-    instanceType: inst.instanceType,
-    count: 1,
-    capacityType: preferred,
-    shapeIds: [],
-  };
+  const inFlight = inFlightRecord(decisionId, launch, args.now, config.launch.inFlightTtlSeconds);
   return { launch, decisionId, inFlight };
 }
 

@@ -39,7 +39,14 @@ import {
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
-import { type ControlBase, ControlMetrics, emitAll, type Invocation, SECONDS_PER_DAY } from './common.js';
+import {
+  type ControlBase,
+  ControlMetrics,
+  emitAll,
+  type Invocation,
+  inFlightRecord,
+  SECONDS_PER_DAY,
+} from './common.js';
 import type { ReconcileInput } from './inputs.js';
 
 /** Ports reconcile uses. */
@@ -263,16 +270,7 @@ async function recordBeforeEmit(plan: Plan, deps: ReconcileDeps, decidedAt: Date
 
 /** In-flight records of a plan's launches (capacity from the moment of the decision). */
 export function inFlightOf(plan: Plan, decidedAt: Date, ttlSeconds: number): InFlightLaunch[] {
-  return plan.launches.map((l) => ({
-    decisionId: plan.decisionId,
-    launchId: l.launchId,
-    decidedAt: decidedAt.toISOString(),
-    expiresAt: new Date(decidedAt.getTime() + ttlSeconds * 1000).toISOString(),
-    instanceType: l.instanceTypes[0] as string,
-    count: l.count,
-    capacityType: l.capacityTypes[0] as InFlightLaunch['capacityType'],
-    shapeIds: l.shapeIds,
-  }));
+  return plan.launches.map((l) => inFlightRecord(plan.decisionId, l, decidedAt, ttlSeconds));
 }
 
 /** The bus entries of a plan: launches, drains, terminations, node deletions, then the summary. */
