@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../core/index.js';
 import type { Config, ConfigInput } from '../events/index.js';
-import { CLOUD_TOLERATION, DEFAULT_CONFIG } from './defaults.js';
+import { CLOUD_TOLERATION, DEFAULT_CANDIDATE_TYPES, DEFAULT_CONFIG } from './defaults.js';
 import { type SimResult, simulate } from './engine.js';
 import type { Violation } from './invariants.js';
 import { Rng } from './rng.js';
@@ -123,20 +123,9 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
     nodes: {
       ...DEFAULT_CONFIG.nodes,
       capacityTypes: r.pick([['spot', 'on-demand'], ['on-demand'], ['spot']] as const).slice(),
-      candidateTypes: r.pick([
-        [
-          't4g.medium',
-          't4g.large',
-          't4g.xlarge',
-          'm7g.large',
-          'm7g.xlarge',
-          'c7g.xlarge',
-          'c7g.2xlarge',
-          'r7g.large',
-        ],
-        ['m7g.large', 'c7g.xlarge'],
-        ['t4g.large', 't3.large'],
-      ]),
+      candidateTypes: r
+        .pick([DEFAULT_CANDIDATE_TYPES, ['m7g.large', 'c7g.xlarge'], ['t4g.large', 't3.large']])
+        .slice(),
     },
     limits: {
       maxNodes,
@@ -168,7 +157,6 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
     schedules,
     launch: { unavailableOfferingTtlSeconds: r.pick([60, 180]), inFlightTtlSeconds: r.pick([120, 900]) },
   };
-  if (schedules.length > 0) configInput.limits = { ...configInput.limits, maxNodes };
 
   const faults: ScenarioInput['faults'] = {
     capacityErrors: [],

@@ -5,6 +5,18 @@
 import type { ConfigInput } from '../events/index.js';
 import type { ScenarioInput } from './scenario.js';
 
+/** The example config's candidate instance types (Graviton, smallest first). */
+export const DEFAULT_CANDIDATE_TYPES: readonly string[] = [
+  't4g.medium',
+  't4g.large',
+  't4g.xlarge',
+  'm7g.large',
+  'm7g.xlarge',
+  'c7g.xlarge',
+  'c7g.2xlarge',
+  'r7g.large',
+];
+
 /** Same semantics as examples/k3s-burst.config.json (a test keeps them equal). */
 export const DEFAULT_CONFIG: ConfigInput = {
   schemaVersion: 1,
@@ -17,16 +29,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
   tailscale: { tailnet: '-', tags: ['tag:k3s-burst'], authKeyExpirySeconds: 900 },
   nodes: {
     namePrefix: 'burst-',
-    candidateTypes: [
-      't4g.medium',
-      't4g.large',
-      't4g.xlarge',
-      'm7g.large',
-      'm7g.xlarge',
-      'c7g.xlarge',
-      'c7g.2xlarge',
-      'r7g.large',
-    ],
+    candidateTypes: [...DEFAULT_CANDIDATE_TYPES],
     capacityTypes: ['spot', 'on-demand'],
     labels: { 'k3s-burst.io/pool': 'cloud' },
     taints: [{ key: 'k3s-burst.io/cloud', value: 'true', effect: 'NoSchedule' }],
