@@ -26,7 +26,14 @@ function emptySnapshot(seq: number, observedAt: string): ClusterSnapshotInput {
   };
 }
 
-function setup(opts: { start?: number; failEntries?: number } = {}) {
+function setup(
+  opts: {
+    start?: number;
+    failEntries?: number;
+    build?: (seq: number, at: string) => ClusterSnapshotInput;
+    maxEntryBytes?: number;
+  } = {},
+) {
   const clock = new ManualClock(opts.start);
   const bus = new FakeEventBus();
   bus.failNextEntries = opts.failEntries ?? 0;
@@ -39,7 +46,8 @@ function setup(opts: { start?: number; failEntries?: number } = {}) {
     clock,
     log,
     metrics,
-    build: emptySnapshot,
+    build: opts.build ?? emptySnapshot,
+    maxEntryBytes: opts.maxEntryBytes,
     batchIdleMs: 1000,
     batchMaxMs: 10_000,
     heartbeatMs: 60_000,
@@ -252,31 +260,12 @@ describe('fitSnapshot', () => {
 });
 
 describe('Publisher degradation', () => {
-  function withBuild(build: (seq: number, at: string) => ClusterSnapshotInput, maxEntryBytes: number) {
-    const clock = new ManualClock();
-    const bus = new FakeEventBus();
-    const metrics = agentMetrics();
-    const log = memoryLogger();
-    const publisher = new Publisher({
-      cluster: 'pi-lab',
-      eventBusName: 'k3s-burst-pi-lab',
-      bus,
-      clock,
-      log,
-      metrics,
-      build,
-      maxEntryBytes,
-      retryBaseMs: 500,
-    });
-    return { clock, bus, metrics, log, publisher };
-  }
-
   it('publishes a truncated snapshot, counts it and warns', async () => {
     const big = bigSnapshot(2000, 10, 3);
-    const { clock, bus, metrics, log, publisher } = withBuild(
-      (seq, at) => ({ ...big, seq, observedAt: at }),
-      32 * 1024,
-    );
+    const { clock, bus, metrics, log, publisher } = setup({
+      build: (seq, at) => ({ ...big, seq, observedAt: at }),
+      maxEntryBytes: 32 * 1024,
+    });
     publisher.start();
     await clock.advance(0);
     const [sent] = bus.accepted;
@@ -294,10 +283,10 @@ describe('Publisher degradation', () => {
 
   it('sends nothing when even the managed nodes do not fit, and says so at error level', async () => {
     const big = bigSnapshot(10, 0, 400);
-    const { clock, bus, metrics, log, publisher } = withBuild(
-      (seq, at) => ({ ...big, seq, observedAt: at }),
-      4 * 1024,
-    );
+    const { clock, bus, metrics, log, publisher } = setup({
+      build: (seq, at) => ({ ...big, seq, observedAt: at }),
+      maxEntryBytes: 4 * 1024,
+    });
     publisher.start();
     await clock.advance(0);
     expect(bus.calls).toBe(0);
