@@ -15,7 +15,7 @@
  */
 import { slimNode, slimPod } from '../../lib/agent/model.js';
 import { buildSnapshot } from '../../lib/agent/snapshot-builder.js';
-import { builtInInstanceSpecs, loadConfig, planCluster } from '../../lib/core/index.js';
+import { builtInInstanceSpecs, planCluster } from '../../lib/core/index.js';
 import {
   ClusterSnapshot,
   type ClusterSnapshotInput,
@@ -25,6 +25,7 @@ import {
   type FleetStateInput,
   type Plan,
 } from '../../lib/events/index.js';
+import { CLOUD_TAINT, makeConfig } from '../unit/core/fixtures.js';
 import { type Benchmark, type BenchResult, timeIt } from './harness.js';
 
 const NOW = new Date('2026-03-16T09:30:00Z');
@@ -47,7 +48,6 @@ const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs
 const hex = (r: () => number, n: number) =>
   Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
 
-const CLOUD_TAINT = { key: 'k3s-burst.io/cloud', value: 'true', effect: 'NoSchedule' as const };
 const CLOUD_TOLERATION = {
   key: 'k3s-burst.io/cloud',
   operator: 'Equal' as const,
@@ -102,25 +102,16 @@ function fortyTypes(): string[] {
 }
 
 function benchConfig(limits: Record<string, number>, scaleIn: Record<string, unknown> = {}): Config {
-  return loadConfig(
-    {
-      cluster: {
-        name: 'pi-lab',
-        region: 'eu-central-1',
-        k3sServerUrl: 'https://100.64.5.11:6443',
-        k3sVersion: 'v1.32.6+k3s1',
-      },
-      nodes: {
-        candidateTypes: fortyTypes(),
-        capacityTypes: ['spot', 'on-demand'],
-        labels: { 'k3s-burst.io/pool': 'cloud' },
-        taints: [CLOUD_TAINT],
-      },
-      limits,
-      scaleIn,
+  return makeConfig({
+    nodes: {
+      candidateTypes: fortyTypes(),
+      capacityTypes: ['spot', 'on-demand'],
+      labels: { 'k3s-burst.io/pool': 'cloud' },
+      taints: [CLOUD_TAINT],
     },
-    'bench config',
-  );
+    limits,
+    scaleIn,
+  });
 }
 
 const LOOSE = {

@@ -1,12 +1,12 @@
 /**
  * Property tests of planCluster (fast-check): generated configs, snapshots and fleets are
- * built as raw JSON and validated through the zod schemas (loadConfig, ClusterSnapshot,
+ * built as raw JSON and validated through the zod schemas (makeConfig → loadConfig, ClusterSnapshot,
  * FleetState), so every input is one the control plane could really receive. Fixed seed and
  * bounded runs keep CI deterministic; a failure prints the counterexample and its seed.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildCatalog, loadConfig, planCluster } from '../../../lib/core/index.js';
+import { buildCatalog, planCluster } from '../../../lib/core/index.js';
 import { NEW_NODE_GRACE_SECONDS } from '../../../lib/core/scale-out.js';
 import {
   type CapacityType,
@@ -15,6 +15,7 @@ import {
   FleetState,
   Plan,
 } from '../../../lib/events/index.js';
+import { CLOUD_TAINT, makeConfig } from './fixtures.js';
 
 /** The value type an arbitrary generates. */
 type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
@@ -38,7 +39,6 @@ const ARM = [
 ];
 const AMD = ['t3.large', 'm7i.large', 'm7i.xlarge', 'c7i.xlarge'];
 const ALL_TYPES = [...ARM, ...AMD];
-const CLOUD_TAINT = { key: 'k3s-burst.io/cloud', value: 'true', effect: 'NoSchedule' };
 const CLOUD_TOLERATION = {
   key: 'k3s-burst.io/cloud',
   operator: 'Equal',
@@ -103,48 +103,39 @@ function configArb(knobs: ConfigKnobs = { big: false }): fc.Arbitrary<Config> {
               },
             ]
           : [];
-      return loadConfig(
-        {
-          cluster: {
-            name: 'pi-lab',
-            region: 'eu-central-1',
-            k3sServerUrl: 'https://100.64.5.11:6443',
-            k3sVersion: 'v1.32.6+k3s1',
-          },
-          nodes: {
-            candidateTypes: k.candidateTypes,
-            capacityTypes: k.capacityTypes,
-            labels: { 'k3s-burst.io/pool': 'cloud' },
-            taints: k.tainted ? [CLOUD_TAINT] : [],
-          },
-          limits: knobs.big
-            ? { maxNodes, maxVcpus: 1_000_000, maxMemoryMiB: 100_000_000, maxHourlyCostUsd: 100_000 }
-            : {
-                maxNodes,
-                maxVcpus: k.maxVcpus,
-                maxMemoryMiB: k.maxMemoryMiB,
-                maxHourlyCostUsd: k.maxHourlyCostUsd,
-              },
-          schedules,
-          scaleIn: {
-            emptyAfterSeconds: k.emptyAfterSeconds,
-            delayAfterScaleOutSeconds: k.delayAfterScaleOutSeconds,
-            maxConcurrentDrains: k.maxConcurrentDrains,
-            consolidation: {
-              enabled: k.consolidation,
-              utilizationThresholdPercent: k.threshold,
-              underutilizedAfterSeconds: k.underutilizedAfterSeconds,
-            },
-          },
-          repairs: {
-            registrationTimeoutSeconds: k.registrationTimeoutSeconds,
-            unhealthyAfterSeconds: k.unhealthyAfterSeconds,
-            maxUnhealthyFraction: k.maxUnhealthyFraction,
-          },
-          agent: { staleAfterSeconds: k.staleAfterSeconds, abandonAfterSeconds: k.abandonAfterSeconds },
+      return makeConfig({
+        nodes: {
+          candidateTypes: k.candidateTypes,
+          capacityTypes: k.capacityTypes,
+          labels: { 'k3s-burst.io/pool': 'cloud' },
+          taints: k.tainted ? [CLOUD_TAINT] : [],
         },
-        'generated config',
-      );
+        limits: knobs.big
+          ? { maxNodes, maxVcpus: 1_000_000, maxMemoryMiB: 100_000_000, maxHourlyCostUsd: 100_000 }
+          : {
+              maxNodes,
+              maxVcpus: k.maxVcpus,
+              maxMemoryMiB: k.maxMemoryMiB,
+              maxHourlyCostUsd: k.maxHourlyCostUsd,
+            },
+        schedules,
+        scaleIn: {
+          emptyAfterSeconds: k.emptyAfterSeconds,
+          delayAfterScaleOutSeconds: k.delayAfterScaleOutSeconds,
+          maxConcurrentDrains: k.maxConcurrentDrains,
+          consolidation: {
+            enabled: k.consolidation,
+            utilizationThresholdPercent: k.threshold,
+            underutilizedAfterSeconds: k.underutilizedAfterSeconds,
+          },
+        },
+        repairs: {
+          registrationTimeoutSeconds: k.registrationTimeoutSeconds,
+          unhealthyAfterSeconds: k.unhealthyAfterSeconds,
+          maxUnhealthyFraction: k.maxUnhealthyFraction,
+        },
+        agent: { staleAfterSeconds: k.staleAfterSeconds, abandonAfterSeconds: k.abandonAfterSeconds },
+      });
     });
 }
 
