@@ -163,19 +163,20 @@ export function renderReportHtml(
   const samples = thin(result.samples, 1500);
   const times = samples.map((s) => s.atMs);
   const markers = result.boundaries.map((b) => ({ atMs: b.atMs, label: b.policy }));
+  const line = (id: string, label: string, color: string, pick: (s: Sample) => number): Series => ({
+    id,
+    label,
+    color,
+    values: samples.map(pick),
+  });
   const pods = svgChart({
     id: 'chart-pods',
     title: 'Pending pods',
     times,
     markers,
     series: [
-      { id: 'pending-pods', label: 'pending', color: '#d9480f', values: samples.map((s) => s.pendingPods) },
-      {
-        id: 'unschedulable-pods',
-        label: 'unschedulable',
-        color: '#862e9c',
-        values: samples.map((s) => s.unschedulablePods),
-      },
+      line('pending-pods', 'pending', '#d9480f', (s) => s.pendingPods),
+      line('unschedulable-pods', 'unschedulable', '#862e9c', (s) => s.unschedulablePods),
     ],
   });
   const nodes = svgChart({
@@ -184,24 +185,9 @@ export function renderReportHtml(
     times,
     markers,
     series: [
-      {
-        id: 'onprem-nodes',
-        label: 'on-prem (Ready)',
-        color: '#2b8a3e',
-        values: samples.map((s) => s.onPremReady),
-      },
-      {
-        id: 'cloud-nodes',
-        label: 'cloud instances',
-        color: '#1971c2',
-        values: samples.map((s) => s.cloudInstances),
-      },
-      {
-        id: 'cloud-ready-nodes',
-        label: 'cloud (Ready)',
-        color: '#74c0fc',
-        values: samples.map((s) => s.cloudReady),
-      },
+      line('onprem-nodes', 'on-prem (Ready)', '#2b8a3e', (s) => s.onPremReady),
+      line('cloud-nodes', 'cloud instances', '#1971c2', (s) => s.cloudInstances),
+      line('cloud-ready-nodes', 'cloud (Ready)', '#74c0fc', (s) => s.cloudReady),
     ],
   });
   const cost = svgChart({
@@ -210,14 +196,7 @@ export function renderReportHtml(
     times,
     markers,
     yFormat: (v) => `$${v.toFixed(2)}`,
-    series: [
-      {
-        id: 'cumulative-cost',
-        label: 'cost',
-        color: '#e67700',
-        values: samples.map((s) => s.cumulativeCostUsd),
-      },
-    ],
+    series: [line('cumulative-cost', 'cost', '#e67700', (s) => s.cumulativeCostUsd)],
   });
   const s = summary;
   const v = s.invariants.violations;
