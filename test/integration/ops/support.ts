@@ -15,7 +15,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
 import type { CliIo } from '../../../lib/cli/io.js';
 import type { OpsEnvironment } from '../../../lib/ops/environment.js';
-import type { FakeTailscale } from '../../support/fake-tailscale.js';
+import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import type { Moto } from '../../support/moto.js';
 
 export const CLUSTER = 'pi-lab';
@@ -27,6 +27,15 @@ export const AMI_PARAM_AMD64 = '/k3s-burst-test/ami/amd64';
 export const AGENT_TOKEN =
   'K10a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3::node:5f0c9e8d7b6a5f4e3d2c1b0a';
 export const TAILSCALE_SCOPES = ['auth_keys', 'devices:core', 'policy_file:read'];
+
+/** The fake Tailscale API with one OAuth client for tag:k3s-burst holding `scopes`. */
+export function startTailscaleClient(
+  clientId: string,
+  clientSecret: string,
+  scopes: string[] = TAILSCALE_SCOPES,
+): Promise<FakeTailscale> {
+  return startFakeTailscale({ clients: [{ clientId, clientSecret, tags: ['tag:k3s-burst'], scopes }] });
+}
 
 export interface Deployed {
   configDir: string;
