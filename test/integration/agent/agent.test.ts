@@ -259,20 +259,8 @@ describe('agent against the fake API server', () => {
     const shapes = (snapshots(t)[0] as ClusterSnapshot).pendingShapes;
     const api = shapes.find((x) => x.cpuMilli === 500)?.id as string;
     const gpu = shapes.find((x) => x.cpuMilli === 64_000)?.id as string;
-    const envelope = (type: string, detail: Record<string, unknown>, id: string) =>
-      JSON.stringify({
-        version: '0',
-        id,
-        'detail-type': type,
-        source: 'k3s-burst.reconcile',
-        account: '210987654321',
-        time: '2026-03-14T09:30:00Z',
-        region: 'eu-central-1',
-        resources: [],
-        detail,
-      });
     const a = t.queue.send(
-      envelope(
+      commandEnvelope(
         'ScaleOutRequested',
         {
           schemaVersion: 1,
@@ -295,7 +283,7 @@ describe('agent against the fake API server', () => {
       ),
     );
     const b = t.queue.send(
-      envelope(
+      commandEnvelope(
         'DecisionRecorded',
         {
           schemaVersion: 1,

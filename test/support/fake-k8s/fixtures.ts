@@ -406,9 +406,9 @@ export function pdb(name: string, app: string, allowed: number, namespace = 'def
   };
 }
 
-/** An EventBridge envelope as SQS delivers it from the command rule. */
+/** An EventBridge envelope as SQS delivers it to the agent queue: commands and pod notices. */
 export function commandEnvelope(
-  detailType: 'DrainNode' | 'DeleteNode',
+  detailType: 'DrainNode' | 'DeleteNode' | 'ScaleOutRequested' | 'DecisionRecorded',
   detail: Record<string, unknown>,
   id = `evt-${Math.random().toString(16).slice(2)}`,
 ): string {
