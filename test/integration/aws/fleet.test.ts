@@ -6,9 +6,7 @@ import {
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   EC2Client,
-  EC2ServiceException,
   RunInstancesCommand,
-  type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Ec2QueryApi } from '../../../lib/aws/ec2-query.js';
@@ -22,46 +20,13 @@ import {
   NoCapacityError,
 } from '../../../lib/core/ports.js';
 import { Tags } from '../../../lib/events/index.js';
+import { injectRunInstancesErrors, type RunInstancesErrorInjector } from '../../support/ec2-errors.js';
 import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
 import { FakeOfferingCache } from '../../support/fakes/index.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
 const CLUSTER = 'pi-lab';
 const NOW = new Date('2026-03-14T09:00:00Z');
-
-/**
- * moto cannot produce capacity errors, so a middleware fails RunInstances for chosen
- * offerings before the request leaves the client, with the error EC2 would return.
- */
-function withInjectedRunErrors(ec2: EC2Client) {
-  const runs: RunInstancesCommandInput[] = [];
-  let decide: (input: RunInstancesCommandInput) => string | undefined = () => undefined;
-  ec2.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'RunInstancesCommand') {
-        const input = args.input as RunInstancesCommandInput;
-        runs.push(input);
-        const code = decide(input);
-        if (code) {
-          throw new EC2ServiceException({
-            name: code,
-            $fault: 'server',
-            $metadata: { httpStatusCode: 500 },
-            message: `We currently do not have sufficient ${input.InstanceType} capacity (injected ${code}).`,
-          });
-        }
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'injectRunErrors' },
-  );
-  return {
-    runs,
-    failWhen(fn: (input: RunInstancesCommandInput) => string | undefined) {
-      decide = fn;
-    },
-  };
-}
 
 /** An instance tagged for another cluster, launched behind the fleet's back (SDK, on moto). */
 async function runForeignInstance(client: EC2Client, imageId: string): Promise<string> {
@@ -82,7 +47,7 @@ describe('Ec2Fleet against moto', () => {
   let ec2: EC2Client;
   let subnets: SubnetChoice[];
   let imageId: string;
-  let injector: ReturnType<typeof withInjectedRunErrors>;
+  let injector: RunInstancesErrorInjector;
   let cache: FakeOfferingCache;
   let fleet: Ec2Fleet;
   let seq = 0;
@@ -107,7 +72,7 @@ describe('Ec2Fleet against moto', () => {
   beforeAll(async () => {
     moto = await startMoto();
     ec2 = new EC2Client(moto.clientConfig);
-    injector = withInjectedRunErrors(ec2);
+    injector = injectRunInstancesErrors(ec2);
     const s = await ec2.send(new DescribeSubnetsCommand({}));
     subnets = (s.Subnets ?? [])
       .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))

@@ -15,9 +15,7 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   EC2Client,
-  EC2ServiceException,
   type Instance,
-  type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -44,6 +42,7 @@ import {
   snapshotEvent,
   tickEvent,
 } from '../../support/control.js';
+import { injectRunInstancesErrors, type RunInstancesErrorInjector } from '../../support/ec2-errors.js';
 import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
@@ -72,47 +71,13 @@ class RecordingBus implements BusPort {
   }
 }
 
-/** Injects EC2 errors moto cannot produce, per RunInstances input (inside the SDK retry loop). */
-function injectEc2(ec2: EC2Client) {
-  const runs: RunInstancesCommandInput[] = [];
-  let decide: (input: RunInstancesCommandInput) => string | undefined = () => undefined;
-  ec2.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'RunInstancesCommand') {
-        const input = args.input as RunInstancesCommandInput;
-        runs.push(input);
-        const code = decide(input);
-        if (code) {
-          // As EC2 answers: capacity errors are 500s, throttling 503, quota errors 400.
-          const status = code === 'RequestLimitExceeded' ? 503 : code.startsWith('Insufficient') ? 500 : 400;
-          throw new EC2ServiceException({
-            name: code,
-            $fault: status === 400 || status === 503 ? 'client' : 'server',
-            $metadata: { httpStatusCode: status },
-            message: `injected ${code} for ${input.InstanceType}`,
-          });
-        }
-      }
-      return next(args);
-    },
-    // finalizeRequest/low runs inside the SDK's retry middleware, so throttling is retried by the SDK.
-    { step: 'finalizeRequest', priority: 'low', name: 'injectEc2Errors' },
-  );
-  return {
-    runs,
-    failWhen(fn: (input: RunInstancesCommandInput) => string | undefined) {
-      decide = fn;
-    },
-  };
-}
-
 describe('reconcile + launch against moto and the fake Tailscale API', () => {
   let moto: Moto;
   let ts: FakeTailscale;
   let ec2: EC2Client;
   let eb: EventBridgeClient;
   let ddb: DynamoDBClient;
-  let injector: ReturnType<typeof injectEc2>;
+  let injector: RunInstancesErrorInjector;
   let env: Record<string, string>;
   let amiId: string;
   let bus: RecordingBus;
@@ -164,7 +129,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
   beforeAll(async () => {
     [moto, ts] = await Promise.all([startMoto(), startFakeTailscale()]);
     ec2 = new EC2Client({ ...moto.clientConfig, maxAttempts: 3 });
-    injector = injectEc2(ec2);
+    injector = injectRunInstancesErrors(ec2, { insideSdkRetry: true });
     eb = new EventBridgeClient(moto.clientConfig);
     ddb = new DynamoDBClient(moto.clientConfig);
     const sm = new SecretsManagerClient(moto.clientConfig);
