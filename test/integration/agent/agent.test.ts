@@ -50,6 +50,15 @@ describe('agent against the fake API server', () => {
   const extra: TestAgent[] = [];
   let server: HealthServer | undefined;
 
+  /** /healthz, /readyz, /metrics of the agent on a free port; readiness follows `t`. */
+  const serveHealth = (agent: TestAgent) =>
+    startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: agent.agent.metrics,
+      ready: () => t?.agent.readiness() ?? { ready: false, reason: 'stopped' },
+    });
+
   beforeAll(async () => {
     k8s = await startFakeK8s({ token: 'agent-token' });
   });
@@ -75,12 +84,7 @@ describe('agent against the fake API server', () => {
     k8s.failNext({ verb: 'list', resource: 'pods' }, 500, 2);
     // When
     t = await startTestAgent(k8s);
-    server = await startHealthServer({
-      port: 0,
-      host: '127.0.0.1',
-      metrics: t.agent.metrics,
-      ready: () => t?.agent.readiness() ?? { ready: false, reason: 'stopped' },
-    });
+    server = await serveHealth(t);
     // Then: not ready, nothing published while the caches are incomplete
     const early = await fetch(`http://127.0.0.1:${server.port}/readyz`);
     expect(early.status).toBe(503);
@@ -121,12 +125,7 @@ describe('agent against the fake API server', () => {
 
   it('serves /healthz, /metrics in Prometheus text format, 404 and 405', async () => {
     t = await startTestAgent(k8s);
-    server = await startHealthServer({
-      port: 0,
-      host: '127.0.0.1',
-      metrics: t.agent.metrics,
-      ready: () => t?.agent.readiness() ?? { ready: false, reason: 'stopped' },
-    });
+    server = await serveHealth(t);
     await until(() => snapshots(t as TestAgent).length > 0, 'first snapshot');
     const base = `http://127.0.0.1:${server.port}`;
     const health = await fetch(`${base}/healthz`);
