@@ -17,6 +17,14 @@ function fakeCfn(answers: { stacks?: unknown; resources?: unknown; error?: Error
 const outputs = (o: Record<string, string>) =>
   Object.entries(o).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
 
+/** The outputs every stack version has; newer stacks add TableName and DeadLetterQueueUrls. */
+const REQUIRED_OUTPUTS = {
+  EventBusName: 'k3s-burst-pi-lab',
+  CommandQueueUrl: 'https://sqs/q',
+  TailscaleOAuthSecretArn: 'arn:ts',
+  K3sAgentTokenSecretArn: 'arn:tok',
+};
+
 describe('findDeployment', () => {
   it('reads every value from the outputs, no notes', async () => {
     const d = await findDeployment(
@@ -25,10 +33,7 @@ describe('findDeployment', () => {
           {
             StackStatus: 'UPDATE_COMPLETE',
             Outputs: outputs({
-              EventBusName: 'k3s-burst-pi-lab',
-              CommandQueueUrl: 'https://sqs/q',
-              TailscaleOAuthSecretArn: 'arn:ts',
-              K3sAgentTokenSecretArn: 'arn:tok',
+              ...REQUIRED_OUTPUTS,
               TableName: 'tbl',
               DeadLetterQueueUrls: 'https://sqs/a, https://sqs/b',
             }),
@@ -51,12 +56,7 @@ describe('findDeployment', () => {
         stacks: [
           {
             StackStatus: 'UPDATE_COMPLETE',
-            Outputs: outputs({
-              EventBusName: 'k3s-burst-pi-lab',
-              CommandQueueUrl: 'https://sqs/q',
-              TailscaleOAuthSecretArn: 'arn:ts',
-              K3sAgentTokenSecretArn: 'arn:tok',
-            }),
+            Outputs: outputs(REQUIRED_OUTPUTS),
           },
         ],
         resources: [
