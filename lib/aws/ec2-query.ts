@@ -34,6 +34,7 @@ import type {
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import { parseXML } from '@aws-sdk/xml-builder';
+import { backoffDelayMs, realSleep } from './backoff.js';
 import type { Ec2Api } from './fleet.js';
 import { FALLBACK_ERROR_CODES, QUOTA_ERROR_CODES } from './offerings.js';
 import { type AwsCredentials, signV4 } from './sigv4.js';
@@ -381,7 +382,7 @@ export class Ec2QueryApi implements Ec2Api {
     const body = formEncode(params);
     const userData = (input as { UserData?: unknown }).UserData;
     const attempts = Math.max(1, Math.min(10, this.o.maxAttempts ?? 3));
-    const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const sleep = this.o.sleep ?? realSleep;
     let last: Ec2QueryError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const creds = this.creds();
@@ -442,8 +443,7 @@ export class Ec2QueryApi implements Ec2Api {
 
   /** Full jitter: uniform in [0, base·2^(attempt-1)], capped at 5 s. */
   private backoff(attempt: number): number {
-    const cap = Math.min(5000, (this.o.retryBaseMs ?? 250) * 2 ** (attempt - 1));
-    return Math.floor((this.o.random ?? Math.random)() * cap);
+    return backoffDelayMs(attempt, this.o.retryBaseMs ?? 250, 5000, this.o.random ?? Math.random);
   }
 
   private post(headers: Record<string, string>, body: string, action: string): Promise<RawAnswer> {
