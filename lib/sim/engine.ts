@@ -347,8 +347,6 @@ export class Simulation {
   private reconcileBusy = false;
   private lastFresh: boolean | undefined;
   private lastAgentOk = true;
-  private currentMax = -1;
-  private readonly requestedAtByLaunch = new Map<string, number>();
 
   // Output
   private readonly samples: Sample[] = [];
@@ -501,7 +499,6 @@ export class Simulation {
 
   private init(): void {
     const sched = activeSchedule(this.cfg, new Date(this.now));
-    this.currentMax = sched.maxNodes;
     this.trace({ kind: 'schedule', atMs: this.now, name: sched.name, maxNodes: sched.maxNodes });
     this.trace({ kind: 'freshness', atMs: this.now, fresh: false });
     this.lastFresh = false;
@@ -1495,9 +1492,6 @@ export class Simulation {
     const acts =
       plan.launches.length + plan.drains.length + plan.terminations.length + plan.nodeDeletions.length > 0;
     if (acts) this.stats.decisionsWithActions++;
-    if (plan.activeSchedule.maxNodes !== this.currentMax) {
-      this.currentMax = plan.activeSchedule.maxNodes;
-    }
     const decidedAt = this.now;
     // Trace for I5/I7/I8 before acting.
     const snap = this.state.snapshot;
@@ -1597,7 +1591,6 @@ export class Simulation {
       if (!this.state.lastScaleOutAt || this.state.lastScaleOutAt < iso(decidedAt)) {
         this.state.lastScaleOutAt = iso(decidedAt);
       }
-      this.requestedAtByLaunch.set(l.launchId, decidedAt);
       this.note(`decide: launch ${l.count}× ${l.instanceTypes[0]} (${l.podsCovered} pods) — ${l.reason}`);
       this.send(
         'launch',
