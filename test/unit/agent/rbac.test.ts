@@ -10,7 +10,16 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_API_ACCESS, type ApiAccess, LEASE_NAME } from '../../../lib/agent/rbac.js';
 import { startTestAgent, until } from '../../support/fake-k8s/agent.js';
-import { CLUSTER, commandEnvelope, ec2Node, pdb, piNode, pod } from '../../support/fake-k8s/fixtures.js';
+import {
+  CLUSTER,
+  commandEnvelope,
+  EC2_ID,
+  EC2_NODE,
+  ec2Node,
+  pdb,
+  piNode,
+  pod,
+} from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type RecordedRequest, startFakeK8s } from '../../support/fake-k8s/server.js';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy');
@@ -82,11 +91,10 @@ describe('deploy/ RBAC', () => {
   beforeAll(async () => {
     // A realistic run: leader election, sync, a drain with eviction + Events, a delete, shutdown.
     k8s = await startFakeK8s({ token: 'rbac-token' });
-    const id = 'i-0f3a8c61d2e7b9054';
     k8s.upsert('nodes', piNode('pi-node-1', { controlPlane: true }));
-    k8s.upsert('nodes', ec2Node(id));
+    k8s.upsert('nodes', ec2Node(EC2_ID));
     k8s.upsert('nodes', ec2Node('i-0bbbbbbbbbbbbbbb2'));
-    k8s.upsert('pods', pod('web-r1', { node: `burst-${id}`, labels: { app: 'web' }, namespace: 'shop' }));
+    k8s.upsert('pods', pod('web-r1', { node: EC2_NODE, labels: { app: 'web' }, namespace: 'shop' }));
     k8s.upsert('poddisruptionbudgets', pdb('web-pdb', 'web', 1, 'shop'));
     const t = await startTestAgent(k8s, { leaderElect: true });
     await until(() => t.agent.isLeader(), 'leadership');
@@ -95,8 +103,8 @@ describe('deploy/ RBAC', () => {
         schemaVersion: 1,
         cluster: CLUSTER,
         decisionId: 'dec-r',
-        nodeName: `burst-${id}`,
-        instanceId: id,
+        nodeName: EC2_NODE,
+        instanceId: EC2_ID,
         reason: 'empty',
         deadline: new Date(Date.now() + 5000).toISOString(),
       }),
