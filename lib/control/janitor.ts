@@ -25,7 +25,6 @@
  * next run continues. One failed action never stops the others.
  */
 import { instanceIdOfNode } from '../core/context.js';
-import { parseProviderId } from '../core/ids.js';
 import type {
   BusEntry,
   BusPort,
@@ -187,7 +186,7 @@ export function planJanitor(args: {
     const nodeNames = new Set(snapshot.nodes.map((n) => n.name));
     const nodeInstanceIds = new Set<string>();
     for (const n of snapshot.nodes) {
-      const id = instanceIdOfNode(n) ?? parseProviderId(n.providerID)?.instanceId;
+      const id = instanceIdOfNode(n);
       if (id) nodeInstanceIds.add(id);
     }
     const observedMs = Date.parse(snapshot.observedAt);
