@@ -954,14 +954,28 @@ export class Simulation {
     this.agentChanged();
   }
 
-  private applyDaemonSets(n: SimNode): void {
+  /** Requests of the DaemonSet pods that land on a node with these labels and taints. */
+  private daemonOverhead(node: Pick<SimNode, 'labels' | 'taints'>): {
+    cpuMilli: number;
+    memoryMiB: number;
+    pods: number;
+  } {
+    const o = { cpuMilli: 0, memoryMiB: 0, pods: 0 };
     for (const d of this.daemonSets) {
-      if (shapeFitsNode(d, n).ok) {
-        n.daemonCpuMilli += d.cpuMilli;
-        n.daemonMemoryMiB += d.memoryMiB;
-        n.daemonPods += 1;
+      if (shapeFitsNode(d, node).ok) {
+        o.cpuMilli += d.cpuMilli;
+        o.memoryMiB += d.memoryMiB;
+        o.pods++;
       }
     }
+    return o;
+  }
+
+  private applyDaemonSets(n: SimNode): void {
+    const o = this.daemonOverhead(n);
+    n.daemonCpuMilli += o.cpuMilli;
+    n.daemonMemoryMiB += o.memoryMiB;
+    n.daemonPods += o.pods;
   }
 
   /** Allocatable of a fresh cloud node of this type, as K3s reports it. */
@@ -981,44 +995,34 @@ export class Simulation {
   private helpable(t: PodTemplate): boolean {
     const cached = this.helpableCache.get(t.shapeId);
     if (cached !== undefined) return cached;
-    let ok = false;
-    if (!t.usesLocalVolume) {
-      for (const type of this.cfg.nodes.candidateTypes) {
-        const spec = this.catalog.get(type);
-        if (!spec) continue;
-        if (spec.vcpu > this.cfg.limits.maxVcpus || spec.memoryMiB > this.cfg.limits.maxMemoryMiB) continue;
-        for (const ct of this.cfg.nodes.capacityTypes) {
-          if (this.catalog.hourlyUsd(type, ct) > this.cfg.limits.maxHourlyCostUsd) continue;
-          for (const zone of this.zones) {
-            const node = { labels: cloudNodeLabels(this.cfg, spec, zone, ct), taints: this.cfg.nodes.taints };
-            if (!shapeFitsNode(t, node).ok) continue;
-            const alloc = this.cloudAllocatable(spec);
-            let dsCpu = 0;
-            let dsMem = 0;
-            let dsPods = 0;
-            for (const d of this.daemonSets) {
-              if (shapeFitsNode(d, node).ok) {
-                dsCpu += d.cpuMilli;
-                dsMem += d.memoryMiB;
-                dsPods++;
-              }
-            }
-            if (
-              t.cpuMilli + dsCpu <= alloc.cpuMilli &&
-              t.memoryMiB + dsMem <= alloc.memoryMiB &&
-              dsPods + 1 <= alloc.pods
-            ) {
-              ok = true;
-              break;
-            }
-          }
-          if (ok) break;
-        }
-        if (ok) break;
-      }
-    }
+    const ok = !t.usesLocalVolume && this.someCloudNodeTakes(t);
     this.helpableCache.set(t.shapeId, ok);
     return ok;
+  }
+
+  private someCloudNodeTakes(t: PodTemplate): boolean {
+    for (const type of this.cfg.nodes.candidateTypes) {
+      const spec = this.catalog.get(type);
+      if (!spec) continue;
+      if (spec.vcpu > this.cfg.limits.maxVcpus || spec.memoryMiB > this.cfg.limits.maxMemoryMiB) continue;
+      const alloc = this.cloudAllocatable(spec);
+      for (const ct of this.cfg.nodes.capacityTypes) {
+        if (this.catalog.hourlyUsd(type, ct) > this.cfg.limits.maxHourlyCostUsd) continue;
+        for (const zone of this.zones) {
+          const node = { labels: cloudNodeLabels(this.cfg, spec, zone, ct), taints: this.cfg.nodes.taints };
+          if (!shapeFitsNode(t, node).ok) continue;
+          const ds = this.daemonOverhead(node);
+          if (
+            t.cpuMilli + ds.cpuMilli <= alloc.cpuMilli &&
+            t.memoryMiB + ds.memoryMiB <= alloc.memoryMiB &&
+            ds.pods + 1 <= alloc.pods
+          ) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   // ───────────────────────────── agent ─────────────────────────────
