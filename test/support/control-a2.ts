@@ -3,7 +3,6 @@
  * envelopes as EventBridge delivers them, and a fake-backed deps bundle with a settable clock.
  */
 import { RecordingMetrics } from '../../lib/control/common.js';
-import type { PortLogger } from '../../lib/core/ports.js';
 import {
   type Config,
   DetailTypes,
@@ -13,33 +12,12 @@ import {
   type TerminateRequested,
 } from '../../lib/events/index.js';
 import { makeConfig } from '../unit/core/fixtures.js';
+import { CapturingLogger as RecordingLogger } from './control.js';
 import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeState } from './fakes/index.js';
 
-export interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  attributes?: Record<string, unknown>;
-}
-
-/** A PortLogger that keeps every line (tests assert on reasons and on the absence of secrets). */
-export class RecordingLogger implements PortLogger {
-  readonly lines: LogLine[] = [];
-  debug(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'debug', message, attributes });
-  }
-  info(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', message, attributes });
-  }
-  warn(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', message, attributes });
-  }
-  error(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', message, attributes });
-  }
-  text(): string {
-    return this.lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.attributes ?? {})}`).join('\n');
-  }
-}
+export type { LogLine } from './control.js';
+/** The capturing logger of ./control.ts, under the name the terminate / janitor / interruption tests use. */
+export { RecordingLogger };
 
 /** A clock tests move by hand. */
 export class ManualClock {

@@ -115,9 +115,15 @@ export function parseOk<T>(p: Parsed<T>): T {
   return p.input;
 }
 
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes?: Record<string, unknown>;
+}
+
 /** A logger that keeps every line (message + attributes) for assertions. */
 export class CapturingLogger implements PortLogger {
-  readonly lines: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
+  readonly lines: LogLine[] = [];
   debug(message: string, attributes?: Record<string, unknown>) {
     this.lines.push({ level: 'debug', message, attributes });
   }
