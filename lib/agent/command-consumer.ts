@@ -15,6 +15,7 @@
  * - on shutdown an in-flight command is abandoned: its message is made visible again at once
  *   (visibility 0) so the next agent picks it up, and it is not deleted.
  */
+import type { ZodType } from 'zod';
 import {
   AGENT_COMMAND_DETAIL_TYPES,
   DecisionRecorded,
@@ -78,24 +79,35 @@ export interface PodNotice {
 /** Detail-types that only explain a decision on pods (no action); optional on the queue. */
 export const NOTICE_DETAIL_TYPES = [DetailTypes.scaleOutRequested, DetailTypes.decisionRecorded] as const;
 
-function parseNotice(type: string, detail: unknown, cluster: string): { notice: PodNotice[] } | string {
-  if (type === DetailTypes.scaleOutRequested) {
-    const d = ScaleOutRequested.safeParse(detail);
-    if (!d.success)
-      return `invalid ${type}: ${d.error.issues[0]?.path.join('.') || '$'} ${d.error.issues[0]?.message ?? ''}`;
-    if (d.data.cluster !== cluster)
-      return `${type} is for cluster "${d.data.cluster}", this agent serves "${cluster}"`;
-    const l = d.data.launch;
-    const message = `pod triggered scale-up: ${l.count} × ${l.instanceTypes[0]}${l.instanceTypes.length > 1 ? ` (or ${l.instanceTypes.slice(1, 3).join(', ')})` : ''} (decision ${d.data.decisionId}): ${l.reason}`;
-    return { notice: l.shapeIds.map((shapeId) => ({ shapeId, reason: 'TriggeredScaleUp', message })) };
+/** Validate an event detail against its schema and the agent's cluster; a string is the reason to reject it. */
+function parseDetail<T extends { cluster: string }>(
+  schema: ZodType<T>,
+  type: string,
+  detail: unknown,
+  cluster: string,
+): T | string {
+  const d = schema.safeParse(detail);
+  if (!d.success) {
+    const issue = d.error.issues[0];
+    return `invalid ${type}: ${issue?.path.join('.') || '$'} ${issue?.message ?? ''}`.trim();
   }
-  const d = DecisionRecorded.safeParse(detail);
-  if (!d.success)
-    return `invalid ${type}: ${d.error.issues[0]?.path.join('.') || '$'} ${d.error.issues[0]?.message ?? ''}`;
   if (d.data.cluster !== cluster)
     return `${type} is for cluster "${d.data.cluster}", this agent serves "${cluster}"`;
+  return d.data;
+}
+
+function parseNotice(type: string, detail: unknown, cluster: string): { notice: PodNotice[] } | string {
+  if (type === DetailTypes.scaleOutRequested) {
+    const d = parseDetail(ScaleOutRequested, type, detail, cluster);
+    if (typeof d === 'string') return d;
+    const l = d.launch;
+    const message = `pod triggered scale-up: ${l.count} × ${l.instanceTypes[0]}${l.instanceTypes.length > 1 ? ` (or ${l.instanceTypes.slice(1, 3).join(', ')})` : ''} (decision ${d.decisionId}): ${l.reason}`;
+    return { notice: l.shapeIds.map((shapeId) => ({ shapeId, reason: 'TriggeredScaleUp', message })) };
+  }
+  const d = parseDetail(DecisionRecorded, type, detail, cluster);
+  if (typeof d === 'string') return d;
   return {
-    notice: d.data.explanations
+    notice: d.explanations
       .filter((e) => e.kind === 'unhelpable' && e.subject)
       .map((e) => ({
         shapeId: e.subject as string,
@@ -125,23 +137,14 @@ export function parseCommand(body: string, cluster: string): Parsed {
   }
   if (!(AGENT_COMMAND_DETAIL_TYPES as readonly string[]).includes(type))
     return { ok: false, reason: `unknown detail-type "${type}"` };
-  const schema = type === DetailTypes.drainNode ? DrainNode : DeleteNode;
-  const detail = schema.safeParse(env.data.detail);
-  if (!detail.success) {
-    const issue = detail.error.issues[0];
-    return {
-      ok: false,
-      reason: `invalid ${type}: ${issue?.path.join('.') || '$'} ${issue?.message ?? ''}`.trim(),
-    };
-  }
-  if (detail.data.cluster !== cluster)
-    return {
-      ok: false,
-      reason: `${type} is for cluster "${detail.data.cluster}", this agent serves "${cluster}"`,
-    };
+  const detail =
+    type === DetailTypes.drainNode
+      ? parseDetail(DrainNode, type, env.data.detail, cluster)
+      : parseDetail(DeleteNode, type, env.data.detail, cluster);
+  if (typeof detail === 'string') return { ok: false, reason: detail };
   return type === DetailTypes.drainNode
-    ? { ok: true, id: env.data.id, kind: 'drain', command: detail.data as DrainNode }
-    : { ok: true, id: env.data.id, kind: 'delete', command: detail.data as DeleteNode };
+    ? { ok: true, id: env.data.id, kind: 'drain', command: detail as DrainNode }
+    : { ok: true, id: env.data.id, kind: 'delete', command: detail as DeleteNode };
 }
 
 export class CommandConsumer {
@@ -222,7 +225,7 @@ export class CommandConsumer {
     if (this.done.size > 1000) this.done.delete(this.done.keys().next().value as string);
   }
 
-  /** Pod Events for decision notices: at most 20 pods per shape (Events are best effort). */
+  /** Pod Events for decision notices: at most 50 shapes, 20 pods each (Events are best effort). */
   private async recordNotices(notices: PodNotice[]): Promise<void> {
     const lookup = this.o.pendingPodsOfShape;
     if (!lookup) return;
