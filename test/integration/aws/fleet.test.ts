@@ -28,6 +28,20 @@ import { type Moto, startMoto } from '../../support/moto.js';
 const CLUSTER = 'pi-lab';
 const NOW = new Date('2026-03-14T09:00:00Z');
 
+/** moto's first two default subnets, in zone order. */
+function twoSubnets(out: { Subnets?: { SubnetId?: string; AvailabilityZone?: string }[] }): SubnetChoice[] {
+  return (out.Subnets ?? [])
+    .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))
+    .sort((a, b) => a.zone.localeCompare(b.zone))
+    .slice(0, 2);
+}
+
+/** An Amazon-owned image id from moto. */
+async function amazonImage(client: EC2Client): Promise<string> {
+  const images = await client.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+  return images.Images?.[0]?.ImageId ?? '';
+}
+
 /** An instance tagged for another cluster, launched behind the fleet's back (SDK, on moto). */
 async function runForeignInstance(client: EC2Client, imageId: string): Promise<string> {
   const out = await client.send(
@@ -73,13 +87,8 @@ describe('Ec2Fleet against moto', () => {
     moto = await startMoto();
     ec2 = new EC2Client(moto.clientConfig);
     injector = injectRunInstancesErrors(ec2);
-    const s = await ec2.send(new DescribeSubnetsCommand({}));
-    subnets = (s.Subnets ?? [])
-      .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))
-      .sort((a, b) => a.zone.localeCompare(b.zone))
-      .slice(0, 2);
-    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-    imageId = images.Images?.[0]?.ImageId ?? '';
+    subnets = twoSubnets(await ec2.send(new DescribeSubnetsCommand({})));
+    imageId = await amazonImage(ec2);
   });
 
   afterAll(async () => {
@@ -429,13 +438,8 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
       maxAttempts: 2,
       retryBaseMs: 1,
     });
-    const s = await api.describeSubnets({});
-    subnets = (s.Subnets ?? [])
-      .map((x) => ({ subnetId: x.SubnetId ?? '', zone: x.AvailabilityZone ?? '' }))
-      .sort((a, b) => a.zone.localeCompare(b.zone))
-      .slice(0, 2);
-    const images = await sdk.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-    imageId = images.Images?.[0]?.ImageId ?? '';
+    subnets = twoSubnets(await api.describeSubnets({}));
+    imageId = await amazonImage(sdk);
   });
 
   afterAll(async () => {
