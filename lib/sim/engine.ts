@@ -1377,6 +1377,26 @@ export class Simulation {
     }
   }
 
+  private sendDrain(body: Omit<DrainNode, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
+    this.send(
+      'agent',
+      { type: 'drain', body: { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body } },
+      faulty,
+    );
+  }
+
+  private sendDeleteNode(body: Omit<DeleteNode, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
+    this.send(
+      'agent',
+      { type: 'delete', body: { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body } },
+      faulty,
+    );
+  }
+
+  private sendTerminate(body: Omit<TerminateRequested, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
+    this.send('terminate', { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body }, faulty);
+  }
+
   // ───────────────────────────── control plane ─────────────────────────────
 
   private pumpReconcile(): void {
@@ -1627,19 +1647,13 @@ export class Simulation {
       };
       this.state.drains = [...this.state.drains.filter((x) => x.instanceId !== d.instanceId), rec];
       this.note(`decide: drain ${d.nodeName} — ${d.reason}`);
-      this.send(
-        'agent',
+      this.sendDrain(
         {
-          type: 'drain',
-          body: {
-            schemaVersion: SCHEMA_VERSION,
-            cluster: this.cluster,
-            decisionId: plan.decisionId,
-            nodeName: d.nodeName,
-            instanceId: d.instanceId,
-            reason: d.reason,
-            deadline: d.deadline,
-          },
+          decisionId: plan.decisionId,
+          nodeName: d.nodeName,
+          instanceId: d.instanceId,
+          reason: d.reason,
+          deadline: d.deadline,
         },
         true,
       );
@@ -1654,11 +1668,8 @@ export class Simulation {
         onPrem: this.isOnPremTarget(t.instanceId, t.nodeName),
       });
       this.note(`decide: terminate ${t.instanceId} — ${t.reason}`);
-      this.send(
-        'terminate',
+      this.sendTerminate(
         {
-          schemaVersion: SCHEMA_VERSION,
-          cluster: this.cluster,
           decisionId: plan.decisionId,
           instanceId: t.instanceId,
           nodeName: t.nodeName,
@@ -1676,16 +1687,10 @@ export class Simulation {
         target: n.nodeName,
         onPrem: this.nodes.get(n.nodeName)?.onPrem ?? false,
       });
-      this.send(
-        'agent',
+      this.sendDeleteNode(
         {
-          type: 'delete',
-          body: {
-            schemaVersion: SCHEMA_VERSION,
-            cluster: this.cluster,
-            nodeName: n.nodeName,
-            reason: n.reason,
-          },
+          nodeName: n.nodeName,
+          reason: n.reason,
         },
         true,
       );
@@ -1963,19 +1968,13 @@ export class Simulation {
       target: i.nodeName,
       onPrem: false,
     });
-    this.send(
-      'agent',
+    this.sendDrain(
       {
-        type: 'drain',
-        body: {
-          schemaVersion: SCHEMA_VERSION,
-          cluster: this.cluster,
-          decisionId: `spot-${instanceId}`,
-          nodeName: i.nodeName,
-          instanceId,
-          reason: 'spot interruption warning',
-          deadline,
-        },
+        decisionId: `spot-${instanceId}`,
+        nodeName: i.nodeName,
+        instanceId,
+        reason: 'spot interruption warning',
+        deadline,
       },
       true,
     );
@@ -2042,17 +2041,11 @@ export class Simulation {
     this.deleteDevice(i);
     this.state.drains = this.state.drains.filter((d) => d.instanceId !== instanceId);
     if (this.nodes.has(i.nodeName)) {
-      this.send(
-        'agent',
+      this.sendDeleteNode(
         {
-          type: 'delete',
-          body: {
-            schemaVersion: SCHEMA_VERSION,
-            cluster: this.cluster,
-            nodeName: i.nodeName,
-            instanceId,
-            reason: 'instance terminated',
-          },
+          nodeName: i.nodeName,
+          instanceId,
+          reason: 'instance terminated',
         },
         true,
       );
@@ -2091,11 +2084,8 @@ export class Simulation {
         onPrem: false,
       });
       this.note(`janitor: ${i.instanceId} never registered, terminating`);
-      this.send(
-        'terminate',
+      this.sendTerminate(
         {
-          schemaVersion: SCHEMA_VERSION,
-          cluster: this.cluster,
           decisionId: `janitor-${i.instanceId}`,
           instanceId: i.instanceId,
           nodeName: i.nodeName,
@@ -2110,17 +2100,11 @@ export class Simulation {
       const i = this.instances.get(n.instanceId);
       if (i && (i.state === 'pending' || i.state === 'running')) continue;
       if (!this.nodes.has(n.name)) continue;
-      this.send(
-        'agent',
+      this.sendDeleteNode(
         {
-          type: 'delete',
-          body: {
-            schemaVersion: SCHEMA_VERSION,
-            cluster: this.cluster,
-            nodeName: n.name,
-            instanceId: n.instanceId,
-            reason: 'janitor: instance is gone',
-          },
+          nodeName: n.name,
+          instanceId: n.instanceId,
+          reason: 'janitor: instance is gone',
         },
         false,
       );
