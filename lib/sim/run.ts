@@ -12,6 +12,11 @@ import { renderReportHtml } from './report.js';
 import { parseScenario, readJsonFile, type Scenario } from './scenario.js';
 import { type Summary, summarize } from './summary.js';
 
+/** Config problems as paths of the scenario file: `$.limits` → `$.config.limits`. */
+function underConfig(problems: ValidationError['problems']): ValidationError['problems'] {
+  return problems.map((p) => ({ ...p, path: `$.config${p.path.slice(1)}` }));
+}
+
 /**
  * The config a scenario runs with: `--config` file contents if given, else the scenario's
  * inline `config` (errors are reported under `$.config…` of the scenario file), else the
@@ -28,10 +33,7 @@ export function resolveConfig(
       return { config: loadConfig(scenario.config, scenarioName), name: `${scenarioName} (inline config)` };
     } catch (err) {
       if (err instanceof ValidationError) {
-        throw new ValidationError(
-          err.what,
-          err.problems.map((p) => ({ ...p, path: `$.config${p.path.slice(1)}` })),
-        );
+        throw new ValidationError(err.what, underConfig(err.problems));
       }
       throw err;
     }
@@ -61,7 +63,7 @@ export function loadScenarioAndConfig(
       loadConfig(inline, scenarioPath);
     } catch (cfgErr) {
       if (!(cfgErr instanceof ValidationError)) throw cfgErr;
-      problems.push(...cfgErr.problems.map((p) => ({ ...p, path: `$.config${p.path.slice(1)}` })));
+      problems.push(...underConfig(cfgErr.problems));
     }
     throw new ValidationError(scenarioPath, problems);
   }
