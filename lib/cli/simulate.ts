@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ValidationError } from '../events/index.js';
 import { CHAOS_HOURS, type ChaosOutcome, runChaos } from '../sim/chaos.js';
 import { fmtClock, INVARIANT_TITLES } from '../sim/invariants.js';
-import { loadScenarioAndConfig, progressBar, runScenario } from '../sim/run.js';
+import { loadScenarioAndConfig, progressBar, runScenario, textProgress } from '../sim/run.js';
 import { readJsonFile } from '../sim/scenario.js';
 import { formatSummary } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
@@ -189,21 +189,13 @@ export function reportError(err: unknown, io: CliIo): number {
 function chaos(args: Args, io: CliIo): number {
   const hours = args.hours ?? CHAOS_HOURS;
   const t0 = performance.now();
-  let lastPct = -1;
+  const bar = textProgress(io.stderr);
   const failures = runChaos({
     seeds: args.seeds,
     fromSeed: args.fromSeed,
     hours,
     onSeed: (done) => {
-      if (!io.isTTY) return;
-      const pct = Math.floor((done / args.seeds) * 100);
-      if (pct === lastPct) return;
-      lastPct = pct;
-      const filled = Math.round((done / args.seeds) * 30);
-      io.stderr(
-        `\r[${'#'.repeat(filled)}${'-'.repeat(30 - filled)}] ${String(pct).padStart(3)}%  seed ${args.fromSeed + done - 1}`,
-      );
-      if (done === args.seeds) io.stderr('\r\x1b[2K');
+      if (io.isTTY) bar(done / args.seeds, `seed ${args.fromSeed + done - 1}`);
     },
   });
   const wallS = (performance.now() - t0) / 1000;

@@ -105,18 +105,25 @@ export function runScenario(opts: {
   return { result, summary, reportPath, summaryPath };
 }
 
-/** A progress bar for stderr: `[#########-----------]  45%  10:48 simulated`. */
-export function progressBar(write: (text: string) => void, startMs: number, spanMs: number, width = 30) {
+/**
+ * A text progress bar for a terminal: `[#########-----------]  45%  <label>`, redrawn in
+ * place when the whole percent changes and cleared at 100 %.
+ */
+export function textProgress(write: (text: string) => void, width = 30) {
   let last = -1;
-  return (fraction: number): void => {
+  return (fraction: number, label: string): void => {
     const pct = Math.floor(fraction * 100);
     if (pct === last) return;
     last = pct;
     const filled = Math.round(fraction * width);
-    const at = new Date(startMs + fraction * spanMs).toISOString().slice(11, 16);
-    write(
-      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${at} simulated`,
-    );
+    write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${label}`);
     if (fraction >= 1) write('\r\x1b[2K');
   };
+}
+
+/** The simulation's progress bar for stderr: `[#########-----------]  45%  10:48 simulated`. */
+export function progressBar(write: (text: string) => void, startMs: number, spanMs: number, width = 30) {
+  const bar = textProgress(write, width);
+  return (fraction: number): void =>
+    bar(fraction, `${new Date(startMs + fraction * spanMs).toISOString().slice(11, 16)} simulated`);
 }
