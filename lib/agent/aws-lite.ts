@@ -2,7 +2,7 @@
  * The agent's two AWS calls (EventBridge PutEvents; SQS Receive/Delete/ChangeVisibility) over
  * the AWS JSON protocol with a hand-written Signature V4, on node:https.
  *
- * Why not the AWS SDK (aws-ports.ts, still used by the end-to-end tests): loading the SQS and
+ * Why not the AWS SDK: loading the SQS and
  * EventBridge clients costs ~22 MiB RSS, a quarter of the agent's 80 MiB budget on a Raspberry
  * Pi (bench `agent.rss-mib.*`). The agent needs four operations with static credentials from its
  * Kubernetes Secret; this file is those operations. Credentials are read once from the
@@ -173,8 +173,7 @@ function send<T>(
   });
 }
 
-// The request and answer shapes below are shared with aws-ports.ts (the SDK adapters), so the
-// two implementations of the ports cannot drift apart.
+// The request and answer shapes of the two JSON-protocol services the agent calls.
 
 /** One PutEvents answer entry (same field names in the JSON protocol and the SDK). */
 export interface PutEventsResultEntry {
@@ -191,7 +190,7 @@ export interface SqsMessage {
   Attributes?: Record<string, string>;
 }
 
-export function putEventsEntries(entries: BusEntry[]) {
+function putEventsEntries(entries: BusEntry[]) {
   return entries.map((e) => ({
     Source: e.source,
     DetailType: e.detailType,
@@ -201,7 +200,7 @@ export function putEventsEntries(entries: BusEntry[]) {
 }
 
 /** One result per entry sent, in order; an entry AWS did not answer for is a failure. */
-export function putResults(entries: BusEntry[], answers: PutEventsResultEntry[] | undefined): PutResult[] {
+function putResults(entries: BusEntry[], answers: PutEventsResultEntry[] | undefined): PutResult[] {
   return entries.map((_, i): PutResult => {
     const r = answers?.[i];
     if (r?.EventId && !r.ErrorCode) return { ok: true, eventId: r.EventId };
@@ -213,7 +212,7 @@ export function putResults(entries: BusEntry[], answers: PutEventsResultEntry[] 
   });
 }
 
-export function receiveMessageParams(maxMessages: number, waitSeconds: number, visibilitySeconds: number) {
+function receiveMessageParams(maxMessages: number, waitSeconds: number, visibilitySeconds: number) {
   return {
     MaxNumberOfMessages: Math.max(1, Math.min(10, maxMessages)),
     WaitTimeSeconds: waitSeconds,
@@ -222,7 +221,7 @@ export function receiveMessageParams(maxMessages: number, waitSeconds: number, v
   };
 }
 
-export function queueMessages(messages: SqsMessage[] | undefined): QueueMessage[] {
+function queueMessages(messages: SqsMessage[] | undefined): QueueMessage[] {
   return (messages ?? []).map((m) => ({
     messageId: m.MessageId ?? '',
     receiptHandle: m.ReceiptHandle ?? '',

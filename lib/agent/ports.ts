@@ -1,7 +1,6 @@
 /**
- * The agent's two AWS ports. `aws-lite.ts` implements them for the agent process (signed JSON
- * calls, no SDK); `aws-ports.ts` implements them with the AWS SDK for the end-to-end test;
- * `fake-ports.ts` holds in-memory fakes with the same contracts for tests and the local run.
+ * The agent's two AWS ports. `aws-lite.ts` implements them (signed JSON calls, no SDK) for the
+ * agent process and the end-to-end test; `fake-ports.ts` holds in-memory fakes with the same contracts for tests and the local run.
  */
 
 /** One PutEvents entry. `detail` is the JSON string EventBridge receives. */

@@ -21,7 +21,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createDeps, readEnv, setDepsForTesting } from '../../lambdas/runtime.js';
 import { startAgent } from '../../lib/agent/agent.js';
-import { eventBridgeBus, sqsQueue } from '../../lib/agent/aws-ports.js';
+import { liteEventBus, liteQueue } from '../../lib/agent/aws-lite.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../lib/agent/logger.js';
@@ -288,13 +288,15 @@ export async function startWorld(
 
   // ── the agent, for real, against the fake API server and moto ──
   const agentLogger = memoryLogger();
+  const agentAws = { region, credentials: cc.credentials, env: { AWS_ENDPOINT_URL: moto.endpoint } };
   const api = new KubeClient(await kubeconfigTarget(k8s.writeKubeconfig()));
   const agent = startAgent({
     cluster,
     eventBusName: busName,
     api,
-    bus: eventBridgeBus(region, new EventBridgeClient(cc)),
-    queue: sqsQueue(region, commandQueueUrl, new SQSClient(cc)),
+    // The agent's own AWS client (as in production), pointed at moto.
+    bus: liteEventBus(agentAws),
+    queue: liteQueue({ ...agentAws, queueUrl: commandQueueUrl }),
     log: agentLogger,
     identity: 'k3s-burst-agent-e2e',
     batchIdleMs: 150,
