@@ -49,7 +49,6 @@ import { EventQueue } from './event-queue.js';
 import {
   type ActionCause,
   type CheckerParams,
-  describeTrace,
   InvariantChecker,
   type TraceEvent,
   type Violation,
@@ -2192,10 +2191,5 @@ export class Simulation {
       if (p) oldest = Math.max(oldest, this.now - p.createdAtMs);
     }
     this.stats.oldestPendingAtEndMs = oldest;
-  }
-
-  /** The timeline the checker keeps, rendered (for debugging a run). */
-  static describe(e: TraceEvent): string {
-    return describeTrace(e);
   }
 }
