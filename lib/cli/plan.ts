@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { decisionIdFor, loadConfig, planCluster } from '../core/index.js';
 import {
   type ClusterSnapshot,
@@ -19,7 +18,7 @@ import {
   parseOrThrow,
   ValidationError,
 } from '../events/index.js';
-import { type CliIo, ExitCode } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
 
 const USAGE = `Usage: k3s-burst plan --snapshot FILE --config FILE [--fleet FILE] [options]
 
@@ -143,38 +142,17 @@ export function formatPlanTable(plan: Plan): string {
 
 /** `k3s-burst plan …`; returns the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let values: {
-    snapshot?: string;
-    fleet?: string;
-    config?: string;
-    now?: string;
-    format?: string;
-    'decision-id'?: string;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        snapshot: { type: 'string' },
-        fleet: { type: 'string' },
-        config: { type: 'string' },
-        now: { type: 'string' },
-        format: { type: 'string', default: 'json' },
-        'decision-id': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    io.stderr(`k3s-burst plan: ${(err as Error).message}\n\n${USAGE}`);
-    return ExitCode.usage;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return ExitCode.ok;
-  }
+  const parsed = parseCommandArgs(io, 'plan', USAGE, args, {
+    snapshot: { type: 'string' },
+    fleet: { type: 'string' },
+    config: { type: 'string' },
+    now: { type: 'string' },
+    format: { type: 'string', default: 'json' },
+    'decision-id': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const missing = (['snapshot', 'config'] as const).filter((k) => !values[k]);
   if (missing.length > 0) {
     io.stderr(`k3s-burst plan: missing ${missing.map((m) => `--${m} FILE`).join(' and ')}\n\n${USAGE}`);

@@ -8,7 +8,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CapacityType, Config, Labels, parseOrThrow, ValidationError } from '../events/index.js';
 import {
   MAX_AGENT_TOKEN_LENGTH,
@@ -20,7 +19,7 @@ import {
   UserDataError,
   userDataSizeBytes,
 } from '../userdata/index.js';
-import { type CliIo, ExitCode } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
 
 const USAGE = `Usage: k3s-burst render-userdata --config FILE [--instance-type T] [--capacity-type spot|on-demand]
 
@@ -42,26 +41,14 @@ function usageError(io: CliIo, message: string): number {
 }
 
 export async function run(args: string[], io: CliIo): Promise<number> {
-  let values: { config?: string; 'instance-type'?: string; 'capacity-type'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        'instance-type': { type: 'string' },
-        'capacity-type': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return usageError(io, (err as Error).message);
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return ExitCode.ok;
-  }
+  const parsed = parseCommandArgs(io, 'render-userdata', USAGE, args, {
+    config: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'capacity-type': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   if (!values.config) return usageError(io, '--config FILE is required');
 
   const instanceType = values['instance-type'];
