@@ -3,6 +3,7 @@
  * names the flag and the variable, the value received and how to fix it; the CLI exits 2.
  */
 import { parseArgs } from 'node:util';
+import { AWS_REGION_PATTERN } from '../events/index.js';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -50,7 +51,6 @@ Options (each also read from the environment variable shown):
 `;
 
 const CLUSTER = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const BUS =
   /^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+)$/;
 
@@ -130,7 +130,7 @@ export function parseAgentConfig(
   const region = str('region', 'AWS_REGION') ?? env.AWS_DEFAULT_REGION;
   if (!region)
     problems.push('--region / AWS_REGION is required: the region of the k3s-burst stack, e.g. eu-central-1');
-  else if (!REGION.test(region))
+  else if (!AWS_REGION_PATTERN.test(region))
     problems.push(`--region / AWS_REGION is not an AWS region (got "${region}")`);
   const metricsPort = int('metrics-port', 'K3S_BURST_METRICS_PORT', 8080, 0, 65535);
   const batchIdleMs = int('batch-idle-ms', 'K3S_BURST_BATCH_IDLE_MS', 1000, 100, 60_000);

@@ -1,6 +1,9 @@
 import * as z from 'zod';
 
 /** ISO-8601 timestamp with an offset (`Z` or `+01:00`), e.g. `2026-03-14T09:26:53Z`. */
+/** An AWS region name such as `eu-central-1` or `us-gov-west-1`. */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
 export const IsoTime = z.iso.datetime({ offset: true });
 
 /** A Kubernetes label key or value map. */

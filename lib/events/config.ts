@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Arch, CapacityType, LabelMap, Taint } from './common.js';
+import { Arch, AWS_REGION_PATTERN, CapacityType, LabelMap, Taint } from './common.js';
 import { DEFAULT_MAX_PODS_PER_NODE, SCHEMA_VERSION } from './constants.js';
 
 function isTimeZone(tz: string): boolean {
@@ -72,7 +72,7 @@ const ClusterSection = z.strictObject({
       /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
       'use 2-32 lowercase letters, digits or "-", starting with a letter',
     ),
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as "eu-central-1"'),
+  region: z.string().regex(AWS_REGION_PATTERN, 'expected an AWS region such as "eu-central-1"'),
   k3sServerUrl: z
     .string()
     .url()

@@ -10,6 +10,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { awsErrorCode, errorMessage } from '../aws/logger.js';
+import { AWS_REGION_PATTERN } from '../events/index.js';
 import type { AwsClientOptions, OpsEnvironment } from './environment.js';
 import { OpsError, OpsUsageError } from './errors.js';
 
@@ -47,12 +48,10 @@ export function makeClients(options: AwsClientOptions): OpsClients {
   };
 }
 
-const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-
 /** `--region` if given (validated), else the config's region. */
 export function resolveRegion(flag: string | undefined, configRegion: string): string {
   if (flag === undefined) return configRegion;
-  if (!REGION_RE.test(flag)) {
+  if (!AWS_REGION_PATTERN.test(flag)) {
     throw new OpsUsageError(
       `--region must be an AWS region such as eu-central-1 (got "${flag.slice(0, 40)}")`,
     );
