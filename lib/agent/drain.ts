@@ -158,7 +158,8 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
   let backoff = deps.initialBackoffMs ?? 1000;
   const maxBackoff = deps.maxBackoffMs ?? 10_000;
 
-  for (let _round = 0; pending.size > 0 && !signal.aborted; _round++) {
+  // Bounded by the deadline: every round ends in a sleep of at least the backoff until it.
+  while (pending.size > 0 && !signal.aborted) {
     let hint = 0;
     for (const pod of [...pending.values()]) {
       if (signal.aborted) break;
