@@ -4,6 +4,7 @@ import type {
   DaemonSetOverhead,
   PendingShape,
   PlannedLaunch,
+  SnapshotNode,
   UnhelpableShape,
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
@@ -386,7 +387,8 @@ function inFlightBins(
   daemonSets: readonly DaemonSetOverhead[],
 ): InFlightBin[] {
   const bins: InFlightBin[] = [];
-  const add = (label: string, type: string, zone: string, cap: CapacityType) => {
+  /** A bin for capacity on its way: a fresh node's room, or `node`'s free room if it has joined. */
+  const add = (label: string, type: string, zone: string, cap: CapacityType, node?: SnapshotNode) => {
     const spec = ctx.catalog.get(type);
     if (!spec) {
       b.explain(
@@ -396,6 +398,18 @@ function inFlightBins(
       return;
     }
     const labels = cloudNodeLabels(ctx.config, spec, zone, cap);
+    if (node) {
+      bins.push({
+        label,
+        spec,
+        labels: { ...labels, ...node.labels },
+        cpu: Math.max(0, node.allocatable.cpuMilli - node.requested.cpuMilli),
+        mem: Math.max(0, node.allocatable.memoryMiB - node.requested.memoryMiB),
+        pods: Math.max(0, node.allocatable.pods - node.requested.pods),
+        ports: null,
+      });
+      return;
+    }
     const room = newNodeCapacity(ctx.config, spec, labels, daemonSets);
     bins.push({ label, spec, labels, cpu: room.cpuMilli, mem: room.memoryMiB, pods: room.pods, ports: null });
   };
@@ -414,17 +428,7 @@ function inFlightBins(
       // for them again. For a short grace its free room counts as in-flight capacity.
       const readyFor = (ctx.nowMs - Date.parse(node.readySince)) / 1000;
       if (node.cordoned || readyFor > NEW_NODE_GRACE_SECONDS) continue;
-      const spec = ctx.catalog.get(inst.instanceType);
-      if (!spec) continue;
-      bins.push({
-        label: `new node ${node.name}`,
-        spec,
-        labels: { ...cloudNodeLabels(ctx.config, spec, inst.zone, inst.capacityType), ...node.labels },
-        cpu: Math.max(0, node.allocatable.cpuMilli - node.requested.cpuMilli),
-        mem: Math.max(0, node.allocatable.memoryMiB - node.requested.memoryMiB),
-        pods: Math.max(0, node.allocatable.pods - node.requested.pods),
-        ports: null,
-      });
+      add(`new node ${node.name}`, inst.instanceType, inst.zone, inst.capacityType, node);
       continue;
     }
     // A node that registered but has been NotReady for long is a repair case, not capacity.
