@@ -5,7 +5,7 @@
  * observer rule that copies every event the Lambdas emit to a queue the test reads.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -63,6 +63,8 @@ export interface A2World {
   launch(): Promise<{ instanceId: string; nodeName: string; zone: string }>;
   /** Start an instance WITHOUT our cluster tag (another workload in the account). */
   launchForeign(): Promise<string>;
+  /** An instance's state name in EC2 (moto), e.g. 'running', 'terminated'. */
+  stateOf(instanceId: string): Promise<string | undefined>;
   /** Invoke a handler as Lambda would. */
   invoke(fn: 'terminate' | 'janitor' | 'interruption', event: unknown): Promise<unknown>;
   /** Everything the Lambdas put on the bus since the last call (observer rule → SQS), bounded wait. */
@@ -209,6 +211,10 @@ export async function startA2World(): Promise<A2World> {
         reason: 'integration test',
       });
       return { instanceId: l.instanceId, nodeName: l.nodeName, zone: l.zone };
+    },
+    async stateOf(instanceId: string) {
+      const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      return r.Reservations?.[0]?.Instances?.[0]?.State?.Name;
     },
     async launchForeign() {
       const r = await ec2.send(

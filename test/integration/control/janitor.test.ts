@@ -1,4 +1,3 @@
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import type { JanitorReport } from '../../../lib/control/janitor.js';
@@ -17,10 +16,6 @@ describe('janitor handler against moto and the fake Tailscale API', () => {
     await w?.stop();
   });
 
-  async function stateOf(instanceId: string): Promise<string | undefined> {
-    const r = await w.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    return r.Reservations?.[0]?.Instances?.[0]?.State?.Name;
-  }
   const iso = (msAgo: number) => new Date(w.clock.nowMs - msAgo).toISOString();
 
   it('acts on nothing in the cluster while the snapshot is stale, removes orphans and stale devices once it is fresh', async () => {
@@ -65,7 +60,7 @@ describe('janitor handler against moto and the fake Tailscale API', () => {
     // Then no instance is terminated and no Node deletion is requested (fail-safe)...
     expect(stale.snapshot).toBe('stale');
     expect(stale.orphansTerminated).toEqual([]);
-    expect(await stateOf(orphan.instanceId)).toBe('running');
+    expect(await w.stateOf(orphan.instanceId)).toBe('running');
     expect(await w.commands(0)).toEqual([]);
     // ...but the device of the terminated instance is removed (that needs no cluster view)
     expect(stale.devicesDeleted).toEqual([goneDevice.nodeId]);
@@ -84,8 +79,8 @@ describe('janitor handler against moto and the fake Tailscale API', () => {
     // Then the orphan is terminated and its device deleted; the registered instance is untouched
     expect(fresh.snapshot).toBe('fresh');
     expect(fresh.orphansTerminated).toEqual([orphan.instanceId]);
-    expect(['shutting-down', 'terminated']).toContain(await stateOf(orphan.instanceId));
-    expect(await stateOf(registered.instanceId)).toBe('running');
+    expect(['shutting-down', 'terminated']).toContain(await w.stateOf(orphan.instanceId));
+    expect(await w.stateOf(registered.instanceId)).toBe('running');
     expect(fresh.devicesDeleted).toEqual([orphanDevice.nodeId]);
     expect([...w.tailscale.devices.values()].map((d) => d.hostname).sort()).toEqual(
       ['pi-node-1', registered.nodeName].sort(),

@@ -1,4 +1,3 @@
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import { DetailTypes, Sources } from '../../../lib/events/index.js';
@@ -19,11 +18,6 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
     await w.emitted(0);
     await w.commands(0);
   });
-
-  async function stateOf(instanceId: string): Promise<string | undefined> {
-    const r = await w.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-    return r.Reservations?.[0]?.Instances?.[0]?.State?.Name;
-  }
 
   it('scales in: terminates, deletes the device, sends DeleteNode to the agent queue, emits InstanceTerminated', async () => {
     // Given a managed instance whose node joined the tailnet, and a drain in progress
@@ -46,7 +40,7 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
 
     // Then
     expect(r).toMatchObject({ outcome: 'terminated', terminatedNow: true, device: { outcome: 'deleted' } });
-    expect(['shutting-down', 'terminated']).toContain(await stateOf(inst.instanceId));
+    expect(['shutting-down', 'terminated']).toContain(await w.stateOf(inst.instanceId));
     expect([...w.tailscale.devices.values()].map((d) => d.hostname)).toEqual([pi.hostname]);
     const cmds = await w.commands(1);
     expect(cmds).toEqual([
@@ -88,7 +82,7 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
     const r = await w.invoke('terminate', terminateRequestedEvent({ instanceId: foreign }));
 
     expect(r).toMatchObject({ outcome: 'refused' });
-    expect(await stateOf(foreign)).toBe('running');
+    expect(await w.stateOf(foreign)).toBe('running');
     expect(w.metrics.total(ControlMetrics.foreignTerminateRefused) - before).toBe(1);
     expect(await w.emitted(0)).toEqual([]);
   });
@@ -102,7 +96,7 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
     const r = await w.invoke('terminate', terminateRequestedEvent({ instanceId: inst.instanceId }));
 
     expect(r).toMatchObject({ outcome: 'terminated', terminatedNow: true, device: { outcome: 'failed' } });
-    expect(['shutting-down', 'terminated']).toContain(await stateOf(inst.instanceId));
+    expect(['shutting-down', 'terminated']).toContain(await w.stateOf(inst.instanceId));
     expect([...w.tailscale.devices.values()].some((d) => d.hostname === inst.nodeName)).toBe(true);
     expect(w.metrics.total(ControlMetrics.deviceDeleteFailures) - before).toBe(1);
     const terminated = (await w.emitted(2)).find((e) => e.detailType === DetailTypes.instanceTerminated);
@@ -121,7 +115,7 @@ describe('terminate handler against moto and the fake Tailscale API', () => {
       terminateRequestedEvent({ instanceId: inst.instanceId, cluster: 'other-lab' }),
     );
     expect(r).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('other-lab') });
-    expect(await stateOf(inst.instanceId)).toBe('running');
+    expect(await w.stateOf(inst.instanceId)).toBe('running');
     expect(w.metrics.total(ControlMetrics.invalidEvents) - before).toBe(1);
     expect(
       w.log.lines.some(
