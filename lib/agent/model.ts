@@ -145,6 +145,8 @@ export interface SlimNode {
   doNotDisrupt: boolean;
   taints: { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
   unschedulable: boolean;
+  /** metadata.deletionTimestamp is set: the Node object is being deleted. */
+  deleting: boolean;
   ready: boolean;
   readySince: string;
   createdAt: string;
@@ -398,6 +400,7 @@ export function slimNode(raw: RawNode): SlimNode {
         return taint;
       }),
     unschedulable: raw.spec?.unschedulable === true,
+    deleting: Boolean(meta.deletionTimestamp),
     ready: readyCond?.status === 'True',
     readySince: readyCond?.lastTransitionTime ?? meta.creationTimestamp ?? EPOCH,
     createdAt: meta.creationTimestamp ?? EPOCH,

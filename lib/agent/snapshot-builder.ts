@@ -179,6 +179,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       blockers: a.blockers.sort((x, y) => (x.pod < y.pod ? -1 : 1)),
       doNotDisrupt: n.doNotDisrupt,
     };
+    if (n.deleting) out.deleting = true;
     if (isManaged && aws) {
       out.instanceId = aws.instanceId;
       out.zone = aws.zone;

@@ -135,6 +135,11 @@ export function formatPlanTable(plan: Plan): string {
     ['SHAPE', 'PODS', 'EXAMPLE'],
     plan.unhelpable.map((u) => [u.shapeId, String(u.count), u.examplePods[0] ?? '-']),
   );
+  section(
+    'Pending pods',
+    ['SHAPE', 'PODS', 'ANSWER', 'CODE'],
+    (plan.podAnswers ?? []).map((a) => [a.shapeId, String(a.count), a.kind, a.code]),
+  );
   out.push('', 'Why');
   for (const e of plan.explanations) out.push(`  - [${e.kind}] ${e.message}`);
   return `${out.join('\n')}\n`;

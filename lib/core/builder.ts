@@ -4,6 +4,7 @@ import type {
   PlannedLaunch,
   PlannedNodeDeletion,
   PlannedTermination,
+  PodAnswer,
   UnhelpableShape,
 } from '../events/index.js';
 
@@ -20,6 +21,8 @@ export class PlanBuilder {
   readonly terminations = new Map<string, PlannedTermination>();
   readonly nodeDeletions = new Map<string, PlannedNodeDeletion>();
   readonly unhelpable: UnhelpableShape[] = [];
+  /** Every pending pod's answer (scale-out fills it). */
+  readonly podAnswers: PodAnswer[] = [];
   readonly explanations: Explanation[] = [];
 
   explain(kind: Kind, message: string, subject?: string): void {

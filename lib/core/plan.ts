@@ -1,4 +1,4 @@
-import type { ClusterSnapshot, Config, FleetState, Plan } from '../events/index.js';
+import type { ClusterSnapshot, Config, FleetState, Plan, PodAnswer } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import { PlanBuilder } from './builder.js';
 import { buildCatalog } from './catalog.js';
@@ -96,6 +96,17 @@ function enforceOnPremSafety(ctx: PlanContext, b: PlanBuilder): void {
   }
 }
 
+/** Order of a shape's answers: where its pods go, then why the rest wait. */
+const ANSWER_ORDER: Record<PodAnswer['kind'], number> = {
+  'fits-on-existing': 0,
+  'fits-in-flight': 1,
+  'launched-for': 2,
+  'held-by-limit': 3,
+  'waiting-for-offering': 4,
+  expendable: 5,
+  unhelpable: 6,
+};
+
 function byString<T>(key: (t: T) => string): (a: T, c: T) => number {
   return (a, c) => (key(a) < key(c) ? -1 : key(a) > key(c) ? 1 : 0);
 }
@@ -145,7 +156,7 @@ export function planCluster(input: PlanInput): Plan {
       );
     }
     const { head, names } = headroomFor(ctx, usage);
-    if (!ctx.agentStale) planScaleOut(ctx, b, head, names);
+    const out = ctx.agentStale ? undefined : planScaleOut(ctx, b, head, names);
     if (snapshot) {
       const draining = new Set(ctx.drains.map((d) => d.instanceId));
       const present =
@@ -154,7 +165,7 @@ export function planCluster(input: PlanInput): Plan {
         b.launches.reduce((a, l) => a + l.count, 0);
       planWarmCapacity(ctx, b, head, present, names);
     }
-    if (!ctx.agentStale) planScaleIn(ctx, b, b.launches.length > 0);
+    if (!ctx.agentStale) planScaleIn(ctx, b, b.launches.length > 0, out?.awaitedNodes);
   }
 
   enforceOnPremSafety(ctx, b);
@@ -190,5 +201,8 @@ export function planCluster(input: PlanInput): Plan {
     nodeDeletions: [...b.nodeDeletions.values()].sort(byString((d) => d.nodeName)),
     unhelpable: [...b.unhelpable].sort(byString((u) => u.shapeId)),
     explanations: b.explanations,
+    podAnswers: [...b.podAnswers].sort((a, c) =>
+      a.shapeId < c.shapeId ? -1 : a.shapeId > c.shapeId ? 1 : ANSWER_ORDER[a.kind] - ANSWER_ORDER[c.kind],
+    ),
   };
 }

@@ -189,7 +189,12 @@ function fitsElsewhere(
  * than maxConcurrentDrains at once (drains in progress included), never a node with
  * do-not-disrupt or eviction blockers, never an on-prem node.
  */
-export function planScaleIn(ctx: PlanContext, b: PlanBuilder, launchingNow: boolean): void {
+export function planScaleIn(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  launchingNow: boolean,
+  awaitedNodes: ReadonlyMap<string, number> = new Map(),
+): void {
   const cfg = ctx.config.scaleIn;
   if (launchingNow) {
     if (ctx.managedNodes.length > 0)
@@ -225,6 +230,16 @@ export function planScaleIn(ctx: PlanContext, b: PlanBuilder, launchingNow: bool
     const inst = id ? ctx.instancesById.get(id) : undefined;
     if (!id || !inst || inst.state !== 'running' || !ctx.liveIds.has(id)) continue;
     if (b.isRemoving(id) || draining.has(id) || !node.ready || node.cordoned) continue;
+    const awaited = awaitedNodes.get(node.name);
+    if (awaited !== undefined) {
+      if (node.workloadPodCount === 0)
+        b.explain(
+          'scale-in',
+          `keep ${node.name}: ${plural(awaited, 'pending pod')} fit on its free room and the scheduler is about to place them there`,
+          node.name,
+        );
+      continue;
+    }
     eligible.push({ node, inst });
   }
 

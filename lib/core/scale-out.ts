@@ -4,7 +4,7 @@ import type {
   DaemonSetOverhead,
   PendingShape,
   PlannedLaunch,
-  SnapshotNode,
+  PodAnswer,
   UnhelpableShape,
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
@@ -22,6 +22,14 @@ import {
   ZONE_KEYS,
 } from './matching.js';
 import { binsLowerBound, fitCount, type PackItem, packFresh } from './packing.js';
+import {
+  existingBins,
+  fitsAnyRoom,
+  type Placement,
+  placeOnRoom,
+  type RoomBin,
+  type RoomShape,
+} from './room.js';
 
 /** What is still allowed under the limits and the active schedule. */
 export interface Headroom {
@@ -94,7 +102,7 @@ function labelsOf(ctx: PlanContext, t: TypeInfo, zone: string, cap: CapacityType
   return labels;
 }
 
-interface ShapeInfo {
+interface ShapeInfo extends RoomShape {
   shape: PendingShape;
   item: PackItem;
   /** Sort key for first-fit-decreasing. */
@@ -106,25 +114,11 @@ interface ShapeInfo {
   remaining: number;
   /** Which types fit, zones and capacity types: shapes with equal keys are packed together. */
   typesKey: string;
-}
-
-/** Capacity already on its way: decided launches EC2 does not list yet, and instances not Ready yet. */
-interface InFlightBin {
-  label: string;
-  spec: InstanceSpec;
-  labels: Record<string, string>;
-  cpu: number;
-  mem: number;
-  pods: number;
-  ports: Set<number> | null;
+  /** Why no cloud node can run it (machine-readable code + sentence), or undefined. */
+  unhelpable?: { code: string; text: string };
 }
 
 const LARGE = Number.MAX_SAFE_INTEGER;
-/**
- * A managed node Ready for less than this counts its free room as capacity for pending pods:
- * their Unschedulable verdict predates it and the scheduler is about to bind them there.
- */
-export const NEW_NODE_GRACE_SECONDS = 120;
 /** Types packed exactly per group (the best by lower-bound cost); the rest only when clamped. */
 const EXACT_CANDIDATES = 6;
 /** Fallback instance types listed per launch (after the chosen one). */
@@ -289,26 +283,36 @@ function headroomLeft(limit: 'nodes' | 'vcpu' | 'memory' | 'cost', head: Headroo
   }
 }
 
-/** Why no candidate type can ever run this shape, or undefined if some type can. */
+/** Why no candidate type can ever run this shape (a machine-readable code and a sentence), or undefined if some type can. */
 function unhelpableReason(
   ctx: PlanContext,
   s: ShapeInfo,
   allTypes: TypeInfo[],
   zones: string[],
-): string | undefined {
+): { code: string; text: string } | undefined {
   const shape = s.shape;
   if (shape.usesLocalVolume) {
-    return 'uses a node-local volume (e.g. a local PersistentVolume on an on-prem node); a new cloud node cannot mount it';
+    return {
+      code: 'local-volume',
+      text: 'uses a node-local volume (e.g. a local PersistentVolume on an on-prem node); a new cloud node cannot mount it',
+    };
   }
   const taint = untoleratedTaint(shape.tolerations, ctx.config.nodes.taints);
   if (taint) {
-    return `does not tolerate taint ${fmtTaint(taint)} that every cloud node carries (nodes.taints); add a toleration if it may run in the cloud`;
+    return {
+      code: 'cloud-taint',
+      text: `does not tolerate taint ${fmtTaint(taint)} that every cloud node carries (nodes.taints); add a toleration if it may run in the cloud`,
+    };
   }
-  if (allTypes.length === 0) return 'no candidate instance type is in the catalog';
+  if (allTypes.length === 0)
+    return { code: 'no-candidate-types', text: 'no candidate instance type is in the catalog' };
   if (s.types.length === 0) {
     const hostname = shape.nodeSelector[Labels.hostname];
     if (hostname !== undefined) {
-      return `is pinned to node ${hostname} by nodeSelector ${Labels.hostname}=${hostname}; a new cloud node can never be that node`;
+      return {
+        code: 'pinned-to-node',
+        text: `is pinned to node ${hostname} by nodeSelector ${Labels.hostname}=${hostname}; a new cloud node can never be that node`,
+      };
     }
     const first = allTypes[0] as TypeInfo;
     const reason =
@@ -318,7 +322,10 @@ function unhelpableReason(
       ) ?? 'its node selectors match none of the cloud zones or capacity types';
     const arches = [...new Set(allTypes.map((t) => t.spec.arch))].sort().join('/');
     const where = constrainsAnyKey(shape, ZONE_KEYS) ? ` in ${zones.join(', ')}` : '';
-    return `matches no candidate type (${allTypes.length} ${arches} types${where}): ${reason}`;
+    return {
+      code: 'no-matching-type',
+      text: `matches no candidate type (${allTypes.length} ${arches} types${where}): ${reason}`,
+    };
   }
   const fits = s.types.filter(
     (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, s.item) > 0,
@@ -326,7 +333,10 @@ function unhelpableReason(
   if (fits.length === 0) {
     const maxCpu = s.types.reduce((a, t) => (t.room.cpuMilli > a.room.cpuMilli ? t : a));
     const maxMem = s.types.reduce((a, t) => (t.room.memoryMiB > a.room.memoryMiB ? t : a));
-    return `requests ${shapeRequests(shape)} per pod, more than any matching candidate type offers after system-reserved and DaemonSets (most CPU: ${maxCpu.spec.instanceType} with ${fmtCpu(maxCpu.room.cpuMilli)}; most memory: ${maxMem.spec.instanceType} with ${fmtMem(maxMem.room.memoryMiB)}); add a larger type to nodes.candidateTypes`;
+    return {
+      code: 'too-large',
+      text: `requests ${shapeRequests(shape)} per pod, more than any matching candidate type offers after system-reserved and DaemonSets (most CPU: ${maxCpu.spec.instanceType} with ${fmtCpu(maxCpu.room.cpuMilli)}; most memory: ${maxMem.spec.instanceType} with ${fmtMem(maxMem.room.memoryMiB)}); add a larger type to nodes.candidateTypes`,
+    };
   }
   return undefined;
 }
@@ -381,14 +391,14 @@ function matchTypes(
   return result;
 }
 
-function inFlightBins(
-  ctx: PlanContext,
-  b: PlanBuilder,
-  daemonSets: readonly DaemonSetOverhead[],
-): InFlightBin[] {
-  const bins: InFlightBin[] = [];
-  /** A bin for capacity on its way: a fresh node's room, or `node`'s free room if it has joined. */
-  const add = (label: string, type: string, zone: string, cap: CapacityType, node?: SnapshotNode) => {
+/**
+ * Capacity on its way: decided launches EC2 does not list yet, and instances whose node has not
+ * become Ready (a Ready node's free room is existing capacity, see existingBins). Each counts
+ * as a fresh node of its type. Cloud taints are checked by the caller (taints: null).
+ */
+function inFlightBins(ctx: PlanContext, b: PlanBuilder, daemonSets: readonly DaemonSetOverhead[]): RoomBin[] {
+  const bins: RoomBin[] = [];
+  const add = (label: string, target: string, type: string, zone: string, cap: CapacityType) => {
     const spec = ctx.catalog.get(type);
     if (!spec) {
       b.explain(
@@ -398,42 +408,34 @@ function inFlightBins(
       return;
     }
     const labels = cloudNodeLabels(ctx.config, spec, zone, cap);
-    if (node) {
-      bins.push({
-        label,
-        spec,
-        labels: { ...labels, ...node.labels },
-        cpu: Math.max(0, node.allocatable.cpuMilli - node.requested.cpuMilli),
-        mem: Math.max(0, node.allocatable.memoryMiB - node.requested.memoryMiB),
-        pods: Math.max(0, node.allocatable.pods - node.requested.pods),
-        ports: null,
-      });
-      return;
-    }
     const room = newNodeCapacity(ctx.config, spec, labels, daemonSets);
-    bins.push({ label, spec, labels, cpu: room.cpuMilli, mem: room.memoryMiB, pods: room.pods, ports: null });
+    bins.push({
+      label,
+      target,
+      labels,
+      taints: null,
+      spec,
+      cpu: room.cpuMilli,
+      mem: room.memoryMiB,
+      pods: room.pods,
+      ports: null,
+      portsKnown: true,
+    });
   };
   for (const u of ctx.unmatchedInFlight) {
     for (let i = 0; i < u.count; i++)
-      add(`launch ${u.entry.launchId}`, u.entry.instanceType, '', u.entry.capacityType);
+      add(`launch ${u.entry.launchId}`, u.entry.launchId, u.entry.instanceType, '', u.entry.capacityType);
   }
   const registering = ctx.config.repairs.unhealthyAfterSeconds;
   for (const inst of ctx.liveInstances) {
     if (inst.state !== 'pending' && inst.state !== 'running') continue;
     if (b.isRemoving(inst.instanceId) || ctx.drains.some((d) => d.instanceId === inst.instanceId)) continue;
     const node = nodeOfInstance(ctx, inst);
-    if (node?.ready) {
-      // The scheduler marked the pending pods Unschedulable before this node was Ready and
-      // will place them on it within moments; a snapshot taken in between must not launch
-      // for them again. For a short grace its free room counts as in-flight capacity.
-      const readyFor = (ctx.nowMs - Date.parse(node.readySince)) / 1000;
-      if (node.cordoned || readyFor > NEW_NODE_GRACE_SECONDS) continue;
-      add(`new node ${node.name}`, inst.instanceType, inst.zone, inst.capacityType, node);
-      continue;
-    }
+    // A Ready node is existing capacity (or excluded from it: cordoned, being deleted).
+    if (node?.ready) continue;
     // A node that registered but has been NotReady for long is a repair case, not capacity.
     if (node && (ctx.nowMs - Date.parse(node.createdAt)) / 1000 > registering) continue;
-    add(`instance ${inst.instanceId}`, inst.instanceType, inst.zone, inst.capacityType);
+    add(`instance ${inst.instanceId}`, inst.instanceId, inst.instanceType, inst.zone, inst.capacityType);
   }
   return bins;
 }
@@ -558,16 +560,54 @@ function chooseType(items: PackItem[], types: TypeInfo[], head: Headroom): Group
 /** Scale-out result, for the caller's bookkeeping. */
 export interface ScaleOutOutcome {
   helpablePods: number;
+  coveredByExisting: number;
   coveredByInFlight: number;
   coveredByLaunches: number;
+  /** Existing nodes pending pods are expected to land on, with how many: scale-in must keep them. */
+  awaitedNodes: Map<string, number>;
+}
+
+/** `pi-node-2, burst-i-… and 3 more` */
+function fmtTargets(targets: readonly string[]): string {
+  return `${targets.slice(0, 4).join(', ')}${targets.length > 4 ? ` and ${targets.length - 4} more` : ''}`;
+}
+
+/** Targets of a placement, most pods first (ties by name), at most 8 (the answer's limit). */
+function topTargets(p: Placement): string[] {
+  return [...p.entries()]
+    .sort((a, c) => c[1] - a[1] || (a[0] < c[0] ? -1 : 1))
+    .slice(0, 8)
+    .map(([t]) => t);
+}
+
+function answer(
+  s: ShapeInfo,
+  kind: PodAnswer['kind'],
+  count: number,
+  code: string,
+  message: string,
+  extra: Partial<Pick<PodAnswer, 'limit' | 'targets'>> = {},
+): PodAnswer {
+  return {
+    shapeId: s.shape.id,
+    kind,
+    count,
+    code,
+    message,
+    targets: extra.targets ?? [],
+    ...(extra.limit ? { limit: extra.limit } : {}),
+    examplePods: s.shape.examplePods,
+  };
 }
 
 /**
- * Scale-out (DESIGN §4): pending shapes first onto in-flight capacity, then onto new nodes.
- * Shapes are grouped by the candidate types, zones and capacity types their selectors allow;
- * each group gets the type with the lowest cost for packing all its pods (first-fit-decreasing
- * per type, the four types with the best lower bound packed exactly), or — when the limits
- * bite — the type that covers the most pods within them.
+ * Scale-out (DESIGN §4): pending shapes first onto the free room of existing Ready nodes (the
+ * scheduler places them there on its next retry), then onto in-flight capacity, then onto new
+ * nodes. Shapes are grouped by the candidate types, zones and capacity types their selectors
+ * allow; each group gets the type with the lowest cost for packing all its pods
+ * (first-fit-decreasing per type, the types with the best lower bound packed exactly), or —
+ * when the limits bite — the type that covers the most pods within them. Every pending pod gets
+ * an answer in `b.podAnswers`.
  */
 export function planScaleOut(
   ctx: PlanContext,
@@ -576,7 +616,13 @@ export function planScaleOut(
   names: HeadroomLimits,
 ): ScaleOutOutcome {
   const snapshot = ctx.snapshot;
-  const outcome: ScaleOutOutcome = { helpablePods: 0, coveredByInFlight: 0, coveredByLaunches: 0 };
+  const outcome: ScaleOutOutcome = {
+    helpablePods: 0,
+    coveredByExisting: 0,
+    coveredByInFlight: 0,
+    coveredByLaunches: 0,
+    awaitedNodes: new Map(),
+  };
   if (!snapshot) return outcome;
   const daemonSets = [...snapshot.daemonSets].sort((a, b2) => (a.name < b2.name ? -1 : 1));
   const types = buildTypes(ctx, daemonSets);
@@ -584,8 +630,7 @@ export function planScaleOut(
   const cache = new Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>();
   const shapes = [...snapshot.pendingShapes].sort((a, b2) => (a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0));
 
-  const helpable: ShapeInfo[] = [];
-  const unhelpable: UnhelpableShape[] = [];
+  const infos: ShapeInfo[] = [];
   for (const shape of shapes) {
     const m = shape.usesLocalVolume
       ? { types: [], zones: [], caps: [] }
@@ -605,17 +650,93 @@ export function planScaleOut(
       caps: m.caps,
       remaining: shape.count,
       typesKey: '',
+      constraintsKey: constraintsKey(shape),
+      tolerationsKey: JSON.stringify(shape.tolerations),
     };
     const reason = unhelpableReason(ctx, info, types, zones);
-    if (reason) {
-      unhelpable.push({ shapeId: shape.id, count: shape.count, reason, examplePods: shape.examplePods });
+    if (reason) info.unhelpable = reason;
+    infos.push(info);
+  }
+  // First-fit-decreasing order: largest first, id for determinism.
+  infos.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
+
+  // 1. The free room of existing Ready nodes, for every shape (a pod no cloud node can run may
+  // still fit on a Pi). Pods pending for longer than existingRoomTrustSeconds are not trusted to
+  // it: the scheduler has retried them since and still found no node, so our model is missing
+  // something (a constraint we do not see) and capacity is launched instead.
+  const trustS = ctx.config.scaleOut.existingRoomTrustSeconds;
+  const pendingForS = (s: RoomShape) => (ctx.nowMs - Date.parse(s.shape.oldestPendingSince)) / 1000;
+  const existing = existingBins(ctx, (id) => b.isRemoving(id));
+  const onExisting = placeOnRoom(infos, existing, (s) => pendingForS(s) <= trustS);
+  const distrusted = infos.filter(
+    (s, i) =>
+      (onExisting[i] as Placement).size === 0 &&
+      s.remaining > 0 &&
+      pendingForS(s) > trustS &&
+      fitsAnyRoom(s, existing),
+  );
+  if (distrusted.length > 0) {
+    const pods = distrusted.reduce((a, s) => a + s.remaining, 0);
+    b.explain(
+      'scale-out',
+      `${plural(pods, 'pod')} in ${plural(distrusted.length, 'shape')} (${distrusted
+        .slice(0, 3)
+        .map((s) => shapeName(s.shape))
+        .join(
+          ', ',
+        )}) would fit on the free room of an existing node, but ${distrusted.length === 1 ? 'has' : 'have'} been pending for more than existingRoomTrustSeconds=${trustS}: the scheduler keeps refusing that room for a reason the snapshot does not show, so they are planned as if it were not there`,
+      'existing',
+    );
+  }
+  const usedExisting = new Set<string>();
+  infos.forEach((s, i) => {
+    const p = onExisting[i] as Placement;
+    if (p.size === 0) return;
+    let n = 0;
+    for (const [t, k] of p) {
+      n += k;
+      usedExisting.add(t);
+      outcome.awaitedNodes.set(t, (outcome.awaitedNodes.get(t) ?? 0) + k);
+    }
+    outcome.coveredByExisting += n;
+    const targets = topTargets(p);
+    b.podAnswers.push(
+      answer(
+        s,
+        'fits-on-existing',
+        n,
+        `node:${targets[0]}`,
+        `fits on the free room of existing node${targets.length > 1 ? 's' : ''} ${fmtTargets(targets)}; the scheduler places ${n === 1 ? 'it' : 'them'} on its next retry, nothing is launched`,
+        { targets },
+      ),
+    );
+  });
+  if (outcome.coveredByExisting > 0) {
+    b.explain(
+      'scale-out',
+      `${plural(outcome.coveredByExisting, 'pending pod')} fit on the free room of existing Ready nodes (${fmtTargets([...usedExisting].sort())}): the scheduler places them on its next retry, nothing is launched for them`,
+      'existing',
+    );
+  }
+
+  // Whatever is left of a shape no cloud node can run is unhelpable.
+  const helpable: ShapeInfo[] = [];
+  const unhelpable: UnhelpableShape[] = [];
+  for (const info of [...infos].sort((a, c) => (a.shape.id < c.shape.id ? -1 : 1))) {
+    if (info.remaining === 0) continue;
+    const shape = info.shape;
+    if (info.unhelpable) {
+      const reason = info.unhelpable.text;
+      unhelpable.push({ shapeId: shape.id, count: info.remaining, reason, examplePods: shape.examplePods });
+      b.podAnswers.push(answer(info, 'unhelpable', info.remaining, info.unhelpable.code, reason));
       b.explain(
         'unhelpable',
-        `${plural(shape.count, 'pod')} of shape ${shapeName(shape)} cannot be helped by a cloud node: ${reason}`,
+        `${plural(info.remaining, 'pod')} of shape ${shapeName(shape)} cannot be helped by a cloud node: ${reason}`,
         shape.id,
       );
       continue;
     }
+    const item = info.item;
     info.types = info.types.filter(
       (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, item) > 0,
     );
@@ -625,58 +746,49 @@ export function planScaleOut(
       words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
     info.typesKey = `${words.join('.')}|${info.zones.join(',')}|${info.caps.join(',')}`;
     helpable.push(info);
-    outcome.helpablePods += shape.count;
+    outcome.helpablePods += info.remaining;
   }
   b.unhelpable.push(...unhelpable);
   if (helpable.length === 0) return outcome;
-
-  // First-fit-decreasing order: largest first, id for determinism.
   helpable.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
 
-  // 1. In-flight capacity.
+  // 2. In-flight capacity (every helpable shape tolerates the cloud taints).
   const bins = inFlightBins(ctx, b, daemonSets);
   if (bins.length > 0) {
-    const usedBins = new Set<string>();
-    let placedTotal = 0;
-    const mismatchCache = new Map<string, boolean>();
-    for (const s of helpable) {
-      if (untoleratedTaint(s.shape.tolerations, ctx.config.nodes.taints)) continue;
-      const key = constraintsKey(s.shape);
-      for (const bin of bins) {
-        if (s.remaining === 0) break;
-        const ck = `${key}|${bin.label}|${bin.spec.instanceType}`;
-        let fits = mismatchCache.get(ck);
-        if (fits === undefined) {
-          fits = labelMismatch(s.shape, bin.labels) === undefined;
-          mismatchCache.set(ck, fits);
-        }
-        if (!fits) continue;
-        const f = Math.min(fitCount(bin.cpu, bin.mem, bin.pods, bin.ports, s.item), s.remaining);
-        if (f === 0) continue;
-        bin.cpu -= f * s.item.cpuMilli;
-        bin.mem -= f * s.item.memoryMiB;
-        bin.pods -= f;
-        if (s.item.hostPorts.length) {
-          bin.ports = new Set(bin.ports ?? []);
-          for (const p of s.item.hostPorts) bin.ports.add(p);
-        }
-        s.remaining -= f;
-        placedTotal += f;
-        usedBins.add(bin.label);
+    const onInFlight = placeOnRoom(helpable, bins);
+    const used = new Set<string>();
+    const labelOf = new Map(bins.map((x) => [x.target, x.label]));
+    helpable.forEach((s, i) => {
+      const p = onInFlight[i] as Placement;
+      if (p.size === 0) return;
+      let n = 0;
+      for (const [t, k] of p) {
+        n += k;
+        used.add(labelOf.get(t) ?? t);
       }
-    }
-    if (placedTotal > 0) {
-      outcome.coveredByInFlight = placedTotal;
-      const labels = [...usedBins].sort();
+      outcome.coveredByInFlight += n;
+      const targets = topTargets(p);
+      b.podAnswers.push(
+        answer(
+          s,
+          'fits-in-flight',
+          n,
+          `in-flight:${targets[0]}`,
+          `fits on capacity already on its way (${fmtTargets(targets)}); nothing new is launched`,
+          { targets },
+        ),
+      );
+    });
+    if (outcome.coveredByInFlight > 0) {
       b.explain(
         'scale-out',
-        `${plural(placedTotal, 'pending pod')} will fit on capacity already on its way (${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ` and ${labels.length - 4} more` : ''}): nothing new is launched for them`,
+        `${plural(outcome.coveredByInFlight, 'pending pod')} will fit on capacity already on its way (${fmtTargets([...used].sort())}): nothing new is launched for them`,
         'in-flight',
       );
     }
   }
 
-  // 2. New nodes, per group of shapes with the same allowed types / zones / capacity types.
+  // 3. New nodes, per group of shapes with the same allowed types / zones / capacity types.
   const groups = new Map<string, ShapeInfo[]>();
   for (const s of helpable) {
     if (s.remaining === 0) continue;
@@ -715,10 +827,11 @@ export function planScaleOut(
     const available = first.types.filter((t) => t.available && t.caps.some((c) => first.caps.includes(c)));
     const pending = members.reduce((a, s) => a + s.remaining, 0);
     if (available.length === 0) {
-      b.explain(
-        'scale-out',
-        `${plural(pending, 'pod')} in ${plural(members.length, 'shape')} wait: every matching type (${first.types.map((t) => t.spec.instanceType).join(', ')}) recently failed with insufficient capacity and is skipped until its offering is available again`,
-      );
+      const msg = `every matching type (${first.types.map((t) => t.spec.instanceType).join(', ')}) recently failed with insufficient capacity and is skipped until its offering is available again`;
+      b.explain('scale-out', `${plural(pending, 'pod')} in ${plural(members.length, 'shape')} wait: ${msg}`);
+      for (const s of members)
+        if (s.remaining > 0)
+          b.podAnswers.push(answer(s, 'waiting-for-offering', s.remaining, 'offering-unavailable', msg));
       continue;
     }
     const items = members.map((s) => ({ ...s.item, count: s.remaining }));
@@ -731,6 +844,24 @@ export function planScaleOut(
         `${plural(choice.limit.needed, 'node')} of ${choice.type.spec.instanceType} would be needed for ${plural(pending, 'pending pod')}, but ${describeLimit(choice.limit.limit, ctx, names)} allows only ${choice.bins} more (${headroomLeft(choice.limit.limit, head)}): ${plural(uncovered, 'pod')} stay pending`,
         choice.limit.limit,
       );
+    }
+    if (choice.limit) {
+      const limitName = limitCode(choice.limit.limit, ctx, names);
+      const more = Math.max(0, choice.limit.needed - choice.bins);
+      members.forEach((s, i) => {
+        const left = s.remaining - (choice.covered[i] ?? 0);
+        if (left <= 0) return;
+        b.podAnswers.push(
+          answer(
+            s,
+            'held-by-limit',
+            left,
+            `limit:${limitName}`,
+            `held back by ${describeLimit(choice.limit?.limit ?? 'nodes', ctx, names)}: ${plural(more, 'more node')} of ${choice.type.spec.instanceType} would be needed for the pods of this group that stay pending`,
+            { limit: { name: limitName, nodesNeeded: more } },
+          ),
+        );
+      });
     }
     if (choice.bins === 0) continue;
     const t = choice.type;
@@ -776,6 +907,7 @@ export function planScaleOut(
   }
 
   const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
+  const launchedFor = new Map<string, { pods: number; launches: string[] }>();
   for (const [, d] of sortedDrafts) {
     const index = b.launches.length;
     const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
@@ -793,8 +925,50 @@ export function planScaleOut(
     };
     b.launches.push(launch);
     b.explain('scale-out', reason, launch.launchId);
+    for (const part of d.parts) {
+      const a = launchedFor.get(part.shape.id) ?? { pods: 0, launches: [] };
+      a.pods += part.pods;
+      if (!a.launches.includes(launch.launchId)) a.launches.push(launch.launchId);
+      launchedFor.set(part.shape.id, a);
+    }
+  }
+  for (const s of helpable) {
+    const a = launchedFor.get(s.shape.id);
+    if (!a) continue;
+    const launches = b.launches.filter((l) => a.launches.includes(l.launchId));
+    const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
+    b.podAnswers.push(
+      answer(
+        s,
+        'launched-for',
+        a.pods,
+        `launch:${a.launches[0]}`,
+        `triggered scale-up: ${what} (${a.launches.join(', ')})`,
+        {
+          targets: a.launches.slice(0, 8),
+        },
+      ),
+    );
   }
   return outcome;
+}
+
+/** Short machine-readable name of the binding limit: `maxNodes`, `schedule:<name>`, `maxVcpus`, … */
+function limitCode(
+  limit: 'nodes' | 'vcpu' | 'memory' | 'cost',
+  ctx: PlanContext,
+  names: HeadroomLimits,
+): string {
+  switch (limit) {
+    case 'nodes':
+      return names.nodesLabel.startsWith('schedule') ? `schedule:${ctx.schedule.name ?? ''}` : 'maxNodes';
+    case 'vcpu':
+      return 'maxVcpus';
+    case 'memory':
+      return 'maxMemoryMiB';
+    case 'cost':
+      return 'maxHourlyCostUsd';
+  }
 }
 
 /**

@@ -163,6 +163,17 @@ const ScaleInSection = z.strictObject({
   drainTimeoutSeconds: z.number().int().min(30).default(600),
 });
 
+const ScaleOutSection = z.strictObject({
+  existingRoomTrustSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(600)
+    .describe(
+      "Pending pods that fit on the free room of Ready nodes launch nothing, unless they have been pending longer than this: then the scheduler evidently disagrees with our model and capacity is launched. Default: twice the scheduler's 5-minute retry of unschedulable pods.",
+    ),
+});
+
 const RepairsSection = z.strictObject({
   registrationTimeoutSeconds: z.number().int().min(60).default(900),
   unhealthyAfterSeconds: z.number().int().min(60).default(600),
@@ -210,6 +221,7 @@ export const Config = z
     nodes: NodesSection.default(NodesSection.parse({})),
     limits: LimitsSection.default(LimitsSection.parse({})),
     scaleIn: ScaleInSection.default(ScaleInSection.parse({})),
+    scaleOut: ScaleOutSection.default(ScaleOutSection.parse({})),
     repairs: RepairsSection.default(RepairsSection.parse({})),
     agent: AgentSection.default(AgentSection.parse({})),
     schedules: z.array(SchedulePolicy).default([]),

@@ -49,6 +49,45 @@ export const UnhelpableShape = z.object({
 });
 export type UnhelpableShape = z.infer<typeof UnhelpableShape>;
 
+/**
+ * What the planner decided for the pending pods of one shape (issue 15: every pending pod gets an
+ * answer). One shape can get several answers when its pods split, e.g. 3 fit on an existing node
+ * and 5 get a new one. `code` is machine-readable; `message` is the sentence for a pod Event.
+ */
+export const PodAnswerKind = z.enum([
+  /** New nodes are launched by this decision for these pods. */
+  'launched-for',
+  /** They fit on the free room of Ready, schedulable nodes: the scheduler places them on its next retry. */
+  'fits-on-existing',
+  /** They fit on capacity already on its way (launched earlier, not Ready yet). */
+  'fits-in-flight',
+  /** A limit or the active schedule stops the launch they need. */
+  'held-by-limit',
+  /** No cloud node can ever run them. */
+  'unhelpable',
+  /** Below `scaleOut.expendablePriorityCutoff`: they never trigger scale-out. */
+  'expendable',
+  /** Every matching offering failed recently: they wait for capacity. */
+  'waiting-for-offering',
+]);
+export type PodAnswerKind = z.infer<typeof PodAnswerKind>;
+
+export const PodAnswer = z.object({
+  shapeId: z.string(),
+  kind: PodAnswerKind,
+  /** Pods of the shape this answer is for. */
+  count: z.number().int().positive(),
+  /** Machine-readable detail, e.g. `limit:maxVcpus`, `local-volume`, `node:pi-node-2`. */
+  code: z.string(),
+  message: z.string(),
+  /** held-by-limit: the limit that binds and how many more nodes these pods would need. */
+  limit: z.object({ name: z.string(), nodesNeeded: z.number().int().nonnegative() }).optional(),
+  /** fits-on-existing / fits-in-flight / launched-for: node names or launch ids (at most 8). */
+  targets: z.array(z.string()).max(8).default([]),
+  examplePods: z.array(z.string()).default([]),
+});
+export type PodAnswer = z.infer<typeof PodAnswer>;
+
 export const ExplanationKind = z.enum([
   'scale-out',
   'scale-in',
@@ -87,5 +126,7 @@ export const Plan = z.object({
   nodeDeletions: z.array(PlannedNodeDeletion),
   unhelpable: z.array(UnhelpableShape),
   explanations: z.array(Explanation),
+  /** One or more answers per pending shape, sorted by shape id then kind (absent in plans from before issue 15). */
+  podAnswers: z.array(PodAnswer).optional(),
 });
 export type Plan = z.infer<typeof Plan>;

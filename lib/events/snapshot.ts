@@ -58,6 +58,8 @@ export const SnapshotNode = z.object({
   /** When the Ready condition last changed to its current value. */
   readySince: IsoTime,
   cordoned: z.boolean().default(false),
+  /** The Node has a deletionTimestamp: it is going away, so its free room is not capacity. Sent only when true. */
+  deleting: z.boolean().optional(),
   createdAt: IsoTime,
   allocatable: Resources.extend({ pods: z.number().int().nonnegative() }),
   requested: Resources.extend({ pods: z.number().int().nonnegative() }),

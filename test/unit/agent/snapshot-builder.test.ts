@@ -206,6 +206,17 @@ describe('nodes', () => {
   it('reports NotReady nodes and cordoning', () => {
     const s = build({ nodes: [ec2Node(EC2, { ready: false, unschedulable: true })] });
     expect(s.nodes[0]).toMatchObject({ ready: false, cordoned: true });
+    expect(s.nodes[0]?.deleting).toBeUndefined();
+  });
+
+  it('reports a node with a deletionTimestamp as deleting (and leaves the field out otherwise)', () => {
+    const going = ec2Node(EC2);
+    (going.metadata as { deletionTimestamp?: string }).deletionTimestamp = '2026-03-16T09:29:50Z';
+    const s = build({ nodes: [going, piNode('pi-node-1')] });
+    expect(s.nodes.map((n) => [n.name, n.deleting])).toEqual([
+      [EC2_NODE, true],
+      ['pi-node-1', undefined],
+    ]);
   });
 
   it('sums requests of all bound pods but counts and groups only reschedulable ones', () => {

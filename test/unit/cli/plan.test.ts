@@ -97,6 +97,23 @@ describe('k3s-burst plan on the examples', () => {
     );
   });
 
+  it('existing-capacity: pods that fit on the free room of Ready nodes launch nothing; cordoned and deleting nodes do not count', async () => {
+    const plan = await planExample('existing-capacity');
+    const answers = plan.podAnswers ?? [];
+    const of = (id: string) =>
+      answers.filter((a) => a.shapeId === id).map((a) => [a.kind, a.count, a.targets[0]]);
+    // 5 web pods fill the half-empty cloud node; the cordoned and the deleting node, both empty, are not used.
+    expect(of('web-5b7f9c6d48')).toEqual([
+      ['fits-on-existing', 5, 'burst-i-0f3a8c61d2e7b9054'],
+      ['launched-for', 4, 'pi-lab-1i222k11xwiig-0'],
+    ]);
+    // No cloud toleration: pi-node-3's freed room runs both thumbnailers.
+    expect(of('thumbnailer-6d5c8b7f9')).toEqual([['fits-on-existing', 2, 'pi-node-3']]);
+    expect(of('report-builder-7c9d5f8b6')).toEqual([['launched-for', 2, 'pi-lab-1i222k11xwiig-0']]);
+    expect(plan.launches.reduce((a, l) => a + l.podsCovered, 0)).toBe(6);
+    expect(plan.unhelpable).toEqual([]);
+  });
+
   it('limits-clamp: stays within maxVcpus and says which limit cut how many pods', async () => {
     const plan = await planExample('limits-clamp');
     const vcpus = plan.launches.reduce(

@@ -108,7 +108,8 @@ export function piNode(name: string, p: Partial<SnapshotNode> = {}): SnapshotNod
     cordoned: false,
     createdAt: '2025-11-02T17:46:10Z',
     allocatable: { cpuMilli: 4000, memoryMiB: 7867, pods: 110 },
-    requested: { cpuMilli: 3650, memoryMiB: 7000, pods: 31 },
+    // Full: pods are pending because the Pis have no room left (a Pi with room is existing capacity).
+    requested: { cpuMilli: 3950, memoryMiB: 7800, pods: 31 },
     workloadPodCount: 27,
     workloadPods: [],
     blockers: [],

@@ -7,7 +7,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildCatalog, planCluster } from '../../../lib/core/index.js';
-import { NEW_NODE_GRACE_SECONDS } from '../../../lib/core/scale-out.js';
 import {
   type CapacityType,
   ClusterSnapshot,
@@ -629,34 +628,64 @@ describe('planCluster properties', () => {
         registered: true,
         orphanNode: false,
         ready: true,
-        // Past the grace in which a freshly Ready node's free room still counts for pending pods.
-        readyForS: c.readyForS + NEW_NODE_GRACE_SECONDS + 1,
       })),
       inFlight: [],
       unavailable: [],
     }));
-    const seen = { launching: 0, unhelpable: 0 };
+    const seen = { launching: 0, unhelpable: 0, existing: 0 };
     fc.assert(
       fc.property(configArb({ big: true }), calm, (config, w) => {
         const built = buildWorld(w, config, { plainShapes: true });
         const plan = decide(config, built);
+        const answers = plan.podAnswers ?? [];
         if (plan.launches.length > 0) seen.launching++;
         if (plan.unhelpable.length > 0) seen.unhelpable++;
+        if (answers.some((a) => a.kind === 'fits-on-existing')) seen.existing++;
         const pending = (built.snapshot?.pendingShapes ?? []).reduce((a, s) => a + s.count, 0);
         const covered = plan.launches.reduce((a, l) => a + l.podsCovered, 0);
         const unhelpable = plan.unhelpable.reduce((a, u) => a + u.count, 0);
-        expect(covered + unhelpable).toBe(pending);
+        const onExisting = answers
+          .filter((a) => a.kind === 'fits-on-existing')
+          .reduce((a, x) => a + x.count, 0);
+        expect(covered + unhelpable + onExisting).toBe(pending);
         expect(plan.explanations.filter((e) => e.kind === 'clamp')).toEqual([]);
         for (const s of built.snapshot?.pendingShapes ?? []) {
+          const mine = answers.filter((a) => a.shapeId === s.id);
+          expect(mine.reduce((a, x) => a + x.count, 0)).toBe(s.count);
+          for (const a of mine) expect(['launched-for', 'fits-on-existing', 'unhelpable']).toContain(a.kind);
           const launched = plan.launches.some((l) => l.shapeIds.includes(s.id));
-          const refused = plan.unhelpable.some((u) => u.shapeId === s.id);
-          expect(launched !== refused).toBe(true);
+          expect(launched).toBe(mine.some((a) => a.kind === 'launched-for'));
         }
       }),
       RUNS,
     );
     expect(seen.launching).toBeGreaterThanOrEqual(150);
     expect(seen.unhelpable).toBeGreaterThanOrEqual(10);
+    expect(seen.existing).toBeGreaterThanOrEqual(5);
+  });
+
+  it('answers for every pending pod exactly once, whatever the limits and the fleet', () => {
+    const seen = { held: 0, inFlight: 0 };
+    fc.assert(
+      fc.property(configArb(), worldArb, (config, w) => {
+        const built = buildWorld(w, config);
+        const plan = decide(config, built);
+        if (plan.agentStale || !built.snapshot) return;
+        const answers = plan.podAnswers ?? [];
+        if (answers.some((a) => a.kind === 'held-by-limit')) seen.held++;
+        if (answers.some((a) => a.kind === 'fits-in-flight')) seen.inFlight++;
+        for (const s of built.snapshot.pendingShapes) {
+          const mine = answers.filter((a) => a.shapeId === s.id);
+          expect(mine.reduce((a, x) => a + x.count, 0)).toBe(s.count);
+        }
+        const launched = answers.filter((a) => a.kind === 'launched-for').reduce((a, x) => a + x.count, 0);
+        expect(launched).toBe(plan.launches.reduce((a, l) => a + l.podsCovered, 0));
+        for (const a of answers.filter((x) => x.kind === 'held-by-limit')) expect(a.limit).toBeDefined();
+      }),
+      RUNS,
+    );
+    expect(seen.held).toBeGreaterThanOrEqual(10);
+    expect(seen.inFlight).toBeGreaterThanOrEqual(10);
   });
 
   it('is deterministic: the same inputs, in any order, give the same plan', () => {

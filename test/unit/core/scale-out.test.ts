@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NEW_NODE_GRACE_SECONDS } from '../../../lib/core/scale-out.js';
+import type { SnapshotNode } from '../../../lib/events/index.js';
 import {
   cloudNode,
   fleet,
@@ -7,6 +7,7 @@ import {
   isoAgo,
   makeConfig,
   NOW,
+  piNode,
   plan,
   said,
   shape,
@@ -99,7 +100,8 @@ describe('scale-out', () => {
     const config = makeConfig({ nodes: { candidateTypes: ['m7g.2xlarge'], maxPodsPerNode: 10 } });
     const p = plan({
       config,
-      snapshot: snapshot({ pendingShapes: [shape({ cpuMilli: 10, memoryMiB: 16, count: 25 })] }),
+      // No Pis: tiny pods would fit on a Pi's last few millicores.
+      snapshot: snapshot({ pendingShapes: [shape({ cpuMilli: 10, memoryMiB: 16, count: 25 })], nodes: [] }),
     });
     // 10 slots minus the node-exporter DaemonSet pod that tolerates everything = 9 pods per node
     expect(p.launches[0]?.count).toBe(3);
@@ -197,31 +199,129 @@ describe('scale-out', () => {
     expect(said(p, 'scale-out').join()).toMatch(/instance i-0a1b2c3d4e5f60718/);
   });
 
-  it('counts the free room of a node Ready for less than the grace: the scheduler is about to bind there', () => {
+  it('counts the free room of a Ready node, however long it has been Ready: the scheduler is about to bind there', () => {
     // The e2e race: the node registered and is Ready, the pod still carries its old Unschedulable verdict.
     const id = 'i-0c4f2a9b7d1e35608';
-    const fresh = cloudNode(id, {
+    const roomy = cloudNode(id, {
       readySince: isoAgo(5),
       createdAt: isoAgo(20),
       requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
       workloadPodCount: 0,
       workloadPods: [],
     });
-    const s = snapshot({ pendingShapes: [shape({ count: 4 })], nodes: [...snapshot().nodes, fresh] });
     const f = fleet({ instances: [instance(id, { launchedAt: isoAgo(60) })], lastScaleOutAt: isoAgo(60) });
-    const p = plan({ snapshot: s, fleet: f });
+    const withNode = (n: SnapshotNode, count = 4) =>
+      snapshot({ pendingShapes: [shape({ id: 'web', count })], nodes: [...snapshot().nodes, n] });
+    const p = plan({ snapshot: withNode(roomy), fleet: f });
     expect(p.launches).toEqual([]);
-    expect(said(p, 'scale-out').join()).toMatch(new RegExp(`new node burst-${id}`));
-    // Past the grace, a pod still pending next to free room has another reason: launch for it.
-    const old = { ...fresh, readySince: isoAgo(NEW_NODE_GRACE_SECONDS + 10), createdAt: isoAgo(600) };
-    const later = snapshot({ pendingShapes: [shape({ count: 4 })], nodes: [...snapshot().nodes, old] });
-    expect(plan({ snapshot: later, fleet: f }).launches).toHaveLength(1);
-    // A cordoned fresh node is not capacity.
-    const cordoned = snapshot({
-      pendingShapes: [shape({ count: 4 })],
-      nodes: [...snapshot().nodes, { ...fresh, cordoned: true }],
+    expect(said(p, 'scale-out').join()).toMatch(
+      new RegExp(`fit on the free room of existing Ready nodes \\(burst-${id}\\)`),
+    );
+    expect(p.podAnswers).toEqual([
+      expect.objectContaining({
+        shapeId: 'web',
+        kind: 'fits-on-existing',
+        count: 4,
+        targets: [`burst-${id}`],
+      }),
+    ]);
+    // An established node's room counts too (Cluster Autoscaler's filter-out-schedulable).
+    const old = { ...roomy, readySince: isoAgo(6 * 3600), createdAt: isoAgo(6 * 3600) };
+    expect(plan({ snapshot: withNode(old), fleet: f }).launches).toEqual([]);
+    // Only as many pods as fit: m7g.large allocatable 2000m → 8 of 250m; the other 2 get a launch.
+    const split = plan({ snapshot: withNode(old, 10), fleet: f });
+    expect(split.launches.reduce((a, l) => a + l.podsCovered, 0)).toBe(2);
+    expect(split.podAnswers?.map((a) => [a.kind, a.count])).toEqual([
+      ['fits-on-existing', 8],
+      ['launched-for', 2],
+    ]);
+    // Cordoned, being deleted, NotReady: not capacity.
+    for (const n of [
+      { ...old, cordoned: true },
+      { ...old, deleting: true },
+      { ...old, ready: false, createdAt: isoAgo(3600) },
+    ]) {
+      expect(plan({ snapshot: withNode(n), fleet: f }).launches).toHaveLength(1);
+    }
+    // A node this plan (or an earlier one) drains is not capacity either.
+    const draining = fleet({
+      instances: [instance(id)],
+      drains: [
+        {
+          instanceId: id,
+          nodeName: `burst-${id}`,
+          reason: 'x',
+          requestedAt: isoAgo(30),
+          deadline: isoAgo(-570),
+        },
+      ],
     });
-    expect(plan({ snapshot: cordoned, fleet: f }).launches).toHaveLength(1);
+    expect(plan({ snapshot: withNode(old), fleet: draining }).launches).toHaveLength(1);
+  });
+
+  it('counts an on-prem node only for pods that match and tolerate it', () => {
+    const roomyPi = piNode('pi-node-4', { requested: { cpuMilli: 1000, memoryMiB: 2000, pods: 10 } });
+    const taintedPi = piNode('pi-node-5', {
+      requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+      taints: [{ key: 'dedicated', value: 'zigbee', effect: 'NoSchedule' }],
+    });
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'any', count: 2 }),
+        shape({ id: 'amd', count: 1, nodeSelector: { 'kubernetes.io/arch': 'amd64' } }),
+        shape({ id: 'big', count: 1, cpuMilli: 3500 }),
+        // Does not tolerate the cloud taint: unhelpable for the cloud, but a Pi with room can run it.
+        shape({ id: 'pi-only', count: 1, tolerations: [] }),
+      ],
+      nodes: [...snapshot().nodes, roomyPi, taintedPi],
+    });
+    const p = plan({ snapshot: s });
+    const kinds = (id: string) => p.podAnswers?.filter((a) => a.shapeId === id).map((a) => a.kind);
+    expect(kinds('any')).toEqual(['fits-on-existing']);
+    expect(kinds('pi-only')).toEqual(['fits-on-existing']);
+    expect(p.podAnswers?.find((a) => a.shapeId === 'any')?.targets).toEqual(['pi-node-4']);
+    // Too big for the Pi's room: a launch. amd64 matches neither a Pi nor a candidate type.
+    expect(kinds('big')).toEqual(['launched-for']);
+    expect(kinds('amd')).toEqual(['unhelpable']);
+    expect(p.podAnswers?.find((a) => a.shapeId === 'amd')?.code).toBe('no-matching-type');
+  });
+
+  it('stops trusting existing room for pods pending longer than existingRoomTrustSeconds', () => {
+    const roomyPi = piNode('pi-node-4', { requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 } });
+    const s = (since: number) =>
+      snapshot({
+        pendingShapes: [shape({ id: 'web', count: 2, oldestPendingSince: isoAgo(since) })],
+        nodes: [...snapshot().nodes, roomyPi],
+      });
+    expect(plan({ snapshot: s(590) }).launches).toEqual([]);
+    const p = plan({ snapshot: s(700) });
+    expect(p.launches).toHaveLength(1);
+    expect(said(p, 'scale-out').join()).toMatch(/pending for more than existingRoomTrustSeconds=600/);
+    const config = makeConfig({ scaleOut: { existingRoomTrustSeconds: 3600 } });
+    expect(plan({ config, snapshot: s(700) }).launches).toEqual([]);
+  });
+
+  it('keeps an empty cloud node that pending pods are about to land on out of scale-in', () => {
+    const id = 'i-0c4f2a9b7d1e35608';
+    const empty = cloudNode(id, {
+      requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+      workloadPodCount: 0,
+      workloadPods: [],
+      workloadChangedAt: isoAgo(3600),
+    });
+    const f = fleet({ instances: [instance(id)], lastScaleOutAt: isoAgo(7200) });
+    const idle = plan({ snapshot: snapshot({ nodes: [...snapshot().nodes, empty] }), fleet: f });
+    expect(idle.drains.map((d) => d.instanceId)).toEqual([id]);
+    const awaited = plan({
+      snapshot: snapshot({ pendingShapes: [shape({ count: 3 })], nodes: [...snapshot().nodes, empty] }),
+      fleet: f,
+    });
+    expect(awaited.drains).toEqual([]);
+    expect(
+      awaited.explanations.some(
+        (e) => e.kind === 'scale-in' && /keep burst-.*3 pending pods fit/.test(e.message),
+      ),
+    ).toBe(true);
   });
 
   it('reports unhelpable shapes and launches nothing for them', () => {
