@@ -7,13 +7,17 @@
  */
 
 import { pendingBuildPod, startWorld } from '../e2e/world.js';
-import { piNode } from '../support/fake-k8s/fixtures.js';
+import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import { type Benchmark, median } from './harness.js';
 
 const ROUNDS = 5;
 
 async function oneRound(): Promise<number> {
-  const w = await startWorld({ piNodes: [piNode('pi-node-1')], pods: [] });
+  const w = await startWorld({
+    piNodes: [piNode('pi-node-1')],
+    // A busy Pi: the pending pod cannot fit there, so it bursts.
+    pods: [pod('home-assistant-5c8d7', { cpu: '3500m', memory: '6Gi', node: 'pi-node-1' })],
+  });
   try {
     await w.until('the first reconcile', () => w.invocations.some((i) => i.fn === 'reconcile'));
     const t0 = Date.now();

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DetailTypes, Labels, Tags } from '../../lib/events/index.js';
-import { piNode } from '../support/fake-k8s/fixtures.js';
+import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import { pendingBuildPod, queueDepth, startWorld, type World } from './world.js';
 
 const POD = 'ci-build-7f9c4';
@@ -17,7 +17,11 @@ const PI = 'pi-node-1';
 describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up after', () => {
   let w: World;
   beforeAll(async () => {
-    w = await startWorld({ piNodes: [piNode(PI)], pods: [] });
+    // The Pi is busy: a pod bound there holds 3.5 of its 4 CPUs, so the 1.5-CPU build pod cannot fit.
+    w = await startWorld({
+      piNodes: [piNode(PI)],
+      pods: [pod('home-assistant-5c8d7', { cpu: '3500m', memory: '6Gi', node: PI })],
+    });
   }, 60_000);
   afterAll(async () => {
     await w?.stop();
