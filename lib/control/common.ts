@@ -38,6 +38,8 @@ export const ControlMetrics = {
   instancesReused: 'InstancesReused',
   instancesTerminated: 'InstancesTerminated',
   launchFailures: 'LaunchFailures',
+  /** launch: a ScaleOutRequested the launch guard refused (forged, foreign, over the limits). */
+  launchRequestsRefused: 'LaunchRequestsRefused',
   capacityLimitErrors: 'CapacityLimitErrors',
   tailscaleKeyFailures: 'TailscaleKeyFailures',
   foreignInstances: 'ForeignInstanceEvents',
@@ -228,6 +230,8 @@ export function inFlightRecord(
     count: launch.count,
     capacityType: launch.capacityTypes[0] as InFlightLaunch['capacityType'],
     shapeIds: launch.shapeIds,
+    instanceTypes: [...launch.instanceTypes],
+    capacityTypes: [...launch.capacityTypes],
   };
 }
 

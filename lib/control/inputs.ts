@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import {
   type ClusterSnapshot,
+  DECIDING_SOURCES,
   DetailTypes,
   decodeSnapshotDetail,
   Ec2RebalanceDetail,
@@ -115,7 +116,13 @@ export function parseLaunchEvent(raw: unknown, cluster: string): Parsed<LaunchIn
   const env = envelopeOf(raw);
   if (!env.ok) return env;
   const e = env.input;
-  if (!LAMBDA_EVENT_SOURCES.has(e.source) || e['detail-type'] !== DetailTypes.scaleOutRequested) {
+  if (e['detail-type'] === DetailTypes.scaleOutRequested && !DECIDING_SOURCES.includes(e.source)) {
+    return {
+      ok: false,
+      reason: `ScaleOutRequested from "${e.source.slice(0, 64)}" refused: only ${DECIDING_SOURCES.join(' and ')} decide launches`,
+    };
+  }
+  if (e['detail-type'] !== DetailTypes.scaleOutRequested) {
     return { ok: false, reason: `launch does not handle ${e.source} / ${e['detail-type']}` };
   }
   const d = ScaleOutRequested.safeParse(e.detail);

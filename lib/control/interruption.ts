@@ -24,6 +24,7 @@
 
 import { buildCatalog } from '../core/catalog.js';
 import { decisionIdFor } from '../core/ids.js';
+import { checkScaleOutRequest } from '../core/launch-guard.js';
 import type { BusEntry, BusPort, FleetPort, StatePort } from '../core/ports.js';
 import { activeSchedule } from '../core/schedule.js';
 import {
@@ -153,6 +154,35 @@ export function planReplacement(args: {
     estimatedHourlyUsd: catalog.hourlyUsd(inst.instanceType, preferred),
     reason: `replace ${inst.instanceId} (${inst.instanceType}, ${inst.capacityType}, ${inst.zone}) after a ${what}`,
   };
+  // The launch guard (I12) charges a request for its dearest / biggest fallback: keep only the
+  // fallbacks that fit the limits on their own, so the request launch receives is one it accepts.
+  const verdictFor = (types: string[]) => {
+    const l = { ...launch, instanceTypes: types };
+    const record = inFlightRecord(decisionId, l, args.now, config.launch.inFlightTtlSeconds);
+    return checkScaleOutRequest({
+      config,
+      request: {
+        schemaVersion: SCHEMA_VERSION,
+        cluster,
+        decisionId,
+        launch: l,
+        requestedAt: args.now.toISOString(),
+      },
+      inFlight: [...args.inFlight.filter((f) => f.launchId !== launchId), record],
+      instances: args.liveInstances,
+      now: args.now,
+    });
+  };
+  const alone = verdictFor([inst.instanceType]);
+  if (!alone.ok) {
+    return {
+      skip: `no replacement for ${inst.instanceId}: ${alone.reason}; reconcile replaces the capacity once the pods are pending`,
+    };
+  }
+  launch.instanceTypes = [
+    inst.instanceType,
+    ...sameArch.filter((t) => verdictFor([inst.instanceType, t]).ok),
+  ];
   const inFlight = inFlightRecord(decisionId, launch, args.now, config.launch.inFlightTtlSeconds);
   return { launch, decisionId, inFlight };
 }

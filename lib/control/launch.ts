@@ -1,6 +1,11 @@
 /**
  * Launch: carry out one ScaleOutRequested. Pure orchestration over ports.
  *
+ * First the launch guard (`lib/core/launch-guard.ts`, I12): a request without the decider's
+ * in-flight record, or outside `nodes.candidateTypes` / `nodes.capacityTypes` / `limits` / the
+ * active schedule (counting the live fleet), is refused before anything is minted or
+ * launched: logged with the reason, counted as `LaunchRequestsRefused` (alarm).
+ *
  * Per instance `index` of the launch group (0 … count-1):
  * 1. Mint ONE Tailscale auth key: single-use, ephemeral, pre-authorized, tagged with
  *    `tailscale.tags`, expiring after `tailscale.authKeyExpirySeconds`. If it cannot be minted,
@@ -32,6 +37,7 @@
  * launching without a key. Secrets (agent token, auth keys, user data) are never logged.
  */
 
+import { checkScaleOutRequest } from '../core/launch-guard.js';
 import {
   CapacityLimitError,
   DeviceRegistryError,
@@ -70,7 +76,9 @@ export interface LaunchResult {
   launchId: string;
   instances: LaunchedInstance[];
   /** Why the group stopped short (absent when complete). */
-  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data' | 'expired';
+  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data' | 'expired' | 'refused';
+  /** Why the launch guard refused the request (with `stoppedBy: 'refused'`). */
+  refusal?: string;
   /** Detail types emitted. */
   emitted: string[];
 }
@@ -115,6 +123,33 @@ export async function launch(
       ageSeconds: Math.round(ageMs / 1000),
     });
     return { outcome: 'failed', launchId: group.launchId, instances: [], emitted: [], stoppedBy: 'expired' };
+  }
+
+  // I12: only a request the decider recorded, within the config and the limits, is acted on.
+  const verdict = checkScaleOutRequest({
+    config,
+    request: req,
+    inFlight: await deps.state.listInFlight(cluster, deps.clock()),
+    instances: await deps.fleet.list(),
+    now: deps.clock(),
+  });
+  if (!verdict.ok) {
+    metrics.count(ControlMetrics.launchRequestsRefused);
+    log.error('scale-out request refused by the launch guard; nothing was launched', {
+      launchId: group.launchId.slice(0, 80),
+      decisionId: req.decisionId.slice(0, 80),
+      eventId: input.eventId,
+      check: verdict.check,
+      reason: verdict.reason,
+    });
+    return {
+      outcome: 'failed',
+      launchId: group.launchId,
+      instances: [],
+      emitted: [],
+      stoppedBy: 'refused',
+      refusal: verdict.reason,
+    };
   }
 
   // Secrets and the AMI first: without them nothing can launch (errors name the secret/parameter).

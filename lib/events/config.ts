@@ -186,6 +186,15 @@ const AgentSection = z.strictObject({
   batchMaxMs: z.number().int().min(1000).default(10_000),
   staleAfterSeconds: z.number().int().min(60).default(300),
   abandonAfterSeconds: z.number().int().min(300).default(3600),
+  extraBusWriterRoleArns: z
+    .array(
+      z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN'),
+    )
+    .max(5)
+    .default([])
+    .describe(
+      "IAM roles besides the stack's agent user that may put events on the bus (e.g. the IAM Roles Anywhere role of a keyless agent); everyone else is denied by the bus policy.",
+    ),
 });
 
 const NetworkSection = z.strictObject({

@@ -20,6 +20,13 @@ export const Sources = {
   events: 'aws.events',
 } as const;
 
+/**
+ * The only sources that decide launches (DESIGN I12): reconcile (the single writer) and the
+ * interruption function (spot replacements). Launch refuses a `ScaleOutRequested` from any
+ * other source, and the ScaleOut rule admits only these.
+ */
+export const DECIDING_SOURCES: readonly string[] = [Sources.reconcile, Sources.interruption];
+
 /** `detail-type` of each event. */
 export const DetailTypes = {
   clusterSnapshot: 'ClusterSnapshot',

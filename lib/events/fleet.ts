@@ -41,6 +41,12 @@ export const InFlightLaunch = z.object({
   capacityType: CapacityType,
   /** Pending shape ids this launch was sized for. */
   shapeIds: z.array(z.string()).default([]),
+  /**
+   * Every instance / capacity type the decider allowed (the launch guard refuses a request
+   * listing others). Absent in records written before this field existed.
+   */
+  instanceTypes: z.array(z.string()).optional(),
+  capacityTypes: z.array(CapacityType).optional(),
 });
 export type InFlightLaunch = z.infer<typeof InFlightLaunch>;
 

@@ -1,4 +1,4 @@
-import { AGENT_COMMAND_DETAIL_TYPES, DetailTypes, Sources } from '../events/index.js';
+import { AGENT_COMMAND_DETAIL_TYPES, DECIDING_SOURCES, DetailTypes, Sources } from '../events/index.js';
 
 /** The subset of an EventBridge event pattern this stack uses: exact-match lists only. */
 export interface SimpleEventPattern {
@@ -63,7 +63,8 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'ScaleOut',
     description: 'ScaleOutRequested → launch',
     bus: 'cluster',
-    pattern: { source: [...LAMBDA_SOURCES], 'detail-type': [DetailTypes.scaleOutRequested] },
+    // I12: only the deciding functions' requests reach launch (which checks them again).
+    pattern: { source: [...DECIDING_SOURCES], 'detail-type': [DetailTypes.scaleOutRequested] },
     target: 'launch',
   },
   {

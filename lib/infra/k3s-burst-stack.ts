@@ -10,7 +10,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type Config, Sources, Tags } from '../events/index.js';
@@ -183,6 +183,7 @@ export class K3sBurstStack extends Stack {
       bus: this.bus,
       commandQueue: this.commands.queue,
     });
+    this.restrictBusWriters();
     this.observability = new Observability(this, 'Observability', {
       clusterName: cluster,
       functions: this.functions.all(),
@@ -215,6 +216,31 @@ export class K3sBurstStack extends Stack {
     });
 
     this.acknowledgeNagFindings();
+  }
+
+  /**
+   * The bus's resource policy (I12): PutEvents only from the agent's identity and the
+   * stack's own function roles. Any other principal of the account — even one whose IAM
+   * policy allows `events:PutEvents` on `*` — is denied, so nobody else can put a
+   * ScaleOutRequested (or anything) on the bus. Each allowed identity's own policy then pins
+   * the sources and detail-types it may use.
+   */
+  private restrictBusWriters(): void {
+    const writers = [
+      this.agent.user.userArn,
+      ...this.config.agent.extraBusWriterRoleArns,
+      ...FUNCTION_NAMES.map((n) => this.functions.roles[n].roleArn),
+    ];
+    this.bus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'PutEventsOnlyFromAgentAndStackRoles',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.bus.eventBusArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
+      }),
+    );
   }
 
   /** Every dead-letter queue, in the order of the `DeadLetterQueueUrls` output. */

@@ -37,6 +37,8 @@ export const MetricNames = {
   instancesTerminated: 'InstancesTerminated',
   /** launch: launch requests that ended without any instance (Count). */
   launchFailures: 'LaunchFailures',
+  /** launch: ScaleOutRequested refused by the launch guard (forged, foreign, over the limits) (Count). */
+  launchRequestsRefused: 'LaunchRequestsRefused',
   /** launch: InsufficientInstanceCapacity / spot / quota errors, each (Count). */
   capacityLimitErrors: 'CapacityLimitErrors',
   /** reconcile: from snapshot observedAt (or tick) to the recorded plan (Milliseconds). */
@@ -141,6 +143,19 @@ export class Observability extends Construct {
         alarmName: `k3s-burst-${props.clusterName}-launch-failures`,
         alarmDescription: 'A scale-out produced no instance (all types, zones and capacity types failed).',
         metric: metric(MetricNames.launchFailures, 'Sum'),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    alarm(
+      'LaunchRequestsRefused',
+      new Alarm(this, 'LaunchRequestsRefusedAlarm', {
+        alarmName: `k3s-burst-${props.clusterName}-launch-requests-refused`,
+        alarmDescription:
+          'The launch function refused a ScaleOutRequested that the decider did not record or that breaks the config or limits: someone or something put a request on the bus that k3s-burst did not decide. Look up the reason in the launch log group.',
+        metric: metric(MetricNames.launchRequestsRefused, 'Sum'),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

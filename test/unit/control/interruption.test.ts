@@ -6,6 +6,7 @@ import {
   parseLaunchEvent,
 } from '../../../lib/control/inputs.js';
 import { drainDeadline, handleInterruption } from '../../../lib/control/interruption.js';
+import { checkScaleOutRequest } from '../../../lib/core/launch-guard.js';
 import { DetailTypes, type DrainNode, type ScaleOutRequested, Sources } from '../../../lib/events/index.js';
 import {
   a2Config,
@@ -75,6 +76,27 @@ describe('interruption', () => {
     ]);
     expect(t.metrics.total(ControlMetrics.interruptions)).toBe(1);
     expect(t.metrics.total(ControlMetrics.replacementsRequested)).toBe(1);
+  });
+
+  it('lists only fallbacks that fit the limits, so the launch guard accepts the replacement (I12)', async () => {
+    // m7g.large (2 vCPU) runs; 4 vCPUs may run: the replacement may be another 2-vCPU type only.
+    const config = a2Config({
+      limits: { maxNodes: 6, maxVcpus: 4, maxMemoryMiB: 131072, maxHourlyCostUsd: 2.5 },
+    });
+    const { t, inst } = await withSpotNode({ config });
+
+    await handleInterruption(parsed(spotWarningEvent(inst.instanceId, { time: NOW })), t.deps);
+
+    const [req] = t.bus.detailsOf<ScaleOutRequested>(DetailTypes.scaleOutRequested);
+    expect(req?.launch.instanceTypes).toEqual(['m7g.large', 't4g.medium', 't4g.large', 'r7g.large']);
+    const verdict = checkScaleOutRequest({
+      config,
+      request: req as ScaleOutRequested,
+      inFlight: await t.state.listInFlight('pi-lab', t.clock.now()),
+      instances: await t.fleet.list(),
+      now: t.clock.now(),
+    });
+    expect(verdict).toEqual({ ok: true });
   });
 
   it('a redelivered warning asks for the same replacement and no second drain', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ControlMetrics } from '../../../lib/control/common.js';
+import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
 import { parseLaunchEvent } from '../../../lib/control/inputs.js';
 import { LaunchRetryError, launch } from '../../../lib/control/launch.js';
 import { SecretNotSetError } from '../../../lib/core/ports.js';
@@ -53,21 +53,17 @@ function request(over: Partial<PlannedLaunch> = {}, decisionId = 'pi-lab-0abc0de
   );
 }
 
-/** Record the in-flight entry reconcile would have written for this request. */
+/** Record the in-flight entry reconcile would have written for this request (its own helper). */
 async function recordInFlight(w: FakeWorld, req: ReturnType<typeof request>) {
-  const l = req.request.launch;
   await w.state.recordInFlight(CLUSTER, [
-    {
-      decisionId: req.request.decisionId,
-      launchId: l.launchId,
-      decidedAt: NOW.toISOString(),
-      expiresAt: new Date(NOW.getTime() + 900_000).toISOString(),
-      instanceType: l.instanceTypes[0] as string,
-      count: l.count,
-      capacityType: 'spot',
-      shapeIds: l.shapeIds,
-    },
+    inFlightRecord(req.request.decisionId, req.request.launch, NOW, w.config.launch.inFlightTtlSeconds),
   ]);
+}
+
+/** A request as the decider sends it: its in-flight record is written first. */
+async function decided(w: FakeWorld, req: ReturnType<typeof request>) {
+  await recordInFlight(w, req);
+  return req;
 }
 
 const ourInstances = (w: FakeWorld) => [...w.fleet.instances.values()].filter((i) => i.cluster === CLUSTER);
@@ -75,7 +71,7 @@ const ourInstances = (w: FakeWorld) => [...w.fleet.instances.values()].filter((i
 describe('launch', () => {
   it('mints one single-use tagged key per instance, renders user data with it and launches each instance', async () => {
     const w = fakeWorld();
-    const r = await launch(request(), w.deps, opts);
+    const r = await launch(await decided(w, request()), w.deps, opts);
 
     expect(r.outcome).toBe('launched');
     expect(r.instances).toHaveLength(2);
@@ -112,7 +108,7 @@ describe('launch', () => {
 
   it('a redelivered request launches nothing new: instances are found by launch key', async () => {
     const w = fakeWorld();
-    const req = request();
+    const req = await decided(w, request());
     const first = await launch(req, w.deps, opts);
     const second = await launch(req, w.deps, opts);
 
@@ -128,7 +124,7 @@ describe('launch', () => {
     const w = fakeWorld();
     w.fleet.failOffering({ instanceType: 'm7g.large' }, 'InsufficientInstanceCapacity');
 
-    const r = await launch(request({ count: 1 }), w.deps, opts);
+    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
 
     expect(r.outcome).toBe('launched');
     expect(r.instances[0]).toMatchObject({ instanceType: 'm7g.xlarge', capacityType: 'spot' });
@@ -140,7 +136,7 @@ describe('launch', () => {
     const w = fakeWorld();
     w.fleet.failOffering({ capacityType: 'spot' }, 'InsufficientInstanceCapacity');
 
-    const r = await launch(request({ count: 1 }), w.deps, opts);
+    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
 
     expect(r.instances[0]?.capacityType).toBe('on-demand');
     expect(ourInstances(w)[0]?.userData).toContain('k3s-burst.io/capacity-type=on-demand');
@@ -165,7 +161,7 @@ describe('launch', () => {
     const w = fakeWorld();
     w.fleet.failOffering({}, 'VcpuLimitExceeded');
 
-    const r = await launch(request(), w.deps, opts);
+    const r = await launch(await decided(w, request()), w.deps, opts);
 
     expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'capacity-limit' });
     expect(w.metrics.total(ControlMetrics.capacityLimitErrors)).toBe(1);
@@ -224,7 +220,7 @@ describe('launch', () => {
   it('a missing agent-token secret fails before any key is minted', async () => {
     const w = fakeWorld();
     w.secrets.values.delete(AGENT_TOKEN_SECRET);
-    await expect(launch(request(), w.deps, opts)).rejects.toBeInstanceOf(SecretNotSetError);
+    await expect(launch(await decided(w, request()), w.deps, opts)).rejects.toBeInstanceOf(SecretNotSetError);
     expect(w.devices.keys).toHaveLength(0);
   });
 
@@ -233,7 +229,7 @@ describe('launch', () => {
     const serverToken = `K10${'ab'.repeat(32)}::server:s3rv3rS3cret`;
     w.secrets.set(AGENT_TOKEN_SECRET, serverToken);
 
-    const r = await launch(request({ count: 1 }), w.deps, opts);
+    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
 
     expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'invalid-user-data' });
     expect(w.fleet.launchAttempts).toHaveLength(0);
@@ -242,7 +238,7 @@ describe('launch', () => {
 
   it('a request delivered after its in-flight record expired launches nothing (I1: reconcile may have re-planned)', async () => {
     const w = fakeWorld();
-    const req = request();
+    const req = await decided(w, request());
     w.clock.advance(w.config.launch.inFlightTtlSeconds);
 
     const r = await launch(req, w.deps, opts);
@@ -256,7 +252,7 @@ describe('launch', () => {
   it('a request a little late (retried within its in-flight life) still launches', async () => {
     const w = fakeWorld();
     w.clock.advance(w.config.launch.inFlightTtlSeconds - 120);
-    const r = await launch(request({ count: 1 }), w.deps, opts);
+    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
     expect(r.outcome).toBe('launched');
   });
 });

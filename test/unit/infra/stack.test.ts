@@ -79,6 +79,32 @@ describe('event bus and rules', () => {
     }
   });
 
+  it('routes ScaleOutRequested to launch only from the deciding functions (I12)', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: [Sources.reconcile, Sources.interruption],
+        'detail-type': [DetailTypes.scaleOutRequested],
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('launch'), 'Arn'] } })],
+    });
+  });
+
+  it('denies PutEvents on the bus to everyone but the agent user and the five function roles', () => {
+    const busId = logicalId(s.template, 'AWS::Events::EventBus', 'Bus');
+    const policies = Object.values(s.template.findResources('AWS::Events::EventBusPolicy'));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.Properties.EventBusName).toEqual({ Ref: busId });
+    const deny = policies[0]?.Properties.Statement as Statement & { Principal: unknown };
+    expect(deny).toMatchObject({ Effect: 'Deny', Action: 'events:PutEvents', Principal: { AWS: '*' } });
+    const allowed = deny.Condition?.ArnNotEquals?.['aws:PrincipalArn'] as unknown[];
+    const user = logicalId(s.template, 'AWS::IAM::User', 'AgentUser');
+    expect(allowed).toContainEqual({ 'Fn::GetAtt': [user, 'Arn'] });
+    for (const name of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption']) {
+      expect(allowed).toContainEqual({ 'Fn::GetAtt': [fnRole(name), 'Arn'] });
+    }
+    expect(allowed).toHaveLength(6);
+  });
+
   it('listens for EC2 events on the default bus (no EventBusName)', () => {
     s.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
@@ -470,7 +496,7 @@ describe('observability', () => {
   });
 
   it('alarms on launch failures and capacity limit errors, notifying the alarm topic', () => {
-    for (const metric of ['LaunchFailures', 'CapacityLimitErrors']) {
+    for (const metric of ['LaunchFailures', 'CapacityLimitErrors', 'LaunchRequestsRefused']) {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'k3s-burst',
         MetricName: metric,
