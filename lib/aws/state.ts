@@ -11,6 +11,7 @@
  * | `CLUSTER#<c>`      | `SCALEOUT`                        | time of the last launch decision       |
  * | `CLUSTER#<c>`      | `LEASE#reconcile`                 | single-writer lease (holder, expiry)   |
  * | `CLUSTER#<c>`      | `OFFERING#<type>#<zone>#<cap>`    | unavailable offering, TTL              |
+ * | `CLUSTER#<c>`      | `PAUSE`                           | operator's pause (no TTL: until resume) |
  * | `EVENT#<eventId>`  | `SEEN`                            | event dedup marker, TTL                |
  *
  * TTL attribute: `expiresAt` (epoch seconds). DynamoDB deletes expired items lazily (up to
@@ -39,6 +40,7 @@ import {
   ClusterSnapshot,
   DrainInProgress,
   InFlightLaunch,
+  PauseState,
   Plan,
   parseOrThrow,
   UnavailableOffering,
@@ -368,6 +370,34 @@ export class DynamoState implements StatePort {
           .map((i) => parseOrThrow(UnavailableOffering, JSON.parse(String(i.data)), 'stored offering'));
       },
     };
+  }
+
+  async getPause(cluster: string): Promise<PauseState | undefined> {
+    const item = await this.get(clusterPk(cluster), 'PAUSE');
+    return item ? parseOrThrow(PauseState, JSON.parse(String(item.data)), 'stored pause') : undefined;
+  }
+
+  async setPause(cluster: string, pause: PauseState): Promise<void> {
+    const checked = parseOrThrow(PauseState, pause, 'pause');
+    await this.put({ pk: clusterPk(cluster), sk: 'PAUSE', data: JSON.stringify(checked) }, 'set the pause');
+  }
+
+  async clearPause(cluster: string): Promise<PauseState | undefined> {
+    try {
+      const out = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: clusterPk(cluster), sk: 'PAUSE' },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const data = out.Attributes?.data;
+      return data === undefined
+        ? undefined
+        : parseOrThrow(PauseState, JSON.parse(String(data)), 'stored pause');
+    } catch (err) {
+      throw this.fail('clear the pause', err);
+    }
   }
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {

@@ -23,6 +23,7 @@ import type {
   DrainInProgress,
   InFlightLaunch,
   ManagedInstance,
+  PauseState,
   Plan,
   UnavailableOffering,
 } from '../events/index.js';
@@ -368,6 +369,16 @@ export interface StatePort {
 
   /** The cluster's offering cache, stored in the same table. */
   offeringCache(cluster: string): OfferingCache;
+
+  /**
+   * The operator's pause (`k3s-burst pause`), or undefined when not paused. Reconcile reads it
+   * under the lease on every decision, so a pause stops launches from the next reconcile on.
+   */
+  getPause(cluster: string): Promise<PauseState | undefined>;
+  /** Set (or replace) the pause. */
+  setPause(cluster: string, pause: PauseState): Promise<void>;
+  /** Remove the pause; returns the one that was set, or undefined when there was none. */
+  clearPause(cluster: string): Promise<PauseState | undefined>;
 }
 
 // ───────────────────────────── secrets ─────────────────────────────

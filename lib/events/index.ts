@@ -11,6 +11,7 @@ export * from './constants.js';
 export * from './control.js';
 export * from './errors.js';
 export * from './fleet.js';
+export * from './pause.js';
 export * from './plan.js';
 export * from './snapshot.js';
 export * from './snapshot-wire.js';

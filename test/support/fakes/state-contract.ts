@@ -225,4 +225,40 @@ export function describeStatePortContract(getState: () => StatePort): void {
       expect(await cache.listUnavailable(at(180))).toEqual([]);
     });
   });
+
+  describe('operator pause', () => {
+    const pause = (drain: boolean, reason: string) => ({
+      since: at(30).toISOString(),
+      drain,
+      by: 'ops@laptop',
+      reason,
+    });
+
+    it('is unset until set, replaced by a later set, and cleared once', async () => {
+      // Given a cluster nobody paused
+      expect(await state.getPause(cluster)).toBeUndefined();
+
+      // When it is paused, then paused again with --drain
+      await state.setPause(cluster, pause(false, 'first'));
+      expect(await state.getPause(cluster)).toEqual(pause(false, 'first'));
+      await state.setPause(cluster, pause(true, 'second'));
+
+      // Then the later pause is in force, and clearing returns it exactly once
+      expect(await state.getPause(cluster)).toEqual(pause(true, 'second'));
+      expect(await state.clearPause(cluster)).toEqual(pause(true, 'second'));
+      expect(await state.getPause(cluster)).toBeUndefined();
+      expect(await state.clearPause(cluster)).toBeUndefined();
+    });
+
+    it('pauses one cluster only', async () => {
+      await state.setPause(cluster, pause(false, 'just this one'));
+      expect(await state.getPause(`${cluster}-other`)).toBeUndefined();
+    });
+
+    it('refuses a malformed pause instead of storing it', async () => {
+      const bad = { ...pause(false, 'x'), since: 'yesterday' };
+      await expect(state.setPause(cluster, bad)).rejects.toThrow(/since/);
+      expect(await state.getPause(cluster)).toBeUndefined();
+    });
+  });
 }

@@ -1,5 +1,11 @@
 import type { DecisionRecord, OfferingCache, StatePort, StoredSnapshot } from '../../../lib/core/ports.js';
-import type { ClusterSnapshot, DrainInProgress, InFlightLaunch } from '../../../lib/events/index.js';
+import {
+  type ClusterSnapshot,
+  type DrainInProgress,
+  type InFlightLaunch,
+  PauseState,
+  parseOrThrow,
+} from '../../../lib/events/index.js';
 import { FakeOfferingCache } from './offering-cache.js';
 
 interface ClusterState {
@@ -10,6 +16,7 @@ interface ClusterState {
   lastScaleOutAt?: string;
   lease?: { holder: string; expiresAtMs: number };
   offerings: FakeOfferingCache;
+  pause?: PauseState;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -130,5 +137,22 @@ export class FakeState implements StatePort {
 
   offeringCache(cluster: string): OfferingCache {
     return this.of(cluster).offerings;
+  }
+
+  async getPause(cluster: string): Promise<PauseState | undefined> {
+    const p = this.of(cluster).pause;
+    return p ? clone(p) : undefined;
+  }
+
+  async setPause(cluster: string, pause: PauseState): Promise<void> {
+    // Same validation as the DynamoDB adapter: a malformed pause is refused, not stored.
+    this.of(cluster).pause = clone(parseOrThrow(PauseState, pause, 'pause'));
+  }
+
+  async clearPause(cluster: string): Promise<PauseState | undefined> {
+    const s = this.of(cluster);
+    const was = s.pause;
+    s.pause = undefined;
+    return was;
   }
 }
