@@ -58,6 +58,8 @@ export const ControlMetrics = {
   janitorWorkCapped: 'JanitorWorkCapped',
   janitorFailures: 'JanitorFailures',
   replacementsSkipped: 'ReplacementsSkipped',
+  /** Instances a plan wanted to launch while the operator's pause was set. */
+  launchesPaused: 'LaunchesPaused',
 } as const;
 export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
 

@@ -23,6 +23,8 @@
  *    the launch Lambda has not run yet or crashed after RunInstances (the instance also
  *    carries the decision-id tag, which the planner matches in-flight entries against).
  * 6. Drains are recorded, then commands are emitted; the lease is released in `finally`.
+ * The operator's pause (`k3s-burst pause`, read in step 3) removes every launch from the plan
+ * before it is journaled, and with `--drain` adds a drain of every managed node (./pause.ts).
  *    Drains of instances EC2 no longer lists are forgotten (housekeeping).
  * EC2 state changes of instances without this cluster's tag decide nothing
  * (`ForeignInstanceEvents`): EC2 sends them for every instance in the account.
@@ -48,6 +50,7 @@ import {
   SECONDS_PER_DAY,
 } from './common.js';
 import type { ReconcileInput } from './inputs.js';
+import { applyPause } from './pause.js';
 
 /** Ports reconcile uses. */
 export interface ReconcilePorts {
@@ -172,12 +175,13 @@ async function reconcileUnderLease(
   }
   const instances = all.filter((i) => i.state !== 'terminated');
 
-  const [stored, inFlight, drains, unavailable, lastScaleOutAt] = await Promise.all([
+  const [stored, inFlight, drains, unavailable, lastScaleOutAt, pause] = await Promise.all([
     state.getLatestSnapshot(cluster),
     state.listInFlight(cluster, now),
     state.listDrains(cluster),
     state.offeringCache(cluster).listUnavailable(now),
     state.lastScaleOutAt(cluster),
+    state.getPause(cluster),
   ]);
   // Plan on the newest snapshot stored (a newer one may have landed while we waited).
   let snapshot: ClusterSnapshot | undefined = stored?.snapshot;
@@ -191,7 +195,16 @@ async function reconcileUnderLease(
     unavailableOfferings: unavailable,
     lastScaleOutAt,
   };
-  const plan = planCluster({ config, snapshot, fleet: fleetState, now, decisionId });
+  // The operator's pause (k3s-burst pause) is applied to the plan before it is journaled.
+  const { plan, launchesHeld } = applyPause({
+    plan: planCluster({ config, snapshot, fleet: fleetState, now, decisionId }),
+    pause,
+    instances,
+    draining: new Set(drains.map((d) => d.instanceId)),
+    config,
+    now,
+  });
+  if (pause) metrics.count(ControlMetrics.launchesPaused, launchesHeld);
 
   const journaled = await state.journalDecision({ plan, trigger: triggerKind(input) }, JOURNAL_TTL_SECONDS);
   if (journaled === 'duplicate') {
