@@ -43,6 +43,14 @@ const COMMANDS: Record<string, CommandInfo> = {
     summary: 'Check a deployment and say what is wrong and how to fix it (reads AWS).',
     load: () => loadCommand('doctor'),
   },
+  pause: {
+    summary: 'Emergency stop: no launches from the next reconcile; --drain empties the cloud.',
+    load: () => loadCommand('pause'),
+  },
+  resume: {
+    summary: 'Undo pause: launches are allowed again from the next reconcile.',
+    load: () => loadCommand('resume'),
+  },
 };
 
 function usage(): string {

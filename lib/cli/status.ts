@@ -56,6 +56,13 @@ export function formatStatus(r: StatusReport): string {
   const now = new Date(r.generatedAt);
   const out: string[] = [];
   out.push(`Cluster ${r.cluster} in ${r.region} — stack ${r.stack.name} (${r.stack.status})`);
+  if (r.pause) {
+    const p = r.pause;
+    out.push(
+      `PAUSED since ${fmtTime(p.since, now)} by ${p.by}${p.reason ? ` (${p.reason})` : ''}: no launches` +
+        `${p.drain ? ', every cloud node is being drained' : ''}. Undo with: npx k3s-burst resume`,
+    );
+  }
   out.push('', `Instances (${r.instances.length})`);
   if (r.instances.length > 0) {
     out.push(

@@ -10,8 +10,8 @@ import { awsErrorCode, errorMessage } from '../aws/logger.js';
 import { DynamoState } from '../aws/state.js';
 import type { CliIo } from '../cli/io.js';
 import { buildCatalog } from '../core/catalog.js';
-import { fmtDuration } from '../core/format.js';
-import type { Arch, Config } from '../events/index.js';
+import { fmtDuration, fmtTime } from '../core/format.js';
+import type { Arch, Config, PauseState } from '../events/index.js';
 import { TailscaleOAuthSecret } from '../tailscale/index.js';
 import { routeApprovalCovers, tagsMissingFromTagOwners } from './acl.js';
 import { isCredentialsError, type OpsClients, readSecret } from './context.js';
@@ -43,6 +43,7 @@ export const CHECK_IDS = [
   'tailscale.routes',
   'ami',
   'agent.heartbeat',
+  'pause',
   'dlq',
 ] as const;
 
@@ -515,6 +516,36 @@ async function heartbeatCheck(
   return ok(id, `${what} (stale after ${limit} s)`);
 }
 
+/** Whether the operator's pause (`k3s-burst pause`) is set: a warning, since nothing bursts. */
+export function pauseVerdict(pause: PauseState | undefined, now: Date): CheckResult {
+  if (!pause) return ok('pause', 'not paused: reconcile may launch');
+  const by = `${pause.by}${pause.reason ? ` (${pause.reason})` : ''}`;
+  return warn(
+    'pause',
+    `PAUSED since ${fmtTime(pause.since, now)} by ${by}: nothing is launched${pause.drain ? ', every cloud node is being drained' : ''}`,
+    'when the emergency is over: npx k3s-burst resume',
+  );
+}
+
+async function pauseCheck(
+  env: OpsEnvironment,
+  clients: OpsClients,
+  config: Config,
+  tableName: string | undefined,
+): Promise<CheckResult> {
+  if (!tableName) return skip('pause', 'not checked: the stack has no state table');
+  try {
+    const pause = await new DynamoState({ client: clients.dynamo, tableName }).getPause(config.cluster.name);
+    return pauseVerdict(pause, env.clock());
+  } catch (err) {
+    return fail(
+      'pause',
+      `cannot read the pause flag: ${errorMessage(err).slice(0, 300)}`,
+      'use an identity allowed dynamodb:GetItem on the table',
+    );
+  }
+}
+
 async function dlqChecks(clients: OpsClients, d: Deployment): Promise<CheckResult[]> {
   if (d.deadLetterQueueUrls.length === 0) {
     return [
@@ -663,6 +694,9 @@ export async function runDoctorChecks(
       ...(await guarded('agent.heartbeat', async () => [
         await heartbeatCheck(env, clients, config, d.tableName),
       ])),
+    );
+    checks.push(
+      ...(await guarded('pause', async () => [await pauseCheck(env, clients, config, d.tableName)])),
     );
     checks.push(...(await guarded('dlq', () => dlqChecks(clients, d))));
     return report;

@@ -4,7 +4,7 @@
  * show as "unknown" and a note says why; the command still succeeds.
  */
 import { DynamoState } from '../aws/state.js';
-import type { Config, Explanation } from '../events/index.js';
+import type { Config, Explanation, PauseState } from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
 import { type Deployment, findDeployment, required, stackNameFor } from './deployment.js';
@@ -55,6 +55,8 @@ export interface StatusReport {
     pendingPods: number;
   } | null;
   decisions: StatusDecision[];
+  /** The operator's pause (`k3s-burst pause`), null when launches are allowed. */
+  pause: PauseState | null;
   tailscale: { available: boolean; reason?: string };
   /** Footnotes: degraded sources, stack notes. */
   notes: string[];
@@ -145,13 +147,14 @@ export async function collectStatus(
   const tableName = required(deployment, deployment.tableName, 'DynamoDB state table');
   const state = new DynamoState({ client: clients.dynamo, tableName });
 
-  const [instances, stored, decisions, devices] = await Promise.all([
+  const [instances, stored, decisions, devices, pause] = await Promise.all([
     listClusterInstances(clients.ec2, cluster, config.nodes.namePrefix, {
       includeTerminated: opts.includeTerminated,
     }),
     state.getLatestSnapshot(cluster),
     state.listRecentDecisions(cluster, opts.decisions),
     tailscaleDevices(env, clients, deployment, config),
+    state.getPause(cluster),
   ]);
 
   const nodes = new Map((stored?.snapshot.nodes ?? []).map((n) => [n.name, n]));
@@ -214,6 +217,7 @@ export async function collectStatus(
       terminations: d.plan.terminations.length,
       explanations: d.plan.explanations,
     })),
+    pause: pause ?? null,
     tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
     notes,
   };

@@ -91,12 +91,13 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
       'tailscale.routes': 'skip',
       'ami:arm64': 'ok',
       'agent.heartbeat': 'ok',
+      pause: 'ok',
       dlq: 'ok',
     });
     expect(r.byId('ami:arm64').message).toContain('ami-0a1b2c3d4e5f60718');
     expect(r.byId('dlq').message).toContain('all 2 dead-letter queue(s) are empty');
     expect(r.text).toMatch(/^ok\s+stack\s+stack K3sBurst-pi-lab is CREATE_COMPLETE/m);
-    expect(r.text).toContain('0 failed, 0 warning(s), 9 ok, 1 skipped');
+    expect(r.text).toContain('0 failed, 0 warning(s), 10 ok, 1 skipped');
     // The probe key was minted with the configured tags (and the key itself never printed).
     expect(ts.keys.some((k) => k.capabilities.devices.create.tags.includes('tag:k3s-burst'))).toBe(true);
   });

@@ -70,9 +70,21 @@ describe('formatStatus', () => {
     instances: [],
     snapshot: null,
     decisions: [],
+    pause: null,
     tailscale: { available: true },
     notes: [],
   };
+
+  it('a pause is the second line, with who, why and how to undo it', () => {
+    const text = formatStatus({
+      ...base,
+      pause: { since: '2026-03-16T09:00:00.000Z', drain: true, by: 'ana@laptop', reason: 'bill spike' },
+    });
+    expect(text.split('\n')[1]).toBe(
+      'PAUSED since 09:00:00 UTC by ana@laptop (bill spike): no launches, every cloud node is being drained. Undo with: npx k3s-burst resume',
+    );
+    expect(formatStatus(base)).not.toContain('PAUSED');
+  });
 
   it('an empty cluster says so instead of printing an empty table', () => {
     const text = formatStatus({ ...base, notes: ['No snapshot stored yet.'] });
