@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ESBUILD_NODE_TARGET, LAMBDA_NODE_RUNTIME } from '../node-runtime.js';
 import { InfraError } from './errors.js';
 
 /** The five functions; each is `lambdas/<name>.ts` exporting `handler`. */
@@ -23,6 +24,20 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  * load); cold start is what users wait for. The bench bundles with this same list.
  */
 export const LAMBDA_EXTERNAL_MODULES: readonly string[] = [];
+
+/**
+ * The CDK Runtime for lib/node-runtime.ts's major (`nodejs24.x`): the Lambdas run on the same
+ * Node.js major as the tests, the bench and the agent image.
+ */
+export function lambdaNodeRuntime(): Runtime {
+  const runtime = Runtime.ALL.find((r) => r.name === LAMBDA_NODE_RUNTIME);
+  if (!runtime) {
+    throw new InfraError(
+      `aws-cdk-lib knows no Lambda runtime ${LAMBDA_NODE_RUNTIME} (NODE_MAJOR in lib/node-runtime.ts): upgrade aws-cdk-lib or set NODE_MAJOR to a major Lambda supports`,
+    );
+  }
+  return runtime;
+}
 
 /** Sizing and async-invoke behaviour of one function. */
 interface FunctionSpec {
@@ -103,7 +118,8 @@ export interface BurstFunctionsProps {
 }
 
 /**
- * The k3s-burst Lambdas: ESM bundles (minified, source maps, metafile), arm64, Node.js 24,
+ * The k3s-burst Lambdas: ESM bundles (minified, source maps, metafile), arm64, Node.js 24
+ * (lib/node-runtime.ts),
  * bounded memory and timeouts, a dedicated role per function (permissions are added by
  * the stack, per function), and an explicit log group with retention per function.
  */
@@ -154,7 +170,7 @@ export class BurstFunctions extends Construct {
         sourcesContent: false,
         metafile: true,
         mainFields: ['module', 'main'],
-        target: 'node24',
+        target: ESBUILD_NODE_TARGET,
         externalModules: [...LAMBDA_EXTERNAL_MODULES],
         banner:
           "import { createRequire as __k3sbCreateRequire } from 'node:module'; const require = __k3sbCreateRequire(import.meta.url);",
@@ -163,7 +179,7 @@ export class BurstFunctions extends Construct {
       functions[name] = new NodejsFunction(this, pascal(name), {
         functionName,
         description: spec.description,
-        runtime: Runtime.NODEJS_24_X,
+        runtime: lambdaNodeRuntime(),
         architecture: Architecture.ARM_64,
         memorySize: spec.memoryMiB,
         timeout: spec.timeout,

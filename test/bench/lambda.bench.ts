@@ -1,7 +1,7 @@
 /**
  * Lambda bundles: for each function in FUNCTION_NAMES whose `lambdas/<name>.ts` exists, bundle
  * it with esbuild exactly as lib/infra/burst-functions.ts makes CDK do (ESM, minified, platform
- * node, target node24, externals from LAMBDA_EXTERNAL_MODULES (none: the SDK is bundled),
+ * node, target ESBUILD_NODE_TARGET (node24), externals from LAMBDA_EXTERNAL_MODULES (none: the SDK is bundled),
  * mainFields module/main, the
  * createRequire banner, external source map without sources content), then:
  * - `lambda.<name>.bundle-bytes`: size of the bundled JS (the `.map` beside it is not counted).
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { FUNCTION_NAMES, LAMBDA_EXTERNAL_MODULES } from '../../lib/infra/burst-functions.js';
+import { ESBUILD_NODE_TARGET } from '../../lib/node-runtime.js';
 import { type Benchmark, type BenchResult, median } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -32,7 +33,7 @@ async function bundle(name: string, outDir: string): Promise<string> {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node24',
+    target: ESBUILD_NODE_TARGET,
     minify: true,
     sourcemap: true,
     sourcesContent: false,

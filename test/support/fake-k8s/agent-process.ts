@@ -7,6 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ESBUILD_NODE_TARGET } from '../../../lib/node-runtime.js';
 import type { AwsStub } from './aws-stub.js';
 import { CLUSTER } from './fixtures.js';
 import type { FakeK8s } from './server.js';
@@ -26,7 +27,7 @@ export function bundleAgent(outDir = mkdtempSync(join(tmpdir(), 'agent-bundle-')
       '--bundle',
       '--platform=node',
       '--format=esm',
-      '--target=node20',
+      `--target=${ESBUILD_NODE_TARGET}`,
       '--minify',
       '--external:@kubernetes/client-node',
       "--banner:js=import{createRequire}from'node:module';const require=createRequire(import.meta.url);",
