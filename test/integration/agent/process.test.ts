@@ -50,7 +50,13 @@ describe('agent process', () => {
     await waitReady(proc.metricsPort);
     // ready may mean "synced (standby)" for a moment before the lease is won; then it publishes
     await until(() => aws.putEvents.some((e) => e.DetailType === 'ClusterSnapshot'), 'a snapshot', 10_000);
-    expect(aws.calls.some((c) => c.target === 'AmazonSQS.ReceiveMessage')).toBe(true);
+    // The leader starts the publisher and the command consumer together (lib/agent/agent.ts):
+    // the first ReceiveMessage may reach the stub just after the first PutEvents.
+    await until(
+      () => aws.calls.some((c) => c.target === 'AmazonSQS.ReceiveMessage'),
+      'a ReceiveMessage',
+      10_000,
+    );
     expect(leaseHolder(k8s)).toBe('agent-proc-0');
     const metrics = await (await fetch(`http://127.0.0.1:${proc.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^k3s_burst_agent_snapshots_published_total [1-9]/m);
