@@ -54,6 +54,8 @@ export const ControlMetrics = {
   // terminate / janitor / interruption
   deviceDeleteFailures: 'TailscaleDeviceDeleteFailures',
   terminationsDeferred: 'TerminationsDeferred',
+  /** terminate: a NodeDrained for a drain the control plane did not request (no record / other decision). */
+  unrequestedDrainReports: 'UnrequestedDrainReports',
   janitorFailSafeSkips: 'JanitorFailSafeSkips',
   janitorWorkCapped: 'JanitorWorkCapped',
   janitorFailures: 'JanitorFailures',

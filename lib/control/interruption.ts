@@ -326,6 +326,7 @@ export async function handleInterruption(
       requestedAt: now.toISOString(),
       deadline: deadline.toISOString(),
       reason,
+      decisionId,
     };
     await deps.state.recordDrain(cluster, record);
     metrics.count(ControlMetrics.drains);

@@ -277,6 +277,7 @@ async function recordBeforeEmit(plan: Plan, deps: ReconcileDeps, decidedAt: Date
       requestedAt: decidedAt.toISOString(),
       deadline: d.deadline,
       reason: d.reason,
+      decisionId: plan.decisionId,
     });
   }
 }

@@ -1,7 +1,13 @@
 /**
  * Terminate use-case: on `TerminateRequested` (reconcile: scale-in, repair, drain deadline
  * passed, abandonment; interruption) or `NodeDrained` (the agent finished a drain), remove one
- * managed instance completely:
+ * managed instance completely.
+ *
+ * A `NodeDrained` acts only when a drain record of that instance exists and names the same
+ * decision (I12: reconcile and interruption write it when they ask for the drain); otherwise
+ * it is ignored and counted (`UnrequestedDrainReports`), so the agent's key alone cannot
+ * terminate a node. The node name then comes from the record, not from the report. A real
+ * drain whose report was lost still ends at its deadline (reconcile terminates then).
  *
  * 1. terminate it by instance id — the fleet adapter refuses ids without this cluster's tag
  *    ({@link ForeignInstanceError}): then NOTHING else is done, the refusal is logged and counted;
@@ -50,7 +56,7 @@ export interface TerminateDeps extends ControlBase {
   fleet: Pick<FleetPort, 'list' | 'terminate'>;
   devices: Pick<DeviceRegistryPort, 'listDevices' | 'deleteDevice'>;
   bus: BusPort;
-  state: Pick<StatePort, 'clearDrain' | 'markEventSeen'>;
+  state: Pick<StatePort, 'clearDrain' | 'markEventSeen' | 'listDrains'>;
 }
 
 /** NodeDrained outcomes after which the instance is terminated at once. */
@@ -82,7 +88,9 @@ export type TerminateResultOutcome =
   /** The instance does not carry this cluster's tag: nothing was done. */
   | { outcome: 'refused'; instanceId: string; reason: string }
   /** A NodeDrained whose outcome does not allow termination (blocked / refused). */
-  | { outcome: 'deferred'; instanceId: string; reason: string };
+  | { outcome: 'deferred'; instanceId: string; reason: string }
+  /** A NodeDrained for a drain that was not requested (no drain record of that instance and decision). */
+  | { outcome: 'ignored'; instanceId: string; reason: string };
 
 interface Target {
   instanceId: string;
@@ -160,6 +168,33 @@ export async function terminate(
   const cluster = config.cluster.name;
   const target = targetOf(input);
   const { instanceId } = target;
+
+  if (input.kind === 'node-drained') {
+    // I12: the agent's word alone terminates nothing. Only a drain the control plane asked
+    // for (recorded with its decision before the DrainNode was sent) may end in termination;
+    // the node name comes from that record, not from the report.
+    const d = input.drained;
+    const drain = (await deps.state.listDrains(cluster)).find((r) => r.instanceId === instanceId);
+    const matches = drain !== undefined && (!drain.decisionId || drain.decisionId === d.decisionId);
+    if (!drain || !matches) {
+      const reason = drain
+        ? `NodeDrained for ${instanceId} names decision "${d.decisionId.slice(0, 80)}", but the drain was requested by decision "${drain.decisionId ?? ''}"`
+        : `NodeDrained for ${instanceId} (${d.nodeName.slice(0, 80)}), but no drain of that instance was requested`;
+      metrics.count(ControlMetrics.unrequestedDrainReports);
+      log.warn(
+        'drain report ignored: terminate acts only on drains it requested (reconcile terminates at a real drain deadline)',
+        {
+          instanceId,
+          decisionId: d.decisionId.slice(0, 80),
+          outcome: d.outcome,
+          eventId: input.eventId,
+          reason,
+        },
+      );
+      return { outcome: 'ignored', instanceId, reason };
+    }
+    target.nodeName = drain.nodeName;
+  }
 
   if (input.kind === 'node-drained' && !TERMINATE_AFTER.has(input.drained.outcome)) {
     // blocked: pods that must not be evicted are still there; refused: the agent says the

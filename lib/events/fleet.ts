@@ -57,6 +57,11 @@ export const DrainInProgress = z.object({
   requestedAt: IsoTime,
   deadline: IsoTime,
   reason: z.string(),
+  /**
+   * The decision that asked for the drain: terminate acts on the agent's `NodeDrained` only
+   * when it names this decision (I12). Absent in records written before this field existed.
+   */
+  decisionId: z.string().optional(),
 });
 export type DrainInProgress = z.infer<typeof DrainInProgress>;
 

@@ -80,10 +80,15 @@ describe('interruption handler against moto', () => {
     expect(ids.size).toBe(1);
     expect(await w.commands(0)).toEqual([]);
 
-    // When the agent reports the drain done, terminate cleans up and forgets the drain
+    // When the agent reports the drain done (echoing the DrainNode's decision), terminate
+    // cleans up and forgets the drain
     const t = await w.invoke(
       'terminate',
-      nodeDrainedEvent({ instanceId: inst.instanceId, nodeName: inst.nodeName }),
+      nodeDrainedEvent({
+        instanceId: inst.instanceId,
+        nodeName: inst.nodeName,
+        decisionId: String(drain?.detail.decisionId),
+      }),
     );
     expect(t).toMatchObject({ outcome: 'terminated' });
     expect(await w.deps.state.listDrains('pi-lab')).toEqual([]);

@@ -231,7 +231,10 @@ describe('reconcile', () => {
     expect(r.outcome).toBe('decided');
     const drains = w.bus.detailsOf<{ nodeName: string; instanceId: string }>(DetailTypes.drainNode);
     expect(drains).toEqual([expect.objectContaining({ nodeName: `burst-${id}`, instanceId: id })]);
-    expect((await w.state.listDrains(CLUSTER)).map((d) => d.instanceId)).toEqual([id]);
+    // with the decision the DrainNode carries: terminate acts on a report of this drain only (I12)
+    expect((await w.state.listDrains(CLUSTER)).map((d) => [d.instanceId, d.decisionId])).toEqual([
+      [id, r.outcome === 'decided' ? r.decisionId : ''],
+    ]);
   });
 });
 

@@ -10,6 +10,18 @@ import {
   terminateRequestedEvent,
 } from '../../support/control-a2.js';
 
+/** The drain record reconcile writes before it sends DrainNode (decision as in nodeDrainedEvent). */
+function requestedDrain(inst: { instanceId: string; nodeName: string }) {
+  return {
+    nodeName: inst.nodeName,
+    instanceId: inst.instanceId,
+    requestedAt: '2026-03-16T09:20:00Z',
+    deadline: '2026-03-16T09:40:00Z',
+    reason: 'empty',
+    decisionId: 'pi-lab-0scalein00001',
+  };
+}
+
 function parsed(raw: unknown): TerminateInput {
   const p = parseTerminateEvent(raw, 'pi-lab');
   if (!p.ok) throw new Error(`test event did not parse: ${p.reason}`);
@@ -137,14 +149,52 @@ describe('terminate', () => {
     expect(t.metrics.total(ControlMetrics.deviceDeleteFailures)).toBe(1);
   });
 
-  it('terminates after a drained, timed-out or not-found NodeDrained', async () => {
+  it('terminates after a drained, timed-out or not-found NodeDrained of a requested drain', async () => {
     for (const outcome of ['drained', 'timed-out', 'not-found'] as const) {
       const t = fakeDeps();
       const inst = await launchManaged(t.fleet);
+      await t.state.recordDrain('pi-lab', requestedDrain(inst));
       const r = await terminate(parsed(nodeDrainedEvent({ instanceId: inst.instanceId, outcome })), t.deps);
       expect(r.outcome, outcome).toBe('terminated');
       expect(t.fleet.instances.get(inst.instanceId)?.state, outcome).toBe('shutting-down');
+      expect(await t.state.listDrains('pi-lab'), outcome).toEqual([]);
     }
+  });
+
+  it('ignores a NodeDrained nobody asked for: no drain record, or a drain of another decision (I12)', async () => {
+    // The reported defect: the agent's key alone terminated any cloud node at once.
+    const t = fakeDeps();
+    const a = await launchManaged(t.fleet);
+    const b = await launchManaged(t.fleet);
+    t.devices.addDevice({ hostname: a.nodeName, tags: ['tag:k3s-burst'] });
+    await t.state.recordDrain('pi-lab', { ...requestedDrain(b), decisionId: 'pi-lab-0scalein00002' });
+
+    const unrequested = await terminate(parsed(nodeDrainedEvent({ instanceId: a.instanceId })), t.deps);
+    const otherDecision = await terminate(parsed(nodeDrainedEvent({ instanceId: b.instanceId })), t.deps);
+
+    expect(unrequested).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('no drain') });
+    expect(otherDecision).toMatchObject({
+      outcome: 'ignored',
+      reason: expect.stringContaining('"pi-lab-0scalein00002"'),
+    });
+    expect(t.fleet.terminateCalls).toEqual([]);
+    expect(t.fleet.instances.get(a.instanceId)?.state).toBe('running');
+    expect(t.devices.devices.size).toBe(1);
+    expect(t.bus.sent).toEqual([]);
+    expect(await t.state.listDrains('pi-lab')).toHaveLength(1);
+    expect(t.metrics.total(ControlMetrics.unrequestedDrainReports)).toBe(2);
+  });
+
+  it('takes the node name of a drain report from the drain record, not from the report', async () => {
+    const t = fakeDeps();
+    const inst = await launchManaged(t.fleet);
+    await t.state.recordDrain('pi-lab', requestedDrain(inst));
+    const r = await terminate(
+      parsed(nodeDrainedEvent({ instanceId: inst.instanceId, nodeName: 'pi-node-1' })),
+      t.deps,
+    );
+    expect(r).toMatchObject({ outcome: 'terminated', nodeName: inst.nodeName });
+    expect(t.bus.detailsOf<DeleteNode>(DetailTypes.deleteNode)[0]?.nodeName).toBe(inst.nodeName);
   });
 
   it('defers termination after a blocked or refused drain (the deadline decides)', async () => {
