@@ -2,7 +2,7 @@
  * Ports: what the control plane needs from the outside world, as interfaces with contracts.
  *
  * `lib/core` owns these; `lib/aws/*` and `lib/tailscale/*` implement them; hand-written
- * in-memory fakes in `test/support/fakes/` implement them for unit tests and the simulator.
+ * in-memory fakes in `lib/sim/world/` (the simulator's world models, contract-tested in `test/support/fakes/`) implement them for unit tests and the simulator.
  * This file holds only types and the error classes the contracts name (no I/O, no SDKs),
  * so a handler can `catch (e) { if (e instanceof CapacityLimitError) … }` whichever
  * implementation it was given.

@@ -20,7 +20,7 @@ import {
   Sources,
 } from '../../lib/events/index.js';
 import { makeConfig, NOW } from '../unit/core/fixtures.js';
-import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeSecrets, FakeState } from './fakes/index.js';
+import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeSecrets, FakeState } from '../../lib/sim/world/index.js';
 
 export {
   cloudNode,

@@ -11,7 +11,7 @@ import { sdkEc2Api } from '../../../lib/aws/ec2-sdk.js';
 import { type Ec2Api, Ec2Fleet } from '../../../lib/aws/fleet.js';
 import { awsErrorCode } from '../../../lib/aws/logger.js';
 import { Tags } from '../../../lib/events/index.js';
-import { FakeOfferingCache } from '../../support/fakes/index.js';
+import { FakeOfferingCache } from '../../../lib/sim/world/index.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
 describe('Ec2QueryApi against moto', () => {

@@ -22,7 +22,7 @@ import {
 import { Tags } from '../../../lib/events/index.js';
 import { injectRunInstancesErrors, type RunInstancesErrorInjector } from '../../support/ec2-errors.js';
 import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
-import { FakeOfferingCache } from '../../support/fakes/index.js';
+import { FakeOfferingCache } from '../../../lib/sim/world/index.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
 const CLUSTER = 'pi-lab';

@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { FakeState } from '../../support/fakes/index.js';
+import { FakeState } from '../../../lib/sim/world/index.js';
 import { describeStatePortContract } from '../../support/fakes/state-contract.js';
 
 describe('FakeState honours the StatePort contract', () => {

@@ -1,11 +1,11 @@
-import type { DecisionRecord, OfferingCache, StatePort, StoredSnapshot } from '../../../lib/core/ports.js';
+import type { DecisionRecord, OfferingCache, StatePort, StoredSnapshot } from '../../core/ports.js';
 import {
   type ClusterSnapshot,
   type DrainInProgress,
   type InFlightLaunch,
   PauseState,
   parseOrThrow,
-} from '../../../lib/events/index.js';
+} from '../../events/index.js';
 import { FakeOfferingCache } from './offering-cache.js';
 
 interface ClusterState {

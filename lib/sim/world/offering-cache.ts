@@ -1,5 +1,5 @@
-import type { OfferingCache } from '../../../lib/core/ports.js';
-import type { UnavailableOffering } from '../../../lib/events/index.js';
+import type { OfferingCache } from '../../core/ports.js';
+import type { UnavailableOffering } from '../../events/index.js';
 
 function key(o: UnavailableOffering): string {
   return `${o.instanceType}|${o.zone}|${o.capacityType}`;

@@ -3,7 +3,7 @@ import {
   orderOfferings,
   type SubnetChoice,
   unavailableEntry,
-} from '../../../lib/aws/offerings.js';
+} from '../../aws/offerings.js';
 import {
   CapacityLimitError,
   type Clock,
@@ -15,8 +15,8 @@ import {
   type OfferingAttempt,
   type OfferingCache,
   type TerminateResult,
-} from '../../../lib/core/ports.js';
-import type { CapacityType, InstanceState, ManagedInstance } from '../../../lib/events/index.js';
+} from '../../core/ports.js';
+import type { CapacityType, InstanceState, ManagedInstance } from '../../events/index.js';
 import { FakeOfferingCache } from './offering-cache.js';
 
 /** An instance as the fake EC2 holds it (foreign instances have another or no cluster). */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { SecretInvalidError, SecretNotSetError, type SecretsPort } from '../../../lib/core/ports.js';
+import { SecretInvalidError, SecretNotSetError, type SecretsPort } from '../../core/ports.js';
 
 /** In-memory {@link SecretsPort}: missing or empty → SecretNotSetError, bad JSON → SecretInvalidError. */
 export class FakeSecrets implements SecretsPort {

@@ -1,5 +1,5 @@
-import { type BusEntry, type BusPort, EventTooLargeError, type PutResult } from '../../../lib/core/ports.js';
-import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../../../lib/events/index.js';
+import { type BusEntry, type BusPort, EventTooLargeError, type PutResult } from '../../core/ports.js';
+import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../../events/index.js';
 
 /** An entry as the fake bus accepted it (detail always a string, as on the wire). */
 export interface SentEvent {

@@ -5,7 +5,7 @@ import {
   type DeviceRegistryPort,
   type MintAuthKeyRequest,
   type MintedAuthKey,
-} from '../../../lib/core/ports.js';
+} from '../../core/ports.js';
 
 export interface FakeMintedKey extends MintedAuthKey {
   tags: string[];
