@@ -11,9 +11,9 @@ import {
   Sources,
   type TerminateRequested,
 } from '../../lib/events/index.js';
+import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeState } from '../../lib/sim/world/index.js';
 import { makeConfig } from '../unit/core/fixtures.js';
 import { CapturingLogger as RecordingLogger } from './control.js';
-import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeState } from '../../lib/sim/world/index.js';
 
 export type { LogLine } from './control.js';
 /** The capturing logger of ./control.ts, under the name the terminate / janitor / interruption tests use. */

@@ -19,8 +19,8 @@ import {
   type InstanceState,
   Sources,
 } from '../../lib/events/index.js';
-import { makeConfig, NOW } from '../unit/core/fixtures.js';
 import { FakeBus, FakeDeviceRegistry, FakeFleet, FakeSecrets, FakeState } from '../../lib/sim/world/index.js';
+import { makeConfig, NOW } from '../unit/core/fixtures.js';
 
 export {
   cloudNode,

@@ -1,9 +1,4 @@
-import {
-  isUnavailable,
-  orderOfferings,
-  type SubnetChoice,
-  unavailableEntry,
-} from '../../aws/offerings.js';
+import { isUnavailable, orderOfferings, type SubnetChoice, unavailableEntry } from '../../aws/offerings.js';
 import {
   CapacityLimitError,
   type Clock,

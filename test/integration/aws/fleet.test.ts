@@ -20,9 +20,9 @@ import {
   NoCapacityError,
 } from '../../../lib/core/ports.js';
 import { Tags } from '../../../lib/events/index.js';
+import { FakeOfferingCache } from '../../../lib/sim/world/index.js';
 import { injectRunInstancesErrors, type RunInstancesErrorInjector } from '../../support/ec2-errors.js';
 import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
-import { FakeOfferingCache } from '../../../lib/sim/world/index.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
 const CLUSTER = 'pi-lab';

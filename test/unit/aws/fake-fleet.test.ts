@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
 import { FakeFleet, FakeOfferingCache } from '../../../lib/sim/world/index.js';
+import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
 
 const NOW = new Date('2026-03-14T09:00:00Z');
 

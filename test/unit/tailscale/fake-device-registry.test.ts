@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceRegistryError } from '../../../lib/core/ports.js';
-import { describeDeviceRegistryContract } from '../../support/fakes/device-registry-contract.js';
 import { FakeDeviceRegistry } from '../../../lib/sim/world/index.js';
+import { describeDeviceRegistryContract } from '../../support/fakes/device-registry-contract.js';
 
 describe('FakeDeviceRegistry', () => {
   describeDeviceRegistryContract(() => {
