@@ -60,7 +60,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ? progressBar(io.stderr, Date.parse(scenario.start), scenario.hours * 3_600_000)
     : undefined;
   const t0 = performance.now();
-  const result = runScenario({
+  const result = await runScenario({
     scenario,
     config,
     configName: 'built-in example config (examples/k3s-burst.config.json)',

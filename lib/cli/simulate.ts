@@ -133,7 +133,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout(USAGE);
     return ExitCode.ok;
   }
-  if (args.chaos) return chaos(args, io);
+  if (args.chaos) return await chaos(args, io);
   if (!args.scenario) {
     io.stderr(`k3s-burst simulate: --scenario FILE is required (or --chaos)\n\n${USAGE}`);
     return ExitCode.usage;
@@ -149,7 +149,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const start = Date.parse(scenario.start);
     const onProgress = io.isTTY ? progressBar(io.stderr, start, hours * 3_600_000) : undefined;
     const t0 = performance.now();
-    const out = runScenario({
+    const out = await runScenario({
       scenario,
       config,
       configName: name,
@@ -186,11 +186,11 @@ export function reportError(err: unknown, io: CliIo): number {
   throw err;
 }
 
-function chaos(args: Args, io: CliIo): number {
+async function chaos(args: Args, io: CliIo): Promise<number> {
   const hours = args.hours ?? CHAOS_HOURS;
   const t0 = performance.now();
   const bar = textProgress(io.stderr);
-  const failures = runChaos({
+  const failures = await runChaos({
     seeds: args.seeds,
     fromSeed: args.fromSeed,
     hours,

@@ -216,24 +216,24 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
 }
 
 /** Run one chaos seed. */
-export function runChaosSeed(seed: number, hours = CHAOS_HOURS): ChaosOutcome {
+export async function runChaosSeed(seed: number, hours = CHAOS_HOURS): Promise<ChaosOutcome> {
   const c = chaosCase(seed, hours);
-  const result = simulate({ scenario: c.scenario, config: c.config, seed, recordDecisions: false });
+  const result = await simulate({ scenario: c.scenario, config: c.config, seed, recordDecisions: false });
   return { seed, violations: result.violations, result };
 }
 
 /** Run seeds `from … from+count-1`; stops early after `stopAfter` failing seeds. */
-export function runChaos(opts: {
+export async function runChaos(opts: {
   seeds: number;
   fromSeed?: number;
   hours?: number;
   stopAfter?: number;
   onSeed?: (done: number, outcome: ChaosOutcome) => void;
-}): ChaosOutcome[] {
+}): Promise<ChaosOutcome[]> {
   const from = opts.fromSeed ?? 1;
   const failures: ChaosOutcome[] = [];
   for (let i = 0; i < opts.seeds; i++) {
-    const outcome = runChaosSeed(from + i, opts.hours);
+    const outcome = await runChaosSeed(from + i, opts.hours);
     if (outcome.violations.length > 0) failures.push(outcome);
     opts.onSeed?.(i + 1, outcome);
     if (opts.stopAfter !== undefined && failures.length >= opts.stopAfter) break;

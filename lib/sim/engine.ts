@@ -7,19 +7,26 @@
  *
  * Every loop is bounded: the run stops at the scenario's end or after `maxEvents` events.
  */
+
+import { parseCommand } from '../agent/command-consumer.js';
+import {
+  type InterruptionResult,
+  type JanitorReport,
+  type LaunchResult,
+  type ReconcileResult,
+  SPOT_NOTICE_MS,
+} from '../control/index.js';
 import {
   activeSchedule,
   buildCatalog,
   type Catalog,
   cloudNodeLabels,
-  decisionIdFor,
   type InstanceSpec,
   KERNEL_MEMORY_FRACTION,
-  nodeNameFor,
-  planCluster,
   scheduleBoundaries,
   shapeFitsNode,
 } from '../core/index.js';
+import type { LaunchOneRequest } from '../core/ports.js';
 import {
   AWS_PROVIDER_ID_PREFIX,
   type CapacityType,
@@ -27,23 +34,15 @@ import {
   type ClusterSnapshotInput,
   type Config,
   type DaemonSetOverhead,
-  type DeleteNode,
-  type DrainInProgress,
-  type DrainNode,
-  decodeSnapshotDetail,
+  DetailTypes,
   encodeSnapshotDetail,
-  type FleetState,
-  type InFlightLaunch,
   Labels,
-  type ManagedInstance,
   type NodeDrained,
   type PendingShape,
   type Plan,
   SCHEMA_VERSION,
-  type ScaleOutRequested,
   type SnapshotNode,
-  type TerminateRequested,
-  type UnavailableOffering,
+  Sources,
 } from '../events/index.js';
 import { EventQueue } from './event-queue.js';
 import {
@@ -54,16 +53,18 @@ import {
   type Violation,
 } from './invariants.js';
 import {
-  fnv1a32,
-  type PodTemplate,
-  type SimDevice,
-  type SimInstance,
-  type SimNode,
-  type SimPod,
-  shapeIdOf,
-} from './model.js';
+  LAMBDA_RETRY_DELAYS_MS,
+  type LambdaName,
+  SIM_AGENT_TOKEN,
+  SIM_AGENT_TOKEN_SECRET,
+  SimLambdas,
+} from './lambdas.js';
+import { type PodTemplate, type SimInstance, type SimNode, type SimPod, shapeIdOf } from './model.js';
 import { Rng } from './rng.js';
 import { clockMinutes, type Scenario } from './scenario.js';
+import { FakeFleet, type FakeInstance, FakeSecrets, FakeState } from './world/index.js';
+import { type RouteTarget, RoutingBus, type WorldEnvelope } from './world/routing-bus.js';
+import { Tailnet } from './world/tailnet.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -80,8 +81,6 @@ const NODE_RECOVER_MS = 5_000;
 const SCHEDULER_DEBOUNCE_MS = 1_000;
 const DRAIN_STEP_MS = 5_000;
 const AGENT_RESTART_MS = 20_000;
-/** AWS reclaims a spot instance 2 minutes after the interruption warning. */
-const SPOT_NOTICE_MS = 2 * MINUTE;
 const SAMPLE_MS = MINUTE;
 
 export interface SimOptions {
@@ -200,14 +199,6 @@ export interface SimResult {
   notes: Array<{ atMs: number; text: string }>;
 }
 
-type ReconcileMsg =
-  | { type: 'snapshot'; detail: string }
-  | { type: 'tick'; atMs: number }
-  | { type: 'schedule'; policy: string; atMs: number }
-  | { type: 'launched'; launchId: string; failed: boolean }
-  | { type: 'drained'; event: NodeDrained }
-  | { type: 'ec2'; instanceId: string; what: 'spot-warning' | 'terminated' };
-
 type Ev =
   | { k: 'pod-arrive'; template: PodTemplate; durationMs: number }
   | { k: 'pod-finish'; pod: string }
@@ -218,11 +209,8 @@ type Ev =
   | { k: 'agent-conn'; reason: string; on: boolean }
   | { k: 'agent-restart' }
   | { k: 'agent-up'; gen: number }
-  | { k: 'to-reconcile'; msg: ReconcileMsg }
-  | { k: 'reconcile-free' }
-  | { k: 'to-launch'; req: ScaleOutRequested }
-  | { k: 'to-terminate'; req: TerminateRequested }
-  | { k: 'to-agent'; cmd: { type: 'drain'; body: DrainNode } | { type: 'delete'; body: DeleteNode } }
+  | { k: 'invoke'; fn: LambdaName; event: unknown; attempt: number }
+  | { k: 'to-agent'; envelope: WorldEnvelope }
   | { k: 'tick' }
   | { k: 'boundary'; policy: string }
   | { k: 'boot'; id: string }
@@ -243,17 +231,19 @@ interface AgentDrain {
   evicted: number;
 }
 
-interface ControlState {
-  lastSeq: number;
-  snapshot?: ClusterSnapshot;
-  snapshotObservedMs?: number;
-  inFlight: InFlightLaunch[];
-  drains: DrainInProgress[];
-  unavailable: UnavailableOffering[];
-  lastScaleOutAt?: string;
-  journal: Set<string>;
-  /** Launch ids the launch Lambda has claimed (conditional write): a duplicate request is a no-op. */
-  claimedLaunches: Set<string>;
+/** What the planner saw of the fleet when a reconcile started (for I5's "constrained"). */
+interface FleetView {
+  inFlight: number;
+  unavailable: number;
+  pendingOrUnready: number;
+}
+
+/** The trigger of a reconcile input, as the report names it. */
+function triggerName(event: unknown): string {
+  const e = event as { action?: string; policy?: string; 'detail-type'?: string; detail?: { seq?: number } };
+  if (e.action) return e.policy ? `schedule:${e.policy}` : `tick`;
+  if (e['detail-type'] === DetailTypes.clusterSnapshot) return `snapshot`;
+  return e['detail-type'] ?? 'event';
 }
 
 /** Always with milliseconds, so that ISO strings compare in time order. */
@@ -287,7 +277,7 @@ export function checkerParamsFor(config: Config, scenario: Scenario): CheckerPar
 }
 
 /** Run one simulation to its end and return what happened. Deterministic for (scenario, config, seed). */
-export function simulate(opts: SimOptions): SimResult {
+export function simulate(opts: SimOptions): Promise<SimResult> {
   return new Simulation(opts).run();
 }
 
@@ -312,8 +302,6 @@ export class Simulation {
   private readonly pendingPods = new Set<string>();
   private readonly nodes = new Map<string, SimNode>();
   private readonly instances = new Map<string, SimInstance>();
-  private readonly byLaunchKey = new Map<string, string>();
-  private readonly devices = new Map<string, SimDevice>();
   private podCounter = 0;
   private schedQueued = false;
   private readonly helpableCache = new Map<string, boolean>();
@@ -330,20 +318,19 @@ export class Simulation {
   private batchFirstMs = 0;
   private batchLastMs = 0;
   private readonly agentDrains = new Map<string, AgentDrain>();
-  private readonly agentBacklog: Array<Extract<Ev, { k: 'to-agent' }>['cmd']> = [];
-  private tailscaleDown = false;
+  private readonly agentBacklog: WorldEnvelope[] = [];
 
   // Control plane
-  private readonly state: ControlState = {
-    lastSeq: -1,
-    inFlight: [],
-    drains: [],
-    unavailable: [],
-    journal: new Set(),
-    claimedLaunches: new Set(),
-  };
-  private readonly reconcileQueue: ReconcileMsg[] = [];
-  private reconcileBusy = false;
+  /** The world behind the control plane's ports, and the control plane itself. */
+  private readonly stateStore = new FakeState();
+  private readonly fleet: FakeFleet;
+  private readonly tailnet: Tailnet;
+  private readonly bus: RoutingBus;
+  private readonly ec2Bus: RoutingBus;
+  private readonly lambdas: SimLambdas;
+  /** Decision time of every launch id decided so far (reconcile or interruption). */
+  private readonly decidedAt = new Map<string, number>();
+  private snapshotObservedMs: number | undefined;
   private lastFresh: boolean | undefined;
   private lastAgentOk = true;
 
@@ -433,11 +420,45 @@ export class Simulation {
     }));
     // Seeded from wall time like the real agent, so seq survives restarts.
     this.agentSeq = this.startMs;
+
+    const clock = () => new Date(this.now);
+    const region = opts.config.cluster.region;
+    this.tailnet = new Tailnet(clock, (nodeId) =>
+      this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: nodeId }),
+    );
+    this.fleet = new FakeFleet({
+      cluster: this.cluster,
+      nodeNamePrefix: opts.config.nodes.namePrefix,
+      subnets: this.zones.map((zone, i) => ({
+        subnetId: `subnet-0${(i + 10).toString(16).padStart(16, '0')}`,
+        zone,
+      })),
+      clock,
+      offeringCache: this.stateStore.offeringCache(this.cluster),
+      unavailableOfferingTtlSeconds: opts.config.launch.unavailableOfferingTtlSeconds,
+      offeringError: (o) => this.capacityError(o),
+      onLaunched: (inst, req) => this.onLaunched(inst, req),
+      onTerminating: (ids) => {
+        for (const id of ids) this.onTerminating(id);
+      },
+    });
+    const deliver = (target: RouteTarget, envelope: WorldEnvelope) => this.deliver(target, envelope);
+    this.bus = new RoutingBus({ bus: 'cluster', region, now: clock, deliver });
+    this.ec2Bus = new RoutingBus({ bus: 'default', region, now: clock, deliver });
+    this.lambdas = new SimLambdas({
+      config: opts.config,
+      clock,
+      fleet: this.fleet,
+      state: this.stateStore,
+      devices: this.tailnet,
+      secrets: new FakeSecrets({ [SIM_AGENT_TOKEN_SECRET]: SIM_AGENT_TOKEN }),
+      bus: this.bus,
+    });
   }
 
   // ───────────────────────────── run loop ─────────────────────────────
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     this.init();
     let lastProgress = -1;
     const span = this.endMs - this.startMs;
@@ -452,7 +473,8 @@ export class Simulation {
       if (!item) break;
       this.now = Math.max(this.now, item.atMs);
       this.stats.eventsProcessed++;
-      this.handle(item.value);
+      const pending = this.handle(item.value);
+      if (pending) await pending;
       this.afterStep();
       if (this.onProgress) {
         const f = Math.floor(((this.now - this.startMs) / span) * 200);
@@ -674,7 +696,7 @@ export class Simulation {
     });
   }
 
-  private handle(ev: Ev): void {
+  private handle(ev: Ev): Promise<void> | undefined {
     switch (ev.k) {
       case 'pod-arrive':
         this.createPod(ev.template, ev.durationMs);
@@ -712,37 +734,25 @@ export class Simulation {
         this.at(this.cfg.agent.heartbeatSeconds * 1000, { k: 'agent-heartbeat', gen: this.agentGen });
         this.drainAgentBacklog();
         return;
-      case 'to-reconcile':
-        this.reconcileQueue.push(ev.msg);
-        this.pumpReconcile();
-        return;
-      case 'reconcile-free':
-        this.reconcileBusy = false;
-        this.pumpReconcile();
-        return;
-      case 'to-launch':
-        this.launchHandler(ev.req);
-        return;
-      case 'to-terminate':
-        this.terminateHandler(ev.req);
-        return;
+      case 'invoke':
+        return this.invoke(ev.fn, ev.event, ev.attempt);
       case 'to-agent':
         if (!this.agentRunning || !this.agentConnected) {
           // SQS keeps the message until the agent polls again.
-          this.agentBacklog.push(ev.cmd);
+          this.agentBacklog.push(ev.envelope);
           return;
         }
-        this.agentCommand(ev.cmd);
+        this.agentCommand(ev.envelope);
         return;
       case 'tick':
-        this.janitor();
-        this.send('reconcile', { type: 'tick', atMs: this.now }, false);
+        this.schedulerInvoke('janitor');
+        this.schedulerInvoke('reconcile');
         return;
       case 'boundary': {
         const s = activeSchedule(this.cfg, new Date(this.now));
         this.trace({ kind: 'schedule', atMs: this.now, name: s.name, maxNodes: s.maxNodes });
         this.note(`schedule boundary: ${ev.policy} (max ${s.maxNodes}, min ${s.minNodes})`);
-        this.send('reconcile', { type: 'schedule', policy: ev.policy, atMs: this.now }, false);
+        this.schedulerInvoke('reconcile', ev.policy);
         return;
       }
       case 'boot':
@@ -756,7 +766,8 @@ export class Simulation {
         if (i && i.state === 'shutting-down') {
           i.state = 'terminated';
           i.terminatedAtMs = this.now;
-          this.send('reconcile', { type: 'ec2', instanceId: i.instanceId, what: 'terminated' }, true);
+          this.fleet.setState(i.instanceId, 'terminated');
+          this.ec2StateChange(i.instanceId, 'terminated');
         }
         return;
       }
@@ -791,8 +802,8 @@ export class Simulation {
   private afterStep(): void {
     // Schedule changes are a pure function of time: observe them as they happen.
     const fresh =
-      this.state.snapshotObservedMs !== undefined &&
-      this.now - this.state.snapshotObservedMs <= this.cfg.agent.staleAfterSeconds * 1000;
+      this.snapshotObservedMs !== undefined &&
+      this.now - this.snapshotObservedMs <= this.cfg.agent.staleAfterSeconds * 1000;
     if (fresh !== this.lastFresh) {
       this.lastFresh = fresh;
       this.trace({ kind: 'freshness', atMs: this.now, fresh });
@@ -1067,7 +1078,7 @@ export class Simulation {
       seq: snapshot.seq,
       shapeIds: (snapshot.pendingShapes ?? []).map((s) => s.id),
     });
-    this.send('reconcile', { type: 'snapshot', detail: encoded.detail }, true);
+    this.agentPut(DetailTypes.clusterSnapshot, encoded.detail);
   }
 
   private buildSnapshot(): ClusterSnapshotInput {
@@ -1183,12 +1194,26 @@ export class Simulation {
 
   private drainAgentBacklog(): void {
     const backlog = this.agentBacklog.splice(0);
-    for (const cmd of backlog) this.at(100, { k: 'to-agent', cmd });
+    for (const envelope of backlog) this.at(100, { k: 'to-agent', envelope });
   }
 
-  private agentCommand(cmd: Extract<Ev, { k: 'to-agent' }>['cmd']): void {
-    if (cmd.type === 'delete') {
-      const n = this.nodes.get(cmd.body.nodeName);
+  /** The agent puts an event on the cluster bus (PutEvents; routed by the stack's rules). */
+  private agentPut(detailType: string, detail: string): void {
+    this.bus.put([{ source: Sources.agent, detailType, detail }]).catch((err: unknown) => {
+      this.note(`agent PutEvents failed: ${(err as Error).message.slice(0, 200)}`);
+    });
+  }
+
+  private agentCommand(envelope: WorldEnvelope): void {
+    // The agent's own parser: schema, cluster and detail-type checks (notices are for pod Events).
+    const cmd = parseCommand(JSON.stringify(envelope), this.cluster);
+    if (!cmd.ok) {
+      this.note(`agent refused a command: ${cmd.reason.slice(0, 200)}`);
+      return;
+    }
+    if (cmd.kind === 'notice') return;
+    if (cmd.kind === 'delete') {
+      const n = this.nodes.get(cmd.command.nodeName);
       if (!n) return;
       // The agent refuses to delete a node that is not ours (defence in depth; I2 is checked on the decision too).
       if (n.onPrem) {
@@ -1205,7 +1230,7 @@ export class Simulation {
       this.deleteNodeObject(n);
       return;
     }
-    const body = cmd.body;
+    const body = cmd.command;
     const n = this.nodes.get(body.nodeName);
     if (!n) {
       this.agentReportDrain(body.nodeName, body.instanceId, body.decisionId, 'not-found', 0, []);
@@ -1306,7 +1331,7 @@ export class Simulation {
       evictedPods,
       finishedAt: iso(this.now),
     };
-    this.send('reconcile', { type: 'drained', event }, true);
+    this.agentPut(DetailTypes.nodeDrained, JSON.stringify(event));
   }
 
   /** Pods of a PDB's workload that are running on Ready nodes. */
@@ -1334,31 +1359,18 @@ export class Simulation {
     this.agentChanged();
   }
 
-  // ───────────────────────────── event delivery ─────────────────────────────
+  // ───────────────────────────── event delivery (fault injection) ─────────────────────────────
 
-  /** Put a message on the bus/queue to a component, with the scenario's delivery faults. */
-  private send(to: 'reconcile', msg: ReconcileMsg, faulty: boolean): void;
-  private send(to: 'launch', msg: ScaleOutRequested, faulty: boolean): void;
-  private send(to: 'terminate', msg: TerminateRequested, faulty: boolean): void;
-  private send(to: 'agent', msg: Extract<Ev, { k: 'to-agent' }>['cmd'], faulty: boolean): void;
-  private send(to: 'reconcile' | 'launch' | 'terminate' | 'agent', msg: unknown, faulty: boolean): void {
+  /**
+   * EventBridge / SQS delivered one event to a rule's target: with the scenario's delivery
+   * faults (loss, duplication, latency, extra delay — so also reordering) applied per delivery.
+   */
+  private deliver(target: RouteTarget, envelope: WorldEnvelope): void {
     const d = this.sc.faults.delivery;
-    const make = (): Ev => {
-      switch (to) {
-        case 'reconcile':
-          return { k: 'to-reconcile', msg: msg as ReconcileMsg };
-        case 'launch':
-          return { k: 'to-launch', req: msg as ScaleOutRequested };
-        case 'terminate':
-          return { k: 'to-terminate', req: msg as TerminateRequested };
-        case 'agent':
-          return { k: 'to-agent', cmd: msg as Extract<Ev, { k: 'to-agent' }>['cmd'] };
-      }
-    };
-    if (!faulty) {
-      this.at(d.latencyMs, make());
-      return;
-    }
+    const make = (): Ev =>
+      target === 'command-queue'
+        ? { k: 'to-agent', envelope }
+        : { k: 'invoke', fn: target, event: envelope, attempt: 0 };
     const r = this.faultRng;
     if (r.chance(d.dropProbability)) {
       this.stats.eventsDropped++;
@@ -1376,114 +1388,102 @@ export class Simulation {
     }
   }
 
-  private sendDrain(body: Omit<DrainNode, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
-    this.send(
-      'agent',
-      { type: 'drain', body: { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body } },
-      faulty,
-    );
+  /** EventBridge Scheduler invokes a function directly with its input (no bus, no loss). */
+  private schedulerInvoke(fn: 'reconcile' | 'janitor', policy?: string): void {
+    const event = { action: fn, scheduledAt: iso(this.now), ...(policy ? { policy } : {}) };
+    this.at(this.sc.faults.delivery.latencyMs, { k: 'invoke', fn, event, attempt: 0 });
   }
 
-  private sendDeleteNode(body: Omit<DeleteNode, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
-    this.send(
-      'agent',
-      { type: 'delete', body: { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body } },
-      faulty,
-    );
+  /** EC2 puts an event on the account's default bus (spot warnings, state changes). */
+  private ec2Event(detailType: string, detail: Record<string, unknown>): void {
+    this.ec2Bus.emit(Sources.ec2, detailType, detail, []);
   }
 
-  private sendTerminate(body: Omit<TerminateRequested, 'schemaVersion' | 'cluster'>, faulty: boolean): void {
-    this.send('terminate', { schemaVersion: SCHEMA_VERSION, cluster: this.cluster, ...body }, faulty);
+  private ec2StateChange(instanceId: string, state: string): void {
+    this.ec2Event(DetailTypes.ec2StateChange, { 'instance-id': instanceId, state });
   }
 
-  // ───────────────────────────── control plane ─────────────────────────────
+  // ───────────────────────────── control plane (the real lib/control, observed) ─────────────────────────────
 
-  private pumpReconcile(): void {
-    if (this.reconcileBusy) return;
-    const msg = this.reconcileQueue.shift();
-    if (!msg) return;
-    this.reconcileBusy = true;
-    this.reconcile(msg);
-    this.at(RECONCILE_RUN_MS, { k: 'reconcile-free' });
-  }
-
-  private reconcile(msg: ReconcileMsg): void {
-    let trigger: string;
-    switch (msg.type) {
-      case 'snapshot': {
-        const snapshot = decodeSnapshotDetail(JSON.parse(msg.detail));
-        // I7: the seq guard (DynamoDB conditional put): older or equal seq is ignored.
-        if (snapshot.seq <= this.state.lastSeq) {
-          this.stats.ignoredStaleSnapshots++;
-          return;
-        }
-        this.state.lastSeq = snapshot.seq;
-        this.state.snapshot = snapshot;
-        this.state.snapshotObservedMs = Date.parse(snapshot.observedAt);
-        trigger = `snapshot:${snapshot.seq}`;
-        break;
-      }
-      case 'tick':
-        trigger = `tick:${iso(msg.atMs)}`;
-        break;
-      case 'schedule':
-        trigger = `schedule:${msg.policy}:${iso(msg.atMs)}`;
-        break;
-      case 'launched':
-        trigger = `launched:${msg.launchId}`;
-        break;
-      case 'drained':
-        trigger = `drained:${msg.event.nodeName}:${msg.event.outcome}:${msg.event.finishedAt}`;
-        break;
-      case 'ec2':
-        trigger = `ec2:${msg.instanceId}:${msg.what}`;
-        if (msg.what === 'spot-warning') this.interruptionHandler(msg.instanceId);
-        if (msg.what === 'terminated') this.cleanupTerminated(msg.instanceId);
-        break;
-    }
-    const decisionId = decisionIdFor(this.cluster, trigger);
-    if (this.state.journal.has(decisionId)) {
-      this.stats.duplicateDecisions++;
+  /** Run one Lambda invocation to its end (virtual time stands still meanwhile), then observe it. */
+  private async invoke(fn: LambdaName, event: unknown, attempt: number): Promise<void> {
+    const before = fn === 'reconcile' ? this.fleetView() : undefined;
+    const outcome = await this.lambdas.invoke(fn, event);
+    if ('error' in outcome) {
+      const retryIn = LAMBDA_RETRY_DELAYS_MS[attempt];
+      this.note(
+        `${fn} failed (${outcome.error.name}: ${outcome.error.message.slice(0, 160)})${retryIn === undefined ? '; retries exhausted' : '; Lambda retries it'}`,
+      );
+      if (retryIn !== undefined) this.at(retryIn, { k: 'invoke', fn, event, attempt: attempt + 1 });
       return;
     }
-    this.state.journal.add(decisionId);
-    const fleet = this.fleetState();
-    const plan = planCluster({
-      config: this.cfg,
-      snapshot: this.state.snapshot,
-      fleet,
-      now: new Date(this.now),
-      decisionId,
-    });
-    this.execute(plan, trigger, fleet);
+    if ('rejected' in outcome) {
+      this.note(`${fn} rejected an event: ${outcome.rejected.slice(0, 200)}`);
+      return;
+    }
+    switch (outcome.fn) {
+      case 'reconcile':
+        this.observeReconcile(outcome.result, before as FleetView, event);
+        return;
+      case 'launch':
+        this.observeLaunch(outcome.result);
+        return;
+      case 'terminate':
+        if (outcome.result.outcome === 'refused') this.note(`terminate refused: ${outcome.result.reason}`);
+        if (outcome.result.outcome === 'terminated' && outcome.result.terminatedNow)
+          this.stats.terminationsRequested++;
+        return;
+      case 'interruption':
+        this.observeInterruption(outcome.result);
+        return;
+      case 'janitor':
+        this.observeJanitor(outcome.result);
+        return;
+    }
   }
 
-  private fleetState(): FleetState {
-    const nowIso = iso(this.now);
-    this.state.inFlight = this.state.inFlight.filter((f) => f.expiresAt > nowIso);
-    this.state.unavailable = this.state.unavailable.filter((u) => u.until > nowIso);
-    const instances: ManagedInstance[] = [];
+  /** What the planner is about to see (read before the reconcile runs; nothing moves meanwhile). */
+  private fleetView(): FleetView {
+    const nowMs = this.now;
+    const cs = this.stateStore.clusters.get(this.cluster);
+    let unavailable = 0;
+    for (const o of cs?.offerings.entries.values() ?? []) if (Date.parse(o.until) > nowMs) unavailable++;
+    let inFlight = 0;
+    for (const f of cs?.inFlight.values() ?? []) if (Date.parse(f.expiresAt) > nowMs) inFlight++;
+    const pendingOrUnready: string[] = [];
     for (const i of this.instances.values()) {
-      if (i.state === 'terminated') continue;
-      instances.push({
-        instanceId: i.instanceId,
-        instanceType: i.instanceType,
-        state: i.state,
-        launchedAt: iso(i.launchedAtMs),
-        zone: i.zone,
-        capacityType: i.capacityType,
-        nodeName: i.nodeName,
-        decisionId: i.decisionId,
-        launchReason: i.reason,
-      });
+      if (i.state === 'pending') pendingOrUnready.push(i.instanceId);
+      else if (i.state === 'running' && !this.snapshotNodeReady(i.nodeName))
+        pendingOrUnready.push(i.instanceId);
     }
-    return {
-      instances,
-      inFlight: this.state.inFlight.map((f) => ({ ...f, shapeIds: [...f.shapeIds] })),
-      drains: this.state.drains.map((d) => ({ ...d })),
-      unavailableOfferings: this.state.unavailable.map((u) => ({ ...u })),
-      lastScaleOutAt: this.state.lastScaleOutAt,
-    };
+    return { inFlight, unavailable, pendingOrUnready: pendingOrUnready.length };
+  }
+
+  private storedSnapshot(): ClusterSnapshot | undefined {
+    return this.stateStore.clusters.get(this.cluster)?.snapshot?.snapshot;
+  }
+
+  private snapshotNodeReady(nodeName: string): boolean {
+    return this.storedSnapshot()?.nodes.some((n) => n.name === nodeName && n.ready) ?? false;
+  }
+
+  private observeReconcile(result: ReconcileResult, before: FleetView, event: unknown): void {
+    const stored = this.storedSnapshot();
+    this.snapshotObservedMs = stored ? Date.parse(stored.observedAt) : undefined;
+    switch (result.outcome) {
+      case 'stale-snapshot':
+        this.stats.ignoredStaleSnapshots++;
+        return;
+      case 'busy':
+      case 'duplicate':
+      case 'replayed':
+        this.stats.duplicateDecisions++;
+        return;
+      case 'foreign-instance':
+        return;
+      case 'decided':
+        this.traceDecision(result.plan, before, triggerName(event));
+    }
   }
 
   /** Classify a destructive action by the plan's own explanation of it (kind + reason). */
@@ -1510,14 +1510,13 @@ export class Simulation {
     }
   }
 
-  private execute(plan: Plan, trigger: string, fleet: FleetState): void {
+  /** Trace a decision reconcile made (for I1, I2, I5, I7, I8) and keep it for the report. */
+  private traceDecision(plan: Plan, before: FleetView, trigger: string): void {
     this.stats.decisions++;
     const acts =
       plan.launches.length + plan.drains.length + plan.terminations.length + plan.nodeDeletions.length > 0;
     if (acts) this.stats.decisionsWithActions++;
-    const decidedAt = this.now;
-    // Trace for I5/I7/I8 before acting.
-    const snap = this.state.snapshot;
+    const snap = this.storedSnapshot();
     const actions: Array<{
       target: string;
       action: 'drain' | 'terminate' | 'delete-node';
@@ -1547,27 +1546,50 @@ export class Simulation {
     const constrained =
       plan.agentStale ||
       plan.explanations.some((e) => e.kind === 'clamp' || e.kind === 'stale') ||
-      fleet.inFlight.length > 0 ||
-      fleet.unavailableOfferings.length > 0 ||
-      fleet.instances.some(
-        (i) => i.state === 'pending' || !snap?.nodes.some((n) => n.name === i.nodeName && n.ready),
-      ) ||
+      before.inFlight > 0 ||
+      before.unavailable > 0 ||
+      before.pendingOrUnready > 0 ||
       plan.activeSchedule.maxNodes === 0 ||
       snap?.truncated !== undefined;
+    for (const l of plan.launches) {
+      this.stats.launchDecisions++;
+      this.decidedAt.set(l.launchId, this.now);
+      this.trace({
+        kind: 'launch-decided',
+        atMs: this.now,
+        decisionId: plan.decisionId,
+        launchId: l.launchId,
+        count: l.count,
+      });
+      this.note(`decide: launch ${l.count}× ${l.instanceTypes[0]} (${l.podsCovered} pods) — ${l.reason}`);
+    }
     this.trace({
       kind: 'decision',
       atMs: this.now,
       decisionId: plan.decisionId,
       snapshotSeq: plan.snapshotSeq,
       snapshotObservedAtMs: snap ? Date.parse(snap.observedAt) : null,
-      shapeIds: (snap?.pendingShapes ?? []).filter((s) => !this.shapeFitsExisting(s)).map((s) => s.id),
+      shapeIds: snap
+        ? snap.pendingShapes.filter((s) => !this.shapeFitsExisting(s, snap)).map((s) => s.id)
+        : [],
       launchedShapeIds: [...new Set(plan.launches.flatMap((l) => l.shapeIds))],
       unhelpableShapeIds: plan.unhelpable.map((u) => u.shapeId),
       constrained,
       actions,
     });
-
-    if (this.recordDecisions && (acts || plan.unhelpable.length > 0 || trigger.startsWith('schedule:'))) {
+    for (const d of plan.drains) {
+      this.stats.drainsRequested++;
+      this.traceNodeAction('drain-requested', d.nodeName, this.nodes.get(d.nodeName)?.onPrem ?? false);
+      this.note(`decide: drain ${d.nodeName} — ${d.reason}`);
+    }
+    for (const t of plan.terminations) {
+      this.traceNodeAction('terminate', t.instanceId, this.isOnPremTarget(t.instanceId, t.nodeName));
+      this.note(`decide: terminate ${t.instanceId} — ${t.reason}`);
+    }
+    for (const n of plan.nodeDeletions) {
+      this.traceNodeAction('delete-node', n.nodeName, this.nodes.get(n.nodeName)?.onPrem ?? false);
+    }
+    if (this.recordDecisions && (acts || plan.unhelpable.length > 0 || trigger.startsWith('schedule'))) {
       this.decisions.push({
         atMs: this.now,
         decisionId: plan.decisionId,
@@ -1591,115 +1613,60 @@ export class Simulation {
         explanations: plan.explanations.filter((e) => e.kind !== 'noop').slice(0, 30),
       });
     }
+  }
 
-    for (const l of plan.launches) {
+  private traceNodeAction(
+    action: 'cordon' | 'drain-requested' | 'evict' | 'delete-node' | 'terminate',
+    target: string,
+    onPrem: boolean,
+  ): void {
+    this.trace({ kind: 'node-action', atMs: this.now, action, target, onPrem });
+  }
+
+  private observeLaunch(r: LaunchResult): void {
+    this.stats.launchReuses += r.instances.filter((i) => i.reused).length;
+    if (r.stoppedBy === 'expired') {
+      this.stats.expiredLaunchRequests++;
+      this.note(`launch ${r.launchId}: request arrived after its in-flight TTL, dropped`);
+    } else if (r.stoppedBy) {
+      this.stats.noCapacity++;
+      this.note(`launch ${r.launchId}: stopped (${r.stoppedBy}) after ${r.instances.length} instance(s)`);
+    }
+  }
+
+  private observeInterruption(r: InterruptionResult): void {
+    if (r.outcome !== 'handled') return;
+    if (r.drainRequested) {
+      this.stats.drainsRequested++;
+      this.traceNodeAction('drain-requested', r.nodeName, this.nodes.get(r.nodeName)?.onPrem ?? false);
+    }
+    const rep = r.replacement;
+    if (rep.requested && !this.decidedAt.has(rep.launchId)) {
       this.stats.launchDecisions++;
+      this.decidedAt.set(rep.launchId, this.now);
       this.trace({
         kind: 'launch-decided',
         atMs: this.now,
-        decisionId: plan.decisionId,
-        launchId: l.launchId,
-        count: l.count,
+        decisionId: rep.launchId.replace(/-r$/, ''),
+        launchId: rep.launchId,
+        count: 1,
       });
-      this.state.inFlight.push({
-        decisionId: plan.decisionId,
-        launchId: l.launchId,
-        decidedAt: iso(decidedAt),
-        expiresAt: iso(decidedAt + this.cfg.launch.inFlightTtlSeconds * 1000),
-        instanceType: l.instanceTypes[0] as string,
-        count: l.count,
-        capacityType: l.capacityTypes[0] as CapacityType,
-        shapeIds: l.shapeIds,
-      });
-      if (!this.state.lastScaleOutAt || this.state.lastScaleOutAt < iso(decidedAt)) {
-        this.state.lastScaleOutAt = iso(decidedAt);
-      }
-      this.note(`decide: launch ${l.count}× ${l.instanceTypes[0]} (${l.podsCovered} pods) — ${l.reason}`);
-      this.send(
-        'launch',
-        {
-          schemaVersion: SCHEMA_VERSION,
-          cluster: this.cluster,
-          decisionId: plan.decisionId,
-          launch: l,
-          requestedAt: iso(decidedAt),
-        },
-        true,
-      );
+      this.note(`interruption: drain ${r.nodeName}, replace with ${rep.instanceTypes[0]} (${rep.launchId})`);
     }
-    for (const d of plan.drains) {
-      this.stats.drainsRequested++;
-      const target = this.nodes.get(d.nodeName);
-      this.trace({
-        kind: 'node-action',
-        atMs: this.now,
-        action: 'drain-requested',
-        target: d.nodeName,
-        onPrem: target?.onPrem ?? false,
-      });
-      const rec: DrainInProgress = {
-        nodeName: d.nodeName,
-        instanceId: d.instanceId,
-        requestedAt: iso(this.now),
-        deadline: d.deadline,
-        reason: d.reason,
-      };
-      this.state.drains = [...this.state.drains.filter((x) => x.instanceId !== d.instanceId), rec];
-      this.note(`decide: drain ${d.nodeName} — ${d.reason}`);
-      this.sendDrain(
-        {
-          decisionId: plan.decisionId,
-          nodeName: d.nodeName,
-          instanceId: d.instanceId,
-          reason: d.reason,
-          deadline: d.deadline,
-        },
-        true,
-      );
-    }
-    for (const t of plan.terminations) {
-      this.stats.terminationsRequested++;
-      this.trace({
-        kind: 'node-action',
-        atMs: this.now,
-        action: 'terminate',
-        target: t.instanceId,
-        onPrem: this.isOnPremTarget(t.instanceId, t.nodeName),
-      });
-      this.note(`decide: terminate ${t.instanceId} — ${t.reason}`);
-      this.sendTerminate(
-        {
-          decisionId: plan.decisionId,
-          instanceId: t.instanceId,
-          nodeName: t.nodeName,
-          reason: t.reason,
-          requestedAt: iso(this.now),
-        },
-        true,
-      );
-    }
-    for (const n of plan.nodeDeletions) {
-      this.trace({
-        kind: 'node-action',
-        atMs: this.now,
-        action: 'delete-node',
-        target: n.nodeName,
-        onPrem: this.nodes.get(n.nodeName)?.onPrem ?? false,
-      });
-      this.sendDeleteNode(
-        {
-          nodeName: n.nodeName,
-          reason: n.reason,
-        },
-        true,
-      );
+  }
+
+  private observeJanitor(r: JanitorReport): void {
+    this.stats.janitorTerminations += r.orphansTerminated.length;
+    this.stats.janitorDeviceDeletions += r.devicesDeleted.length;
+    for (const o of r.orphans) {
+      if (!r.orphansTerminated.includes(o.instanceId)) continue;
+      this.traceNodeAction('terminate', o.instanceId, this.isOnPremTarget(o.instanceId, o.nodeName));
+      this.note(`janitor: ${o.instanceId} never registered, terminated`);
     }
   }
 
   /** Whether a pending shape fits a Ready, schedulable node of the snapshot (the scheduler will place it). */
-  private shapeFitsExisting(s: PendingShape): boolean {
-    const snap = this.state.snapshot;
-    if (!snap) return false;
+  private shapeFitsExisting(s: PendingShape, snap: ClusterSnapshot): boolean {
     return snap.nodes.some(
       (n) =>
         n.ready &&
@@ -1717,153 +1684,65 @@ export class Simulation {
     return false;
   }
 
-  /** The launch Lambda: claim the launch id, then launch each slot with fallback across offerings. */
-  private launchHandler(req: ScaleOutRequested): void {
-    const l = req.launch;
-    // As lib/control/launch.ts: the in-flight record reconcile wrote stays until its TTL (the
-    // planner matches listed instances to it by decision id); it is only shrunk to what was
-    // launched when the group stops short. Dropping it on launch made the planner count a
-    // sibling launch of the same decision as materialized and exceed maxNodes (chaos 1221).
-    if (this.state.claimedLaunches.has(l.launchId)) {
-      // A redelivered ScaleOutRequested: the conditional write fails, nothing is launched.
-      this.stats.launchReuses++;
-      return;
-    }
-    const decidedAtMs = Date.parse(req.requestedAt);
-    if (this.now >= decidedAtMs + this.cfg.launch.inFlightTtlSeconds * 1000) {
-      // Reconcile stopped counting this launch as in-flight capacity at its TTL and may have
-      // planned a replacement: launching now could exceed the active max (I1). Drop it.
-      this.stats.expiredLaunchRequests++;
-      this.note(`launch ${l.launchId}: request arrived after its in-flight TTL, dropped`);
-      return;
-    }
-    this.state.claimedLaunches.add(l.launchId);
-    let created = 0;
-    let reused = 0;
-    let failed = false;
-    for (let index = 0; index < l.count; index++) {
-      const launchKey = `${l.launchId}-${index}`;
-      if (this.byLaunchKey.has(launchKey)) {
-        this.stats.launchReuses++;
-        reused++;
-        continue;
-      }
-      const offerings = this.offerings(l.instanceTypes, l.capacityTypes, l.zones, index);
-      let launched = false;
-      for (const o of offerings) {
-        const nowIso = iso(this.now);
-        if (
-          this.state.unavailable.some(
-            (u) =>
-              u.until > nowIso &&
-              u.instanceType === o.instanceType &&
-              u.capacityType === o.capacityType &&
-              (u.zone === '*' || u.zone === o.zone),
-          )
-        ) {
-          continue;
-        }
-        if (this.capacityError(o.instanceType, o.zone, o.capacityType)) {
-          this.stats.capacityFallbacks++;
-          this.state.unavailable.push({
-            instanceType: o.instanceType,
-            zone: o.zone,
-            capacityType: o.capacityType,
-            until: iso(this.now + this.cfg.launch.unavailableOfferingTtlSeconds * 1000),
-          });
-          continue;
-        }
-        this.createInstance(l.launchId, index, launchKey, req.decisionId, decidedAtMs, o, l.reason);
-        launched = true;
-        created++;
-        break;
-      }
-      if (!launched) failed = true;
-    }
-    if (failed) {
-      this.stats.noCapacity++;
-      this.note(`launch ${l.launchId}: no capacity in any allowed offering`);
-      // Shrink the in-flight record to what exists, so the next reconcile re-plans the rest.
-      const launched = created + reused;
-      this.state.inFlight =
-        launched === 0
-          ? this.state.inFlight.filter((f) => f.launchId !== l.launchId)
-          : this.state.inFlight.map((f) => (f.launchId === l.launchId ? { ...f, count: launched } : f));
-      // Let a later decision retry: the launch id is spent, the pods are still pending.
-    }
-    if (created > 0 || failed) {
-      this.send('reconcile', { type: 'launched', launchId: l.launchId, failed }, true);
-    }
-  }
+  // ───────────────────────────── EC2 + Tailscale (the world) ─────────────────────────────
 
-  private offerings(
-    types: string[],
-    capacityTypes: CapacityType[],
-    zones: string[],
-    rotation: number,
-  ): Array<{ instanceType: string; capacityType: CapacityType; zone: string }> {
-    const allowed = zones.length > 0 ? this.zones.filter((z) => zones.includes(z)) : this.zones;
-    const rotated = allowed.map((_, i) => allowed[(i + rotation) % allowed.length] as string);
-    const out: Array<{ instanceType: string; capacityType: CapacityType; zone: string }> = [];
-    for (const capacityType of capacityTypes) {
-      for (const instanceType of types) {
-        for (const zone of rotated) out.push({ instanceType, capacityType, zone });
-      }
-    }
-    return out;
-  }
-
-  private capacityError(type: string, zone: string, ct: CapacityType): boolean {
+  /** The world's answer to one RunInstances attempt: the scenario's capacity windows. */
+  private capacityError(o: {
+    instanceType: string;
+    capacityType: CapacityType;
+    zone: string;
+  }): string | undefined {
     const minuteOfDay = Math.floor((this.now % 86_400_000) / MINUTE);
-    return this.sc.faults.capacityErrors.some((w) => {
-      if (w.instanceType !== '*' && w.instanceType !== type) return false;
-      if (w.zone !== '*' && w.zone !== zone && `${this.cfg.cluster.region}${w.zone}` !== zone) return false;
-      if (w.capacityType !== '*' && w.capacityType !== ct) return false;
+    const hit = this.sc.faults.capacityErrors.some((w) => {
+      if (w.instanceType !== '*' && w.instanceType !== o.instanceType) return false;
+      if (w.zone !== '*' && w.zone !== o.zone && `${this.cfg.cluster.region}${w.zone}` !== o.zone)
+        return false;
+      if (w.capacityType !== '*' && w.capacityType !== o.capacityType) return false;
       const from = clockMinutes(w.from);
       const to = clockMinutes(w.to);
       return from <= to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to;
     });
+    if (!hit) return undefined;
+    this.stats.capacityFallbacks++;
+    return 'InsufficientInstanceCapacity';
   }
 
-  private createInstance(
-    launchId: string,
-    index: number,
-    launchKey: string,
-    decisionId: string,
-    decidedAtMs: number,
-    o: { instanceType: string; capacityType: CapacityType; zone: string },
-    reason: string,
-  ): void {
-    let id = '';
-    for (let guard = 0; guard < 100; guard++) {
-      id = `i-0${fnv1a32(`${launchKey}:${guard}`)}${this.cloudRng.int(0, 0xfffffff).toString(16).padStart(7, '0')}`;
-      if (!this.instances.has(id)) break;
-    }
-    const spec = this.catalog.get(o.instanceType);
-    const inst: SimInstance = {
+  /** RunInstances created an instance: it boots. */
+  private onLaunched(inst: FakeInstance, req: LaunchOneRequest): void {
+    const id = inst.instanceId;
+    const sim: SimInstance = {
       instanceId: id,
-      instanceType: o.instanceType,
-      zone: o.zone,
-      capacityType: o.capacityType,
+      instanceType: inst.instanceType,
+      zone: inst.zone,
+      capacityType: inst.capacityType,
       state: 'pending',
       launchedAtMs: this.now,
-      nodeName: nodeNameFor(this.cfg, id),
-      decisionId,
-      launchId,
-      launchKey,
-      reason,
-      hourlyUsd: spec ? this.catalog.hourlyUsd(o.instanceType, o.capacityType) : 0,
+      nodeName: inst.nodeName,
+      decisionId: req.decisionId,
+      launchId: req.launchId,
+      launchKey: req.clientToken,
+      reason: req.reason,
+      hourlyUsd: this.catalog.get(inst.instanceType)
+        ? this.catalog.hourlyUsd(inst.instanceType, inst.capacityType)
+        : 0,
       failsToJoin: this.cloudRng.chance(this.sc.cloud.failedBootProbability),
     };
-    this.instances.set(id, inst);
-    this.byLaunchKey.set(launchKey, id);
+    this.instances.set(id, sim);
     this.stats.instancesLaunched++;
-    this.stats.launchesByType[`${o.instanceType}/${o.capacityType}`] =
-      (this.stats.launchesByType[`${o.instanceType}/${o.capacityType}`] ?? 0) + 1;
-    this.trace({ kind: 'instance-created', atMs: this.now, instanceId: id, launchId, index, decidedAtMs });
-    this.note(`EC2: ${id} ${o.instanceType} ${o.capacityType} in ${o.zone} pending`);
+    const key = `${inst.instanceType}/${inst.capacityType}`;
+    this.stats.launchesByType[key] = (this.stats.launchesByType[key] ?? 0) + 1;
+    this.trace({
+      kind: 'instance-created',
+      atMs: this.now,
+      instanceId: id,
+      launchId: req.launchId,
+      index: req.index,
+      decidedAtMs: this.decidedAt.get(req.launchId) ?? this.now,
+    });
+    this.note(`EC2: ${id} ${inst.instanceType} ${inst.capacityType} in ${inst.zone} pending`);
     const alive = this.aliveInstances();
     if (alive > this.stats.peakCloudInstances) this.stats.peakCloudInstances = alive;
+    this.ec2StateChange(id, 'pending');
     this.at(this.cloudRng.logNormalMs(this.sc.cloud.boot), { k: 'boot', id });
   }
 
@@ -1878,28 +1757,51 @@ export class Simulation {
     if (i?.state !== 'pending') return;
     i.state = 'running';
     i.bootedAtMs = this.now;
-    // The node joins the tailnet at boot with its single-use key.
-    const deviceId = `n${fnv1a32(`dev:${id}`)}`;
-    i.deviceId = deviceId;
-    this.devices.set(deviceId, { deviceId, hostname: i.nodeName, instanceId: id, createdAtMs: this.now });
-    this.trace({ kind: 'device-created', atMs: this.now, deviceId, instanceId: id });
+    this.fleet.setState(id, 'running');
+    this.ec2StateChange(id, 'running');
     if (i.capacityType === 'spot' && this.sc.faults.spotInterruptionsPerNodeHour > 0) {
       this.at(this.faultRng.exponentialMs(this.sc.faults.spotInterruptionsPerNodeHour), {
         k: 'spot-warning',
         id,
       });
     }
-    if (i.failsToJoin) {
-      this.note(`${id} booted but its bootstrap fails: it will never register`);
+    this.tailscaleUp(i);
+  }
+
+  /**
+   * The bootstrap's `tailscale up` with the single-use key the launch Lambda put into the user
+   * data. While the tailnet is down it waits (retried when it is back); a spent or expired key
+   * fails the bootstrap, and the instance never registers (the janitor's business).
+   */
+  private tailscaleUp(i: SimInstance): void {
+    if (i.deviceId || i.state !== 'running' || i.joinFailed || this.tailnet.down) return;
+    const userData = this.fleet.instances.get(i.instanceId)?.userData ?? '';
+    const key = /^TAILSCALE_AUTH_KEY='([^']*)'/m.exec(userData)?.[1] ?? '';
+    try {
+      const device = this.tailnet.join(i.nodeName, key);
+      i.deviceId = device.nodeId;
+      this.trace({
+        kind: 'device-created',
+        atMs: this.now,
+        deviceId: device.nodeId,
+        instanceId: i.instanceId,
+      });
+    } catch (err) {
+      i.joinFailed = true;
+      this.note(`${i.instanceId}: tailscale up failed (${(err as Error).message}); it will never register`);
       return;
     }
-    this.at(this.cloudRng.logNormalMs(this.sc.cloud.join), { k: 'join', id });
+    if (i.failsToJoin) {
+      this.note(`${i.instanceId} booted but its bootstrap fails: it will never register`);
+      return;
+    }
+    this.at(this.cloudRng.logNormalMs(this.sc.cloud.join), { k: 'join', id: i.instanceId });
   }
 
   private join(id: string): void {
     const i = this.instances.get(id);
     if (i?.state !== 'running' || i.registeredAtMs !== undefined) return;
-    if (this.tailscaleDown) return; // retried when the tailnet is back
+    if (this.tailnet.down) return; // retried when the tailnet is back
     const spec = this.catalog.get(i.instanceType);
     if (!spec) return;
     const node: SimNode = {
@@ -1941,42 +1843,7 @@ export class Simulation {
   private nodeUnreachable(n: SimNode): boolean {
     if (n.onPrem) return false;
     const i = n.instanceId ? this.instances.get(n.instanceId) : undefined;
-    return this.tailscaleDown || !i || i.state !== 'running';
-  }
-
-  private interruptionHandler(instanceId: string): void {
-    // The interruption Lambda: drain now (the 2-minute notice is the deadline), reconcile
-    // launches the replacement as the evicted pods go pending.
-    const i = this.instances.get(instanceId);
-    if (i?.state !== 'running' || !this.nodes.has(i.nodeName)) return;
-    const deadline = iso(Math.max(this.now, (i.interruptedAtMs ?? this.now) + SPOT_NOTICE_MS - 10_000));
-    this.state.drains = [
-      ...this.state.drains.filter((d) => d.instanceId !== instanceId),
-      {
-        nodeName: i.nodeName,
-        instanceId,
-        requestedAt: iso(this.now),
-        deadline,
-        reason: 'spot interruption warning',
-      },
-    ];
-    this.trace({
-      kind: 'node-action',
-      atMs: this.now,
-      action: 'drain-requested',
-      target: i.nodeName,
-      onPrem: false,
-    });
-    this.sendDrain(
-      {
-        decisionId: `spot-${instanceId}`,
-        nodeName: i.nodeName,
-        instanceId,
-        reason: 'spot interruption warning',
-        deadline,
-      },
-      true,
-    );
+    return this.tailnet.down || !i || i.state !== 'running';
   }
 
   private spotWarning(id: string): void {
@@ -1986,7 +1853,7 @@ export class Simulation {
     this.stats.spotInterruptions++;
     this.trace({ kind: 'instance-interrupted', atMs: this.now, instanceId: id });
     this.note(`EC2: spot interruption warning for ${id} (reclaimed in 2 min)`);
-    this.send('reconcile', { type: 'ec2', instanceId: id, what: 'spot-warning' }, true);
+    this.ec2Event(DetailTypes.ec2SpotInterruption, { 'instance-id': id, 'instance-action': 'terminate' });
     this.at(SPOT_NOTICE_MS, { k: 'spot-reclaim', id });
   }
 
@@ -1994,7 +1861,16 @@ export class Simulation {
     const i = this.instances.get(id);
     if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
     this.note(`EC2: spot instance ${id} reclaimed`);
+    this.fleet.setState(id, 'shutting-down');
     this.shutDown(i, this.faultRng.chance(0.8));
+  }
+
+  /** The terminate or janitor Lambda's TerminateInstances reached EC2. */
+  private onTerminating(id: string): void {
+    const i = this.instances.get(id);
+    if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
+    this.note(`EC2: terminate ${id}`);
+    this.shutDown(i, true);
   }
 
   /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
@@ -2003,115 +1879,17 @@ export class Simulation {
     i.goneAtMs = this.now;
     this.stats.instancesTerminated++;
     this.trace({ kind: 'instance-gone', atMs: this.now, instanceId: i.instanceId });
-    if (tailscaleLogout && !this.tailscaleDown) this.deleteDevice(i);
+    this.ec2StateChange(i.instanceId, 'shutting-down');
+    if (i.deviceId) {
+      if (tailscaleLogout && !this.tailnet.down) this.tailnet.logout(i.deviceId);
+      else this.tailnet.offline(i.deviceId);
+    }
     const n = this.nodes.get(i.nodeName);
     if (n?.ready) this.at(NODE_MONITOR_GRACE_MS, { k: 'node-not-ready', node: n.name, gen: this.nodeGen(n) });
     this.at(this.sc.cloud.shutdownSeconds * 1000, { k: 'shutdown-done', id: i.instanceId });
   }
-
-  private deleteDevice(i: SimInstance): void {
-    if (!i.deviceId) return;
-    const d = this.devices.get(i.deviceId);
-    if (!d || d.deletedAtMs !== undefined) return;
-    d.deletedAtMs = this.now;
-    this.devices.delete(d.deviceId);
-    this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: d.deviceId });
-  }
-
-  /** The terminate Lambda: instance (tag-checked, idempotent), Tailscale device, Node object. */
-  private terminateHandler(req: TerminateRequested): void {
-    const i = this.instances.get(req.instanceId);
-    if (!i) {
-      this.note(`terminate ${req.instanceId}: not an instance of this cluster, refused`);
-      return;
-    }
-    if (i.state === 'pending' || i.state === 'running') {
-      this.note(`EC2: terminate ${i.instanceId} (${req.reason})`);
-      this.shutDown(i, true);
-    }
-    this.cleanupTerminated(i.instanceId);
-    this.state.drains = this.state.drains.filter((d) => d.instanceId !== i.instanceId);
-  }
-
-  /** Device and Node cleanup for an instance that is going or gone (also the EC2 state-change path). */
-  private cleanupTerminated(instanceId: string): void {
-    const i = this.instances.get(instanceId);
-    if (!i || (i.state !== 'shutting-down' && i.state !== 'terminated')) return;
-    this.deleteDevice(i);
-    this.state.drains = this.state.drains.filter((d) => d.instanceId !== instanceId);
-    if (this.nodes.has(i.nodeName)) {
-      this.sendDeleteNode(
-        {
-          nodeName: i.nodeName,
-          instanceId,
-          reason: 'instance terminated',
-        },
-        true,
-      );
-    }
-  }
-
-  /** Every 5 minutes: orphaned instances, stale devices, Node objects of dead instances. */
-  private janitor(): void {
-    for (const d of [...this.devices.values()]) {
-      const i = this.instances.get(d.instanceId);
-      if (!i || i.state === 'shutting-down' || i.state === 'terminated') {
-        this.stats.janitorDeviceDeletions++;
-        d.deletedAtMs = this.now;
-        this.devices.delete(d.deviceId);
-        this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: d.deviceId });
-      }
-    }
-    const snap = this.state.snapshot;
-    const fresh =
-      snap !== undefined && this.now - Date.parse(snap.observedAt) <= this.cfg.agent.staleAfterSeconds * 1000;
-    if (!fresh) return; // without a fresh view of the nodes, "never registered" cannot be told
-    const known = new Set(snap.nodes.map((n) => n.name));
-    for (const i of this.instances.values()) {
-      if (i.state !== 'pending' && i.state !== 'running') continue;
-      if (known.has(i.nodeName)) continue;
-      if (this.now - i.launchedAtMs < this.cfg.repairs.registrationTimeoutSeconds * 1000) continue;
-      // Only when the snapshot was observed after the registration deadline.
-      if (Date.parse(snap.observedAt) < i.launchedAtMs + this.cfg.repairs.registrationTimeoutSeconds * 1000)
-        continue;
-      this.stats.janitorTerminations++;
-      this.trace({
-        kind: 'node-action',
-        atMs: this.now,
-        action: 'terminate',
-        target: i.instanceId,
-        onPrem: false,
-      });
-      this.note(`janitor: ${i.instanceId} never registered, terminating`);
-      this.sendTerminate(
-        {
-          decisionId: `janitor-${i.instanceId}`,
-          instanceId: i.instanceId,
-          nodeName: i.nodeName,
-          reason: 'janitor: never registered',
-          requestedAt: iso(this.now),
-        },
-        false,
-      );
-    }
-    for (const n of snap.nodes) {
-      if (!n.managed || !n.instanceId) continue;
-      const i = this.instances.get(n.instanceId);
-      if (i && (i.state === 'pending' || i.state === 'running')) continue;
-      if (!this.nodes.has(n.name)) continue;
-      this.sendDeleteNode(
-        {
-          nodeName: n.name,
-          instanceId: n.instanceId,
-          reason: 'janitor: instance is gone',
-        },
-        false,
-      );
-    }
-  }
-
   private tailscaleOutage(on: boolean, agentAffected: boolean): void {
-    this.tailscaleDown = on;
+    this.tailnet.down = on;
     if (on) this.stats.tailscaleOutages++;
     this.note(
       on
@@ -2134,11 +1912,12 @@ export class Simulation {
       }
     }
     if (!on) {
-      // Instances that booted during the outage join now.
+      // Instances that booted during the outage join the tailnet, then the cluster, now.
       for (const i of this.instances.values()) {
-        if (i.state === 'running' && i.registeredAtMs === undefined && !i.failsToJoin) {
+        if (i.state !== 'running' || i.registeredAtMs !== undefined) continue;
+        if (!i.deviceId) this.tailscaleUp(i);
+        else if (!i.failsToJoin)
           this.at(this.cloudRng.logNormalMs(this.sc.cloud.join), { k: 'join', id: i.instanceId });
-        }
       }
     }
   }

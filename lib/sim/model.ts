@@ -84,7 +84,10 @@ export interface SimInstance {
   bootedAtMs?: number;
   registeredAtMs?: number;
   interruptedAtMs?: number;
+  /** The tailnet device (nodeId) its `tailscale up` created. */
   deviceId?: string;
+  /** `tailscale up` refused the key (spent or expired): the bootstrap failed for good. */
+  joinFailed?: boolean;
 }
 
 export interface SimDevice {

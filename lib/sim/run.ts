@@ -79,7 +79,7 @@ export interface RunOutput {
 }
 
 /** Run a scenario and, when `outDir` is set, write report.html and summary.json there. */
-export function runScenario(opts: {
+export async function runScenario(opts: {
   scenario: Scenario;
   config: Config;
   configName: string;
@@ -87,8 +87,8 @@ export function runScenario(opts: {
   hours?: number;
   outDir?: string;
   onProgress?: (fraction: number) => void;
-}): RunOutput {
-  const result = simulate({
+}): Promise<RunOutput> {
+  const result = await simulate({
     scenario: opts.scenario,
     config: opts.config,
     seed: opts.seed,

@@ -29,9 +29,9 @@ export const benchmarks: Benchmark[] = [
       const cpu0 = process.cpuUsage();
       const runs = { count: 0 };
       const t = await timeIt(
-        () => {
+        async () => {
           runs.count++;
-          const out = runScenario({ scenario, config, configName: 'bench', seed: 1 });
+          const out = await runScenario({ scenario, config, configName: 'bench', seed: 1 });
           violations += out.summary.invariants.violations.length;
         },
         { samples: 3, warmup: 1 },
@@ -57,11 +57,11 @@ export const benchmarks: Benchmark[] = [
   },
   {
     name: 'sim.chaos',
-    run: (): BenchResult[] => {
+    run: async (): Promise<BenchResult[]> => {
       let seeds = 0;
       let events = 0;
       const t0 = performance.now();
-      const failures = runChaos({
+      const failures = await runChaos({
         seeds: CHAOS_SEEDS,
         fromSeed: 1,
         hours: CHAOS_HOURS,

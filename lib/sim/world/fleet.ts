@@ -44,6 +44,19 @@ export interface FakeFleetOptions {
   clock?: Clock;
   offeringCache?: OfferingCache;
   unavailableOfferingTtlSeconds?: number;
+  /**
+   * The world's answer for one RunInstances attempt (the simulator's capacity windows): an EC2
+   * error code, or undefined to launch. Consulted before the errors injected with `failOffering`.
+   */
+  offeringError?: (o: {
+    instanceType: string;
+    capacityType: CapacityType;
+    zone: string;
+  }) => string | undefined;
+  /** Called after an instance was created (not for a reused one): the simulator boots it. */
+  onLaunched?: (instance: FakeInstance, req: LaunchOneRequest) => void;
+  /** Called with the ids `terminate` moved to shutting-down: the simulator shuts them down. */
+  onTerminating?: (instanceIds: string[]) => void;
 }
 
 /**
@@ -63,6 +76,7 @@ export class FakeFleet implements FleetPort {
   private readonly clock: Clock;
   private readonly ttlSeconds: number;
   private readonly errors: InjectedError[] = [];
+  private readonly hooks: Pick<FakeFleetOptions, 'offeringError' | 'onLaunched' | 'onTerminating'>;
   private nextId = 0x100000000;
 
   constructor(opts: FakeFleetOptions) {
@@ -75,6 +89,7 @@ export class FakeFleet implements FleetPort {
     this.clock = opts.clock ?? (() => new Date());
     this.offeringCache = opts.offeringCache ?? new FakeOfferingCache();
     this.ttlSeconds = opts.unavailableOfferingTtlSeconds ?? 180;
+    this.hooks = opts;
   }
 
   /** Make launches of matching offerings fail with `code` (`times` times, default always). */
@@ -169,6 +184,7 @@ export class FakeFleet implements FleetPort {
         userData: req.userData,
       };
       this.instances.set(instanceId, inst);
+      this.hooks.onLaunched?.(inst, req);
       return { ...toLaunched(inst), reused: false, attempts };
     }
     throw new NoCapacityError(req.clientToken, attempts);
@@ -190,6 +206,7 @@ export class FakeFleet implements FleetPort {
         result.terminating.push(id);
       }
     }
+    if (result.terminating.length > 0) this.hooks.onTerminating?.(result.terminating);
     return result;
   }
 
@@ -206,6 +223,8 @@ export class FakeFleet implements FleetPort {
     capacityType: CapacityType;
     zone: string;
   }): string | undefined {
+    const world = this.hooks.offeringError?.(o);
+    if (world) return world;
     for (const e of this.errors) {
       if (e.remaining <= 0) continue;
       const m = e.match;

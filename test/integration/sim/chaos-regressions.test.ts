@@ -24,8 +24,8 @@ const cases: Array<{ seed: number; hours: number; was: string }> = [
 describe('chaos regression seeds', () => {
   it.each(cases)(
     'seed $seed ($hours h) holds every invariant',
-    ({ seed, hours }) => {
-      const outcome = runChaosSeed(seed, hours);
+    async ({ seed, hours }) => {
+      const outcome = await runChaosSeed(seed, hours);
       expect(outcome.violations.length === 0 ? '' : describeFailure(outcome, hours)).toBe('');
       expect(outcome.result.stats.instancesLaunched).toBeGreaterThan(0);
     },

@@ -11,10 +11,10 @@ import { runChaos } from '../../../lib/sim/chaos.js';
 export const CHAOS_TEST_HOURS = 1;
 
 /** Run `count` seeds from `from`; fail with each failing seed's violations and timeline. */
-export function expectNoViolations(from: number, count: number): void {
+export async function expectNoViolations(from: number, count: number): Promise<void> {
   let ran = 0;
   let launched = 0;
-  const failures = runChaos({
+  const failures = await runChaos({
     seeds: count,
     fromSeed: from,
     hours: CHAOS_TEST_HOURS,

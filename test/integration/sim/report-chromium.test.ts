@@ -30,7 +30,7 @@ describe('report.html in headless Chromium', () => {
     const dir = tmpDir();
     const path = writeScenario(dir, smallScenario({ hours: 1.5 }));
     const { scenario, config, configName } = loadScenarioAndConfig(path);
-    const out = runScenario({ scenario, config, configName, seed: 1, outDir: join(dir, 'out') });
+    const out = await runScenario({ scenario, config, configName, seed: 1, outDir: join(dir, 'out') });
     expect(out.reportPath).toBeDefined();
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

@@ -55,14 +55,14 @@ const scenario = parseScenario(
   'random-faults',
 );
 
-function run(seed: number): string {
-  return JSON.stringify(summarize(simulate({ scenario, config, seed })));
+async function run(seed: number): Promise<string> {
+  return JSON.stringify(summarize(await simulate({ scenario, config, seed })));
 }
 
 describe('determinism', () => {
-  it('the same seed gives an identical summary and identical samples', () => {
-    const a = simulate({ scenario, config, seed: 42 });
-    const b = simulate({ scenario, config, seed: 42 });
+  it('the same seed gives an identical summary and identical samples', async () => {
+    const a = await simulate({ scenario, config, seed: 42 });
+    const b = await simulate({ scenario, config, seed: 42 });
     expect(JSON.stringify(summarize(a))).toBe(JSON.stringify(summarize(b)));
     expect(b.samples).toEqual(a.samples);
     expect(b.decisions).toEqual(a.decisions);
@@ -71,13 +71,13 @@ describe('determinism', () => {
     expect(summarize(a).cloud.instancesLaunched).toBeGreaterThan(0);
   });
 
-  it('different seeds give different runs where faults and arrivals are random', () => {
-    const summaries = new Set([run(1), run(2), run(3)]);
+  it('different seeds give different runs where faults and arrivals are random', async () => {
+    const summaries = new Set([await run(1), await run(2), await run(3)]);
     expect(summaries.size).toBe(3);
   });
 
-  it('the summary holds no wall-clock values (seed and scenario echo back)', () => {
-    const s = JSON.parse(run(7));
+  it('the summary holds no wall-clock values (seed and scenario echo back)', async () => {
+    const s = JSON.parse(await run(7));
     expect(s.seed).toBe(7);
     expect(s.scenario).toBe('random-faults');
     expect(s.start).toBe('2026-03-16T08:00:00.000Z');

@@ -1,0 +1,151 @@
+/**
+ * The control plane inside the simulator: the five Lambdas as they run in AWS — the same edge
+ * parsers (`parse*Event`) and the same `lib/control` use-cases — wired to the world models of
+ * `lib/sim/world` instead of the AWS adapters. Nothing here decides anything; it only invokes.
+ *
+ * An invocation that throws is retried like an asynchronous Lambda invocation (EventBridge →
+ * Lambda): the simulator redelivers the same event after a delay, at most twice.
+ */
+import {
+  type ControlBase,
+  type ControlMetricName,
+  handleInterruption,
+  type ImageResolver,
+  type InterruptionResult,
+  type JanitorReport,
+  type LaunchResult,
+  launch,
+  type MetricsSink,
+  parseInterruptionEvent,
+  parseJanitorEvent,
+  parseLaunchEvent,
+  parseReconcileEvent,
+  parseTerminateEvent,
+  type ReconcileResult,
+  reconcile,
+  runJanitor,
+  type TerminateResultOutcome,
+  terminate,
+} from '../control/index.js';
+import type {
+  BusPort,
+  Clock,
+  DeviceRegistryPort,
+  FleetPort,
+  PortLogger,
+  SecretsPort,
+  StatePort,
+} from '../core/ports.js';
+import type { Config } from '../events/index.js';
+
+/** The functions of the stack that the simulator runs. */
+export type LambdaName = 'reconcile' | 'launch' | 'terminate' | 'interruption' | 'janitor';
+
+/** Asynchronous invocations are retried twice by Lambda, after about one and two minutes. */
+export const LAMBDA_RETRY_DELAYS_MS: readonly number[] = [60_000, 120_000];
+
+/** The secret id of the K3s agent token in the simulated Secrets Manager. */
+export const SIM_AGENT_TOKEN_SECRET = 'k3s-burst/sim/k3s-agent-token';
+/** A well-formed K3s agent token (never a server token: launch refuses those). */
+export const SIM_AGENT_TOKEN = 'K10sim0agent0token0c0ffee::node:5f1d2b7c9a8e4f3d';
+
+/** What one invocation did, for the simulator's trace and report. */
+export type InvocationOutcome =
+  | { fn: 'reconcile'; result: ReconcileResult }
+  | { fn: 'launch'; result: LaunchResult }
+  | { fn: 'terminate'; result: TerminateResultOutcome }
+  | { fn: 'interruption'; result: InterruptionResult }
+  | { fn: 'janitor'; result: JanitorReport }
+  | { fn: LambdaName; rejected: string }
+  | { fn: LambdaName; error: Error };
+
+/** Metrics summed per name (a Lambda run emits many datapoints; the report wants totals). */
+export class SummingMetrics implements MetricsSink {
+  readonly totals = new Map<ControlMetricName, number>();
+  count(name: ControlMetricName, value = 1): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + value);
+  }
+  milliseconds(): void {}
+  seconds(): void {}
+  total(name: ControlMetricName): number {
+    return this.totals.get(name) ?? 0;
+  }
+}
+
+/** Logs are not kept: the simulator reports what happened from outcomes and its own trace. */
+export const silentLogger: PortLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export interface SimLambdasOptions {
+  config: Config;
+  clock: Clock;
+  fleet: FleetPort;
+  state: StatePort;
+  devices: DeviceRegistryPort;
+  secrets: SecretsPort;
+  bus: BusPort;
+  images?: ImageResolver;
+  log?: PortLogger;
+}
+
+/** Invokes the real handlers' parse + use-case steps against the world's ports. */
+export class SimLambdas {
+  readonly metrics = new SummingMetrics();
+  private readonly base: ControlBase;
+  private requests = 0;
+
+  constructor(private readonly o: SimLambdasOptions) {
+    this.base = { config: o.config, clock: o.clock, log: o.log ?? silentLogger, metrics: this.metrics };
+  }
+
+  /** Run one invocation of `fn` with `event` (an EventBridge envelope or a Scheduler input). */
+  async invoke(fn: LambdaName, event: unknown): Promise<InvocationOutcome> {
+    const requestId = `sim-${fn}-${(++this.requests).toString(36)}`;
+    const cluster = this.o.config.cluster.name;
+    const { fleet, state, devices, secrets, bus } = this.o;
+    const images: ImageResolver = this.o.images ?? {
+      imageFor: async (arch) => (arch === 'arm64' ? 'ami-0a1b2c3d4e5f60718' : 'ami-0f1e2d3c4b5a69788'),
+    };
+    try {
+      switch (fn) {
+        case 'reconcile': {
+          const p = parseReconcileEvent(event, cluster);
+          if (!p.ok) return { fn, rejected: p.reason };
+          const result = await reconcile(p.input, { ...this.base, fleet, state, bus }, { requestId });
+          return { fn, result };
+        }
+        case 'launch': {
+          const p = parseLaunchEvent(event, cluster);
+          if (!p.ok) return { fn, rejected: p.reason };
+          const result = await launch(
+            p.input,
+            { ...this.base, fleet, state, bus, devices, secrets, images },
+            { agentTokenSecretId: SIM_AGENT_TOKEN_SECRET },
+          );
+          return { fn, result };
+        }
+        case 'terminate': {
+          const p = parseTerminateEvent(event, cluster);
+          if (!p.ok) return { fn, rejected: p.reason };
+          return { fn, result: await terminate(p.input, { ...this.base, fleet, devices, bus, state }) };
+        }
+        case 'interruption': {
+          const p = parseInterruptionEvent(event);
+          if (!p.ok) return { fn, rejected: p.reason };
+          return { fn, result: await handleInterruption(p.input, { ...this.base, fleet, bus, state }) };
+        }
+        case 'janitor': {
+          const p = parseJanitorEvent(event);
+          if (!p.ok) return { fn, rejected: p.reason };
+          return { fn, result: await runJanitor(p.input, { ...this.base, fleet, devices, bus, state }) };
+        }
+      }
+    } catch (err) {
+      return { fn, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
+}
