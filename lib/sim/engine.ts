@@ -209,7 +209,7 @@ type Ev =
   | { k: 'agent-conn'; reason: string; on: boolean }
   | { k: 'agent-restart' }
   | { k: 'agent-up'; gen: number }
-  | { k: 'invoke'; fn: LambdaName; event: unknown; attempt: number }
+  | { k: 'invoke'; fn: LambdaName; event: unknown; attempt: number; withTick?: boolean }
   | { k: 'to-agent'; envelope: WorldEnvelope }
   | { k: 'tick' }
   | { k: 'boundary'; policy: string }
@@ -735,7 +735,11 @@ export class Simulation {
         this.drainAgentBacklog();
         return;
       case 'invoke':
-        return this.invoke(ev.fn, ev.event, ev.attempt);
+        if (ev.withTick) {
+          const tick = { action: 'reconcile', scheduledAt: iso(this.now) };
+          return this.invokeTogether([ev, { fn: 'reconcile', event: tick }]);
+        }
+        return this.invoke(ev.fn, ev.event, ev.attempt).then(() => undefined);
       case 'to-agent':
         if (!this.agentRunning || !this.agentConnected) {
           // SQS keeps the message until the agent polls again.
@@ -1370,7 +1374,13 @@ export class Simulation {
     const make = (): Ev =>
       target === 'command-queue'
         ? { k: 'to-agent', envelope }
-        : { k: 'invoke', fn: target, event: envelope, attempt: 0 };
+        : {
+            k: 'invoke',
+            fn: target,
+            event: envelope,
+            attempt: 0,
+            ...(this.coincides(target, envelope) ? { withTick: true } : {}),
+          };
     const r = this.faultRng;
     if (r.chance(d.dropProbability)) {
       this.stats.eventsDropped++;
@@ -1386,6 +1396,24 @@ export class Simulation {
       }
       this.at(delay, make());
     }
+  }
+
+  /** A snapshot's reconcile that arrives together with a scheduled tick (two reconciles at once). */
+  private coincides(target: RouteTarget, envelope: WorldEnvelope): boolean {
+    const p = this.sc.faults.delivery.concurrentReconcileProbability;
+    return (
+      p > 0 &&
+      target === 'reconcile' &&
+      envelope['detail-type'] === DetailTypes.clusterSnapshot &&
+      this.faultRng.chance(p)
+    );
+  }
+
+  /** Invocations that run concurrently (their awaits interleave); I11 is checked on the outcome. */
+  private async invokeTogether(calls: Array<{ fn: LambdaName; event: unknown }>): Promise<void> {
+    const outcomes = await Promise.all(calls.map((c) => this.invoke(c.fn, c.event, 0)));
+    const decided = outcomes.filter((o) => o === 'decided').length;
+    this.trace({ kind: 'reconciles-overlapped', atMs: this.now, count: calls.length, decided });
   }
 
   /** EventBridge Scheduler invokes a function directly with its input (no bus, no loss). */
@@ -1406,7 +1434,7 @@ export class Simulation {
   // ───────────────────────────── control plane (the real lib/control, observed) ─────────────────────────────
 
   /** Run one Lambda invocation to its end (virtual time stands still meanwhile), then observe it. */
-  private async invoke(fn: LambdaName, event: unknown, attempt: number): Promise<void> {
+  private async invoke(fn: LambdaName, event: unknown, attempt: number): Promise<string | undefined> {
     const before = fn === 'reconcile' ? this.fleetView() : undefined;
     const outcome = await this.lambdas.invoke(fn, event);
     if ('error' in outcome) {
@@ -1424,7 +1452,7 @@ export class Simulation {
     switch (outcome.fn) {
       case 'reconcile':
         this.observeReconcile(outcome.result, before as FleetView, event);
-        return;
+        return outcome.result.outcome;
       case 'launch':
         this.observeLaunch(outcome.result);
         return;

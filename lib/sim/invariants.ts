@@ -18,9 +18,11 @@
  * - I4: janitor period + 2 hops after the instance is gone.
  * - I5: the pending pod is in a snapshot within batchMax + 1 hop while the agent can publish, and
  *   the first decision on that snapshot launches for it unless the plan was constrained.
+ * - I11: none; of reconcile invocations that ran concurrently, at most one may decide (the others
+ *   find the lease taken). The simulator knows which invocations overlapped (ground truth).
  */
 
-export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I11';
 
 export const INVARIANT_TITLES: Record<InvariantId, string> = {
   I1: 'managed instances never exceed the active max',
@@ -31,6 +33,7 @@ export const INVARIANT_TITLES: Record<InvariantId, string> = {
   I6: 'no eviction violates a PodDisruptionBudget',
   I7: 'redelivered/reordered events never launch twice nor act on an older snapshot',
   I8: 'no scale-in or repair on a stale snapshot',
+  I11: 'exactly one writer of capacity: of reconciles running at once, at most one decides',
 };
 
 export interface Violation {
@@ -143,6 +146,8 @@ export type TraceEvent =
       /** Destructive actions of the plan with their causes. */
       actions: Array<{ target: string; action: 'drain' | 'terminate' | 'delete-node'; cause: ActionCause }>;
     }
+  /** Reconcile invocations that ran at the same time, and how many of them made a decision. */
+  | { kind: 'reconciles-overlapped'; atMs: number; count: number; decided: number }
   /** Free text for the timeline only. */
   | { kind: 'note'; atMs: number; text: string };
 
@@ -335,6 +340,15 @@ export class InvariantChecker {
       }
       case 'decision':
         this.checkDecision(e);
+        break;
+      case 'reconciles-overlapped':
+        if (e.decided > 1) {
+          this.fail(
+            e.atMs,
+            'I11',
+            `${e.decided} of ${e.count} concurrent reconciles decided: the single-writer lease did not hold`,
+          );
+        }
         break;
       case 'note':
         break;
@@ -536,6 +550,8 @@ export function describeTrace(e: TraceEvent): string {
       return `${at} snapshot seq ${e.seq} (${e.shapeIds.length} pending shapes)`;
     case 'decision':
       return `${at} decision ${e.decisionId} on seq ${e.snapshotSeq ?? '-'}: launch ${e.launchedShapeIds.length} shapes, ${e.actions.map((a) => `${a.action} ${a.target} (${a.cause})`).join(', ') || 'no destructive actions'}`;
+    case 'reconciles-overlapped':
+      return `${at} ${e.count} reconciles ran at once, ${e.decided} decided`;
     case 'note':
       return `${at} ${e.text}`;
   }

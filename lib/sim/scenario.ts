@@ -125,6 +125,11 @@ const Delivery = z.strictObject({
   delayProbability: z.number().min(0).max(1).default(0),
   duplicateProbability: z.number().min(0).max(1).default(0),
   dropProbability: z.number().min(0).max(0.5).default(0),
+  /**
+   * Two reconciles at once: this fraction of the snapshots delivered to reconcile arrive at the
+   * same moment as a scheduled tick, and both invocations run concurrently (the lease decides).
+   */
+  concurrentReconcileProbability: z.number().min(0).max(1).default(0),
 });
 
 export const Scenario = z.strictObject({
@@ -174,6 +179,7 @@ export const Scenario = z.strictObject({
         delayProbability: 0,
         duplicateProbability: 0,
         dropProbability: 0,
+        concurrentReconcileProbability: 0,
       }),
     })
     .default({
@@ -188,6 +194,7 @@ export const Scenario = z.strictObject({
         delayProbability: 0,
         duplicateProbability: 0,
         dropProbability: 0,
+        concurrentReconcileProbability: 0,
       },
     }),
 });

@@ -11,6 +11,8 @@ import { FakeOfferingCache } from './offering-cache.js';
 interface ClusterState {
   snapshot?: StoredSnapshot;
   decisions: Map<string, { record: DecisionRecord; expiresAtMs: number }>;
+  /** The same records ordered by `decidedAt` (oldest first), so the newest are read from the end. */
+  journal: DecisionRecord[];
   inFlight: Map<string, InFlightLaunch>;
   drains: Map<string, DrainInProgress>;
   lastScaleOutAt?: string;
@@ -36,6 +38,7 @@ export class FakeState implements StatePort {
     if (!s) {
       s = {
         decisions: new Map(),
+        journal: [],
         inFlight: new Map(),
         drains: new Map(),
         offerings: new FakeOfferingCache(),
@@ -60,21 +63,24 @@ export class FakeState implements StatePort {
   async journalDecision(record: DecisionRecord, ttlSeconds: number): Promise<'recorded' | 'duplicate'> {
     const s = this.of(record.plan.cluster);
     if (s.decisions.has(record.plan.decisionId)) return 'duplicate';
+    const stored = clone(record);
     s.decisions.set(record.plan.decisionId, {
-      record: clone(record),
+      record: stored,
       expiresAtMs: Date.parse(record.plan.decidedAt) + ttlSeconds * 1000,
     });
+    // Insertion sort from the end: decisions arrive (almost) in time order. Equal times keep arrival order.
+    let i = s.journal.length;
+    while (i > 0 && (s.journal[i - 1] as DecisionRecord).plan.decidedAt > stored.plan.decidedAt) i--;
+    s.journal.splice(i, 0, stored);
     return 'recorded';
   }
 
   async listRecentDecisions(cluster: string, limit: number): Promise<DecisionRecord[]> {
-    return [...this.of(cluster).decisions.values()]
-      .map((d) => d.record)
-      .sort((a, b) =>
-        a.plan.decidedAt < b.plan.decidedAt ? 1 : a.plan.decidedAt > b.plan.decidedAt ? -1 : 0,
-      )
-      .slice(0, Math.max(0, limit))
-      .map(clone);
+    const journal = this.of(cluster).journal;
+    const out: DecisionRecord[] = [];
+    for (let i = journal.length - 1; i >= 0 && out.length < limit; i--)
+      out.push(clone(journal[i] as DecisionRecord));
+    return out;
   }
 
   async recordInFlight(cluster: string, launches: InFlightLaunch[]): Promise<void> {

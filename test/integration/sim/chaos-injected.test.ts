@@ -1,18 +1,19 @@
 /**
- * `simulate --chaos` must fail loudly when the control plane misbehaves. The real planner is
- * wrapped so that every plan made on a snapshot also drains the first on-prem node — the
- * worst thing k3s-burst could do (I2). The run must exit 1 and print the seed, the violation,
- * a timeline and the command that reproduces it.
+ * `simulate --chaos` must fail loudly when the control plane misbehaves. The real planner (the
+ * module lib/control's reconcile imports) is wrapped so that every plan made on a snapshot also
+ * drains the first on-prem node — the worst thing k3s-burst could do (I2). The plan then travels
+ * the real path (journal, DrainNode on the bus, the rules, the agent). The run must exit 1 and
+ * print the seed, the violation, a timeline and the command that reproduces it.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type * as Core from '../../../lib/core/index.js';
+import type * as Plan from '../../../lib/core/plan.js';
 import { fakeIo, tmpDir } from './helpers.js';
 
-vi.mock('../../../lib/core/index.js', async (importOriginal) => {
-  const core = await importOriginal<typeof Core>();
+vi.mock('../../../lib/core/plan.js', async (importOriginal) => {
+  const core = await importOriginal<typeof Plan>();
   return {
     ...core,
-    planCluster: (input: Parameters<typeof Core.planCluster>[0]) => {
+    planCluster: (input: Parameters<typeof Plan.planCluster>[0]) => {
       const plan = core.planCluster(input);
       const pi = input.snapshot?.nodes.find((n) => !n.name.startsWith('burst-'));
       if (!pi) return plan;

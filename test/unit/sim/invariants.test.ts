@@ -1,5 +1,5 @@
 /**
- * The invariant checker must be able to fail: for each of I1–I8 a hand-built trace that
+ * The invariant checker must be able to fail: for each of I1–I8 and I11 a hand-built trace that
  * violates it is detected, and a near-identical trace that respects it is not.
  */
 import { describe, expect, it } from 'vitest';
@@ -302,6 +302,17 @@ describe('InvariantChecker', () => {
     ).toEqual([]);
   });
 
+  it('I11: two concurrent reconciles that both decided are detected; one deciding is not', () => {
+    const overlap = (decided: number): TraceEvent => ({
+      kind: 'reconciles-overlapped',
+      atMs: T0,
+      count: 2,
+      decided,
+    });
+    expect(ids(check([overlap(2)]))).toEqual(['I11']);
+    expect(ids(check([overlap(1), overlap(0)]))).toEqual([]);
+  });
+
   it('a violation carries the recent timeline, and a repeated violation is reported once', () => {
     const c = check([
       { kind: 'note', atMs: T0, text: 'something happened' },
@@ -330,6 +341,7 @@ describe('InvariantChecker', () => {
       { kind: 'agent-publishing', atMs: T0, ok: false },
       { kind: 'snapshot-published', atMs: T0, seq: 1, shapeIds: [] },
       decision({ atMs: T0 }),
+      { kind: 'reconciles-overlapped', atMs: T0, count: 2, decided: 1 },
     ];
     for (const e of events) {
       const line = describeTrace(e);
