@@ -1,6 +1,6 @@
 /**
  * The agent's two AWS ports. `aws-lite.ts` implements them (signed JSON calls, no SDK) for the
- * agent process and the end-to-end test; `fake-ports.ts` holds in-memory fakes with the same contracts for tests and the local run.
+ * agent process and the end-to-end test; `lib/sim/world/agent-ports.ts` holds in-memory fakes with the same contracts for tests and the simulator.
  */
 
 /** One PutEvents entry. `detail` is the JSON string EventBridge receives. */

@@ -167,7 +167,7 @@ export const benchmarks: Benchmark[] = [
               peakRssMiB: Math.round(peakMiB(proc.pid) * 10) / 10,
               min: Math.min(...rss),
               max: Math.max(...rss),
-              entry: 'esbuild bundle of lib/agent/main.ts (deploy/Dockerfile)',
+              entry: 'esbuild bundle of bin/agent.ts (deploy/Dockerfile)',
               nodeOptions: deploymentNodeOptions(),
               pods: PODS,
               nodes: NODES,

@@ -17,13 +17,13 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** A fake secret access key that tests look for in the output (it must never appear). */
 export const FAKE_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
 
-/** Bundle lib/agent/main.ts like deploy/Dockerfile does; returns the .mjs path. */
+/** Bundle bin/agent.ts like deploy/Dockerfile does; returns the .mjs path. */
 export function bundleAgent(outDir = mkdtempSync(join(tmpdir(), 'agent-bundle-'))): string {
   const out = join(outDir, 'agent.mjs');
   execFileSync(
     join(ROOT, 'node_modules', '.bin', 'esbuild'),
     [
-      join(ROOT, 'lib/agent/main.ts'),
+      join(ROOT, 'bin/agent.ts'),
       '--bundle',
       '--platform=node',
       '--format=esm',

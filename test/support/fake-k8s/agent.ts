@@ -5,10 +5,10 @@
  */
 import { type AgentOptions, type RunningAgent, startAgent } from '../../../lib/agent/agent.js';
 import { systemClock } from '../../../lib/agent/clock.js';
-import { FakeEventBus, FakeQueue } from '../../../lib/agent/fake-ports.js';
 import { KubeClient } from '../../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
+import { FakeEventBus, FakeQueue } from '../../../lib/sim/world/agent-ports.js';
 import { CLUSTER } from './fixtures.js';
 import type { FakeK8s } from './server.js';
 

@@ -6,12 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../lib/agent/clock.js';
 import { CommandConsumer, parseCommand } from '../../../lib/agent/command-consumer.js';
-import { FakeEventBus, FakeQueue } from '../../../lib/agent/fake-ports.js';
 import { EventRecorder } from '../../../lib/agent/k8s-events.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { agentMetrics, MetricNames } from '../../../lib/agent/metrics.js';
 import type { CommandQueuePort } from '../../../lib/agent/ports.js';
 import type { NodeDrained } from '../../../lib/events/index.js';
+import { FakeEventBus, FakeQueue } from '../../../lib/sim/world/agent-ports.js';
 import {
   CLUSTER,
   commandEnvelope,

@@ -214,6 +214,7 @@ describe('deploy/Dockerfile', () => {
   it('runs `k3s-burst agent`', () => {
     expect(final).toMatch(/ENTRYPOINT \["node", "--enable-source-maps", "\/app\/agent\.mjs"\]/);
     expect(final).toMatch(/CMD \["agent"\]/);
-    expect(text).toMatch(/esbuild lib\/agent\/main\.ts --bundle/);
+    expect(text).toMatch(/esbuild bin\/agent\.ts --bundle/);
+    expect(text).toMatch(/^COPY bin\/agent\.ts \.\/bin\/agent\.ts$/m);
   });
 });

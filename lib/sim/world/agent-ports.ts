@@ -3,9 +3,10 @@
  * failures and the 256 KB entry limit; SQS visibility timeouts, receive counts, redelivery and
  * redrive to a dead-letter queue after `maxReceiveCount`.
  */
-import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../events/index.js';
-import { type Clock, systemClock } from './clock.js';
-import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from './ports.js';
+
+import { type Clock, systemClock } from '../../agent/clock.js';
+import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from '../../agent/ports.js';
+import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../../events/index.js';
 
 export class FakeEventBus implements EventBusPort {
   readonly accepted: BusEntry[] = [];

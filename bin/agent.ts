@@ -1,6 +1,6 @@
 /** Entry of the bundled agent image (deploy/Dockerfile): `node agent.mjs [flags]`. */
-import { run } from '../cli/agent.js';
-import { processIo } from '../cli/io.js';
+import { run } from '../lib/cli/agent.js';
+import { processIo } from '../lib/cli/io.js';
 
 // `node agent.mjs agent [flags]` is `k3s-burst agent [flags]`; the command name is optional.
 const argv = process.argv.slice(2);
