@@ -1,14 +1,26 @@
 /**
  * The discrete-event simulation: a virtual clock (integer ms since the epoch), an agenda of
- * timed events and a seeded PRNG. It models a K3s cluster of Pis, EC2, Tailscale and the
- * k3s-burst control plane as it really runs (agent → bus → reconcile → launch/terminate →
- * agent commands), and calls the real decision function `planCluster` with the real config.
- * Snapshots travel through the real wire codec.
+ * timed events, a seeded PRNG and fault injection. It models only the world — a K3s cluster of
+ * Pis (pods, nodes, a kube-scheduler approximation, kubelet join, the API server's PDB-aware
+ * Eviction), EC2 instances booting and dying, the tailnet — and runs the shipped k3s-burst code
+ * in it: the agent's Publisher, snapshot builder, CommandConsumer and drain executor on the
+ * simulator's clock (lib/sim/agent-host.ts), and the five Lambdas' parsers and `lib/control`
+ * use-cases over the world models of lib/sim/world (lib/sim/lambdas.ts). Events travel as
+ * EventBridge envelopes routed by the stack's own rules.
  *
  * Every loop is bounded: the run stops at the scenario's end or after `maxEvents` events.
  */
 
-import { parseCommand } from '../agent/command-consumer.js';
+import {
+  type RawPod,
+  type SlimNode,
+  type SlimPdb,
+  type SlimPod,
+  slimNode,
+  slimPdb,
+  slimPod,
+} from '../agent/model.js';
+import { buildSnapshot } from '../agent/snapshot-builder.js';
 import {
   type InterruptionResult,
   type JanitorReport,
@@ -35,15 +47,12 @@ import {
   type Config,
   type DaemonSetOverhead,
   DetailTypes,
-  encodeSnapshotDetail,
   Labels,
-  type NodeDrained,
   type PendingShape,
   type Plan,
-  SCHEMA_VERSION,
-  type SnapshotNode,
   Sources,
 } from '../events/index.js';
+import { AgentUplink, QueueLink, SimAgent, SimClock } from './agent-host.js';
 import { EventQueue } from './event-queue.js';
 import {
   type ActionCause,
@@ -52,6 +61,8 @@ import {
   type TraceEvent,
   type Violation,
 } from './invariants.js';
+import { ClusterApi, type ClusterApiModel } from './kube-api.js';
+import { rawDaemonPod, rawNode, rawPdb, rawPod } from './kube-objects.js';
 import {
   LAMBDA_RETRY_DELAYS_MS,
   type LambdaName,
@@ -59,9 +70,10 @@ import {
   SIM_AGENT_TOKEN_SECRET,
   SimLambdas,
 } from './lambdas.js';
-import { type PodTemplate, type SimInstance, type SimNode, type SimPod, shapeIdOf } from './model.js';
+import type { PodTemplate, SimInstance, SimNode, SimPod } from './model.js';
 import { Rng } from './rng.js';
 import { clockMinutes, type Scenario } from './scenario.js';
+import { FakeQueue } from './world/agent-ports.js';
 import { FakeFleet, type FakeInstance, FakeSecrets, FakeState } from './world/index.js';
 import { type RouteTarget, RoutingBus, type WorldEnvelope } from './world/routing-bus.js';
 import { Tailnet } from './world/tailnet.js';
@@ -79,7 +91,6 @@ const NODE_MONITOR_GRACE_MS = 40_000;
 /** Kubelet re-registration after connectivity returns. */
 const NODE_RECOVER_MS = 5_000;
 const SCHEDULER_DEBOUNCE_MS = 1_000;
-const DRAIN_STEP_MS = 5_000;
 const AGENT_RESTART_MS = 20_000;
 const SAMPLE_MS = MINUTE;
 
@@ -204,13 +215,12 @@ type Ev =
   | { k: 'pod-finish'; pod: string }
   | { k: 'service-window'; template: PodTemplate; replicas: number; up: boolean }
   | { k: 'sched' }
-  | { k: 'agent-flush' }
-  | { k: 'agent-heartbeat'; gen: number }
+  | { k: 'agent-timer'; id: number }
   | { k: 'agent-conn'; reason: string; on: boolean }
   | { k: 'agent-restart' }
   | { k: 'agent-up'; gen: number }
   | { k: 'invoke'; fn: LambdaName; event: unknown; attempt: number; withTick?: boolean }
-  | { k: 'to-agent'; envelope: WorldEnvelope }
+  | { k: 'to-queue'; envelope: WorldEnvelope }
   | { k: 'tick' }
   | { k: 'boundary'; policy: string }
   | { k: 'boot'; id: string }
@@ -220,16 +230,7 @@ type Ev =
   | { k: 'spot-reclaim'; id: string }
   | { k: 'ts-outage'; on: boolean; agentAffected: boolean }
   | { k: 'node-not-ready'; node: string; gen: number }
-  | { k: 'drain-step'; node: string; gen: number }
   | { k: 'sample' };
-
-interface AgentDrain {
-  gen: number;
-  decisionId: string;
-  instanceId: string;
-  deadlineMs: number;
-  evicted: number;
-}
 
 /** What the planner saw of the fleet when a reconcile started (for I5's "constrained"). */
 interface FleetView {
@@ -244,6 +245,11 @@ function triggerName(event: unknown): string {
   if (e.action) return e.policy ? `schedule:${e.policy}` : `tick`;
   if (e['detail-type'] === DetailTypes.clusterSnapshot) return `snapshot`;
   return e['detail-type'] ?? 'event';
+}
+
+/** Let the agent's promise continuations run before virtual time moves on (a macrotask turn). */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Always with milliseconds, so that ISO strings compare in time order. */
@@ -313,12 +319,20 @@ export class Simulation {
   private agentConnected = true;
   private readonly disconnectReasons = new Set<string>();
   private agentGen = 0;
-  private agentSeq: number;
-  private batchOpen = false;
-  private batchFirstMs = 0;
-  private batchLastMs = 0;
-  private readonly agentDrains = new Map<string, AgentDrain>();
-  private readonly agentBacklog: WorldEnvelope[] = [];
+  /** The agent process (undefined while its pod restarts) and the world it talks to. */
+  private agent: SimAgent | undefined;
+  private readonly agentClock: SimClock;
+  private readonly agentTimers = new Map<number, () => void>();
+  private timerSeq = 0;
+  private readonly queue: FakeQueue;
+  private readonly queueLink: QueueLink;
+  private readonly uplink: AgentUplink;
+  private readonly api: ClusterApi;
+  /** The agent's slim copy of each pod, dropped whenever the pod changes (its informer's cache). */
+  private readonly slimPods = new Map<string, SlimPod>();
+  private readonly builtShapes = new Map<number, string[]>();
+  private readonly onPremNames: string[];
+  private readonly pdbTemplates: PodTemplate[] = [];
 
   // Control plane
   /** The world behind the control plane's ports, and the control plane itself. */
@@ -418,8 +432,20 @@ export class Simulation {
       requiredAffinity: [],
       tolerations: d.tolerations,
     }));
-    // Seeded from wall time like the real agent, so seq survives restarts.
-    this.agentSeq = this.startMs;
+    this.onPremNames = opts.scenario.onPrem.map((n) => n.name);
+    this.agentClock = new SimClock(
+      () => this.now,
+      (atMs, fn) => {
+        const id = ++this.timerSeq;
+        this.agentTimers.set(id, fn);
+        this.q.push(atMs, { k: 'agent-timer', id });
+        return () => this.agentTimers.delete(id);
+      },
+    );
+    // The command queue's redrive policy (lib/infra/command-queue.ts): 5 receives, then the DLQ.
+    this.queue = new FakeQueue({ clock: this.agentClock, maxReceiveCount: 5 });
+    this.queueLink = new QueueLink(this.queue);
+    this.api = new ClusterApi(this.apiModel());
 
     const clock = () => new Date(this.now);
     const region = opts.config.cluster.region;
@@ -445,6 +471,7 @@ export class Simulation {
     const deliver = (target: RouteTarget, envelope: WorldEnvelope) => this.deliver(target, envelope);
     this.bus = new RoutingBus({ bus: 'cluster', region, now: clock, deliver });
     this.ec2Bus = new RoutingBus({ bus: 'default', region, now: clock, deliver });
+    this.uplink = new AgentUplink(this.bus, (e) => this.onAgentPut(e));
     this.lambdas = new SimLambdas({
       config: opts.config,
       clock,
@@ -565,7 +592,7 @@ export class Simulation {
     }
     for (let t = this.startMs; t <= this.endMs; t += SAMPLE_MS) this.q.push(t, { k: 'sample' });
     this.agentGen++;
-    this.at(1000, { k: 'agent-heartbeat', gen: this.agentGen });
+    this.startAgent();
     // Faults.
     const f = this.sc.faults;
     for (const o of f.tailscaleOutages) {
@@ -631,14 +658,25 @@ export class Simulation {
       tolerations: w.tolerations,
       usesLocalVolume: w.usesLocalVolume,
     };
-    return {
+    const t: PodTemplate = {
       ...base,
       workload: name,
       kind,
       doNotDisrupt: extra.doNotDisrupt ?? false,
       pdb: extra.pdb ? { name: `${name}-pdb`, minAvailable: extra.pdb.minAvailable } : undefined,
-      shapeId: shapeIdOf(base),
+      shapeId: '',
     };
+    // The agent's own shape id (SHA-256 over the canonical shape, host ports included).
+    const probe = {
+      id: 'probe',
+      template: t,
+      createdAtMs: 0,
+      phase: 'pending' as const,
+      unschedulable: false,
+    };
+    t.shapeId = slimPod(rawPod(probe, this.onPremNames)).shapeId;
+    if (t.pdb) this.pdbTemplates.push(t);
+    return t;
   }
 
   private scheduleWorkloads(): void {
@@ -711,14 +749,13 @@ export class Simulation {
         this.schedQueued = false;
         this.schedulePass();
         return;
-      case 'agent-flush':
-        this.agentFlushCheck();
-        return;
-      case 'agent-heartbeat':
-        if (ev.gen !== this.agentGen) return;
-        if (this.agentRunning) this.agentPublish();
-        this.at(this.cfg.agent.heartbeatSeconds * 1000, ev);
-        return;
+      case 'agent-timer': {
+        const fn = this.agentTimers.get(ev.id);
+        if (!fn) return;
+        this.agentTimers.delete(ev.id);
+        fn();
+        return settle();
+      }
       case 'agent-conn':
         this.setAgentConnected(ev.reason, ev.on);
         return;
@@ -727,27 +764,19 @@ export class Simulation {
         return;
       case 'agent-up':
         if (ev.gen !== this.agentGen) return;
-        this.agentRunning = true;
-        this.agentSeq = Math.max(this.agentSeq + 1, this.now);
         this.note('agent pod started');
-        this.agentChanged();
-        this.at(this.cfg.agent.heartbeatSeconds * 1000, { k: 'agent-heartbeat', gen: this.agentGen });
-        this.drainAgentBacklog();
-        return;
+        this.startAgent();
+        return settle();
       case 'invoke':
         if (ev.withTick) {
           const tick = { action: 'reconcile', scheduledAt: iso(this.now) };
           return this.invokeTogether([ev, { fn: 'reconcile', event: tick }]);
         }
         return this.invoke(ev.fn, ev.event, ev.attempt).then(() => undefined);
-      case 'to-agent':
-        if (!this.agentRunning || !this.agentConnected) {
-          // SQS keeps the message until the agent polls again.
-          this.agentBacklog.push(ev.envelope);
-          return;
-        }
-        this.agentCommand(ev.envelope);
-        return;
+      case 'to-queue':
+        // SQS keeps the message until the agent receives (and deletes) it.
+        this.queue.send(JSON.stringify(ev.envelope));
+        return settle();
       case 'tick':
         this.schedulerInvoke('janitor');
         this.schedulerInvoke('reconcile');
@@ -793,9 +822,6 @@ export class Simulation {
         }
         return;
       }
-      case 'drain-step':
-        this.drainStep(ev.node, ev.gen);
-        return;
       case 'sample':
         this.accrueCost();
         this.sample();
@@ -836,6 +862,7 @@ export class Simulation {
     this.pendingPods.add(id);
     this.stats.podsCreated++;
     if (recreated) this.stats.podsRecreated++;
+    this.agentChanged();
     this.queueSched();
   }
 
@@ -870,6 +897,7 @@ export class Simulation {
     if (this.pendingPods.delete(pod.id)) this.trace({ kind: 'pod-resolved', atMs: this.now, pod: pod.id });
     pod.phase = phase;
     this.pods.delete(pod.id);
+    this.slimPods.delete(pod.id);
     this.agentChanged();
     this.queueSched();
   }
@@ -934,7 +962,9 @@ export class Simulation {
         exhausted.add(t.shapeId);
         if (!pod.unschedulable) {
           pod.unschedulable = true;
+          pod.unschedulableSinceMs = this.now;
           pod.everUnschedulable = true;
+          this.slimPods.delete(pod.id);
           this.agentChanged();
           this.trace({
             kind: 'pod-unschedulable',
@@ -955,6 +985,7 @@ export class Simulation {
     pod.node = n.name;
     pod.boundAtMs = this.now;
     pod.unschedulable = false;
+    this.slimPods.delete(pod.id);
     n.pods.add(pod.id);
     n.usedCpuMilli += pod.template.cpuMilli;
     n.usedMemoryMiB += pod.template.memoryMiB;
@@ -1039,138 +1070,91 @@ export class Simulation {
     return false;
   }
 
-  // ───────────────────────────── agent ─────────────────────────────
+  // ───────────────────────────── the agent (its own code) and the API server it talks to ─────────────────────────────
 
-  /** Something the agent watches changed: open or extend the batch (idle 1 s, max 10 s). */
+  /** Something the agent watches changed: its publisher batches it (idle window, max window). */
   private agentChanged(): void {
-    if (!this.agentRunning) return;
-    this.batchLastMs = this.now;
-    if (!this.batchOpen) {
-      this.batchOpen = true;
-      this.batchFirstMs = this.now;
-      this.at(this.cfg.agent.batchIdleMs, { k: 'agent-flush' });
-    }
+    this.agent?.markDirty();
   }
 
-  private agentFlushCheck(): void {
-    if (!this.batchOpen || !this.agentRunning) return;
-    const due = Math.min(
-      this.batchLastMs + this.cfg.agent.batchIdleMs,
-      this.batchFirstMs + this.cfg.agent.batchMaxMs,
-    );
-    if (this.now >= due) {
-      this.agentPublish();
-    } else {
-      this.q.push(due, { k: 'agent-flush' });
-    }
-  }
-
-  private agentPublish(): void {
-    this.batchOpen = false;
-    const snapshot = this.buildSnapshot();
-    const encoded = encodeSnapshotDetail(snapshot);
-    if (encoded.bytes > this.stats.snapshotBytesMax) this.stats.snapshotBytesMax = encoded.bytes;
-    if (!this.agentConnected) {
-      // PutEvents fails while the home link is down; the next heartbeat sends a fresh one.
-      this.stats.snapshotsLost++;
-      return;
-    }
-    this.stats.snapshotsPublished++;
-    this.trace({
-      kind: 'snapshot-published',
-      atMs: this.now,
-      seq: snapshot.seq,
-      shapeIds: (snapshot.pendingShapes ?? []).map((s) => s.id),
-    });
-    this.agentPut(DetailTypes.clusterSnapshot, encoded.detail);
-  }
-
-  private buildSnapshot(): ClusterSnapshotInput {
-    this.agentSeq++;
-    const shapes = new Map<string, PendingShape>();
-    for (const id of this.pendingPods) {
-      const pod = this.pods.get(id);
-      if (!pod?.unschedulable) continue;
-      const t = pod.template;
-      const s = shapes.get(t.shapeId);
-      if (s) {
-        s.count++;
-        if (pod.createdAtMs < Date.parse(s.oldestPendingSince)) s.oldestPendingSince = iso(pod.createdAtMs);
-        if (s.examplePods.length < 3) s.examplePods.push(`default/${pod.id}`);
-      } else {
-        shapes.set(t.shapeId, {
-          id: t.shapeId,
-          cpuMilli: t.cpuMilli,
-          memoryMiB: t.memoryMiB,
-          nodeSelector: t.nodeSelector,
-          requiredAffinity: t.requiredAffinity,
-          tolerations: t.tolerations,
-          usesLocalVolume: t.usesLocalVolume,
-          hostPorts: [],
-          count: 1,
-          oldestPendingSince: iso(pod.createdAtMs),
-          examplePods: [`default/${pod.id}`],
-        });
-      }
-    }
-    const nodes: SnapshotNode[] = [];
-    for (const n of this.nodes.values()) nodes.push(this.snapshotNode(n));
-    return {
-      schemaVersion: SCHEMA_VERSION,
+  private startAgent(): void {
+    this.agentRunning = true;
+    this.agent = new SimAgent({
       cluster: this.cluster,
-      seq: this.agentSeq,
-      observedAt: iso(this.now),
-      agentVersion: 'sim',
-      pendingShapes: [...shapes.values()],
-      nodes,
-      daemonSets: this.daemonSets,
-    };
+      clock: this.agentClock,
+      uplink: this.uplink,
+      queue: this.queueLink,
+      api: this.api,
+      build: (seq, observedAt) => this.buildSnapshot(seq, observedAt),
+      batchIdleMs: this.cfg.agent.batchIdleMs,
+      batchMaxMs: this.cfg.agent.batchMaxMs,
+      heartbeatMs: this.cfg.agent.heartbeatSeconds * 1000,
+      onPublished: (seq) => {
+        this.stats.snapshotsPublished++;
+        this.trace({
+          kind: 'snapshot-published',
+          atMs: this.now,
+          seq,
+          shapeIds: this.builtShapes.get(seq) ?? [],
+        });
+        this.builtShapes.clear();
+      },
+    });
+    this.agent.start();
   }
 
-  private snapshotNode(n: SimNode): SnapshotNode {
-    const groups = new Map<string, { cpuMilli: number; memoryMiB: number; count: number }>();
-    const blockers: SnapshotNode['blockers'] = [];
-    for (const id of n.pods) {
-      const pod = this.pods.get(id);
-      if (!pod) continue;
-      const key = `${pod.template.cpuMilli}/${pod.template.memoryMiB}`;
-      const g = groups.get(key);
-      if (g) g.count++;
-      else groups.set(key, { cpuMilli: pod.template.cpuMilli, memoryMiB: pod.template.memoryMiB, count: 1 });
-      if (blockers.length < 20) {
-        if (pod.template.doNotDisrupt) blockers.push({ pod: `default/${pod.id}`, reason: 'do-not-disrupt' });
-        else if (pod.template.usesLocalVolume)
-          blockers.push({ pod: `default/${pod.id}`, reason: 'local-storage' });
-        else if (pod.template.pdb && this.pdbAllowed(pod.template) <= 0)
-          blockers.push({ pod: `default/${pod.id}`, reason: 'pdb-blocks' });
+  /** The snapshot the agent's builder makes from its caches (the cluster's objects, slimmed by the agent's code). */
+  private buildSnapshot(seq: number, observedAt: string): ClusterSnapshotInput {
+    const onPrem = this.onPremNames;
+    const pods: SlimPod[] = [];
+    for (const pod of this.pods.values()) {
+      let slim = this.slimPods.get(pod.id);
+      if (!slim) {
+        slim = slimPod(rawPod(pod, onPrem));
+        this.slimPods.set(pod.id, slim);
       }
+      pods.push(slim);
     }
-    const managed = !n.onPrem;
-    return {
-      name: n.name,
-      providerID: n.providerID,
-      managed,
-      instanceId: n.instanceId,
-      instanceType: n.instanceType,
-      zone: n.zone,
-      arch: n.labels[Labels.arch],
-      labels: n.labels,
-      taints: n.taints,
-      ready: n.ready,
-      readySince: iso(n.readySinceMs),
-      cordoned: n.cordoned,
-      createdAt: iso(n.createdAtMs),
-      allocatable: n.allocatable,
-      requested: {
-        cpuMilli: n.usedCpuMilli + n.daemonCpuMilli,
-        memoryMiB: n.usedMemoryMiB + n.daemonMemoryMiB,
-        pods: n.pods.size + n.daemonPods,
-      },
-      workloadPodCount: n.pods.size,
-      workloadPods: [...groups.values()],
-      blockers,
-      doNotDisrupt: false,
-    };
+    const nodes: SlimNode[] = [];
+    for (const n of this.nodes.values()) {
+      nodes.push(slimNode(rawNode(n)));
+      for (const d of this.daemonSetsOn(n)) pods.push(slimPod(rawDaemonPod(d, n)));
+    }
+    const pdbs: SlimPdb[] = [];
+    for (const t of this.pdbTemplates) {
+      const raw = rawPdb(t, this.pdbHealthy(t));
+      if (raw) pdbs.push(slimPdb(raw));
+    }
+    const snapshot = buildSnapshot({
+      cluster: this.cluster,
+      seq,
+      observedAt,
+      agentVersion: 'sim',
+      pods,
+      nodes,
+      pdbs,
+    });
+    this.builtShapes.set(
+      seq,
+      (snapshot.pendingShapes ?? []).map((s) => s.id),
+    );
+    return snapshot;
+  }
+
+  /** DaemonSets whose pods run on this node. */
+  private daemonSetsOn(n: SimNode): DaemonSetOverhead[] {
+    return this.daemonSets.filter((d) => shapeFitsNode(d, n).ok);
+  }
+
+  /** Ground truth of PutEvents from the agent (stats only; routing is the bus's). */
+  private onAgentPut(e: { detailType: string; detail: string }): void {
+    if (e.detailType === DetailTypes.clusterSnapshot) {
+      if (e.detail.length > this.stats.snapshotBytesMax) this.stats.snapshotBytesMax = e.detail.length;
+    } else if (e.detailType === DetailTypes.nodeDrained) {
+      const outcome = (JSON.parse(e.detail) as { outcome?: string }).outcome;
+      if (outcome === 'drained') this.stats.drainsCompleted++;
+      else if (outcome === 'timed-out') this.stats.drainsTimedOut++;
+    }
   }
 
   private setAgentConnected(reason: string, on: boolean): void {
@@ -1179,163 +1163,84 @@ export class Simulation {
     const connected = this.disconnectReasons.size === 0;
     if (connected === this.agentConnected) return;
     this.agentConnected = connected;
+    this.uplink.connected = connected;
+    this.queueLink.connected = connected;
     this.note(connected ? 'agent reconnected to AWS' : `agent cut off from AWS (${reason})`);
-    if (connected) {
-      this.agentChanged();
-      this.drainAgentBacklog();
-    }
+    if (connected) this.agentChanged();
   }
 
+  /** The agent pod restarts: batch state is lost; drains in progress are released to SQS and redelivered. */
   private agentRestart(): void {
     this.stats.agentRestarts++;
-    this.note('agent pod restarted (batch state and in-progress drains lost)');
+    this.note('agent pod restarted (batch state lost, in-progress drains go back to the queue)');
     this.agentRunning = false;
-    this.batchOpen = false;
-    this.agentDrains.clear();
+    const old = this.agent;
+    this.agent = undefined;
+    // Not awaited: stopping may wait for agent timers still on the agenda.
+    old?.stop().catch(() => undefined);
     this.agentGen++;
     this.at(AGENT_RESTART_MS, { k: 'agent-up', gen: this.agentGen });
   }
 
-  private drainAgentBacklog(): void {
-    const backlog = this.agentBacklog.splice(0);
-    for (const envelope of backlog) this.at(100, { k: 'to-agent', envelope });
-  }
-
-  /** The agent puts an event on the cluster bus (PutEvents; routed by the stack's rules). */
-  private agentPut(detailType: string, detail: string): void {
-    this.bus.put([{ source: Sources.agent, detailType, detail }]).catch((err: unknown) => {
-      this.note(`agent PutEvents failed: ${(err as Error).message.slice(0, 200)}`);
-    });
-  }
-
-  private agentCommand(envelope: WorldEnvelope): void {
-    // The agent's own parser: schema, cluster and detail-type checks (notices are for pod Events).
-    const cmd = parseCommand(JSON.stringify(envelope), this.cluster);
-    if (!cmd.ok) {
-      this.note(`agent refused a command: ${cmd.reason.slice(0, 200)}`);
-      return;
-    }
-    if (cmd.kind === 'notice') return;
-    if (cmd.kind === 'delete') {
-      const n = this.nodes.get(cmd.command.nodeName);
-      if (!n) return;
-      // The agent refuses to delete a node that is not ours (defence in depth; I2 is checked on the decision too).
-      if (n.onPrem) {
-        this.note(`agent refused DeleteNode ${n.name}: not a managed node`);
-        return;
-      }
-      this.trace({
-        kind: 'node-action',
-        atMs: this.now,
-        action: 'delete-node',
-        target: n.name,
-        onPrem: n.onPrem,
-      });
-      this.deleteNodeObject(n);
-      return;
-    }
-    const body = cmd.command;
-    const n = this.nodes.get(body.nodeName);
-    if (!n) {
-      this.agentReportDrain(body.nodeName, body.instanceId, body.decisionId, 'not-found', 0, []);
-      return;
-    }
-    if (n.onPrem) {
-      this.note(`agent refused DrainNode ${n.name}: not a managed node`);
-      this.agentReportDrain(n.name, body.instanceId, body.decisionId, 'refused', 0, []);
-      return;
-    }
-    if (this.agentDrains.has(n.name)) return; // already draining (a redelivered command)
-    if (!n.cordoned) {
-      n.cordoned = true;
-      this.trace({ kind: 'node-action', atMs: this.now, action: 'cordon', target: n.name, onPrem: n.onPrem });
-      this.agentChanged();
-    }
-    const gen = this.agentGen;
-    this.agentDrains.set(n.name, {
-      gen,
-      decisionId: body.decisionId,
-      instanceId: body.instanceId,
-      deadlineMs: Date.parse(body.deadline),
-      evicted: 0,
-    });
-    this.drainStep(n.name, gen);
-  }
-
-  /** One pass of a drain: evict what the PDBs allow; finish when empty or at the deadline. */
-  private drainStep(nodeName: string, gen: number): void {
-    const d = this.agentDrains.get(nodeName);
-    if (!d || d.gen !== gen || gen !== this.agentGen || !this.agentRunning) return;
-    const n = this.nodes.get(nodeName);
-    if (!n) {
-      this.agentDrains.delete(nodeName);
-      return;
-    }
-    const blocking: Array<{ pod: string; reason: string }> = [];
-    for (const id of [...n.pods]) {
-      const pod = this.pods.get(id);
-      if (!pod) continue;
-      const t = pod.template;
-      if (t.doNotDisrupt) {
-        blocking.push({ pod: `default/${pod.id}`, reason: 'do-not-disrupt' });
-        continue;
-      }
-      if (t.pdb) {
-        const healthy = this.pdbHealthy(t);
-        if (healthy - 1 < t.pdb.minAvailable) {
-          blocking.push({ pod: `default/${pod.id}`, reason: 'pdb-blocks' });
-          continue;
+  /** The API server's answers, from the cluster model (I2 and I6 are traced here, at the source). */
+  private apiModel(): ClusterApiModel {
+    return {
+      node: (name) => {
+        const n = this.nodes.get(name);
+        return n ? rawNode(n) : undefined;
+      },
+      podsOnNode: (name) => {
+        const n = this.nodes.get(name);
+        if (!n) return [];
+        const out: RawPod[] = [];
+        for (const id of n.pods) {
+          const pod = this.pods.get(id);
+          if (pod) out.push(rawPod(pod, this.onPremNames));
         }
-        this.trace({
-          kind: 'eviction',
-          atMs: this.now,
-          pod: pod.id,
-          pdb: { name: t.pdb.name, healthyBefore: healthy, minAvailable: t.pdb.minAvailable },
-        });
-      } else {
-        this.trace({ kind: 'eviction', atMs: this.now, pod: pod.id });
-      }
-      this.trace({ kind: 'node-action', atMs: this.now, action: 'evict', target: n.name, onPrem: n.onPrem });
-      this.stats.evictions++;
-      d.evicted++;
-      this.evictPod(pod);
-    }
-    if (n.pods.size === 0) {
-      this.agentDrains.delete(nodeName);
-      this.stats.drainsCompleted++;
-      this.agentReportDrain(nodeName, d.instanceId, d.decisionId, 'drained', d.evicted, []);
-      return;
-    }
-    if (this.now >= d.deadlineMs) {
-      this.agentDrains.delete(nodeName);
-      this.stats.drainsTimedOut++;
-      this.agentReportDrain(nodeName, d.instanceId, d.decisionId, 'timed-out', d.evicted, blocking);
-      return;
-    }
-    this.at(DRAIN_STEP_MS, { k: 'drain-step', node: nodeName, gen });
-  }
-
-  private agentReportDrain(
-    nodeName: string,
-    instanceId: string,
-    decisionId: string,
-    outcome: NodeDrained['outcome'],
-    evictedPods: number,
-    blockingPods: Array<{ pod: string; reason: string }>,
-  ): void {
-    if (!this.agentConnected) return; // lost; reconcile acts on the drain deadline instead
-    const event: NodeDrained = {
-      schemaVersion: SCHEMA_VERSION,
-      cluster: this.cluster,
-      decisionId,
-      nodeName,
-      instanceId,
-      outcome,
-      blockingPods: blockingPods.slice(0, 20),
-      evictedPods,
-      finishedAt: iso(this.now),
+        for (const d of this.daemonSetsOn(n)) out.push(rawDaemonPod(d, n));
+        return out;
+      },
+      cordon: (name) => {
+        const n = this.nodes.get(name);
+        if (!n || n.cordoned) return;
+        n.cordoned = true;
+        this.traceNodeAction('cordon', n.name, n.onPrem);
+        this.agentChanged();
+      },
+      evict: (_namespace, name) => {
+        const pod = this.pods.get(name);
+        if (!pod?.node) return 'not-found';
+        const t = pod.template;
+        const n = this.nodes.get(pod.node);
+        if (t.pdb) {
+          const healthy = this.pdbHealthy(t);
+          if (healthy - 1 < t.pdb.minAvailable) {
+            return {
+              blocked: `Cannot evict pod as it would violate the pod's disruption budget ${t.pdb.name}.`,
+            };
+          }
+          this.trace({
+            kind: 'eviction',
+            atMs: this.now,
+            pod: pod.id,
+            pdb: { name: t.pdb.name, healthyBefore: healthy, minAvailable: t.pdb.minAvailable },
+          });
+        } else {
+          this.trace({ kind: 'eviction', atMs: this.now, pod: pod.id });
+        }
+        this.traceNodeAction('evict', pod.node, n?.onPrem ?? false);
+        this.stats.evictions++;
+        this.evictPod(pod);
+        return 'evicted';
+      },
+      deleteNode: (name) => {
+        const n = this.nodes.get(name);
+        if (!n) return 'not-found';
+        this.traceNodeAction('delete-node', n.name, n.onPrem);
+        this.deleteNodeObject(n);
+        return 'deleted';
+      },
     };
-    this.agentPut(DetailTypes.nodeDrained, JSON.stringify(event));
   }
 
   /** Pods of a PDB's workload that are running on Ready nodes. */
@@ -1348,14 +1253,9 @@ export class Simulation {
     return healthy;
   }
 
-  private pdbAllowed(t: PodTemplate): number {
-    return t.pdb ? this.pdbHealthy(t) - t.pdb.minAvailable : Number.POSITIVE_INFINITY;
-  }
-
   private deleteNodeObject(n: SimNode): void {
     this.nodes.delete(n.name);
     this.stats.nodeDeletions++;
-    this.agentDrains.delete(n.name);
     for (const id of [...n.pods]) {
       const pod = this.pods.get(id);
       if (pod) this.evictPod(pod);
@@ -1373,7 +1273,7 @@ export class Simulation {
     const d = this.sc.faults.delivery;
     const make = (): Ev =>
       target === 'command-queue'
-        ? { k: 'to-agent', envelope }
+        ? { k: 'to-queue', envelope }
         : {
             k: 'invoke',
             fn: target,

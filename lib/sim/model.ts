@@ -1,6 +1,6 @@
 /**
- * The simulated world's objects: pods, nodes, EC2 instances, Tailscale devices. Plain
- * records mutated by the engine; nothing here decides anything.
+ * The simulated world's objects: pods, nodes, EC2 instances. Plain records mutated by the
+ * engine; nothing here decides anything (Tailscale devices live in the `Tailnet` world model).
  */
 import type { CapacityType, NodeSelectorTerm, Taint, Toleration } from '../events/index.js';
 
@@ -17,7 +17,7 @@ export interface PodTemplate {
   usesLocalVolume: boolean;
   doNotDisrupt: boolean;
   pdb?: { name: string; minAvailable: number };
-  /** Stable hash of the scheduling-relevant fields (the agent's shape id). */
+  /** The agent's shape id of the template's pods (computed by the agent's own `slimPod`). */
   shapeId: string;
 }
 
@@ -32,6 +32,8 @@ export interface SimPod {
   boundAtMs?: number;
   /** Set after a failed scheduling attempt (PodScheduled=False, reason Unschedulable). */
   unschedulable: boolean;
+  /** When it first failed to schedule (the condition's lastTransitionTime). */
+  unschedulableSinceMs?: number;
   /** Ever unschedulable: the pod waited for capacity the cluster did not have. */
   everUnschedulable: boolean;
 }
@@ -88,52 +90,4 @@ export interface SimInstance {
   deviceId?: string;
   /** `tailscale up` refused the key (spent or expired): the bootstrap failed for good. */
   joinFailed?: boolean;
-}
-
-export interface SimDevice {
-  deviceId: string;
-  hostname: string;
-  instanceId: string;
-  createdAtMs: number;
-  deletedAtMs?: number;
-}
-
-/** 32-bit FNV-1a as 8 hex chars: shape ids and generated names. */
-export function fnv1a32(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
-/** JSON with sorted object keys, so equal constraints hash equally. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const rec = value as Record<string, unknown>;
-    return `{${Object.keys(rec)
-      .sort()
-      .filter((k) => rec[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(rec[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The agent's shape id: a hash of everything the scheduler and the planner look at. */
-export function shapeIdOf(
-  t: Omit<PodTemplate, 'shapeId' | 'workload' | 'kind' | 'doNotDisrupt' | 'pdb'>,
-): string {
-  return `s-${fnv1a32(
-    stableJson({
-      c: t.cpuMilli,
-      m: t.memoryMiB,
-      n: t.nodeSelector,
-      a: t.requiredAffinity,
-      t: t.tolerations,
-      l: t.usesLocalVolume,
-    }),
-  )}`;
 }

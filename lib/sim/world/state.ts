@@ -24,6 +24,22 @@ interface ClusterState {
 const clone = <T>(v: T): T => structuredClone(v);
 
 /**
+ * A stored copy that readers share: cloned once on write and deep-frozen, so a caller that
+ * mutated what it read would throw (ESM is strict mode) instead of silently changing the store.
+ * Snapshots and journaled plans are large; sharing them keeps the simulator fast.
+ */
+function frozenCopy<T>(v: T): T {
+  const copy = structuredClone(v);
+  const freeze = (o: unknown): void => {
+    if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return;
+    Object.freeze(o);
+    for (const x of Object.values(o)) freeze(x);
+  };
+  freeze(copy);
+  return copy;
+}
+
+/**
  * In-memory {@link StatePort} with the same guarantees as the DynamoDB adapter: the snapshot
  * seq guard (older or equal ignored), the single-writer lease (free, expired or own), event
  * dedup with expiry, monotonic lastScaleOutAt. Methods are synchronous inside, so concurrent
@@ -51,19 +67,19 @@ export class FakeState implements StatePort {
   async putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'> {
     const s = this.of(snapshot.cluster);
     if (s.snapshot && s.snapshot.snapshot.seq >= snapshot.seq) return 'stale';
-    s.snapshot = { snapshot: clone(snapshot), storedAt: now.toISOString() };
+    s.snapshot = frozenCopy({ snapshot, storedAt: now.toISOString() });
     return 'stored';
   }
 
   async getLatestSnapshot(cluster: string): Promise<StoredSnapshot | undefined> {
     const snap = this.of(cluster).snapshot;
-    return snap ? clone(snap) : undefined;
+    return snap;
   }
 
   async journalDecision(record: DecisionRecord, ttlSeconds: number): Promise<'recorded' | 'duplicate'> {
     const s = this.of(record.plan.cluster);
     if (s.decisions.has(record.plan.decisionId)) return 'duplicate';
-    const stored = clone(record);
+    const stored = frozenCopy(record);
     s.decisions.set(record.plan.decisionId, {
       record: stored,
       expiresAtMs: Date.parse(record.plan.decidedAt) + ttlSeconds * 1000,
@@ -79,7 +95,7 @@ export class FakeState implements StatePort {
     const journal = this.of(cluster).journal;
     const out: DecisionRecord[] = [];
     for (let i = journal.length - 1; i >= 0 && out.length < limit; i--)
-      out.push(clone(journal[i] as DecisionRecord));
+      out.push(journal[i] as DecisionRecord);
     return out;
   }
 

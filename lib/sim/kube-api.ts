@@ -1,0 +1,95 @@
+/**
+ * The Kubernetes API server of the simulated cluster, for the agent's drain executor and
+ * command consumer: the five calls they make (GET/PATCH/DELETE node, list pods on a node, the
+ * Eviction subresource with PodDisruptionBudget enforcement — 429 as the API server answers it)
+ * plus Event creation (accepted, not kept). Answers come from the cluster model through
+ * {@link ClusterApiModel}; nothing here decides anything.
+ */
+import { type KubeApi, KubeApiError, type KubeResponse, type RequestOptions } from '../agent/kube-client.js';
+import type { RawNode, RawPod } from '../agent/model.js';
+
+/** What the cluster model answers. */
+export interface ClusterApiModel {
+  node(name: string): RawNode | undefined;
+  podsOnNode(name: string): RawPod[];
+  cordon(name: string): void;
+  /** Evict through the PDBs: `blocked` carries the API server's message. */
+  evict(namespace: string, name: string): 'evicted' | 'not-found' | { blocked: string };
+  deleteNode(name: string): 'deleted' | 'not-found';
+}
+
+const NODE = /^\/api\/v1\/nodes\/([^/]+)$/;
+const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
+const EVENTS = /^\/api\/v1\/namespaces\/[^/]+\/events$/;
+
+function ok<T>(body: T, status = 200): KubeResponse<T> {
+  return { status, body, headers: {} };
+}
+
+export class ClusterApi implements KubeApi {
+  constructor(private readonly model: ClusterApiModel) {}
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<KubeResponse<T>> {
+    const node = NODE.exec(path);
+    if (node) {
+      const name = decodeURIComponent(node[1] as string);
+      const raw = this.model.node(name);
+      if (!raw) throw notFound(method, path, `nodes "${name}" not found`);
+      if (method === 'GET') return ok(raw as T);
+      if (method === 'PATCH') {
+        if ((opts.body as { spec?: { unschedulable?: boolean } })?.spec?.unschedulable)
+          this.model.cordon(name);
+        return ok(this.model.node(name) as T);
+      }
+      if (method === 'DELETE') {
+        if (this.model.deleteNode(name) === 'not-found')
+          throw notFound(method, path, `nodes "${name}" not found`);
+        return ok({ kind: 'Status', status: 'Success' } as T);
+      }
+    }
+    if (method === 'GET' && path === '/api/v1/pods') {
+      const selector = String(opts.query?.fieldSelector ?? '');
+      const m = /^spec\.nodeName=(.+)$/.exec(selector);
+      return ok({ items: m ? this.model.podsOnNode(m[1] as string) : [] } as T);
+    }
+    const ev = EVICTION.exec(path);
+    if (ev && method === 'POST') {
+      const r = this.model.evict(decodeURIComponent(ev[1] as string), decodeURIComponent(ev[2] as string));
+      if (r === 'not-found') throw notFound(method, path, `pods "${ev[2]}" not found`);
+      if (r !== 'evicted') {
+        throw new KubeApiError(
+          429,
+          { kind: 'Status', status: 'Failure', reason: 'TooManyRequests', message: r.blocked },
+          method,
+          path,
+          10,
+        );
+      }
+      return ok({ kind: 'Status', status: 'Success' } as T, 201);
+    }
+    if (EVENTS.test(path) && method === 'POST') return ok({} as T, 201);
+    throw new KubeApiError(
+      405,
+      { message: `the simulated API server does not serve ${method} ${path}` },
+      method,
+      path,
+    );
+  }
+
+  async watch(): Promise<void> {
+    throw new KubeApiError(405, { message: 'the simulated API server serves no watches' }, 'GET', 'watch');
+  }
+}
+
+function notFound(method: string, path: string, message: string): KubeApiError {
+  return new KubeApiError(
+    404,
+    { kind: 'Status', status: 'Failure', reason: 'NotFound', message },
+    method,
+    path,
+  );
+}
