@@ -119,8 +119,11 @@ export class FakeQueue implements CommandQueuePort {
       );
       await new Promise<void>((resolve) => {
         const ctl = new AbortController();
+        // The listener is removed on every wake: a long-lived consumer signal must not collect
+        // one per poll. A string reason spares building a DOMException per wait.
         const wake = () => {
-          ctl.abort();
+          o.signal.removeEventListener('abort', wake);
+          ctl.abort('woken');
           resolve();
         };
         this.waiters.push(wake);
