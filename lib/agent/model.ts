@@ -7,7 +7,13 @@
  * Everything here is pure: raw API object in, slim record out.
  */
 import { createHash } from 'node:crypto';
-import { AWS_PROVIDER_ID_PREFIX, Labels, type NodeSelectorTerm, type Toleration } from '../events/index.js';
+import {
+  AWS_PROVIDER_ID_PREFIX,
+  type HostPort,
+  Labels,
+  type NodeSelectorTerm,
+  type Toleration,
+} from '../events/index.js';
 import { cpuToMilli, memoryToMiB, memoryToMiBFloor, quantityToInt } from './quantity.js';
 
 // ---- Raw API shapes (only what we read; everything optional, the API omits empty fields) ----
@@ -41,8 +47,10 @@ export interface RawNodeSelectorTerm {
 }
 export interface RawContainer {
   name?: string;
+  /** `Always` on an init container makes it a sidecar (restartable init container, Kubernetes 1.29+). */
+  restartPolicy?: string;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  ports?: { containerPort?: number; hostPort?: number; protocol?: string }[];
+  ports?: { containerPort?: number; hostPort?: number; protocol?: string; hostIP?: string }[];
 }
 export interface RawToleration {
   key?: string;
@@ -106,6 +114,11 @@ export interface RawPdb {
 export interface PodShape {
   cpuMilli: number;
   memoryMiB: number;
+  ephemeralStorageMiB: number;
+  /** Extended resources (e.g. `nvidia.com/gpu`), sorted by name. */
+  extendedResources: Record<string, number>;
+  /** Host ports with protocol and host IP, sorted. */
+  ports: HostPort[];
   nodeSelector: Record<string, string>;
   requiredAffinity: NodeSelectorTerm[];
   tolerations: Toleration[];
@@ -151,6 +164,10 @@ export interface SlimNode {
   readySince: string;
   createdAt: string;
   allocatable: { cpuMilli: number; memoryMiB: number; pods: number };
+  /** Allocatable ephemeral-storage, MiB (rounded down). */
+  ephemeralStorageMiB: number;
+  /** Allocatable extended resources (`nvidia.com/gpu`, …) with a positive count. */
+  extended: Record<string, number>;
 }
 
 export interface SlimPdb {
@@ -175,34 +192,91 @@ function controllerOf(meta: RawObjectMeta | undefined): RawOwnerReference | unde
   return meta?.ownerReferences?.find((o) => o.controller === true);
 }
 
-function sumRequests(containers: RawContainer[] | undefined): { cpu: number; mem: number } {
-  let cpu = 0;
-  let mem = 0;
-  for (const c of containers ?? []) {
-    const r = c.resources?.requests;
-    cpu += cpuToMilli(r?.cpu);
-    mem += memoryToMiB(r?.memory);
+/** Kubernetes' standard resources: everything else with a `/` in its name is an extended resource. */
+const STANDARD = new Set(['cpu', 'memory', 'ephemeral-storage', 'pods', 'storage']);
+
+/** Requests of one container as numbers: cpu m, memory and ephemeral-storage MiB, extended whole units. */
+function containerRequests(c: RawContainer): Map<string, number> {
+  const out = new Map<string, number>();
+  const r = c.resources?.requests ?? {};
+  // Extended resources must have requests == limits, so a limit alone implies the request.
+  const ext = { ...(c.resources?.limits ?? {}), ...r };
+  out.set('cpu', cpuToMilli(r.cpu));
+  out.set('memory', memoryToMiB(r.memory));
+  out.set('ephemeral-storage', memoryToMiB(r['ephemeral-storage']));
+  for (const [k, v] of Object.entries(ext)) {
+    if (STANDARD.has(k) || !k.includes('/') || k.startsWith('hugepages-')) continue;
+    const n = quantityToInt(v);
+    if (n > 0) out.set(k, n);
   }
-  return { cpu, mem };
+  return out;
+}
+
+function addInto(acc: Map<string, number>, x: Map<string, number>): void {
+  for (const [k, v] of x) acc.set(k, (acc.get(k) ?? 0) + v);
+}
+
+function maxInto(acc: Map<string, number>, x: Map<string, number>): void {
+  for (const [k, v] of x) acc.set(k, Math.max(acc.get(k) ?? 0, v));
 }
 
 /**
- * Effective requests of a pod: max(largest init container, sum of app containers) + overhead,
- * per resource, as the scheduler computes them (sidecar init containers are not modelled).
+ * Effective requests of a pod, per resource, as kube-scheduler computes them
+ * (k8s.io/component-helpers resource.PodRequests): the app containers plus every sidecar
+ * (init container with `restartPolicy: Always`), or the init phase if larger — each plain init
+ * container runs next to the sidecars started before it — plus the pod overhead.
  */
-export function effectiveRequests(spec: RawPod['spec']): { cpuMilli: number; memoryMiB: number } {
-  const app = sumRequests(spec?.containers);
-  let initCpu = 0;
-  let initMem = 0;
+export function effectiveRequests(spec: RawPod['spec']): {
+  cpuMilli: number;
+  memoryMiB: number;
+  ephemeralStorageMiB: number;
+  extended: Record<string, number>;
+} {
+  const running = new Map<string, number>();
+  for (const c of spec?.containers ?? []) addInto(running, containerRequests(c));
+  const sidecars = new Map<string, number>();
+  const initPhase = new Map<string, number>();
   for (const c of spec?.initContainers ?? []) {
-    const r = c.resources?.requests;
-    initCpu = Math.max(initCpu, cpuToMilli(r?.cpu));
-    initMem = Math.max(initMem, memoryToMiB(r?.memory));
+    const req = containerRequests(c);
+    if (c.restartPolicy === 'Always') {
+      addInto(running, req);
+      addInto(sidecars, req);
+      maxInto(initPhase, sidecars);
+    } else {
+      const during = new Map(req);
+      addInto(during, sidecars);
+      maxInto(initPhase, during);
+    }
   }
+  maxInto(running, initPhase);
+  const o = spec?.overhead ?? {};
+  const extended: Record<string, number> = {};
+  for (const k of [...running.keys()].sort())
+    if (!STANDARD.has(k) && (running.get(k) ?? 0) > 0) extended[k] = running.get(k) as number;
   return {
-    cpuMilli: Math.max(app.cpu, initCpu) + cpuToMilli(spec?.overhead?.cpu),
-    memoryMiB: Math.max(app.mem, initMem) + memoryToMiB(spec?.overhead?.memory),
+    cpuMilli: (running.get('cpu') ?? 0) + cpuToMilli(o.cpu),
+    memoryMiB: (running.get('memory') ?? 0) + memoryToMiB(o.memory),
+    ephemeralStorageMiB: (running.get('ephemeral-storage') ?? 0) + memoryToMiB(o['ephemeral-storage']),
+    extended,
   };
+}
+
+/** Host ports of every container and init container, canonical (protocol default TCP, 0.0.0.0 = ''), sorted. */
+function hostPortsOf(spec: RawPod['spec']): HostPort[] {
+  const seen = new Map<string, HostPort>();
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])])
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort || p.hostPort < 1 || p.hostPort > 65535) continue;
+      const protocol = p.protocol === 'UDP' || p.protocol === 'SCTP' ? p.protocol : 'TCP';
+      const hostIP = !p.hostIP || p.hostIP === '0.0.0.0' || p.hostIP === '::' ? '' : p.hostIP.slice(0, 45);
+      seen.set(`${protocol}/${p.hostPort}/${hostIP}`, { port: p.hostPort, protocol, hostIP });
+    }
+  return [...seen.values()].sort(
+    (a, b) =>
+      a.port - b.port ||
+      (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) ||
+      (a.hostIP < b.hostIP ? -1 : 1),
+  );
 }
 
 const NODE_OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']);
@@ -287,28 +361,32 @@ export function shapeId(shape: PodShape): string {
     shape.tolerations,
     shape.usesLocalVolume,
     shape.hostPorts,
+    shape.ephemeralStorageMiB,
+    shape.extendedResources,
+    shape.ports,
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 function podShape(spec: RawPod['spec']): PodShape {
-  const { cpuMilli, memoryMiB } = effectiveRequests(spec);
+  const { cpuMilli, memoryMiB, ephemeralStorageMiB, extended } = effectiveRequests(spec);
   const nodeSelector = sortedRecord(spec?.nodeSelector);
   const requiredAffinity = canonicalAffinity(
     spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
   );
-  const ports = new Set<number>();
-  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])])
-    for (const p of c.ports ?? [])
-      if (p.hostPort && p.hostPort > 0 && p.hostPort <= 65535) ports.add(p.hostPort);
+  const ports = hostPortsOf(spec);
   return {
     cpuMilli,
     memoryMiB,
+    ephemeralStorageMiB,
+    extendedResources: extended,
+    ports,
     nodeSelector,
     requiredAffinity,
     tolerations: canonicalTolerations(spec?.tolerations),
     usesLocalVolume: pinsHostname(nodeSelector, requiredAffinity),
-    hostPorts: [...ports].sort((a, b) => a - b),
+    // Superseded by `ports` (protocol and host IP); kept empty so the two never disagree.
+    hostPorts: [],
   };
 }
 
@@ -409,7 +487,19 @@ export function slimNode(raw: RawNode): SlimNode {
       memoryMiB: memoryToMiBFloor(alloc.memory),
       pods: quantityToInt(alloc.pods),
     },
+    ephemeralStorageMiB: memoryToMiBFloor(alloc['ephemeral-storage']),
+    extended: extendedOf(alloc),
   };
+}
+
+function extendedOf(alloc: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(alloc).sort()) {
+    if (STANDARD.has(k) || !k.includes('/') || k.startsWith('hugepages-')) continue;
+    const n = quantityToInt(alloc[k]);
+    if (n > 0) out[k] = n;
+  }
+  return out;
 }
 
 /** Reduce a raw policy/v1 PodDisruptionBudget to what the agent keeps. */

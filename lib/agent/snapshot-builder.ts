@@ -16,12 +16,14 @@ import type {
   ClusterSnapshotInput,
   DaemonSetOverhead,
   EvictionBlocker,
+  HostPort,
   PendingShape,
   SnapshotNode,
 } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import {
   isManagedNode,
+  type PodShape,
   parseAwsProviderId,
   type SlimNode,
   type SlimPdb,
@@ -87,6 +89,9 @@ export function evictionBlocker(
 interface NodeAcc {
   cpu: number;
   mem: number;
+  eph: number;
+  ext: Map<string, number>;
+  ports: Map<string, HostPort>;
   pods: number;
   workload: number;
   groups: Map<string, { cpuMilli: number; memoryMiB: number; count: number }>;
@@ -101,7 +106,17 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
   const acc = new Map<string, NodeAcc>();
   for (const n of nodes) {
     if (isManagedNode(n, input.cluster)) managed.add(n.name);
-    acc.set(n.name, { cpu: 0, mem: 0, pods: 0, workload: 0, groups: new Map(), blockers: [] });
+    acc.set(n.name, {
+      cpu: 0,
+      mem: 0,
+      eph: 0,
+      ext: new Map(),
+      ports: new Map(),
+      pods: 0,
+      workload: 0,
+      groups: new Map(),
+      blockers: [],
+    });
   }
 
   const shapes = new Map<
@@ -137,6 +152,8 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
           nodeSelector: pod.shape.nodeSelector,
           requiredAffinity: pod.shape.requiredAffinity,
           tolerations: pod.shape.tolerations,
+          ...(pod.shape.ports.length ? { ports: pod.shape.ports } : {}),
+          ...(pod.shape.ephemeralStorageMiB ? { ephemeralStorageMiB: pod.shape.ephemeralStorageMiB } : {}),
         });
     }
     if (!isActive(pod)) continue;
@@ -144,6 +161,9 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     if (!a) continue;
     a.cpu += pod.shape.cpuMilli;
     a.mem += pod.shape.memoryMiB;
+    a.eph += pod.shape.ephemeralStorageMiB;
+    for (const [k, v] of Object.entries(pod.shape.extendedResources)) a.ext.set(k, (a.ext.get(k) ?? 0) + v);
+    for (const p of pod.shape.ports) a.ports.set(`${p.protocol}/${p.port}/${p.hostIP}`, p);
     a.pods++;
     if (!isReschedulable(pod) || pod.terminating) continue;
     a.workload++;
@@ -180,6 +200,13 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       doNotDisrupt: n.doNotDisrupt,
     };
     if (n.deleting) out.deleting = true;
+    out.usedHostPorts = [...a.ports.values()].sort(
+      (x, y) => x.port - y.port || (x.protocol < y.protocol ? -1 : 1),
+    );
+    if (n.ephemeralStorageMiB > 0)
+      out.ephemeralStorage = { allocatableMiB: n.ephemeralStorageMiB, requestedMiB: a.eph };
+    if (Object.keys(n.extended).length > 0)
+      out.extended = { allocatable: n.extended, requested: Object.fromEntries([...a.ext].sort()) };
     if (isManaged && aws) {
       out.instanceId = aws.instanceId;
       out.zone = aws.zone;
@@ -194,7 +221,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
   const pendingShapes: PendingShape[] = [...shapes.entries()]
     .map(([id, s]) => ({
       id,
-      ...s.pod.shape,
+      ...compactShape(s.pod.shape),
       count: s.count,
       oldestPendingSince: s.oldest,
       examplePods: s.examples
@@ -213,6 +240,19 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     pendingShapes,
     nodes: snapshotNodes,
     daemonSets: [...daemonSets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+/** The shape as sent: fields from issue 15 only when they say something, to keep the snapshot small. */
+function compactShape(
+  shape: PodShape,
+): Omit<PendingShape, 'id' | 'count' | 'oldestPendingSince' | 'examplePods'> {
+  const { ephemeralStorageMiB, extendedResources, ports, ...rest } = shape;
+  return {
+    ...rest,
+    ...(ports.length ? { ports } : {}),
+    ...(ephemeralStorageMiB ? { ephemeralStorageMiB } : {}),
+    ...(Object.keys(extendedResources).length ? { extendedResources } : {}),
   };
 }
 

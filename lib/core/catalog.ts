@@ -13,6 +13,8 @@ export interface InstanceSpec {
   onDemandHourlyUsd: number;
   /** Expected spot price: on-demand × (1 − spot discount). */
   spotHourlyUsd: number;
+  /** NVIDIA GPUs (`nvidia.com/gpu`); absent = none. Only `config.catalog` entries set it. */
+  gpus?: number;
 }
 
 /** The instance types the planner may use, with prices. */
@@ -39,6 +41,13 @@ export class UnknownInstanceTypeError extends Error {
  * kube-reserved, as allocatable). Measured on a t4g.medium: 3,946,408 KiB of 4 GiB = 0.941.
  */
 export const KERNEL_MEMORY_FRACTION = 0.94;
+
+/**
+ * Fraction of the root volume the kubelet reports as allocatable ephemeral-storage (file-system
+ * overhead, then the default 5 % reserve). Measured on a t4g.medium with the default 20 GiB gp3
+ * root volume: allocatable 19,700,621,394 bytes of 20 GiB = 0.917.
+ */
+export const EPHEMERAL_ALLOCATABLE_FRACTION = 0.917;
 
 /** Default expected spot discount (spot ≈ 40 % of on-demand), as in the config schema. */
 export const DEFAULT_SPOT_DISCOUNT = 0.6;
@@ -149,6 +158,7 @@ export function buildCatalog(config: Config): Catalog {
       maxPods: e.maxPods,
       onDemandHourlyUsd: e.onDemandHourlyUsd,
       spotHourlyUsd: round4(e.onDemandHourlyUsd * (1 - e.spotDiscountFraction)),
+      ...(e.gpus > 0 ? { gpus: e.gpus } : {}),
     });
   }
   const sorted = [...byType.values()].sort((a, b) => (a.instanceType < b.instanceType ? -1 : 1));

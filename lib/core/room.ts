@@ -2,13 +2,13 @@ import type { PendingShape, SnapshotNode, Taint } from '../events/index.js';
 import type { InstanceSpec } from './catalog.js';
 import { instanceIdOfNode, type PlanContext } from './context.js';
 import { labelMismatch, untoleratedTaint } from './matching.js';
-import { fitCount, type PackItem } from './packing.js';
+import { addPorts, type Free, fitCount, type PackItem, portKey } from './packing.js';
 
 /**
  * Room for pending pods that exists already or is on its way: the free room of a Ready node, or
  * a launched instance that has not joined yet. Pods placed here launch nothing.
  */
-export interface RoomBin {
+export interface RoomBin extends Free {
   /** `node pi-node-2`, `launch pi-lab-…-0`, `instance i-…`: for explanations. */
   label: string;
   /** What a pod answer names: the node name or launch id. */
@@ -17,13 +17,18 @@ export interface RoomBin {
   /** Taints to check; null when the caller already checked the cloud taints (in-flight nodes). */
   taints: readonly Taint[] | null;
   spec?: InstanceSpec;
-  cpu: number;
-  mem: number;
-  pods: number;
-  /** Host ports in use; null = none known to be in use. */
-  ports: Set<number> | null;
   /** False when the bin's used host ports are unknown: host-port pods are not placed there. */
   portsKnown: boolean;
+  /** Free extended resources other than `nvidia.com/gpu` (that one is `gpu`). */
+  extended: Record<string, number>;
+}
+
+/** `nvidia.com/gpu`: the one extended resource the catalog knows. */
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+/** Extended resources of a shape other than GPUs (which pack as a dimension). */
+export function otherExtended(shape: PendingShape): Array<[string, number]> {
+  return Object.entries(shape.extendedResources ?? {}).filter(([k]) => k !== GPU_RESOURCE);
 }
 
 /** Why an existing node's room does not count, or undefined when it does. */
@@ -60,6 +65,14 @@ export function existingBins(ctx: PlanContext, removing: (id: string) => boolean
     const mem = node.allocatable.memoryMiB - node.requested.memoryMiB;
     const pods = node.allocatable.pods - node.requested.pods;
     if (pods <= 0) continue;
+    const eph = node.ephemeralStorage
+      ? Math.max(0, node.ephemeralStorage.allocatableMiB - node.ephemeralStorage.requestedMiB)
+      : Number.POSITIVE_INFINITY;
+    const extended: Record<string, number> = {};
+    for (const [k, v] of Object.entries(node.extended?.allocatable ?? {}))
+      extended[k] = Math.max(0, v - (node.extended?.requested[k] ?? 0));
+    const gpu = extended[GPU_RESOURCE] ?? 0;
+    delete extended[GPU_RESOURCE];
     out.push({
       label: `node ${node.name}`,
       target: node.name,
@@ -67,9 +80,12 @@ export function existingBins(ctx: PlanContext, removing: (id: string) => boolean
       taints: node.taints,
       cpu: Math.max(0, cpu),
       mem: Math.max(0, mem),
+      eph,
+      gpu,
       pods,
-      ports: null,
-      portsKnown: false,
+      ports: node.usedHostPorts?.length ? addPorts(null, node.usedHostPorts.map(portKey)) : null,
+      portsKnown: node.usedHostPorts !== undefined,
+      extended,
     });
   }
   return out;
@@ -85,6 +101,8 @@ export interface RoomShape {
   constraintsKey: string;
   /** Cache key of its tolerations. */
   tolerationsKey: string;
+  /** Extended resources other than GPUs ({@link otherExtended}). */
+  other: Array<[string, number]>;
 }
 
 /** Pods placed per target by {@link placeOnRoom}. */
@@ -111,7 +129,8 @@ export function placeOnRoom(
       const bin = bins[k] as RoomBin;
       if (bin.pods <= 0) continue;
       if (s.item.hostPorts.length > 0 && !bin.portsKnown) continue;
-      const room = fitCount(bin.cpu, bin.mem, bin.pods, bin.ports, s.item);
+      let room = fitCount(bin, s.item);
+      for (const [k, v] of s.other) room = Math.min(room, Math.floor((bin.extended[k] ?? 0) / v));
       if (room === 0) continue;
       const mk = `${s.constraintsKey}\u0000${s.tolerationsKey}\u0000${k}`;
       let ok = matchMemo.get(mk);
@@ -125,11 +144,11 @@ export function placeOnRoom(
       const f = Math.min(room, s.remaining);
       bin.cpu -= f * s.item.cpuMilli;
       bin.mem -= f * s.item.memoryMiB;
+      bin.eph -= f * s.item.ephemeralMiB;
+      bin.gpu -= f * s.item.gpus;
       bin.pods -= f;
-      if (s.item.hostPorts.length) {
-        bin.ports = new Set(bin.ports ?? []);
-        for (const p of s.item.hostPorts) bin.ports.add(p);
-      }
+      for (const [k, v] of s.other) bin.extended[k] = (bin.extended[k] ?? 0) - f * v;
+      if (s.item.hostPorts.length) bin.ports = addPorts(bin.ports, s.item.hostPorts);
       s.remaining -= f;
       placed.set(bin.target, (placed.get(bin.target) ?? 0) + f);
     }
@@ -141,7 +160,8 @@ export function placeOnRoom(
 export function fitsAnyRoom(s: RoomShape, bins: readonly RoomBin[]): boolean {
   for (const bin of bins) {
     if (s.item.hostPorts.length > 0 && !bin.portsKnown) continue;
-    if (fitCount(bin.cpu, bin.mem, bin.pods, bin.ports, s.item) === 0) continue;
+    if (fitCount(bin, s.item) === 0) continue;
+    if (s.other.some(([k, v]) => (bin.extended[k] ?? 0) < v)) continue;
     if (labelMismatch(s.shape, bin.labels) !== undefined) continue;
     if (bin.taints !== null && untoleratedTaint(s.shape.tolerations, bin.taints) !== undefined) continue;
     return true;

@@ -9,7 +9,7 @@ import type {
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
 import type { PlanBuilder } from './builder.js';
-import { type NewNodeCapacity, newNodeCapacity, worstCasePrice } from './capacity.js';
+import { type NewNodeCapacity, type NodeRoom, newNodeCapacity, worstCasePrice } from './capacity.js';
 import type { InstanceSpec } from './catalog.js';
 import { nodeOfInstance, type PlanContext } from './context.js';
 import { fmtCpu, fmtMem, fmtTime, fmtUsd, plural } from './format.js';
@@ -21,10 +21,20 @@ import {
   untoleratedTaint,
   ZONE_KEYS,
 } from './matching.js';
-import { binsLowerBound, fitCount, type PackItem, packFresh } from './packing.js';
+import {
+  binsLowerBound,
+  fitCount,
+  freeOf,
+  type PackItem,
+  packFresh,
+  portClashes,
+  portKey,
+} from './packing.js';
 import {
   existingBins,
   fitsAnyRoom,
+  GPU_RESOURCE,
+  otherExtended,
   type Placement,
   placeOnRoom,
   type RoomBin,
@@ -124,8 +134,21 @@ const EXACT_CANDIDATES = 6;
 /** Fallback instance types listed per launch (after the chosen one). */
 const MAX_FALLBACKS = 7;
 
+/** Host ports of a shape as packing keys: `ports` (protocol, host IP) when sent, else the legacy TCP `hostPorts`. */
+function shapePortKeys(s: PendingShape): string[] {
+  return s.ports ? s.ports.map(portKey) : s.hostPorts.map((port) => portKey({ port }));
+}
+
 function shapeRequests(s: PendingShape): string {
-  return `${fmtCpu(s.cpuMilli)}, ${fmtMem(s.memoryMiB)}${s.hostPorts.length ? `, hostPort ${s.hostPorts.join('/')}` : ''}`;
+  const ports = s.ports ?? s.hostPorts.map((port) => ({ port, protocol: 'TCP', hostIP: '' }));
+  const eph = s.ephemeralStorageMiB ? `, ${fmtMem(s.ephemeralStorageMiB)} ephemeral storage` : '';
+  const ext = Object.entries(s.extendedResources ?? {})
+    .map(([k, v]) => `, ${v} ${k}`)
+    .join('');
+  const hp = ports.length
+    ? `, hostPort ${ports.map((p) => `${p.port}${p.protocol === 'TCP' ? '' : `/${p.protocol}`}${p.hostIP ? `@${p.hostIP}` : ''}`).join(', ')}`
+    : '';
+  return `${fmtCpu(s.cpuMilli)}, ${fmtMem(s.memoryMiB)}${eph}${ext}${hp}`;
 }
 
 /** `web-7f3a (250m CPU, 512 MiB; e.g. shop/web-5b7f9c6d48-p8x2n)` */
@@ -306,6 +329,13 @@ function unhelpableReason(
   }
   if (allTypes.length === 0)
     return { code: 'no-candidate-types', text: 'no candidate instance type is in the catalog' };
+  const other = otherExtended(shape);
+  if (other.length > 0) {
+    return {
+      code: 'extended-resource',
+      text: `requests extended resource ${other.map(([k, v]) => `${k}=${v}`).join(', ')}, which no candidate type offers (the catalog knows ${GPU_RESOURCE} only)`,
+    };
+  }
   if (s.types.length === 0) {
     const hostname = shape.nodeSelector[Labels.hostname];
     if (hostname !== undefined) {
@@ -327,10 +357,28 @@ function unhelpableReason(
       text: `matches no candidate type (${allTypes.length} ${arches} types${where}): ${reason}`,
     };
   }
-  const fits = s.types.filter(
-    (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, s.item) > 0,
-  );
+  const fits = s.types.filter((t) => fitCount(freeOf(t.room), s.item) > 0);
   if (fits.length === 0) {
+    if (s.item.gpus > 0 && !s.types.some((t) => (t.room.gpus ?? 0) >= s.item.gpus)) {
+      return {
+        code: 'no-gpu-type',
+        text: `requests ${s.item.gpus} ${GPU_RESOURCE} per pod, more than any matching candidate type has; add a GPU type with "gpus" to config.catalog and nodes.candidateTypes`,
+      };
+    }
+    const maxEph = Math.max(...s.types.map((t) => t.room.ephemeralMiB ?? Number.POSITIVE_INFINITY));
+    if (s.item.ephemeralMiB > maxEph) {
+      return {
+        code: 'ephemeral-storage',
+        text: `requests ${fmtMem(s.item.ephemeralMiB)} of ephemeral storage per pod; a new node's ${ctx.config.nodes.rootVolumeGiB} GiB root volume (nodes.rootVolumeGiB) offers ${fmtMem(maxEph)} after the file system, the kubelet's reserve and DaemonSets; raise nodes.rootVolumeGiB`,
+      };
+    }
+    const clash = s.item.hostPorts.find((p) => s.types.every((t) => portClashes(freeOf(t.room).ports, p)));
+    if (clash) {
+      return {
+        code: 'host-port-taken',
+        text: `binds host port ${clash.replace(/\/$/, '')}, which a DaemonSet already binds on every new node`,
+      };
+    }
     const maxCpu = s.types.reduce((a, t) => (t.room.cpuMilli > a.room.cpuMilli ? t : a));
     const maxMem = s.types.reduce((a, t) => (t.room.memoryMiB > a.room.memoryMiB ? t : a));
     return {
@@ -409,18 +457,7 @@ function inFlightBins(ctx: PlanContext, b: PlanBuilder, daemonSets: readonly Dae
     }
     const labels = cloudNodeLabels(ctx.config, spec, zone, cap);
     const room = newNodeCapacity(ctx.config, spec, labels, daemonSets);
-    bins.push({
-      label,
-      target,
-      labels,
-      taints: null,
-      spec,
-      cpu: room.cpuMilli,
-      mem: room.memoryMiB,
-      pods: room.pods,
-      ports: null,
-      portsKnown: true,
-    });
+    bins.push({ label, target, labels, taints: null, spec, ...freeOf(room), portsKnown: true, extended: {} });
   };
   for (const u of ctx.unmatchedInFlight) {
     for (let i = 0; i < u.count; i++)
@@ -472,7 +509,7 @@ interface GroupChoice {
   bins: number;
   covered: number[];
   coveredTotal: number;
-  maxUsed: { cpuMilli: number; memoryMiB: number; pods: number };
+  maxUsed: NodeRoom;
   limit?: { n: number; limit: 'nodes' | 'vcpu' | 'memory' | 'cost'; needed: number };
   runnerUp?: { type: string; perPod: number };
 }
@@ -638,7 +675,9 @@ export function planScaleOut(
     const item: PackItem = {
       cpuMilli: shape.cpuMilli,
       memoryMiB: shape.memoryMiB,
-      hostPorts: shape.hostPorts,
+      ephemeralMiB: shape.ephemeralStorageMiB ?? 0,
+      gpus: shape.extendedResources?.[GPU_RESOURCE] ?? 0,
+      hostPorts: shapePortKeys(shape),
       count: shape.count,
     };
     const info: ShapeInfo = {
@@ -652,6 +691,7 @@ export function planScaleOut(
       typesKey: '',
       constraintsKey: constraintsKey(shape),
       tolerationsKey: JSON.stringify(shape.tolerations),
+      other: otherExtended(shape),
     };
     const reason = unhelpableReason(ctx, info, types, zones);
     if (reason) info.unhelpable = reason;
@@ -737,9 +777,12 @@ export function planScaleOut(
       continue;
     }
     const item = info.item;
-    info.types = info.types.filter(
-      (t) => fitCount(t.room.cpuMilli, t.room.memoryMiB, t.room.pods, null, item) > 0,
-    );
+    info.types = info.types.filter((t) => fitCount(freeOf(t.room), item) > 0);
+    // GPU types are for GPU pods (as Karpenter keeps them for pods that ask): others use them only when nothing else fits.
+    if (item.gpus === 0) {
+      const plain = info.types.filter((t) => !t.spec.gpus);
+      if (plain.length > 0) info.types = plain;
+    }
     // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
     const words = new Array<number>(Math.ceil(types.length / 32)).fill(0);
     for (const t of info.types)
@@ -874,7 +917,9 @@ export function planScaleOut(
           o.spec.arch === t.spec.arch &&
           o.room.cpuMilli >= choice.maxUsed.cpuMilli &&
           o.room.memoryMiB >= choice.maxUsed.memoryMiB &&
-          o.room.pods >= choice.maxUsed.pods,
+          o.room.pods >= choice.maxUsed.pods &&
+          (o.room.ephemeralMiB ?? Number.POSITIVE_INFINITY) >= (choice.maxUsed.ephemeralMiB ?? 0) &&
+          (o.room.gpus ?? 0) >= (choice.maxUsed.gpus ?? 0),
       )
       .sort((a, c) => a.price - c.price || (a.spec.instanceType < c.spec.instanceType ? -1 : 1));
     const fallbacks = affordableFallbacks(head, t, choice.bins, fitting, caps, MAX_FALLBACKS).map(

@@ -56,6 +56,8 @@ export const CatalogEntry = z.strictObject({
   arch: Arch,
   maxPods: z.number().int().positive().default(DEFAULT_MAX_PODS_PER_NODE),
   onDemandHourlyUsd: z.number().positive(),
+  /** NVIDIA GPUs the type has (advertised as `nvidia.com/gpu` by the device plugin). */
+  gpus: z.number().int().nonnegative().default(0),
   spotDiscountFraction: z
     .number()
     .min(0)

@@ -3,6 +3,21 @@ import { IsoTime, LabelMap, NodeSelectorTerm, Resources, Taint, Toleration } fro
 import { SCHEMA_VERSION } from './constants.js';
 
 /**
+ * A host port a pod binds (kube-scheduler's NodePorts filter): two pods clash when protocol and
+ * port are equal and their host IPs are equal or either is the wildcard (`''` or `0.0.0.0`).
+ */
+export const HostPort = z.object({
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+  /** `''` = every address (the API's default 0.0.0.0). */
+  hostIP: z.string().max(45).default(''),
+});
+export type HostPort = z.infer<typeof HostPort>;
+
+/** Extended resources by name, e.g. `{"nvidia.com/gpu": 1}`: whole units, as the API requires. */
+export const ExtendedResources = z.record(z.string().min(1).max(253), z.number().int().positive());
+
+/**
  * Pending pods that share every scheduling-relevant property, aggregated. The planner packs
  * shapes, not pods, which keeps a snapshot of 5,000 pods small and the planner fast.
  */
@@ -18,8 +33,14 @@ export const PendingShape = z.object({
   tolerations: z.array(Toleration).default([]),
   /** The pod needs a node-local volume (e.g. a local PV bound to a Pi): cloud nodes cannot help. */
   usesLocalVolume: z.boolean().default(false),
-  /** Host ports the pod binds; two such pods cannot share a node. */
+  /** Host ports the pod binds (TCP on every address); superseded by `ports` when that is present. */
   hostPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+  /** Host ports with protocol and host IP (issue 15). When present, `hostPorts` is ignored. */
+  ports: z.array(HostPort).max(64).optional(),
+  /** Effective ephemeral-storage request of one pod (same rule as cpu/memory), MiB; absent = 0. */
+  ephemeralStorageMiB: z.number().int().nonnegative().optional(),
+  /** Effective extended-resource requests of one pod, e.g. `{"nvidia.com/gpu": 1}`; absent = none. */
+  extendedResources: ExtendedResources.optional(),
   count: z.number().int().positive(),
   oldestPendingSince: IsoTime,
   /** Up to three `namespace/name` samples, for explanations and Kubernetes Events. */
@@ -70,6 +91,19 @@ export const SnapshotNode = z.object({
    * scale-in can only count "empty for" / "underutilized for" from readySince/createdAt.
    */
   workloadChangedAt: IsoTime.optional(),
+  /** Host ports in use by the pods bound to the node (absent: unknown, host-port pods are not placed there). */
+  usedHostPorts: z.array(HostPort).optional(),
+  /** Ephemeral storage: allocatable and requested (MiB); absent from older agents (then not checked). */
+  ephemeralStorage: z
+    .object({ allocatableMiB: z.number().int().nonnegative(), requestedMiB: z.number().int().nonnegative() })
+    .optional(),
+  /** Extended resources: allocatable and requested per name (absent: none). */
+  extended: z
+    .object({
+      allocatable: z.record(z.string(), z.number().int().nonnegative()),
+      requested: z.record(z.string(), z.number().int().nonnegative()),
+    })
+    .optional(),
   /** Reschedulable pods' requests (sent for managed nodes, used by consolidation). */
   workloadPods: z.array(PodGroup).default([]),
   blockers: z.array(EvictionBlocker).default([]),
@@ -86,6 +120,9 @@ export const DaemonSetOverhead = z.object({
   nodeSelector: LabelMap.default({}),
   requiredAffinity: z.array(NodeSelectorTerm).default([]),
   tolerations: z.array(Toleration).default([]),
+  /** Host ports its pods bind on every node they run on; absent = none. */
+  ports: z.array(HostPort).max(64).optional(),
+  ephemeralStorageMiB: z.number().int().nonnegative().optional(),
 });
 export type DaemonSetOverhead = z.infer<typeof DaemonSetOverhead>;
 

@@ -85,6 +85,70 @@ describe('pending pods', () => {
     expect(byName['default/migrate-a1']).toMatchObject({ cpuMilli: 2250, memoryMiB: 248 });
   });
 
+  it('counts sidecars (restartable init containers) in the running requests, as the scheduler does', () => {
+    const withSidecar = (name: string, init: Array<{ cpu: string; memory: string; sidecar?: boolean }>) => {
+      const p = pod(name, { cpu: '500m', memory: '512Mi' }) as { spec: Record<string, unknown> };
+      p.spec.initContainers = init.map((c, i) => ({
+        name: `init-${i}`,
+        image: 'ghcr.io/example/init:1.0.0',
+        ...(c.sidecar ? { restartPolicy: 'Always' } : {}),
+        resources: { requests: { cpu: c.cpu, memory: c.memory } },
+      }));
+      return p as unknown as K8sObject;
+    };
+    const s = build({
+      pods: [
+        // A log shipper sidecar runs next to the app: 500m + 200m, 512 + 128 MiB.
+        withSidecar('app-sidecar', [{ cpu: '200m', memory: '128Mi', sidecar: true }]),
+        // A plain init container after the sidecar runs next to it: max(700m, 1000m + 200m) = 1200m.
+        withSidecar('app-migrate', [
+          { cpu: '200m', memory: '128Mi', sidecar: true },
+          { cpu: '1', memory: '64Mi' },
+        ]),
+        // A plain init container BEFORE the sidecar does not overlap it: max(700m, 1000m) = 1000m.
+        withSidecar('app-early', [
+          { cpu: '1', memory: '64Mi' },
+          { cpu: '200m', memory: '128Mi', sidecar: true },
+        ]),
+      ],
+    });
+    const byName = Object.fromEntries(s.pendingShapes.map((x) => [x.examplePods[0], x]));
+    expect(byName['default/app-sidecar']).toMatchObject({ cpuMilli: 700, memoryMiB: 640 });
+    expect(byName['default/app-migrate']).toMatchObject({ cpuMilli: 1200, memoryMiB: 640 });
+    expect(byName['default/app-early']).toMatchObject({ cpuMilli: 1000, memoryMiB: 640 });
+  });
+
+  it('carries ephemeral storage, GPUs and host ports with protocol and host IP', () => {
+    const p = pod('trainer-1', { cpu: '2', memory: '8Gi' }) as {
+      spec: { containers: Array<Record<string, unknown>> };
+    };
+    const c = p.spec.containers[0] as Record<string, unknown>;
+    c.resources = {
+      requests: { cpu: '2', memory: '8Gi', 'ephemeral-storage': '25Gi' },
+      limits: { 'nvidia.com/gpu': '1' },
+    };
+    c.ports = [
+      { containerPort: 53, hostPort: 53, protocol: 'UDP' },
+      { containerPort: 53, hostPort: 53 },
+      { containerPort: 8080, hostPort: 8080, hostIP: '0.0.0.0' },
+      { containerPort: 9000, hostPort: 9000, hostIP: '10.0.0.7' },
+    ];
+    const s = build({ pods: [p as unknown as K8sObject] });
+    expect(s.pendingShapes[0]).toMatchObject({
+      ephemeralStorageMiB: 25_600,
+      extendedResources: { 'nvidia.com/gpu': 1 },
+      ports: [
+        { port: 53, protocol: 'TCP', hostIP: '' },
+        { port: 53, protocol: 'UDP', hostIP: '' },
+        { port: 8080, protocol: 'TCP', hostIP: '' },
+        { port: 9000, protocol: 'TCP', hostIP: '10.0.0.7' },
+      ],
+    });
+    // A plain pod leaves the new fields out (the snapshot stays small).
+    const plain = build({ pods: [pod('web-1', { cpu: '250m' })] }).pendingShapes[0];
+    expect(plain && 'ephemeralStorageMiB' in plain).toBe(false);
+  });
+
   it('gives BestEffort pods a zero-request shape', () => {
     const s = build({ pods: [pod('besteffort-1'), pod('besteffort-2')] });
     expect(s.pendingShapes).toEqual([expect.objectContaining({ cpuMilli: 0, memoryMiB: 0, count: 2 })]);
@@ -143,7 +207,9 @@ describe('pending pods', () => {
         ],
       },
     ]);
-    expect(first.pendingShapes.find((x) => x.examplePods[0] === 'default/port-1')?.hostPorts).toEqual([8443]);
+    const ported = first.pendingShapes.find((x) => x.examplePods[0] === 'default/port-1');
+    expect(ported?.ports).toEqual([{ port: 8443, protocol: 'TCP', hostIP: '' }]);
+    expect(ported?.hostPorts).toEqual([]);
   });
 
   it('marks pods pinned to one hostname as needing a local volume', () => {
@@ -286,5 +352,14 @@ describe('DaemonSet overhead', () => {
       }),
       expect.objectContaining({ name: 'monitoring/svclb-traefik', cpuMilli: 10, memoryMiB: 20 }),
     ]);
+    // Its host port is taken on every node it runs on, and the nodes say which ports are in use.
+    expect(s.daemonSets[0]?.ports).toEqual([{ port: 9100, protocol: 'TCP', hostIP: '' }]);
+    expect(s.nodes.find((n) => n.name === 'pi-node-2')?.usedHostPorts).toEqual([
+      { port: 9100, protocol: 'TCP', hostIP: '' },
+    ]);
+    expect(s.nodes.find((n) => n.name === 'pi-node-1')?.ephemeralStorage).toEqual({
+      allocatableMiB: 56_778,
+      requestedMiB: 0,
+    });
   });
 });

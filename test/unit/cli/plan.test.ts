@@ -114,6 +114,21 @@ describe('k3s-burst plan on the examples', () => {
     expect(plan.unhelpable).toEqual([]);
   });
 
+  it('resources: ephemeral storage, GPUs and host ports with protocol, each answered', async () => {
+    const plan = await planExample('resources');
+    const answer = (id: string) => (plan.podAnswers ?? []).find((a) => a.shapeId === id);
+    const launch = (id: string) => plan.launches.find((l) => l.shapeIds.includes(id));
+    // GPU pods get a GPU type, one per node; nothing else gets a GPU type, not even as a fallback.
+    expect(launch('photo-classify-5c7d9')?.instanceTypes[0]).toBe('g5g.xlarge');
+    expect(launch('photo-classify-5c7d9')?.count).toBe(2);
+    expect(launch('video-transcode-6b9f7')?.instanceTypes.some((t) => t.startsWith('g5g'))).toBe(false);
+    // 8 GiB of scratch each: two per 20 GiB root volume; the DNS pods on 53/UDP and 53/TCP share a node.
+    expect(launch('video-transcode-6b9f7')?.count).toBe(2);
+    expect(launch('coredns-edge-7f8c6')).toBe(launch('coredns-edge-tcp-4d2b8'));
+    expect(answer('db-restore-3a9e4')).toMatchObject({ kind: 'unhelpable', code: 'ephemeral-storage' });
+    expect(answer('metrics-sidecar-8e1f3')).toMatchObject({ kind: 'unhelpable', code: 'host-port-taken' });
+  });
+
   it('limits-clamp: stays within maxVcpus and says which limit cut how many pods', async () => {
     const plan = await planExample('limits-clamp');
     const vcpus = plan.launches.reduce(

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { binsLowerBound, packFresh } from '../../../lib/core/packing.js';
+import { binsLowerBound, fitCount, freeOf, packFresh, portKey } from '../../../lib/core/packing.js';
 
 const room = { cpuMilli: 1850, memoryMiB: 7000, pods: 10 };
-const item = (cpuMilli: number, memoryMiB: number, count: number, hostPorts: number[] = []) => ({
+const item = (
+  cpuMilli: number,
+  memoryMiB: number,
+  count: number,
+  hostPorts: Array<number | string> = [],
+  extra: { ephemeralMiB?: number; gpus?: number } = {},
+) => ({
   cpuMilli,
   memoryMiB,
-  hostPorts,
+  ephemeralMiB: extra.ephemeralMiB ?? 0,
+  gpus: extra.gpus ?? 0,
+  hostPorts: hostPorts.map((p) => (typeof p === 'number' ? portKey({ port: p }) : p)),
   count,
 });
 
@@ -26,6 +34,35 @@ describe('packFresh', () => {
     expect(r.bins).toBe(4);
     const mixed = packFresh([item(100, 100, 2, [9100]), item(100, 100, 2, [8080])], room, 100);
     expect(mixed.bins).toBe(2);
+  });
+
+  it('lets UDP and TCP on the same port, and two distinct host IPs, share a node; the wildcard clashes with both', () => {
+    const tcp = portKey({ port: 53, protocol: 'TCP' });
+    const udp = portKey({ port: 53, protocol: 'UDP' });
+    expect(packFresh([item(100, 100, 1, [tcp]), item(100, 100, 1, [udp])], room, 100).bins).toBe(1);
+    const ipA = portKey({ port: 8080, hostIP: '10.0.0.1' });
+    const ipB = portKey({ port: 8080, hostIP: '10.0.0.2' });
+    const any = portKey({ port: 8080 });
+    expect(packFresh([item(100, 100, 1, [ipA]), item(100, 100, 1, [ipB])], room, 100).bins).toBe(1);
+    expect(packFresh([item(100, 100, 1, [ipA]), item(100, 100, 1, [any])], room, 100).bins).toBe(2);
+    expect(packFresh([item(100, 100, 1, [any]), item(100, 100, 1, [ipB])], room, 100).bins).toBe(2);
+  });
+
+  it('counts the host ports a DaemonSet binds on every fresh node', () => {
+    const withDs = { ...room, ports: [portKey({ port: 9100 })] };
+    expect(fitCount(freeOf(withDs), item(100, 100, 1, [9100]))).toBe(0);
+    expect(fitCount(freeOf(withDs), item(100, 100, 1, [portKey({ port: 9100, protocol: 'UDP' })]))).toBe(1);
+  });
+
+  it('packs ephemeral storage and GPUs as dimensions', () => {
+    const disk = { ...room, ephemeralMiB: 18_000 };
+    expect(packFresh([item(100, 100, 4, [], { ephemeralMiB: 8_000 })], disk, 100).bins).toBe(2);
+    expect(binsLowerBound([item(100, 100, 4, [], { ephemeralMiB: 8_000 })], disk)).toBe(2);
+    const gpu = { ...room, gpus: 1 };
+    expect(packFresh([item(100, 100, 3, [], { gpus: 1 })], gpu, 100).bins).toBe(3);
+    // No GPU on the type: nothing fits, and the lower bound says so.
+    expect(packFresh([item(100, 100, 1, [], { gpus: 1 })], room, 100).coveredTotal).toBe(0);
+    expect(binsLowerBound([item(100, 100, 1, [], { gpus: 1 })], room)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('stops at maxBins and reports what it covered', () => {

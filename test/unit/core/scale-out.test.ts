@@ -324,6 +324,132 @@ describe('scale-out', () => {
     ).toBe(true);
   });
 
+  it('packs ephemeral storage against the root volume and says when no root volume is big enough', () => {
+    // 20 GiB root volume → 18,780 MiB allocatable: two 8 GiB pods per node, not three.
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'scratch', cpuMilli: 100, memoryMiB: 128, ephemeralStorageMiB: 8192, count: 4 }),
+      ],
+    });
+    const p = plan({ snapshot: s });
+    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(2);
+    const big = snapshot({ pendingShapes: [shape({ id: 'huge', ephemeralStorageMiB: 25 * 1024 })] });
+    const refused = plan({ snapshot: big });
+    expect(refused.launches).toEqual([]);
+    expect(refused.podAnswers?.[0]).toMatchObject({ kind: 'unhelpable', code: 'ephemeral-storage' });
+    expect(refused.unhelpable[0]?.reason).toMatch(/25 GiB of ephemeral storage .* raise nodes.rootVolumeGiB/);
+    // A bigger root volume helps.
+    const config = makeConfig({ nodes: { rootVolumeGiB: 40 } });
+    expect(plan({ config, snapshot: big }).launches).toHaveLength(1);
+  });
+
+  it('launches GPU types from the catalog for nvidia.com/gpu pods, and only for them', () => {
+    const config = makeConfig({
+      nodes: { candidateTypes: ['m7g.large', 'm7g.xlarge', 'g5g.xlarge', 'g5g.2xlarge'] },
+      catalog: [
+        // Graviton2 + NVIDIA T4G (AWS: 4 vCPU, 8 GiB, 1 GPU; 8 vCPU, 16 GiB, 1 GPU).
+        {
+          instanceType: 'g5g.xlarge',
+          vcpu: 4,
+          memoryMiB: 8192,
+          arch: 'arm64',
+          onDemandHourlyUsd: 0.42,
+          gpus: 1,
+        },
+        {
+          instanceType: 'g5g.2xlarge',
+          vcpu: 8,
+          memoryMiB: 16384,
+          arch: 'arm64',
+          onDemandHourlyUsd: 0.556,
+          gpus: 1,
+        },
+      ],
+    });
+    const s = snapshot({
+      pendingShapes: [
+        shape({
+          id: 'infer',
+          cpuMilli: 1000,
+          memoryMiB: 2048,
+          extendedResources: { 'nvidia.com/gpu': 1 },
+          count: 2,
+        }),
+        shape({ id: 'web', count: 2 }),
+      ],
+    });
+    const p = plan({ config, snapshot: s });
+    const forShape = (id: string) => p.launches.find((l) => l.shapeIds.includes(id));
+    expect(forShape('infer')?.instanceTypes[0]).toBe('g5g.xlarge');
+    expect(forShape('infer')?.count).toBe(2); // one GPU each
+    expect(forShape('infer')?.instanceTypes).not.toContain('m7g.large');
+    expect(forShape('web')?.instanceTypes.some((t) => t.startsWith('g5g'))).toBe(false);
+    // Without a GPU type: unhelpable, with the fix.
+    const none = plan({ snapshot: s });
+    expect(none.podAnswers?.find((a) => a.shapeId === 'infer')).toMatchObject({
+      kind: 'unhelpable',
+      code: 'no-gpu-type',
+    });
+    // An extended resource the catalog does not know.
+    const fpga = plan({
+      snapshot: snapshot({
+        pendingShapes: [shape({ id: 'fpga', extendedResources: { 'xilinx.com/fpga': 1 } })],
+      }),
+    });
+    expect(fpga.podAnswers?.[0]).toMatchObject({ kind: 'unhelpable', code: 'extended-resource' });
+  });
+
+  it('lets a UDP and a TCP pod on the same host port share a node, and keeps DaemonSet host ports off-limits', () => {
+    const udp = shape({
+      id: 'dns-udp',
+      cpuMilli: 100,
+      memoryMiB: 64,
+      ports: [{ port: 53, protocol: 'UDP', hostIP: '' }],
+    });
+    const tcp = shape({
+      id: 'dns-tcp',
+      cpuMilli: 100,
+      memoryMiB: 64,
+      ports: [{ port: 53, protocol: 'TCP', hostIP: '' }],
+    });
+    const p = plan({ snapshot: snapshot({ pendingShapes: [udp, tcp] }) });
+    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
+    // node-exporter binds 9100/TCP on every node it runs on (all of them): a pod wanting it can never run there.
+    const withPort = snapshot({
+      pendingShapes: [shape({ id: 'exporter-2', ports: [{ port: 9100, protocol: 'TCP', hostIP: '' }] })],
+      daemonSets: [
+        {
+          name: 'monitoring/node-exporter',
+          cpuMilli: 50,
+          memoryMiB: 64,
+          tolerations: [{ operator: 'Exists' }],
+          ports: [{ port: 9100, protocol: 'TCP', hostIP: '' }],
+        },
+      ],
+    });
+    const refused = plan({ snapshot: withPort });
+    expect(refused.launches).toEqual([]);
+    expect(refused.podAnswers?.[0]).toMatchObject({ kind: 'unhelpable', code: 'host-port-taken' });
+  });
+
+  it('places a host-port pod on an existing node only when the node reports its ports and the port is free', () => {
+    const roomy = (used?: Array<{ port: number; protocol: 'TCP' | 'UDP'; hostIP: string }>) =>
+      piNode('pi-node-4', {
+        requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+        ...(used ? { usedHostPorts: used } : {}),
+      });
+    const pending = [
+      shape({ id: 'ingress', tolerations: [], ports: [{ port: 443, protocol: 'TCP', hostIP: '' }] }),
+    ];
+    const kind = (n: SnapshotNode) =>
+      plan({ snapshot: snapshot({ pendingShapes: pending, nodes: [...snapshot().nodes, n] }) })
+        .podAnswers?.[0]?.kind;
+    expect(kind(roomy())).toBe('unhelpable'); // ports unknown (older agent): not placed there; no cloud toleration
+    expect(kind(roomy([]))).toBe('fits-on-existing');
+    expect(kind(roomy([{ port: 443, protocol: 'UDP', hostIP: '' }]))).toBe('fits-on-existing');
+    expect(kind(roomy([{ port: 443, protocol: 'TCP', hostIP: '10.0.0.1' }]))).toBe('unhelpable');
+  });
+
   it('reports unhelpable shapes and launches nothing for them', () => {
     const s = snapshot({
       pendingShapes: [
