@@ -72,8 +72,10 @@ type Parsed =
 /** A pod Event to record for every pending pod of `shapeId`. */
 export interface PodNotice {
   shapeId: string;
-  reason: 'TriggeredScaleUp' | 'NotHelpable';
+  reason: 'TriggeredScaleUp' | 'NotTriggerScaleUp' | 'NotHelpable';
   message: string;
+  /** Warning for pods that stay pending for a reason someone may fix (limit, unhelpable, no offering). */
+  warning?: boolean;
 }
 
 /** Detail-types that only explain a decision on pods (no action); optional on the queue. */
@@ -106,6 +108,19 @@ function parseNotice(type: string, detail: unknown, cluster: string): { notice: 
   }
   const d = parseDetail(DecisionRecorded, type, detail, cluster);
   if (typeof d === 'string') return d;
+  if (d.podAnswers) {
+    // Every pod the decision did not launch for gets Cluster Autoscaler's NotTriggerScaleUp, with the answer.
+    return {
+      notice: d.podAnswers
+        .filter((a) => a.kind !== 'launched-for')
+        .map((a) => ({
+          shapeId: a.shapeId,
+          reason: 'NotTriggerScaleUp',
+          message: `pod didn't trigger scale-up (${a.kind}, ${a.code}): ${a.message}`,
+          warning: a.kind === 'held-by-limit' || a.kind === 'unhelpable' || a.kind === 'waiting-for-offering',
+        })),
+    };
+  }
   return {
     notice: d.explanations
       .filter((e) => e.kind === 'unhelpable' && e.subject)
@@ -231,7 +246,7 @@ export class CommandConsumer {
     if (!lookup) return;
     for (const n of notices.slice(0, 50)) {
       const pods = lookup(n.shapeId);
-      await this.o.events.recordPodDecision(pods, n.reason, n.message);
+      await this.o.events.recordPodDecision(pods, n.reason, n.message, n.warning);
     }
   }
 

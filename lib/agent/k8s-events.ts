@@ -15,7 +15,7 @@ export interface InvolvedObject {
   uid?: string;
 }
 
-/** Reasons the agent uses. `TriggeredScaleUp`/`NotHelpable` mirror Cluster Autoscaler's pod events. */
+/** Reasons the agent uses. `TriggeredScaleUp`/`NotTriggerScaleUp` mirror Cluster Autoscaler's pod events (`NotHelpable`: older control planes). */
 export type EventReason =
   | 'DrainStarted'
   | 'DrainFinished'
@@ -25,6 +25,7 @@ export type EventReason =
   | 'NodeDeleted'
   | 'DeleteRefused'
   | 'TriggeredScaleUp'
+  | 'NotTriggerScaleUp'
   | 'NotHelpable';
 
 export class EventRecorder {
@@ -83,18 +84,14 @@ export class EventRecorder {
    */
   async recordPodDecision(
     pods: string[],
-    reason: 'TriggeredScaleUp' | 'NotHelpable',
+    reason: 'TriggeredScaleUp' | 'NotTriggerScaleUp' | 'NotHelpable',
     message: string,
+    warning = reason === 'NotHelpable',
   ): Promise<void> {
     for (const key of pods.slice(0, 20)) {
       const [namespace, name] = key.split('/');
       if (!namespace || !name) continue;
-      await this.record(
-        { kind: 'Pod', namespace, name },
-        reason === 'NotHelpable' ? 'Warning' : 'Normal',
-        reason,
-        message,
-      );
+      await this.record({ kind: 'Pod', namespace, name }, warning ? 'Warning' : 'Normal', reason, message);
     }
   }
 }

@@ -66,6 +66,7 @@ export interface RawPod {
     containers?: RawContainer[];
     initContainers?: RawContainer[];
     overhead?: Record<string, string>;
+    priority?: number;
     nodeSelector?: Record<string, string>;
     affinity?: {
       nodeAffinity?: {
@@ -112,6 +113,8 @@ export interface RawPdb {
 
 /** The scheduling-relevant part of a pod spec; pods with equal shapes are interchangeable for the planner. */
 export interface PodShape {
+  /** spec.priority (0 when absent): below the expendable cutoff a pod never triggers scale-out. */
+  priority: number;
   cpuMilli: number;
   memoryMiB: number;
   ephemeralStorageMiB: number;
@@ -364,6 +367,7 @@ export function shapeId(shape: PodShape): string {
     shape.ephemeralStorageMiB,
     shape.extendedResources,
     shape.ports,
+    shape.priority,
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
@@ -376,6 +380,7 @@ function podShape(spec: RawPod['spec']): PodShape {
   );
   const ports = hostPortsOf(spec);
   return {
+    priority: Number.isInteger(spec?.priority) ? (spec?.priority as number) : 0,
     cpuMilli,
     memoryMiB,
     ephemeralStorageMiB,

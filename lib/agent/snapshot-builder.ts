@@ -247,9 +247,10 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
 function compactShape(
   shape: PodShape,
 ): Omit<PendingShape, 'id' | 'count' | 'oldestPendingSince' | 'examplePods'> {
-  const { ephemeralStorageMiB, extendedResources, ports, ...rest } = shape;
+  const { ephemeralStorageMiB, extendedResources, ports, priority, ...rest } = shape;
   return {
     ...rest,
+    ...(priority ? { priority } : {}),
     ...(ports.length ? { ports } : {}),
     ...(ephemeralStorageMiB ? { ephemeralStorageMiB } : {}),
     ...(Object.keys(extendedResources).length ? { extendedResources } : {}),

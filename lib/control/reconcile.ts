@@ -338,7 +338,9 @@ export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
     });
   }
   const acts = entries.length > 0;
-  if (acts || plan.unhelpable.length > 0) {
+  // Pods the decision did not launch for (held, unhelpable, expendable, fitting elsewhere): their answers become pod Events.
+  const answers = (plan.podAnswers ?? []).filter((a) => a.kind !== 'launched-for');
+  if (acts || plan.unhelpable.length > 0 || answers.length > 0) {
     entries.push({
       source: src,
       detailType: DetailTypes.decisionRecorded,
@@ -357,6 +359,15 @@ export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
           .filter((e) => e.kind !== 'noop')
           .slice(0, 50)
           .map((e) => ({ ...e, message: e.message.slice(0, 500) })),
+        ...(answers.length > 0
+          ? {
+              podAnswers: answers.slice(0, 100).map((a) => ({
+                ...a,
+                message: a.message.slice(0, 300),
+                examplePods: a.examplePods.slice(0, 1),
+              })),
+            }
+          : {}),
       },
     });
   }

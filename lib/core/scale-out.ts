@@ -668,7 +668,22 @@ export function planScaleOut(
   const shapes = [...snapshot.pendingShapes].sort((a, b2) => (a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0));
 
   const infos: ShapeInfo[] = [];
+  const cutoff = ctx.config.scaleOut.expendablePriorityCutoff;
+  const expendable: PendingShape[] = [];
   for (const shape of shapes) {
+    if ((shape.priority ?? 0) < cutoff) {
+      expendable.push(shape);
+      b.podAnswers.push({
+        shapeId: shape.id,
+        kind: 'expendable',
+        count: shape.count,
+        code: `priority:${shape.priority}`,
+        message: `priority ${shape.priority} is below scaleOut.expendablePriorityCutoff=${cutoff}: expendable pods never trigger scale-out`,
+        targets: [],
+        examplePods: shape.examplePods,
+      });
+      continue;
+    }
     const m = shape.usesLocalVolume
       ? { types: [], zones: [], caps: [] }
       : matchTypes(ctx, shape, types, zones, cache);
@@ -696,6 +711,19 @@ export function planScaleOut(
     const reason = unhelpableReason(ctx, info, types, zones);
     if (reason) info.unhelpable = reason;
     infos.push(info);
+  }
+  if (expendable.length > 0) {
+    const pods = expendable.reduce((a, s) => a + s.count, 0);
+    b.explain(
+      'scale-out',
+      `${plural(pods, 'pending pod')} in ${plural(expendable.length, 'shape')} (${expendable
+        .slice(0, 3)
+        .map(shapeName)
+        .join(
+          ', ',
+        )}) ${pods === 1 ? 'has' : 'have'} a priority below scaleOut.expendablePriorityCutoff=${cutoff}: expendable, they never trigger scale-out`,
+      'expendable',
+    );
   }
   // First-fit-decreasing order: largest first, id for determinism.
   infos.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));

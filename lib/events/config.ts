@@ -174,6 +174,13 @@ const ScaleOutSection = z.strictObject({
     .describe(
       "Pending pods that fit on the free room of Ready nodes launch nothing, unless they have been pending longer than this: then the scheduler evidently disagrees with our model and capacity is launched. Default: twice the scheduler's 5-minute retry of unschedulable pods.",
     ),
+  expendablePriorityCutoff: z
+    .number()
+    .int()
+    .default(-10)
+    .describe(
+      "Pending pods with a priority below this never trigger scale-out (Cluster Autoscaler's expendable-pods-priority-cutoff, same default).",
+    ),
 });
 
 const RepairsSection = z.strictObject({

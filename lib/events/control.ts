@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CapacityType, InstanceId, IsoTime } from './common.js';
 import { SCHEMA_VERSION } from './constants.js';
-import { Explanation, PlannedLaunch } from './plan.js';
+import { Explanation, PlannedLaunch, PodAnswer } from './plan.js';
 
 /** reconcile → launch: start instances for one planned launch group. */
 export const ScaleOutRequested = z.object({
@@ -70,5 +70,7 @@ export const DecisionRecorded = z.object({
   terminations: z.number().int().nonnegative(),
   unhelpablePods: z.number().int().nonnegative(),
   explanations: z.array(Explanation),
+  /** Answers for pending pods that did not trigger this decision's launches (bounded; the agent records them as pod Events). */
+  podAnswers: z.array(PodAnswer).max(200).optional(),
 });
 export type DecisionRecorded = z.infer<typeof DecisionRecorded>;

@@ -39,6 +39,8 @@ export const PendingShape = z.object({
   ports: z.array(HostPort).max(64).optional(),
   /** Effective ephemeral-storage request of one pod (same rule as cpu/memory), MiB; absent = 0. */
   ephemeralStorageMiB: z.number().int().nonnegative().optional(),
+  /** Pod priority (spec.priority); absent = 0. Below `scaleOut.expendablePriorityCutoff` a pod never triggers scale-out. */
+  priority: z.number().int().optional(),
   /** Effective extended-resource requests of one pod, e.g. `{"nvidia.com/gpu": 1}`; absent = none. */
   extendedResources: ExtendedResources.optional(),
   count: z.number().int().positive(),

@@ -327,6 +327,73 @@ describe('agent against the fake API server', () => {
     expect(msg).toContain('more than any allowed type');
   });
 
+  it('records NotTriggerScaleUp with the answer for every pod a decision did not launch for', async () => {
+    k8s.upsert('pods', pod('gpu-g1', { cpu: '64', memory: '1Ti' }));
+    t = await startTestAgent(k8s);
+    await until(() => snapshots(t as TestAgent).length > 0, 'first snapshot');
+    const shapes = (snapshots(t)[0] as ClusterSnapshot).pendingShapes;
+    const api = shapes.find((x) => x.cpuMilli === 500)?.id as string;
+    const gpu = shapes.find((x) => x.cpuMilli === 64_000)?.id as string;
+    const answer = (shapeId: string, kind: string, code: string, message: string) => ({
+      shapeId,
+      kind,
+      count: 1,
+      code,
+      message,
+      targets: [],
+      examplePods: [],
+    });
+    const b = t.queue.send(
+      commandEnvelope(
+        'DecisionRecorded',
+        {
+          schemaVersion: 1,
+          cluster: CLUSTER,
+          decisionId: 'dec-h',
+          decidedAt: '2026-03-14T09:30:00Z',
+          trigger: 'snapshot',
+          snapshotSeq: 1,
+          launches: 0,
+          drains: 0,
+          terminations: 0,
+          unhelpablePods: 1,
+          explanations: [],
+          podAnswers: [
+            {
+              ...answer(api, 'held-by-limit', 'limit:maxVcpus', 'held back by limits.maxVcpus=32'),
+              count: 2,
+              limit: { name: 'maxVcpus', nodesNeeded: 1 },
+            },
+            answer(
+              gpu,
+              'unhelpable',
+              'too-large',
+              'requests 64 CPU, more than any matching candidate type offers',
+            ),
+          ],
+        },
+        'evt-held',
+      ),
+    );
+    await until(() => (t as TestAgent).queue.deleted.includes(b), 'notice handled');
+    const events = (
+      k8s.list('events') as {
+        reason: string;
+        type: string;
+        message: string;
+        involvedObject: { kind: string; name: string };
+      }[]
+    ).filter((e) => e.involvedObject.kind === 'Pod');
+    expect(events.map((e) => [e.involvedObject.name, e.reason, e.type]).sort()).toEqual([
+      ['api-p1', 'NotTriggerScaleUp', 'Warning'],
+      ['api-p2', 'NotTriggerScaleUp', 'Warning'],
+      ['gpu-g1', 'NotTriggerScaleUp', 'Warning'],
+    ]);
+    expect(events.find((e) => e.involvedObject.name === 'api-p1')?.message).toBe(
+      "pod didn't trigger scale-up (held-by-limit, limit:maxVcpus): held back by limits.maxVcpus=32",
+    );
+  });
+
   it('with two replicas and a Lease, exactly one publishes and consumes; the other takes over', async () => {
     t = await startTestAgent(k8s, { leaderElect: true, identity: 'agent-a' });
     await until(() => t?.agent.isLeader() === true, 'a leads');

@@ -129,6 +129,23 @@ describe('k3s-burst plan on the examples', () => {
     expect(answer('metrics-sidecar-8e1f3')).toMatchObject({ kind: 'unhelpable', code: 'host-port-taken' });
   });
 
+  it('pod-answers: every pending pod is answered: launched-for, held-by-limit (which limit, how many nodes), expendable', async () => {
+    const plan = await planExample('pod-answers');
+    const answers = (plan.podAnswers ?? []).map((a) => [
+      a.shapeId,
+      a.kind,
+      a.count,
+      a.code,
+      a.limit?.nodesNeeded,
+    ]);
+    expect(answers).toEqual([
+      ['backfill-indexer-2f7d9', 'expendable', 12, 'priority:-100', undefined],
+      ['render-worker-6b5c4d8f9', 'launched-for', 21, `launch:${plan.launches[0]?.launchId}`, undefined],
+      ['render-worker-6b5c4d8f9', 'held-by-limit', 39, 'limit:maxVcpus', 6],
+    ]);
+    expect(plan.launches.flatMap((l) => l.shapeIds)).toEqual(['render-worker-6b5c4d8f9']);
+  });
+
   it('limits-clamp: stays within maxVcpus and says which limit cut how many pods', async () => {
     const plan = await planExample('limits-clamp');
     const vcpus = plan.launches.reduce(

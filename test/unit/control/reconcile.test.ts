@@ -332,4 +332,39 @@ describe('entriesOf', () => {
     } as Plan;
     expect(entriesOf(plan, 'tick:x', NOW)).toEqual([]);
   });
+
+  it('a plan that holds pods back sends their answers (not the launched ones) so the agent can record pod Events', () => {
+    const answer = (kind: 'launched-for' | 'held-by-limit', count: number) => ({
+      shapeId: 'render-6b5c4',
+      kind,
+      count,
+      code: kind === 'held-by-limit' ? 'limit:maxNodes' : 'launch:d-0',
+      message: 'x'.repeat(400),
+      targets: [],
+      examplePods: ['render/render-6b5c4-a', 'render/render-6b5c4-b'],
+      ...(kind === 'held-by-limit' ? { limit: { name: 'maxNodes', nodesNeeded: 2 } } : {}),
+    });
+    const plan = {
+      schemaVersion: 1,
+      cluster: CLUSTER,
+      decisionId: 'd',
+      decidedAt: NOW.toISOString(),
+      snapshotSeq: 1,
+      activeSchedule: { name: null, minNodes: 0, maxNodes: 0 },
+      agentStale: false,
+      launches: [],
+      drains: [],
+      terminations: [],
+      nodeDeletions: [],
+      unhelpable: [],
+      explanations: [{ kind: 'clamp', message: 'limits.maxNodes' }],
+      podAnswers: [answer('launched-for', 3), answer('held-by-limit', 5)],
+    } as Plan;
+    const entries = entriesOf(plan, 'tick:x', NOW);
+    expect(entries.map((e) => e.detailType)).toEqual([DetailTypes.decisionRecorded]);
+    const summary = DecisionRecorded.parse(entries[0]?.detail);
+    expect(summary.podAnswers?.map((a) => [a.kind, a.count, a.limit?.nodesNeeded, a.message.length])).toEqual(
+      [['held-by-limit', 5, 2, 300]],
+    );
+  });
 });

@@ -450,6 +450,29 @@ describe('scale-out', () => {
     expect(kind(roomy([{ port: 443, protocol: 'TCP', hostIP: '10.0.0.1' }]))).toBe('unhelpable');
   });
 
+  it('never scales out for expendable pods (priority below the cutoff, -10 by default)', () => {
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'backfill', priority: -100, count: 5 }),
+        shape({ id: 'batch', priority: -10, count: 2 }),
+      ],
+    });
+    const p = plan({ snapshot: s });
+    expect(p.launches.flatMap((l) => l.shapeIds)).toEqual(['batch']);
+    expect(p.podAnswers?.find((a) => a.shapeId === 'backfill')).toMatchObject({
+      kind: 'expendable',
+      count: 5,
+      code: 'priority:-100',
+    });
+    expect(said(p, 'scale-out').join()).toMatch(/5 pending pods in 1 shape .* expendable/);
+    const config = makeConfig({ scaleOut: { expendablePriorityCutoff: -1000 } });
+    expect(
+      plan({ config, snapshot: s })
+        .launches.flatMap((l) => l.shapeIds)
+        .sort(),
+    ).toEqual(['backfill', 'batch']);
+  });
+
   it('reports unhelpable shapes and launches nothing for them', () => {
     const s = snapshot({
       pendingShapes: [
