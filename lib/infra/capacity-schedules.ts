@@ -1,4 +1,4 @@
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -36,6 +36,13 @@ export interface CapacitySchedulesProps {
    * @default Duration.minutes(5)
    */
   readonly reconcileInterval?: Duration;
+  /**
+   * What happens to the schedule group on `cdk destroy`. CDK's own default for a group is
+   * RETAIN, which would leave `k3s-burst-<cluster>` behind and make the next deploy of the
+   * same cluster fail on its name; the stack retains nothing unless the config says so.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -54,7 +61,10 @@ export class CapacitySchedules extends Construct {
   constructor(scope: Construct, id: string, props: CapacitySchedulesProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.group = new ScheduleGroup(this, 'Group', { scheduleGroupName: `k3s-burst-${props.clusterName}` });
+    this.group = new ScheduleGroup(this, 'Group', {
+      scheduleGroupName: `k3s-burst-${props.clusterName}`,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
     this.role = new Role(this, 'SchedulerRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },

@@ -242,6 +242,13 @@ describe('state table', () => {
     });
   });
 
+  it('by default nothing of the stack is retained on delete (docs/deploy.md, teardown)', () => {
+    const retained = Object.entries(s.template.toJSON().Resources as Record<string, Record<string, unknown>>)
+      .filter(([, r]) => r.DeletionPolicy === 'Retain' || r.UpdateReplacePolicy === 'Retain')
+      .map(([id, r]) => `${id} (${r.Type})`);
+    expect(retained).toEqual([]);
+  });
+
   it('is deleted with the stack unless retainData is set', () => {
     s.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
     const { template } = alt;
