@@ -25,6 +25,7 @@ import {
   slimPod,
 } from './model.js';
 import type { CommandQueuePort, EventBusPort } from './ports.js';
+import { type NodeEntry, nodeEntry, PrerequisiteReporter } from './prerequisites.js';
 import { Publisher } from './publisher.js';
 import { LEASE_NAME } from './rbac.js';
 import { buildSnapshot } from './snapshot-builder.js';
@@ -63,6 +64,10 @@ export interface AgentOptions {
   informerMaxBackoffMs?: number;
   /** Called once when a leader loses its lease; the CLI exits so the pod restarts clean. */
   onLeadershipLost?: () => void;
+  /** The K3s server URL cloud nodes use (`cluster.k3sServerUrl`): its certificate's SANs are reported. */
+  k3sServerUrl?: string;
+  /** How often that certificate is dialled. @default 600000 (10 min) */
+  serverCertRefreshMs?: number;
 }
 
 export interface RunningAgent {
@@ -75,6 +80,8 @@ export interface RunningAgent {
   readonly metrics: MetricsRegistry;
   /** Resolves after every informer's first full list. */
   readonly synced: Promise<void>;
+  /** Dials the server certificate now if it is due (tests await it). */
+  refreshPrerequisites(): Promise<void>;
   isLeader(): boolean;
   /** Ready = synced and (follower, or leader with at least one successful publish). */
   readiness(): { ready: boolean; reason: string };
@@ -121,14 +128,28 @@ export function startAgent(o: AgentOptions): RunningAgent {
       if (kind === 'sync' || podSignature(item) !== podSignature(prev) || kind === 'delete') dirty();
     },
   });
+  // Pi-side prerequisites per node (docs/nodes.md), kept beside the slim cache.
+  const nodeEntries = new Map<string, NodeEntry>();
+  const prerequisites = new PrerequisiteReporter({
+    serverUrl: o.k3sServerUrl,
+    now: () => clock.now(),
+    refreshMs: o.serverCertRefreshMs,
+  });
   const nodes = new Informer<SlimNode>({
     ...common,
     ...hooks('nodes'),
     resource: 'nodes',
     path: '/api/v1/nodes',
-    slim: (r) => slimNode(r as RawNode),
+    slim: (r) => {
+      const raw = r as RawNode;
+      nodeEntries.set(raw.metadata?.name ?? '', nodeEntry(raw));
+      return slimNode(raw);
+    },
     key: (n) => n.name,
     onChange: (kind, item, prev) => {
+      if (kind === 'delete' && item) nodeEntries.delete(item.name);
+      if (kind === 'sync')
+        for (const name of nodeEntries.keys()) if (!nodes.store.has(name)) nodeEntries.delete(name);
       if (kind !== 'update' || JSON.stringify(item) !== JSON.stringify(prev)) dirty();
     },
   });
@@ -144,8 +165,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
     },
   });
 
-  const currentSnapshot = (seq = 0, observedAt = new Date(clock.now()).toISOString()) =>
-    buildSnapshot({
+  const currentSnapshot = (seq = 0, observedAt = new Date(clock.now()).toISOString()) => ({
+    ...buildSnapshot({
       cluster: o.cluster,
       seq,
       observedAt,
@@ -153,7 +174,9 @@ export function startAgent(o: AgentOptions): RunningAgent {
       pods: pods.store.values(),
       nodes: nodes.store.values(),
       pdbs: pdbs.store.values(),
-    });
+    }),
+    prerequisites: prerequisites.report(nodeEntries.values(), observedAt),
+  });
 
   publisher = new Publisher({
     cluster: o.cluster,
@@ -253,6 +276,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
     metrics,
     synced,
     isLeader: () => leading,
+    refreshPrerequisites: () => prerequisites.refresh(),
     readiness() {
       if (!informers.every((i) => i.synced)) return { ready: false, reason: 'caches not synced yet' };
       if (!leading) return { ready: true, reason: 'synced (standby)' };

@@ -26,6 +26,8 @@ export interface AgentConfig {
   batchMaxMs: number;
   heartbeatSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `cluster.k3sServerUrl`: its certificate's SANs are reported for `doctor`. */
+  k3sServerUrl?: string;
 }
 
 export const AGENT_USAGE = `Usage: k3s-burst agent [options]
@@ -47,6 +49,8 @@ Options (each also read from the environment variable shown):
   --batch-max-ms <ms>       K3S_BURST_BATCH_MAX_MS   longest delay of a change (default 10000)
   --heartbeat-seconds <s>   K3S_BURST_HEARTBEAT_SECONDS  snapshot interval without changes (default 60)
   --log-level <level>       K3S_BURST_LOG_LEVEL      debug|info|warn|error (default info)
+  --k3s-server-url <url>    K3S_BURST_SERVER_URL     cluster.k3sServerUrl of the config: its
+                                                     certificate's SANs are reported for doctor
   -h, --help
 `;
 
@@ -79,6 +83,7 @@ export function parseAgentConfig(
         'batch-max-ms': { type: 'string' },
         'heartbeat-seconds': { type: 'string' },
         'log-level': { type: 'string' },
+        'k3s-server-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -144,6 +149,11 @@ export function parseAgentConfig(
   const logLevel = (str('log-level', 'K3S_BURST_LOG_LEVEL') ?? 'info') as AgentConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     problems.push(`--log-level / K3S_BURST_LOG_LEVEL must be debug, info, warn or error (got "${logLevel}")`);
+  const serverUrl = str('k3s-server-url', 'K3S_BURST_SERVER_URL');
+  if (serverUrl !== undefined && !/^https:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(serverUrl))
+    problems.push(
+      `--k3s-server-url / K3S_BURST_SERVER_URL must be https://<host>:<port>, the cluster.k3sServerUrl of your config (got "${serverUrl.slice(0, 100)}")`,
+    );
   if (problems.length > 0) throw new AgentConfigError(problems);
   const kubeconfig = str('kubeconfig', 'KUBECONFIG');
   return {
@@ -160,5 +170,6 @@ export function parseAgentConfig(
     batchMaxMs,
     heartbeatSeconds,
     logLevel,
+    ...(serverUrl ? { k3sServerUrl: serverUrl } : {}),
   };
 }

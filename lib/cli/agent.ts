@@ -72,6 +72,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     batchIdleMs: config.batchIdleMs,
     batchMaxMs: config.batchMaxMs,
     heartbeatMs: config.heartbeatSeconds * 1000,
+    ...(config.k3sServerUrl ? { k3sServerUrl: config.k3sServerUrl } : {}),
     onLeadershipLost: () => {
       exitCode = ExitCode.failure;
       stopRequested.abort();

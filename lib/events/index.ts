@@ -13,5 +13,6 @@ export * from './errors.js';
 export * from './fleet.js';
 export * from './pause.js';
 export * from './plan.js';
+export * from './prerequisites.js';
 export * from './snapshot.js';
 export * from './snapshot-wire.js';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { IsoTime, LabelMap, NodeSelectorTerm, Resources, Taint, Toleration } from './common.js';
 import { SCHEMA_VERSION } from './constants.js';
+import { PiPrerequisites } from './prerequisites.js';
 
 /**
  * A host port a pod binds (kube-scheduler's NodePorts filter): two pods clash when protocol and
@@ -148,6 +149,8 @@ export const ClusterSnapshot = z.object({
   nodes: z.array(SnapshotNode).default([]),
   daemonSets: z.array(DaemonSetOverhead).default([]),
   truncated: SnapshotTruncation.optional(),
+  /** Pi-side prerequisites (node IPs, flannel, server certificate and version), for `doctor`. */
+  prerequisites: PiPrerequisites.optional(),
 });
 export type ClusterSnapshotInput = z.input<typeof ClusterSnapshot>;
 export type ClusterSnapshot = z.output<typeof ClusterSnapshot>;

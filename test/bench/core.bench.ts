@@ -14,6 +14,7 @@
  *   string the agent puts on the bus.
  */
 import { slimNode, slimPod } from '../../lib/agent/model.js';
+import { nodeEntry, PrerequisiteReporter } from '../../lib/agent/prerequisites.js';
 import { buildSnapshot } from '../../lib/agent/snapshot-builder.js';
 import { builtInInstanceSpecs, planCluster } from '../../lib/core/index.js';
 import {
@@ -481,15 +482,39 @@ function bigSnapshotDetail(): {
       status: { phase: 'Running' },
     });
   });
-  const snapshot = buildSnapshot({
-    cluster: 'pi-lab',
-    seq: 1_773_653_400_000,
-    observedAt: NOW.toISOString(),
-    agentVersion: '0.1.0',
-    pods: rawPods.map((p) => slimPod(p as Parameters<typeof slimPod>[0])),
-    nodes: rawNodes.map((n) => slimNode(n as Parameters<typeof slimNode>[0])),
-    pdbs: [],
-  });
+  // The Pis as K3s shows them, for the Pi-side prerequisites the agent adds to each snapshot.
+  for (const n of rawNodes.slice(0, 20) as {
+    metadata: { name: string; annotations?: Record<string, string> };
+    status: Record<string, unknown>;
+  }[]) {
+    const ip = `100.64.5.${rawNodes.indexOf(n) + 11}`;
+    n.metadata.annotations = {
+      'flannel.alpha.coreos.com/public-ip': ip,
+      'k3s.io/node-args': JSON.stringify(['agent', '--node-ip', ip, '--flannel-iface', 'tailscale0']),
+    };
+    n.status.addresses = [{ type: 'InternalIP', address: ip }];
+    n.status.nodeInfo = { kubeletVersion: 'v1.32.6+k3s1' };
+  }
+  const prerequisites = new PrerequisiteReporter({ now: () => NOW.getTime() }).report(
+    rawNodes.map((n) => nodeEntry(n as Parameters<typeof nodeEntry>[0])),
+    NOW.toISOString(),
+  );
+  const snapshot = {
+    ...buildSnapshot({
+      cluster: 'pi-lab',
+      seq: 1_773_653_400_000,
+      observedAt: NOW.toISOString(),
+      agentVersion: '0.1.0',
+      pods: rawPods.map((p) => slimPod(p as Parameters<typeof slimPod>[0])),
+      nodes: rawNodes.map((n) => slimNode(n as Parameters<typeof slimNode>[0])),
+      pdbs: [],
+    }),
+    prerequisites: {
+      ...prerequisites,
+      serverUrl: 'https://100.64.5.11:6443',
+      serverCertSans: ['DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:localhost', 'IP Address:100.64.5.11'],
+    },
+  };
   ClusterSnapshot.parse(snapshot); // what the agent sends must be a valid snapshot
   const plain = Buffer.byteLength(JSON.stringify(snapshot), 'utf8');
   const enc = encodeSnapshotDetail(snapshot);
