@@ -18,6 +18,7 @@ import { isCredentialsError, type OpsClients, readSecret } from './context.js';
 import { type Deployment, findDeployment, isUsableStackStatus, stackNameFor } from './deployment.js';
 import { ConfigLoadError, type OpsEnvironment, readConfigFile } from './environment.js';
 import { StackNotFoundError } from './errors.js';
+import { PREREQUISITE_CHECK_IDS, prerequisiteChecks } from './prerequisites.js';
 import { TailscaleProbe, TailscaleProbeError } from './tailscale-probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -43,6 +44,7 @@ export const CHECK_IDS = [
   'tailscale.routes',
   'ami',
   'agent.heartbeat',
+  ...PREREQUISITE_CHECK_IDS,
   'pause',
   'dlq',
 ] as const;
@@ -694,6 +696,19 @@ export async function runDoctorChecks(
       ...(await guarded('agent.heartbeat', async () => [
         await heartbeatCheck(env, clients, config, d.tableName),
       ])),
+    );
+    checks.push(
+      ...(await guarded('pi.node-ip', async () =>
+        d.tableName
+          ? prerequisiteChecks(
+              await new DynamoState({ client: clients.dynamo, tableName: d.tableName }).getLatestSnapshot(
+                config.cluster.name,
+              ),
+              config,
+              env.clock(),
+            )
+          : PREREQUISITE_CHECK_IDS.map((id) => skip(id, 'not checked: the stack has no state table')),
+      )),
     );
     checks.push(
       ...(await guarded('pause', async () => [await pauseCheck(env, clients, config, d.tableName)])),
