@@ -5,7 +5,10 @@
  *
  * `seq` = max(previous + 1, wall-clock ms). After a restart the wall clock is ahead of the old
  * agent's last seq (it publishes at most one snapshot per batch window, far less than one per
- * millisecond), so seq keeps increasing across restarts without any stored state.
+ * millisecond), so seq keeps increasing across restarts without any stored state. The control
+ * plane rejects a seq or observedAt more than MAX_AGENT_CLOCK_SKEW_SECONDS ahead of its own
+ * clock, and {@link nextSnapshotSeq} restarts seq from the clock after the clock went back by
+ * more than that: ordering survives a clock that ran ahead and was corrected (docs/agent.md).
  *
  * Truncation (only when even gzip+base64 exceeds 256 KB): drop pending shapes from the least
  * important end (fewest pods, then most recently pending) first; then on-prem nodes; then the
@@ -18,6 +21,7 @@ import {
   type ClusterSnapshotInput,
   DetailTypes,
   encodeSnapshotDetail,
+  MAX_AGENT_CLOCK_SKEW_SECONDS,
   PUT_EVENTS_MAX_ENTRY_BYTES,
   putEventsEntryBytes,
   Sources,
@@ -26,6 +30,20 @@ import type { Clock } from './clock.js';
 import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
 import type { BusEntry, EventBusPort } from './ports.js';
+
+/**
+ * The next snapshot `seq`: the wall clock in ms, strictly increasing while the clock moves
+ * forward (so it survives restarts without stored state). When the clock went BACK by more
+ * than the control plane's allowed skew (it had run ahead and was corrected), seq restarts
+ * from the clock: the control plane never stored a seq that far ahead (it rejects
+ * future-dated snapshots, I12), so the corrected seq is accepted again within
+ * {@link MAX_AGENT_CLOCK_SKEW_SECONDS}, instead of staying ahead of real time forever.
+ */
+export function nextSnapshotSeq(lastSeq: number, nowMs: number): number {
+  const next = lastSeq + 1;
+  if (next > nowMs + MAX_AGENT_CLOCK_SKEW_SECONDS * 1000) return nowMs;
+  return Math.max(next, nowMs);
+}
 
 export class SnapshotTooLargeError extends Error {
   constructor(readonly bytes: number) {
@@ -239,7 +257,7 @@ export class Publisher {
   /** Build, fit and send one snapshot. Returns true when EventBridge accepted it. */
   async publishSnapshot(): Promise<boolean> {
     const { clock, log, metrics } = this.o;
-    const seq = Math.max(this.lastSeq + 1, clock.now());
+    const seq = nextSnapshotSeq(this.lastSeq, clock.now());
     this.lastSeq = seq;
     const observedAt = new Date(clock.now()).toISOString();
     let fitted: FittedSnapshot;

@@ -40,6 +40,7 @@ import {
   ClusterSnapshot,
   DrainInProgress,
   InFlightLaunch,
+  MAX_AGENT_CLOCK_SKEW_SECONDS,
   PauseState,
   Plan,
   parseOrThrow,
@@ -127,9 +128,15 @@ export class DynamoState implements StatePort {
             storedAt: now.toISOString(),
             body: gzipJson(snapshot),
           },
-          // I7: an older or equal seq never replaces what is stored.
-          ConditionExpression: 'attribute_not_exists(pk) OR seq < :seq',
-          ExpressionAttributeValues: { ':seq': snapshot.seq },
+          // I7: an older or equal seq never replaces what is stored — unless the stored seq is
+          // more than the allowed clock skew ahead of now (written by an agent whose clock ran
+          // ahead, before future-dated snapshots were refused): it would lock out every
+          // correct snapshot, so it is replaced (I12).
+          ConditionExpression: 'attribute_not_exists(pk) OR seq < :seq OR seq > :future',
+          ExpressionAttributeValues: {
+            ':seq': snapshot.seq,
+            ':future': now.getTime() + MAX_AGENT_CLOCK_SKEW_SECONDS * 1000,
+          },
         }),
       );
       return 'stored';

@@ -25,6 +25,8 @@ export const ControlMetrics = {
   invalidEvents: 'InvalidEvents',
   duplicateEvents: 'DuplicateEvents',
   staleSnapshotsIgnored: 'StaleSnapshotsIgnored',
+  /** reconcile: a snapshot dated (observedAt or seq) beyond the allowed clock skew ahead (I12). */
+  futureSnapshotsRejected: 'FutureSnapshotsRejected',
   reconcileBusy: 'ReconcileBusy',
   pendingPods: 'PendingPods',
   managedNodes: 'ManagedNodes',

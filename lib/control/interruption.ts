@@ -245,7 +245,7 @@ export async function handleInterruption(
     });
     return undefined;
   });
-  const snapAgeS = stored ? (now.getTime() - Date.parse(stored.snapshot.observedAt)) / 1000 : undefined;
+  const snapAgeS = stored ? (now.getTime() - Date.parse(stored.storedAt)) / 1000 : undefined;
   const node =
     stored && snapAgeS !== undefined && snapAgeS <= config.agent.staleAfterSeconds
       ? stored.snapshot.nodes.find((n) => n.name === inst.nodeName)

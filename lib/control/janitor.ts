@@ -131,7 +131,8 @@ function snapshotVerdict(
 ): { verdict: SnapshotVerdict; ageSeconds: number | undefined; snapshot: ClusterSnapshot | undefined } {
   if (!stored) return { verdict: 'absent', ageSeconds: undefined, snapshot: undefined };
   const snap = stored.snapshot;
-  const ageSeconds = (nowMs - Date.parse(snap.observedAt)) / 1000;
+  // By the receiver's clock (I12): when the control plane stored it, not the agent's observedAt.
+  const ageSeconds = (nowMs - Date.parse(stored.storedAt)) / 1000;
   if (!(ageSeconds <= config.agent.staleAfterSeconds))
     return { verdict: 'stale', ageSeconds, snapshot: snap };
   if (snap.truncated && snap.truncated.droppedNodes > 0) {

@@ -32,6 +32,7 @@
 import { decisionIdFor } from '../core/ids.js';
 import { planCluster } from '../core/plan.js';
 import type { BusEntry, BusPort, DecisionRecord, FleetPort, StatePort } from '../core/ports.js';
+import { futureDated, receivedAgeSeconds } from '../core/snapshot-time.js';
 import {
   type ClusterSnapshot,
   DetailTypes,
@@ -69,6 +70,7 @@ const JOURNAL_LOOKBACK = 25;
 
 export type ReconcileResult =
   | { outcome: 'stale-snapshot'; seq: number }
+  | { outcome: 'future-snapshot'; seq: number; skewSeconds: number; reason: string }
   | { outcome: 'busy' }
   | { outcome: 'foreign-instance'; instanceId: string }
   | {
@@ -108,6 +110,21 @@ export async function reconcile(
   let redelivered = false;
 
   if (input.kind === 'snapshot') {
+    // I12: the agent's clock is not trusted. A snapshot dated ahead of ours is refused (it
+    // would otherwise never age, and its seq would lock out every correct snapshot after it).
+    const future = futureDated(input.snapshot, started);
+    if (future) {
+      metrics.count(ControlMetrics.futureSnapshotsRejected);
+      log.warn('snapshot rejected: dated in the future by the agent clock', {
+        seq: input.snapshot.seq,
+        observedAt: input.snapshot.observedAt,
+        receivedAt: started.toISOString(),
+        skewSeconds: future.skewSeconds,
+        eventId: input.eventId,
+        reason: future.reason,
+      });
+      return { outcome: 'future-snapshot', seq: input.snapshot.seq, ...future };
+    }
     const stored = await state.putSnapshotIfNewer(input.snapshot, started);
     if (stored === 'stale') {
       const latest = await state.getLatestSnapshot(cluster);
@@ -185,8 +202,11 @@ async function reconcileUnderLease(
   ]);
   // Plan on the newest snapshot stored (a newer one may have landed while we waited).
   let snapshot: ClusterSnapshot | undefined = stored?.snapshot;
-  if (input.kind === 'snapshot' && (!snapshot || snapshot.seq < input.snapshot.seq))
+  let snapshotReceivedAt: string | undefined = stored?.storedAt;
+  if (input.kind === 'snapshot' && (!snapshot || snapshot.seq < input.snapshot.seq)) {
     snapshot = input.snapshot;
+    snapshotReceivedAt = now.toISOString();
+  }
 
   const fleetState: FleetState = {
     instances,
@@ -197,7 +217,7 @@ async function reconcileUnderLease(
   };
   // The operator's pause (k3s-burst pause) is applied to the plan before it is journaled.
   const { plan, launchesHeld } = applyPause({
-    plan: planCluster({ config, snapshot, fleet: fleetState, now, decisionId }),
+    plan: planCluster({ config, snapshot, snapshotReceivedAt, fleet: fleetState, now, decisionId }),
     pause,
     instances,
     draining: new Set(drains.map((d) => d.instanceId)),
@@ -222,7 +242,7 @@ async function reconcileUnderLease(
   }
 
   const emitted = await emitAll(deps.bus, entriesOf(plan, trigger, now), deps);
-  observe(plan, snapshot, instances.length, deps, now);
+  observe(plan, snapshot, snapshotReceivedAt, instances.length, deps, now);
   log.info('reconciled', {
     decisionId,
     trigger,
@@ -377,6 +397,7 @@ export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
 function observe(
   plan: Plan,
   snapshot: ClusterSnapshot | undefined,
+  receivedAt: string | undefined,
   managedNodes: number,
   deps: ReconcileDeps,
   started: Date,
@@ -390,7 +411,7 @@ function observe(
     );
     metrics.seconds(
       ControlMetrics.snapshotAge,
-      Math.max(0, (started.getTime() - Date.parse(snapshot.observedAt)) / 1000),
+      receivedAgeSeconds(receivedAt ?? snapshot.observedAt, started),
     );
   }
   metrics.count(

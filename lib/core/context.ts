@@ -33,7 +33,7 @@ export interface PlanContext {
   decisionId: string;
   snapshot: ClusterSnapshot | undefined;
   schedule: ActiveSchedule;
-  /** Seconds since the snapshot was observed; undefined without a snapshot. */
+  /** Seconds since the snapshot was received (observed, offline); undefined without a snapshot. */
   snapshotAgeSeconds: number | undefined;
   agentStale: boolean;
   /** Snapshot older than abandonAfterSeconds (not set when there is no snapshot at all). */
@@ -123,10 +123,15 @@ export function buildContext(args: {
   now: Date;
   decisionId: string;
   schedule: ActiveSchedule;
+  /** When the control plane received the snapshot (its clock); default the snapshot's observedAt. */
+  snapshotReceivedAt?: string | undefined;
 }): PlanContext {
   const { config, snapshot, fleet, now } = args;
   const nowMs = now.getTime();
-  const snapshotAgeSeconds = snapshot ? (nowMs - Date.parse(snapshot.observedAt)) / 1000 : undefined;
+  // I12: age by the receiver's clock when it is known, never by the agent's alone.
+  const snapshotAgeSeconds = snapshot
+    ? (nowMs - Date.parse(args.snapshotReceivedAt ?? snapshot.observedAt)) / 1000
+    : undefined;
   const agentStale = snapshotAgeSeconds === undefined || snapshotAgeSeconds > config.agent.staleAfterSeconds;
   const abandoned = snapshotAgeSeconds !== undefined && snapshotAgeSeconds > config.agent.abandonAfterSeconds;
   const nodes = [...(snapshot?.nodes ?? [])].sort(byKey((n) => n.name));

@@ -14,6 +14,11 @@ export interface PlanInput {
   config: Config;
   /** The latest snapshot from the agent, or undefined if none was ever received. */
   snapshot: ClusterSnapshot | undefined;
+  /**
+   * When the control plane received `snapshot`, by its own clock: its age (stale, abandoned) is
+   * measured from here (I12). Absent (offline `plan`, the simulator): the snapshot's `observedAt`.
+   */
+  snapshotReceivedAt?: string;
   fleet: FleetState;
   now: Date;
   /** Deterministic id of this decision (see decisionIdFor); launch ids derive from it. */
@@ -123,7 +128,16 @@ export function planCluster(input: PlanInput): Plan {
   const { config, snapshot, fleet, now, decisionId } = input;
   const catalog = buildCatalog(config);
   const schedule = activeSchedule(config, now);
-  const ctx = buildContext({ config, catalog, snapshot, fleet, now, decisionId, schedule });
+  const ctx = buildContext({
+    config,
+    catalog,
+    snapshot,
+    fleet,
+    now,
+    decisionId,
+    schedule,
+    snapshotReceivedAt: input.snapshotReceivedAt,
+  });
   const b = new PlanBuilder();
 
   if (snapshot?.truncated) {
@@ -141,7 +155,7 @@ export function planCluster(input: PlanInput): Plan {
       b.explain(
         'stale',
         snapshot
-          ? `the agent's last snapshot (seq ${snapshot.seq}, ${fmtTime(snapshot.observedAt, now)}) is ${fmtDuration(ctx.snapshotAgeSeconds ?? 0)} old, more than staleAfterSeconds=${config.agent.staleAfterSeconds}: fail-safe, no scale-in, repairs or scale-out from stale data; only the schedule ceiling, drain deadlines and minNodes apply`
+          ? `the agent's last snapshot (seq ${snapshot.seq}, observed ${fmtTime(snapshot.observedAt, now)}) was received ${fmtDuration(ctx.snapshotAgeSeconds ?? 0)} ago, more than staleAfterSeconds=${config.agent.staleAfterSeconds}: fail-safe, no scale-in, repairs or launches (warm capacity included: a node that cannot reach the K3s server cannot join); only the schedule ceiling and drain deadlines apply`
           : 'no agent snapshot has been received: fail-safe, no scale-in, repairs or scale-out; only the schedule ceiling and drain deadlines apply (warm capacity waits for the agent)',
       );
     } else {
@@ -157,7 +171,7 @@ export function planCluster(input: PlanInput): Plan {
     }
     const { head, names } = headroomFor(ctx, usage);
     const out = ctx.agentStale ? undefined : planScaleOut(ctx, b, head, names);
-    if (snapshot) {
+    if (snapshot && !ctx.agentStale) {
       const draining = new Set(ctx.drains.map((d) => d.instanceId));
       const present =
         ctx.liveInstances.filter((i) => !b.isRemoving(i.instanceId) && !draining.has(i.instanceId)).length +

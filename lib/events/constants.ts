@@ -79,5 +79,13 @@ export const AWS_PROVIDER_ID_PREFIX = 'aws:///';
 /** PutEvents entry limit (bytes), from the EventBridge API reference. */
 export const PUT_EVENTS_MAX_ENTRY_BYTES = 256 * 1024;
 
+/**
+ * How far ahead of the receiving Lambda's clock an agent snapshot may be dated (its
+ * `observedAt`, and its `seq`, which is the agent's wall clock in ms). Anything further ahead is
+ * rejected as future-dated (I12), so the stored `seq` never runs more than this ahead of real
+ * time and an agent whose clock was ahead and is corrected is accepted again within this long.
+ */
+export const MAX_AGENT_CLOCK_SKEW_SECONDS = 60;
+
 /** Kubelet default and the ceiling we plan with. */
 export const DEFAULT_MAX_PODS_PER_NODE = 110;

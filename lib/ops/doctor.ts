@@ -11,7 +11,7 @@ import { DynamoState } from '../aws/state.js';
 import type { CliIo } from '../cli/io.js';
 import { buildCatalog } from '../core/catalog.js';
 import { fmtDuration, fmtTime } from '../core/format.js';
-import type { Arch, Config, PauseState } from '../events/index.js';
+import { type Arch, type Config, MAX_AGENT_CLOCK_SKEW_SECONDS, type PauseState } from '../events/index.js';
 import { TailscaleOAuthSecret } from '../tailscale/index.js';
 import { routeApprovalCovers, tagsMissingFromTagOwners } from './acl.js';
 import { isCredentialsError, type OpsClients, readSecret } from './context.js';
@@ -499,17 +499,25 @@ async function heartbeatCheck(
       `deploy the agent (kubectl apply -k deploy/, docs/agent.md); ${agentFix}`,
     );
   }
-  const ageS = Math.max(
-    0,
-    Math.round((env.clock().getTime() - Date.parse(stored.snapshot.observedAt)) / 1000),
-  );
+  // By the receiver's clock (I12): when the control plane stored it. The difference to the
+  // agent's observedAt is the Pi's clock skew (plus delivery latency).
+  const ageS = Math.max(0, Math.round((env.clock().getTime() - Date.parse(stored.storedAt)) / 1000));
+  const skewS = Math.round((Date.parse(stored.snapshot.observedAt) - Date.parse(stored.storedAt)) / 1000);
   const limit = config.agent.staleAfterSeconds;
-  const what = `last snapshot seq ${stored.snapshot.seq} is ${fmtDuration(ageS)} old`;
+  const what = `last snapshot seq ${stored.snapshot.seq} was received ${fmtDuration(ageS)} ago (Pi clock skew ${skewS >= 0 ? '+' : ''}${skewS} s)`;
+  const clockFix = `check the Pi's clock (timedatectl status; enable NTP): snapshots dated more than ${MAX_AGENT_CLOCK_SKEW_SECONDS} s ahead are rejected (metric FutureSnapshotsRejected)`;
   if (ageS > limit) {
     return fail(
       id,
       `${what}, over agent.staleAfterSeconds (${limit} s): the control plane treats the agent as stale (no scale-in)`,
-      agentFix,
+      `${agentFix}; ${clockFix}`,
+    );
+  }
+  if (Math.abs(skewS) > MAX_AGENT_CLOCK_SKEW_SECONDS) {
+    return warn(
+      id,
+      `${what}: the Pi's clock is off by more than ${MAX_AGENT_CLOCK_SKEW_SECONDS} s`,
+      clockFix,
     );
   }
   if (ageS > 2 * config.agent.heartbeatSeconds) {

@@ -189,7 +189,8 @@ export async function collectStatus(
   let snapshot: StatusReport['snapshot'] = null;
   if (stored) {
     const s = stored.snapshot;
-    const age = ageOf(s.observedAt, now) ?? 0;
+    // By the receiver's clock (I12), not the agent's observedAt.
+    const age = ageOf(stored.storedAt, now) ?? 0;
     snapshot = {
       seq: s.seq,
       observedAt: s.observedAt,

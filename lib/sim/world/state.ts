@@ -3,6 +3,7 @@ import {
   type ClusterSnapshot,
   type DrainInProgress,
   type InFlightLaunch,
+  MAX_AGENT_CLOCK_SKEW_SECONDS,
   PauseState,
   parseOrThrow,
 } from '../../events/index.js';
@@ -66,7 +67,9 @@ export class FakeState implements StatePort {
 
   async putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'> {
     const s = this.of(snapshot.cluster);
-    if (s.snapshot && s.snapshot.snapshot.seq >= snapshot.seq) return 'stale';
+    const future = now.getTime() + MAX_AGENT_CLOCK_SKEW_SECONDS * 1000;
+    if (s.snapshot && s.snapshot.snapshot.seq >= snapshot.seq && s.snapshot.snapshot.seq <= future)
+      return 'stale';
     s.snapshot = frozenCopy({ snapshot, storedAt: now.toISOString() });
     return 'stored';
   }

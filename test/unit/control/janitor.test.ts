@@ -35,7 +35,8 @@ async function world(opts: { snapshotAgeSeconds?: number; withSnapshot?: boolean
         observedAt: ago(opts.snapshotAgeSeconds ?? 20),
         nodes: [piNode('pi-node-1'), cloudNode(registered.instanceId)],
       }),
-      NOW,
+      // received when observed: the janitor ages a snapshot by its receive time (I12)
+      new Date(ago(opts.snapshotAgeSeconds ?? 20)),
     );
   }
   return { t, orphan, registered, fresh };

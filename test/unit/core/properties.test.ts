@@ -702,25 +702,21 @@ describe('planCluster properties', () => {
     );
   });
 
-  it('never launches for pending pods, drains or repairs on a stale snapshot; launches nothing at all without a minNodes schedule', () => {
+  it('never launches (warm capacity included), drains or repairs on a stale snapshot', () => {
     const stale = fc.tuple(configArb(), worldArb).map(([config, w]) => ({
       config,
       w: { ...w, snapshotAgeS: config.agent.staleAfterSeconds + 1 + (w.snapshotAgeS % 7200) },
     }));
-    const seen = { warm: 0, removing: 0 };
+    const seen = { warmWanted: 0, removing: 0 };
     fc.assert(
       fc.property(stale, ({ config, w }) => {
         const built = buildWorld(w, config);
         const plan = decide(config, built);
-        if (plan.launches.length > 0) seen.warm++;
+        if (plan.activeSchedule.minNodes > 0) seen.warmWanted++;
         if (plan.terminations.length + plan.drains.length > 0) seen.removing++;
         expect(plan.agentStale).toBe(true);
-        // Warm capacity (schedule minNodes) is the only launch a stale agent allows, and it covers no pods.
-        for (const l of plan.launches) {
-          expect(l.shapeIds).toEqual([]);
-          expect(l.podsCovered).toBe(0);
-        }
-        if (plan.activeSchedule.minNodes === 0) expect(plan.launches).toEqual([]);
+        // DESIGN §4: nothing is launched while the agent is stale, warm capacity (minNodes) included.
+        expect(plan.launches).toEqual([]);
         // No scale-in or repair (I8): drains only for the schedule ceiling, terminations only for
         // the ceiling, abandonment or a drain whose deadline has passed; no Node deletions.
         expect(plan.nodeDeletions).toEqual([]);
@@ -741,7 +737,7 @@ describe('planCluster properties', () => {
       }),
       RUNS,
     );
-    expect(seen.warm).toBeGreaterThanOrEqual(10);
+    expect(seen.warmWanted).toBeGreaterThanOrEqual(10);
     expect(seen.removing).toBeGreaterThanOrEqual(20);
   });
 });

@@ -152,7 +152,7 @@ describe('repairs: stale agent fail-safe', () => {
     expect(p.terminations).toEqual([]);
     expect(p.nodeDeletions).toEqual([]);
     expect(said(p, 'stale')).toEqual([
-      "the agent's last snapshot (seq 18342, 09:20:00 UTC) is 10 min old, more than staleAfterSeconds=300: fail-safe, no scale-in, repairs or scale-out from stale data; only the schedule ceiling, drain deadlines and minNodes apply",
+      "the agent's last snapshot (seq 18342, observed 09:20:00 UTC) was received 10 min ago, more than staleAfterSeconds=300: fail-safe, no scale-in, repairs or launches (warm capacity included: a node that cannot reach the K3s server cannot join); only the schedule ceiling and drain deadlines apply",
     ]);
   });
 

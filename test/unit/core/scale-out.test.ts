@@ -534,7 +534,7 @@ describe('scale-out', () => {
     const p = plan({ snapshot: s });
     expect(p.agentStale).toBe(true);
     expect(p.launches).toEqual([]);
-    expect(said(p, 'stale').join()).toMatch(/6 min old, more than staleAfterSeconds=300/);
+    expect(said(p, 'stale').join()).toMatch(/received 6 min ago, more than staleAfterSeconds=300/);
   });
 });
 
@@ -626,8 +626,10 @@ describe('warm capacity', () => {
     expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
   });
 
-  it('keeps warm capacity with a stale agent but not without any snapshot', () => {
-    expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(600) }) }).launches).toHaveLength(1);
+  it('launches no warm capacity while the agent is stale or has never reported (DESIGN §4)', () => {
+    // A node that cannot reach the K3s server (on the Pis) cannot join: it would only cost money.
+    expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(10) }) }).launches).toHaveLength(1);
+    expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(600) }) }).launches).toEqual([]);
     expect(plan({ config, snapshot: null }).launches).toEqual([]);
   });
 });
