@@ -48,7 +48,8 @@ describe('janitor handler against moto and the fake Tailscale API', () => {
     ];
     await w.deps.state.putSnapshotIfNewer(
       snapshot({ seq: 100, observedAt: iso(400_000), nodes }),
-      new Date(w.clock.nowMs),
+      // received when observed: the janitor ages a snapshot by its receive time (I12)
+      new Date(iso(400_000)),
     );
 
     // When the janitor runs on a stale snapshot
@@ -69,7 +70,7 @@ describe('janitor handler against moto and the fake Tailscale API', () => {
     // When the agent is back and the janitor runs again
     await w.deps.state.putSnapshotIfNewer(
       snapshot({ seq: 101, observedAt: iso(20_000), nodes }),
-      new Date(w.clock.nowMs),
+      new Date(iso(20_000)),
     );
     const fresh = (await w.invoke(
       'janitor',

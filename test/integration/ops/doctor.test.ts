@@ -66,9 +66,10 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     const d = await deploy(moto, ts, opts);
     if (snapshotAgeSeconds !== null) {
       const at = new Date(Date.now() - snapshotAgeSeconds * 1000).toISOString();
+      // received when observed: doctor ages a snapshot by its receive time (I12)
       await d.state.putSnapshotIfNewer(
         snapshot({ observedAt: at, seq: 100, prerequisites: GOOD_PREREQUISITES }),
-        new Date(),
+        new Date(at),
       );
     }
     return d;
@@ -201,7 +202,9 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     const r = await doctor(d);
     const c = r.byId('agent.heartbeat');
     expect(c.status).toBe('fail');
-    expect(c.message).toMatch(/seq 100 is 20 min old, over agent\.staleAfterSeconds \(300 s\)/);
+    expect(c.message).toMatch(
+      /seq 100 was received 20 min ago \(Pi clock skew \+0 s\), over agent\.staleAfterSeconds \(300 s\)/,
+    );
     expect(c.fix).toContain('kubectl -n k3s-burst logs deploy/k3s-burst-agent');
 
     await moto.reset();

@@ -94,7 +94,7 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
         ],
         pendingShapes: [shape({ count: 3 })],
       }),
-      now,
+      new Date(observedAt),
     );
     for (const [i, ago] of [
       [1, 300],
