@@ -86,6 +86,16 @@ async function withState<T>(
   }
 }
 
+/** The `--reason` of pause/resume, or the usage exit after saying what is wrong with it. */
+function reasonOrUsage(io: CliIo, command: string, raw: string | undefined): string | { exit: number } {
+  try {
+    return checkReason(raw);
+  } catch (err) {
+    io.stderr(`k3s-burst ${command}: ${(err as Error).message}\n`);
+    return { exit: ExitCode.usage };
+  }
+}
+
 /** `k3s-burst pause` with an explicit environment (tests pass moto). */
 export async function runPause(args: string[], io: CliIo, env: OpsEnvironment): Promise<number> {
   const parsed = parseCommandArgs(io, 'pause', PAUSE_USAGE, args, {
@@ -98,13 +108,8 @@ export async function runPause(args: string[], io: CliIo, env: OpsEnvironment): 
   });
   if ('exit' in parsed) return parsed.exit;
   const { values } = parsed;
-  let reason: string;
-  try {
-    reason = checkReason(values.reason);
-  } catch (err) {
-    io.stderr(`k3s-burst pause: ${(err as Error).message}\n`);
-    return ExitCode.usage;
-  }
+  const reason = reasonOrUsage(io, 'pause', values.reason);
+  if (typeof reason !== 'string') return reason.exit;
   const now = env.clock();
   const r = await withState(io, env, 'pause', values, (state, config) =>
     pauseCluster(state, config, { at: now, drain: values.drain === true, by: operator(io), reason }),
@@ -134,13 +139,8 @@ export async function runResume(args: string[], io: CliIo, env: OpsEnvironment):
   });
   if ('exit' in parsed) return parsed.exit;
   const { values } = parsed;
-  let reason: string;
-  try {
-    reason = checkReason(values.reason);
-  } catch (err) {
-    io.stderr(`k3s-burst resume: ${(err as Error).message}\n`);
-    return ExitCode.usage;
-  }
+  const reason = reasonOrUsage(io, 'resume', values.reason);
+  if (typeof reason !== 'string') return reason.exit;
   const now = env.clock();
   const r = await withState(io, env, 'resume', values, (state, config) =>
     resumeCluster(state, config, { at: now, by: operator(io), reason }),
