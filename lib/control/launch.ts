@@ -19,6 +19,10 @@
  *    only adds the capacity-type loop the user data requires — no other fallback logic.
  * 3. Emit `InstanceLaunched` with every instance launched or reused.
  *
+ * While the operator's pause is set (`k3s-burst pause`), a request that passed the guard is
+ * refused too (`LaunchesPaused`, warning logged, in-flight record cleared): reconcile already
+ * plans no launch while paused; this covers a request written just before the pause.
+ *
  * Failures:
  * - `CapacityLimitError` (EC2 quota): counted as `CapacityLimitErrors` (alarm), logged with
  *   the fix, the group stops; not thrown (a retry cannot help until someone raises the quota).
@@ -76,7 +80,14 @@ export interface LaunchResult {
   launchId: string;
   instances: LaunchedInstance[];
   /** Why the group stopped short (absent when complete). */
-  stoppedBy?: 'capacity-limit' | 'no-capacity' | 'tailscale' | 'invalid-user-data' | 'expired' | 'refused';
+  stoppedBy?:
+    | 'capacity-limit'
+    | 'no-capacity'
+    | 'tailscale'
+    | 'invalid-user-data'
+    | 'expired'
+    | 'refused'
+    | 'paused';
   /** Why the launch guard refused the request (with `stoppedBy: 'refused'`). */
   refusal?: string;
   /** Detail types emitted. */
@@ -150,6 +161,23 @@ export async function launch(
       stoppedBy: 'refused',
       refusal: verdict.reason,
     };
+  }
+
+  // Defence in depth behind reconcile (which plans no launch while paused): a request the
+  // decider wrote just before `k3s-burst pause`, or redelivered during it, launches nothing.
+  const pause = await deps.state.getPause(cluster);
+  if (pause) {
+    metrics.count(ControlMetrics.launchesPaused, group.count);
+    log.warn('scale-out request refused: launches are paused (run k3s-burst resume to allow them)', {
+      launchId: group.launchId,
+      decisionId: req.decisionId,
+      count: group.count,
+      pausedSince: pause.since,
+      pausedBy: pause.by,
+    });
+    // Reconcile plans afresh after resume instead of counting this launch until its record expires.
+    await shrinkInFlight(deps, cluster, group.launchId, 0);
+    return { outcome: 'failed', launchId: group.launchId, instances: [], emitted: [], stoppedBy: 'paused' };
   }
 
   // Secrets and the AMI first: without them nothing can launch (errors name the secret/parameter).

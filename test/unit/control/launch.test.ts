@@ -249,6 +249,45 @@ describe('launch', () => {
     expect(w.metrics.total(ControlMetrics.launchFailures)).toBe(1);
   });
 
+  it('refuses a recorded request while the operator pause is set: no key, no RunInstances, counted, in-flight cleared', async () => {
+    // Given a request the decider recorded, then an operator pause set before launch ran
+    const w = fakeWorld();
+    const req = await decided(w, request());
+    await w.state.setPause(CLUSTER, {
+      since: NOW.toISOString(),
+      drain: false,
+      by: 'ana@laptop',
+      reason: 'bill',
+    });
+
+    // When launch handles it
+    const r = await launch(req, w.deps, opts);
+
+    // Then nothing is minted or launched, the refusal is counted and logged, and the record
+    // is cleared so reconcile plans afresh after resume
+    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'paused', instances: [], emitted: [] });
+    expect(w.devices.keys).toHaveLength(0);
+    expect(w.fleet.launchAttempts).toHaveLength(0);
+    expect(ourInstances(w)).toHaveLength(0);
+    expect(w.metrics.total(ControlMetrics.launchesPaused)).toBe(2);
+    expect(w.log.text()).toContain('paused');
+    expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
+  });
+
+  it('launches again once the pause is cleared (resume)', async () => {
+    const w = fakeWorld();
+    await w.state.setPause(CLUSTER, {
+      since: NOW.toISOString(),
+      drain: false,
+      by: 'ana@laptop',
+      reason: 'bill',
+    });
+    await w.state.clearPause(CLUSTER);
+    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
+    expect(r.outcome).toBe('launched');
+    expect(w.metrics.total(ControlMetrics.launchesPaused)).toBe(0);
+  });
+
   it('a request a little late (retried within its in-flight life) still launches', async () => {
     const w = fakeWorld();
     w.clock.advance(w.config.launch.inFlightTtlSeconds - 120);
