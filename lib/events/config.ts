@@ -138,6 +138,21 @@ const NodesSection = z.strictObject({
       arm64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
       amd64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
     }),
+  imageOwners: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(\d{12}|amazon|self)$/,
+          'expected a 12-digit AWS account id, "amazon" or "self" (this account)',
+        ),
+    )
+    .min(1)
+    .max(10)
+    .optional()
+    .describe(
+      'Who may own the node AMI (IAM ec2:Owner on RunInstances). Default: derived from amiSsmParameters (Canonical → 099720109477 and "amazon", Amazon Linux → "amazon", your own parameter → "self").',
+    ),
   ssmSessionManager: z
     .boolean()
     .default(false)

@@ -2,12 +2,22 @@ import { Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { Tags } from '../events/index.js';
+import { SELF_IMAGE_OWNER } from './image-owners.js';
 
 /** Inputs of the EC2 statements; ARNs may be tokens. */
 export interface FleetPermissionsProps {
   readonly clusterName: string;
   readonly subnetIds: readonly string[];
+  /** The VPC of `subnetIds` (the network interface must be in it). */
+  readonly vpcId: string;
   readonly securityGroupId: string;
+  /** `nodes.candidateTypes`: the only instance types RunInstances may start. */
+  readonly instanceTypes: readonly string[];
+  /**
+   * Allowed `ec2:Owner` values of the AMI (lib/infra/image-owners.ts), account ids or
+   * `amazon`; `self` is replaced by this stack's account.
+   */
+  readonly imageOwners: readonly string[];
   readonly nodeRoleArn: string;
   /** SSM parameter names of the node AMIs (public `/aws/service/...` or the account's own). */
   readonly amiParameterNames: readonly string[];
@@ -27,28 +37,72 @@ export function ssmParameterArn(scope: Construct, name: string): string {
 }
 
 /**
- * Statements that let the launch function start instances **only with this cluster's tag**.
+ * Statements that let the launch function start instances **only with this cluster's tag,
+ * only as configured** — defence in depth behind the launch guard (lib/core/launch-guard.ts):
+ * even a launch function tricked into calling RunInstances with other parameters is refused.
  *
  * The fleet adapter (`lib/aws/fleet.ts`) launches with RunInstances only, with every
  * parameter in the request (no launch template, no CreateFleet: see lib/aws/fleet.ts), so
  * neither CreateFleet nor the launch template is granted.
  *
- * RunInstances is authorized per resource: the instance and volume it creates must carry
- * `k3s-burst:cluster=<cluster>` in the request (`aws:RequestTag`); the subnets and the
- * security group it uses are pinned to this stack's; network interfaces, AMIs and spot
- * requests cannot be tagged reliably or are owned by others, so they are unconditioned.
+ * RunInstances is authorized once per resource it touches, and each condition key exists
+ * only on some resource types (Service Authorization Reference, EC2 resource types), so
+ * each condition sits on the resource that carries it — a key on the wrong resource would
+ * never match and silently deny every launch:
+ * - `instance`: `aws:RequestTag/k3s-burst:cluster`, `ec2:InstanceType` ∈ `nodes.candidateTypes`,
+ *   `ec2:MetadataHttpTokens = required` and `ec2:MetadataHttpPutResponseHopLimit ≤ 1` (IMDSv2);
+ * - `volume`: the cluster tag and `ec2:Encrypted = true`;
+ * - `network-interface`: `ec2:Subnet` ∈ this stack's subnets and `ec2:Vpc` = their VPC (ARNs);
+ * - `image`: `ec2:Owner` ∈ the allowed image owners;
+ * - `subnet` / `security-group`: pinned by ARN to this stack's; `spot-instances-request` has
+ *   no useful key (it is created implicitly by a spot launch).
  * Tagging is allowed only as part of that launch (`ec2:CreateAction`) or later on already
  * cluster-tagged resources, without ever changing the cluster tag itself.
  */
 export function launchStatements(scope: Construct, props: FleetPermissionsProps): PolicyStatement[] {
   const clusterTag = `aws:RequestTag/${Tags.cluster}`;
   const created = ['instance/*', 'volume/*'].map((r) => ec2Arn(scope, r));
+  const account = Stack.of(scope).account;
+  const owners = [...new Set(props.imageOwners.map((o) => (o === SELF_IMAGE_OWNER ? account : o)))];
   return [
     new PolicyStatement({
-      sid: 'LaunchOnlyClusterTagged',
+      sid: 'LaunchClusterTaggedCandidateInstances',
       actions: ['ec2:RunInstances'],
-      resources: created,
-      conditions: { StringEquals: { [clusterTag]: props.clusterName } },
+      resources: [ec2Arn(scope, 'instance/*')],
+      conditions: {
+        StringEquals: {
+          [clusterTag]: props.clusterName,
+          'ec2:InstanceType': [...props.instanceTypes],
+          'ec2:MetadataHttpTokens': 'required',
+        },
+        NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 1 },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'LaunchEncryptedClusterTaggedVolumes',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Arn(scope, 'volume/*')],
+      conditions: {
+        StringEquals: { [clusterTag]: props.clusterName },
+        Bool: { 'ec2:Encrypted': 'true' },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'LaunchInterfacesInStackSubnets',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Arn(scope, 'network-interface/*')],
+      conditions: {
+        ArnEquals: {
+          'ec2:Subnet': props.subnetIds.map((id) => ec2Arn(scope, `subnet/${id}`)),
+          'ec2:Vpc': ec2Arn(scope, `vpc/${props.vpcId}`),
+        },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'LaunchImagesOfAllowedOwners',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Arn(scope, 'image/*', false)],
+      conditions: { StringEquals: { 'ec2:Owner': owners } },
     }),
     new PolicyStatement({
       sid: 'LaunchUsingStackResources',
@@ -56,9 +110,7 @@ export function launchStatements(scope: Construct, props: FleetPermissionsProps)
       resources: [
         ...props.subnetIds.map((id) => ec2Arn(scope, `subnet/${id}`)),
         ec2Arn(scope, `security-group/${props.securityGroupId}`),
-        ec2Arn(scope, 'network-interface/*'),
         ec2Arn(scope, 'spot-instances-request/*'),
-        ec2Arn(scope, 'image/*', false),
       ],
     }),
     new PolicyStatement({

@@ -10,6 +10,7 @@ export * from './event-patterns.js';
 export * from './event-routing.js';
 export * from './fleet-permissions.js';
 export * from './function-access.js';
+export * from './image-owners.js';
 export * from './k3s-burst-stack.js';
 export * from './network.js';
 export * from './node-template.js';

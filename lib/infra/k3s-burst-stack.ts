@@ -23,6 +23,7 @@ import { InfraError } from './errors.js';
 import { EventRouting } from './event-routing.js';
 import { describeStatement, launchStatements, terminateStatement } from './fleet-permissions.js';
 import { FUNCTION_ACCESS, STATE_TABLE_ACTIONS } from './function-access.js';
+import { resolveImageOwners } from './image-owners.js';
 import { BurstNetwork } from './network.js';
 import { NodeLaunchTemplate } from './node-template.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE, Observability } from './observability.js';
@@ -295,7 +296,14 @@ export class K3sBurstStack extends Stack {
         for (const statement of launchStatements(this, {
           clusterName: cluster,
           subnetIds: this.network.subnets.map((s) => s.subnetId),
+          vpcId: this.network.vpc.vpcId,
           securityGroupId: this.network.securityGroup.securityGroupId,
+          instanceTypes: this.config.nodes.candidateTypes,
+          imageOwners: resolveImageOwners({
+            imageOwners: this.config.nodes.imageOwners,
+            amiSsmParameters: this.config.nodes.amiSsmParameters,
+            region: this.config.cluster.region,
+          }),
           nodeRoleArn: this.nodes.role.roleArn,
           amiParameterNames: [
             this.config.nodes.amiSsmParameters.arm64,
@@ -320,7 +328,7 @@ export class K3sBurstStack extends Stack {
     for (const name of FUNCTION_NAMES)
       ack(this.functions.roles[name], 'AwsSolutions-IAM5[Resource::*]', describeReason);
 
-    const instanceReason = `instance ids are not known before launch; every statement on instance/* is conditioned on the ${Tags.cluster} tag (aws:RequestTag for launch, aws:ResourceTag for terminate/retag)`;
+    const instanceReason = `instance ids are not known before launch; every statement on instance/* is conditioned on the ${Tags.cluster} tag (aws:RequestTag for launch, with ec2:InstanceType in nodes.candidateTypes and IMDSv2 required; aws:ResourceTag for terminate/retag)`;
     for (const name of ['launch', 'terminate', 'janitor'] as const) {
       ack(this.functions.roles[name], this.nagArnFinding('instance/*'), instanceReason);
     }
@@ -328,12 +336,12 @@ export class K3sBurstStack extends Stack {
     ack(
       launch,
       this.nagArnFinding('volume/*'),
-      `volumes are created by the launch; conditioned on aws:RequestTag/${Tags.cluster} (RunInstances) or ec2:CreateAction / aws:ResourceTag (CreateTags)`,
+      `volumes are created by the launch and have no id beforehand; RunInstances requires aws:RequestTag/${Tags.cluster} and ec2:Encrypted=true, CreateTags ec2:CreateAction or aws:ResourceTag`,
     );
     ack(
       launch,
       this.nagArnFinding('network-interface/*'),
-      'the primary network interface is created by RunInstances and has no id beforehand; CreateTags on it only with ec2:CreateAction',
+      "the primary network interface is created by RunInstances and has no id beforehand; RunInstances requires ec2:Subnet in this stack's subnets and ec2:Vpc their VPC, CreateTags only with ec2:CreateAction",
     );
     ack(
       launch,
@@ -343,7 +351,7 @@ export class K3sBurstStack extends Stack {
     ack(
       launch,
       this.nagArnFinding('image/*', false),
-      'the AMI id changes with every Ubuntu release and is resolved from the SSM parameter at launch; images are owned by Canonical or the user',
+      'the AMI id changes with every OS release and is resolved from the SSM parameter at launch; RunInstances requires ec2:Owner in nodes.imageOwners (default derived from the parameter: Canonical, Amazon or this account)',
     );
 
     const scheduleRole = this.schedules.role;

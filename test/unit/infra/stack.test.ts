@@ -532,10 +532,16 @@ describe('least privilege', () => {
   const clusterTag = { [`aws:RequestTag/${Tags.cluster}`]: 'pi-lab' };
 
   it('lets launch create instances and volumes only with the cluster tag in the request', () => {
-    const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === 'LaunchOnlyClusterTagged');
-    expect(st?.Action).toBe('ec2:RunInstances');
-    expect(st?.Condition).toEqual({ StringEquals: clusterTag });
-    expect(JSON.stringify(st?.Resource)).toMatch(/instance\/\*.*volume\/\*/);
+    // (the other RunInstances conditions: launch-conditions.test.ts)
+    for (const [sid, resource] of [
+      ['LaunchClusterTaggedCandidateInstances', 'instance/*'],
+      ['LaunchEncryptedClusterTaggedVolumes', 'volume/*'],
+    ] as const) {
+      const st = statementsOf(s.template, fnRole('launch')).find((x) => x.Sid === sid);
+      expect(st?.Action).toBe('ec2:RunInstances');
+      expect(st?.Condition?.StringEquals).toMatchObject(clusterTag);
+      expect(JSON.stringify(st?.Resource)).toContain(resource);
+    }
   });
 
   it('grants no CreateFleet and no launch template: the fleet adapter only calls RunInstances', () => {
