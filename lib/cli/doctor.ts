@@ -16,7 +16,8 @@ const USAGE = `Usage: k3s-burst doctor [--config FILE] [--region REGION] [--pod-
 Check a k3s-burst deployment: config valid, stack deployed and usable, secrets set and of
 the right shape (values are never printed), Tailscale OAuth client scopes and tags, tag
 owners in the tailnet policy, route auto-approval of the pod CIDR (with --pod-cidr), AMI
-resolvable per architecture, agent heartbeat fresh, the Pi side as the agent reports it
+resolvable per architecture, EC2 vCPU quotas (Service Quotas) enough for the limits, agent
+heartbeat fresh, the Pi side as the agent reports it
 (node IPs and flannel on tailscale0, server certificate covers cluster.k3sServerUrl, K3s
 version), not paused (k3s-burst pause),
 dead-letter queues empty.

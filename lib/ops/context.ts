@@ -7,6 +7,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { awsErrorCode, errorMessage } from '../aws/logger.js';
@@ -20,6 +21,7 @@ export interface OpsClients {
   ec2: EC2Client;
   dynamo: DynamoDBClient;
   secrets: SecretsManagerClient;
+  serviceQuotas: ServiceQuotasClient;
   sqs: SQSClient;
   ssm: SSMClient;
   destroy(): void;
@@ -37,6 +39,7 @@ export function makeClients(options: AwsClientOptions): OpsClients {
     ec2: new EC2Client(o),
     dynamo: new DynamoDBClient(o),
     secrets: new SecretsManagerClient(o),
+    serviceQuotas: new ServiceQuotasClient(o),
     sqs: new SQSClient(o),
     ssm: new SSMClient(o),
   };

@@ -7,6 +7,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { awsErrorCode, errorMessage } from '../aws/logger.js';
+import { ServiceQuotasReader } from '../aws/service-quotas.js';
 import { DynamoState } from '../aws/state.js';
 import type { CliIo } from '../cli/io.js';
 import { buildCatalog } from '../core/catalog.js';
@@ -19,6 +20,7 @@ import { type Deployment, findDeployment, isUsableStackStatus, stackNameFor } fr
 import { ConfigLoadError, type OpsEnvironment, readConfigFile } from './environment.js';
 import { StackNotFoundError } from './errors.js';
 import { PREREQUISITE_CHECK_IDS, prerequisiteChecks } from './prerequisites.js';
+import { quotaChecks } from './quota-check.js';
 import { TailscaleProbe, TailscaleProbeError } from './tailscale-probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -43,6 +45,7 @@ export const CHECK_IDS = [
   'tailscale.acl',
   'tailscale.routes',
   'ami',
+  'quota',
   'agent.heartbeat',
   ...PREREQUISITE_CHECK_IDS,
   'pause',
@@ -700,6 +703,8 @@ export async function runDoctorChecks(
       )),
     );
     checks.push(...(await guarded('ami', () => amiChecks(clients, config, region))));
+    const quotas = env.quotas?.(region) ?? new ServiceQuotasReader({ client: clients.serviceQuotas });
+    checks.push(...(await guarded('quota', () => quotaChecks(quotas, config, region))));
     checks.push(
       ...(await guarded('agent.heartbeat', async () => [
         await heartbeatCheck(env, clients, config, d.tableName),

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { CliIo } from '../cli/io.js';
 import { loadConfig } from '../core/index.js';
 import type { Clock } from '../core/ports.js';
+import type { QuotaPort } from '../core/quotas.js';
 import { type Config, formatProblem, ValidationError } from '../events/index.js';
 import { OpsUsageError } from './errors.js';
 
@@ -32,6 +33,11 @@ export interface OpsEnvironment {
   tailscaleBaseUrl: string;
   fetch: typeof fetch;
   clock: Clock;
+  /**
+   * The EC2 quota reader for a region (doctor's quota checks).
+   * @default - Service Quotas through the SDK client built with `aws(region)`
+   */
+  quotas?: (region: string) => QuotaPort;
 }
 
 /** Env var that points the tools at another Tailscale API (a proxy, a test server). */

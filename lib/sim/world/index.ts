@@ -9,5 +9,6 @@ export * from './bus.js';
 export * from './device-registry.js';
 export * from './fleet.js';
 export * from './offering-cache.js';
+export * from './quotas.js';
 export * from './secrets.js';
 export * from './state.js';

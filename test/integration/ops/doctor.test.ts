@@ -1,8 +1,11 @@
 import { CloudFormationClient, DeleteStackCommand } from '@aws-sdk/client-cloudformation';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ServiceQuotasReader } from '../../../lib/aws/service-quotas.js';
 import { runDoctor } from '../../../lib/cli/doctor.js';
 import type { CheckResult, DoctorReport } from '../../../lib/ops/doctor.js';
+import { type FakeServiceQuotas, startFakeServiceQuotas } from '../../support/fake-service-quotas.js';
 import type { FakeTailscale } from '../../support/fake-tailscale.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 import { snapshot } from '../../unit/core/fixtures.js';
@@ -37,13 +40,20 @@ const GOOD_PREREQUISITES = {
 describe('k3s-burst doctor against moto + fake Tailscale', () => {
   let moto: Moto;
   let ts: FakeTailscale;
+  // moto has no EC2 quotas: the real Service Quotas adapter reads them from a scripted endpoint.
+  let sq: FakeServiceQuotas;
+  let sqClient: ServiceQuotasClient;
   const printed: string[] = [];
 
   beforeAll(async () => {
     moto = await startMoto();
+    sq = await startFakeServiceQuotas();
+    sqClient = new ServiceQuotasClient(sq.clientConfig);
   });
   afterAll(async () => {
     await moto?.stop();
+    sqClient?.destroy();
+    await sq?.stop();
     // Nothing any doctor run printed holds a secret value.
     const all = printed.join('\n');
     expect(all.length).toBeGreaterThan(0);
@@ -54,8 +64,22 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
   });
   const tailscale = (scopes?: string[]) => startTailscaleClient('kD0ct0r1CNTRL', CLIENT_SECRET, scopes);
 
+  /** Quotas that cover the test config (t4g.medium, m7g.large; 5 nodes → 10 vCPUs). */
+  function setQuotas(spot: number, onDemand: number): void {
+    sq.reset();
+    sq.applied.set('L-34B43A08', {
+      name: 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests',
+      value: spot,
+    });
+    sq.defaults.set('L-1216C47A', {
+      name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances',
+      value: onDemand,
+    });
+  }
+
   beforeEach(async () => {
     await moto.reset();
+    setQuotas(32, 64);
     ts = await tailscale();
   });
   afterEach(async () => {
@@ -76,10 +100,11 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
   }
 
   async function doctor(d: Deployed, args: string[] = []) {
+    const env = { ...opsEnv(moto, ts), quotas: () => new ServiceQuotasReader({ client: sqClient }) };
     const io = captureIo(d.configDir, printed);
-    const code = await runDoctor(args, io, opsEnv(moto, ts));
+    const code = await runDoctor(args, io, env);
     const jsonIo = captureIo(d.configDir, printed);
-    const jsonCode = await runDoctor([...args, '--json'], jsonIo, opsEnv(moto, ts));
+    const jsonCode = await runDoctor([...args, '--json'], jsonIo, env);
     expect(jsonCode).toBe(code);
     const report = JSON.parse(jsonIo.out) as DoctorReport;
     const byId = (id: string): CheckResult => {
@@ -110,6 +135,8 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
       'tailscale.acl': 'ok',
       'tailscale.routes': 'skip',
       'ami:arm64': 'ok',
+      'quota:standard-spot': 'ok',
+      'quota:standard-on-demand': 'ok',
       'agent.heartbeat': 'ok',
       'pi.node-ip': 'ok',
       'pi.flannel': 'ok',
@@ -121,9 +148,36 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(r.byId('ami:arm64').message).toContain('ami-0a1b2c3d4e5f60718');
     expect(r.byId('dlq').message).toContain('all 2 dead-letter queue(s) are empty');
     expect(r.text).toMatch(/^ok\s+stack\s+stack K3sBurst-pi-lab is CREATE_COMPLETE/m);
-    expect(r.text).toContain('0 failed, 0 warning(s), 14 ok, 1 skipped');
+    expect(r.text).toContain('0 failed, 0 warning(s), 16 ok, 1 skipped');
     // The probe key was minted with the configured tags (and the key itself never printed).
     expect(ts.keys.some((k) => k.capabilities.devices.create.tags.includes('tag:k3s-burst'))).toBe(true);
+  });
+
+  it('EC2 quotas: a spot quota below the limits warns, an on-demand quota too small for one node fails', async () => {
+    const d = await setup();
+    setQuotas(4, 1);
+
+    const r = await doctor(d);
+
+    expect(r.code).toBe(1);
+    expect(r.byId('quota:standard-spot').status).toBe('warn');
+    expect(r.byId('quota:standard-spot').message).toContain('stop at 4 vCPUs');
+    expect(r.byId('quota:standard-on-demand').status).toBe('fail');
+    expect(r.byId('quota:standard-on-demand').message).toContain('1 vCPUs (AWS default)');
+    expect(line(r.text, 'quota:standard-on-demand')).toContain(
+      'aws service-quotas request-service-quota-increase --service-code ec2 --quota-code L-1216C47A --desired-value 10 --region eu-central-1',
+    );
+  });
+
+  it('EC2 quotas not readable (IAM): one warning naming the servicequotas actions, exit 0', async () => {
+    const d = await setup();
+    sq.failWith = 'AccessDeniedException';
+
+    const r = await doctor(d);
+
+    expect(r.code).toBe(0);
+    expect(r.byId('quota').status).toBe('warn');
+    expect(r.byId('quota').fix).toContain('servicequotas:GetServiceQuota');
   });
 
   it('with --pod-cidr: ok when autoApprovers covers it, fail with the policy snippet when not', async () => {
