@@ -5,6 +5,7 @@
  */
 import { fmtDuration, fmtTime } from '../core/format.js';
 import { credentialsAware, makeClients, resolveRegion } from '../ops/context.js';
+import { fmtUsd } from '../ops/cost.js';
 import { defaultEnvironment, type OpsEnvironment, readConfigFile } from '../ops/environment.js';
 import { OpsError } from '../ops/errors.js';
 import { collectStatus, type StatusInstance, type StatusReport } from '../ops/status.js';
@@ -101,6 +102,13 @@ export function formatStatus(r: StatusReport): string {
     for (const e of d.explanations) out.push(`    - [${e.kind}] ${e.message}`);
   }
   if (r.decisions.length === 0) out.push('  (none)');
+  const c = r.costAtRest;
+  out.push(
+    '',
+    `Cost at rest: about ${fmtUsd(c.monthlyUsd)}/month for this config (${c.pricesRegion} list prices of ${c.pricesAsOf}; docs/operations.md "Cost at rest"). ` +
+      `Each running node adds ${fmtUsd(c.perRunningNodeMonthlyUsd)}/month of public IPv4 plus its instance price` +
+      `${c.runningNodes > 0 ? ` (${c.runningNodes} running: +${fmtUsd(c.runningNodes * c.perRunningNodeMonthlyUsd)}/month)` : ''}.`,
+  );
   if (r.notes.length > 0) {
     out.push('');
     for (const n of r.notes) out.push(`* ${n}`);

@@ -7,6 +7,7 @@ import { DynamoState } from '../aws/state.js';
 import type { Config, Explanation, PauseState } from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
+import { estimateCostAtRest } from './cost.js';
 import { type Deployment, findDeployment, required, stackNameFor } from './deployment.js';
 import type { OpsEnvironment } from './environment.js';
 import { listClusterInstances } from './instances.js';
@@ -58,6 +59,14 @@ export interface StatusReport {
   /** The operator's pause (`k3s-burst pause`), null when launches are allowed. */
   pause: PauseState | null;
   tailscale: { available: boolean; reason?: string };
+  /** The monthly cost at rest of this config (docs/operations.md "Cost at rest"), and what running nodes add. */
+  costAtRest: {
+    monthlyUsd: number;
+    perRunningNodeMonthlyUsd: number;
+    runningNodes: number;
+    pricesRegion: string;
+    pricesAsOf: string;
+  };
   /** Footnotes: degraded sources, stack notes. */
   notes: string[];
 }
@@ -220,6 +229,18 @@ export async function collectStatus(
     })),
     pause: pause ?? null,
     tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
+    costAtRest: costAtRestOf(config, rows),
     notes,
+  };
+}
+
+function costAtRestOf(config: Config, rows: StatusInstance[]): StatusReport['costAtRest'] {
+  const e = estimateCostAtRest(config);
+  return {
+    monthlyUsd: e.monthlyUsd,
+    perRunningNodeMonthlyUsd: e.perRunningNodeMonthlyUsd,
+    runningNodes: rows.filter((r) => r.state === 'running').length,
+    pricesRegion: e.region,
+    pricesAsOf: e.pricesAsOf,
   };
 }

@@ -72,8 +72,24 @@ describe('formatStatus', () => {
     decisions: [],
     pause: null,
     tailscale: { available: true },
+    costAtRest: {
+      monthlyUsd: 8.6512,
+      perRunningNodeMonthlyUsd: 3.65,
+      runningNodes: 0,
+      pricesRegion: 'eu-central-1',
+      pricesAsOf: '2026-12-06',
+    },
     notes: [],
   };
+
+  it('prints the cost at rest with the price date, and what the running nodes add', () => {
+    expect(formatStatus(base)).toContain(
+      'Cost at rest: about $8.65/month for this config (eu-central-1 list prices of 2026-12-06; docs/operations.md "Cost at rest"). Each running node adds $3.65/month of public IPv4 plus its instance price.',
+    );
+    expect(formatStatus({ ...base, costAtRest: { ...base.costAtRest, runningNodes: 2 } })).toContain(
+      'plus its instance price (2 running: +$7.30/month).',
+    );
+  });
 
   it('a pause is the second line, with who, why and how to undo it', () => {
     const text = formatStatus({
