@@ -115,7 +115,11 @@ export class DynamoState implements StatePort {
     this.table = props.tableName;
   }
 
-  async putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'> {
+  async putSnapshotIfNewer(
+    snapshot: ClusterSnapshot,
+    now: Date,
+    receivedAt: Date = now,
+  ): Promise<'stored' | 'stale'> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -125,7 +129,7 @@ export class DynamoState implements StatePort {
             sk: 'SNAPSHOT',
             seq: snapshot.seq,
             observedAt: snapshot.observedAt,
-            storedAt: now.toISOString(),
+            storedAt: receivedAt.toISOString(),
             body: gzipJson(snapshot),
           },
           // I7: an older or equal seq never replaces what is stored — unless the stored seq is

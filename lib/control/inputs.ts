@@ -56,7 +56,13 @@ function foreign(cluster: string, expected: string): string {
 // ───────────────────────── reconcile ─────────────────────────
 
 export type ReconcileInput =
-  | { kind: 'snapshot'; eventId: string; snapshot: ClusterSnapshot }
+  | {
+      kind: 'snapshot';
+      eventId: string;
+      snapshot: ClusterSnapshot;
+      /** The envelope's `time`: when EventBridge received the snapshot (the agent does not set it). */
+      busTime: string;
+    }
   | { kind: 'tick'; eventId: string; tick: ScheduledTick }
   | { kind: 'ec2-state'; eventId: string; instanceId: string; state: InstanceState; time: string };
 
@@ -83,7 +89,7 @@ export function parseReconcileEvent(raw: unknown, cluster: string): Parsed<Recon
       throw err;
     }
     if (snapshot.cluster !== cluster) return { ok: false, reason: foreign(snapshot.cluster, cluster) };
-    return { ok: true, input: { kind: 'snapshot', eventId: e.id, snapshot } };
+    return { ok: true, input: { kind: 'snapshot', eventId: e.id, snapshot, busTime: e.time } };
   }
   if (e.source === Sources.ec2 && e['detail-type'] === DetailTypes.ec2StateChange) {
     const d = Ec2StateChangeDetail.safeParse(e.detail);

@@ -94,6 +94,17 @@ export function triggerOf(input: ReconcileInput): string {
   }
 }
 
+/**
+ * When a snapshot was received (I12, I8): EventBridge's receive time from the envelope — the
+ * agent does not set it, so it is AWS's clock and includes any wait in transit (a snapshot
+ * delivered minutes late is minutes old) — capped at the Lambda's clock `now`, so a bad or
+ * forged `time` can only make a snapshot older (more cautious), never fresher.
+ */
+export function receivedAtOf(input: Extract<ReconcileInput, { kind: 'snapshot' }>, now: Date): Date {
+  const bus = Date.parse(input.busTime);
+  return Number.isFinite(bus) && bus < now.getTime() ? new Date(bus) : now;
+}
+
 function triggerKind(input: ReconcileInput): string {
   return input.kind === 'ec2-state' ? 'ec2-state-change' : input.kind;
 }
@@ -125,7 +136,7 @@ export async function reconcile(
       });
       return { outcome: 'future-snapshot', seq: input.snapshot.seq, ...future };
     }
-    const stored = await state.putSnapshotIfNewer(input.snapshot, started);
+    const stored = await state.putSnapshotIfNewer(input.snapshot, started, receivedAtOf(input, started));
     if (stored === 'stale') {
       const latest = await state.getLatestSnapshot(cluster);
       if (latest?.snapshot.seq !== input.snapshot.seq) {
@@ -205,7 +216,7 @@ async function reconcileUnderLease(
   let snapshotReceivedAt: string | undefined = stored?.storedAt;
   if (input.kind === 'snapshot' && (!snapshot || snapshot.seq < input.snapshot.seq)) {
     snapshot = input.snapshot;
-    snapshotReceivedAt = now.toISOString();
+    snapshotReceivedAt = receivedAtOf(input, now).toISOString();
   }
 
   const fleetState: FleetState = {

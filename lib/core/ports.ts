@@ -302,7 +302,11 @@ export class StatePortError extends PortError {
 
 export interface StoredSnapshot {
   snapshot: ClusterSnapshot;
-  /** When the control plane stored it (not when the agent observed it). */
+  /**
+   * When the control plane received it: EventBridge's receive time (the envelope's `time`,
+   * which the agent does not set), capped at the Lambda's clock — never the agent's clock
+   * (I12). A snapshot delayed in transit is therefore as old as it really is (I8).
+   */
   storedAt: string;
 }
 
@@ -323,8 +327,12 @@ export interface StatePort {
   /**
    * Store the snapshot unless one with the same or a higher `seq` is stored already (I7):
    * `'stored'` or `'stale'`. Atomic: two concurrent writers cannot both store lower seqs over higher.
+   * `receivedAt` (default `now`) is stored as `storedAt`; `now`, the caller's clock, decides
+   * whether a stored seq is future-dated (I12 self-heal). The two differ for a snapshot that
+   * waited in transit: judging "future" by its older receive time would let it replace a
+   * newer snapshot (I7).
    */
-  putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'>;
+  putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date, receivedAt?: Date): Promise<'stored' | 'stale'>;
   getLatestSnapshot(cluster: string): Promise<StoredSnapshot | undefined>;
 
   /**

@@ -46,14 +46,19 @@ let eventSeq = 0;
 const nextId = () => `0000-test-${(++eventSeq).toString(16).padStart(8, '0')}`;
 
 /** A ClusterSnapshot as the rule delivers it to reconcile. */
-export function snapshotEvent(snapshot: ClusterSnapshot, id = nextId()): Record<string, unknown> {
+export function snapshotEvent(
+  snapshot: ClusterSnapshot,
+  id = nextId(),
+  busTime = snapshot.observedAt,
+): Record<string, unknown> {
   return {
     version: '0',
     id,
     'detail-type': DetailTypes.clusterSnapshot,
     source: Sources.agent,
     account: '123456789012',
-    time: snapshot.observedAt,
+    // EventBridge's receive time (the agent sets no Time), by default the agent's observedAt
+    time: busTime,
     region: 'eu-central-1',
     resources: [],
     detail: snapshot,

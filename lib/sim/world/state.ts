@@ -65,12 +65,16 @@ export class FakeState implements StatePort {
     return s;
   }
 
-  async putSnapshotIfNewer(snapshot: ClusterSnapshot, now: Date): Promise<'stored' | 'stale'> {
+  async putSnapshotIfNewer(
+    snapshot: ClusterSnapshot,
+    now: Date,
+    receivedAt: Date = now,
+  ): Promise<'stored' | 'stale'> {
     const s = this.of(snapshot.cluster);
     const future = now.getTime() + MAX_AGENT_CLOCK_SKEW_SECONDS * 1000;
     if (s.snapshot && s.snapshot.snapshot.seq >= snapshot.seq && s.snapshot.snapshot.seq <= future)
       return 'stale';
-    s.snapshot = frozenCopy({ snapshot, storedAt: now.toISOString() });
+    s.snapshot = frozenCopy({ snapshot, storedAt: receivedAt.toISOString() });
     return 'stored';
   }
 

@@ -71,6 +71,26 @@ export function describeStatePortContract(getState: () => StatePort): void {
       expect(latest?.storedAt).toBe(at(3).toISOString());
     });
 
+    it('stores the receive time, and judges a future-dated stored seq by the caller clock', async () => {
+      // A seq (the agent's clock, ms) 100 s after T0 is stored at T0+100 s
+      const newerSeq = at(100).getTime();
+      expect(await state.putSnapshotIfNewer(snapshot(cluster, newerSeq, 'newer'), at(100))).toBe('stored');
+
+      // When an older snapshot that waited in transit (received at T0+5 s) is written at T0+110 s
+      const late = await state.putSnapshotIfNewer(snapshot(cluster, at(0).getTime(), 'late'), at(110), at(5));
+
+      // Then it does not replace the newer one: "future" is judged by now, not by its receive time
+      expect(late).toBe('stale');
+      expect((await state.getLatestSnapshot(cluster))?.snapshot.agentVersion).toBe('newer');
+
+      // And a newer snapshot that waited is stored with its receive time, not the write time
+      const nextSeq = at(200).getTime();
+      expect(await state.putSnapshotIfNewer(snapshot(cluster, nextSeq, 'next'), at(260), at(201))).toBe(
+        'stored',
+      );
+      expect((await state.getLatestSnapshot(cluster))?.storedAt).toBe(at(201).toISOString());
+    });
+
     it('keeps the highest seq when writes race', async () => {
       // When seqs 1..8 are written concurrently in shuffled order
       const seqs = [5, 2, 8, 1, 7, 3, 6, 4];

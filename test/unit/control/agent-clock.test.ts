@@ -31,8 +31,10 @@ function agentSnapshot(agentNowMs: number, seq = agentNowMs): ClusterSnapshot {
   return snapshot({ seq, observedAt: new Date(agentNowMs).toISOString() });
 }
 
-async function deliver(w: FakeWorld, snap: ClusterSnapshot): Promise<ReconcileResult> {
-  return reconcile(parseOk(parseReconcileEvent(snapshotEvent(snap), CLUSTER)), w.deps, {
+/** Deliver through the bus: the envelope's time is EventBridge's clock (the real one), `delayS` before the Lambda runs. */
+async function deliver(w: FakeWorld, snap: ClusterSnapshot, delayS = 0): Promise<ReconcileResult> {
+  const busTime = new Date(w.clock.fn().getTime() - delayS * 1000).toISOString();
+  return reconcile(parseOk(parseReconcileEvent(snapshotEvent(snap, undefined, busTime), CLUSTER)), w.deps, {
     requestId: `r${++request}`,
   });
 }
@@ -108,6 +110,35 @@ describe('agent clock (I12)', () => {
     expect((await w.state.getLatestSnapshot(CLUSTER))?.snapshot.seq).toBe(NOW.getTime());
     // and an older seq within the window is still refused (I7)
     expect((await deliver(w, agentSnapshot(NOW.getTime() - 1000))).outcome).toBe('stale-snapshot');
+  });
+
+  it('a snapshot that waited in transit is as old as its bus receive time, not fresh (I8)', async () => {
+    const w = fakeWorld();
+    await withInstance(w);
+    // Sent 5 minutes ago (past staleAfter), delivered now: the Lambda's start is not its age
+    const lateS = w.config.agent.staleAfterSeconds + 60;
+    const sentMs = NOW.getTime() - lateS * 1000;
+    const plan = planOf(await deliver(w, agentSnapshot(sentMs), lateS));
+    expect(plan.agentStale).toBe(true);
+    expect(plan.launches).toEqual([]);
+    expect(plan.terminations).toEqual([]);
+    expect((await w.state.getLatestSnapshot(CLUSTER))?.storedAt).toBe(new Date(sentMs).toISOString());
+  });
+
+  it('a late snapshot never replaces a newer one, however long it waited (I7)', async () => {
+    const w = fakeWorld();
+    // B is sent first but delivered 3 minutes late, after A (sent 100 s after B)
+    const bMs = NOW.getTime() - 180_000;
+    const aMs = bMs + 100_000;
+    expect((await deliver(w, agentSnapshot(aMs), (NOW.getTime() - aMs) / 1000)).outcome).toBe('decided');
+    expect((await deliver(w, agentSnapshot(bMs), 180)).outcome).toBe('stale-snapshot');
+    expect((await w.state.getLatestSnapshot(CLUSTER))?.snapshot.seq).toBe(aMs);
+  });
+
+  it('a bus time ahead of the Lambda clock counts as now (a forged time cannot make a snapshot fresher)', async () => {
+    const w = fakeWorld();
+    await deliver(w, agentSnapshot(NOW.getTime()), -3600);
+    expect((await w.state.getLatestSnapshot(CLUSTER))?.storedAt).toBe(NOW.toISOString());
   });
 
   it('the agent restarts seq from its clock when the clock went back beyond the allowed skew', () => {
