@@ -118,12 +118,23 @@ export class KubeClient implements KubeApi {
     }
     const reqOpts = await this.options(method, full, headers);
     return new Promise<KubeResponse<T>>((resolve, reject) => {
+      // The abort listener on the caller's (long-lived) signal must go when the request ends:
+      // it holds the request, its response and the response's chunks, so each call would
+      // otherwise keep a whole response body alive for the life of the agent.
+      const onAbort = () => req.destroy(new Error('aborted'));
+      const done = () => opts.signal?.removeEventListener('abort', onAbort);
+      const fail = (err: Error) => {
+        done();
+        reject(err);
+      };
       const req = this.mod.request(reqOpts, (res) => {
-        const chunks: Buffer[] = [];
+        let chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => {
+          done();
           const text = Buffer.concat(chunks).toString('utf8');
+          chunks = [];
           let body: unknown = text;
           try {
             body = text ? JSON.parse(text) : undefined;
@@ -136,10 +147,10 @@ export class KubeClient implements KubeApi {
         });
       });
       req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
-      req.on('error', reject);
+      req.on('error', fail);
       if (opts.signal) {
         if (opts.signal.aborted) req.destroy(new Error('aborted'));
-        else opts.signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+        else opts.signal.addEventListener('abort', onAbort, { once: true });
       }
       req.end(payload);
     });

@@ -9,6 +9,7 @@ import { until } from '../../support/fake-k8s/agent.js';
 import {
   type AgentProcess,
   bundleAgent,
+  deploymentNodeOptions,
   FAKE_SECRET_KEY,
   spawnAgent,
   waitReady,
@@ -97,16 +98,27 @@ describe('agent process', () => {
     expect(p.stdout() + p.stderr()).not.toContain(FAKE_SECRET_KEY);
   });
 
-  it('the bundle built like deploy/Dockerfile runs `agent --help` and the agent itself', async () => {
+  it('the bundle built like deploy/Dockerfile runs `agent --help` and the agent itself with the Deployment NODE_OPTIONS', async () => {
     const bundle = bundleAgent();
     const help = execFileSync(process.execPath, [bundle, 'agent', '--help'], {
       encoding: 'utf8',
       timeout: 20_000,
     });
     expect(help).toContain('Usage: k3s-burst agent [options]');
-    const p = spawnAgent(k8s, aws, { metricsPort: await freePort(), bundle, args: ['agent'] });
+    // as deploy/deployment.yaml runs it: --jitless (no WebAssembly) among the flags
+    const nodeOptions = deploymentNodeOptions();
+    expect(nodeOptions).toContain('--jitless');
+    const before = aws.putEvents.length;
+    const p = spawnAgent(k8s, aws, {
+      metricsPort: await freePort(),
+      bundle,
+      args: ['agent'],
+      env: { NODE_OPTIONS: nodeOptions },
+    });
     try {
       await waitReady(p.metricsPort);
+      // it synced and published a snapshot through its own HTTP and SigV4 clients
+      await until(() => aws.putEvents.length > before, 'a snapshot from the bundle', 20_000);
     } finally {
       expect(await p.stop(10_000)).toBe(0);
     }

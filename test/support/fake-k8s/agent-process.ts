@@ -4,7 +4,7 @@
  * collected; `stop()` sends SIGTERM and waits (bounded) for the exit code.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ESBUILD_NODE_TARGET } from '../../../lib/node-runtime.js';
@@ -16,6 +16,14 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** A fake secret access key that tests look for in the output (it must never appear). */
 export const FAKE_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
+
+/** NODE_OPTIONS exactly as deploy/deployment.yaml sets them, so tests and the bench run what ships. */
+export function deploymentNodeOptions(): string {
+  const text = readFileSync(join(ROOT, 'deploy', 'deployment.yaml'), 'utf8');
+  const m = /- name: NODE_OPTIONS\s+value: "([^"]*)"/.exec(text);
+  if (!m) throw new Error('deploy/deployment.yaml sets no NODE_OPTIONS');
+  return m[1] as string;
+}
 
 /** Bundle bin/agent.ts like deploy/Dockerfile does; returns the .mjs path. */
 export function bundleAgent(outDir = mkdtempSync(join(tmpdir(), 'agent-bundle-'))): string {
@@ -53,10 +61,17 @@ export interface AgentProcess {
 export function spawnAgent(
   k8s: FakeK8s,
   aws: AwsStub,
-  o: { metricsPort: number; bundle?: string; env?: Record<string, string>; args?: string[] },
+  o: {
+    metricsPort: number;
+    bundle?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    /** The node binary to run (default: this process's, Node 24 under npm scripts). */
+    nodeBinary?: string;
+  },
 ): AgentProcess {
   const entry = o.bundle ? [o.bundle] : [join(ROOT, 'bin', 'run.mjs'), 'agent'];
-  const child = spawn(process.execPath, [...entry, ...(o.args ?? [])], {
+  const child = spawn(o.nodeBinary ?? process.execPath, [...entry, ...(o.args ?? [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
