@@ -384,3 +384,20 @@ describe('the agent bundle size in docs/agent.md', () => {
     expect(Math.abs(kb - Number(claimed)) / kb, `bundle is ${Math.round(kb)} KB`).toBeLessThan(0.25);
   });
 });
+
+describe('how long a new node takes to join', () => {
+  it('is the same span wherever the docs give one', () => {
+    const spans: string[] = [];
+    for (const [file, text] of docs) {
+      const flat = text.replace(/\s+/g, ' ');
+      for (const m of flat.matchAll(/(\w+) to (\w+) minutes(?= \(boot| to boot)/g)) {
+        spans.push(`${file}: ${m[1]} to ${m[2]} minutes`);
+      }
+    }
+    // deploy.md (the test burst) and troubleshooting.md (a launch without a node yet) both say it.
+    expect(spans.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(spans.map((s) => s.split(': ')[1])), spans.join('; ')).toEqual(
+      new Set(['two to four minutes']),
+    );
+  });
+});
