@@ -21,6 +21,7 @@ import { ConfigLoadError, type OpsEnvironment, readConfigFile } from './environm
 import { StackNotFoundError } from './errors.js';
 import { PREREQUISITE_CHECK_IDS, prerequisiteChecks } from './prerequisites.js';
 import { quotaChecks } from './quota-check.js';
+import { tailnetPolicyCheck } from './tailnet-policy-check.js';
 import { TailscaleProbe, TailscaleProbeError } from './tailscale-probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -43,6 +44,7 @@ export const CHECK_IDS = [
   'secret.k3s-agent-token',
   'tailscale.oauth',
   'tailscale.acl',
+  'tailscale.policy',
   'tailscale.routes',
   'ami',
   'quota',
@@ -306,6 +308,7 @@ async function tailscaleChecks(
     return [
       skip('tailscale.oauth', 'not checked: the Tailscale OAuth secret is not usable'),
       skip('tailscale.acl', 'not checked: the Tailscale OAuth secret is not usable'),
+      skip('tailscale.policy', 'not checked: the Tailscale OAuth secret is not usable'),
       skip('tailscale.routes', 'not checked: the Tailscale OAuth secret is not usable'),
     ];
   }
@@ -353,6 +356,7 @@ async function tailscaleChecks(
   }
   if (!authenticated) {
     out.push(skip('tailscale.acl', 'not checked: no Tailscale access token'));
+    out.push(skip('tailscale.policy', 'not checked: no Tailscale access token'));
     out.push(skip('tailscale.routes', 'not checked: no Tailscale access token'));
     return out;
   }
@@ -383,6 +387,7 @@ async function tailscaleChecks(
           ),
     );
   }
+  out.push(tailnetPolicyCheck(policy, tags));
   if (!podCidr) {
     out.push(
       skip('tailscale.routes', 'not applicable: nodes advertise no subnet routes (no --pod-cidr given)'),

@@ -173,7 +173,16 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
   let seq = 0;
   let policy: Record<string, unknown> = opts.policy ?? {
     tagOwners: Object.fromEntries(first.tags.map((t) => [t, ['autogroup:admin']])),
-    acls: [{ action: 'accept', src: ['*'], dst: ['*:*'] }],
+    // The port-scoped policy of docs/deploy.md (a new tailnet's allow-all is set by tests that need it).
+    hosts: { 'k3s-server': '100.64.5.11' },
+    grants: [
+      { src: [...first.tags, 'tag:k3s-pi'], dst: ['k3s-server'], ip: ['tcp:6443'] },
+      {
+        src: [...first.tags, 'tag:k3s-pi'],
+        dst: [...first.tags, 'tag:k3s-pi'],
+        ip: ['udp:8472', 'tcp:10250'],
+      },
+    ],
   };
   const sockets = new Set<Socket>();
 

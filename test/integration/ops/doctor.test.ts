@@ -133,6 +133,7 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
       'secret.k3s-agent-token': 'ok',
       'tailscale.oauth': 'ok',
       'tailscale.acl': 'ok',
+      'tailscale.policy': 'ok',
       'tailscale.routes': 'skip',
       'ami:arm64': 'ok',
       'quota:standard-spot': 'ok',
@@ -148,7 +149,7 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(r.byId('ami:arm64').message).toContain('ami-0a1b2c3d4e5f60718');
     expect(r.byId('dlq').message).toContain('all 2 dead-letter queue(s) are empty');
     expect(r.text).toMatch(/^ok\s+stack\s+stack K3sBurst-pi-lab is CREATE_COMPLETE/m);
-    expect(r.text).toContain('0 failed, 0 warning(s), 16 ok, 1 skipped');
+    expect(r.text).toContain('0 failed, 0 warning(s), 17 ok, 1 skipped');
     // The probe key was minted with the configured tags (and the key itself never printed).
     expect(ts.keys.some((k) => k.capabilities.devices.create.tags.includes('tag:k3s-burst'))).toBe(true);
   });
@@ -331,6 +332,26 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(c.fix).toContain('"tagOwners": {"tag:k3s-burst": ["autogroup:admin"]}');
   });
 
+  it('an allow-all tailnet policy: warn naming the rule, with the port-scoped fix, exit 0', async () => {
+    // Given the policy a new tailnet starts with
+    const d = await setup();
+    ts.setPolicy({
+      tagOwners: { 'tag:k3s-burst': ['autogroup:admin'] },
+      acls: [{ action: 'accept', src: ['*'], dst: ['*:*'] }],
+    });
+
+    // When doctor runs
+    const r = await doctor(d);
+
+    // Then it warns (the cluster works, but a cloud node reaches everything) and does not fail
+    const c = r.byId('tailscale.policy');
+    expect(c.status).toBe('warn');
+    expect(c.message).toContain('acls[0] allows everything to everyone (allow-all)');
+    expect(c.fix).toContain('tcp:6443');
+    expect(line(r.text, 'tailscale.policy')).toMatch(/^warn\s+tailscale\.policy\s/);
+    expect(r.code).toBe(0);
+  });
+
   it('policy file not readable (no policy_file:read): warn, not fail', async () => {
     await ts.stop();
     ts = await tailscale(['auth_keys', 'devices:core']);
@@ -338,6 +359,7 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     const r = await doctor(d);
     expect(r.byId('tailscale.acl').status).toBe('warn');
     expect(r.byId('tailscale.acl').message).toContain('policy_file:read');
+    expect(r.byId('tailscale.policy').status).toBe('skip');
     expect(r.code).toBe(0);
   });
 
