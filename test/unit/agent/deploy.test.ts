@@ -74,6 +74,8 @@ describe('deploy/ kustomize base', () => {
         'Role',
         'RoleBinding',
         'ServiceAccount',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );
   });
