@@ -68,6 +68,8 @@ export interface AgentOptions {
   k3sServerUrl?: string;
   /** How often that certificate is dialled. @default 600000 (10 min) */
   serverCertRefreshMs?: number;
+  /** A repeated Kubernetes Event updates its count at most this often. @default 300000 (5 min) */
+  eventRepeatMs?: number;
 }
 
 export interface RunningAgent {
@@ -100,7 +102,13 @@ export function startAgent(o: AgentOptions): RunningAgent {
   const clock = o.clock ?? systemClock;
   const metrics = o.metrics ?? agentMetrics();
   const log = o.log;
-  const events = new EventRecorder({ api: o.api, clock, log, instance: o.identity });
+  const events = new EventRecorder({
+    api: o.api,
+    clock,
+    log,
+    instance: o.identity,
+    repeatMs: o.eventRepeatMs,
+  });
   let publisher: Publisher | undefined;
   const dirty = () => publisher?.markDirty();
 

@@ -56,6 +56,13 @@ export const AGENT_API_ACCESS: readonly ApiAccess[] = [
     why: 'Kubernetes Events on nodes and pods',
   },
   {
+    verb: 'patch',
+    group: '',
+    resource: 'events',
+    scope: 'cluster',
+    why: 'a repeated Event updates its count instead of creating another object',
+  },
+  {
     verb: 'create',
     group: 'coordination.k8s.io',
     resource: 'leases',

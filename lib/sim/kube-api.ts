@@ -2,7 +2,7 @@
  * The Kubernetes API server of the simulated cluster, for the agent's drain executor and
  * command consumer: the five calls they make (GET/PATCH/DELETE node, list pods on a node, the
  * Eviction subresource with PodDisruptionBudget enforcement — 429 as the API server answers it)
- * plus Event creation (accepted, not kept). Answers come from the cluster model through
+ * plus Event creation and updates (accepted, not kept). Answers come from the cluster model through
  * {@link ClusterApiModel}; nothing here decides anything.
  */
 import { type KubeApi, KubeApiError, type KubeResponse, type RequestOptions } from '../agent/kube-client.js';
@@ -21,6 +21,7 @@ export interface ClusterApiModel {
 const NODE = /^\/api\/v1\/nodes\/([^/]+)$/;
 const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
 const EVENTS = /^\/api\/v1\/namespaces\/[^/]+\/events$/;
+const EVENT = /^\/api\/v1\/namespaces\/[^/]+\/events\/[^/]+$/;
 
 function ok<T>(body: T, status = 200): KubeResponse<T> {
   return { status, body, headers: {} };
@@ -72,6 +73,8 @@ export class ClusterApi implements KubeApi {
       return ok({ kind: 'Status', status: 'Success' } as T, 201);
     }
     if (EVENTS.test(path) && method === 'POST') return ok({} as T, 201);
+    // a repeated Event's count update (EventRecorder aggregates repeats); Events are not kept
+    if (EVENT.test(path) && method === 'PATCH') return ok({} as T);
     throw new KubeApiError(
       405,
       { message: `the simulated API server does not serve ${method} ${path}` },

@@ -105,6 +105,14 @@ export class MemoryKube implements KubeApi {
       this.events.push(structuredClone(opts.body as K8sObject));
       return ok(opts.body, 201);
     }
+    m = /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/.exec(path);
+    if (m && method === 'PATCH') {
+      const [ns, name] = [decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)];
+      const ev = this.events.find((e) => e.metadata?.namespace === ns && e.metadata?.name === name);
+      if (!ev) return fail({ code: 404, message: `events "${name}" not found` });
+      Object.assign(ev, structuredClone(opts.body as K8sObject));
+      return ok(structuredClone(ev));
+    }
     m = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const name = m[2] ?? ((opts.body as K8sObject).metadata?.name as string);

@@ -89,14 +89,15 @@ describe('deploy/ RBAC', () => {
   const roles = agentRoles(docs);
 
   beforeAll(async () => {
-    // A realistic run: leader election, sync, a drain with eviction + Events, a delete, shutdown.
+    // A realistic run: leader election, sync, a drain with eviction + Events, a delete, a refused
+    // delete twice (the repeated Event is updated, not created again), shutdown.
     k8s = await startFakeK8s({ token: 'rbac-token' });
     k8s.upsert('nodes', piNode('pi-node-1', { controlPlane: true }));
     k8s.upsert('nodes', ec2Node(EC2_ID));
     k8s.upsert('nodes', ec2Node('i-0bbbbbbbbbbbbbbb2'));
     k8s.upsert('pods', pod('web-r1', { node: EC2_NODE, labels: { app: 'web' }, namespace: 'shop' }));
     k8s.upsert('poddisruptionbudgets', pdb('web-pdb', 'web', 1, 'shop'));
-    const t = await startTestAgent(k8s, { leaderElect: true });
+    const t = await startTestAgent(k8s, { leaderElect: true, eventRepeatMs: 0 });
     await until(() => t.agent.isLeader(), 'leadership');
     const drain = t.queue.send(
       commandEnvelope('DrainNode', {
@@ -118,6 +119,17 @@ describe('deploy/ RBAC', () => {
       }),
     );
     await until(() => t.queue.deleted.includes(drain) && t.queue.deleted.includes(del), 'commands handled');
+    for (let i = 0; i < 2; i++) {
+      const refused = t.queue.send(
+        commandEnvelope('DeleteNode', {
+          schemaVersion: 1,
+          cluster: CLUSTER,
+          nodeName: 'pi-node-1',
+          reason: 'terminated',
+        }),
+      );
+      await until(() => t.queue.deleted.includes(refused), 'refused delete handled');
+    }
     await t.stop();
     observed = [...k8s.requests];
     await k8s.close();
