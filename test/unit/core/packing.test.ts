@@ -71,13 +71,12 @@ describe('packFresh', () => {
     expect(r.coveredTotal).toBe(4);
   });
 
-  it('handles 100,000 pods in 1,000 shapes without per-pod work', () => {
+  // Speed is the bench's (planner.scaleOut.100k-pods), not a timed unit test on a noisy machine.
+  it('packs 100,000 pods in 1,000 shapes: every pod covered, never below the lower bound', () => {
     const items = Array.from({ length: 1000 }, (_, i) => item(50 + (i % 40) * 25, 64 + (i % 13) * 128, 100));
     items.sort((a, b) => b.cpuMilli - a.cpuMilli || b.memoryMiB - a.memoryMiB);
     const big = { cpuMilli: 15_650, memoryMiB: 60_000, pods: 110 };
-    const t0 = performance.now();
     const r = packFresh(items, big, Number.MAX_SAFE_INTEGER);
-    expect(performance.now() - t0).toBeLessThan(2000);
     expect(r.coveredTotal).toBe(100_000);
     expect(r.bins).toBeGreaterThanOrEqual(binsLowerBound(items, big));
   });
