@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- filter]`: runs every `test/bench/*.bench.ts`, prints a table and writes
- * `bench-results.json` (array of { name, value, unit }). Exits 1 when a budget is missed.
+ * `bench-results.json` (array of { name, value, unit }; `BENCH_OUT` names another file).
+ * Exits 1 when a budget is missed.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,8 +51,10 @@ const out = results.map((r) => ({
   value: Number(r.value.toFixed(3)),
   unit: r.unit,
   ...(r.budget === undefined ? {} : { budget: r.budget }),
+  ...(r.higherIsBetter ? { higherIsBetter: true } : {}),
   ...(r.detail ? { detail: r.detail } : {}),
 }));
-writeFileSync(join(here, '..', '..', 'bench-results.json'), `${JSON.stringify(out, null, 2)}\n`);
-console.log(`\nwrote bench-results.json (${out.length} results)`);
+const outFile = process.env.BENCH_OUT ?? join(here, '..', '..', 'bench-results.json');
+writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
+console.log(`\nwrote ${outFile} (${out.length} results, node ${process.version})`);
 if (results.some((r) => withinBudget(r) === false)) process.exitCode = 1;
