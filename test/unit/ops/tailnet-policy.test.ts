@@ -108,6 +108,11 @@ describe('doctor check tailscale.policy', () => {
     expect(tailnetPolicyCheck(deploy, TAGS)).toMatchObject({ status: 'ok' });
     const nodes = policyFromDoc('docs/nodes.md', '"grants"');
     expect(tailnetPolicyCheck(nodes, TAGS)).toMatchObject({ status: 'ok' });
+    const acls = policyFromDoc('docs/deploy.md', '"acls"');
+    expect(tailnetPolicyCheck(acls, TAGS)).toMatchObject({ status: 'ok' });
+    // and the rules are really there (a block that lost them would pass vacuously)
+    expect(deploy.grants).toHaveLength(3);
+    expect(acls.acls).toHaveLength(3);
   });
 
   it('skips when the policy file could not be read', () => {
