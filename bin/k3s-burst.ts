@@ -13,8 +13,10 @@
  */
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { CONFIG_ERROR_EXIT_CODE } from '../lib/events/index.js';
 import {
   CONFIG_CONTEXT_KEY,
+  ConfigFileError,
   InfraError,
   K3sBurstStack,
   loadStackConfig,
@@ -52,6 +54,12 @@ function main(): void {
 try {
   main();
 } catch (err) {
+  // A config problem exits like every k3s-burst command does for an invalid input file (2),
+  // before any asset is bundled or template written; other synthesis problems exit 1.
+  if (err instanceof ConfigFileError) {
+    console.error(`k3s-burst: ${err.message}`);
+    process.exit(CONFIG_ERROR_EXIT_CODE);
+  }
   if (err instanceof InfraError) {
     console.error(`k3s-burst: ${err.message}`);
     process.exit(1);

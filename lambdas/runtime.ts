@@ -66,8 +66,9 @@ import {
 } from '../lib/control/common.js';
 import type { Parsed } from '../lib/control/inputs.js';
 import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../lib/core/ports.js';
-import { Config } from '../lib/events/config.js';
-import { parseOrThrow } from '../lib/events/errors.js';
+import type { Config } from '../lib/events/config.js';
+import { ssmParameterNameProblem } from '../lib/events/config-rules.js';
+import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
@@ -125,7 +126,14 @@ function optional(env: Env, name: string, pattern: RegExp, expected: string): st
 }
 
 const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
-const SSM_PARAMETER = /^\/[A-Za-z0-9_.\-/]{1,2047}$/;
+
+/** An AMI parameter override, by the same SSM naming rule as `nodes.amiSsmParameters`. */
+function amiParameter(env: Env, name: string): string {
+  const v = env[name]?.trim() ?? '';
+  const problem = v ? ssmParameterNameProblem(v) : undefined;
+  if (problem) throw new RuntimeConfigError(name, `is malformed (${problem}; got ${v.length} chars)`);
+  return v;
+}
 
 /**
  * Read and validate the environment. Every problem names the variable; CONFIG_JSON problems
@@ -143,10 +151,11 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
   }
   let config: Config;
   try {
-    // The schema only: cron expressions and catalog membership were checked by `cdk synth`
-    // (loadConfig), and pulling cron-parser + the catalog into every bundle costs init time.
-    config = parseOrThrow(Config, parsed, 'CONFIG_JSON');
+    // The one config validator `cdk synth` ran (strict fields, cron fields, catalog, guard),
+    // so a config synth accepted is accepted here, and a hand-edited one is refused alike.
+    config = validateConfig(parsed, 'CONFIG_JSON');
   } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
     throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
   }
   if (config.cluster.name !== cluster) {
@@ -183,12 +192,8 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
     securityGroupId: required(env, 'SECURITY_GROUP_ID', /^sg-[0-9a-f]{8,17}$/, 'sg-…'),
     instanceProfileArn: optional(env, 'INSTANCE_PROFILE_ARN', ARN, 'an instance profile ARN'),
     amiParameters: {
-      arm64:
-        optional(env, 'AMI_PARAMETER_ARM64', SSM_PARAMETER, 'an SSM parameter name') ||
-        config.nodes.amiSsmParameters.arm64,
-      amd64:
-        optional(env, 'AMI_PARAMETER_AMD64', SSM_PARAMETER, 'an SSM parameter name') ||
-        config.nodes.amiSsmParameters.amd64,
+      arm64: amiParameter(env, 'AMI_PARAMETER_ARM64') || config.nodes.amiSsmParameters.arm64,
+      amd64: amiParameter(env, 'AMI_PARAMETER_AMD64') || config.nodes.amiSsmParameters.amd64,
     },
     tailscaleApiUrl,
     config,

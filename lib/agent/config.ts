@@ -3,7 +3,7 @@
  * names the flag and the variable, the value received and how to fix it; the CLI exits 2.
  */
 import { parseArgs } from 'node:util';
-import { AWS_REGION_PATTERN } from '../events/index.js';
+import { AWS_REGION_PATTERN, serverUrlProblem } from '../events/index.js';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -150,9 +150,11 @@ export function parseAgentConfig(
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     problems.push(`--log-level / K3S_BURST_LOG_LEVEL must be debug, info, warn or error (got "${logLevel}")`);
   const serverUrl = str('k3s-server-url', 'K3S_BURST_SERVER_URL');
-  if (serverUrl !== undefined && !/^https:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(serverUrl))
+  // The rule the config validator applies to `cluster.k3sServerUrl`: same check, same message.
+  const serverUrlIssue = serverUrl === undefined ? undefined : serverUrlProblem(serverUrl);
+  if (serverUrl !== undefined && serverUrlIssue)
     problems.push(
-      `--k3s-server-url / K3S_BURST_SERVER_URL must be https://<host>:<port>, the cluster.k3sServerUrl of your config (got "${serverUrl.slice(0, 100)}")`,
+      `--k3s-server-url / K3S_BURST_SERVER_URL: ${serverUrlIssue}; use the cluster.k3sServerUrl of your config (got "${serverUrl.slice(0, 100)}")`,
     );
   if (problems.length > 0) throw new AgentConfigError(problems);
   const kubeconfig = str('kubeconfig', 'KUBECONFIG');

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decisionIdFor, loadConfig, planCluster } from '../core/index.js';
+import { decisionIdFor, planCluster } from '../core/index.js';
 import {
   type ClusterSnapshot,
   type Config,
@@ -15,6 +15,7 @@ import {
   IsoTime,
   type Plan,
   Plan as PlanSchema,
+  parseConfigText,
   parseOrThrow,
   ValidationError,
 } from '../events/index.js';
@@ -37,7 +38,8 @@ Options:
   --decision-id ID     decision id (default: derived from cluster and snapshot seq)
   -h, --help           show this help
 
-Exit codes: 0 plan printed, 2 bad usage or invalid input file (nothing on stdout).
+Exit codes: 0 plan printed, 2 bad usage or invalid input file, including any config
+problem (nothing on stdout).
 
 Example:
   k3s-burst plan --snapshot examples/plan/burst/snapshot.json \\
@@ -52,7 +54,7 @@ class InputError extends Error {
   }
 }
 
-function readJson(io: CliIo, option: string, file: string): unknown {
+function readText(io: CliIo, option: string, file: string): string {
   const path = resolve(io.cwd, file);
   let text: string;
   try {
@@ -64,6 +66,11 @@ function readJson(io: CliIo, option: string, file: string): unknown {
       { cause: err },
     );
   }
+  return text;
+}
+
+function readJson(io: CliIo, option: string, file: string): unknown {
+  const text = readText(io, option, file);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -176,7 +183,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     const configFile = values.config as string;
     const snapshotFile = values.snapshot as string;
-    config = inFile(configFile, () => loadConfig(readJson(io, '--config', configFile), configFile));
+    // The one config validator (size/depth guard, JSON, strict schema), as cdk synth runs it.
+    config = parseConfigText(readText(io, '--config', configFile), configFile);
     snapshot = inFile(snapshotFile, () => decodeSnapshotDetail(readJson(io, '--snapshot', snapshotFile)));
     fleet = values.fleet
       ? parseOrThrow(FleetState, readJson(io, '--fleet', values.fleet), values.fleet)

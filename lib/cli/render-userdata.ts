@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CapacityType, Config, Labels, parseOrThrow, ValidationError } from '../events/index.js';
+import { CapacityType, type Config, Labels, parseConfigText, ValidationError } from '../events/index.js';
 import {
   MAX_AGENT_TOKEN_LENGTH,
   MAX_TAILSCALE_AUTH_KEY_LENGTH,
@@ -64,9 +64,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
 
   const path = resolve(io.cwd, values.config);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
@@ -77,13 +77,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   let config: Config;
   let script: string;
   try {
-    config = parseOrThrow(Config, raw, values.config);
+    // The one config validator (guard, JSON, strict schema), as plan and cdk synth run it.
+    config = parseConfigText(text, values.config);
     const capacityType = (capacityArg as CapacityType | undefined) ?? config.nodes.capacityTypes[0] ?? 'spot';
     script = renderUserDataPreview(previewInputFromConfig(config, capacityType));
     io.stdout(script);
     io.stderr(summary(config, capacityType, instanceType, script));
   } catch (err) {
-    if (err instanceof ValidationError || err instanceof UserDataError) {
+    if (err instanceof ValidationError) {
+      io.stderr(`k3s-burst render-userdata: ${err.message}\n`);
+      return ExitCode.usage;
+    }
+    if (err instanceof UserDataError) {
       io.stderr(`k3s-burst render-userdata: ${values.config}: ${err.message}\n`);
       return ExitCode.usage;
     }

@@ -2,12 +2,12 @@
  * `k3s-burst simulate`: run the offline simulator on a scenario (what-if report), or
  * `--chaos` fault-injection runs that check the safety invariants I1–I8 and I11.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ValidationError } from '../events/index.js';
+import { parseConfigJson, ValidationError } from '../events/index.js';
 import { CHAOS_HOURS, type ChaosOutcome, runChaos } from '../sim/chaos.js';
 import { fmtClock, INVARIANT_TITLES } from '../sim/invariants.js';
 import { loadScenarioAndConfig, progressBar, runScenario, textProgress } from '../sim/run.js';
-import { readJsonFile } from '../sim/scenario.js';
 import { formatSummary } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
 
@@ -140,8 +140,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const scenarioPath = resolve(io.cwd, args.scenario);
   try {
-    const configFile = args.config
-      ? { raw: readJsonFile(resolve(io.cwd, args.config)), path: resolve(io.cwd, args.config) }
+    const configPath = args.config ? resolve(io.cwd, args.config) : undefined;
+    const configFile = configPath
+      ? { raw: parseConfigJson(readFileSync(configPath, 'utf8'), configPath), path: configPath }
       : undefined;
     const { scenario, config, configName: name } = loadScenarioAndConfig(scenarioPath, configFile);
     const outDir = resolve(io.cwd, args.out ?? 'sim-out');

@@ -1,38 +1,18 @@
 import { CronExpressionParser } from 'cron-parser';
-import { Config, type FieldProblem, parseOrThrow, ValidationError } from '../events/index.js';
-import { buildCatalog } from './catalog.js';
+import { type Config, validateConfig } from '../events/index.js';
 
 /**
- * Parse a config (as read from JSON) into a `Config` with every default applied, and check
- * what the schema alone cannot: each schedule's cron parses as a five-field expression in its
- * time zone, and every candidate type is in the catalog (built-in or `config.catalog`).
+ * Parse a config (as read from JSON) into a `Config` with every default applied. This is
+ * the one validator of lib/events (`validateConfig`): strict fields, cron fields in range,
+ * candidate types in the catalog, the size/depth guard. Kept under this name for the
+ * callers in lib/cli, lib/ops and lib/sim.
  *
  * @param raw the parsed JSON
  * @param what how to name the input in the error, e.g. the file path
- * @throws ValidationError listing every bad field with its JSON path, the value and the fix
+ * @throws ConfigError (a ValidationError) listing every bad field with its JSON path, the value and the fix
  */
 export function loadConfig(raw: unknown, what: string): Config {
-  const config = parseOrThrow(Config, raw, what);
-  const problems: FieldProblem[] = [];
-  config.schedules.forEach((s, i) => {
-    const problem = cronProblem(s.cron, s.timezone);
-    if (problem) {
-      problems.push({ path: `$.schedules[${i}].cron`, message: problem, received: JSON.stringify(s.cron) });
-    }
-  });
-  const catalog = buildCatalog(config);
-  config.nodes.candidateTypes.forEach((t, i) => {
-    if (!catalog.get(t)) {
-      problems.push({
-        path: `$.nodes.candidateTypes[${i}]`,
-        message:
-          'unknown instance type: add it to "catalog" with vcpu, memoryMiB, arch and onDemandHourlyUsd, or use a built-in type such as "m7g.large"',
-        received: JSON.stringify(t),
-      });
-    }
-  });
-  if (problems.length > 0) throw new ValidationError(what, problems);
-  return config;
+  return validateConfig(raw, what);
 }
 
 /**

@@ -1,15 +1,43 @@
+/**
+ * The config schema: strict at every level (an unknown field is an error, see
+ * `validateConfig` for the "did you mean" message), with the rules of the systems that
+ * consume each value (config-rules.ts, config-cron.ts). Cross-field rules sit on the
+ * smallest object that holds both fields, so one bad section does not hide another's
+ * problems. Read a config through `validateConfig`/`parseConfigText`
+ * (config-validate.ts), which adds the size/depth guard and the error format.
+ */
 import * as z from 'zod';
-import { Arch, AWS_REGION_PATTERN, CapacityType, LabelMap, Taint } from './common.js';
+import { Arch, AWS_REGION_PATTERN, CapacityType, TaintEffect } from './common.js';
+import { checkCron, cronsOverlap } from './config-cron.js';
+import {
+  labelValueProblem,
+  nodeLabelKeyProblem,
+  qualifiedKeyProblem,
+  serverUrlProblem,
+  ssmParameterNameProblem,
+  timeZoneProblem,
+} from './config-rules.js';
+import { closestName } from './config-suggest.js';
 import { DEFAULT_MAX_PODS_PER_NODE, SCHEMA_VERSION } from './constants.js';
+import { BUILT_IN_INSTANCE_TYPES } from './instance-catalog.js';
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
+/** A string refined by a rule that returns why it is unusable (or undefined). */
+function ruled(rule: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const problem = rule(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  };
 }
+
+const TimeZone = z
+  .string()
+  .superRefine(ruled(timeZoneProblem))
+  .describe('IANA time zone in canonical form, e.g. "Europe/Berlin" or "UTC".');
+
+const SsmParameterName = z
+  .string()
+  .superRefine(ruled(ssmParameterNameProblem))
+  .describe('SSM parameter name holding an AMI id (letters, digits, "_.-", "/" between levels).');
 
 const InstanceType = z
   .string()
@@ -17,18 +45,19 @@ const InstanceType = z
 
 /** A capacity policy: while it is the most recently fired one, the fleet stays within its bounds. */
 export const SchedulePolicy = z
-  .object({
+  .strictObject({
     name: z.string().regex(/^[a-zA-Z0-9_-]{1,48}$/, 'use 1-48 letters, digits, "-" or "_"'),
     cron: z
       .string()
       .min(9)
+      .superRefine((cron, ctx) => {
+        const check = checkCron(cron);
+        if (!check.ok) ctx.addIssue({ code: 'custom', message: check.problem, input: cron });
+      })
       .describe(
         'Five-field cron expression (minute hour day-of-month month day-of-week) of when this policy starts.',
       ),
-    timezone: z
-      .string()
-      .refine(isTimeZone, { message: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' })
-      .default('UTC'),
+    timezone: TimeZone.default('UTC'),
     minNodes: z
       .number()
       .int()
@@ -77,8 +106,11 @@ const ClusterSection = z.strictObject({
   region: z.string().regex(AWS_REGION_PATTERN, 'expected an AWS region such as "eu-central-1"'),
   k3sServerUrl: z
     .string()
-    .url()
-    .regex(/^https:\/\//, 'the K3s server URL must be https:// and reachable over Tailscale'),
+    .regex(/^https:\/\//, 'the K3s server URL must be https:// and reachable over Tailscale')
+    .superRefine((url, ctx) => {
+      if (url.startsWith('https://')) ruled(serverUrlProblem)(url, ctx);
+    })
+    .describe('https://host:port of the K3s server as cloud nodes reach it over Tailscale; no path.'),
   k3sVersion: z
     .string()
     .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'expected a K3s release such as "v1.32.6+k3s1" (match your server)'),
@@ -99,6 +131,38 @@ const TailscaleSection = z.strictObject({
     .describe('A tagged device offline this long with no live instance is deleted by the janitor.'),
 });
 
+/** Node labels the kubelet of a cloud node sets on itself: Kubernetes key and value syntax. */
+const NodeLabels = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [key, value] of Object.entries(labels)) {
+    const keyProblem = nodeLabelKeyProblem(key);
+    if (keyProblem) ctx.addIssue({ code: 'custom', path: [key], message: `label key: ${keyProblem}` });
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem) ctx.addIssue({ code: 'custom', path: [key], message: valueProblem, input: value });
+  }
+});
+
+/** A node taint as the kubelet's `--register-with-taints` accepts it. */
+const NodeTaint = z.strictObject({
+  key: z.string().min(1).superRefine(ruled(qualifiedKeyProblem)),
+  value: z.string().superRefine(ruled(labelValueProblem)).optional(),
+  effect: TaintEffect,
+});
+
+const NodeTaints = z.array(NodeTaint).superRefine((taints, ctx) => {
+  const seen = new Map<string, number>();
+  taints.forEach((t, i) => {
+    const id = `${t.key}:${t.effect}`;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `duplicate taint ${id} (also taints[${first}]): the kubelet refuses two taints with one key and effect`,
+      });
+    } else seen.set(id, i);
+  });
+});
+
 const NodesSection = z.strictObject({
   namePrefix: z
     .string()
@@ -114,11 +178,11 @@ const NodesSection = z.strictObject({
     .min(1)
     .default(['spot', 'on-demand'])
     .describe('Capacity types in order of preference; later ones are fallbacks.'),
-  labels: LabelMap.default({}),
-  taints: z.array(Taint).default([]),
+  labels: NodeLabels.default({}),
+  taints: NodeTaints.default([]),
   maxPodsPerNode: z.number().int().min(1).max(250).default(DEFAULT_MAX_PODS_PER_NODE),
   systemReserved: z
-    .object({
+    .strictObject({
       cpuMilli: z.number().int().min(0).default(100),
       memoryMiB: z.number().int().min(0).default(256),
     })
@@ -126,13 +190,13 @@ const NodesSection = z.strictObject({
     .describe('CPU and memory a fresh node keeps for the OS, K3s agent and Tailscale.'),
   rootVolumeGiB: z.number().int().min(8).max(1024).default(20),
   amiSsmParameters: z
-    .object({
-      arm64: z
-        .string()
-        .default('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id'),
-      amd64: z
-        .string()
-        .default('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id'),
+    .strictObject({
+      arm64: SsmParameterName.default(
+        '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
+      ),
+      amd64: SsmParameterName.default(
+        '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+      ),
     })
     .default({
       arm64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
@@ -169,7 +233,7 @@ const LimitsSection = z.strictObject({
 const ScaleInSection = z.strictObject({
   emptyAfterSeconds: z.number().int().min(0).default(600),
   consolidation: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       utilizationThresholdPercent: z.number().min(1).max(100).default(50),
       underutilizedAfterSeconds: z.number().int().min(0).default(900),
@@ -204,31 +268,105 @@ const RepairsSection = z.strictObject({
   maxUnhealthyFraction: z.number().min(0).max(1).default(0.2),
 });
 
-const AgentSection = z.strictObject({
-  heartbeatSeconds: z.number().int().min(10).max(600).default(60),
-  batchIdleMs: z.number().int().min(100).default(1000),
-  batchMaxMs: z.number().int().min(1000).default(10_000),
-  staleAfterSeconds: z.number().int().min(60).default(300),
-  abandonAfterSeconds: z.number().int().min(300).default(3600),
-  extraBusWriterRoleArns: z
-    .array(
-      z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN'),
-    )
-    .max(5)
-    .default([])
-    .describe(
-      "IAM roles besides the stack's agent user that may put events on the bus (e.g. the IAM Roles Anywhere role of a keyless agent); everyone else is denied by the bus policy.",
-    ),
-});
+const AgentSection = z
+  .strictObject({
+    heartbeatSeconds: z.number().int().min(10).max(600).default(60),
+    batchIdleMs: z.number().int().min(100).default(1000),
+    batchMaxMs: z.number().int().min(1000).default(10_000),
+    staleAfterSeconds: z.number().int().min(60).default(300),
+    abandonAfterSeconds: z.number().int().min(300).default(3600),
+    extraBusWriterRoleArns: z
+      .array(
+        z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'expected an IAM role ARN'),
+      )
+      .max(5)
+      .default([])
+      .describe(
+        "IAM roles besides the stack's agent user that may put events on the bus (e.g. the IAM Roles Anywhere role of a keyless agent); everyone else is denied by the bus policy.",
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.batchMaxMs < a.batchIdleMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batchMaxMs'],
+        message: `batchMaxMs must be ≥ batchIdleMs (got ${a.batchMaxMs} < ${a.batchIdleMs})`,
+      });
+    }
+    // A heartbeat at or after the stale mark makes a healthy agent look stale between beats.
+    if (a.heartbeatSeconds >= a.staleAfterSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatSeconds'],
+        message: `heartbeatSeconds must be < staleAfterSeconds (got ${a.heartbeatSeconds} ≥ ${a.staleAfterSeconds}): a healthy agent would look stale between heartbeats`,
+      });
+    }
+    if (a.abandonAfterSeconds <= a.staleAfterSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['abandonAfterSeconds'],
+        message: `abandonAfterSeconds must be > staleAfterSeconds (got ${a.abandonAfterSeconds} ≤ ${a.staleAfterSeconds})`,
+      });
+    }
+  });
 
-const NetworkSection = z.strictObject({
-  vpcId: z
-    .string()
-    .regex(/^vpc-[0-9a-f]{8,17}$/)
-    .optional(),
-  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).optional(),
-  availabilityZoneCount: z.number().int().min(1).max(3).default(2),
-  vpcCidr: z.string().default('10.77.0.0/16'),
+const NetworkSection = z
+  .strictObject({
+    vpcId: z
+      .string()
+      .regex(/^vpc-[0-9a-f]{8,17}$/)
+      .optional(),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).optional(),
+    availabilityZoneCount: z.number().int().min(1).max(3).default(2),
+    vpcCidr: z.string().default('10.77.0.0/16'),
+  })
+  .superRefine((n, ctx) => {
+    if (n.subnetIds && !n.vpcId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vpcId'],
+        message: 'network.subnetIds needs network.vpcId: give the VPC those subnets belong to',
+      });
+    }
+    if (n.vpcId && (!n.subnetIds || n.subnetIds.length === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subnetIds'],
+        message:
+          'network.vpcId needs network.subnetIds: list the subnets (with a route to the internet) nodes may use; synth does no VPC lookups',
+      });
+    }
+  });
+
+/** Capacity policies: unique names, and no two in one time zone firing at the same minute. */
+const Schedules = z.array(SchedulePolicy).superRefine((schedules, ctx) => {
+  const names = new Map<string, number>();
+  schedules.forEach((s, i) => {
+    const first = names.get(s.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `duplicate schedule name "${s.name}" (also schedules[${first}])`,
+      });
+    } else names.set(s.name, i);
+  });
+  const sets = schedules.map((s) => checkCron(s.cron));
+  schedules.forEach((s, i) => {
+    const mine = sets[i];
+    if (!mine?.ok) return;
+    for (let j = 0; j < i; j++) {
+      const other = sets[j];
+      const o = schedules[j];
+      if (!other?.ok || !o || o.timezone !== s.timezone || !cronsOverlap(mine.sets, other.sets)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'cron'],
+        message: `fires at the same minute as schedules[${j}] ("${o.name}", "${o.cron}") in ${s.timezone}, so which policy applies is undefined: move one of them by a minute or merge them`,
+      });
+      break;
+    }
+  });
 });
 
 const LaunchSection = z.strictObject({
@@ -246,7 +384,7 @@ const LaunchSection = z.strictObject({
  * agent and the simulator. Units are in the field names.
  */
 export const Config = z
-  .object({
+  .strictObject({
     $schema: z.string().optional(),
     schemaVersion: z.literal(SCHEMA_VERSION).default(SCHEMA_VERSION),
     cluster: ClusterSection,
@@ -257,7 +395,7 @@ export const Config = z
     scaleOut: ScaleOutSection.default(ScaleOutSection.parse({})),
     repairs: RepairsSection.default(RepairsSection.parse({})),
     agent: AgentSection.default(AgentSection.parse({})),
-    schedules: z.array(SchedulePolicy).default([]),
+    schedules: Schedules.default([]),
     catalog: z
       .array(CatalogEntry)
       .default([])
@@ -266,30 +404,7 @@ export const Config = z
     launch: LaunchSection.default(LaunchSection.parse({})),
   })
   .superRefine((c, ctx) => {
-    if (c.agent.batchMaxMs < c.agent.batchIdleMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['agent', 'batchMaxMs'],
-        message: `batchMaxMs must be ≥ batchIdleMs (got ${c.agent.batchMaxMs} < ${c.agent.batchIdleMs})`,
-      });
-    }
-    if (c.agent.abandonAfterSeconds <= c.agent.staleAfterSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['agent', 'abandonAfterSeconds'],
-        message: `abandonAfterSeconds must be > staleAfterSeconds (got ${c.agent.abandonAfterSeconds} ≤ ${c.agent.staleAfterSeconds})`,
-      });
-    }
-    const names = new Set<string>();
     c.schedules.forEach((s, i) => {
-      if (names.has(s.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['schedules', i, 'name'],
-          message: `duplicate schedule name "${s.name}"`,
-        });
-      }
-      names.add(s.name);
       if (s.maxNodes > c.limits.maxNodes) {
         ctx.addIssue({
           code: 'custom',
@@ -298,13 +413,6 @@ export const Config = z
         });
       }
     });
-    if (c.network.subnetIds && !c.network.vpcId) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['network', 'vpcId'],
-        message: 'network.subnetIds needs network.vpcId: give the VPC those subnets belong to',
-      });
-    }
     if (new Set(c.nodes.candidateTypes).size !== c.nodes.candidateTypes.length) {
       ctx.addIssue({
         code: 'custom',
@@ -312,6 +420,20 @@ export const Config = z
         message: 'candidateTypes has duplicates',
       });
     }
+    const known = new Set([
+      ...BUILT_IN_INSTANCE_TYPES.map((r) => r[0]),
+      ...c.catalog.map((e) => e.instanceType),
+    ]);
+    c.nodes.candidateTypes.forEach((t, i) => {
+      if (known.has(t)) return;
+      const near = closestName(t, known);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes', 'candidateTypes', i],
+        input: t,
+        message: `unknown instance type${near ? ` — did you mean "${near}"?` : ''}: use a built-in type or add it to "catalog" with vcpu, memoryMiB, arch and onDemandHourlyUsd`,
+      });
+    });
   });
 
 /** The config as written by a user (defaults not yet applied). */

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Config, type FieldProblem, formatProblem, parseOrThrow, ValidationError } from '../events/index.js';
+import {
+  type Config,
+  ConfigError,
+  type FieldProblem,
+  parseConfigText,
+  validateConfig,
+} from '../events/index.js';
 import { ConfigFileError, CronConversionError } from './errors.js';
 import { toSchedulerCron } from './scheduler-cron.js';
 
@@ -42,64 +48,46 @@ export function resolveConfigPath(contextValue: unknown, cwd: string): ResolvedC
 }
 
 /**
- * Validate a config object as the stack needs it: the shared schema, plus what only
- * synthesis can check (cron expressions Scheduler can run, network ids usable without
- * lookups). Every problem names the field, the value and the fix.
+ * Validate a config object with the one config validator (`validateConfig` of lib/events),
+ * the same that `plan`, `simulate`, `doctor` and the Lambdas run, so synth refuses exactly
+ * what they refuse with the same lines. Then convert every schedule's cron for EventBridge
+ * Scheduler: the validator admits only expressions that convert, so a failure here is a bug
+ * between the two, reported as a config problem rather than a half-built stack.
  *
- * @throws ConfigFileError listing every problem
+ * @throws ConfigFileError with the validator's message (the CDK app exits 2 on it)
  */
 export function validateStackConfig(input: unknown, what: string): Config {
-  let config: Config | undefined;
-  const problems: string[] = [];
-  try {
-    config = parseOrThrow(Config, input, what);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    problems.push(...err.problems.map((p) => formatProblem(withReceived(p, input))));
-  }
-  // The synth-only checks also run on an input the schema refused (best effort, on its
-  // raw shape), so one run lists every problem.
-  const raw = (config ?? input) as {
-    schedules?: unknown;
-    network?: { vpcId?: unknown; subnetIds?: unknown };
-  } | null;
-  const schedules = Array.isArray(raw?.schedules) ? (raw.schedules as unknown[]) : [];
-  schedules.forEach((policy, i) => {
-    const cron = (policy as { cron?: unknown } | null)?.cron;
-    if (typeof cron !== 'string') return;
+  return schedulerReady(
+    asConfigFileError(() => validateConfig(input, what)),
+    what,
+  );
+}
+
+function schedulerReady(config: Config, what: string): Config {
+  const problems: FieldProblem[] = [];
+  config.schedules.forEach((policy, i) => {
     try {
-      toSchedulerCron(cron);
+      toSchedulerCron(policy.cron);
     } catch (err) {
       if (!(err instanceof CronConversionError)) throw err;
-      const problem = formatProblem({
+      problems.push({
         path: `$.schedules[${i}].cron`,
         message: err.message,
-        received: JSON.stringify(cron),
+        received: JSON.stringify(policy.cron),
       });
-      if (!problems.some((p) => p.startsWith(`$.schedules[${i}].cron:`))) problems.push(problem);
     }
   });
-  const vpcId = raw?.network?.vpcId;
-  const subnetIds = raw?.network?.subnetIds;
-  if (vpcId && (!Array.isArray(subnetIds) || subnetIds.length === 0)) {
-    problems.push(
-      formatProblem({
-        path: '$.network.subnetIds',
-        message:
-          'network.vpcId needs network.subnetIds: list the subnets (with a route to the internet) nodes may use; synth does no VPC lookups',
-      }),
-    );
-  }
-  if (problems.length > 0 || !config) {
-    throw new ConfigFileError(`${what} is invalid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length > 0) {
+    const err = new ConfigError(what, problems);
+    throw new ConfigFileError(err.message, { cause: err });
   }
   return config;
 }
 
 /**
- * Read, parse and validate the config file.
+ * Read, check the size and depth of, parse and validate the config file.
  *
- * @throws ConfigFileError when the file is unreadable, not JSON, or invalid
+ * @throws ConfigFileError when the file is unreadable, too large or deep, not JSON, or invalid
  */
 export function loadStackConfig(path: string): Config {
   let text: string;
@@ -108,39 +96,17 @@ export function loadStackConfig(path: string): Config {
   } catch (err) {
     throw new ConfigFileError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigFileError(`config file ${path} is not valid JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return validateStackConfig(raw, path);
+  return schedulerReady(
+    asConfigFileError(() => parseConfigText(text, path)),
+    path,
+  );
 }
 
-const SECRET_FIELD = /(secret|token|password|key)$/i;
-
-/**
- * Custom refinements of the shared schema (time zones, duplicates, cross-field rules) do
- * not always quote the value they refused; add it, read from the input by the problem's
- * JSON path, unless the message already shows it or the field looks like a secret.
- */
-function withReceived(problem: FieldProblem, input: unknown): FieldProblem {
-  if (problem.received !== undefined) return problem;
-  const segments = [...problem.path.matchAll(/\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g)].map(
-    (m) => (m[1] ?? (m[2] !== undefined ? Number(m[2]) : JSON.parse(`"${m[3]}"`))) as string | number,
-  );
-  const last = segments[segments.length - 1];
-  if (typeof last === 'string' && SECRET_FIELD.test(last)) return problem;
-  let cur: unknown = input;
-  for (const seg of segments) {
-    if (cur === null || typeof cur !== 'object' || !(seg in (cur as object))) return problem;
-    cur = (cur as Record<string | number, unknown>)[seg];
+function asConfigFileError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigFileError(err.message, { cause: err });
+    throw err;
   }
-  if (cur === undefined || (typeof cur === 'object' && cur !== null && !Array.isArray(cur))) return problem;
-  const text = JSON.stringify(cur);
-  const rendered = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  if (problem.message.includes(rendered)) return problem;
-  return { ...problem, received: rendered };
 }

@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliIo } from '../cli/io.js';
-import { loadConfig } from '../core/index.js';
 import type { Clock } from '../core/ports.js';
 import type { QuotaPort } from '../core/quotas.js';
-import { type Config, formatProblem, ValidationError } from '../events/index.js';
+import { type Config, ConfigError, formatProblem, parseConfigText } from '../events/index.js';
 import { OpsUsageError } from './errors.js';
 
 export interface AwsCredentials {
@@ -62,8 +61,10 @@ export class ConfigLoadError extends OpsUsageError {
     readonly path: string,
     readonly problems: string[],
     readonly fix: string,
+    /** The whole message when it is not `path: problems. fix` (the config validator's own). */
+    message?: string,
   ) {
-    super(`${path}: ${problems.join('; ')}. ${fix}`);
+    super(message ?? `${path}: ${problems.join('; ')}. ${fix}`);
     this.name = 'ConfigLoadError';
   }
 }
@@ -88,20 +89,16 @@ export function readConfigFile(io: CliIo, file: string | undefined): { path: str
         : `Pass --config FILE, or create ${DEFAULT_CONFIG_FILE} from examples/k3s-burst.config.json.`,
     );
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // The one config validator, as plan, simulate and cdk synth run it: same lines, same exit code.
+    return { path, config: parseConfigText(text, path) };
   } catch (err) {
-    throw new ConfigLoadError(path, [`not valid JSON (${(err as Error).message})`], 'Fix the JSON syntax.');
-  }
-  try {
-    return { path, config: loadConfig(raw, path) };
-  } catch (err) {
-    if (err instanceof ValidationError) {
+    if (err instanceof ConfigError) {
       throw new ConfigLoadError(
         path,
         err.problems.map(formatProblem),
         'Fix these fields (schema: schemas/config.schema.json).',
+        err.message,
       );
     }
     throw err;

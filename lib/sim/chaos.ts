@@ -150,7 +150,8 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       maxUnhealthyFraction: r.pick([0.2, 0.5]),
     },
     agent: {
-      heartbeatSeconds: r.pick([30, 60, 120]),
+      // Below the stale mark, as the config validator requires (same random draw as before).
+      heartbeatSeconds: Math.min(r.pick([30, 60, 120]), staleAfterSeconds / 2),
       staleAfterSeconds,
       abandonAfterSeconds: staleAfterSeconds + r.pick([300, 900, 1800]),
     },

@@ -37,18 +37,24 @@ function runApp(context: Record<string, unknown>): { status: number | null; stde
 
 describe('cdk synth with an invalid config', () => {
   it('fails with the path, the value and the fix of every bad field, and writes nothing', () => {
-    // Given a config with three mistakes
+    // Given a config with five mistakes
     const config = JSON.parse(readFileSync(join(repoRoot, 'examples', 'k3s-burst.config.json'), 'utf8'));
     config.cluster.region = 'Frankfurt';
     config.schedules[0].timezone = 'Berlin';
     config.network = { vpcId: 'vpc-0a1b2c3d4e5f60718' };
+    config.nodes.candidateTypes = ['t4g.mediun'];
+    config.schedules[1].cron = '61 25 * * *';
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify(config));
     // When the app runs as `cdk synth -c k3s-burst:config=<path>` would run it
     const r = runApp({ 'k3s-burst:config': path });
-    // Then
-    expect(r.status).toBe(1);
+    // Then it exits 2, as every k3s-burst command does for an invalid config
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain(`k3s-burst: ${path} is invalid`);
+    expect(r.stderr).toContain(
+      '$.nodes.candidateTypes[0]: unknown instance type — did you mean "t4g.medium"?',
+    );
+    expect(r.stderr).toContain('$.schedules[1].cron: minute 61 is out of range 0-59');
     expect(r.stderr).toContain(
       '$.cluster.region: expected an AWS region such as "eu-central-1" (got "Frankfurt")',
     );
@@ -61,7 +67,7 @@ describe('cdk synth with an invalid config', () => {
 
   it('fails naming a config file that does not exist, with the fix', () => {
     const r = runApp({ 'k3s-burst:config': join(dir, 'missing.json') });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('missing.json (from context "k3s-burst:config") does not exist');
     expect(r.stderr).toContain('create it from examples/k3s-burst.config.json');
   }, 130_000);

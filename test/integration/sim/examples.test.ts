@@ -125,6 +125,9 @@ describe('examples/scenarios', () => {
     expect(r.err).toContain(
       '$.workloads[0].at: expected a UTC clock time "HH:MM" such as "10:00" (got "25:00")',
     );
-    expect(r.err).toMatch(/\$\.config\.limits: unknown field "maxNode": check the spelling/);
+    expect(r.err).toContain('$.config.limits.maxNode: unknown field — did you mean "maxNodes"?');
+    expect(r.err).toContain(
+      '$.config.nodes.candidateTypes[0]: unknown instance type — did you mean "m7g.large"?',
+    );
   });
 });

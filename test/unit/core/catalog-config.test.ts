@@ -96,7 +96,7 @@ describe('loadConfig', () => {
       expect.objectContaining({
         path: '$.schedules[0].cron',
         received: '"0 25 * * 1-5"',
-        message: expect.stringMatching(/not a valid cron expression.*e\.g\. "0 7 \* \* 1-5"/),
+        message: expect.stringMatching(/^hour 25 is out of range 0-23, e\.g\. "0 7 \* \* 1-5"/),
       }),
     ]);
     expect(err.message).toMatch(/^k3s-burst.config.json is invalid/);

@@ -24,9 +24,9 @@ describe('cloudNodeLabels', () => {
   });
 
   it('does not let a configured label override ours', () => {
-    const sneaky = makeConfig({
-      nodes: { labels: { 'k3s-burst.io/managed': 'false', 'kubernetes.io/arch': 'amd64' } },
-    });
+    // The config validator refuses these labels; the label builder must not trust that alone.
+    const sneaky = makeConfig();
+    sneaky.nodes.labels = { 'k3s-burst.io/managed': 'false', 'kubernetes.io/arch': 'amd64' };
     const l = cloudNodeLabels(sneaky, spec, '', 'on-demand');
     expect(l['k3s-burst.io/managed']).toBe('true');
     expect(l['kubernetes.io/arch']).toBe('arm64');

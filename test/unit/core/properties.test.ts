@@ -133,7 +133,11 @@ function configArb(knobs: ConfigKnobs = { big: false }): fc.Arbitrary<Config> {
           unhealthyAfterSeconds: k.unhealthyAfterSeconds,
           maxUnhealthyFraction: k.maxUnhealthyFraction,
         },
-        agent: { staleAfterSeconds: k.staleAfterSeconds, abandonAfterSeconds: k.abandonAfterSeconds },
+        agent: {
+          heartbeatSeconds: 30,
+          staleAfterSeconds: k.staleAfterSeconds,
+          abandonAfterSeconds: k.abandonAfterSeconds,
+        },
       });
     });
 }

@@ -72,10 +72,12 @@ describe('activeSchedule', () => {
   });
 
   it('breaks a tie between policies firing at the same instant in config order', () => {
+    // The validator refuses two policies of one time zone firing at the same minute; in two
+    // zones they can still coincide (08:00 Berlin is 07:00 UTC before the March DST switch).
     const tie = makeConfig({
       schedules: [
         { name: 'first', cron: '0 7 * * *', timezone: 'UTC', maxNodes: 3 },
-        { name: 'second', cron: '0 7 * * *', timezone: 'UTC', maxNodes: 1 },
+        { name: 'second', cron: '0 8 * * *', timezone: 'Europe/Berlin', maxNodes: 1 },
       ],
     });
     expect(activeSchedule(tie, new Date('2026-03-16T08:00:00Z')).name).toBe('first');

@@ -83,7 +83,9 @@ describe('stack config validation', () => {
   it('reports a file that is not JSON with its path', () => {
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ "cluster": ');
-    expect(messageOf(() => loadStackConfig(path))).toMatch(/broken\.json is not valid JSON/);
+    expect(messageOf(() => loadStackConfig(path))).toMatch(
+      /broken\.json is invalid:\n {2}\$: not valid JSON/,
+    );
   });
 
   it('reports a missing file named by the context, with the fix', () => {

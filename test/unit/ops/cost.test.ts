@@ -79,7 +79,7 @@ describe('cost at rest', () => {
 
   it('drops with a slower heartbeat: fewer snapshots mean fewer events, invocations and writes', () => {
     const fast = estimateCostAtRest(defaults());
-    const slow = estimateCostAtRest(defaults({ agent: { heartbeatSeconds: 300 } }));
+    const slow = estimateCostAtRest(defaults({ agent: { heartbeatSeconds: 300, staleAfterSeconds: 900 } }));
     const line = (e: typeof fast, item: string) => e.lines.find((l) => l.item === item)?.monthlyUsd ?? NaN;
 
     expect(slow.monthlyUsd).toBeLessThan(fast.monthlyUsd);

@@ -108,8 +108,8 @@ describe('scenario parsing', () => {
     const path = join(root, 'examples', 'scenarios', 'misconfigured.json');
     const { message, paths } = problemsOf(() => loadScenarioAndConfig(path));
     expect(message).toContain(path);
-    expect(paths).toEqual(expect.arrayContaining(['$.workloads[0].at', '$.config.limits']));
-    expect(message).toMatch(/unknown field "maxNode"/);
+    expect(paths).toEqual(expect.arrayContaining(['$.workloads[0].at', '$.config.limits.maxNode']));
+    expect(message).toContain('$.config.limits.maxNode: unknown field — did you mean "maxNodes"?');
   });
 
   it('names the config file when --config is invalid, and $.config for a bad inline config', () => {

@@ -109,20 +109,22 @@ describe('k3s-burst render-userdata', () => {
     expect(out.err).toContain('expected a K3s release such as "v1.32.6+k3s1"');
   });
 
-  it('exits 2 naming the field when the renderer rejects a label the kubelet would refuse', async () => {
+  it('exits 2 naming the field when the config validator refuses a label the kubelet would refuse', async () => {
     const file = configFile('bad-label.json', {
       cluster,
       nodes: { labels: { 'node-role.kubernetes.io/worker': 'true' } },
     });
     const out = io();
     expect(await run(['--config', file], out)).toBe(2);
-    expect(out.err).toContain('labels["node-role.kubernetes.io/worker"] (config nodes.labels)');
+    expect(out.err).toContain(
+      '$.nodes.labels["node-role.kubernetes.io/worker"]: label key: the kubelet refuses to start with this kubernetes.io / k8s.io label',
+    );
   });
 
   it('exits 2 on a file that is not JSON', async () => {
     const out = io();
     expect(await run(['--config', configFile('not.json', '{ nope')], out)).toBe(2);
-    expect(out.err).toMatch(/cannot read config not\.json: .*JSON/);
+    expect(out.err).toMatch(/not\.json is invalid:\n {2}\$: not valid JSON/);
   });
 
   it('prints help and exits 0', async () => {
