@@ -100,7 +100,16 @@ function expandField(field: string, spec: FieldSpec): Set<number> | undefined {
         );
       }
     }
-    for (let v = start; v <= end; v += step) out.add(spec.name === 'day-of-week' ? v % 7 : v);
+    for (let v = start; v <= end; v += step) {
+      const value = spec.name === 'day-of-week' ? v % 7 : v;
+      // cron-parser (the planner) refuses a list that names a value twice.
+      if (out.has(value)) {
+        throw new CronFieldError(
+          `${spec.name} "${field}" names ${value} more than once: list each value once`,
+        );
+      }
+      out.add(value);
+    }
   }
   return out;
 }

@@ -167,9 +167,12 @@ function knownZones(): readonly string[] {
 }
 
 /**
- * An IANA time zone in its canonical spelling (`Europe/Berlin`, `UTC`). A zone the runtime
- * resolves to another name (`europe/berlin`, `Etc/UTC`, `US/Pacific`) is refused with the
- * canonical name, so the planner, EventBridge Scheduler and people read the same zone.
+ * An IANA time zone in its canonical spelling (`Europe/Berlin`, `UTC`), so the planner,
+ * EventBridge Scheduler and people read the same zone. Refused with the name to use: a zone
+ * the runtime knows but spelt in other case (`europe/berlin`), and the aliases of UTC
+ * (`Etc/UTC`, `GMT`, `Zulu`). Other links are accepted when capitalised as IANA writes them,
+ * because ICU's preferred id is sometimes the older name (it resolves the IANA-canonical
+ * `Asia/Kolkata` to `Asia/Calcutta`), so the runtime cannot say which spelling is canonical.
  */
 export function timeZoneProblem(tz: string): string | undefined {
   let resolved: string;
@@ -180,5 +183,7 @@ export function timeZoneProblem(tz: string): string | undefined {
     return `expected an IANA time zone such as "Europe/Berlin" or "UTC"${near ? ` — did you mean "${near}"?` : ''}`;
   }
   if (resolved === tz || knownZones().includes(tz)) return undefined;
+  const properlyCased = tz.split('/').every((segment) => /^[A-Z]/.test(segment));
+  if (resolved !== 'UTC' && resolved.toLowerCase() !== tz.toLowerCase() && properlyCased) return undefined;
   return `write the time zone in its canonical form — did you mean "${resolved}"?`;
 }
