@@ -195,7 +195,10 @@ export class Ec2Fleet implements FleetPort {
         if (FALLBACK_ERROR_CODES.has(code)) {
           this.log.warn('offering unavailable, trying the next', { ...o, code });
           attempts.push({ ...o, outcome: code });
-          await this.props.offeringCache.markUnavailable(unavailableEntry(o, now, this.ttlSeconds));
+          const entry = unavailableEntry(o, now, this.ttlSeconds, code);
+          await this.props.offeringCache.markUnavailable(entry);
+          // An account-wide entry (all spot) also skips the rest of this call's spot offerings.
+          unavailable.push(entry);
           continue;
         }
         throw new Ec2FleetError(

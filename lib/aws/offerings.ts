@@ -3,6 +3,7 @@
  * offerings are tried, which EC2 error codes mean "try the next offering", which mean "stop,
  * a quota was hit", and when the offering cache says to skip one.
  */
+import { blockingEntry } from '../core/availability.js';
 import type { CapacityType, UnavailableOffering } from '../events/index.js';
 
 /** A subnet the fleet may launch into, with its availability zone. */
@@ -69,27 +70,46 @@ function dedupe<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
 
-/** True when `unavailable` lists this offering (exact zone or `*`) with `until` after `now`. */
+/**
+ * True when `unavailable` has an entry covering this offering (exact or `*` type and zone) with
+ * `until` after `now`. The same rule the planner applies (lib/core/availability.ts), so the
+ * planner never plans what launch would skip.
+ */
 export function isUnavailable(
   offering: Offering,
   unavailable: readonly UnavailableOffering[],
   now: Date,
 ): boolean {
-  return unavailable.some(
-    (u) =>
-      u.instanceType === offering.instanceType &&
-      u.capacityType === offering.capacityType &&
-      (u.zone === '*' || u.zone === offering.zone) &&
-      Date.parse(u.until) > now.getTime(),
+  return (
+    blockingEntry(unavailable, offering.instanceType, offering.zone, offering.capacityType, now.getTime()) !==
+    undefined
   );
 }
 
-/** The cache entry for an offering that just failed with a capacity error. */
-export function unavailableEntry(offering: Offering, now: Date, ttlSeconds: number): UnavailableOffering {
+/**
+ * EC2 codes that say a whole capacity type is unavailable account-wide, not one offering:
+ * `MaxSpotInstanceCountExceeded` is the account's spot instance (request) limit, so no other
+ * spot type or zone helps until spot instances end; on-demand may.
+ */
+export const ACCOUNT_WIDE_ERROR_CODES: ReadonlySet<string> = new Set(['MaxSpotInstanceCountExceeded']);
+
+/**
+ * The cache entry for an offering that just failed with capacity error `code`: the exact
+ * (type, zone, capacity type), or every type and zone of the capacity type for an
+ * account-wide code.
+ */
+export function unavailableEntry(
+  offering: Offering,
+  now: Date,
+  ttlSeconds: number,
+  code?: string,
+): UnavailableOffering {
+  const accountWide = code !== undefined && ACCOUNT_WIDE_ERROR_CODES.has(code);
   return {
-    instanceType: offering.instanceType,
+    instanceType: accountWide ? '*' : offering.instanceType,
     capacityType: offering.capacityType,
-    zone: offering.zone,
+    zone: accountWide ? '*' : offering.zone,
     until: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+    ...(code ? { reason: code } : {}),
   };
 }

@@ -1,12 +1,19 @@
 import type { ClusterSnapshot, Config, FleetState, Plan, PodAnswer } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
+import { availabilitySummary } from './availability.js';
 import { PlanBuilder } from './builder.js';
 import { buildCatalog } from './catalog.js';
 import { buildContext, type PlanContext } from './context.js';
 import { fmtDuration, fmtTime, fmtUsd, plural } from './format.js';
 import { planAbandonment, planDrainProgress, planRepairs } from './repairs.js';
 import { planForcedScaleDown, planScaleIn } from './scale-in.js';
-import { type Headroom, type HeadroomLimits, planScaleOut, planWarmCapacity } from './scale-out.js';
+import {
+  candidateAvailability,
+  type Headroom,
+  type HeadroomLimits,
+  planScaleOut,
+  planWarmCapacity,
+} from './scale-out.js';
 import { activeSchedule } from './schedule.js';
 
 /** Everything a decision depends on. Time is a parameter: the planner never reads a clock. */
@@ -171,6 +178,11 @@ export function planCluster(input: PlanInput): Plan {
     }
     const { head, names } = headroomFor(ctx, usage);
     const out = ctx.agentStale ? undefined : planScaleOut(ctx, b, head, names);
+    if (!ctx.agentStale) {
+      const pending = snapshot?.pendingShapes.length ?? 0;
+      const summary = pending > 0 ? availabilitySummary(candidateAvailability(ctx), now) : undefined;
+      if (summary) b.explain('scale-out', summary, 'offerings');
+    }
     if (snapshot && !ctx.agentStale) {
       const draining = new Set(ctx.drains.map((d) => d.instanceId));
       const present =

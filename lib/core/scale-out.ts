@@ -8,6 +8,7 @@ import type {
   UnhelpableShape,
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
+import { type CandidateAvailability, filterCandidateOfferings, unavailableReason } from './availability.js';
 import type { PlanBuilder } from './builder.js';
 import { type NewNodeCapacity, type NodeRoom, newNodeCapacity, worstCasePrice } from './capacity.js';
 import type { InstanceSpec } from './catalog.js';
@@ -177,13 +178,20 @@ export function candidateZones(ctx: PlanContext): string[] {
     .map((l) => `${ctx.config.cluster.region}${l}`);
 }
 
+/** The candidate offerings after the offering cache (lib/core/availability.ts), over the candidate zones. */
+export function candidateAvailability(ctx: PlanContext): CandidateAvailability {
+  return filterCandidateOfferings({
+    instanceTypes: ctx.config.nodes.candidateTypes,
+    capacityTypes: ctx.config.nodes.capacityTypes,
+    zones: candidateZones(ctx),
+    unavailable: ctx.unavailableOfferings,
+    nowMs: ctx.nowMs,
+  });
+}
+
 function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]): TypeInfo[] {
   const { config, catalog } = ctx;
-  const unavailable = new Set<string>();
-  for (const u of ctx.unavailableOfferings) {
-    if (u.zone === '*' && Date.parse(u.until) > ctx.nowMs)
-      unavailable.add(`${u.instanceType}|${u.capacityType}`);
-  }
+  const availability = candidateAvailability(ctx);
   const out: TypeInfo[] = [];
   const seen = new Set<string>();
   for (const t of config.nodes.candidateTypes) {
@@ -191,7 +199,7 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
     seen.add(t);
     const spec = catalog.get(t);
     if (!spec) continue;
-    const caps = config.nodes.capacityTypes.filter((c) => !unavailable.has(`${t}|${c}`));
+    const caps = availability.capacityTypes.get(t) ?? [];
     const prices = { spot: spec.spotHourlyUsd, 'on-demand': spec.onDemandHourlyUsd };
     const firstCap = (caps[0] ?? config.nodes.capacityTypes[0]) as CapacityType;
     const labels = memoCloudLabels(ctx, spec, '', firstCap);
@@ -898,11 +906,21 @@ export function planScaleOut(
     const available = first.types.filter((t) => t.available && t.caps.some((c) => first.caps.includes(c)));
     const pending = members.reduce((a, s) => a + s.remaining, 0);
     if (available.length === 0) {
-      const msg = `every matching type (${first.types.map((t) => t.spec.instanceType).join(', ')}) recently failed with insufficient capacity and is skipped until its offering is available again`;
-      b.explain('scale-out', `${plural(pending, 'pod')} in ${plural(members.length, 'shape')} wait: ${msg}`);
-      for (const s of members)
-        if (s.remaining > 0)
-          b.podAnswers.push(answer(s, 'waiting-for-offering', s.remaining, 'offering-unavailable', msg));
+      const msg = unavailableReason(
+        candidateAvailability(ctx),
+        first.types.map((t) => t.spec.instanceType),
+        first.caps,
+        ctx.now,
+      );
+      for (const s of members) {
+        if (s.remaining <= 0) continue;
+        b.explain(
+          'waiting',
+          `${plural(s.remaining, 'pod')} of shape ${shapeName(s.shape)} wait: ${msg}`,
+          s.shape.id,
+        );
+        b.podAnswers.push(answer(s, 'waiting-for-offering', s.remaining, 'offering-unavailable', msg));
+      }
       continue;
     }
     const items = members.map((s) => ({ ...s.item, count: s.remaining }));

@@ -65,12 +65,20 @@ export const DrainInProgress = z.object({
 });
 export type DrainInProgress = z.infer<typeof DrainInProgress>;
 
-/** An (instance type, zone, capacity type) that recently failed with a capacity error. */
+/**
+ * An (instance type, zone, capacity type) that recently failed with a capacity error, or an
+ * account-wide entry: `instanceType: '*'` covers every type (e.g. `MaxSpotInstanceCountExceeded`
+ * makes all spot unavailable, whatever the type or zone), `zone: '*'` every zone.
+ */
 export const UnavailableOffering = z.object({
+  /** An instance type, or `*` for every type (account-wide). */
   instanceType: z.string(),
+  /** An availability zone, or `*` for every zone. */
   zone: z.string().default('*'),
   capacityType: CapacityType,
   until: IsoTime,
+  /** Why: the EC2 error code (`InsufficientInstanceCapacity`, …) or `spot-interruption`. */
+  reason: z.string().max(128).optional(),
 });
 export type UnavailableOffering = z.infer<typeof UnavailableOffering>;
 

@@ -97,6 +97,8 @@ export const ExplanationKind = z.enum([
   'stale',
   'noop',
   'unhelpable',
+  /** Pods that could run in the cloud but wait (their offerings are unavailable or backed off); subject = shape id. */
+  'waiting',
 ]);
 
 /** A human-readable sentence for one decision (or one non-decision) in the plan. */

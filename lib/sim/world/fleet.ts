@@ -163,7 +163,9 @@ export class FakeFleet implements FleetPort {
       }
       if (code) {
         attempts.push({ ...o, outcome: code });
-        await this.offeringCache.markUnavailable(unavailableEntry(o, now, this.ttlSeconds));
+        const entry = unavailableEntry(o, now, this.ttlSeconds, code);
+        await this.offeringCache.markUnavailable(entry);
+        unavailable.push(entry);
         continue;
       }
       const instanceId = this.newId();

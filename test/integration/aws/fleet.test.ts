@@ -267,6 +267,33 @@ describe('Ec2Fleet against moto', () => {
     expect(launched.attempts).toHaveLength(2 * subnets.length);
   });
 
+  it('MaxSpotInstanceCountExceeded is account-wide: one spot call, every spot offering remembered as unavailable, then on-demand', async () => {
+    // Given the account's spot instance count is exhausted (any spot type, any zone)
+    injector.failWhen((i) =>
+      i.InstanceMarketOptions?.MarketType === 'spot' ? 'MaxSpotInstanceCountExceeded' : undefined,
+    );
+
+    // When launched with two types in two zones
+    const launched = await fleet.launchOne(request());
+
+    // Then only ONE spot RunInstances was made before on-demand (not one per type and zone)
+    expect(launched).toMatchObject({ instanceType: 't4g.medium', capacityType: 'on-demand' });
+    expect(injector.runs.filter((r) => r.InstanceMarketOptions?.MarketType === 'spot')).toHaveLength(1);
+    // and the cache holds one account-wide spot entry the planner reads
+    expect(await cache.listUnavailable(NOW)).toEqual([
+      expect.objectContaining({
+        instanceType: '*',
+        zone: '*',
+        capacityType: 'spot',
+        reason: 'MaxSpotInstanceCountExceeded',
+      }),
+    ]);
+    // and the next launch makes no spot call at all
+    const before = injector.runs.length;
+    await fleet.launchOne(request());
+    expect(injector.runs.slice(before).map((r) => r.InstanceMarketOptions?.MarketType)).toEqual([undefined]);
+  });
+
   it('throws CapacityLimitError on VcpuLimitExceeded and tries nothing else', async () => {
     // Given the account's vCPU quota is exhausted
     injector.failWhen(() => 'VcpuLimitExceeded');

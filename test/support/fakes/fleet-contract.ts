@@ -111,6 +111,16 @@ export function describeFleetPortContract(makeHarness: () => FleetHarness): void
       expect(launched).toMatchObject({ instanceType: 't4g.medium', capacityType: 'on-demand' });
     });
 
+    it('treats MaxSpotInstanceCountExceeded as account-wide: one spot attempt, then on-demand', async () => {
+      h.failLaunches({ capacityType: 'spot' }, 'MaxSpotInstanceCountExceeded');
+      const before = h.launchCalls();
+      const launched = await h.fleet.launchOne(request(h));
+      expect(launched).toMatchObject({ instanceType: 't4g.medium', capacityType: 'on-demand' });
+      expect(h.launchCalls() - before).toBe(2);
+      const cached = await h.offeringCache.listUnavailable(h.now);
+      expect(cached.map((c) => `${c.instanceType}/${c.capacityType}/${c.zone}`)).toEqual(['*/spot/*']);
+    });
+
     it('throws CapacityLimitError on InstanceLimitExceeded after one attempt', async () => {
       h.failLaunches({}, 'InstanceLimitExceeded');
       const before = h.launchCalls();

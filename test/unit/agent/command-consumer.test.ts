@@ -316,6 +316,53 @@ describe('CommandConsumer', () => {
     await consumer.stop();
   });
 
+  it('turns a waiting-for-offering pod answer into a Warning NotTriggerScaleUp notice that says until when', () => {
+    const parsed = parseCommand(
+      commandEnvelope('DecisionRecorded', {
+        schemaVersion: 1,
+        cluster: CLUSTER,
+        decisionId: 'dec-w',
+        decidedAt: '2026-03-14T09:30:00Z',
+        trigger: 'snapshot',
+        snapshotSeq: 3,
+        launches: 0,
+        drains: 0,
+        terminations: 0,
+        unhelpablePods: 0,
+        explanations: [
+          {
+            kind: 'waiting',
+            subject: 'web',
+            message: '2 pods of shape web wait: all spot capacity is unavailable',
+          },
+        ],
+        podAnswers: [
+          {
+            shapeId: 'web',
+            kind: 'waiting-for-offering',
+            count: 2,
+            code: 'offering-unavailable',
+            message: 'all spot capacity is unavailable until 09:45',
+          },
+        ],
+      }),
+      CLUSTER,
+    );
+    expect(parsed).toMatchObject({
+      ok: true,
+      kind: 'notice',
+      notice: [
+        {
+          shapeId: 'web',
+          reason: 'NotTriggerScaleUp',
+          message:
+            "pod didn't trigger scale-up (waiting-for-offering, offering-unavailable): all spot capacity is unavailable until 09:45",
+          warning: true,
+        },
+      ],
+    });
+  });
+
   it('parseCommand names the problem', () => {
     expect(parseCommand('{}', CLUSTER)).toMatchObject({
       ok: false,
