@@ -389,6 +389,7 @@ export class Ec2Fleet implements FleetPort {
       nodeName: `${this.prefix}${instanceId}`,
       decisionId: tagValue(i, Tags.decisionId) ?? '',
       launchReason: tagValue(i, Tags.launchReason) ?? '',
+      ...(i.ImageId ? { imageId: i.ImageId } : {}),
     };
   }
 

@@ -12,6 +12,7 @@
  * | `CLUSTER#<c>`      | `LEASE#reconcile`                 | single-writer lease (holder, expiry)   |
  * | `CLUSTER#<c>`      | `OFFERING#<type>#<zone>#<cap>`    | unavailable offering, TTL              |
  * | `CLUSTER#<c>`      | `PAUSE`                           | operator's pause (no TTL: until resume) |
+ * | `CLUSTER#<c>`      | `BACKOFF#<backoffKey>`            | launch-setup / quota backoff, TTL      |
  * | `EVENT#<eventId>`  | `SEEN`                            | event dedup marker, TTL                |
  *
  * TTL attribute: `expiresAt` (epoch seconds). DynamoDB deletes expired items lazily (up to
@@ -29,6 +30,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { backoffKey } from '../core/backoff.js';
 import {
   type DecisionRecord,
   type OfferingCache,
@@ -40,6 +42,7 @@ import {
   ClusterSnapshot,
   DrainInProgress,
   InFlightLaunch,
+  LaunchBackoff,
   MAX_AGENT_CLOCK_SKEW_SECONDS,
   PauseState,
   Plan,
@@ -409,6 +412,29 @@ export class DynamoState implements StatePort {
     } catch (err) {
       throw this.fail('clear the pause', err);
     }
+  }
+
+  async listBackoffs(cluster: string, now: Date): Promise<LaunchBackoff[]> {
+    const items = await this.queryPrefix(cluster, 'BACKOFF#');
+    return items
+      .map((i) => parseOrThrow(LaunchBackoff, JSON.parse(String(i.data)), 'stored backoff'))
+      .filter((b) => Date.parse(b.forgetAt) > now.getTime());
+  }
+
+  async putBackoff(cluster: string, backoff: LaunchBackoff): Promise<void> {
+    await this.put(
+      {
+        pk: clusterPk(cluster),
+        sk: `BACKOFF#${backoffKey(backoff)}`,
+        data: JSON.stringify(backoff),
+        expiresAt: epochSeconds(Date.parse(backoff.forgetAt)) + 3600,
+      },
+      'record a launch backoff',
+    );
+  }
+
+  async clearBackoff(cluster: string, key: string): Promise<void> {
+    await this.delete(clusterPk(cluster), `BACKOFF#${key}`);
   }
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {

@@ -3,6 +3,8 @@
  * the last snapshot and the last decisions with their explanations. Reads AWS and the
  * Tailscale API; changes nothing.
  */
+
+import { describeBackoff } from '../core/backoff.js';
 import { fmtDuration, fmtTime } from '../core/format.js';
 import { credentialsAware, makeClients, resolveRegion } from '../ops/context.js';
 import { fmtUsd } from '../ops/cost.js';
@@ -94,6 +96,19 @@ export function formatStatus(r: StatusReport): string {
   } else {
     out.push('Last snapshot: none');
   }
+  const held = r.holdbacks.unavailableOfferings.length + r.holdbacks.backoffs.length;
+  out.push('', `Held back (${held})`);
+  for (const b of r.holdbacks.backoffs) {
+    out.push(`  backoff until ${fmtTime(b.until, now)}: ${describeBackoff(b)}`);
+  }
+  for (const u of r.holdbacks.unavailableOfferings) {
+    const what =
+      u.instanceType === '*'
+        ? `all ${u.capacityType} (account-wide)`
+        : `${u.instanceType} ${u.capacityType} in ${u.zone === '*' ? 'every zone' : u.zone}`;
+    out.push(`  unavailable until ${fmtTime(u.until, now)}: ${what}${u.reason ? ` (${u.reason})` : ''}`);
+  }
+  if (held === 0) out.push('  (none: every candidate offering may be launched)');
   out.push('', `Recent decisions (${r.decisions.length})`);
   for (const d of r.decisions) {
     out.push(

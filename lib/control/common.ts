@@ -43,6 +43,10 @@ export const ControlMetrics = {
   /** launch: a ScaleOutRequested the launch guard refused (forged, foreign, over the limits). */
   launchRequestsRefused: 'LaunchRequestsRefused',
   capacityLimitErrors: 'CapacityLimitErrors',
+  /** A launch setup or quota was backed off (I10): alarmed. */
+  launchBackoffs: 'LaunchBackoffs',
+  /** A launch request held back entirely by a backoff. */
+  launchesBackedOff: 'LaunchesBackedOff',
   tailscaleKeyFailures: 'TailscaleKeyFailures',
   foreignInstances: 'ForeignInstanceEvents',
   foreignTerminateRefused: 'ForeignTerminateRefused',

@@ -24,8 +24,13 @@
  * plans no launch while paused; this covers a request written just before the pause.
  *
  * Failures:
- * - `CapacityLimitError` (EC2 quota): counted as `CapacityLimitErrors` (alarm), logged with
- *   the fix, the group stops; not thrown (a retry cannot help until someone raises the quota).
+ * - `CapacityLimitError` (EC2 quota): the quota (capacity type, quota class) is backed off with
+ *   a growing delay (I10, lib/core/backoff.ts) and the next capacity type is tried (spot and
+ *   on-demand have separate quotas); when none launches, counted as `CapacityLimitErrors`
+ *   (alarm), logged with the fix, the group stops; not thrown. A launch that succeeds resets
+ *   the quota backoff of its capacity type and class.
+ * - Launch setups (type, image, capacity type) and quotas under backoff are not tried; when
+ *   nothing is left the request launches nothing (`LaunchesBackedOff`) and reconcile re-plans.
  * - `NoCapacityError` for every capacity type: `LaunchFailures`, group stops, not thrown.
  * - Tailscale `auth` / `forbidden` / `permanent`: `TailscaleKeyFailures`, group stops, not thrown.
  * - Tailscale `rate-limited` / `unavailable` after the client's own bounded retries, or any
@@ -41,6 +46,7 @@
  * launching without a key. Secrets (agent token, auth keys, user data) are never logged.
  */
 
+import { backoffBlocks, backoffKey, backoffPolicy, nextBackoff, quotaClassOf } from '../core/backoff.js';
 import { checkScaleOutRequest } from '../core/launch-guard.js';
 import {
   CapacityLimitError,
@@ -53,6 +59,7 @@ import {
   type CapacityType,
   DetailTypes,
   type InstanceLaunched,
+  type LaunchBackoff,
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
@@ -87,7 +94,8 @@ export interface LaunchResult {
     | 'invalid-user-data'
     | 'expired'
     | 'refused'
-    | 'paused';
+    | 'paused'
+    | 'backoff';
   /** Why the launch guard refused the request (with `stoppedBy: 'refused'`). */
   refusal?: string;
   /** Detail types emitted. */
@@ -184,6 +192,26 @@ export async function launch(
   const agentToken = await deps.secrets.getSecret(opts.agentTokenSecretId);
   const imageId = await deps.images.imageFor(group.arch);
 
+  // I10: launch setups (type, image, capacity type) and quotas that are backed off are not
+  // tried; what remains is tried in the usual order.
+  const now = deps.clock();
+  let backoffs = await deps.state.listBackoffs(cluster, now);
+  const allowedTypes = (capacityType: CapacityType) =>
+    group.instanceTypes.filter(
+      (t) => !backoffs.some((b) => backoffBlocks(b, t, capacityType, now.getTime(), imageId)),
+    );
+  if (group.capacityTypes.every((c) => allowedTypes(c).length === 0)) {
+    metrics.count(ControlMetrics.launchesBackedOff);
+    log.warn('every offering of this launch is backed off; not launching (reconcile re-plans)', {
+      launchId: group.launchId,
+      backoffs: backoffs
+        .filter((b) => Date.parse(b.until) > now.getTime())
+        .map((b) => ({ kind: b.kind, type: b.instanceType, cap: b.capacityType, until: b.until })),
+    });
+    await shrinkInFlight(deps, cluster, group.launchId, 0);
+    return { outcome: 'failed', launchId: group.launchId, instances: [], emitted: [], stoppedBy: 'backoff' };
+  }
+
   const instances: LaunchedInstance[] = [];
   let stoppedBy: LaunchResult['stoppedBy'];
   let retryable: unknown;
@@ -221,8 +249,11 @@ export async function launch(
 
     const attempts: OfferingAttempt[] = [];
     let launched: LaunchedInstance | undefined;
+    let quotaHit: CapacityLimitError | undefined;
     try {
       for (const capacityType of group.capacityTypes) {
+        const instanceTypes = allowedTypes(capacityType);
+        if (instanceTypes.length === 0) continue;
         const userData = renderUserData(
           userDataInputFromConfig(config, { agentToken, tailscaleAuthKey: authKey }, capacityType),
         );
@@ -232,7 +263,7 @@ export async function launch(
             decisionId: req.decisionId,
             launchId: group.launchId,
             index,
-            instanceTypes: group.instanceTypes,
+            instanceTypes,
             capacityTypes: [capacityType as CapacityType],
             zones: group.zones,
             imageId,
@@ -241,6 +272,12 @@ export async function launch(
           });
           break;
         } catch (err) {
+          if (err instanceof CapacityLimitError) {
+            // A quota is per capacity type (and quota class): back it off, try the next type.
+            quotaHit = err;
+            backoffs = await backOffQuota(deps, cluster, backoffs, err);
+            continue;
+          }
           if (!(err instanceof NoCapacityError)) throw err;
           attempts.push(...err.attempts);
           log.warn('no capacity for this capacity type; trying the next', {
@@ -263,17 +300,6 @@ export async function launch(
         stoppedBy = 'invalid-user-data';
         break;
       }
-      if (err instanceof CapacityLimitError) {
-        metrics.count(ControlMetrics.capacityLimitErrors);
-        log.error('EC2 quota reached: launch stopped', {
-          launchId: group.launchId,
-          index,
-          code: err.code,
-          message: err.message,
-        });
-        stoppedBy = 'capacity-limit';
-        break;
-      }
       log.warn('launch failed; the event is retried', {
         launchId: group.launchId,
         index,
@@ -281,6 +307,17 @@ export async function launch(
         message: err instanceof Error ? err.message : String(err),
       });
       retryable = err;
+      break;
+    }
+    if (!launched && quotaHit) {
+      metrics.count(ControlMetrics.capacityLimitErrors);
+      log.error('EC2 quota reached: launch stopped and the quota backed off', {
+        launchId: group.launchId,
+        index,
+        code: quotaHit.code,
+        message: quotaHit.message,
+      });
+      stoppedBy = 'capacity-limit';
       break;
     }
     if (!launched) {
@@ -295,6 +332,7 @@ export async function launch(
     }
     metrics.count(launched.reused ? ControlMetrics.instancesReused : ControlMetrics.instancesLaunched);
     instances.push(launched);
+    if (!launched.reused) backoffs = await resetQuota(deps, cluster, backoffs, launched);
   }
 
   const emitted = await emitLaunched(input, instances, deps);
@@ -358,4 +396,52 @@ async function shrinkInFlight(
   if (!current) return;
   if (launched === 0) await deps.state.clearInFlight(cluster, [launchId]);
   else await deps.state.recordInFlight(cluster, [{ ...current, count: launched }]);
+}
+
+/** I10: a quota error backs off its (capacity type, quota class) with a growing delay. */
+async function backOffQuota(
+  deps: LaunchDeps,
+  cluster: string,
+  backoffs: LaunchBackoff[],
+  err: CapacityLimitError,
+): Promise<LaunchBackoff[]> {
+  const now = deps.clock();
+  const failure = {
+    kind: 'quota' as const,
+    instanceType: err.instanceType,
+    capacityType: err.capacityType,
+    reason: err.code,
+  };
+  const key = backoffKey({
+    ...failure,
+    instanceType: '*',
+    imageId: '',
+    quotaClass: quotaClassOf(err.instanceType),
+  });
+  const prev = backoffs.find((b) => backoffKey(b) === key);
+  const next = nextBackoff(prev, failure, now, backoffPolicy(deps.config));
+  await deps.state.putBackoff(cluster, next);
+  deps.metrics.count(ControlMetrics.launchBackoffs);
+  deps.log.warn('EC2 quota backed off', {
+    capacityType: next.capacityType,
+    quotaClass: next.quotaClass,
+    failures: next.failures,
+    until: next.until,
+  });
+  return [...backoffs.filter((b) => backoffKey(b) !== key), next];
+}
+
+/** A launch succeeded: the quota of its capacity type and class is not exhausted any more. */
+async function resetQuota(
+  deps: LaunchDeps,
+  cluster: string,
+  backoffs: LaunchBackoff[],
+  launched: LaunchedInstance,
+): Promise<LaunchBackoff[]> {
+  const cls = quotaClassOf(launched.instanceType);
+  const hit = backoffs.filter(
+    (b) => b.kind === 'quota' && b.capacityType === launched.capacityType && b.quotaClass === cls,
+  );
+  for (const b of hit) await deps.state.clearBackoff(cluster, backoffKey(b));
+  return hit.length ? backoffs.filter((b) => !hit.includes(b)) : backoffs;
 }

@@ -29,7 +29,8 @@
  * EC2 state changes of instances without this cluster's tag decide nothing
  * (`ForeignInstanceEvents`): EC2 sends them for every instance in the account.
  */
-import { decisionIdFor } from '../core/ids.js';
+import { backoffPolicy, launchHealthUpdates } from '../core/backoff.js';
+import { decisionIdFor, parseProviderId } from '../core/ids.js';
 import { planCluster } from '../core/plan.js';
 import type { BusEntry, BusPort, DecisionRecord, FleetPort, StatePort } from '../core/ports.js';
 import { futureDated, receivedAgeSeconds } from '../core/snapshot-time.js';
@@ -38,6 +39,8 @@ import {
   DetailTypes,
   type FleetState,
   type InFlightLaunch,
+  type LaunchBackoff,
+  type ManagedInstance,
   type Plan,
   SCHEMA_VERSION,
   Sources,
@@ -203,13 +206,14 @@ async function reconcileUnderLease(
   }
   const instances = all.filter((i) => i.state !== 'terminated');
 
-  const [stored, inFlight, drains, unavailable, lastScaleOutAt, pause] = await Promise.all([
+  const [stored, inFlight, drains, unavailable, lastScaleOutAt, pause, backoffs] = await Promise.all([
     state.getLatestSnapshot(cluster),
     state.listInFlight(cluster, now),
     state.listDrains(cluster),
     state.offeringCache(cluster).listUnavailable(now),
     state.lastScaleOutAt(cluster),
     state.getPause(cluster),
+    state.listBackoffs(cluster, now),
   ]);
   // Plan on the newest snapshot stored (a newer one may have landed while we waited).
   let snapshot: ClusterSnapshot | undefined = stored?.snapshot;
@@ -224,6 +228,7 @@ async function reconcileUnderLease(
     inFlight,
     drains,
     unavailableOfferings: unavailable,
+    backoffs,
     lastScaleOutAt,
   };
   // The operator's pause (k3s-burst pause) is applied to the plan before it is journaled.
@@ -244,6 +249,7 @@ async function reconcileUnderLease(
   }
 
   await recordBeforeEmit(plan, deps, now);
+  await recordLaunchHealth(plan, instances, snapshot, backoffs, deps, now);
   // Drains of instances EC2 no longer lists are finished whatever the agent said.
   const live = new Set(instances.map((i) => i.instanceId));
   for (const d of drains) {
@@ -266,6 +272,54 @@ async function reconcileUnderLease(
     explanations: plan.explanations.filter((e) => e.kind !== 'noop').slice(0, 20),
   });
   return { outcome: 'decided', decisionId, emitted, plan };
+}
+
+/**
+ * I10: instances terminated for never registering count against their launch setup (type,
+ * image, capacity type), which then backs off with a growing delay; a setup whose newer
+ * instance registered is forgotten. Only for a fresh decision (a replay counted already).
+ */
+async function recordLaunchHealth(
+  plan: Plan,
+  instances: ManagedInstance[],
+  snapshot: ClusterSnapshot | undefined,
+  backoffs: LaunchBackoff[],
+  deps: ReconcileDeps,
+  now: Date,
+): Promise<void> {
+  const { config, state, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const ready = new Set<string>();
+  for (const n of snapshot?.nodes ?? []) {
+    if (!n.managed || !n.ready) continue;
+    ready.add(n.name);
+    const id = n.instanceId ?? parseProviderId(n.providerID)?.instanceId;
+    if (id) ready.add(id);
+  }
+  const updates = launchHealthUpdates({
+    terminations: plan.terminations,
+    instances,
+    registered: (i) => ready.has(i.nodeName) || ready.has(i.instanceId),
+    backoffs,
+    now,
+    policy: backoffPolicy(config),
+    registrationTimeoutSeconds: config.repairs.registrationTimeoutSeconds,
+  });
+  for (const b of updates.put) {
+    await state.putBackoff(cluster, b);
+    metrics.count(ControlMetrics.launchBackoffs);
+    log.warn('launch setup backed off: its instances do not register', {
+      instanceType: b.instanceType,
+      capacityType: b.capacityType,
+      imageId: b.imageId,
+      failures: b.failures,
+      until: b.until,
+    });
+  }
+  for (const key of updates.clear) {
+    await state.clearBackoff(cluster, key);
+    log.info('launch setup registered again; its backoff is reset', { key });
+  }
 }
 
 async function findJournaled(decisionId: string, deps: ReconcileDeps): Promise<DecisionRecord | undefined> {

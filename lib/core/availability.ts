@@ -11,7 +11,8 @@
  * what is tried instead. It sits before packing, not inside it, so the packing code never
  * sees an offering that cannot launch.
  */
-import type { CapacityType, UnavailableOffering } from '../events/index.js';
+import type { CapacityType, LaunchBackoff, UnavailableOffering } from '../events/index.js';
+import { backoffBlocks } from './backoff.js';
 import { fmtTime } from './format.js';
 
 /** True when `entry` covers the offering (exact or `*` type and zone, same capacity type). */
@@ -137,6 +138,7 @@ export function filterCandidateOfferings(args: {
  */
 export function describeBlocked(blocked: readonly BlockedOffering[], now: Date): string[] {
   const out: string[] = [];
+  const grouped = new Map<string, string[]>();
   const accountWide = new Set<string>();
   for (const b of blocked) {
     const why = b.reasons.join('/');
@@ -149,10 +151,12 @@ export function describeBlocked(blocked: readonly BlockedOffering[], now: Date):
       continue;
     }
     const where = b.everywhere ? 'in every zone' : `in ${b.zones.join(', ')}`;
-    out.push(
-      `${b.instanceType} ${b.capacityType} (${why}) is unavailable ${where} until ${fmtTime(b.until, now)}`,
-    );
+    const tail = `${b.capacityType} (${why}) is unavailable ${where} until ${fmtTime(b.until, now)}`;
+    const same = grouped.get(tail);
+    if (same) same.push(b.instanceType);
+    else grouped.set(tail, [b.instanceType]);
   }
+  for (const [tail, types] of grouped) out.push(`${types.join(', ')} ${tail}`);
   return out;
 }
 
@@ -215,4 +219,29 @@ export function availabilitySummary(availability: CandidateAvailability, now: Da
       ? `planning ${[...instead].slice(0, 6).join(', ')} instead`
       : 'no candidate offering is available, so nothing is launched until one returns'
   }`;
+}
+
+/**
+ * Active launch backoffs as offering-cache entries for the planner: a launch setup backs off
+ * its (type, capacity type) in every zone (the planner does not know the AMI launch resolves,
+ * so any image counts); a quota backs off every candidate type of its quota class.
+ */
+export function backoffsAsOfferings(
+  backoffs: readonly LaunchBackoff[],
+  candidateTypes: readonly string[],
+  nowMs: number,
+): UnavailableOffering[] {
+  const out: UnavailableOffering[] = [];
+  for (const b of backoffs) {
+    if (Date.parse(b.until) <= nowMs) continue;
+    const reason =
+      b.kind === 'quota'
+        ? `${b.reason} quota, backoff #${b.failures}`
+        : `launch setup backed off #${b.failures}: ${b.reason}`.slice(0, 128);
+    for (const t of candidateTypes) {
+      if (!backoffBlocks(b, t, b.capacityType, nowMs)) continue;
+      out.push({ instanceType: t, zone: '*', capacityType: b.capacityType, until: b.until, reason });
+    }
+  }
+  return out;
 }

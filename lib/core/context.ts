@@ -4,6 +4,7 @@ import type {
   DrainInProgress,
   FleetState,
   InFlightLaunch,
+  LaunchBackoff,
   ManagedInstance,
   SnapshotNode,
   UnavailableOffering,
@@ -57,6 +58,8 @@ export interface PlanContext {
   drains: DrainInProgress[];
   /** Offerings that recently failed with a capacity error. */
   unavailableOfferings: UnavailableOffering[];
+  /** Launch setups and quotas backed off (only those whose `until` is after now hold launches back). */
+  backoffs: LaunchBackoff[];
   lastScaleOutAtMs: number | undefined;
 }
 
@@ -174,6 +177,7 @@ export function buildContext(args: {
     unmatchedInFlight: unmatchedInFlight(fleet, nowMs),
     drains: [...fleet.drains].sort(byKey((d) => d.nodeName)),
     unavailableOfferings: fleet.unavailableOfferings,
+    backoffs: fleet.backoffs ?? [],
     lastScaleOutAtMs: fleet.lastScaleOutAt ? Date.parse(fleet.lastScaleOutAt) : undefined,
   };
 }

@@ -1,9 +1,18 @@
-import type { ClusterSnapshot, Config, FleetState, Plan, PodAnswer } from '../events/index.js';
+import type {
+  ClusterSnapshot,
+  Config,
+  FleetState,
+  LaunchBackoff,
+  Plan,
+  PlannedTermination,
+  PodAnswer,
+} from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import { availabilitySummary } from './availability.js';
+import { backoffKey, backoffPolicy, launchHealthUpdates } from './backoff.js';
 import { PlanBuilder } from './builder.js';
 import { buildCatalog } from './catalog.js';
-import { buildContext, type PlanContext } from './context.js';
+import { buildContext, nodeOfInstance, type PlanContext } from './context.js';
 import { fmtDuration, fmtTime, fmtUsd, plural } from './format.js';
 import { planAbandonment, planDrainProgress, planRepairs } from './repairs.js';
 import { planForcedScaleDown, planScaleIn } from './scale-in.js';
@@ -78,6 +87,21 @@ function headroomFor(ctx: PlanContext, usage: FleetUsage): { head: Headroom; nam
     },
     names: { nodesLabel, nodesLimit: maxNodes },
   };
+}
+
+function withLaunchHealth(ctx: PlanContext, terminations: PlannedTermination[]): LaunchBackoff[] {
+  const updates = launchHealthUpdates({
+    terminations,
+    instances: ctx.liveInstances,
+    registered: (i) => nodeOfInstance(ctx, i)?.ready === true,
+    backoffs: ctx.backoffs,
+    now: ctx.now,
+    policy: backoffPolicy(ctx.config),
+    registrationTimeoutSeconds: ctx.config.repairs.registrationTimeoutSeconds,
+  });
+  if (updates.put.length === 0 && updates.clear.length === 0) return ctx.backoffs;
+  const replaced = new Set([...updates.put.map((u) => backoffKey(u)), ...updates.clear]);
+  return [...ctx.backoffs.filter((x) => !replaced.has(backoffKey(x))), ...updates.put];
 }
 
 /** I2, enforced once more at the end whatever the rules did: nothing touches an on-prem node. */
@@ -167,6 +191,9 @@ export function planCluster(input: PlanInput): Plan {
       );
     } else {
       planRepairs(ctx, b);
+      // I10: an instance terminated now for never registering backs off its launch setup in
+      // this very plan (reconcile stores the same entries, computed by the same function).
+      ctx.backoffs = withLaunchHealth(ctx, [...b.terminations.values()]);
     }
     planForcedScaleDown(ctx, b);
     const usage = fleetUsage(ctx);

@@ -22,6 +22,7 @@ import type {
   ClusterSnapshot,
   DrainInProgress,
   InFlightLaunch,
+  LaunchBackoff,
   ManagedInstance,
   PauseState,
   Plan,
@@ -387,6 +388,16 @@ export interface StatePort {
   setPause(cluster: string, pause: PauseState): Promise<void>;
   /** Remove the pause; returns the one that was set, or undefined when there was none. */
   clearPause(cluster: string): Promise<PauseState | undefined>;
+
+  /**
+   * Launch backoffs (I10) not yet forgotten: entries whose `forgetAt` is after `now` (their
+   * `until` may be past: the count still grows the next delay). See lib/core/backoff.ts.
+   */
+  listBackoffs(cluster: string, now: Date): Promise<LaunchBackoff[]>;
+  /** Store (upsert by `backoffKey`) a backoff entry computed with `nextBackoff`. */
+  putBackoff(cluster: string, backoff: LaunchBackoff): Promise<void>;
+  /** Forget a backoff after a success (unknown keys are ignored). */
+  clearBackoff(cluster: string, key: string): Promise<void>;
 }
 
 // ───────────────────────────── secrets ─────────────────────────────

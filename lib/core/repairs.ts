@@ -122,6 +122,7 @@ export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
         instanceId: inst.instanceId,
         nodeName: inst.nodeName,
         reason: `terminate ${inst.instanceId} (${inst.instanceType}, ${inst.state}): launched ${fmtDuration(ageSeconds)} ago at ${fmtTime(inst.launchedAt, ctx.now)} and no node ${inst.nodeName} has registered (registrationTimeoutSeconds=${registrationTimeoutSeconds}); check its console output, Tailscale auth and the K3s server URL`,
+        cause: 'registration-timeout',
       },
       'repair',
     );

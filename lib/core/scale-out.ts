@@ -8,7 +8,12 @@ import type {
   UnhelpableShape,
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
-import { type CandidateAvailability, filterCandidateOfferings, unavailableReason } from './availability.js';
+import {
+  backoffsAsOfferings,
+  type CandidateAvailability,
+  filterCandidateOfferings,
+  unavailableReason,
+} from './availability.js';
 import type { PlanBuilder } from './builder.js';
 import { type NewNodeCapacity, type NodeRoom, newNodeCapacity, worstCasePrice } from './capacity.js';
 import type { InstanceSpec } from './catalog.js';
@@ -184,7 +189,10 @@ export function candidateAvailability(ctx: PlanContext): CandidateAvailability {
     instanceTypes: ctx.config.nodes.candidateTypes,
     capacityTypes: ctx.config.nodes.capacityTypes,
     zones: candidateZones(ctx),
-    unavailable: ctx.unavailableOfferings,
+    unavailable: [
+      ...ctx.unavailableOfferings,
+      ...backoffsAsOfferings(ctx.backoffs, ctx.config.nodes.candidateTypes, ctx.nowMs),
+    ],
     nowMs: ctx.nowMs,
   });
 }

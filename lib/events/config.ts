@@ -377,6 +377,16 @@ const LaunchSection = z.strictObject({
     .min(60)
     .default(900)
     .describe('A decided launch counts as capacity until EC2 lists it, or at most this long.'),
+  backoff: z
+    .strictObject({
+      initialSeconds: z.number().int().min(0).default(300),
+      maxSeconds: z.number().int().min(0).default(1800),
+      resetAfterSeconds: z.number().int().min(0).default(10_800),
+    })
+    .default({ initialSeconds: 300, maxSeconds: 1800, resetAfterSeconds: 10_800 })
+    .describe(
+      'Growing backoff of a launch setup whose instances do not register and of an EC2 quota: initialSeconds doubling per failure up to maxSeconds; the count is forgotten resetAfterSeconds after the last failure or on a success (Cluster Autoscaler node-group backoff).',
+    ),
 });
 
 /**
@@ -413,6 +423,13 @@ export const Config = z
         });
       }
     });
+    if (c.launch.backoff.maxSeconds < c.launch.backoff.initialSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['launch', 'backoff', 'maxSeconds'],
+        message: `maxSeconds must be ≥ initialSeconds (got ${c.launch.backoff.maxSeconds} < ${c.launch.backoff.initialSeconds})`,
+      });
+    }
     if (new Set(c.nodes.candidateTypes).size !== c.nodes.candidateTypes.length) {
       ctx.addIssue({
         code: 'custom',

@@ -23,6 +23,8 @@ export const ManagedInstance = z.object({
   nodeName: z.string(),
   decisionId: z.string().default(''),
   launchReason: z.string().default(''),
+  /** The AMI it booted (a launch setup is type + image + capacity type); absent when unknown. */
+  imageId: z.string().optional(),
 });
 export type ManagedInstance = z.infer<typeof ManagedInstance>;
 
@@ -82,12 +84,39 @@ export const UnavailableOffering = z.object({
 });
 export type UnavailableOffering = z.infer<typeof UnavailableOffering>;
 
+/**
+ * A launch backoff (I10): a launch setup (type, image, capacity type) whose instances did not
+ * register, or an EC2 quota (capacity type, quota class) that refused launches. Launches it
+ * covers wait until `until`; the failure count grows the next delay and is forgotten at
+ * `forgetAt` or on a success (lib/core/backoff.ts).
+ */
+export const LaunchBackoff = z.object({
+  kind: z.enum(['launch-setup', 'quota']),
+  /** launch-setup: the instance type; quota: `*` (every type of `quotaClass`). */
+  instanceType: z.string(),
+  capacityType: CapacityType,
+  /** launch-setup: the AMI the failed instances booted; quota: empty. */
+  imageId: z.string().default(''),
+  /** quota: the EC2 vCPU quota class (`standard`, `g`, `p`, …); launch-setup: empty. */
+  quotaClass: z.string().default(''),
+  failures: z.number().int().positive(),
+  lastFailureAt: IsoTime,
+  until: IsoTime,
+  forgetAt: IsoTime,
+  reason: z.string().max(256),
+  /** Instances already counted (the most recent few), so one is never counted twice. */
+  instanceIds: z.array(z.string()).max(10).default([]),
+});
+export type LaunchBackoff = z.infer<typeof LaunchBackoff>;
+
 /** The `--fleet` file of `k3s-burst plan`, and what reconcile reads from EC2 + DynamoDB. */
 export const FleetState = z.object({
   instances: z.array(ManagedInstance).default([]),
   inFlight: z.array(InFlightLaunch).default([]),
   drains: z.array(DrainInProgress).default([]),
   unavailableOfferings: z.array(UnavailableOffering).default([]),
+  /** Launch setups and quotas backed off (I10); absent = none. */
+  backoffs: z.array(LaunchBackoff).optional(),
   /** Time of the most recent launch decision (for delayAfterScaleOut). */
   lastScaleOutAt: IsoTime.optional(),
 });

@@ -28,10 +28,15 @@ export const PlannedDrain = z.object({
 });
 export type PlannedDrain = z.infer<typeof PlannedDrain>;
 
+/** Why an instance is terminated, where reconcile acts on it (registration timeouts count against their launch setup, I10). */
+export const TerminationCause = z.enum(['registration-timeout']);
+export type TerminationCause = z.infer<typeof TerminationCause>;
+
 export const PlannedTermination = z.object({
   instanceId: InstanceId,
   nodeName: z.string().optional(),
   reason: z.string(),
+  cause: TerminationCause.optional(),
 });
 export type PlannedTermination = z.infer<typeof PlannedTermination>;
 

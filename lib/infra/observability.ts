@@ -41,6 +41,8 @@ export const MetricNames = {
   launchRequestsRefused: 'LaunchRequestsRefused',
   /** launch: InsufficientInstanceCapacity / spot / quota errors, each (Count). */
   capacityLimitErrors: 'CapacityLimitErrors',
+  /** reconcile/launch: a launch setup (instances never registered) or a quota was backed off (Count). */
+  launchBackoffs: 'LaunchBackoffs',
   /** reconcile: from snapshot observedAt (or tick) to the recorded plan (Milliseconds). */
   decisionLatency: 'DecisionLatencyMs',
   /** reconcile, every run including ticks: now − observedAt of the newest snapshot (Seconds). */
@@ -171,6 +173,20 @@ export class Observability extends Construct {
         metric: metric(MetricNames.capacityLimitErrors, 'Sum', Duration.minutes(15)),
         threshold: 3,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    alarm(
+      'LaunchBackoffs',
+      new Alarm(this, 'LaunchBackoffsAlarm', {
+        alarmName: `k3s-burst-${props.clusterName}-launch-backoffs`,
+        alarmDescription:
+          'A launch setup (instance type, image, capacity type) whose instances never registered, or an EC2 quota, was backed off: launches of it wait 5 to 30 min. Run `k3s-burst status` (Held back) and check the instance console output, Tailscale auth and the K3s server URL, or the quota.',
+        metric: metric(MetricNames.launchBackoffs, 'Sum', Duration.minutes(15)),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),

@@ -4,7 +4,7 @@
  * show as "unknown" and a note says why; the command still succeeds.
  */
 import { DynamoState } from '../aws/state.js';
-import type { Config, Explanation, PauseState } from '../events/index.js';
+import type { Config, Explanation, LaunchBackoff, PauseState, UnavailableOffering } from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
 import { estimateCostAtRest } from './cost.js';
@@ -58,6 +58,11 @@ export interface StatusReport {
   decisions: StatusDecision[];
   /** The operator's pause (`k3s-burst pause`), null when launches are allowed. */
   pause: PauseState | null;
+  /**
+   * What launches avoid right now (I10): offerings that recently failed and launch setups or
+   * quotas under backoff, each as one sentence with its end time.
+   */
+  holdbacks: { unavailableOfferings: UnavailableOffering[]; backoffs: LaunchBackoff[] };
   tailscale: { available: boolean; reason?: string };
   /** The monthly cost at rest of this config (docs/operations.md "Cost at rest"), and what running nodes add. */
   costAtRest: {
@@ -156,7 +161,7 @@ export async function collectStatus(
   const tableName = required(deployment, deployment.tableName, 'DynamoDB state table');
   const state = new DynamoState({ client: clients.dynamo, tableName });
 
-  const [instances, stored, decisions, devices, pause] = await Promise.all([
+  const [instances, stored, decisions, devices, pause, unavailableOfferings, backoffs] = await Promise.all([
     listClusterInstances(clients.ec2, cluster, config.nodes.namePrefix, {
       includeTerminated: opts.includeTerminated,
     }),
@@ -164,6 +169,8 @@ export async function collectStatus(
     state.listRecentDecisions(cluster, opts.decisions),
     tailscaleDevices(env, clients, deployment, config),
     state.getPause(cluster),
+    state.offeringCache(cluster).listUnavailable(now),
+    state.listBackoffs(cluster, now),
   ]);
 
   const nodes = new Map((stored?.snapshot.nodes ?? []).map((n) => [n.name, n]));
@@ -228,6 +235,11 @@ export async function collectStatus(
       explanations: d.plan.explanations,
     })),
     pause: pause ?? null,
+    holdbacks: {
+      unavailableOfferings,
+      // Entries past `until` only remember the count for the next delay: not holding anything back.
+      backoffs: backoffs.filter((b) => Date.parse(b.until) > now.getTime()),
+    },
     tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
     costAtRest: costAtRestOf(config, rows),
     notes,

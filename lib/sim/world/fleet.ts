@@ -256,6 +256,7 @@ function toManaged(i: FakeInstance): ManagedInstance {
     nodeName: i.nodeName,
     decisionId: i.decisionId,
     launchReason: i.launchReason,
+    ...(i.imageId ? { imageId: i.imageId } : {}),
   };
 }
 

@@ -1,8 +1,10 @@
+import { backoffKey } from '../../core/backoff.js';
 import type { DecisionRecord, OfferingCache, StatePort, StoredSnapshot } from '../../core/ports.js';
 import {
   type ClusterSnapshot,
   type DrainInProgress,
   type InFlightLaunch,
+  type LaunchBackoff,
   MAX_AGENT_CLOCK_SKEW_SECONDS,
   PauseState,
   parseOrThrow,
@@ -20,6 +22,7 @@ interface ClusterState {
   lease?: { holder: string; expiresAtMs: number };
   offerings: FakeOfferingCache;
   pause?: PauseState;
+  backoffs: Map<string, LaunchBackoff>;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -59,6 +62,7 @@ export class FakeState implements StatePort {
         inFlight: new Map(),
         drains: new Map(),
         offerings: new FakeOfferingCache(),
+        backoffs: new Map(),
       };
       this.clusters.set(cluster, s);
     }
@@ -183,5 +187,19 @@ export class FakeState implements StatePort {
     const was = s.pause;
     s.pause = undefined;
     return was;
+  }
+
+  async listBackoffs(cluster: string, now: Date): Promise<LaunchBackoff[]> {
+    return [...this.of(cluster).backoffs.values()]
+      .filter((b) => Date.parse(b.forgetAt) > now.getTime())
+      .map((b) => clone(b));
+  }
+
+  async putBackoff(cluster: string, backoff: LaunchBackoff): Promise<void> {
+    this.of(cluster).backoffs.set(backoffKey(backoff), clone(backoff));
+  }
+
+  async clearBackoff(cluster: string, key: string): Promise<void> {
+    this.of(cluster).backoffs.delete(key);
   }
 }

@@ -275,7 +275,16 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     const [r] = await launchAll();
 
     expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'capacity-limit' });
-    expect(injector.runs).toHaveLength(1);
+    // one call per capacity type (spot and on-demand have separate quotas), each then backed off
+    expect(injector.runs.map((x) => x.InstanceMarketOptions?.MarketType ?? 'on-demand')).toEqual([
+      'spot',
+      'on-demand',
+    ]);
+    const backoffs = await deps.state.listBackoffs(cluster, new Date());
+    expect(backoffs.map((b) => `${b.kind}/${b.capacityType}/${b.quotaClass}`).sort()).toEqual([
+      'quota/on-demand/standard',
+      'quota/spot/standard',
+    ]);
     expect(metrics.total(ControlMetrics.capacityLimitErrors)).toBe(1);
     expect(await ourInstances()).toHaveLength(0);
     // the in-flight launch is released so the next reconcile re-plans (and explains the clamp)

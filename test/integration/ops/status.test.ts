@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStatus } from '../../../lib/cli/status.js';
+import { nextBackoff } from '../../../lib/core/backoff.js';
 import { loadConfig } from '../../../lib/core/index.js';
 import { Tags } from '../../../lib/events/index.js';
 import { estimateCostAtRest, fmtUsd } from '../../../lib/ops/cost.js';
@@ -154,6 +155,54 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
     const cost = estimateCostAtRest(loadConfig(baseConfig(), 'test'));
     expect(r.out).toContain(`Cost at rest: about ${fmtUsd(cost.monthlyUsd)}/month for this config`);
     expect(r.out).toContain('(2 running: +$7.30/month)');
+  });
+
+  it('shows what launches avoid: unavailable offerings and backoffs, each until when (I10)', async () => {
+    const before = await status();
+    expect(before.out).toContain('Held back (0)');
+    const until = new Date(now.getTime() + 240_000).toISOString();
+    await d.state.offeringCache('pi-lab').markUnavailable({
+      instanceType: 'm7g.large',
+      zone: 'eu-central-1a',
+      capacityType: 'spot',
+      until,
+      reason: 'InsufficientInstanceCapacity',
+    });
+    await d.state.offeringCache('pi-lab').markUnavailable({
+      instanceType: '*',
+      zone: '*',
+      capacityType: 'spot',
+      until,
+      reason: 'MaxSpotInstanceCountExceeded',
+    });
+    await d.state.putBackoff(
+      'pi-lab',
+      nextBackoff(
+        undefined,
+        {
+          kind: 'launch-setup',
+          instanceType: 't4g.medium',
+          capacityType: 'on-demand',
+          imageId: 'ami-0123456789abcdef0',
+          reason: 'instances did not register within registrationTimeoutSeconds=900',
+          instanceId: ids.notReady,
+        },
+        now,
+        { initialSeconds: 300, maxSeconds: 1800, resetAfterSeconds: 10_800 },
+      ),
+    );
+    const r = await status();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Held back (3)');
+    expect(r.out).toMatch(
+      /backoff until \d\d:\d\d:\d\d UTC: launch setup t4g\.medium on-demand on ami-0123456789abcdef0: instances did not register .* \(1 failure in a row\)/,
+    );
+    expect(r.out).toMatch(
+      /unavailable until .*: m7g\.large spot in eu-central-1a \(InsufficientInstanceCapacity\)/,
+    );
+    expect(r.out).toMatch(/unavailable until .*: all spot \(account-wide\) \(MaxSpotInstanceCountExceeded\)/);
+    const json = await status(['--json']);
+    expect(JSON.parse(json.out).holdbacks.backoffs).toHaveLength(1);
   });
 
   it('--all adds terminated instances; --decisions limits the journal', async () => {

@@ -3,6 +3,7 @@
  * in-memory fake, so the fake other tests rely on is proven to behave like the real thing.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { backoffKey, nextBackoff } from '../../../lib/core/backoff.js';
 import type { StatePort } from '../../../lib/core/ports.js';
 import {
   ClusterSnapshot,
@@ -234,6 +235,34 @@ export function describeStatePortContract(getState: () => StatePort): void {
       expect([a, b].sort()).toEqual([false, true]);
       expect(await state.markEventSeen(id, at(599), 600)).toBe(false);
       expect(await state.markEventSeen(id, at(600), 600)).toBe(true);
+    });
+
+    it('keeps launch backoffs until forgetAt, upserts by key, clears by key', async () => {
+      const policy = { initialSeconds: 300, maxSeconds: 1800, resetAfterSeconds: 3600 };
+      const failure = {
+        kind: 'launch-setup' as const,
+        instanceType: 'm7g.large',
+        capacityType: 'spot' as const,
+        imageId: 'ami-0123456789abcdef0',
+        reason: 'did not register',
+      };
+      const one = nextBackoff(undefined, { ...failure, instanceId: 'i-1' }, T0, policy);
+      await state.putBackoff(cluster, one);
+      const two = nextBackoff(one, { ...failure, instanceId: 'i-2' }, at(60), policy);
+      await state.putBackoff(cluster, two);
+      const quota = nextBackoff(
+        undefined,
+        { kind: 'quota', instanceType: 't4g.medium', capacityType: 'on-demand', reason: 'VcpuLimitExceeded' },
+        T0,
+        policy,
+      );
+      await state.putBackoff(cluster, quota);
+      const listed = await state.listBackoffs(cluster, at(120));
+      expect(listed.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([two, quota]);
+      expect(two.failures).toBe(2);
+      await state.clearBackoff(cluster, backoffKey(two));
+      expect(await state.listBackoffs(cluster, at(120))).toEqual([quota]);
+      expect(await state.listBackoffs(cluster, at(3600))).toEqual([]);
     });
 
     it('remembers unavailable offerings until their time, later until wins', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../../lib/events/index.js';
 import {
   AGENT_TOKEN_SECRET,
+  cloudNode,
   envelopeOf,
   type FakeWorld,
   fakeWorld,
@@ -129,5 +130,130 @@ describe('the offering cache, from launch to the next plan', () => {
         message: expect.stringMatching(/tried again after \d\d:\d\d:\d\d UTC/),
       }),
     ]);
+  });
+});
+
+/** Carry out the terminations a reconcile asked for, as the terminate Lambda would, and let EC2 settle. */
+async function terminateRequested(w: FakeWorld, from: number) {
+  for (const e of w.bus.sent.slice(from)) {
+    if (e.detailType !== DetailTypes.terminateRequested) continue;
+    await w.fleet.terminate([(JSON.parse(e.detail) as { instanceId: string }).instanceId]);
+  }
+  w.fleet.settle();
+}
+
+describe('launch backoff (I10)', () => {
+  it('a launch setup whose instances never register is retried with a growing backoff (5, 10, 20 min), not every cycle', async () => {
+    const w = fakeWorld({
+      config: makeConfig({ nodes: { candidateTypes: ['t4g.medium'], capacityTypes: ['on-demand'] } }),
+    });
+    const launchTimesMin: number[] = [];
+    const waitingAtMin: number[] = [];
+    // Every 16 minutes (registration timeout 15 min), with the pods still pending and no node ever joining.
+    for (let cycle = 0; cycle < 8; cycle++) {
+      const from = w.bus.sent.length;
+      const launchesBefore = w.fleet.launchAttempts.length;
+      const { decisions } = await reconcileAndLaunch(w, cycle + 1, 'web', 2);
+      if (w.fleet.launchAttempts.length > launchesBefore) launchTimesMin.push(cycle * 16);
+      if (decisions.some((d) => d.explanations.some((e) => e.kind === 'waiting')))
+        waitingAtMin.push(cycle * 16);
+      await terminateRequested(w, from);
+      w.clock.advance(16 * 60);
+    }
+    // Before: a launch in every one of the 8 cycles. Now: failures back off 5, 10, 20 min.
+    expect(launchTimesMin).toEqual([0, 32, 64, 112]);
+    expect(waitingAtMin).toContain(96);
+    const [b] = await w.state.listBackoffs(CLUSTER, w.clock.now);
+    expect(b).toMatchObject({ kind: 'launch-setup', instanceType: 't4g.medium', capacityType: 'on-demand' });
+    expect(b?.imageId).toMatch(/^ami-/);
+    expect(w.metrics.total('LaunchBackoffs')).toBe(3);
+  });
+
+  it('the backoff grows 5 → 30 min and is forgotten when an instance of the setup registers', async () => {
+    const w = fakeWorld({
+      config: makeConfig({ nodes: { candidateTypes: ['t4g.medium'], capacityTypes: ['on-demand'] } }),
+    });
+    const policy = w.config.launch.backoff;
+    expect(policy).toEqual({ initialSeconds: 300, maxSeconds: 1800, resetAfterSeconds: 10_800 });
+    const { nextBackoff } = await import('../../../lib/core/backoff.js');
+    let b: ReturnType<typeof nextBackoff> | undefined;
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const now = new Date(w.clock.now.getTime() + i * 60_000);
+      b = nextBackoff(
+        b,
+        {
+          kind: 'launch-setup',
+          instanceType: 't4g.medium',
+          capacityType: 'on-demand',
+          imageId: 'ami-1',
+          reason: 'x',
+          instanceId: `i-${i}`,
+        },
+        now,
+        policy,
+      );
+      delays.push((Date.parse(b.until) - now.getTime()) / 60_000);
+    }
+    expect(delays).toEqual([5, 10, 20, 30, 30, 30]);
+
+    // A setup backed off in the store; an instance of it launched after the failure registers.
+    await w.state.putBackoff(CLUSTER, {
+      ...(b as NonNullable<typeof b>),
+      imageId: '',
+      lastFailureAt: isoAgo(3600, w.clock.now),
+      until: isoAgo(60, w.clock.now),
+    });
+    await reconcileAndLaunch(w, 1, 'web', 2);
+    const [inst] = await w.fleet.list();
+    expect(inst).toBeDefined();
+    w.clock.advance(120);
+    const node = cloudNode(inst?.nodeName as string, { instanceId: inst?.instanceId, ready: true });
+    const snap = snapshot({ seq: 2, observedAt: isoAgo(5, w.clock.now), nodes: [node] });
+    await reconcile(parseOk(parseReconcileEvent(snapshotEvent(snap), CLUSTER)), w.deps, {
+      requestId: 'req-ok',
+    });
+    expect(await w.state.listBackoffs(CLUSTER, w.clock.now)).toEqual([]);
+  });
+
+  it('a quota error backs off its capacity type: the next reconciles do not hit the quota again until the backoff ends', async () => {
+    const w = fakeWorld({
+      config: makeConfig({
+        nodes: { candidateTypes: ['t4g.medium', 'm7g.large'], capacityTypes: ['on-demand'] },
+      }),
+    });
+    w.fleet.failOffering({}, 'VcpuLimitExceeded');
+    const quotaCalls = () => w.fleet.launchAttempts.filter((a) => a.outcome === 'VcpuLimitExceeded').length;
+    await reconcileAndLaunch(w, 1, 'web', 2);
+    expect(quotaCalls()).toBe(1);
+
+    // Before: every reconcile planned and hit the quota again. Now: the pods wait, saying why.
+    for (let i = 2; i <= 4; i++) {
+      w.clock.advance(60);
+      const { requests, decisions } = await reconcileAndLaunch(w, i, 'web', 2);
+      expect(requests).toEqual([]);
+      const waiting = decisions.flatMap((d) => d.explanations).find((e) => e.kind === 'waiting');
+      expect(waiting?.message).toMatch(/VcpuLimitExceeded quota, backoff #1/);
+    }
+    expect(quotaCalls()).toBe(1);
+
+    // After the 5-minute backoff it is tried again (and backs off 10 minutes on a second refusal).
+    w.clock.advance(180);
+    await reconcileAndLaunch(w, 5, 'web', 2);
+    expect(quotaCalls()).toBe(2);
+    const [q] = await w.state.listBackoffs(CLUSTER, w.clock.now);
+    expect(q).toMatchObject({
+      kind: 'quota',
+      capacityType: 'on-demand',
+      quotaClass: 'standard',
+      failures: 2,
+    });
+    expect((Date.parse(q?.until as string) - w.clock.now.getTime()) / 60_000).toBe(10);
+
+    // A launch that succeeds resets it.
+    w.fleet.clearFailures();
+    w.clock.advance(11 * 60);
+    await reconcileAndLaunch(w, 6, 'web', 2);
+    expect(await w.state.listBackoffs(CLUSTER, w.clock.now)).toEqual([]);
   });
 });

@@ -157,7 +157,7 @@ describe('launch', () => {
     expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
   });
 
-  it('EC2 quota (VcpuLimitExceeded): alarmable metric, clear log, no throw, no further offerings', async () => {
+  it('EC2 quota (VcpuLimitExceeded): alarmable metric, clear log, no throw, one attempt per capacity type (separate quotas)', async () => {
     const w = fakeWorld();
     w.fleet.failOffering({}, 'VcpuLimitExceeded');
 
@@ -165,7 +165,10 @@ describe('launch', () => {
 
     expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'capacity-limit' });
     expect(w.metrics.total(ControlMetrics.capacityLimitErrors)).toBe(1);
-    expect(w.fleet.launchAttempts).toHaveLength(1);
+    expect(w.fleet.launchAttempts.map((a) => a.capacityType)).toEqual(['spot', 'on-demand']);
+    expect(
+      (await w.state.listBackoffs(CLUSTER, NOW)).map((b) => `${b.kind}/${b.capacityType}`).sort(),
+    ).toEqual(['quota/on-demand', 'quota/spot']);
     const line = w.log.lines.find((l) => l.level === 'error');
     expect(line?.message).toMatch(/quota/);
     expect(String(line?.attributes?.message)).toMatch(/Raise the EC2 quota/);

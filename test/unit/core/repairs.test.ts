@@ -28,6 +28,7 @@ describe('repairs: registration timeout', () => {
         instanceId: D,
         nodeName: `burst-${D}`,
         reason: `terminate ${D} (t4g.large, running): launched 22 min ago at 09:08:00 UTC and no node burst-${D} has registered (registrationTimeoutSeconds=900); check its console output, Tailscale auth and the K3s server URL`,
+        cause: 'registration-timeout',
       },
     ]);
     expect(p.explanations).toContainEqual({

@@ -503,8 +503,13 @@ describe('observability', () => {
     });
   });
 
-  it('alarms on launch failures and capacity limit errors, notifying the alarm topic', () => {
-    for (const metric of ['LaunchFailures', 'CapacityLimitErrors', 'LaunchRequestsRefused']) {
+  it('alarms on launch failures, capacity limit errors, refused requests and launch backoffs, notifying the alarm topic', () => {
+    for (const metric of [
+      'LaunchFailures',
+      'CapacityLimitErrors',
+      'LaunchRequestsRefused',
+      'LaunchBackoffs',
+    ]) {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'k3s-burst',
         MetricName: metric,

@@ -71,6 +71,7 @@ describe('formatStatus', () => {
     snapshot: null,
     decisions: [],
     pause: null,
+    holdbacks: { unavailableOfferings: [], backoffs: [] },
     tailscale: { available: true },
     costAtRest: {
       monthlyUsd: 8.6512,
