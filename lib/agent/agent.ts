@@ -95,7 +95,7 @@ export interface RunningAgent {
 /** Fields of a slim pod whose change can alter the snapshot. */
 function podSignature(p: SlimPod | undefined): string {
   if (!p) return '';
-  return `${p.pendingSince ?? ''}|${p.nodeName}|${p.phase}|${p.terminating}|${p.shapeId}|${p.doNotDisrupt}|${p.hasController}|${p.localStorage}|${JSON.stringify(p.labels)}`;
+  return `${p.pendingSince ?? ''}|${p.nodeName}|${p.phase}|${p.terminating}|${p.shapeId}|${p.doNotDisrupt}|${p.hasController}|${p.localStorage}|${p.safeToEvict === true}|${JSON.stringify(p.labels)}`;
 }
 
 export function startAgent(o: AgentOptions): RunningAgent {

@@ -87,7 +87,7 @@ function drainable(p: SlimPod): boolean {
 
 function permanentBlocker(p: SlimPod): string | undefined {
   if (p.doNotDisrupt) return 'do-not-disrupt';
-  if (!p.hasController) return 'no-controller';
+  if (!p.hasController && !p.safeToEvict) return 'no-controller';
   if (p.localStorage) return 'local-storage';
   return undefined;
 }
@@ -132,18 +132,9 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     return result('refused');
   }
 
-  await events.record(
-    nodeRef,
-    'Normal',
-    'DrainStarted',
-    `Draining for ${cmd.reason} (decision ${cmd.decisionId}), deadline ${cmd.deadline}`,
-  );
-  if (node.spec?.unschedulable !== true)
-    await api.request('PATCH', nodePath(cmd.nodeName), {
-      body: { spec: { unschedulable: true } },
-      contentType: 'application/merge-patch+json',
-    });
-
+  // I9: a voluntary drain never ends a pod's run by force. A pod that can never be evicted
+  // makes it pointless, so it gives up before cordoning or evicting anything.
+  const voluntary = cmd.disruption === 'voluntary';
   const all = (await podsOnNode(api, cmd.nodeName)).filter(drainable);
   const blocking = new Map<string, string>();
   const pending = new Map<string, SlimPod>();
@@ -152,6 +143,38 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     if (why) blocking.set(p.key, why);
     else if (!p.terminating) pending.set(p.key, p);
   }
+  if (voluntary && blocking.size > 0) {
+    const blockingPods = [...blocking]
+      .map(([pod, reason]) => ({ pod, reason }))
+      .sort((a, b) => (a.pod < b.pod ? -1 : 1));
+    await events.record(
+      nodeRef,
+      'Normal',
+      'DrainAbandoned',
+      `Voluntary drain for ${cmd.reason} not started: ${blockingPods
+        .slice(0, 5)
+        .map((b) => `${b.pod} (${b.reason})`)
+        .join(', ')} must not be evicted`,
+    );
+    log.info('voluntary drain abandoned before it started: pods that must not be evicted', {
+      node: cmd.nodeName,
+      blocking: blockingPods.length,
+    });
+    return result('abandoned', blockingPods);
+  }
+
+  await events.record(
+    nodeRef,
+    'Normal',
+    'DrainStarted',
+    `Draining for ${cmd.reason} (decision ${cmd.decisionId}), deadline ${cmd.deadline}${voluntary ? ' (voluntary: abandoned, not forced, if it cannot finish)' : ''}`,
+  );
+  const cordonedByUs = node.spec?.unschedulable !== true;
+  if (cordonedByUs)
+    await api.request('PATCH', nodePath(cmd.nodeName), {
+      body: { spec: { unschedulable: true } },
+      contentType: 'application/merge-patch+json',
+    });
   const lastError = new Map<string, string>();
   const evictedKeys = new Set<string>();
   let evicted = 0;
@@ -234,8 +257,25 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     })),
     ...terminating.map((p) => ({ pod: p.key, reason: 'still terminating at the deadline' })),
   ].sort((a, b) => (a.pod < b.pod ? -1 : 1));
-  const outcome: NodeDrained['outcome'] =
+  let outcome: NodeDrained['outcome'] =
     pending.size > 0 || terminating.length > 0 ? 'timed-out' : blocking.size > 0 ? 'blocked' : 'drained';
+  if (voluntary && outcome !== 'drained') {
+    // I9: give the node back to the scheduler; the control plane keeps the instance.
+    outcome = 'abandoned';
+    if (cordonedByUs) {
+      try {
+        await api.request('PATCH', nodePath(cmd.nodeName), {
+          body: { spec: { unschedulable: false } },
+          contentType: 'application/merge-patch+json',
+        });
+      } catch (err) {
+        log.warn('could not uncordon the node of an abandoned drain', {
+          node: cmd.nodeName,
+          ...errorFields(err),
+        });
+      }
+    }
+  }
   await events.record(
     nodeRef,
     outcome === 'drained' ? 'Normal' : 'Warning',

@@ -25,6 +25,7 @@ export interface InvolvedObject {
 export type EventReason =
   | 'DrainStarted'
   | 'DrainFinished'
+  | 'DrainAbandoned'
   | 'DrainRefused'
   | 'Evicted'
   | 'EvictionBlocked'

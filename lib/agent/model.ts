@@ -143,8 +143,15 @@ export interface SlimPod {
   /** Mirror/static pod: `kubernetes.io/config.mirror` annotation or a Node controller owner. */
   mirror: boolean;
   hasController: boolean;
+  /** emptyDir or hostPath volume (data on the node), unless the pod says it is safe to evict. */
   localStorage: boolean;
+  /**
+   * Must not be disrupted voluntarily: `k3s-burst.io/do-not-disrupt: "true"`,
+   * `karpenter.sh/do-not-disrupt: "true"` or `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`.
+   */
   doNotDisrupt: boolean;
+  /** `cluster-autoscaler.kubernetes.io/safe-to-evict: "true"`: local storage and a missing controller do not block. */
+  safeToEvict?: boolean;
   labels: Record<string, string>;
   /** `PodScheduled=False/Unschedulable`, unbound and not nominated: a candidate for scale-out. */
   pendingSince?: string;
@@ -412,6 +419,11 @@ function intern<T>(map: Map<string, T>, key: string, value: T): T {
   return value;
 }
 
+/** Cluster Autoscaler's per-pod eviction annotation ("true" / "false"), honoured as CA does. */
+export const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+/** Karpenter's per-pod opt-out of voluntary disruption. */
+export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
+
 /** Reduce a raw Pod to what the agent keeps. */
 export function slimPod(raw: RawPod): SlimPod {
   const meta = raw.metadata ?? {};
@@ -451,13 +463,19 @@ export function slimPod(raw: RawPod): SlimPod {
     terminating,
     mirror,
     hasController: ctrl !== undefined,
-    localStorage: (raw.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined),
-    doNotDisrupt: annotations[Labels.doNotDisrupt] === 'true',
+    localStorage:
+      annotations[SAFE_TO_EVICT] !== 'true' &&
+      (raw.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined || v.hostPath !== undefined),
+    doNotDisrupt:
+      annotations[Labels.doNotDisrupt] === 'true' ||
+      annotations[KARPENTER_DO_NOT_DISRUPT] === 'true' ||
+      annotations[SAFE_TO_EVICT] === 'false',
     labels,
     shape,
     shapeId: id,
   };
   if (daemonSet) pod.daemonSet = daemonSet;
+  if (annotations[SAFE_TO_EVICT] === 'true') pod.safeToEvict = true;
   if (provisionable) pod.pendingSince = scheduled?.lastTransitionTime ?? meta.creationTimestamp ?? EPOCH;
   return pod;
 }

@@ -78,7 +78,7 @@ export function evictionBlocker(
   pdbsByNamespace: Map<string, SlimPdb[]>,
 ): EvictionBlocker['reason'] | undefined {
   if (pod.doNotDisrupt) return 'do-not-disrupt';
-  if (!pod.hasController) return 'no-controller';
+  if (!pod.hasController && !pod.safeToEvict) return 'no-controller';
   if (pod.localStorage) return 'local-storage';
   const pdbs = matchingPdbs(pod, pdbsByNamespace);
   if (pdbs.length > 1) return 'multiple-pdbs';

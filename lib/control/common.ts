@@ -47,6 +47,8 @@ export const ControlMetrics = {
   launchBackoffs: 'LaunchBackoffs',
   /** A launch request held back entirely by a backoff. */
   launchesBackedOff: 'LaunchesBackedOff',
+  /** A voluntary drain reached its deadline without emptying its node and was abandoned (I9). */
+  drainsAbandoned: 'DrainsAbandoned',
   tailscaleKeyFailures: 'TailscaleKeyFailures',
   foreignInstances: 'ForeignInstanceEvents',
   foreignTerminateRefused: 'ForeignTerminateRefused',

@@ -235,7 +235,12 @@ export async function handleInterruption(
   const decisionId = decisionIdFor(cluster, `replace:${instanceId}`);
 
   const existing = (await deps.state.listDrains(cluster)).find((d) => d.instanceId === instanceId);
-  const drainRequested = !existing || Date.parse(existing.deadline) > deadline.getTime();
+  // A voluntary drain (or an abandoned one's hold) is superseded: this one is involuntary (I9).
+  const drainRequested =
+    !existing ||
+    existing.disruption === 'voluntary' ||
+    existing.abandonedAt !== undefined ||
+    Date.parse(existing.deadline) > deadline.getTime();
 
   // Replacement: decided from the fleet, in-flight launches and (when fresh) the snapshot.
   // The snapshot only refines the replacement (empty node → none): unreadable is not fatal.
@@ -288,6 +293,7 @@ export async function handleInterruption(
       instanceId,
       reason,
       deadline: deadline.toISOString(),
+      disruption: 'involuntary',
     };
     entries.push({ source: Sources.interruption, detailType: DetailTypes.drainNode, detail: drain });
   }
@@ -327,6 +333,7 @@ export async function handleInterruption(
       deadline: deadline.toISOString(),
       reason,
       decisionId,
+      disruption: 'involuntary',
     };
     await deps.state.recordDrain(cluster, record);
     metrics.count(ControlMetrics.drains);

@@ -37,6 +37,7 @@ import { futureDated, receivedAgeSeconds } from '../core/snapshot-time.js';
 import {
   type ClusterSnapshot,
   DetailTypes,
+  type DrainInProgress,
   type FleetState,
   type InFlightLaunch,
   type LaunchBackoff,
@@ -257,6 +258,7 @@ async function reconcileUnderLease(
       await state.clearDrain(cluster, d.instanceId);
     }
   }
+  await settleVoluntaryDrains(plan, drains, live, deps, now);
 
   const emitted = await emitAll(deps.bus, entriesOf(plan, trigger, now), deps);
   observe(plan, snapshot, snapshotReceivedAt, instances.length, deps, now);
@@ -322,6 +324,42 @@ async function recordLaunchHealth(
   }
 }
 
+/**
+ * I9: a voluntary drain past its deadline that this plan did not end (its node still runs
+ * workload pods) is abandoned: the record is kept as a hold that keeps the node out of
+ * voluntary scale-in for `scaleIn.abandonedDrainHoldSeconds` (the agent uncordons the node at
+ * the deadline and reports `abandoned`). Holds that ran out are forgotten.
+ */
+async function settleVoluntaryDrains(
+  plan: Plan,
+  drains: DrainInProgress[],
+  live: Set<string>,
+  deps: ReconcileDeps,
+  now: Date,
+): Promise<void> {
+  const { config, state, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const terminating = new Set(plan.terminations.map((t) => t.instanceId));
+  for (const d of drains) {
+    if (!live.has(d.instanceId)) continue;
+    if (d.abandonedAt) {
+      if (!d.holdUntil || Date.parse(d.holdUntil) <= now.getTime())
+        await state.clearDrain(cluster, d.instanceId);
+      continue;
+    }
+    if (d.disruption !== 'voluntary' || Date.parse(d.deadline) > now.getTime()) continue;
+    if (terminating.has(d.instanceId) || plan.drains.some((p) => p.instanceId === d.instanceId)) continue;
+    const holdUntil = new Date(now.getTime() + config.scaleIn.abandonedDrainHoldSeconds * 1000).toISOString();
+    await state.recordDrain(cluster, { ...d, abandonedAt: now.toISOString(), holdUntil });
+    metrics.count(ControlMetrics.drainsAbandoned);
+    log.info('voluntary drain abandoned at its deadline; the node stays (I9)', {
+      nodeName: d.nodeName,
+      instanceId: d.instanceId,
+      holdUntil,
+    });
+  }
+}
+
 async function findJournaled(decisionId: string, deps: ReconcileDeps): Promise<DecisionRecord | undefined> {
   const recent = await deps.state.listRecentDecisions(deps.config.cluster.name, JOURNAL_LOOKBACK);
   return recent.find((r) => r.plan.decisionId === decisionId);
@@ -363,6 +401,7 @@ async function recordBeforeEmit(plan: Plan, deps: ReconcileDeps, decidedAt: Date
       deadline: d.deadline,
       reason: d.reason,
       decisionId: plan.decisionId,
+      ...(d.disruption ? { disruption: d.disruption } : {}),
     });
   }
 }
@@ -398,6 +437,7 @@ export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
         instanceId: d.instanceId,
         reason: d.reason,
         deadline: d.deadline,
+        ...(d.disruption ? { disruption: d.disruption } : {}),
       },
     });
   }

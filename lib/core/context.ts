@@ -54,8 +54,10 @@ export interface PlanContext {
   instancesById: Map<string, ManagedInstance>;
   /** In-flight launches not yet listed by EC2 and not expired, sorted by launchId. */
   unmatchedInFlight: UnmatchedInFlight[];
-  /** Drains in progress, sorted by node name. */
+  /** Drains in progress, sorted by node name (abandoned voluntary drains are not). */
   drains: DrainInProgress[];
+  /** Abandoned voluntary drains still holding their node out of voluntary scale-in (I9). */
+  drainHolds: DrainInProgress[];
   /** Offerings that recently failed with a capacity error. */
   unavailableOfferings: UnavailableOffering[];
   /** Launch setups and quotas backed off (only those whose `until` is after now hold launches back). */
@@ -175,7 +177,10 @@ export function buildContext(args: {
     liveIds: new Set(liveInstances.map((i) => i.instanceId)),
     instancesById: new Map(fleet.instances.map((i) => [i.instanceId, i])),
     unmatchedInFlight: unmatchedInFlight(fleet, nowMs),
-    drains: [...fleet.drains].sort(byKey((d) => d.nodeName)),
+    drains: fleet.drains.filter((d) => !d.abandonedAt).sort(byKey((d) => d.nodeName)),
+    drainHolds: fleet.drains
+      .filter((d) => d.abandonedAt && d.holdUntil && Date.parse(d.holdUntil) > nowMs)
+      .sort(byKey((d) => d.nodeName)),
     unavailableOfferings: fleet.unavailableOfferings,
     backoffs: fleet.backoffs ?? [],
     lastScaleOutAtMs: fleet.lastScaleOutAt ? Date.parse(fleet.lastScaleOutAt) : undefined,

@@ -45,16 +45,32 @@ export function planAbandonment(ctx: PlanContext, b: PlanBuilder): boolean {
 }
 
 /**
- * Drains already in progress: past their deadline → terminate (the drain was attempted; the
- * deadline is the contract). With a fresh snapshot, a drained node (cordoned, no workload
- * pods) or one that has left the cluster is terminated at once.
+ * Drains already in progress. An involuntary drain past its deadline → terminate (the drain was
+ * attempted; the deadline is the contract). A voluntary one (I9) is never ended by force: past
+ * its deadline with workload pods still on the node it is abandoned (reconcile marks it, the
+ * agent uncordons the node). With a fresh snapshot, a drained node (cordoned, no workload pods)
+ * or one that has left the cluster is terminated at once, voluntary or not.
  */
 export function planDrainProgress(ctx: PlanContext, b: PlanBuilder): void {
   for (const d of ctx.drains) {
     const inst = ctx.instancesById.get(d.instanceId);
     if (!inst || !ctx.liveIds.has(inst.instanceId)) continue;
     const deadlineMs = Date.parse(d.deadline);
-    if (ctx.nowMs >= deadlineMs) {
+    const voluntary = d.disruption === 'voluntary';
+    if (voluntary && ctx.nowMs >= deadlineMs) {
+      const node = ctx.agentStale ? undefined : ctx.nodesByName.get(d.nodeName);
+      const gone = !ctx.agentStale && !node;
+      const drained = node !== undefined && node.cordoned && node.workloadPodCount === 0;
+      if (!gone && !drained) {
+        b.explain(
+          'scale-in',
+          `the voluntary drain of ${d.nodeName} ("${d.reason}") passed its deadline ${fmtTime(d.deadline, ctx.now)}${node ? ` with ${plural(node.workloadPodCount, 'workload pod')} still running` : ' and the agent is stale'}: it is abandoned, not forced (I9) — the node is uncordoned and kept out of scale-in for scaleIn.abandonedDrainHoldSeconds=${ctx.config.scaleIn.abandonedDrainHoldSeconds}`,
+          d.nodeName,
+        );
+        continue;
+      }
+    }
+    if (!voluntary && ctx.nowMs >= deadlineMs) {
       b.terminate(
         {
           instanceId: d.instanceId,

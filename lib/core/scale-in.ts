@@ -69,9 +69,15 @@ export function planForcedScaleDown(ctx: PlanContext, b: PlanBuilder): void {
     ctx.schedule.name !== null && max < ctx.config.limits.maxNodes
       ? `schedule "${ctx.schedule.name}" (maxNodes=${max})`
       : `limits.maxNodes=${max}`;
+  const force = ctx.config.scaleIn.scheduleScaleDown === 'force';
+  const disruption = force ? ('involuntary' as const) : ('voluntary' as const);
   b.explain(
     'schedule',
-    `the fleet has ${members.length} managed ${members.length === 1 ? 'instance' : 'instances'}${flying ? ` and ${flying} in flight` : ''}, more than ${limitName} allows: removing ${excess}`,
+    `the fleet has ${members.length} managed ${members.length === 1 ? 'instance' : 'instances'}${flying ? ` and ${flying} in flight` : ''}, more than ${limitName} allows: removing ${excess}${
+      force
+        ? ' (scaleIn.scheduleScaleDown=force: a drain that cannot finish by its deadline ends in termination)'
+        : ' (scaleIn.scheduleScaleDown=wait: drains are voluntary — PDBs and eviction blockers hold, a node whose pods cannot all be evicted is kept and retried later, I9)'
+    }`,
   );
   const withNode = members.map((inst) => ({
     inst,
@@ -102,7 +108,8 @@ export function planForcedScaleDown(ctx: PlanContext, b: PlanBuilder): void {
           nodeName: inst.nodeName,
           instanceId: inst.instanceId,
           deadline,
-          reason: `drain ${inst.nodeName} (${inst.instanceType}) by ${fmtTime(deadline, ctx.now)}, then terminate: the fleet exceeds ${limitName} (the agent is stale, so the drain is attempted and the deadline enforces it)`,
+          reason: `drain ${inst.nodeName} (${inst.instanceType}) by ${fmtTime(deadline, ctx.now)}, then terminate: the fleet exceeds ${limitName} (the agent is stale, so the drain is attempted${force ? ' and the deadline enforces it' : ''})`,
+          disruption,
         },
         'schedule',
       );
@@ -123,9 +130,27 @@ export function planForcedScaleDown(ctx: PlanContext, b: PlanBuilder): void {
         (a.node.name < c.node.name ? -1 : 1)
       );
     });
+  const heldIds = new Set(ctx.drainHolds.map((d) => d.instanceId));
   for (const { inst, node } of registered) {
     if (excess <= 0) break;
     if (!node.managed) continue;
+    if (!force && (node.doNotDisrupt || node.blockers.length > 0 || heldIds.has(inst.instanceId))) {
+      b.explain(
+        'schedule',
+        `keep ${node.name} for now although the fleet exceeds ${limitName}: ${
+          node.doNotDisrupt
+            ? 'it carries do-not-disrupt'
+            : node.blockers.length > 0
+              ? `${plural(node.blockers.length, 'pod')} cannot be evicted (${node.blockers
+                  .slice(0, 2)
+                  .map((x) => `${x.pod}: ${x.reason}`)
+                  .join(', ')})`
+              : 'its last voluntary drain was abandoned'
+        }; scaleIn.scheduleScaleDown=wait retries on a later reconcile (set it to "force" to end such pods at the drain deadline)`,
+        node.name,
+      );
+      continue;
+    }
     const note = node.doNotDisrupt
       ? ' (it has do-not-disrupt, but the schedule ceiling is a hard limit)'
       : node.blockers.length
@@ -137,6 +162,7 @@ export function planForcedScaleDown(ctx: PlanContext, b: PlanBuilder): void {
         instanceId: inst.instanceId,
         deadline,
         reason: `drain ${node.name} (${inst.instanceType}, ${plural(node.workloadPodCount, 'workload pod')}, ${utilizationPercent(node)} % utilized) by ${fmtTime(deadline, ctx.now)}, then terminate: the fleet exceeds ${limitName}${note}`,
+        disruption,
       },
       'schedule',
     );
@@ -225,6 +251,7 @@ export function planScaleIn(
     inst: ManagedInstance;
   }
   const eligible: Candidate[] = [];
+  const held = new Map(ctx.drainHolds.map((d) => [d.instanceId, d]));
   for (const node of ctx.managedNodes) {
     const id = instanceIdOfNode(node);
     const inst = id ? ctx.instancesById.get(id) : undefined;
@@ -238,6 +265,15 @@ export function planScaleIn(
           `keep ${node.name}: ${plural(awaited, 'pending pod')} fit on its free room and the scheduler is about to place them there`,
           node.name,
         );
+      continue;
+    }
+    const hold = held.get(id);
+    if (hold) {
+      b.explain(
+        'scale-in',
+        `keep ${node.name} out of scale-in until ${fmtTime(hold.holdUntil ?? '', ctx.now)}: its voluntary drain was abandoned at ${fmtTime(hold.abandonedAt ?? '', ctx.now)} because its pods could not all be evicted in time (I9)`,
+        node.name,
+      );
       continue;
     }
     eligible.push({ node, inst });
@@ -279,6 +315,7 @@ export function planScaleIn(
         instanceId: c.inst.instanceId,
         deadline,
         reason: `drain ${c.node.name} (${c.inst.instanceType}) by ${fmtTime(deadline, ctx.now)}, then terminate: ${reason}`,
+        disruption: 'voluntary',
       },
       'scale-in',
     );

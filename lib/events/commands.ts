@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { InstanceId, IsoTime } from './common.js';
+import { Disruption, InstanceId, IsoTime } from './common.js';
 import { SCHEMA_VERSION } from './constants.js';
 
 /** bus → SQS → agent: cordon the node and evict its pods through the Eviction API. */
@@ -11,6 +11,13 @@ export const DrainNode = z.object({
   instanceId: InstanceId,
   reason: z.string(),
   deadline: IsoTime,
+  /**
+   * `voluntary` (empty, consolidation, schedule scale-down under the default wait policy): the
+   * agent evicts only what it may, and if the node is not empty by the deadline (or a pod can
+   * never be evicted) it gives up, uncordons the node and reports `abandoned` (I9).
+   * `involuntary` or absent (spot interruption, forced schedule): today's bounded drain.
+   */
+  disruption: Disruption.optional(),
 });
 export type DrainNode = z.infer<typeof DrainNode>;
 
@@ -31,7 +38,8 @@ export const NodeDrained = z.object({
   decisionId: z.string().default(''),
   nodeName: z.string(),
   instanceId: InstanceId,
-  outcome: z.enum(['drained', 'timed-out', 'blocked', 'refused', 'not-found']),
+  /** `abandoned`: a voluntary drain gave up (node uncordoned); the instance must not be terminated. */
+  outcome: z.enum(['drained', 'timed-out', 'blocked', 'refused', 'not-found', 'abandoned']),
   /** Pods left behind and why (PDB, do-not-disrupt, no controller…). */
   blockingPods: z.array(z.object({ pod: z.string(), reason: z.string() })).default([]),
   evictedPods: z.number().int().nonnegative().default(0),

@@ -18,6 +18,14 @@ export const Arch = z.enum(['arm64', 'amd64']);
 export type Arch = z.infer<typeof Arch>;
 
 export const CapacityType = z.enum(['spot', 'on-demand']);
+
+/**
+ * Why a node is disrupted (I9): `voluntary` (empty, consolidation, schedule scale-down under
+ * the wait policy) never ends a pod's run by force; `involuntary` (spot interruption,
+ * abandonment, unhealthy repair, registration timeout, forced schedule) has bounded deadlines.
+ */
+export const Disruption = z.enum(['voluntary', 'involuntary']);
+export type Disruption = z.infer<typeof Disruption>;
 export type CapacityType = z.infer<typeof CapacityType>;
 
 export const TaintEffect = z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);

@@ -242,6 +242,20 @@ const ScaleInSection = z.strictObject({
   delayAfterScaleOutSeconds: z.number().int().min(0).default(600),
   maxConcurrentDrains: z.number().int().min(1).default(1),
   drainTimeoutSeconds: z.number().int().min(30).default(600),
+  abandonedDrainHoldSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(3600)
+    .describe(
+      'A voluntary drain that did not empty its node by the deadline is abandoned (node uncordoned); the node is then kept out of voluntary scale-in this long.',
+    ),
+  scheduleScaleDown: z
+    .enum(['wait', 'force'])
+    .default('wait')
+    .describe(
+      'When a schedule lowers maxNodes below the fleet: "wait" drains voluntarily (PDBs and eviction blockers hold; a drain that cannot finish is abandoned and retried later), "force" terminates at the drain deadline whatever still runs.',
+    ),
 });
 
 const ScaleOutSection = z.strictObject({

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { CapacityType, InstanceId, IsoTime } from './common.js';
+import { CapacityType, Disruption, InstanceId, IsoTime } from './common.js';
 
 export const InstanceState = z.enum([
   'pending',
@@ -64,6 +64,14 @@ export const DrainInProgress = z.object({
    * when it names this decision (I12). Absent in records written before this field existed.
    */
   decisionId: z.string().optional(),
+  /** Absent = involuntary (records written before I9). */
+  disruption: Disruption.optional(),
+  /**
+   * Set when a voluntary drain was abandoned (not empty by its deadline): the record then only
+   * keeps the node out of voluntary scale-in until `holdUntil`, and is no drain in progress.
+   */
+  abandonedAt: IsoTime.optional(),
+  holdUntil: IsoTime.optional(),
 });
 export type DrainInProgress = z.infer<typeof DrainInProgress>;
 

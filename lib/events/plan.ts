@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Arch, CapacityType, InstanceId, IsoTime } from './common.js';
+import { Arch, CapacityType, Disruption, InstanceId, IsoTime } from './common.js';
 import { SCHEMA_VERSION } from './constants.js';
 
 /** One group of identical instances to launch. */
@@ -25,6 +25,8 @@ export const PlannedDrain = z.object({
   instanceId: InstanceId,
   reason: z.string(),
   deadline: IsoTime,
+  /** Absent = involuntary. */
+  disruption: Disruption.optional(),
 });
 export type PlannedDrain = z.infer<typeof PlannedDrain>;
 

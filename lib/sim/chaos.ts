@@ -134,6 +134,10 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       maxHourlyCostUsd: r.pick([0.5, 2.5, 10]),
     },
     scaleIn: {
+      // The simulator's I1 check assumes a schedule's lower max is reached within the drain
+      // rounds, i.e. drains that end in termination; under the default `wait` policy a node
+      // whose pods cannot be evicted is kept (I9 wins, covered by test/unit/core/disruption.test.ts).
+      scheduleScaleDown: 'force',
       emptyAfterSeconds: r.pick([60, 300, 600]),
       delayAfterScaleOutSeconds: r.pick([0, 120, 600]),
       maxConcurrentDrains: r.int(1, 3),

@@ -182,6 +182,77 @@ describe('CommandConsumer', () => {
     await consumer.stop();
   });
 
+  it('a voluntary drain whose pod a PDB protects until the deadline is abandoned: node uncordoned, no pod forced (I9)', async () => {
+    const { clock, api, queue, consumer, drain, drained } = setup();
+    api.addNode(ec2Node(ID));
+    api.addPod(pod('web-v1', { node: NODE, namespace: 'shop' }));
+    api.evictionAnswer = () => ({ code: 429, message: PDB_MESSAGE });
+    const id = drain({ disruption: 'voluntary' });
+    consumer.start();
+    await clock.advance(0);
+    const node = () => api.nodes.get(NODE) as { spec?: { unschedulable?: boolean } };
+    expect(node().spec?.unschedulable).toBe(true);
+    await clock.advance(61_000);
+    expect(drained()).toEqual([
+      expect.objectContaining({
+        outcome: 'abandoned',
+        evictedPods: 0,
+        blockingPods: [{ pod: 'shop/web-v1', reason: expect.stringContaining(PDB_MESSAGE) }],
+      }),
+    ]);
+    expect(node().spec?.unschedulable).toBe(false);
+    expect(api.pods.has('shop/web-v1')).toBe(true);
+    expect(queue.deleted).toEqual([id]);
+    await consumer.stop();
+  });
+
+  it('a voluntary drain does not start (no cordon, no eviction) when a pod must never be evicted: hostPath, safe-to-evict "false", karpenter do-not-disrupt', async () => {
+    for (const blocker of ['hostPath', 'safe-to-evict', 'karpenter'] as const) {
+      const { clock, api, consumer, drain, drained } = setup();
+      api.addNode(ec2Node(ID));
+      const p = pod('keep-h1', {
+        node: NODE,
+        ...(blocker === 'safe-to-evict'
+          ? { annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }
+          : blocker === 'karpenter'
+            ? { annotations: { 'karpenter.sh/do-not-disrupt': 'true' } }
+            : {}),
+      });
+      if (blocker === 'hostPath')
+        (p.spec as Record<string, unknown>).volumes = [{ name: 'logs', hostPath: { path: '/var/log/app' } }];
+      api.addPod(p);
+      api.addPod(pod('web-h1', { node: NODE }));
+      drain({ disruption: 'voluntary' });
+      consumer.start();
+      await clock.advance(0);
+      expect(drained()[0], blocker).toMatchObject({
+        outcome: 'abandoned',
+        evictedPods: 0,
+        blockingPods: [
+          { pod: 'default/keep-h1', reason: blocker === 'hostPath' ? 'local-storage' : 'do-not-disrupt' },
+        ],
+      });
+      expect(api.callsOf('POST', '/eviction')).toHaveLength(0);
+      expect((api.nodes.get(NODE) as { spec?: { unschedulable?: boolean } }).spec?.unschedulable).not.toBe(
+        true,
+      );
+      await consumer.stop();
+    }
+  });
+
+  it('safe-to-evict "true" lets an emptyDir pod and a bare pod be evicted', async () => {
+    const { clock, api, consumer, drain, drained } = setup();
+    api.addNode(ec2Node(ID));
+    const safe = { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' };
+    api.addPod(pod('cache-s1', { node: NODE, emptyDir: true, annotations: safe }));
+    api.addPod(pod('bare-s1', { node: NODE, owner: null, annotations: safe }));
+    drain({ disruption: 'voluntary' });
+    consumer.start();
+    await clock.advance(0);
+    expect(drained()[0]).toMatchObject({ outcome: 'drained', evictedPods: 2, blockingPods: [] });
+    await consumer.stop();
+  });
+
   it('reports blocked with every pod it must not evict and why', async () => {
     const { clock, api, consumer, drain, drained } = setup();
     api.addNode(ec2Node(ID));

@@ -257,3 +257,56 @@ describe('launch backoff (I10)', () => {
     expect(await w.state.listBackoffs(CLUSTER, w.clock.now)).toEqual([]);
   });
 });
+
+describe('voluntary drains end without force (I9)', () => {
+  it('reconcile abandons a voluntary drain past its deadline (no TerminateRequested), holds the node, then forgets the hold', async () => {
+    const w = fakeWorld();
+    const inst = await w.fleet.launchOne({
+      clientToken: 'pi-lab-dec-0-0',
+      decisionId: 'pi-lab-dec',
+      launchId: 'pi-lab-dec-0',
+      index: 0,
+      instanceTypes: ['m7g.large'],
+      capacityTypes: ['on-demand'],
+      imageId: 'ami-0123456789abcdef0',
+      userData: '#!/bin/sh\n',
+      reason: 'test',
+    });
+    w.fleet.settle();
+    await w.state.recordDrain(CLUSTER, {
+      nodeName: inst.nodeName,
+      instanceId: inst.instanceId,
+      requestedAt: isoAgo(700, w.clock.now),
+      deadline: isoAgo(10, w.clock.now),
+      reason: 'consolidation',
+      disruption: 'voluntary',
+    });
+    const busy = cloudNode(inst.instanceId, {
+      cordoned: true,
+      workloadPodCount: 1,
+      workloadPods: [{ cpuMilli: 250, memoryMiB: 512, count: 1 }],
+    });
+    const reconcileWith = async (seq: number) => {
+      const from = w.bus.sent.length;
+      const snap = snapshot({ seq, observedAt: isoAgo(5, w.clock.now), nodes: [busy] });
+      await reconcile(parseOk(parseReconcileEvent(snapshotEvent(snap), CLUSTER)), w.deps, {
+        requestId: `r${seq}`,
+      });
+      return w.bus.sent.slice(from).map((e) => e.detailType);
+    };
+
+    // Before: the deadline terminated the instance with the pod still on it.
+    const sent = await reconcileWith(1);
+    expect(sent).not.toContain(DetailTypes.terminateRequested);
+    const [held] = await w.state.listDrains(CLUSTER);
+    expect(held).toMatchObject({ disruption: 'voluntary', abandonedAt: w.clock.now.toISOString() });
+    expect(Date.parse(held?.holdUntil as string) - w.clock.now.getTime()).toBe(3600_000);
+    expect(w.metrics.total('DrainsAbandoned')).toBe(1);
+
+    // Still no termination later; after the hold the record is forgotten.
+    w.clock.advance(3601);
+    expect(await reconcileWith(2)).not.toContain(DetailTypes.terminateRequested);
+    expect(await w.state.listDrains(CLUSTER)).toEqual([]);
+    expect(w.fleet.terminateCalls).toEqual([]);
+  });
+});

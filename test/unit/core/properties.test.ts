@@ -80,6 +80,7 @@ function configArb(knobs: ConfigKnobs = { big: false }): fc.Arbitrary<Config> {
       delayAfterScaleOutSeconds: fc.integer({ min: 0, max: 1800 }),
       maxConcurrentDrains: fc.integer({ min: 1, max: 3 }),
       consolidation: fc.boolean(),
+      forceScheduleScaleDown: fc.boolean(),
       threshold: fc.integer({ min: 10, max: 90 }),
       underutilizedAfterSeconds: fc.integer({ min: 0, max: 1800 }),
       registrationTimeoutSeconds: fc.integer({ min: 60, max: 1800 }),
@@ -119,6 +120,7 @@ function configArb(knobs: ConfigKnobs = { big: false }): fc.Arbitrary<Config> {
             },
         schedules,
         scaleIn: {
+          scheduleScaleDown: k.forceScheduleScaleDown ? 'force' : 'wait',
           emptyAfterSeconds: k.emptyAfterSeconds,
           delayAfterScaleOutSeconds: k.delayAfterScaleOutSeconds,
           maxConcurrentDrains: k.maxConcurrentDrains,
@@ -571,9 +573,16 @@ describe('planCluster properties', () => {
         const live = built.fleet.instances.filter((i) => LIVE.has(i.state));
         for (const d of built.fleet.drains)
           if (live.some((i) => i.instanceId === d.instanceId)) removed.add(d.instanceId);
-        // An instance the snapshot shows as an on-prem node is never removed (I2 wins), so it is not counted.
+        // An instance the snapshot shows as an on-prem node is never removed (I2 wins), so it is not counted;
+        // under scaleIn.scheduleScaleDown=wait a node whose pods must not be evicted is kept, and said so (I9 wins).
+        const kept = new Set(
+          plan.explanations
+            .filter((e) => e.kind === 'schedule' && e.message.startsWith('keep ') && e.subject)
+            .map((e) => e.subject as string),
+        );
+        if (config.scaleIn.scheduleScaleDown === 'force') expect(kept.size).toBe(0);
         const staying = live.filter(
-          (i) => !removed.has(i.instanceId) && !built.onPremIds.has(i.instanceId),
+          (i) => !removed.has(i.instanceId) && !built.onPremIds.has(i.instanceId) && !kept.has(i.nodeName),
         ).length;
         const flying = built.fleet.inFlight
           .filter((f) => Date.parse(f.expiresAt) > NOW_MS)

@@ -56,6 +56,7 @@ describe('scale-in: empty nodes', () => {
         instanceId: A,
         deadline: DEADLINE,
         reason: `drain burst-${A} (m7g.large) by 09:40:00 UTC, then terminate: no workload pods for 25 min (emptyAfterSeconds=600)`,
+        disruption: 'voluntary',
       },
     ]);
     expect(p.terminations).toEqual([]);
@@ -257,6 +258,7 @@ describe('scale-in: consolidation', () => {
         instanceId: A,
         deadline: DEADLINE,
         reason: `drain burst-${A} (m7g.large) by 09:40:00 UTC, then terminate: consolidation: 20 % utilized (< 50 %) for 20 min, and its 2 pods (500m CPU, 1.3 GiB) fit on the other managed nodes`,
+        disruption: 'voluntary',
       },
     ]);
     expect(said(p, 'scale-in')).toContain(p.drains[0]?.reason);
