@@ -60,7 +60,7 @@ export function planDrainProgress(ctx: PlanContext, b: PlanBuilder): void {
     if (voluntary && ctx.nowMs >= deadlineMs) {
       const node = ctx.agentStale ? undefined : ctx.nodesByName.get(d.nodeName);
       const gone = !ctx.agentStale && !node;
-      const drained = node !== undefined && node.cordoned && node.workloadPodCount === 0;
+      const drained = node?.cordoned === true && node.workloadPodCount === 0;
       if (!gone && !drained) {
         b.explain(
           'scale-in',
