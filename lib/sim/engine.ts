@@ -1473,7 +1473,8 @@ export class Simulation {
     }
     const constrained =
       plan.agentStale ||
-      plan.explanations.some((e) => e.kind === 'clamp' || e.kind === 'stale') ||
+      // 'waiting': every offering the pods could use is unavailable or backed off (I10).
+      plan.explanations.some((e) => e.kind === 'clamp' || e.kind === 'stale' || e.kind === 'waiting') ||
       before.inFlight > 0 ||
       before.unavailable > 0 ||
       before.pendingOrUnready > 0 ||
