@@ -1,3 +1,4 @@
+import type { SnapshotNode } from '../events/index.js';
 import type { PlanBuilder } from './builder.js';
 import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js';
 import { fmtDuration, fmtTime, plural } from './format.js';
@@ -110,7 +111,9 @@ export function planDrainProgress(ctx: PlanContext, b: PlanBuilder): void {
  * - an instance with no Node registrationTimeoutSeconds after launch is terminated;
  * - a managed node NotReady for longer than unhealthyAfterSeconds is terminated, unless more
  *   than maxUnhealthyFraction of managed nodes are unhealthy at once (meltdown protection: a
- *   Tailscale or home-internet outage must not churn the fleet);
+ *   Tailscale or home-internet outage must not churn the fleet; strictly more: at exactly the
+ *   fraction nodes are replaced). At most `repairs.maxReplacementsInFlight` replacements are
+ *   under way at once, longest NotReady first ({@link replacementsUnderWay});
  * - a managed Node whose instance is terminated or gone is deleted;
  * - an instance someone stopped is terminated (k3s-burst never stops instances).
  */
@@ -144,12 +147,14 @@ export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
     );
   }
 
-  const unhealthy = ctx.managedNodes.filter(
-    (n) => !n.ready && (ctx.nowMs - Date.parse(n.readySince)) / 1000 > unhealthyAfterSeconds,
-  );
+  const unhealthy = ctx.managedNodes
+    .filter((n) => !n.ready && (ctx.nowMs - Date.parse(n.readySince)) / 1000 > unhealthyAfterSeconds)
+    // Longest NotReady first (then by name): the order replacements go in, one at a time.
+    .sort((a, c) => Date.parse(a.readySince) - Date.parse(c.readySince) || (a.name < c.name ? -1 : 1));
   const total = ctx.managedNodes.length;
   if (unhealthy.length > 0) {
     const fraction = unhealthy.length / total;
+    // The edge: protection starts strictly above the fraction; at exactly it, nodes are replaced.
     if (fraction > maxUnhealthyFraction) {
       b.explain(
         'repair',
@@ -157,13 +162,23 @@ export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
           .map((n) => n.name)
           .join(
             ', ',
-          )}), more than maxUnhealthyFraction=${maxUnhealthyFraction}: this looks like a Tailscale or network outage, so no node is replaced`,
+          )}), more than maxUnhealthyFraction=${maxUnhealthyFraction}: this looks like a Tailscale or network outage, so no node is replaced and their capacity still counts (nothing is launched for their pods)`,
       );
     } else {
+      const max = ctx.config.repairs.maxReplacementsInFlight;
+      const under = replacementsUnderWay(ctx);
+      let started = 0;
+      const waiting: string[] = [];
       for (const n of unhealthy) {
         const id = instanceIdOfNode(n);
         const inst = id ? ctx.instancesById.get(id) : undefined;
         if (!id || !inst || !ctx.liveIds.has(inst.instanceId)) continue;
+        if (b.isRemoving(id)) continue;
+        if (under.length + started >= max) {
+          waiting.push(n.name);
+          continue;
+        }
+        started++;
         b.terminate(
           {
             instanceId: id,
@@ -171,6 +186,12 @@ export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
             reason: `replace node ${n.name} (${inst.instanceType}): NotReady since ${fmtTime(n.readySince, ctx.now)} (${fmtDuration((ctx.nowMs - Date.parse(n.readySince)) / 1000)}, unhealthyAfterSeconds=${unhealthyAfterSeconds}); its pods become pending and scale-out replaces the capacity`,
           },
           'repair',
+        );
+      }
+      if (waiting.length > 0) {
+        b.explain(
+          'repair',
+          `${plural(waiting.length, 'more unhealthy node')} (${waiting.slice(0, 4).join(', ')}${waiting.length > 4 ? ' …' : ''}) ${waiting.length === 1 ? 'waits' : 'wait'} for ${plural(under.length + started, 'replacement')} under way${under.length > 0 ? ` (${under.slice(0, 4).join(', ')})` : ''}: repairs.maxReplacementsInFlight=${max}, nodes are replaced one batch at a time`,
         );
       }
     }
@@ -188,4 +209,70 @@ export function planRepairs(ctx: PlanContext, b: PlanBuilder): void {
         : `delete Node ${n.name}: its instance ${id} no longer exists`,
     });
   }
+}
+
+/**
+ * Replacements of unhealthy nodes still under way, as labels: a managed node still in the
+ * cluster whose instance is shutting down or terminated (its pods have not moved yet), and
+ * capacity launched but not Ready (in-flight launches EC2 does not list yet, instances with no
+ * node). Ordinary scale-out counts too: a growing fleet is not the moment to take another node
+ * away. Why: replacing every unhealthy node at once turns a partial outage into a full one.
+ */
+export function replacementsUnderWay(ctx: PlanContext): string[] {
+  const out: string[] = [];
+  for (const n of ctx.managedNodes) {
+    const id = instanceIdOfNode(n);
+    const inst = id ? ctx.instancesById.get(id) : undefined;
+    if (inst && (inst.state === 'shutting-down' || inst.state === 'terminated'))
+      out.push(`${n.name} (shutting down)`);
+  }
+  for (const u of ctx.unmatchedInFlight)
+    for (let i = 0; i < u.count; i++) out.push(`launch ${u.entry.launchId}`);
+  for (const inst of ctx.liveInstances) {
+    if (inst.state !== 'pending' && inst.state !== 'running') continue;
+    if (nodeOfInstance(ctx, inst)) continue;
+    const ageSeconds = (ctx.nowMs - Date.parse(inst.launchedAt)) / 1000;
+    if (ageSeconds <= ctx.config.repairs.registrationTimeoutSeconds) out.push(`instance ${inst.instanceId}`);
+  }
+  return out;
+}
+
+/**
+ * One NotReady node is a node failure, never taken for an outage (as Cluster Autoscaler's
+ * ok-total-unready-count): its pods are launched for even in a one-node fleet.
+ */
+export const MIN_OUTAGE_NODES = 2;
+
+/** More than `repairs.maxUnhealthyFraction` of managed nodes NotReady at once (see {@link outageOf}). */
+export interface Outage {
+  /** NotReady managed nodes whose instance is pending or running, by name. */
+  notReady: SnapshotNode[];
+  total: number;
+}
+
+/**
+ * Meltdown protection's view for capacity: when more than `repairs.maxUnhealthyFraction` of the
+ * managed nodes are NotReady at once (however briefly — the pods on them are evicted after
+ * five minutes, before a node counts as unhealthy), a Tailscale or home-internet outage is
+ * assumed. Those nodes are not replaced, and scale-out keeps counting them as capacity: a
+ * node launched beside an unreachable fleet could not join through the same outage, and the
+ * fleet's pods run again when it returns. Undefined when there is no such outage (or no fresh
+ * view). Same edge as repairs: strictly more than the fraction; and at least
+ * {@link MIN_OUTAGE_NODES} nodes.
+ */
+export function outageOf(ctx: PlanContext): Outage | undefined {
+  const total = ctx.managedNodes.length;
+  if (total === 0 || ctx.agentStale) return undefined;
+  const notReady = ctx.managedNodes.filter((n) => {
+    if (n.ready) return false;
+    const id = instanceIdOfNode(n);
+    const inst = id ? ctx.instancesById.get(id) : undefined;
+    return inst !== undefined && (inst.state === 'pending' || inst.state === 'running');
+  });
+  if (
+    notReady.length < MIN_OUTAGE_NODES ||
+    notReady.length / total <= ctx.config.repairs.maxUnhealthyFraction
+  )
+    return undefined;
+  return { notReady, total };
 }

@@ -5,6 +5,7 @@ import type {
   PendingShape,
   PlannedLaunch,
   PodAnswer,
+  SnapshotNode,
   UnhelpableShape,
 } from '../events/index.js';
 import { Labels } from '../events/index.js';
@@ -17,7 +18,7 @@ import {
 import type { PlanBuilder } from './builder.js';
 import { type NewNodeCapacity, type NodeRoom, newNodeCapacity, worstCasePrice } from './capacity.js';
 import type { InstanceSpec } from './catalog.js';
-import { nodeOfInstance, type PlanContext } from './context.js';
+import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js';
 import { fmtCpu, fmtMem, fmtTime, fmtUsd, plural } from './format.js';
 import {
   cloudNodeLabels,
@@ -36,6 +37,7 @@ import {
   portClashes,
   portKey,
 } from './packing.js';
+import { type Outage, outageOf } from './repairs.js';
 import {
   existingBins,
   fitsAnyRoom,
@@ -460,9 +462,14 @@ function matchTypes(
  * become Ready (a Ready node's free room is existing capacity, see existingBins). Each counts
  * as a fresh node of its type. Cloud taints are checked by the caller (taints: null).
  */
-function inFlightBins(ctx: PlanContext, b: PlanBuilder, daemonSets: readonly DaemonSetOverhead[]): RoomBin[] {
-  const bins: RoomBin[] = [];
-  const add = (label: string, target: string, type: string, zone: string, cap: CapacityType) => {
+/** A bin with the room of a new cloud node of `type` (in-flight capacity, an unreachable node's). */
+function cloudBin(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  daemonSets: readonly DaemonSetOverhead[],
+  bins: RoomBin[],
+): (label: string, target: string, type: string, zone: string, cap: CapacityType) => void {
+  return (label, target, type, zone, cap) => {
     const spec = ctx.catalog.get(type);
     if (!spec) {
       b.explain(
@@ -475,22 +482,100 @@ function inFlightBins(ctx: PlanContext, b: PlanBuilder, daemonSets: readonly Dae
     const room = newNodeCapacity(ctx.config, spec, labels, daemonSets);
     bins.push({ label, target, labels, taints: null, spec, ...freeOf(room), portsKnown: true, extended: {} });
   };
+}
+
+/** Whether a NotReady node is still joining (counted as in-flight capacity, not as a repair case). */
+function stillJoining(ctx: PlanContext, node: SnapshotNode): boolean {
+  return (ctx.nowMs - Date.parse(node.createdAt)) / 1000 <= ctx.config.repairs.unhealthyAfterSeconds;
+}
+
+function inFlightBins(ctx: PlanContext, b: PlanBuilder, daemonSets: readonly DaemonSetOverhead[]): RoomBin[] {
+  const bins: RoomBin[] = [];
+  const add = cloudBin(ctx, b, daemonSets, bins);
   for (const u of ctx.unmatchedInFlight) {
     for (let i = 0; i < u.count; i++)
       add(`launch ${u.entry.launchId}`, u.entry.launchId, u.entry.instanceType, '', u.entry.capacityType);
   }
-  const registering = ctx.config.repairs.unhealthyAfterSeconds;
   for (const inst of ctx.liveInstances) {
     if (inst.state !== 'pending' && inst.state !== 'running') continue;
     if (b.isRemoving(inst.instanceId) || ctx.drains.some((d) => d.instanceId === inst.instanceId)) continue;
     const node = nodeOfInstance(ctx, inst);
     // A Ready node is existing capacity (or excluded from it: cordoned, being deleted).
     if (node?.ready) continue;
-    // A node that registered but has been NotReady for long is a repair case, not capacity.
-    if (node && (ctx.nowMs - Date.parse(node.createdAt)) / 1000 > registering) continue;
+    // A node that registered but has been NotReady for long is a repair case (in an outage: outageBins).
+    if (node && !stillJoining(ctx, node)) continue;
     add(`instance ${inst.instanceId}`, inst.instanceId, inst.instanceType, inst.zone, inst.capacityType);
   }
   return bins;
+}
+
+/**
+ * The NotReady managed nodes of an outage as room: each counts as the room of a new node of its
+ * type (its pods have been evicted or will run there again when it returns). Nodes still joining
+ * are in-flight capacity already; nodes being drained or terminated are not counted.
+ */
+function outageBins(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  daemonSets: readonly DaemonSetOverhead[],
+  outage: Outage,
+): RoomBin[] {
+  const bins: RoomBin[] = [];
+  const add = cloudBin(ctx, b, daemonSets, bins);
+  for (const node of outage.notReady) {
+    const id = instanceIdOfNode(node);
+    const inst = id ? ctx.instancesById.get(id) : undefined;
+    if (!inst || stillJoining(ctx, node)) continue;
+    if (b.isRemoving(inst.instanceId) || ctx.drains.some((d) => d.instanceId === inst.instanceId)) continue;
+    add(`NotReady node ${node.name}`, node.name, inst.instanceType, inst.zone, inst.capacityType);
+  }
+  return bins;
+}
+
+/** Helpable pods onto the room of an outage's NotReady nodes: answered, never launched for. */
+function placeOnOutage(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  helpable: ShapeInfo[],
+  bins: RoomBin[],
+  outage: Outage,
+  outcome: ScaleOutOutcome,
+): void {
+  if (bins.length === 0) return;
+  const placement = placeOnRoom(helpable, bins);
+  const why = `${outage.notReady.length} of ${outage.total} managed nodes are NotReady at once, more than repairs.maxUnhealthyFraction=${ctx.config.repairs.maxUnhealthyFraction}: an outage of Tailscale or the home internet is assumed, and a node launched beside the unreachable ones could not join through it`;
+  let covered = 0;
+  const used = new Set<string>();
+  helpable.forEach((s, i) => {
+    const p = placement[i] as Placement;
+    if (p.size === 0) return;
+    let n = 0;
+    for (const [t, k] of p) {
+      n += k;
+      used.add(t);
+      outcome.awaitedNodes.set(t, (outcome.awaitedNodes.get(t) ?? 0) + k);
+    }
+    covered += n;
+    const targets = topTargets(p);
+    b.podAnswers.push(
+      answer(
+        s,
+        'fits-in-flight',
+        n,
+        `outage:${targets[0]}`,
+        `counted on NotReady node${targets.length > 1 ? 's' : ''} ${fmtTargets(targets)}, which come${targets.length > 1 ? '' : 's'} back when the outage ends: ${why}; nothing is launched`,
+        { targets },
+      ),
+    );
+  });
+  outcome.coveredByInFlight += covered;
+  if (covered > 0) {
+    b.explain(
+      'scale-out',
+      `${plural(covered, 'pending pod')} are counted on the capacity of NotReady nodes (${fmtTargets([...used].sort())}) rather than launched for: ${why}`,
+      'outage',
+    );
+  }
 }
 
 function launchReason(
@@ -839,7 +924,12 @@ export function planScaleOut(
   if (helpable.length === 0) return outcome;
   helpable.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
 
-  // 2. In-flight capacity (every helpable shape tolerates the cloud taints).
+  // 2. Meltdown protection (an outage, lib/core/repairs.ts): NotReady managed nodes keep
+  // counting as capacity, so nothing is launched beside an unreachable fleet.
+  const outage = outageOf(ctx);
+  if (outage) placeOnOutage(ctx, b, helpable, outageBins(ctx, b, daemonSets, outage), outage, outcome);
+
+  // 3. In-flight capacity (every helpable shape tolerates the cloud taints).
   const bins = inFlightBins(ctx, b, daemonSets);
   if (bins.length > 0) {
     const onInFlight = placeOnRoom(helpable, bins);
@@ -875,7 +965,7 @@ export function planScaleOut(
     }
   }
 
-  // 3. New nodes, per group of shapes with the same allowed types / zones / capacity types.
+  // 4. New nodes, per group of shapes with the same allowed types / zones / capacity types.
   const groups = new Map<string, ShapeInfo[]>();
   for (const s of helpable) {
     if (s.remaining === 0) continue;

@@ -280,6 +280,15 @@ const RepairsSection = z.strictObject({
   registrationTimeoutSeconds: z.number().int().min(60).default(900),
   unhealthyAfterSeconds: z.number().int().min(60).default(600),
   maxUnhealthyFraction: z.number().min(0).max(1).default(0.2),
+  maxReplacementsInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(1)
+    .describe(
+      'Unhealthy (NotReady) nodes replaced at once: the next one is terminated only when fewer replacements than this are still under way (a node whose instance is shutting down, capacity launched and not yet Ready).',
+    ),
 });
 
 const AgentSection = z

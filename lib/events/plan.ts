@@ -66,7 +66,10 @@ export const PodAnswerKind = z.enum([
   'launched-for',
   /** They fit on the free room of Ready, schedulable nodes: the scheduler places them on its next retry. */
   'fits-on-existing',
-  /** They fit on capacity already on its way (launched earlier, not Ready yet). */
+  /**
+   * They fit on capacity already on its way (launched earlier, not Ready yet), or — code
+   * `outage:<node>` — on a NotReady node of an outage under meltdown protection (it comes back).
+   */
   'fits-in-flight',
   /** A limit or the active schedule stops the launch they need. */
   'held-by-limit',

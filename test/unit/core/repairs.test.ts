@@ -120,7 +120,7 @@ describe('repairs: unhealthy nodes and meltdown protection', () => {
     expect(p.terminations).toEqual([]);
     expect(p.drains).toEqual([]);
     expect(said(p, 'repair')).toEqual([
-      `meltdown protection: 2 of 5 managed nodes (40 %) are NotReady for more than 10 min (burst-${B}, burst-${A}), more than maxUnhealthyFraction=0.2: this looks like a Tailscale or network outage, so no node is replaced`,
+      `meltdown protection: 2 of 5 managed nodes (40 %) are NotReady for more than 10 min (burst-${B}, burst-${A}), more than maxUnhealthyFraction=0.2: this looks like a Tailscale or network outage, so no node is replaced and their capacity still counts (nothing is launched for their pods)`,
     ]);
   });
 
