@@ -283,6 +283,9 @@ class LazyEc2Fleet implements FleetPort {
   async list(opts?: { includeTerminated?: boolean }) {
     return (await this.fleet()).list(opts);
   }
+  async findLaunched(launchKey: string) {
+    return (await this.fleet()).findLaunched(launchKey);
+  }
   async launchOne(req: LaunchOneRequest) {
     return (await this.fleet()).launchOne(req);
   }

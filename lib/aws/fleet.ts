@@ -340,6 +340,11 @@ export class Ec2Fleet implements FleetPort {
     }
   }
 
+  async findLaunched(launchKey: string): Promise<LaunchedInstance | undefined> {
+    const existing = await this.findByLaunchKey(launchKey);
+    return existing ? { ...this.toLaunched(existing), reused: true, attempts: [] } : undefined;
+  }
+
   private async findByLaunchKey(launchKey: string): Promise<Instance | undefined> {
     const found = await this.describe([
       { Name: `tag:${Tags.cluster}`, Values: [this.cluster] },

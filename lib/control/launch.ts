@@ -7,6 +7,7 @@
  * launched: logged with the reason, counted as `LaunchRequestsRefused` (alarm).
  *
  * Per instance `index` of the launch group (0 … count-1):
+ * 0. An instance already tagged with its launch key (`${launchId}-${index}`) is reused as is.
  * 1. Mint ONE Tailscale auth key: single-use, ephemeral, pre-authorized, tagged with
  *    `tailscale.tags`, expiring after `tailscale.authKeyExpirySeconds`. If it cannot be minted,
  *    that instance and the rest of the group are NOT launched (a node without a key could
@@ -41,9 +42,10 @@
  * When the group stops short, the in-flight record is shrunk to what was launched (or
  *   cleared), so the next reconcile plans the rest again instead of waiting for its expiry.
  *
- * A redelivered request mints a key before `launchOne` finds the existing instance: that
- * key is never used and expires by itself (single-use, short expiry) — the price of never
- * launching without a key. Secrets (agent token, auth keys, user data) are never logged.
+ * A redelivered request finds the instance of each index by its launch key
+ * (`FleetPort.findLaunched`) BEFORE a key is minted, so it mints nothing; `launchOne` checks the
+ * launch key again (and EC2's ClientToken), which covers a concurrent duplicate. Secrets (agent
+ * token, auth keys, user data) are never logged.
  */
 
 import { backoffBlocks, backoffKey, backoffPolicy, nextBackoff, quotaClassOf } from '../core/backoff.js';
@@ -218,6 +220,24 @@ export async function launch(
 
   for (let index = 0; index < group.count && !stoppedBy && !retryable; index++) {
     const clientToken = `${group.launchId}-${index}`;
+    // A redelivered request finds its instance by launch key before a Tailscale key is minted.
+    let found: LaunchedInstance | undefined;
+    try {
+      found = await deps.fleet.findLaunched(clientToken);
+    } catch (err) {
+      log.warn('looking up the launch key failed; the event is retried', {
+        launchId: group.launchId,
+        index,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      retryable = err;
+      break;
+    }
+    if (found) {
+      metrics.count(ControlMetrics.instancesReused);
+      instances.push(found);
+      continue;
+    }
     let authKey: string;
     try {
       const minted = await deps.devices.mintAuthKey({

@@ -201,6 +201,13 @@ export interface FleetPort {
    */
   list(opts?: { includeTerminated?: boolean }): Promise<ManagedInstance[]>;
   /**
+   * The instance (any state, a live one first) tagged with this cluster and
+   * `k3s-burst:launch-key = launchKey`, as `reused: true`; undefined when there is none. Launch
+   * asks before minting a Tailscale key, so a redelivered request mints nothing.
+   * Throws {@link FleetPortError} when EC2 cannot be read.
+   */
+  findLaunched(launchKey: string): Promise<LaunchedInstance | undefined>;
+  /**
    * Launch ONE instance. First returns an existing instance (any state) tagged with
    * this cluster and `k3s-burst:launch-key = clientToken` (`reused: true`). Otherwise tries
    * offerings in order capacity type → instance type → zone, skipping those the

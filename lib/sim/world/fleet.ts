@@ -136,11 +136,18 @@ export class FakeFleet implements FleetPort {
       .map(toManaged);
   }
 
-  async launchOne(req: LaunchOneRequest): Promise<LaunchedInstance> {
-    const existing = [...this.instances.values()].find(
-      (i) => i.cluster === this.cluster && i.launchKey === req.clientToken,
+  async findLaunched(launchKey: string): Promise<LaunchedInstance | undefined> {
+    const mine = [...this.instances.values()].filter(
+      (i) => i.cluster === this.cluster && i.launchKey === launchKey,
     );
-    if (existing) return { ...toLaunched(existing), reused: true, attempts: [] };
+    // A live instance first; a terminated one still means "this launch happened" (I7).
+    const existing = mine.find((i) => i.state !== 'terminated') ?? mine[0];
+    return existing ? { ...toLaunched(existing), reused: true, attempts: [] } : undefined;
+  }
+
+  async launchOne(req: LaunchOneRequest): Promise<LaunchedInstance> {
+    const existing = await this.findLaunched(req.clientToken);
+    if (existing) return existing;
 
     const now = this.clock();
     const unavailable = await this.offeringCache.listUnavailable(now);

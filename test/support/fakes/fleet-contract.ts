@@ -92,6 +92,26 @@ export function describeFleetPortContract(makeHarness: () => FleetHarness): void
       expect(h.launchCalls()).toBe(calls);
     });
 
+    it('finds the instance of a launch key (any state) without launching, and nothing for an unused key', async () => {
+      const req = request(h);
+      expect(await h.fleet.findLaunched(req.clientToken)).toBeUndefined();
+      const first = await h.fleet.launchOne(req);
+      const calls = h.launchCalls();
+      expect(await h.fleet.findLaunched(req.clientToken)).toMatchObject({
+        instanceId: first.instanceId,
+        instanceType: first.instanceType,
+        nodeName: first.nodeName,
+        reused: true,
+      });
+      await h.fleet.terminate([first.instanceId]);
+      expect(await h.fleet.findLaunched(req.clientToken)).toMatchObject({
+        instanceId: first.instanceId,
+        reused: true,
+      });
+      expect(await h.fleet.findLaunched(`${req.clientToken}x`)).toBeUndefined();
+      expect(h.launchCalls()).toBe(calls);
+    });
+
     it('falls back across types on a capacity error and remembers the failed offerings', async () => {
       h.failLaunches({ instanceType: 't4g.medium', capacityType: 'spot' }, 'InsufficientInstanceCapacity');
       const launched = await h.fleet.launchOne(request(h));

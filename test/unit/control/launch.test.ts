@@ -120,6 +120,39 @@ describe('launch', () => {
     expect(w.metrics.total(ControlMetrics.instancesReused)).toBe(2);
   });
 
+  it('a redelivered request mints no Tailscale key: the instance is found before the key', async () => {
+    const w = fakeWorld();
+    const req = await decided(w, request());
+    await launch(req, w.deps, opts);
+    const minted = w.devices.keys.length;
+    expect(minted).toBe(2);
+
+    const second = await launch(req, w.deps, opts);
+    expect(second.outcome).toBe('launched');
+    expect(w.devices.keys).toHaveLength(minted);
+    expect(ourInstances(w)).toHaveLength(2);
+  });
+
+  it('a partly launched group mints keys only for the instances still missing', async () => {
+    const w = fakeWorld();
+    const req = await decided(w, request({ count: 3 }));
+    // The first delivery stops after one instance: the second key cannot be minted (retryable).
+    const mint = w.devices.mintAuthKey.bind(w.devices);
+    let calls = 0;
+    w.devices.mintAuthKey = async (r) => {
+      calls++;
+      if (calls === 2) w.devices.failNext('mintAuthKey', 'unavailable');
+      return mint(r);
+    };
+    await expect(launch(req, w.deps, opts)).rejects.toBeInstanceOf(LaunchRetryError);
+    expect(ourInstances(w)).toHaveLength(1);
+    const before = w.devices.keys.length;
+
+    const retry = await launch(req, w.deps, opts);
+    expect(retry.instances.map((i) => i.reused)).toEqual([true, false, false]);
+    expect(w.devices.keys.length - before).toBe(2);
+  });
+
   it('falls back to the next instance type on InsufficientInstanceCapacity and remembers the offering', async () => {
     const w = fakeWorld();
     w.fleet.failOffering({ instanceType: 'm7g.large' }, 'InsufficientInstanceCapacity');

@@ -13,6 +13,7 @@ export const PORT_ACTIONS: Record<string, Record<string, readonly string[]>> = {
   // Every fleet call first resolves SUBNET_IDS to zones once per process (DescribeSubnets).
   fleet: {
     list: ['ec2:DescribeInstances', 'ec2:DescribeSubnets'],
+    findLaunched: ['ec2:DescribeInstances', 'ec2:DescribeSubnets'], // launch-key lookup before a key is minted
     launchOne: [
       'ec2:DescribeInstances', // launch-key lookup (idempotency)
       'ec2:DescribeSubnets',
