@@ -89,6 +89,8 @@ export type TerminateResultOutcome =
   | { outcome: 'refused'; instanceId: string; reason: string }
   /** A NodeDrained whose outcome does not allow termination (blocked / refused). */
   | { outcome: 'deferred'; instanceId: string; reason: string }
+  /** A voluntary drain the agent abandoned (I9): the node is uncordoned and kept, never terminated for it. */
+  | { outcome: 'kept'; instanceId: string; reason: string }
   /** A NodeDrained for a drain that was not requested (no drain record of that instance and decision). */
   | { outcome: 'ignored'; instanceId: string; reason: string };
 
@@ -194,6 +196,18 @@ export async function terminate(
       return { outcome: 'ignored', instanceId, reason };
     }
     target.nodeName = drain.nodeName;
+  }
+
+  if (input.kind === 'node-drained' && input.drained.outcome === 'abandoned') {
+    // I9: a voluntary drain that could not finish without force ends with the node kept: the
+    // agent uncordoned it, and reconcile turns the record into a scale-in hold at its deadline.
+    const reason = `voluntary drain of ${target.nodeName ?? input.drained.nodeName} was abandoned (a pod could not be evicted without force, I9): the agent uncordoned the node and the instance is kept, not terminated; reconcile keeps the node out of scale-in for scaleIn.abandonedDrainHoldSeconds once the drain deadline passes`;
+    log.info('voluntary drain abandoned; the instance is kept', {
+      instanceId,
+      reason,
+      blockingPods: input.drained.blockingPods.length,
+    });
+    return { outcome: 'kept', instanceId, reason };
   }
 
   if (input.kind === 'node-drained' && !TERMINATE_AFTER.has(input.drained.outcome)) {

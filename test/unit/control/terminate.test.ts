@@ -217,6 +217,28 @@ describe('terminate', () => {
     }
   });
 
+  it('keeps the instance after an abandoned voluntary drain, and says so (not "terminated at the deadline")', async () => {
+    const t = fakeDeps();
+    const inst = await launchManaged(t.fleet);
+    await t.state.recordDrain('pi-lab', { ...requestedDrain(inst), disruption: 'voluntary' });
+    const r = await terminate(
+      parsed(nodeDrainedEvent({ instanceId: inst.instanceId, outcome: 'abandoned' })),
+      t.deps,
+    );
+    expect(r).toMatchObject({
+      outcome: 'kept',
+      reason: expect.stringMatching(
+        /^voluntary drain of burst-i-\w+ was abandoned \(a pod could not be evicted without force, I9\): the agent uncordoned the node and the instance is kept, not terminated/,
+      ),
+    });
+    expect(t.log.text()).toContain('voluntary drain abandoned; the instance is kept');
+    expect(t.log.text()).not.toContain('terminated at the drain deadline');
+    expect(t.fleet.terminateCalls).toEqual([]);
+    expect(t.bus.sent).toEqual([]);
+    expect(await t.state.listDrains('pi-lab')).toHaveLength(1);
+    expect(t.metrics.total(ControlMetrics.terminationsDeferred)).toBe(0);
+  });
+
   it('fails the invocation when the bus refuses, and a retry completes the work', async () => {
     const t = fakeDeps();
     const inst = await launchManaged(t.fleet);
