@@ -75,8 +75,8 @@ export const HOURS_PER_MONTH = 730;
 export const STACK_AT_REST = {
   /** Tailscale OAuth, K3s agent token, agent credentials. */
   secrets: 3,
-  /** 4 DLQs + 5 function-error alarms + agent-silent, launch-failures, launch-requests-refused, capacity-limit-errors. */
-  alarms: 13,
+  /** 4 DLQs + 5 function-error alarms + agent-silent, launch-failures, launch-requests-refused, capacity-limit-errors, launch-backoffs. */
+  alarms: 14,
   dashboards: 1,
   /** Metrics reconcile emits on every run, even with nothing to do (a test runs reconcile idle). */
   idleMetricNames: [
