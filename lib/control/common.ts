@@ -57,7 +57,8 @@ export const ControlMetrics = {
   nodeDeletionsRequested: 'NodeDeletionsRequested',
   interruptions: 'Interruptions',
   rebalanceRecommendations: 'RebalanceRecommendations',
-  replacementsRequested: 'ReplacementsRequested',
+  /** interruption: reconcile asked to decide the replacement of an interrupted node (I11). */
+  reconcilesRequested: 'ReconcilesRequested',
   busPutFailures: 'BusPutFailures',
   // terminate / janitor / interruption
   deviceDeleteFailures: 'TailscaleDeviceDeleteFailures',
@@ -67,7 +68,6 @@ export const ControlMetrics = {
   janitorFailSafeSkips: 'JanitorFailSafeSkips',
   janitorWorkCapped: 'JanitorWorkCapped',
   janitorFailures: 'JanitorFailures',
-  replacementsSkipped: 'ReplacementsSkipped',
   /** Instances a plan wanted to launch while the operator's pause was set. */
   launchesPaused: 'LaunchesPaused',
 } as const;

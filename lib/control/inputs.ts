@@ -17,6 +17,7 @@ import {
   type InstanceState,
   NodeDrained,
   parseScheduledTick,
+  ReconcileRequested,
   ScaleOutRequested,
   type ScheduledTick,
   Sources,
@@ -64,7 +65,9 @@ export type ReconcileInput =
       busTime: string;
     }
   | { kind: 'tick'; eventId: string; tick: ScheduledTick }
-  | { kind: 'ec2-state'; eventId: string; instanceId: string; state: InstanceState; time: string };
+  | { kind: 'ec2-state'; eventId: string; instanceId: string; state: InstanceState; time: string }
+  /** An interruption was recorded; the replacement is decided here, under the lease (I11). */
+  | { kind: 'requested'; eventId: string; request: ReconcileRequested };
 
 /** ClusterSnapshot envelopes (plain or gzip wire form), reconcile ticks (3 shapes), EC2 state changes. */
 export function parseReconcileEvent(raw: unknown, cluster: string): Parsed<ReconcileInput> {
@@ -104,6 +107,12 @@ export function parseReconcileEvent(raw: unknown, cluster: string): Parsed<Recon
         time: e.time,
       },
     };
+  }
+  if (e.source === Sources.interruption && e['detail-type'] === DetailTypes.reconcileRequested) {
+    const d = ReconcileRequested.safeParse(e.detail);
+    if (!d.success) return { ok: false, reason: zodReason('ReconcileRequested detail', d.error) };
+    if (d.data.cluster !== cluster) return { ok: false, reason: foreign(d.data.cluster, cluster) };
+    return { ok: true, input: { kind: 'requested', eventId: e.id, request: d.data } };
   }
   return { ok: false, reason: `reconcile does not handle ${e.source} / ${e['detail-type']}` };
 }

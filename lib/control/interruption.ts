@@ -1,55 +1,48 @@
 /**
  * Interruption use-case: an EC2 Spot Instance Interruption Warning (the instance is reclaimed
  * two minutes after the event time) or a Rebalance Recommendation (elevated risk, no fixed
- * time) for one of this cluster's instances:
+ * time) for one of this cluster's instances.
  *
- * 1. drain now: `DrainNode` with a deadline inside the two-minute notice (warning) or
- *    `scaleIn.drainTimeoutSeconds` from now (rebalance); the drain is recorded, so reconcile
- *    terminates at the deadline and the agent's `NodeDrained` reaches terminate;
- * 2. request a replacement in parallel: one `ScaleOutRequested` for the same instance type
- *    first, then the other candidate types of the same architecture, recorded as in-flight
- *    capacity BEFORE it is emitted (so reconcile, seeing the evicted pods pending, does not
- *    launch again) — unless the node is known empty, or the replacement would exceed the
- *    active schedule's max (I1: the interrupted instance still counts until it is gone).
- *    For a spot warning the interrupted offering (type, zone, spot) is marked unavailable so
- *    the launch falls back to other zones, types or on-demand.
+ * It records, it does not decide capacity (I11: reconcile is the one writer of capacity):
+ * 1. the interrupted or at-risk spot offering (type, zone, spot) is marked unavailable for
+ *    `launch.unavailableOfferingTtlSeconds`, so new launches and the replacement go to other
+ *    zones, types or on-demand. A rebalance recommendation stops here by default
+ *    (`launch.rebalanceRecommendation: avoid`: a hint, no drain, as Karpenter); with `replace`
+ *    it goes on like a warning, with the longer `scaleIn.drainTimeoutSeconds` deadline;
+ * 2. the drain is RECORDED (deadline inside the two-minute notice for a warning,
+ *    `scaleIn.drainTimeoutSeconds` for a rebalance recommendation; `replace` set) BEFORE
+ *    `DrainNode` is sent: reconcile sees it at once, and terminate acts on the agent's
+ *    `NodeDrained` only for a recorded drain (I12);
+ * 3. `ReconcileRequested` asks reconcile to run: under its lease it plans room for the
+ *    drained node's workload pods (lib/core/scale-out.ts, replacement shapes) before they are
+ *    evicted. No `ScaleOutRequested` and no in-flight record come from here, and launch
+ *    refuses a `ScaleOutRequested` from this source.
  *
  * EC2 events reach this function for every instance in the account (rules cannot filter by
  * tag): an instance this cluster's fleet does not list is ignored and counted, never acted
- * upon. Idempotent: the replacement's decision and launch ids derive from the instance id
- * (a redelivery, or a warning after a rebalance recommendation, yields the same launch, which
- * the launch function de-duplicates by its launch key), and a drain already recorded with
- * an earlier or equal deadline is not requested again.
+ * upon. Idempotent: a redelivery finds its drain recorded with the same deadline and sends the
+ * same `DrainNode` again (the agent drains a node once), and reconcile's decision id derives
+ * from the instance and the event time, so a redelivered request is decided once.
  */
 
-import { buildCatalog } from '../core/catalog.js';
 import { decisionIdFor } from '../core/ids.js';
-import { checkScaleOutRequest } from '../core/launch-guard.js';
 import type { BusEntry, BusPort, FleetPort, StatePort } from '../core/ports.js';
-import { activeSchedule } from '../core/schedule.js';
 import {
-  type Arch,
   DetailTypes,
   type DrainInProgress,
   type DrainNode,
-  type InFlightLaunch,
-  type ManagedInstance,
-  type PlannedLaunch,
+  type ReconcileRequested,
   SCHEMA_VERSION,
-  type ScaleOutRequested,
   Sources,
 } from '../events/index.js';
-import { type ControlBase, ControlMetrics, emitAll, type Invocation, inFlightRecord } from './common.js';
+import { type ControlBase, ControlMetrics, emitAll, type Invocation } from './common.js';
 import type { InterruptionInput } from './inputs.js';
 
-/** The ports interruption needs. */
+/** The ports interruption needs: it reads the fleet, records and asks; it launches nothing. */
 export interface InterruptionDeps extends ControlBase {
   fleet: Pick<FleetPort, 'list'>;
   bus: BusPort;
-  state: Pick<
-    StatePort,
-    'listDrains' | 'recordDrain' | 'listInFlight' | 'recordInFlight' | 'getLatestSnapshot' | 'offeringCache'
-  >;
+  state: Pick<StatePort, 'listDrains' | 'recordDrain' | 'offeringCache'>;
 }
 
 /** AWS reclaims a spot instance this long after the warning's event time. */
@@ -59,20 +52,18 @@ export const SPOT_DRAIN_MARGIN_MS = 20_000;
 /** A drain deadline is never closer than this to now (the agent needs a moment to start). */
 export const MIN_DRAIN_MS = 10_000;
 
-export type ReplacementDecision =
-  | { requested: true; launchId: string; instanceTypes: string[] }
-  | { requested: false; reason: string };
-
 export type InterruptionResult =
   | {
       outcome: 'handled';
       kind: InterruptionInput['kind'];
       instanceId: string;
       nodeName: string;
+      /** The drain deadline; empty when nothing is drained (a rebalance recommendation under `avoid`). */
       deadline: string;
-      /** False when a drain with an earlier or equal deadline was already requested. */
+      /** False when a drain with an earlier deadline was already requested, or none is wanted. */
       drainRequested: boolean;
-      replacement: ReplacementDecision;
+      /** Reconcile was asked to decide the replacement (not for a rebalance recommendation under `avoid`). */
+      reconcileRequested: boolean;
       emitted: string[];
     }
   /** Not an instance of this cluster (or already gone): nothing was done. */
@@ -87,104 +78,6 @@ export function drainDeadline(input: InterruptionInput, now: Date, drainTimeoutS
     return new Date(Math.max(floor, Date.parse(input.time) + SPOT_NOTICE_MS - SPOT_DRAIN_MARGIN_MS));
   }
   return new Date(Math.max(floor, now.getTime() + drainTimeoutSeconds * 1000));
-}
-
-/** Decide the replacement launch group, or why there is none. Pure. */
-export function planReplacement(args: {
-  deps: Pick<ControlBase, 'config'>;
-  instance: ManagedInstance;
-  input: InterruptionInput;
-  liveInstances: ManagedInstance[];
-  allInstances: ManagedInstance[];
-  inFlight: InFlightLaunch[];
-  nodeWorkloadPods: number | undefined;
-  now: Date;
-}): { launch: PlannedLaunch; decisionId: string; inFlight: InFlightLaunch } | { skip: string } {
-  const { config } = args.deps;
-  const inst = args.instance;
-  const cluster = config.cluster.name;
-  const decisionId = decisionIdFor(cluster, `replace:${inst.instanceId}`);
-  const launchId = `${decisionId}-r`;
-  if (args.nodeWorkloadPods === 0) {
-    return { skip: `node ${inst.nodeName} runs no workload pods (fresh snapshot): nothing to replace` };
-  }
-  if (args.allInstances.some((i) => i.decisionId === decisionId)) {
-    return { skip: `a replacement for ${inst.instanceId} was launched already (decision ${decisionId})` };
-  }
-  const catalog = buildCatalog(config);
-  const spec = catalog.get(inst.instanceType);
-  const arch: Arch | undefined = spec?.arch;
-  if (!arch) {
-    return {
-      skip: `instance type ${inst.instanceType} is not in the catalog; reconcile replaces the capacity once the pods are pending`,
-    };
-  }
-  // I1: the interrupted instance still counts (it is live until EC2 reclaims it).
-  const max = activeSchedule(config, args.now).maxNodes;
-  const listedDecisions = new Map<string, number>();
-  for (const i of args.liveInstances)
-    listedDecisions.set(i.decisionId, (listedDecisions.get(i.decisionId) ?? 0) + 1);
-  const alreadyInFlight = args.inFlight.some((f) => f.launchId === launchId);
-  const unmatchedInFlight = args.inFlight
-    .filter((f) => f.launchId !== launchId)
-    .reduce((sum, f) => sum + Math.max(0, f.count - (listedDecisions.get(f.decisionId) ?? 0)), 0);
-  const occupied = args.liveInstances.length + unmatchedInFlight;
-  if (!alreadyInFlight && occupied + 1 > max) {
-    return {
-      skip: `a replacement would make ${occupied + 1} managed instances, over the active max of ${max}; reconcile replaces the capacity once ${inst.instanceId} is gone`,
-    };
-  }
-  const sameArch = config.nodes.candidateTypes.filter(
-    (t) => t !== inst.instanceType && catalog.get(t)?.arch === arch,
-  );
-  const instanceTypes = [inst.instanceType, ...sameArch];
-  const capacityTypes = [...config.nodes.capacityTypes];
-  const preferred = capacityTypes[0] ?? 'on-demand';
-  const what =
-    args.input.kind === 'spot-interruption' ? 'spot interruption warning' : 'rebalance recommendation';
-  const launch: PlannedLaunch = {
-    launchId,
-    instanceTypes,
-    capacityTypes,
-    arch,
-    count: 1,
-    zones: [],
-    shapeIds: [],
-    podsCovered: args.nodeWorkloadPods ?? 0,
-    estimatedHourlyUsd: catalog.hourlyUsd(inst.instanceType, preferred),
-    reason: `replace ${inst.instanceId} (${inst.instanceType}, ${inst.capacityType}, ${inst.zone}) after a ${what}`,
-  };
-  // The launch guard (I12) charges a request for its dearest / biggest fallback: keep only the
-  // fallbacks that fit the limits on their own, so the request launch receives is one it accepts.
-  const verdictFor = (types: string[]) => {
-    const l = { ...launch, instanceTypes: types };
-    const record = inFlightRecord(decisionId, l, args.now, config.launch.inFlightTtlSeconds);
-    return checkScaleOutRequest({
-      config,
-      request: {
-        schemaVersion: SCHEMA_VERSION,
-        cluster,
-        decisionId,
-        launch: l,
-        requestedAt: args.now.toISOString(),
-      },
-      inFlight: [...args.inFlight.filter((f) => f.launchId !== launchId), record],
-      instances: args.liveInstances,
-      now: args.now,
-    });
-  };
-  const alone = verdictFor([inst.instanceType]);
-  if (!alone.ok) {
-    return {
-      skip: `no replacement for ${inst.instanceId}: ${alone.reason}; reconcile replaces the capacity once the pods are pending`,
-    };
-  }
-  launch.instanceTypes = [
-    inst.instanceType,
-    ...sameArch.filter((t) => verdictFor([inst.instanceType, t]).ok),
-  ];
-  const inFlight = inFlightRecord(decisionId, launch, args.now, config.launch.inFlightTtlSeconds);
-  return { launch, decisionId, inFlight };
 }
 
 /**
@@ -234,40 +127,9 @@ export async function handleInterruption(
   const reason = `${what} for ${instanceId} at ${input.time}`;
   const decisionId = decisionIdFor(cluster, `replace:${instanceId}`);
 
-  const existing = (await deps.state.listDrains(cluster)).find((d) => d.instanceId === instanceId);
-  // A voluntary drain (or an abandoned one's hold) is superseded: this one is involuntary (I9).
-  const drainRequested =
-    !existing ||
-    existing.disruption === 'voluntary' ||
-    existing.abandonedAt !== undefined ||
-    Date.parse(existing.deadline) > deadline.getTime();
-
-  // Replacement: decided from the fleet, in-flight launches and (when fresh) the snapshot.
-  // The snapshot only refines the replacement (empty node → none): unreadable is not fatal.
-  const stored = await deps.state.getLatestSnapshot(cluster).catch((err: unknown) => {
-    log.warn('latest snapshot could not be read; replacing without knowing the node load', {
-      message: err instanceof Error ? err.message.slice(0, 200) : String(err),
-    });
-    return undefined;
-  });
-  const snapAgeS = stored ? (now.getTime() - Date.parse(stored.storedAt)) / 1000 : undefined;
-  const node =
-    stored && snapAgeS !== undefined && snapAgeS <= config.agent.staleAfterSeconds
-      ? stored.snapshot.nodes.find((n) => n.name === inst.nodeName)
-      : undefined;
-  const plan = planReplacement({
-    deps,
-    instance: inst,
-    input,
-    liveInstances: all.filter((i) => LIVE_STATES.has(i.state)),
-    allInstances: all,
-    inFlight: await deps.state.listInFlight(cluster, now),
-    nodeWorkloadPods: node?.workloadPodCount,
-    now,
-  });
-
-  if (input.kind === 'spot-interruption' && inst.capacityType === 'spot') {
-    // A hint for the launch's fallback order; losing it must not delay the drain.
+  if (inst.capacityType === 'spot') {
+    // The offering is interrupted or at risk (rebalance): new launches go elsewhere for a while.
+    // A hint for the fallback order; losing it must not delay the drain.
     await deps.state
       .offeringCache(cluster)
       .markUnavailable({
@@ -275,6 +137,7 @@ export async function handleInterruption(
         zone: inst.zone || '*',
         capacityType: 'spot',
         until: new Date(now.getTime() + config.launch.unavailableOfferingTtlSeconds * 1000).toISOString(),
+        reason: input.kind === 'spot-interruption' ? 'SpotInterruptionWarning' : 'RebalanceRecommendation',
       })
       .catch((err: unknown) =>
         log.warn('interrupted offering could not be marked unavailable', {
@@ -283,8 +146,54 @@ export async function handleInterruption(
       );
   }
 
+  if (input.kind === 'rebalance' && config.launch.rebalanceRecommendation === 'avoid') {
+    // A hint, not a reclaim: the offering is marked at risk above; nothing is drained (as
+    // Karpenter by default). launch.rebalanceRecommendation=replace drains and replaces.
+    log.info('rebalance recommendation: offering marked at risk, node kept', {
+      instanceId,
+      offering: `${inst.instanceType}/${inst.zone}/${inst.capacityType}`,
+    });
+    return {
+      outcome: 'handled',
+      kind: input.kind,
+      instanceId,
+      nodeName: inst.nodeName,
+      deadline: '',
+      drainRequested: false,
+      reconcileRequested: false,
+      emitted: [],
+    };
+  }
+
+  const existing = (await deps.state.listDrains(cluster)).find((d) => d.instanceId === instanceId);
+  // A voluntary drain (or an abandoned one's hold) is superseded: this one is involuntary (I9).
+  // The same drain recorded by an earlier delivery is sent again (the put may have failed).
+  const sameAsRecorded =
+    existing?.decisionId === decisionId && Date.parse(existing.deadline) === deadline.getTime();
+  const drainRequested =
+    !existing ||
+    existing.disruption === 'voluntary' ||
+    existing.abandonedAt !== undefined ||
+    Date.parse(existing.deadline) > deadline.getTime() ||
+    sameAsRecorded;
+
   const entries: BusEntry[] = [];
   if (drainRequested) {
+    // Recorded BEFORE the DrainNode is sent: reconcile (replacement) and terminate (I12) see it.
+    const record: DrainInProgress = {
+      nodeName: inst.nodeName,
+      instanceId,
+      requestedAt: existing && sameAsRecorded ? existing.requestedAt : now.toISOString(),
+      deadline: deadline.toISOString(),
+      reason,
+      decisionId,
+      disruption: 'involuntary',
+      replace: true,
+    };
+    if (!sameAsRecorded) {
+      await deps.state.recordDrain(cluster, record);
+      metrics.count(ControlMetrics.drains);
+    }
     const drain: DrainNode = {
       schemaVersion: SCHEMA_VERSION,
       cluster,
@@ -297,56 +206,23 @@ export async function handleInterruption(
     };
     entries.push({ source: Sources.interruption, detailType: DetailTypes.drainNode, detail: drain });
   }
-  let replacement: ReplacementDecision;
-  if ('launch' in plan) {
-    // In-flight first: from now on reconcile counts it as capacity (no second launch).
-    await deps.state.recordInFlight(cluster, [plan.inFlight]);
-    const request: ScaleOutRequested = {
-      schemaVersion: SCHEMA_VERSION,
-      cluster,
-      decisionId: plan.decisionId,
-      launch: plan.launch,
-      requestedAt: now.toISOString(),
-    };
-    entries.push({
-      source: Sources.interruption,
-      detailType: DetailTypes.scaleOutRequested,
-      detail: request,
-    });
-    replacement = {
-      requested: true,
-      launchId: plan.launch.launchId,
-      instanceTypes: plan.launch.instanceTypes,
-    };
-  } else {
-    replacement = { requested: false, reason: plan.skip };
-    metrics.count(ControlMetrics.replacementsSkipped);
-  }
-
+  const request: ReconcileRequested = {
+    schemaVersion: SCHEMA_VERSION,
+    cluster,
+    instanceId,
+    reason,
+    requestedAt: input.time,
+  };
+  entries.push({ source: Sources.interruption, detailType: DetailTypes.reconcileRequested, detail: request });
   const emitted = await emitAll(deps.bus, entries, deps);
-  if (drainRequested) {
-    // Recorded after the DrainNode is on the bus, so a retry after a failed put re-sends it.
-    const record: DrainInProgress = {
-      nodeName: inst.nodeName,
-      instanceId,
-      requestedAt: now.toISOString(),
-      deadline: deadline.toISOString(),
-      reason,
-      decisionId,
-      disruption: 'involuntary',
-    };
-    await deps.state.recordDrain(cluster, record);
-    metrics.count(ControlMetrics.drains);
-  }
-  if (replacement.requested) metrics.count(ControlMetrics.replacementsRequested);
+  metrics.count(ControlMetrics.reconcilesRequested);
 
-  log.info('interruption handled', {
+  log.info('interruption recorded; reconcile decides the replacement', {
     instanceId,
     kind: input.kind,
     nodeName: inst.nodeName,
     deadline: deadline.toISOString(),
     drainRequested,
-    replacement,
   });
   return {
     outcome: 'handled',
@@ -355,7 +231,7 @@ export async function handleInterruption(
     nodeName: inst.nodeName,
     deadline: deadline.toISOString(),
     drainRequested,
-    replacement,
+    reconcileRequested: true,
     emitted,
   };
 }

@@ -95,6 +95,8 @@ export function triggerOf(input: ReconcileInput): string {
       return `tick:${input.tick.id}`;
     case 'ec2-state':
       return `ec2:${input.instanceId}:${input.state}:${input.time}`;
+    case 'requested':
+      return `interruption:${input.request.instanceId}:${input.request.requestedAt}`;
   }
 }
 
@@ -110,6 +112,7 @@ export function receivedAtOf(input: Extract<ReconcileInput, { kind: 'snapshot' }
 }
 
 function triggerKind(input: ReconcileInput): string {
+  if (input.kind === 'requested') return 'interruption';
   return input.kind === 'ec2-state' ? 'ec2-state-change' : input.kind;
 }
 

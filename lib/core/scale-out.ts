@@ -753,6 +753,78 @@ export function planScaleOut(
   head: Headroom,
   names: HeadroomLimits,
 ): ScaleOutOutcome {
+  const replacements = replacementShapes(ctx, b);
+  const outcome = planShapes(ctx, b, head, names, replacements);
+  if (replacements.length > 0) {
+    // The interrupted nodes' pods are not pending (yet): no answer, no unhelpable entry for them
+    // (the explanations still say what was planned for them).
+    const synthetic = (id: string) => id.startsWith(REPLACEMENT_SHAPE_PREFIX);
+    const keep = <T>(list: T[], drop: (x: T) => boolean) => {
+      const kept = list.filter((x) => !drop(x));
+      list.splice(0, list.length, ...kept);
+    };
+    keep(b.podAnswers, (a) => synthetic(a.shapeId));
+    keep(b.unhelpable, (u) => synthetic(u.shapeId));
+  }
+  return outcome;
+}
+
+/** Shape-id prefix of the workload of an interrupted node, planned before its eviction. */
+export const REPLACEMENT_SHAPE_PREFIX = 'replace:';
+
+/**
+ * One writer of capacity (I11): a node drained for a spot interruption (`replace` on its drain
+ * record, written by the interruption function, which launches nothing) has its workload pods
+ * planned here as if pending, so reconcile launches their room under its lease before they are
+ * evicted. Once evicted they are pending for real and the launch counts as in-flight room for
+ * them (the node's workload shrinks as they go). Fresh snapshots only; the pods are assumed to
+ * tolerate the cloud taints and need the node's architecture, as they ran there.
+ */
+function replacementShapes(ctx: PlanContext, b: PlanBuilder): PendingShape[] {
+  if (ctx.agentStale) return [];
+  const out: PendingShape[] = [];
+  const tolerations = ctx.config.nodes.taints.map((t) => ({
+    key: t.key,
+    operator: 'Equal' as const,
+    ...(t.value !== undefined ? { value: t.value } : {}),
+    effect: t.effect,
+  }));
+  for (const d of ctx.drains) {
+    if (!d.replace) continue;
+    const node = ctx.nodesByName.get(d.nodeName);
+    if (!node?.managed || node.workloadPods.length === 0) continue;
+    node.workloadPods.forEach((g, i) => {
+      out.push({
+        id: `${REPLACEMENT_SHAPE_PREFIX}${d.nodeName}:${i}`,
+        cpuMilli: g.cpuMilli,
+        memoryMiB: g.memoryMiB,
+        nodeSelector: node.arch ? { [Labels.arch]: node.arch } : {},
+        requiredAffinity: [],
+        tolerations,
+        usesLocalVolume: false,
+        hostPorts: [],
+        count: g.count,
+        oldestPendingSince: d.requestedAt,
+        examplePods: [],
+      });
+    });
+    const pods = node.workloadPods.reduce((a, g) => a + g.count, 0);
+    b.explain(
+      'scale-out',
+      `${d.nodeName} is being drained for an interruption ("${d.reason}"): room for its ${plural(pods, 'workload pod')} is planned before they are evicted (reconcile decides the replacement, under its lease)`,
+      'interruption',
+    );
+  }
+  return out;
+}
+
+function planShapes(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  names: HeadroomLimits,
+  replacements: readonly PendingShape[],
+): ScaleOutOutcome {
   const snapshot = ctx.snapshot;
   const outcome: ScaleOutOutcome = {
     helpablePods: 0,
@@ -766,7 +838,9 @@ export function planScaleOut(
   const types = buildTypes(ctx, daemonSets);
   const zones = candidateZones(ctx);
   const cache = new Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>();
-  const shapes = [...snapshot.pendingShapes].sort((a, b2) => (a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0));
+  const shapes = [...snapshot.pendingShapes, ...replacements].sort((a, b2) =>
+    a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0,
+  );
 
   const infos: ShapeInfo[] = [];
   const cutoff = ctx.config.scaleOut.expendablePriorityCutoff;

@@ -410,6 +410,12 @@ const LaunchSection = z.strictObject({
     .describe(
       'Growing backoff of a launch setup whose instances do not register and of an EC2 quota: initialSeconds doubling per failure up to maxSeconds; the count is forgotten resetAfterSeconds after the last failure or on a success (Cluster Autoscaler node-group backoff).',
     ),
+  rebalanceRecommendation: z
+    .enum(['avoid', 'replace'])
+    .default('avoid')
+    .describe(
+      'On an EC2 rebalance recommendation (a hint, no reclaim time): avoid = mark the offering at risk for unavailableOfferingTtlSeconds so new launches go elsewhere, drain nothing (Karpenter does not drain on it by default); replace = also drain the node (scaleIn.drainTimeoutSeconds) with its replacement planned by reconcile first.',
+    ),
 });
 
 /**

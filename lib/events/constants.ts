@@ -21,11 +21,12 @@ export const Sources = {
 } as const;
 
 /**
- * The only sources that decide launches (DESIGN I12): reconcile (the single writer) and the
- * interruption function (spot replacements). Launch refuses a `ScaleOutRequested` from any
- * other source, and the ScaleOut rule admits only these.
+ * The only source that decides launches (DESIGN I12, I11): reconcile, the single writer of
+ * capacity. The interruption function records the drain and asks reconcile for the replacement
+ * (`ReconcileRequested`), so it decides nothing itself. Launch refuses a `ScaleOutRequested`
+ * from any other source, and the ScaleOut rule admits only this one.
  */
-export const DECIDING_SOURCES: readonly string[] = [Sources.reconcile, Sources.interruption];
+export const DECIDING_SOURCES: readonly string[] = [Sources.reconcile];
 
 /** `detail-type` of each event. */
 export const DetailTypes = {
@@ -38,6 +39,7 @@ export const DetailTypes = {
   instanceLaunched: 'InstanceLaunched',
   instanceTerminated: 'InstanceTerminated',
   decisionRecorded: 'DecisionRecorded',
+  reconcileRequested: 'ReconcileRequested',
   ec2SpotInterruption: 'EC2 Spot Instance Interruption Warning',
   ec2Rebalance: 'EC2 Instance Rebalance Recommendation',
   ec2StateChange: 'EC2 Instance State-change Notification',

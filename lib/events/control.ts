@@ -25,6 +25,20 @@ export const TerminateRequested = z.object({
 });
 export type TerminateRequested = z.infer<typeof TerminateRequested>;
 
+/**
+ * interruption → reconcile: an interruption was recorded (the drain, the offering at risk);
+ * reconcile decides the replacement under its lease, so there is one writer of capacity (I11).
+ */
+export const ReconcileRequested = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cluster: z.string(),
+  /** The instance whose interruption asked for it (for the trigger id and the log). */
+  instanceId: InstanceId,
+  reason: z.string().max(500),
+  requestedAt: IsoTime,
+});
+export type ReconcileRequested = z.infer<typeof ReconcileRequested>;
+
 /** launch → bus: instances were accepted by EC2. */
 export const InstanceLaunched = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),

@@ -72,6 +72,11 @@ export const DrainInProgress = z.object({
    */
   abandonedAt: IsoTime.optional(),
   holdUntil: IsoTime.optional(),
+  /**
+   * An interruption's drain (spot warning): reconcile plans room for the node's workload pods
+   * before they are evicted (the replacement, decided under the reconcile lease, I11).
+   */
+  replace: z.boolean().optional(),
 });
 export type DrainInProgress = z.infer<typeof DrainInProgress>;
 

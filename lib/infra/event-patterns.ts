@@ -92,6 +92,14 @@ export const ROUTES: readonly RouteSpec[] = [
     target: 'interruption',
   },
   {
+    id: 'ReconcileRequested',
+    description:
+      'An interruption was recorded → reconcile: the replacement is decided under the reconcile lease (one writer of capacity)',
+    bus: 'cluster',
+    pattern: { source: [Sources.interruption], 'detail-type': [DetailTypes.reconcileRequested] },
+    target: 'reconcile',
+  },
+  {
     id: 'InstanceStateChange',
     description: 'EC2 instance state changes → reconcile (foreign instances are ignored there)',
     bus: 'default',

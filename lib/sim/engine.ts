@@ -1569,19 +1569,8 @@ export class Simulation {
       this.stats.drainsRequested++;
       this.traceNodeAction('drain-requested', r.nodeName, this.nodes.get(r.nodeName)?.onPrem ?? false);
     }
-    const rep = r.replacement;
-    if (rep.requested && !this.decidedAt.has(rep.launchId)) {
-      this.stats.launchDecisions++;
-      this.decidedAt.set(rep.launchId, this.now);
-      this.trace({
-        kind: 'launch-decided',
-        atMs: this.now,
-        decisionId: rep.launchId.replace(/-r$/, ''),
-        launchId: rep.launchId,
-        count: 1,
-      });
-      this.note(`interruption: drain ${r.nodeName}, replace with ${rep.instanceTypes[0]} (${rep.launchId})`);
-    }
+    // The replacement is reconcile's decision (ReconcileRequested): traced with its plan.
+    this.note(`interruption: drain ${r.nodeName} recorded; reconcile asked for the replacement`);
   }
 
   private observeJanitor(r: JanitorReport): void {

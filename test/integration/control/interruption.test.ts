@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
-import { parseLaunchEvent } from '../../../lib/control/inputs.js';
 import type { InterruptionResult } from '../../../lib/control/interruption.js';
 import { DetailTypes, Sources } from '../../../lib/events/index.js';
 import { nodeDrainedEvent, rebalanceEvent, spotWarningEvent } from '../../support/control-a2.js';
@@ -17,8 +16,8 @@ describe('interruption handler against moto', () => {
     await w?.stop();
   });
 
-  it('on a spot warning: drains now, requests a replacement, records both; the drained node is then terminated', async () => {
-    // Given a spot node running 4 workload pods, seen by a fresh snapshot
+  it('on a spot warning: records the drain, sends DrainNode and asks reconcile (no launch of its own); the drained node is then terminated', async () => {
+    // Given a spot node running workload pods, seen by a fresh snapshot
     const inst = await w.launch();
     const now = new Date(w.clock.nowMs);
     await w.deps.state.putSnapshotIfNewer(
@@ -35,32 +34,21 @@ describe('interruption handler against moto', () => {
     const r = (await w.invoke('interruption', warning)) as InterruptionResult;
 
     // Then a DrainNode reaches the agent queue with a deadline inside the 2-minute notice
-    expect(r).toMatchObject({ outcome: 'handled', drainRequested: true, replacement: { requested: true } });
+    expect(r).toMatchObject({ outcome: 'handled', drainRequested: true, reconcileRequested: true });
     const [drain] = await w.commands(1);
     expect(drain).toMatchObject({ source: Sources.interruption, detailType: DetailTypes.drainNode });
     const deadline = Date.parse(String(drain?.detail.deadline));
     expect(deadline - now.getTime()).toBeGreaterThan(0);
     expect(deadline - now.getTime()).toBeLessThan(120_000);
-    // and a ScaleOutRequested that the launch function accepts
+    // and a ReconcileRequested (reconcile decides the replacement), no ScaleOutRequested
     const emitted = await w.emitted(2);
-    const scaleOut = emitted.find((e) => e.detailType === DetailTypes.scaleOutRequested);
-    expect(scaleOut?.detail).toMatchObject({
-      launch: { count: 1, instanceTypes: expect.arrayContaining(['t4g.medium']) },
-    });
-    const launchEnvelope = {
-      id: 'x',
-      source: scaleOut?.source,
-      'detail-type': scaleOut?.detailType,
-      time: now.toISOString(),
-      detail: scaleOut?.detail,
-    };
-    expect(parseLaunchEvent(launchEnvelope, 'pi-lab').ok).toBe(true);
-    // recorded in DynamoDB: in-flight capacity, the drain, the interrupted offering
-    expect((await w.deps.state.listInFlight('pi-lab', now)).map((f) => f.launchId)).toEqual([
-      (scaleOut?.detail as { launch?: { launchId: string } } | undefined)?.launch?.launchId,
-    ]);
+    expect(emitted.map((e) => e.detailType).sort()).toEqual(
+      [DetailTypes.drainNode, DetailTypes.reconcileRequested].sort(),
+    );
+    // recorded in DynamoDB: the drain (to be replaced), the interrupted offering; no in-flight launch
+    expect(await w.deps.state.listInFlight('pi-lab', now)).toEqual([]);
     expect(await w.deps.state.listDrains('pi-lab')).toEqual([
-      expect.objectContaining({ instanceId: inst.instanceId }),
+      expect.objectContaining({ instanceId: inst.instanceId, replace: true }),
     ]);
     expect(await w.deps.state.offeringCache('pi-lab').listUnavailable(now)).toEqual([
       expect.objectContaining({ instanceType: 't4g.medium', capacityType: 'spot', zone: inst.zone }),
@@ -69,16 +57,12 @@ describe('interruption handler against moto', () => {
     // When the same warning is delivered again, and a rebalance recommendation follows
     const again = (await w.invoke('interruption', warning)) as InterruptionResult;
     const rebalance = (await w.invoke('interruption', rebalanceEvent(inst.instanceId))) as InterruptionResult;
-    expect(again).toMatchObject({ drainRequested: false });
+    // the same DrainNode again (the first put may have been lost), nothing for the later deadline
+    expect(again).toMatchObject({ drainRequested: true });
     expect(rebalance).toMatchObject({ drainRequested: false });
-    const later = await w.emitted(2);
-    const ids = new Set(
-      [...emitted, ...later]
-        .filter((e) => e.detailType === DetailTypes.scaleOutRequested)
-        .map((e) => (e.detail as { launch: { launchId: string } }).launch.launchId),
-    );
-    expect(ids.size).toBe(1);
-    expect(await w.commands(0)).toEqual([]);
+    const [resent] = await w.commands(1);
+    expect(resent?.detail).toEqual(drain?.detail);
+    expect(await w.deps.state.listDrains('pi-lab')).toHaveLength(1);
 
     // When the agent reports the drain done (echoing the DrainNode's decision), terminate
     // cleans up and forgets the drain

@@ -58,11 +58,10 @@ const CASES: Record<
     ],
   },
   ScaleOut: {
-    matches: [
-      event(Sources.reconcile, DetailTypes.scaleOutRequested),
-      event(Sources.interruption, DetailTypes.scaleOutRequested),
-    ],
+    // Reconcile is the one writer of capacity (I11): an interruption asks it, it never launches.
+    matches: [event(Sources.reconcile, DetailTypes.scaleOutRequested)],
     ignores: [
+      event(Sources.interruption, DetailTypes.scaleOutRequested),
       event(Sources.agent, DetailTypes.scaleOutRequested),
       event(Sources.launch, DetailTypes.instanceLaunched),
     ],
@@ -93,6 +92,19 @@ const CASES: Record<
     ignores: [
       event(Sources.ec2, DetailTypes.ec2StateChange, { ...ec2Instance, state: 'running' }),
       event('k3s-burst.agent', DetailTypes.ec2SpotInterruption, ec2Instance),
+    ],
+  },
+  ReconcileRequested: {
+    matches: [
+      event(Sources.interruption, DetailTypes.reconcileRequested, {
+        cluster: 'pi-lab',
+        instanceId: ec2Instance['instance-id'],
+      }),
+    ],
+    ignores: [
+      event(Sources.agent, DetailTypes.reconcileRequested),
+      event(Sources.reconcile, DetailTypes.reconcileRequested),
+      event(Sources.interruption, DetailTypes.drainNode),
     ],
   },
   InstanceStateChange: {
@@ -141,7 +153,9 @@ describe('rule patterns', () => {
         ? Sources.ec2
         : detailType === DetailTypes.clusterSnapshot || detailType === DetailTypes.nodeDrained
           ? Sources.agent
-          : Sources.reconcile;
+          : detailType === DetailTypes.reconcileRequested
+            ? Sources.interruption
+            : Sources.reconcile;
       const routed = ROUTES.filter((r) => patternMatches({ ...r.pattern }, event(source, detailType)));
       const acting = routed.filter((r) => r.id !== 'PodNotices');
       expect(acting.length, detailType).toBe(

@@ -80,10 +80,10 @@ describe('event bus and rules', () => {
     }
   });
 
-  it('routes ScaleOutRequested to launch only from the deciding functions (I12)', () => {
+  it('routes ScaleOutRequested to launch only from reconcile, the one writer of capacity (I12, I11)', () => {
     s.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        source: [Sources.reconcile, Sources.interruption],
+        source: [Sources.reconcile],
         'detail-type': [DetailTypes.scaleOutRequested],
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId('launch'), 'Arn'] } })],
