@@ -296,7 +296,7 @@ export class Ec2Fleet implements FleetPort {
       SecurityGroupIds: this.props.securityGroupIds,
       IamInstanceProfile: this.props.instanceProfileArn ? { Arn: this.props.instanceProfileArn } : undefined,
       UserData: Buffer.from(req.userData, 'utf8').toString('base64'),
-      // IMDSv2 only, hop limit 1: pods cannot reach the instance credentials (DESIGN §5).
+      // IMDSv2 only, hop limit 1: pods cannot reach the instance credentials (docs/security.md).
       MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
       BlockDeviceMappings: [
         {

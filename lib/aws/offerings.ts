@@ -44,7 +44,7 @@ export const QUOTA_ERROR_CODES: ReadonlySet<string> = new Set(['VcpuLimitExceede
  * Offerings in the order they are tried: capacity type (the caller's preference, e.g. spot
  * before on-demand), then instance type (most preferred first), then zone. Spot of any
  * allowed type is tried before on-demand of the preferred one because it is the cheaper
- * outcome (DESIGN §4 "fall back across types, zones, then on-demand"). Zones follow subnet
+ * outcome (docs/adapters.md: fall back across types, zones, then on-demand). Zones follow subnet
  * order, rotated by `rotation` so consecutive launches of a group spread across zones.
  */
 export function orderOfferings(

@@ -1,5 +1,5 @@
 /**
- * Pure decisions of k3s-burst (DESIGN §4): the instance catalog, schedules, matching of pod
+ * Pure decisions of k3s-burst (docs/architecture.md): the instance catalog, schedules, matching of pod
  * shapes to cloud nodes, bin-packing scale-out, scale-in, repairs, and `planCluster`, which
  * ties them together. No I/O, no SDKs, no clock: time is a parameter (checked by
  * test/unit/core/purity.test.ts).

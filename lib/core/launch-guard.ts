@@ -1,5 +1,5 @@
 /**
- * The launch guard (DESIGN I12): the launch Lambda acts on a `ScaleOutRequested` only when
+ * The launch guard (invariant I12, docs/architecture.md): the launch Lambda acts on a `ScaleOutRequested` only when
  * the request is one the decider could have written under the config it runs with. The bus
  * is a trust boundary — anyone allowed to PutEvents could put a request on it — so launch
  * re-checks every request before minting a key or calling EC2, instead of trusting it:

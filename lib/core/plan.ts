@@ -148,7 +148,7 @@ function byString<T>(key: (t: T) => string): (a: T, c: T) => number {
 }
 
 /**
- * THE decision function (DESIGN §4): snapshot + fleet + config + time → plan. Pure and
+ * THE decision function (docs/architecture.md): snapshot + fleet + config + time → plan. Pure and
  * deterministic — no clock, no I/O, no randomness, input order does not matter — so Lambda,
  * the simulator and `k3s-burst plan` decide identically. Rules run in priority order:
  * abandonment, drains in progress, repairs, schedule-forced scale-down, scale-out, warm

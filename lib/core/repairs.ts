@@ -4,7 +4,7 @@ import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js
 import { fmtDuration, fmtTime, plural } from './format.js';
 
 /**
- * Abandonment (DESIGN §4 "stale agent"): the K3s server runs on the Pis, so when the agent
+ * Abandonment (the stale agent, docs/architecture.md): the K3s server runs on the Pis, so when the agent
  * has been silent for abandonAfterSeconds, cloud nodes do no useful work and only cost money.
  * Returns true when the whole fleet is being terminated (nothing else should be planned).
  */

@@ -208,7 +208,7 @@ function fitsElsewhere(
 }
 
 /**
- * Voluntary scale-in on a fresh snapshot (DESIGN §4): empty managed nodes after
+ * Voluntary scale-in on a fresh snapshot (docs/architecture.md): empty managed nodes after
  * emptyAfterSeconds, then (if enabled) nodes under the utilization threshold for
  * underutilizedAfterSeconds whose workload fits in the other managed nodes' free room. Never
  * within delayAfterScaleOutSeconds of a launch, never below the active minNodes, never more

@@ -739,7 +739,7 @@ function answer(
 }
 
 /**
- * Scale-out (DESIGN §4): pending shapes first onto the free room of existing Ready nodes (the
+ * Scale-out (docs/architecture.md): pending shapes first onto the free room of existing Ready nodes (the
  * scheduler places them there on its next retry), then onto in-flight capacity, then onto new
  * nodes. Shapes are grouped by the candidate types, zones and capacity types their selectors
  * allow; each group gets the type with the lowest cost for packing all its pods

@@ -1,5 +1,5 @@
 /**
- * Time of agent snapshots as the receiver sees it (DESIGN I12). The agent's clock (a Pi,
+ * Time of agent snapshots as the receiver sees it (invariant I12, docs/architecture.md). The agent's clock (a Pi,
  * often without a real-time clock) is not trusted: a snapshot's age is measured from when
  * the control plane RECEIVED it, by the Lambda's clock, and a snapshot dated more than
  * {@link MAX_AGENT_CLOCK_SKEW_SECONDS} in the future is rejected. Pure.

@@ -21,7 +21,7 @@ export const Sources = {
 } as const;
 
 /**
- * The only source that decides launches (DESIGN I12, I11): reconcile, the single writer of
+ * The only source that decides launches (invariants I11, I12 in docs/architecture.md): reconcile, the single writer of
  * capacity. The interruption function records the drain and asks reconcile for the replacement
  * (`ReconcileRequested`), so it decides nothing itself. Launch refuses a `ScaleOutRequested`
  * from any other source, and the ScaleOut rule admits only this one.

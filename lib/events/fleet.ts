@@ -30,7 +30,7 @@ export type ManagedInstance = z.infer<typeof ManagedInstance>;
 
 /**
  * A launch that has been decided but that EC2 may not list yet. It counts as capacity from
- * the moment it is decided (DESIGN §4 "in-flight capacity"), until an instance carrying its
+ * the moment it is decided (in-flight capacity, docs/architecture.md), until an instance carrying its
  * decision id is listed or `expiresAt` passes.
  */
 export const InFlightLaunch = z.object({

@@ -71,7 +71,7 @@ export function stackNameFor(clusterName: string): string {
 
 /**
  * Everything k3s-burst needs in AWS for one cluster, from one validated config
- * (DESIGN.md §2, §6). See docs/deploy.md and docs/iam.md.
+ * (docs/architecture.md). See docs/deploy.md and docs/iam.md.
  */
 export class K3sBurstStack extends Stack {
   readonly config: Config;

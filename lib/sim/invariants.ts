@@ -1,5 +1,5 @@
 /**
- * The safety invariants I1–I8 of DESIGN.md §4, checked over a trace of what happened in a
+ * The safety invariants I1–I8 and I11 of docs/architecture.md, checked over a trace of what happened in a
  * simulation. The simulator reports ground truth (which node is really on-prem, which
  * instance really never registered) as trace events; the checker keeps its own books from
  * those events and checks after every step. It never reads the simulator's state, so a

@@ -728,7 +728,7 @@ describe('planCluster properties', () => {
         if (plan.activeSchedule.minNodes > 0) seen.warmWanted++;
         if (plan.terminations.length + plan.drains.length > 0) seen.removing++;
         expect(plan.agentStale).toBe(true);
-        // DESIGN §4: nothing is launched while the agent is stale, warm capacity (minNodes) included.
+        // docs/architecture.md: nothing is launched while the agent is stale, warm capacity (minNodes) included.
         expect(plan.launches).toEqual([]);
         // No scale-in or repair (I8): drains only for the schedule ceiling, terminations only for
         // the ceiling, abandonment or a drain whose deadline has passed; no Node deletions.

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const coreDir = join(import.meta.dirname, '..', '..', '..', 'lib', 'core');
 
-/** What lib/core must never reach for: I/O, SDKs, the clock, randomness (DESIGN §2 layout). */
+/** What lib/core must never reach for: I/O, SDKs, the clock, randomness (the layout in docs/architecture.md). */
 const FORBIDDEN: Array<[RegExp, string]> = [
   [
     /from\s+['"](node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster)['"]/,

@@ -626,7 +626,7 @@ describe('warm capacity', () => {
     expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
   });
 
-  it('launches no warm capacity while the agent is stale or has never reported (DESIGN §4)', () => {
+  it('launches no warm capacity while the agent is stale or has never reported (docs/architecture.md)', () => {
     // A node that cannot reach the K3s server (on the Pis) cannot join: it would only cost money.
     expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(10) }) }).launches).toHaveLength(1);
     expect(plan({ config, snapshot: snapshot({ observedAt: isoAgo(600) }) }).launches).toEqual([]);
