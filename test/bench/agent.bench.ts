@@ -9,8 +9,7 @@
  *   (six times the production rate, so this over-estimates), user+system CPU per minute.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { type RawNode, type RawPdb, type RawPod, slimNode, slimPdb, slimPod } from '../../lib/agent/model.js';
 import { buildSnapshot } from '../../lib/agent/snapshot-builder.js';
 import {
@@ -23,7 +22,7 @@ import { startAwsStub } from '../support/fake-k8s/aws-stub.js';
 import { CLUSTER, daemonSetPod, ec2Node, pdb, piNode, pod } from '../support/fake-k8s/fixtures.js';
 import { type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
 import { freePort } from '../support/moto.js';
-import { type Benchmark, type BenchResult, median, timeIt } from './harness.js';
+import { type Benchmark, type BenchResult, median, otherNodeBinary, timeIt } from './harness.js';
 
 const NODES = 500;
 const PODS = 5000;
@@ -142,24 +141,6 @@ export const benchmarks: Benchmark[] = [
     },
   },
 ];
-
-/** The first `node` on PATH whose major differs from this process's (e.g. the system Node 20). */
-function otherNodeBinary(): { path: string; major: number } | undefined {
-  const mine = Number(process.versions.node.split('.')[0]);
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir || dir.includes('node_modules')) continue;
-    const path = join(dir, 'node');
-    if (!existsSync(path)) continue;
-    try {
-      const v = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
-      const major = Number(/^v(\d+)\./.exec(v)?.[1]);
-      if (Number.isFinite(major) && major !== mine) return { path, major };
-    } catch {
-      // not runnable: ignore
-    }
-  }
-  return undefined;
-}
 
 type Measured = Omit<BenchResult, 'name'>;
 

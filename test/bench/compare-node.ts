@@ -6,10 +6,11 @@
  * go to bench-results.json (shipped) and bench-results.node<major>.json. Exits 1 when the shipped
  * runtime misses a budget.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { otherNodeBinary } from './harness.js';
 
 interface Row {
   name: string;
@@ -28,22 +29,6 @@ const filter = process.argv[2];
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const major = (v: string) => Number(/^v?(\d+)\./.exec(v.trim())?.[1]);
 
-function otherNode(): { path: string; version: string } | undefined {
-  const mine = major(process.version);
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir || dir.includes('node_modules')) continue;
-    const path = join(dir, 'node');
-    if (!existsSync(path)) continue;
-    try {
-      const version = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
-      if (major(version) !== mine) return { path, version };
-    } catch {
-      // not runnable: try the next one
-    }
-  }
-  return undefined;
-}
-
 function run(node: string, out: string): Row[] {
   const args = [tsx, join(here, 'run.ts'), ...(filter ? [filter] : [])];
   const r = spawnSync(node, args, {
@@ -57,7 +42,7 @@ function run(node: string, out: string): Row[] {
 
 const shippedMajor = major(process.version);
 const shipped = run(process.execPath, join(root, 'bench-results.json'));
-const other = otherNode();
+const other = otherNodeBinary();
 if (!other) {
   console.log(`\nno other Node.js major on PATH: only node ${process.version} measured`);
 } else {

@@ -3,6 +3,9 @@
  * runner executes them and writes medians to `bench-results.json`. Budgets are checked
  * here, not in unit tests: these machines are noisy.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 export interface BenchResult {
   name: string;
   value: number;
@@ -41,4 +44,26 @@ export async function timeIt(
     times.push(performance.now() - t0);
   }
   return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), samples };
+}
+
+/**
+ * The first `node` on PATH outside node_modules whose major differs from this process's (e.g.
+ * the system's Node.js 20 beside the Node.js 24 npm scripts run on), to measure both in one run.
+ */
+export function otherNodeBinary(): { path: string; version: string; major: number } | undefined {
+  const majorOf = (v: string) => Number(/^v?(\d+)\./.exec(v.trim())?.[1]);
+  const mine = majorOf(process.version);
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir || dir.includes('node_modules')) continue;
+    const path = join(dir, 'node');
+    if (!existsSync(path)) continue;
+    try {
+      const version = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+      const major = majorOf(version);
+      if (Number.isFinite(major) && major !== mine) return { path, version, major };
+    } catch {
+      // not runnable: try the next one
+    }
+  }
+  return undefined;
 }
