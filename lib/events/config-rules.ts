@@ -69,24 +69,43 @@ export function labelValueProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** A label the kubelet of a cloud node may set on itself (`--node-label`). */
-export function nodeLabelKeyProblem(key: string): string | undefined {
-  const syntax = qualifiedKeyProblem(key);
-  if (syntax) return syntax;
-  if (RESERVED_LABELS.has(key)) return `k3s-burst sets ${key} itself on every cloud node: remove it`;
+/**
+ * Why a cloud node's kubelet may not set this (syntactically valid) label on itself, or
+ * undefined when it may: `reserved` (k3s-burst sets it), `node-restriction` (the
+ * node-restriction.kubernetes.io prefix), `not-self-settable` (another kubernetes.io / k8s.io
+ * label the NodeRestriction admission plugin refuses). One rule for config and userdata.
+ */
+export function nodeLabelRefusal(
+  key: string,
+): 'reserved' | 'node-restriction' | 'not-self-settable' | undefined {
+  if (RESERVED_LABELS.has(key)) return 'reserved';
   const prefix = prefixOf(key);
-  if (inDomain(prefix, 'node-restriction.kubernetes.io')) {
-    return 'kubelets may not set node-restriction.kubernetes.io labels: label the node from the cluster instead';
-  }
+  if (inDomain(prefix, 'node-restriction.kubernetes.io')) return 'node-restriction';
   if (
     (inDomain(prefix, 'kubernetes.io') || inDomain(prefix, 'k8s.io')) &&
     !KUBELET_SETTABLE_LABELS.has(key) &&
     !inDomain(prefix, 'kubelet.kubernetes.io') &&
     !inDomain(prefix, 'node.kubernetes.io')
   ) {
-    return 'the kubelet refuses to start with this kubernetes.io / k8s.io label (NodeRestriction): use your own prefix such as "k3s-burst.io/"';
+    return 'not-self-settable';
   }
   return undefined;
+}
+
+/** A label the kubelet of a cloud node may set on itself (`--node-label`). */
+export function nodeLabelKeyProblem(key: string): string | undefined {
+  const syntax = qualifiedKeyProblem(key);
+  if (syntax) return syntax;
+  switch (nodeLabelRefusal(key)) {
+    case 'reserved':
+      return `k3s-burst sets ${key} itself on every cloud node: remove it`;
+    case 'node-restriction':
+      return 'kubelets may not set node-restriction.kubernetes.io labels: label the node from the cluster instead';
+    case 'not-self-settable':
+      return 'the kubelet refuses to start with this kubernetes.io / k8s.io label (NodeRestriction): use your own prefix such as "k3s-burst.io/"';
+    case undefined:
+      return undefined;
+  }
 }
 
 // ───────────────────────── SSM Parameter Store ─────────────────────────

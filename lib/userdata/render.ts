@@ -10,6 +10,7 @@
  */
 import type { CapacityType, Taint } from '../events/common.js';
 import type { Config } from '../events/config.js';
+import { labelValueProblem, nodeLabelRefusal, qualifiedKeyProblem } from '../events/config-rules.js';
 import { Labels } from '../events/constants.js';
 import { UserDataError, UserDataTooLargeError } from './errors.js';
 import { BOOTSTRAP_TEMPLATE } from './template.generated.js';
@@ -161,34 +162,9 @@ const SERVER_URL_RE =
 const K3S_VERSION_RE = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const NAME_PREFIX_RE = /^[a-z][a-z0-9-]{0,20}$/;
 const TAILSCALE_TAG_RE = /^tag:[a-zA-Z0-9-]+$/;
-const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const TAINT_EFFECTS = new Set(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
 const AGENT_TOKEN_RE = /^[!-~]+$/;
 const TAILSCALE_AUTH_KEY_RE = /^tskey-auth-[A-Za-z0-9_-]+$/;
-
-/** Labels the script sets itself; config may not override them. */
-const RESERVED_LABELS = new Set<string>([
-  Labels.managed,
-  Labels.cluster,
-  Labels.capacityType,
-  Labels.instanceType,
-  Labels.zone,
-  Labels.region,
-  Labels.hostname,
-  Labels.arch,
-  Labels.os,
-]);
-
-/** Label keys in kubernetes.io / k8s.io a kubelet may set on itself (NodeRestriction). */
-const KUBELET_SETTABLE_LABELS = new Set([
-  'beta.kubernetes.io/arch',
-  'beta.kubernetes.io/os',
-  'beta.kubernetes.io/instance-type',
-  'failure-domain.beta.kubernetes.io/zone',
-  'failure-domain.beta.kubernetes.io/region',
-  'node.kubernetes.io/windows-build',
-]);
 
 function fail(field: string, problem: string): never {
   const root = field.split(/[[.]/)[0] ?? field;
@@ -203,24 +179,9 @@ function check(field: string, value: unknown, re: RegExp, expected: string): str
   return value;
 }
 
-function labelNamespace(key: string): string {
-  const slash = key.indexOf('/');
-  return slash < 0 ? '' : key.slice(0, slash);
-}
-
-function inNamespace(ns: string, domain: string): boolean {
-  return ns === domain || ns.endsWith(`.${domain}`);
-}
-
 /** A qualified name as Kubernetes validates label and taint keys: `[prefix/]name`. */
 function checkQualifiedKey(field: string, key: string): void {
-  const ns = labelNamespace(key);
-  const name = ns ? key.slice(ns.length + 1) : key;
-  const ok =
-    (ns === '' || (ns.length <= 253 && DNS_SUBDOMAIN_RE.test(ns))) &&
-    name.length <= 63 &&
-    LABEL_NAME_RE.test(name);
-  if (!ok) {
+  if (qualifiedKeyProblem(key)) {
     fail(
       field,
       `${JSON.stringify(key)} is not a valid key: use [dns-prefix/]name, name ≤ 63 of letters, digits, "-", "_", "." starting and ending alphanumeric`,
@@ -229,7 +190,7 @@ function checkQualifiedKey(field: string, key: string): void {
 }
 
 function checkLabelValue(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length > 63 || (value !== '' && !LABEL_NAME_RE.test(value))) {
+  if (typeof value !== 'string' || labelValueProblem(value)) {
     fail(
       field,
       `${JSON.stringify(value)} is not a valid value: ≤ 63 letters, digits, "-", "_", "." starting and ending alphanumeric, or empty`,
@@ -244,22 +205,17 @@ function checkLabels(labels: Readonly<Record<string, string>>): string[] {
   for (const key of Object.keys(labels).sort()) {
     const field = `labels[${JSON.stringify(key)}]`;
     checkQualifiedKey(field, key);
-    if (RESERVED_LABELS.has(key)) {
+    const refusal = nodeLabelRefusal(key);
+    if (refusal === 'reserved') {
       fail(field, `k3s-burst sets ${key} itself on every cloud node; remove it from the config`);
     }
-    const ns = labelNamespace(key);
-    if (inNamespace(ns, 'node-restriction.kubernetes.io')) {
+    if (refusal === 'node-restriction') {
       fail(
         field,
         `kubelets may not set node-restriction.kubernetes.io labels; label the node from the cluster`,
       );
     }
-    if (
-      (inNamespace(ns, 'kubernetes.io') || inNamespace(ns, 'k8s.io')) &&
-      !KUBELET_SETTABLE_LABELS.has(key) &&
-      !inNamespace(ns, 'kubelet.kubernetes.io') &&
-      !inNamespace(ns, 'node.kubernetes.io')
-    ) {
+    if (refusal === 'not-self-settable') {
       fail(
         field,
         `the kubelet refuses to start with ${key}: only kubelet.kubernetes.io/*, node.kubernetes.io/* and well-known labels of kubernetes.io / k8s.io may be self-set; use your own prefix (e.g. k3s-burst.io/) or label the node from the cluster`,
