@@ -1,5 +1,5 @@
 /**
- * The agent, assembled: three informers feed the snapshot builder; the publisher sends
+ * The agent, assembled: six informers (pods, nodes, PDBs, and the claims, volumes and storage classes that say where pending pods may run) feed the snapshot builder; the publisher sends
  * snapshots; the command consumer drains and deletes nodes; a Lease (optional) decides which
  * replica does the last two. Every dependency is a parameter, so tests run the whole agent
  * against the fake API server and in-memory AWS fakes.
@@ -28,7 +28,16 @@ import type { CommandQueuePort, EventBusPort } from './ports.js';
 import { type NodeEntry, nodeEntry, PrerequisiteReporter } from './prerequisites.js';
 import { Publisher } from './publisher.js';
 import { LEASE_NAME } from './rbac.js';
-import { buildSnapshot } from './snapshot-builder.js';
+import { buildSnapshot, type EffectiveShape, effectiveShapeOf } from './snapshot-builder.js';
+import {
+  type RawPv,
+  type RawPvc,
+  type RawStorageClass,
+  slimPv,
+  slimPvc,
+  slimStorageClass,
+  type VolumeLookup,
+} from './volumes.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -173,6 +182,59 @@ export function startAgent(o: AgentOptions): RunningAgent {
     },
   });
 
+  // Claims, volumes and storage classes: where pending pods' persistent volumes let them run
+  // (lib/agent/volumes.ts). Publishing does not wait for them: until all three are listed, pods
+  // with claims are reported unresolved (no launch), so a missing RBAC grant cannot stop the
+  // agent, only those pods, with the fix in their answer.
+  const volumeInformer = <T>(
+    resource: string,
+    path: string,
+    slim: (r: unknown) => T,
+    key: (x: T) => string,
+  ) =>
+    new Informer<T>({
+      ...common,
+      ...hooks(resource),
+      resource,
+      path,
+      slim: (r) => slim(r),
+      key,
+      // Only pending pods' shapes and managed nodes' blockers read these caches: a change
+      // matters when some pod uses a claim.
+      onChange: (kind, item, prev) => {
+        if (kind === 'update' && JSON.stringify(item) === JSON.stringify(prev)) return;
+        for (const p of pods.store.values())
+          if (p.claims) {
+            dirty();
+            return;
+          }
+      },
+    });
+  const claims = volumeInformer(
+    'persistentvolumeclaims',
+    '/api/v1/persistentvolumeclaims',
+    (r) => slimPvc(r as RawPvc),
+    (c) => c.key,
+  );
+  const volumes = volumeInformer(
+    'persistentvolumes',
+    '/api/v1/persistentvolumes',
+    (r) => slimPv(r as RawPv),
+    (v) => v.name,
+  );
+  const storageClasses = volumeInformer(
+    'storageclasses',
+    '/apis/storage.k8s.io/v1/storageclasses',
+    (r) => slimStorageClass(r as RawStorageClass),
+    (c) => c.name,
+  );
+  const volumeLookup: VolumeLookup = {
+    synced: () => claims.synced && volumes.synced && storageClasses.synced,
+    claim: (key) => claims.store.get(key),
+    volume: (name) => volumes.store.get(name),
+    storageClass: (name) => storageClasses.store.get(name),
+  };
+
   const currentSnapshot = (seq = 0, observedAt = new Date(clock.now()).toISOString()) => ({
     ...buildSnapshot({
       cluster: o.cluster,
@@ -182,6 +244,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
       pods: pods.store.values(),
       nodes: nodes.store.values(),
       pdbs: pdbs.store.values(),
+      volumes: volumeLookup,
     }),
     prerequisites: prerequisites.report(nodeEntries.values(), observedAt),
   });
@@ -220,15 +283,17 @@ export function startAgent(o: AgentOptions): RunningAgent {
         drainBackoffMs: o.drainBackoffMs,
         pendingPodsOfShape: (shapeId) => {
           const out: string[] = [];
+          const memo = new Map<string, EffectiveShape>();
           for (const p of pods.store.values())
-            if (p.pendingSince !== undefined && p.shapeId === shapeId) out.push(p.key);
+            if (p.pendingSince !== undefined && effectiveShapeOf(p, volumeLookup, memo).shapeId === shapeId)
+              out.push(p.key);
           return out.sort();
         },
       })
     : undefined;
 
   const informers = [pods, nodes, pdbs];
-  for (const i of informers) i.start();
+  for (const i of [...informers, claims, volumes, storageClasses]) i.start();
   const synced = Promise.all(informers.map((i) => i.waitForSync())).then(() => {
     log.info('caches synced', { pods: pods.store.size, nodes: nodes.store.size, pdbs: pdbs.store.size });
   });
@@ -298,7 +363,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
       await consumer?.stop();
       await publisher?.stop();
       await elector?.stop();
-      await Promise.all(informers.map((i) => i.stop()));
+      await Promise.all([...informers, claims, volumes, storageClasses].map((i) => i.stop()));
     },
   };
 }

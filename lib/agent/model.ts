@@ -15,6 +15,7 @@ import {
   type Toleration,
 } from '../events/index.js';
 import { cpuToMilli, memoryToMiB, memoryToMiBFloor, quantityToInt } from './quantity.js';
+import { claimNamesOf } from './volumes.js';
 
 // ---- Raw API shapes (only what we read; everything optional, the API omits empty fields) ----
 
@@ -79,6 +80,8 @@ export interface RawPod {
       emptyDir?: unknown;
       hostPath?: unknown;
       persistentVolumeClaim?: { claimName?: string };
+      /** A generic ephemeral volume: its controller creates the claim `<pod>-<volume>`. */
+      ephemeral?: unknown;
     }[];
   };
   status?: {
@@ -153,6 +156,8 @@ export interface SlimPod {
   /** `cluster-autoscaler.kubernetes.io/safe-to-evict: "true"`: local storage and a missing controller do not block. */
   safeToEvict?: boolean;
   labels: Record<string, string>;
+  /** PersistentVolumeClaims the pod uses (names in its namespace, sorted); absent = none. lib/agent/volumes.ts resolves them. */
+  claims?: string[];
   /** `PodScheduled=False/Unschedulable`, unbound and not nominated: a candidate for scale-out. */
   pendingSince?: string;
   shape: PodShape;
@@ -475,6 +480,8 @@ export function slimPod(raw: RawPod): SlimPod {
     shapeId: id,
   };
   if (daemonSet) pod.daemonSet = daemonSet;
+  const claims = claimNamesOf(pod.name, raw.spec);
+  if (claims.length > 0) pod.claims = claims;
   if (annotations[SAFE_TO_EVICT] === 'true') pod.safeToEvict = true;
   if (provisionable) pod.pendingSince = scheduled?.lastTransitionTime ?? meta.creationTimestamp ?? EPOCH;
   return pod;

@@ -12,6 +12,8 @@
  * - shapes are ordered by importance (most pods first, then longest waiting) so truncation can
  *   drop from the tail.
  */
+
+import { createHash } from 'node:crypto';
 import type {
   ClusterSnapshotInput,
   DaemonSetOverhead,
@@ -29,7 +31,9 @@ import {
   type SlimPdb,
   type SlimPod,
   selectorMatches,
+  shapeId,
 } from './model.js';
+import { andTerms, resolveClaims, type VolumeLookup } from './volumes.js';
 
 export interface SnapshotInput {
   cluster: string;
@@ -39,6 +43,78 @@ export interface SnapshotInput {
   pods: Iterable<SlimPod>;
   nodes: Iterable<SlimNode>;
   pdbs: Iterable<SlimPdb>;
+  /** PVC/PV/StorageClass caches; absent = the pods' claims are not resolved (older callers). */
+  volumes?: VolumeLookup;
+}
+
+/** A pending pod's shape with its claims resolved (lib/agent/volumes.ts). */
+export interface EffectiveShape {
+  shape: PodShape;
+  shapeId: string;
+  volumeIssue?: NonNullable<PendingShape['volumeIssue']>;
+}
+
+/**
+ * The shape the planner sees for a pod: its own, plus the node affinity its bound volumes (and
+ * WaitForFirstConsumer storage classes) impose, or the claim that keeps it pending whatever node
+ * exists. The id changes with the volume constraint, so pods with equal specs but different
+ * volumes are different shapes. `memo` caches per (namespace, claims, shape) within one build.
+ */
+export function effectiveShapeOf(
+  pod: SlimPod,
+  volumes: VolumeLookup | undefined,
+  memo?: Map<string, EffectiveShape>,
+): EffectiveShape {
+  if (!pod.claims || !volumes) return { shape: pod.shape, shapeId: pod.shapeId };
+  const key = `${pod.namespace}\u0000${pod.claims.join('\u0000')}\u0000${pod.shapeId}`;
+  const hit = memo?.get(key);
+  if (hit) return hit;
+  let out: EffectiveShape;
+  const c = resolveClaims(pod.namespace, pod.claims, volumes);
+  if (!c.ok) {
+    out = {
+      shape: pod.shape,
+      shapeId: issueShapeId(pod.shapeId, c.code, c.claim),
+      volumeIssue: { code: c.code, claim: c.claim, message: c.text },
+    };
+  } else if (c.groups.length === 0) {
+    out = { shape: pod.shape, shapeId: pod.shapeId };
+  } else {
+    let terms: PodShape['requiredAffinity'] | undefined = pod.shape.requiredAffinity;
+    for (const g of c.groups) terms = terms && andTerms(terms, g);
+    if (!terms) {
+      const claim = `${pod.namespace}/${pod.claims[0]}`;
+      out = {
+        shape: pod.shape,
+        shapeId: issueShapeId(pod.shapeId, 'topology-too-complex', claim),
+        volumeIssue: {
+          code: 'topology-too-complex',
+          claim,
+          message: `the pod's node affinity combined with its volumes' topology has more than 16 alternatives; k3s-burst does not plan it (simplify the affinity or the StorageClass's allowedTopologies)`,
+        },
+      };
+    } else {
+      const shape: PodShape = {
+        ...pod.shape,
+        requiredAffinity: terms,
+        usesLocalVolume: pod.shape.usesLocalVolume || c.pinned,
+      };
+      out = { shape, shapeId: shapeId(shape) };
+    }
+  }
+  memo?.set(key, out);
+  return out;
+}
+
+function issueShapeId(base: string, code: string, claim: string): string {
+  return createHash('sha256').update(`${base}\u0000${code}\u0000${claim}`).digest('hex').slice(0, 16);
+}
+
+/** The pod's data lives on its node: a claim bound to a PV pinned to a hostname (local PV, local-path). */
+export function usesNodeLocalClaim(pod: SlimPod, volumes: VolumeLookup | undefined): boolean {
+  if (!pod.claims || !volumes) return false;
+  const c = resolveClaims(pod.namespace, pod.claims, volumes);
+  return c.ok && c.pinned;
 }
 
 /** A pod is using its node's resources: bound and not finished. */
@@ -76,10 +152,13 @@ export function indexPdbs(pdbs: Iterable<SlimPdb>): Map<string, SlimPdb[]> {
 export function evictionBlocker(
   pod: SlimPod,
   pdbsByNamespace: Map<string, SlimPdb[]>,
+  volumes?: VolumeLookup,
 ): EvictionBlocker['reason'] | undefined {
   if (pod.doNotDisrupt) return 'do-not-disrupt';
   if (!pod.hasController && !pod.safeToEvict) return 'no-controller';
   if (pod.localStorage) return 'local-storage';
+  // Evicted, it could never run again: its volume stays on this node, which is going away.
+  if (!pod.safeToEvict && usesNodeLocalClaim(pod, volumes)) return 'local-storage';
   const pdbs = matchingPdbs(pod, pdbsByNamespace);
   if (pdbs.length > 1) return 'multiple-pdbs';
   if (pdbs.length === 1 && (pdbs[0] as SlimPdb).disruptionsAllowed <= 0) return 'pdb-blocks';
@@ -121,15 +200,17 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
 
   const shapes = new Map<
     string,
-    { pod: SlimPod; count: number; oldest: string; examples: { since: string; name: string }[] }
+    { eff: EffectiveShape; count: number; oldest: string; examples: { since: string; name: string }[] }
   >();
   const daemonSets = new Map<string, DaemonSetOverhead>();
 
+  const memo = new Map<string, EffectiveShape>();
   for (const pod of input.pods) {
     if (pod.pendingSince !== undefined) {
-      const s = shapes.get(pod.shapeId);
+      const eff = effectiveShapeOf(pod, input.volumes, memo);
+      const s = shapes.get(eff.shapeId);
       const example = { since: pod.pendingSince, name: pod.key };
-      if (!s) shapes.set(pod.shapeId, { pod, count: 1, oldest: pod.pendingSince, examples: [example] });
+      if (!s) shapes.set(eff.shapeId, { eff, count: 1, oldest: pod.pendingSince, examples: [example] });
       else {
         s.count++;
         if (Date.parse(pod.pendingSince) < Date.parse(s.oldest)) s.oldest = pod.pendingSince;
@@ -172,7 +253,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     const g = a.groups.get(gk);
     if (g) g.count++;
     else a.groups.set(gk, { cpuMilli: pod.shape.cpuMilli, memoryMiB: pod.shape.memoryMiB, count: 1 });
-    const reason = evictionBlocker(pod, pdbIndex);
+    const reason = evictionBlocker(pod, pdbIndex, input.volumes);
     if (reason) a.blockers.push({ pod: pod.key, reason });
   }
 
@@ -221,7 +302,8 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
   const pendingShapes: PendingShape[] = [...shapes.entries()]
     .map(([id, s]) => ({
       id,
-      ...compactShape(s.pod.shape),
+      ...compactShape(s.eff.shape),
+      ...(s.eff.volumeIssue ? { volumeIssue: s.eff.volumeIssue } : {}),
       count: s.count,
       oldestPendingSince: s.oldest,
       examplePods: s.examples

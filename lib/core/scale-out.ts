@@ -332,6 +332,9 @@ function unhelpableReason(
   zones: string[],
 ): { code: string; text: string } | undefined {
   const shape = s.shape;
+  if (shape.volumeIssue) {
+    return { code: `volume:${shape.volumeIssue.code}`, text: shape.volumeIssue.message };
+  }
   if (shape.usesLocalVolume) {
     return {
       code: 'local-volume',
@@ -859,9 +862,10 @@ function planShapes(
       });
       continue;
     }
-    const m = shape.usesLocalVolume
-      ? { types: [], zones: [], caps: [] }
-      : matchTypes(ctx, shape, types, zones, cache);
+    const m =
+      shape.usesLocalVolume || shape.volumeIssue
+        ? { types: [], zones: [], caps: [] }
+        : matchTypes(ctx, shape, types, zones, cache);
     const item: PackItem = {
       cpuMilli: shape.cpuMilli,
       memoryMiB: shape.memoryMiB,
@@ -910,12 +914,14 @@ function planShapes(
   const trustS = ctx.config.scaleOut.existingRoomTrustSeconds;
   const pendingForS = (s: RoomShape) => (ctx.nowMs - Date.parse(s.shape.oldestPendingSince)) / 1000;
   const existing = existingBins(ctx, (id) => b.isRemoving(id));
-  const onExisting = placeOnRoom(infos, existing, (s) => pendingForS(s) <= trustS);
+  // A pod whose claim keeps it pending (volumeIssue) fits nowhere until the claim is fixed.
+  const onExisting = placeOnRoom(infos, existing, (s) => pendingForS(s) <= trustS && !s.shape.volumeIssue);
   const distrusted = infos.filter(
     (s, i) =>
       (onExisting[i] as Placement).size === 0 &&
       s.remaining > 0 &&
       pendingForS(s) > trustS &&
+      !s.shape.volumeIssue &&
       fitsAnyRoom(s, existing),
   );
   if (distrusted.length > 0) {

@@ -44,6 +44,26 @@ export const PendingShape = z.object({
   priority: z.number().int().optional(),
   /** Effective extended-resource requests of one pod, e.g. `{"nvidia.com/gpu": 1}`; absent = none. */
   extendedResources: ExtendedResources.optional(),
+  /**
+   * A PersistentVolumeClaim keeps these pods pending whatever node exists (missing, lost, bound to
+   * a missing volume, or unbound with Immediate binding), or the agent could not resolve the
+   * claims: the planner answers `unhelpable` and launches nothing for them.
+   */
+  volumeIssue: z
+    .object({
+      code: z.enum([
+        'claim-missing',
+        'claim-lost',
+        'claim-unbound',
+        'volume-missing',
+        'topology-too-complex',
+        'claims-unresolved',
+      ]),
+      /** `namespace/name` of the claim. */
+      claim: z.string().min(1).max(317),
+      message: z.string().max(400),
+    })
+    .optional(),
   count: z.number().int().positive(),
   oldestPendingSince: IsoTime,
   /** Up to three `namespace/name` samples, for explanations and Kubernetes Events. */

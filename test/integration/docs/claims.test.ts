@@ -16,6 +16,7 @@ import { main } from '../../../bin/cli.js';
 import { MetricNames } from '../../../lib/agent/metrics.js';
 import { type RawNode, type RawPod, slimNode, slimPod } from '../../../lib/agent/model.js';
 import { buildSnapshot } from '../../../lib/agent/snapshot-builder.js';
+import { resolveClaims, type SlimStorageClass, type VolumeLookup } from '../../../lib/agent/volumes.js';
 import type { CliIo, CommandRun } from '../../../lib/cli/io.js';
 import { loadConfig } from '../../../lib/core/index.js';
 import { planCluster } from '../../../lib/core/plan.js';
@@ -263,6 +264,35 @@ describe('names the docs quote', () => {
   });
 });
 
+/** Shapes carrying the volume issues the agent's own resolver writes (lib/agent/volumes.ts). */
+function volumeIssueShapes() {
+  const lookup = (synced: boolean, classes: SlimStorageClass[]): VolumeLookup => ({
+    synced: () => synced,
+    claim: (key) =>
+      key === 'media/uploads'
+        ? { key, volumeName: '', storageClassName: 'nfs', phase: 'Pending' }
+        : undefined,
+    volume: () => undefined,
+    storageClass: (name) => classes.find((c) => c.name === name),
+  });
+  const nfs: SlimStorageClass = {
+    name: 'nfs',
+    provisioner: 'nfs.csi.k8s.io',
+    waitForFirstConsumer: false,
+    allowedTopologies: [],
+  };
+  const cases: [string, VolumeLookup, string][] = [
+    ['missing', lookup(true, []), 'cache-0'],
+    ['immediate', lookup(true, [nfs]), 'uploads'],
+    ['unresolved', lookup(false, []), 'uploads'],
+  ];
+  return cases.map(([id, v, claim]) => {
+    const c = resolveClaims('media', [claim], v);
+    if (c.ok) throw new Error(`expected a volume issue for ${id}`);
+    return shape({ id: `volume-${id}`, volumeIssue: { code: c.code, claim: c.claim, message: c.text } });
+  });
+}
+
 describe('NotHelpable reasons in docs/troubleshooting.md', () => {
   it('are what the planner writes (… stands for the variable part)', () => {
     // Given pending shapes that hit each reason, with the example config's candidate types
@@ -277,6 +307,7 @@ describe('NotHelpable reasons in docs/troubleshooting.md', () => {
           shape({ id: 'big', cpuMilli: 64_000, memoryMiB: 1024 }),
           shape({ id: 'taint', tolerations: [] }),
           shape({ id: 'arch', nodeSelector: { 'kubernetes.io/arch': 'amd64' } }),
+          ...volumeIssueShapes(),
         ],
       }),
       fleet: { instances: [], inFlight: [], drains: [], unavailableOfferings: [] },
@@ -284,13 +315,13 @@ describe('NotHelpable reasons in docs/troubleshooting.md', () => {
       decisionId: 'pi-lab-docs',
     });
     const reasons = plan.unhelpable.map((u) => u.reason);
-    expect(reasons).toHaveLength(5);
+    expect(reasons).toHaveLength(8);
 
     // Then every italic reason the section quotes matches one of them
     const section =
       doc('docs/troubleshooting.md').split('## A pod stays Pending')[1]?.split('\n2. ')[0] ?? '';
     const quoted = [...section.matchAll(/- _([^_]+)_:/g)].map((m) => (m[1] as string).replace(/\s+/g, ' '));
-    expect(quoted).toHaveLength(5);
+    expect(quoted).toHaveLength(8);
     for (const q of quoted) {
       const re = new RegExp(
         `^${q

@@ -200,6 +200,8 @@ interface PodOpts {
   nominated?: string;
   overhead?: Record<string, string>;
   affinity?: Record<string, unknown>;
+  /** PersistentVolumeClaim names, one volume each. */
+  claims?: string[];
 }
 
 const DEFAULT_TOLERATIONS = [
@@ -244,6 +246,11 @@ export function pod(name: string, o: PodOpts = {}): K8sObject {
   if (o.overhead) spec.overhead = o.overhead;
   if (o.affinity) spec.affinity = o.affinity;
   if (o.emptyDir) spec.volumes = [{ name: 'scratch', emptyDir: {} }];
+  if (o.claims)
+    spec.volumes = [
+      ...((spec.volumes as unknown[] | undefined) ?? []),
+      ...o.claims.map((c, i) => ({ name: `data-${i}`, persistentVolumeClaim: { claimName: c } })),
+    ];
   const owner =
     o.owner === undefined ? { kind: 'ReplicaSet', name: `${name.replace(/-[a-z0-9]+$/, '')}-rs` } : o.owner;
   const metadata: Record<string, unknown> = {
@@ -403,6 +410,99 @@ export function pdb(name: string, app: string, allowed: number, namespace = 'def
         },
       ],
     },
+  };
+}
+
+/**
+ * A PersistentVolumeClaim: bound to `volume` when given (phase Bound), else Pending.
+ * `storageClass: null` leaves spec.storageClassName out.
+ */
+export function pvc(
+  name: string,
+  o: { namespace?: string; volume?: string; storageClass?: string | null; phase?: string } = {},
+): K8sObject {
+  const spec: Record<string, unknown> = {
+    accessModes: ['ReadWriteOnce'],
+    resources: { requests: { storage: '10Gi' } },
+    volumeMode: 'Filesystem',
+  };
+  if (o.storageClass !== null) spec.storageClassName = o.storageClass ?? 'local-path';
+  if (o.volume) spec.volumeName = o.volume;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name,
+      namespace: o.namespace ?? 'default',
+      annotations: o.volume ? { 'pv.kubernetes.io/bind-completed': 'yes' } : {},
+    },
+    spec,
+    status: o.volume
+      ? { phase: o.phase ?? 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '10Gi' } }
+      : { phase: o.phase ?? 'Pending' },
+  };
+}
+
+/**
+ * A PersistentVolume as K3s's local-path provisioner writes it (hostPath, pinned to `node` by a
+ * `kubernetes.io/hostname` term), or, with `ebsZone`, as the EBS CSI driver writes it (pinned to
+ * a zone by `topology.ebs.csi.aws.com/zone`).
+ */
+export function pv(
+  name: string,
+  o: { node?: string; ebsZone?: string; claim?: string; namespace?: string } = {},
+): K8sObject {
+  const term = o.ebsZone
+    ? { key: 'topology.ebs.csi.aws.com/zone', operator: 'In', values: [o.ebsZone] }
+    : { key: 'kubernetes.io/hostname', operator: 'In', values: [o.node ?? 'pi-node-1'] };
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: {
+      name,
+      annotations: {
+        'pv.kubernetes.io/provisioned-by': o.ebsZone ? 'ebs.csi.aws.com' : 'rancher.io/local-path',
+      },
+    },
+    spec: {
+      capacity: { storage: '10Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: 'Delete',
+      storageClassName: o.ebsZone ? 'ebs-gp3' : 'local-path',
+      ...(o.ebsZone
+        ? { csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0a1b2c3d4e5f60718', fsType: 'ext4' } }
+        : { hostPath: { path: `/var/lib/rancher/k3s/storage/${name}`, type: 'DirectoryOrCreate' } }),
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [term] }] } },
+      ...(o.claim
+        ? { claimRef: { kind: 'PersistentVolumeClaim', namespace: o.namespace ?? 'default', name: o.claim } }
+        : {}),
+    },
+    status: { phase: o.claim ? 'Bound' : 'Available' },
+  };
+}
+
+/**
+ * A StorageClass: K3s's default `local-path` (WaitForFirstConsumer), or an EBS gp3 class with
+ * WaitForFirstConsumer and optional allowedTopologies, or one with Immediate binding.
+ */
+export function storageClass(
+  name: string,
+  o: { provisioner?: string; binding?: 'WaitForFirstConsumer' | 'Immediate'; zones?: string[] } = {},
+): K8sObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name },
+    provisioner: o.provisioner ?? 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: o.binding ?? 'WaitForFirstConsumer',
+    ...(o.zones
+      ? {
+          allowedTopologies: [
+            { matchLabelExpressions: [{ key: 'topology.ebs.csi.aws.com/zone', values: o.zones }] },
+          ],
+        }
+      : {}),
   };
 }
 

@@ -53,6 +53,9 @@ export const RESOURCES: Record<string, ResourceDef> = {
   events: { group: '', version: 'v1', kind: 'Event', namespaced: true },
   poddisruptionbudgets: { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', namespaced: true },
+  persistentvolumeclaims: { group: '', version: 'v1', kind: 'PersistentVolumeClaim', namespaced: true },
+  persistentvolumes: { group: '', version: 'v1', kind: 'PersistentVolume', namespaced: false },
+  storageclasses: { group: 'storage.k8s.io', version: 'v1', kind: 'StorageClass', namespaced: false },
 };
 
 interface HistoryEntry {

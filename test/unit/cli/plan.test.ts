@@ -97,6 +97,18 @@ describe('k3s-burst plan on the examples', () => {
     );
   });
 
+  it("volumes: an EBS-bound pod gets a node in its volume's zone; Pi-local and unbindable claims are answered, not launched for", async () => {
+    const plan = await planExample('volumes');
+    const launchOf = (id: string) => plan.launches.find((l) => l.shapeIds.includes(id));
+    expect(launchOf('postgres-ebs-0')?.zones).toEqual(['eu-central-1b']);
+    expect(launchOf('render-scratch')?.zones).toEqual([]);
+    const answer = (id: string) => plan.podAnswers?.find((a) => a.shapeId === id);
+    expect(answer('minio-0')).toMatchObject({ kind: 'unhelpable', code: 'local-volume' });
+    expect(answer('uploader-nfs')).toMatchObject({ kind: 'unhelpable', code: 'volume:claim-unbound' });
+    expect(answer('ci-cache')).toMatchObject({ kind: 'unhelpable', code: 'volume:claim-missing' });
+    expect(answer('ci-cache')?.message).toMatch(/ci\/cache-runner-0 does not exist/);
+  });
+
   it('existing-capacity: pods that fit on the free room of Ready nodes launch nothing; cordoned and deleting nodes do not count', async () => {
     const plan = await planExample('existing-capacity');
     const answers = plan.podAnswers ?? [];
