@@ -281,6 +281,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
         waitSeconds: o.queueWaitSeconds,
         visibilitySeconds: o.visibilitySeconds,
         drainBackoffMs: o.drainBackoffMs,
+        volumes: volumeLookup,
         pendingPodsOfShape: (shapeId) => {
           const out: string[] = [];
           const memo = new Map<string, EffectiveShape>();

@@ -35,6 +35,7 @@ import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
 import type { CommandQueuePort, EventBusPort, QueueMessage } from './ports.js';
 import { sendWithRetry } from './publisher.js';
+import type { VolumeLookup } from './volumes.js';
 
 export interface CommandConsumerOptions {
   queue: CommandQueuePort;
@@ -61,6 +62,8 @@ export interface CommandConsumerOptions {
    * notices on the queue (ScaleOutRequested, DecisionRecorded) become pod Events.
    */
   pendingPodsOfShape?: (shapeId: string) => string[];
+  /** Claim/volume caches: a voluntary drain does not evict a pod whose data is on its node. */
+  volumes?: VolumeLookup;
 }
 
 type Parsed =

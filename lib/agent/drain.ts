@@ -22,6 +22,8 @@ import {
   slimNode,
   slimPod,
 } from './model.js';
+import { claimMayBeNodeLocal } from './snapshot-builder.js';
+import type { VolumeLookup } from './volumes.js';
 
 export interface DrainDeps {
   api: KubeApi;
@@ -38,6 +40,8 @@ export interface DrainDeps {
   maxBackoffMs?: number;
   /** Grace period passed in the Eviction's deleteOptions; undefined = the pod's own. */
   gracePeriodSeconds?: number;
+  /** Claim/volume caches (lib/agent/volumes.ts); absent = claims are not looked at. */
+  volumes?: VolumeLookup;
 }
 
 const MULTIPLE_PDBS = 'more than one PodDisruptionBudget';
@@ -85,10 +89,11 @@ function drainable(p: SlimPod): boolean {
   return !p.daemonSet && !p.mirror && p.phase !== 'Succeeded' && p.phase !== 'Failed';
 }
 
-function permanentBlocker(p: SlimPod): string | undefined {
+function permanentBlocker(p: SlimPod, volumes: VolumeLookup | undefined): string | undefined {
   if (p.doNotDisrupt) return 'do-not-disrupt';
   if (!p.hasController && !p.safeToEvict) return 'no-controller';
   if (p.localStorage) return 'local-storage';
+  if (!p.safeToEvict && claimMayBeNodeLocal(p, volumes)) return 'local-storage';
   return undefined;
 }
 
@@ -139,7 +144,7 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
   const blocking = new Map<string, string>();
   const pending = new Map<string, SlimPod>();
   for (const p of all) {
-    const why = permanentBlocker(p);
+    const why = permanentBlocker(p, deps.volumes);
     if (why) blocking.set(p.key, why);
     else if (!p.terminating) pending.set(p.key, p);
   }

@@ -110,11 +110,16 @@ function issueShapeId(base: string, code: string, claim: string): string {
   return createHash('sha256').update(`${base}\u0000${code}\u0000${claim}`).digest('hex').slice(0, 16);
 }
 
-/** The pod's data lives on its node: a claim bound to a PV pinned to a hostname (local PV, local-path). */
-export function usesNodeLocalClaim(pod: SlimPod, volumes: VolumeLookup | undefined): boolean {
+/**
+ * The pod's data may live on its node: a claim bound to a PV pinned to a hostname (local PV,
+ * local-path), or claims the caches cannot resolve yet (then the voluntary answer is "do not
+ * evict": never guess that data is elsewhere). False without caches (callers that have none).
+ */
+export function claimMayBeNodeLocal(pod: SlimPod, volumes: VolumeLookup | undefined): boolean {
   if (!pod.claims || !volumes) return false;
   const c = resolveClaims(pod.namespace, pod.claims, volumes);
-  return c.ok && c.pinned;
+  if (c.ok) return c.pinned;
+  return c.code === 'claims-unresolved';
 }
 
 /** A pod is using its node's resources: bound and not finished. */
@@ -158,7 +163,7 @@ export function evictionBlocker(
   if (!pod.hasController && !pod.safeToEvict) return 'no-controller';
   if (pod.localStorage) return 'local-storage';
   // Evicted, it could never run again: its volume stays on this node, which is going away.
-  if (!pod.safeToEvict && usesNodeLocalClaim(pod, volumes)) return 'local-storage';
+  if (!pod.safeToEvict && claimMayBeNodeLocal(pod, volumes)) return 'local-storage';
   const pdbs = matchingPdbs(pod, pdbsByNamespace);
   if (pdbs.length > 1) return 'multiple-pdbs';
   if (pdbs.length === 1 && (pdbs[0] as SlimPdb).disruptionsAllowed <= 0) return 'pdb-blocks';

@@ -10,6 +10,7 @@ import { EventRecorder } from '../../../lib/agent/k8s-events.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { agentMetrics, MetricNames } from '../../../lib/agent/metrics.js';
 import type { CommandQueuePort } from '../../../lib/agent/ports.js';
+import { type RawPv, type RawPvc, slimPv, slimPvc, type VolumeLookup } from '../../../lib/agent/volumes.js';
 import type { NodeDrained } from '../../../lib/events/index.js';
 import { FakeEventBus, FakeQueue } from '../../../lib/sim/world/agent-ports.js';
 import {
@@ -22,12 +23,14 @@ import {
   EC2_NODE as NODE,
   piNode,
   pod,
+  pv,
+  pvc,
 } from '../../support/fake-k8s/fixtures.js';
 import { MemoryKube } from '../../support/fake-k8s/memory-api.js';
 
 const PDB_MESSAGE = 'The disruption budget web-pdb needs 2 healthy pods and has 2 currently';
 
-function setup(opts: { visibilitySeconds?: number; maxReceiveCount?: number } = {}) {
+function setup(opts: { visibilitySeconds?: number; maxReceiveCount?: number; volumes?: VolumeLookup } = {}) {
   const clock = new ManualClock();
   const api = new MemoryKube();
   const bus = new FakeEventBus();
@@ -59,6 +62,7 @@ function setup(opts: { visibilitySeconds?: number; maxReceiveCount?: number } = 
     events: new EventRecorder({ api, clock, log, instance: 'agent-0' }),
     visibilitySeconds: opts.visibilitySeconds ?? 120,
     drainBackoffMs: 1000,
+    ...(opts.volumes ? { volumes: opts.volumes } : {}),
   });
   const drain = (over: Record<string, unknown> = {}, id?: string) =>
     queue.send(
@@ -238,6 +242,42 @@ describe('CommandConsumer', () => {
       );
       await consumer.stop();
     }
+  });
+
+  it('a voluntary drain does not evict a pod whose volume is pinned to the node, nor one whose claims are unresolved', async () => {
+    const claim = slimPvc(pvc('cache', { volume: 'pvc-local' }) as RawPvc);
+    const volume = slimPv(pv('pvc-local', { node: NODE, claim: 'cache' }) as RawPv);
+    const lookup = (synced: boolean): VolumeLookup => ({
+      synced: () => synced,
+      claim: (k) => (k === claim.key ? claim : undefined),
+      volume: (n) => (n === volume.name ? volume : undefined),
+      storageClass: () => undefined,
+    });
+    for (const synced of [true, false]) {
+      const { clock, api, consumer, drain, drained } = setup({ volumes: lookup(synced) });
+      api.addNode(ec2Node(ID));
+      api.addPod(pod('cache-0', { node: NODE, claims: ['cache'] }));
+      api.addPod(pod('web-h1', { node: NODE }));
+      drain({ disruption: 'voluntary' });
+      consumer.start();
+      await clock.advance(0);
+      expect(drained()[0], `synced=${synced}`).toMatchObject({
+        outcome: 'abandoned',
+        evictedPods: 0,
+        blockingPods: [{ pod: 'default/cache-0', reason: 'local-storage' }],
+      });
+      expect(api.callsOf('POST', '/eviction')).toHaveLength(0);
+      await consumer.stop();
+    }
+    // Without the caches (before this change) the same pod was evicted.
+    const { clock, api, consumer, drain, drained } = setup();
+    api.addNode(ec2Node(ID));
+    api.addPod(pod('cache-0', { node: NODE, claims: ['cache'] }));
+    drain({ disruption: 'voluntary' });
+    consumer.start();
+    await clock.advance(0);
+    expect(drained()[0]).toMatchObject({ outcome: 'drained', evictedPods: 1 });
+    await consumer.stop();
   });
 
   it('safe-to-evict "true" lets an emptyDir pod and a bare pod be evicted', async () => {
