@@ -1,6 +1,6 @@
 /**
  * `k3s-burst simulate`: run the offline simulator on a scenario (what-if report), or
- * `--chaos` fault-injection runs that check the safety invariants I1–I8 and I11.
+ * `--chaos` fault-injection runs that check the safety invariants I1–I11.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,7 +26,7 @@ Options:
   --out DIR         write report.html and summary.json there (default ./sim-out)
   --hours H         override the scenario's length in simulated hours
   --json            print summary.json to stdout instead of the text summary
-  --chaos           run seeded random scenarios with random faults, checking I1–I8 and I11
+  --chaos           run seeded random scenarios with random faults, checking I1–I11
   --seeds N         chaos: number of seeds (default 100)
   --from-seed S     chaos: first seed (default 1)
   -h, --help        show this help
@@ -205,7 +205,7 @@ async function chaos(args: Args, io: CliIo): Promise<number> {
     `Chaos: ${args.seeds} seeds (${args.fromSeed}…${last}), ${hours} simulated hours each, in ${wallS.toFixed(1)} s (${(args.seeds / wallS).toFixed(1)} seeds/s).\n`,
   );
   if (failures.length === 0) {
-    io.stdout('No invariant violations: I1–I8 and I11 held at every step of every run.\n');
+    io.stdout('No invariant violations: I1–I11 held at every step of every run.\n');
     return ExitCode.ok;
   }
   io.stdout(`${failures.length} seed(s) violated invariants:\n`);

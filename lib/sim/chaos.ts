@@ -4,7 +4,7 @@
  * with `k3s-burst simulate --chaos --seeds 1 --from-seed S`.
  */
 import { loadConfig } from '../core/index.js';
-import type { Config, ConfigInput } from '../events/index.js';
+import { type Config, type ConfigInput, Labels } from '../events/index.js';
 import { CLOUD_TOLERATION, DEFAULT_CANDIDATE_TYPES, DEFAULT_CONFIG } from './defaults.js';
 import { type SimResult, simulate } from './engine.js';
 import type { Violation } from './invariants.js';
@@ -64,6 +64,7 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       tolerations: tolerate(),
       usesLocalVolume: r.chance(0.15),
       doNotDisrupt: r.chance(0.1),
+      readySeconds: 0,
       pdb: r.chance(0.5) ? { minAvailable: r.int(0, replicas) } : undefined,
       between: r.chance(0.3) ? [at(0, 0.3), at(0.4, 0.9)] : undefined,
     });
@@ -134,9 +135,7 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       maxHourlyCostUsd: r.pick([0.5, 2.5, 10]),
     },
     scaleIn: {
-      // The simulator's I1 check assumes a schedule's lower max is reached within the drain
-      // rounds, i.e. drains that end in termination; under the default `wait` policy a node
-      // whose pods cannot be evicted is kept (I9 wins, covered by test/unit/core/disruption.test.ts).
+      // Drawn from its own stream below (force or the default wait).
       scheduleScaleDown: 'force',
       emptyAfterSeconds: r.pick([60, 300, 600]),
       delayAfterScaleOutSeconds: r.pick([0, 120, 600]),
@@ -165,6 +164,7 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
 
   const faults: ScenarioInput['faults'] = {
     capacityErrors: [],
+    brokenLaunchSetups: [],
     spotInterruptionsPerNodeHour: r.chance(0.5) ? r.pick([0.2, 1, 3]) : 0,
     tailscaleOutages: [],
     agentOutages: [],
@@ -187,6 +187,56 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       capacityType: r.pick(['*', 'spot', 'on-demand'] as const),
       from: at(0, 0.6),
       to: at(0.6, 1),
+    });
+  }
+  // Quota refusals and a broken launch setup (I10), from their own stream so that every other
+  // draw of a seed (and the regression seeds) stays as it was.
+  const f = new Rng(seed ^ 0x1910);
+  const atF = (fromFrac: number, toFrac: number) =>
+    hhmm(startMin + span * (fromFrac + f.next() * (toFrac - fromFrac)));
+  // Replicas that take a while to turn Ready: a PDB then blocks a drain's next eviction until
+  // the evicted replica is Ready elsewhere, which may be after the drain's deadline (I9).
+  for (const w of workloads) if (w.kind === 'service') w.readySeconds = f.pick([0, 30, 120, 600]);
+  // A schedule that lowers the max drains voluntarily under the default `wait` (PDBs hold, I9)
+  // and by force at the deadline under `force`; the I1 check knows which.
+  if (configInput.scaleIn) configInput.scaleIn.scheduleScaleDown = f.pick(['wait', 'force'] as const);
+  if (f.chance(0.4)) {
+    // A replicated service that runs only in the cloud, under a PDB that allows one replica down:
+    // a consolidation drain of a node with two of its replicas must wait for the first one's
+    // replacement to be Ready before it may evict the second.
+    const replicas = f.int(2, 6);
+    workloads.push({
+      kind: 'service',
+      name: 'cloud-web',
+      replicas,
+      cpuMilli: f.pick([100, 250, 500]),
+      memoryMiB: f.pick([128, 256, 512]),
+      nodeSelector: { [Labels.region]: DEFAULT_CONFIG.cluster.region },
+      requiredAffinity: [],
+      tolerations: [CLOUD_TOLERATION],
+      usesLocalVolume: false,
+      doNotDisrupt: false,
+      pdb: { minAvailable: replicas - 1 },
+      readySeconds: f.pick([120, 300, 600]),
+      ...(f.chance(0.3) ? { between: [atF(0, 0.2), atF(0.5, 0.9)] as [string, string] } : {}),
+    });
+  }
+  if (f.chance(0.3)) {
+    faults.capacityErrors?.push({
+      instanceType: '*',
+      zone: '*',
+      capacityType: f.pick(['spot', 'on-demand'] as const),
+      from: atF(0, 0.4),
+      to: atF(0.5, 1),
+      code: f.pick(['VcpuLimitExceeded', 'InstanceLimitExceeded'] as const),
+    });
+  }
+  if (f.chance(0.35)) {
+    faults.brokenLaunchSetups?.push({
+      instanceType: f.pick(configInput.nodes?.candidateTypes ?? DEFAULT_CANDIDATE_TYPES),
+      capacityType: f.pick(['*', 'spot', 'on-demand'] as const),
+      from: atF(0, 0.3),
+      to: atF(0.6, 1),
     });
   }
   if (r.chance(0.35)) {

@@ -56,6 +56,7 @@ import { AgentUplink, QueueLink, SimAgent, SimClock } from './agent-host.js';
 import { EventQueue } from './event-queue.js';
 import {
   type ActionCause,
+  type CheckCoverage,
   type CheckerParams,
   InvariantChecker,
   type TraceEvent,
@@ -165,6 +166,8 @@ export interface SimStats {
   /** ScaleOutRequested delivered after the in-flight TTL: dropped (see launchHandler). */
   expiredLaunchRequests: number;
   capacityFallbacks: number;
+  /** RunInstances attempts refused by an EC2 quota (VcpuLimitExceeded, InstanceLimitExceeded). */
+  quotaRefusals: number;
   noCapacity: number;
   drainsRequested: number;
   drainsCompleted: number;
@@ -203,6 +206,8 @@ export interface SimResult {
   samples: Sample[];
   decisions: DecisionEntry[];
   violations: Violation[];
+  /** How often the I9 and I10 checks had a case to judge. */
+  checks: CheckCoverage;
   stats: SimStats;
   /** Schedule boundaries in the run, for the chart. */
   boundaries: Array<{ atMs: number; policy: string }>;
@@ -213,6 +218,7 @@ export interface SimResult {
 type Ev =
   | { k: 'pod-arrive'; template: PodTemplate; durationMs: number }
   | { k: 'pod-finish'; pod: string }
+  | { k: 'pdb-status' }
   | { k: 'service-window'; template: PodTemplate; replicas: number; up: boolean }
   | { k: 'sched' }
   | { k: 'agent-timer'; id: number }
@@ -279,6 +285,12 @@ export function checkerParamsFor(config: Config, scenario: Scenario): CheckerPar
     hopMs: d.latencyMs + d.extraDelayMaxMs + LAMBDA_RUN_MS + RECONCILE_RUN_MS + SCHEDULER_DEBOUNCE_MS + 1000,
     shutdownMs: scenario.cloud.shutdownSeconds * 1000,
     abandonAfterMs: config.agent.abandonAfterSeconds * 1000,
+    scheduleScaleDown: config.scaleIn.scheduleScaleDown,
+    backoff: {
+      initialMs: config.launch.backoff.initialSeconds * 1000,
+      maxMs: config.launch.backoff.maxSeconds * 1000,
+      resetAfterMs: config.launch.backoff.resetAfterSeconds * 1000,
+    },
   };
 }
 
@@ -375,6 +387,7 @@ export class Simulation {
     launchReuses: 0,
     expiredLaunchRequests: 0,
     capacityFallbacks: 0,
+    quotaRefusals: 0,
     noCapacity: 0,
     drainsRequested: 0,
     drainsCompleted: 0,
@@ -526,6 +539,7 @@ export class Simulation {
       samples: this.samples,
       decisions: this.decisions,
       violations: this.checker.violations,
+      checks: { ...this.checker.coverage },
       stats: this.stats,
       boundaries: this.boundaries,
       notes: this.notes,
@@ -648,7 +662,7 @@ export class Simulation {
       tolerations: PodTemplate['tolerations'];
       usesLocalVolume: boolean;
     },
-    extra: { doNotDisrupt?: boolean; pdb?: { minAvailable: number } } = {},
+    extra: { doNotDisrupt?: boolean; pdb?: { minAvailable: number }; readySeconds?: number } = {},
   ): PodTemplate {
     const base = {
       cpuMilli: w.cpuMilli,
@@ -664,6 +678,7 @@ export class Simulation {
       kind,
       doNotDisrupt: extra.doNotDisrupt ?? false,
       pdb: extra.pdb ? { name: `${name}-pdb`, minAvailable: extra.pdb.minAvailable } : undefined,
+      readyDelayMs: (extra.readySeconds ?? 0) * 1000,
       shapeId: '',
     };
     // The agent's own shape id (SHA-256 over the canonical shape, host ports included).
@@ -684,7 +699,11 @@ export class Simulation {
       // One stream per workload: changing one workload (or the run length) leaves the others' draws alone.
       const rng = this.workRng.fork(index + 1);
       if (w.kind === 'service') {
-        const t = this.templateOf(w.name, 'service', w, { doNotDisrupt: w.doNotDisrupt, pdb: w.pdb });
+        const t = this.templateOf(w.name, 'service', w, {
+          doNotDisrupt: w.doNotDisrupt,
+          pdb: w.pdb,
+          readySeconds: w.readySeconds,
+        });
         if (!w.between) {
           this.q.push(this.startMs, { k: 'service-window', template: t, replicas: w.replicas, up: true });
           return;
@@ -741,6 +760,10 @@ export class Simulation {
         return;
       case 'pod-finish':
         this.finishPod(ev.pod);
+        return;
+      case 'pdb-status':
+        // A replica turned Ready: its PodDisruptionBudget's status changed.
+        this.agentChanged();
         return;
       case 'service-window':
         this.serviceWindow(ev.template, ev.replicas, ev.up);
@@ -891,6 +914,8 @@ export class Simulation {
         n.pods.delete(pod.id);
         n.usedCpuMilli -= pod.template.cpuMilli;
         n.usedMemoryMiB -= pod.template.memoryMiB;
+        if (n.cordoned)
+          this.trace({ kind: 'node-workload', atMs: this.now, node: n.name, workloadPods: n.pods.size });
       }
       pod.node = undefined;
     }
@@ -996,6 +1021,8 @@ export class Simulation {
     this.stats.waitsMs.push(wait);
     if (pod.everUnschedulable) this.stats.capacityWaitsMs.push(wait);
     if (pod.template.kind === 'job') this.at(pod.durationMs, { k: 'pod-finish', pod: pod.id });
+    if (pod.template.pdb && pod.template.readyDelayMs > 0)
+      this.at(pod.template.readyDelayMs, { k: 'pdb-status' });
     this.agentChanged();
   }
 
@@ -1204,8 +1231,23 @@ export class Simulation {
         const n = this.nodes.get(name);
         if (!n || n.cordoned) return;
         n.cordoned = true;
-        this.traceNodeAction('cordon', n.name, n.onPrem);
+        this.trace({
+          kind: 'node-action',
+          atMs: this.now,
+          action: 'cordon',
+          target: n.name,
+          onPrem: n.onPrem,
+          workloadPods: n.pods.size,
+        });
         this.agentChanged();
+      },
+      uncordon: (name) => {
+        const n = this.nodes.get(name);
+        if (!n?.cordoned) return;
+        n.cordoned = false;
+        this.traceNodeAction('uncordon', n.name, n.onPrem);
+        this.agentChanged();
+        this.queueSched();
       },
       evict: (_namespace, name) => {
         const pod = this.pods.get(name);
@@ -1243,17 +1285,26 @@ export class Simulation {
     };
   }
 
-  /** Pods of a PDB's workload that are running on Ready nodes. */
+  /** Pods of a PDB's workload that are running and Ready on Ready nodes. */
   private pdbHealthy(t: PodTemplate): number {
     let healthy = 0;
     for (const pod of this.pods.values()) {
       if (pod.template !== t || pod.phase !== 'running' || !pod.node) continue;
+      if (this.now < (pod.boundAtMs ?? 0) + t.readyDelayMs) continue;
       if (this.nodes.get(pod.node)?.ready) healthy++;
     }
     return healthy;
   }
 
   private deleteNodeObject(n: SimNode): void {
+    if (n.pods.size > 0)
+      this.trace({
+        kind: 'workload-killed',
+        atMs: this.now,
+        node: n.name,
+        pods: n.pods.size,
+        how: 'node-deleted',
+      });
     this.nodes.delete(n.name);
     this.stats.nodeDeletions++;
     for (const id of [...n.pods]) {
@@ -1445,16 +1496,14 @@ export class Simulation {
       plan.launches.length + plan.drains.length + plan.terminations.length + plan.nodeDeletions.length > 0;
     if (acts) this.stats.decisionsWithActions++;
     const snap = this.storedSnapshot();
-    const actions: Array<{
-      target: string;
-      action: 'drain' | 'terminate' | 'delete-node';
-      cause: ActionCause;
-    }> = [];
+    const actions: Extract<TraceEvent, { kind: 'decision' }>['actions'] = [];
     for (const d of plan.drains) {
       actions.push({
         target: d.nodeName,
         action: 'drain',
         cause: this.causeOf(plan, [d.nodeName, d.instanceId], d.reason),
+        disruption: d.disruption ?? 'involuntary',
+        deadlineMs: Date.parse(d.deadline),
       });
     }
     for (const t of plan.terminations) {
@@ -1545,7 +1594,7 @@ export class Simulation {
   }
 
   private traceNodeAction(
-    action: 'cordon' | 'drain-requested' | 'evict' | 'delete-node' | 'terminate',
+    action: 'cordon' | 'uncordon' | 'drain-requested' | 'evict' | 'delete-node' | 'terminate',
     target: string,
     onPrem: boolean,
   ): void {
@@ -1567,7 +1616,14 @@ export class Simulation {
     if (r.outcome !== 'handled') return;
     if (r.drainRequested) {
       this.stats.drainsRequested++;
-      this.traceNodeAction('drain-requested', r.nodeName, this.nodes.get(r.nodeName)?.onPrem ?? false);
+      this.trace({
+        kind: 'node-action',
+        atMs: this.now,
+        action: 'drain-requested',
+        target: r.nodeName,
+        onPrem: this.nodes.get(r.nodeName)?.onPrem ?? false,
+        disruption: 'involuntary',
+      });
     }
     // The replacement is reconcile's decision (ReconcileRequested): traced with its plan.
     this.note(`interruption: drain ${r.nodeName} recorded; reconcile asked for the replacement`);
@@ -1604,25 +1660,45 @@ export class Simulation {
 
   // ───────────────────────────── EC2 + Tailscale (the world) ─────────────────────────────
 
-  /** The world's answer to one RunInstances attempt: the scenario's capacity windows. */
+  /** Whether the clock time of now lies in a scenario window [from, to) (it may wrap midnight). */
+  private inWindow(w: { from: string; to: string }): boolean {
+    const minuteOfDay = Math.floor((this.now % 86_400_000) / MINUTE);
+    const from = clockMinutes(w.from);
+    const to = clockMinutes(w.to);
+    return from <= to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to;
+  }
+
+  /**
+   * The world's answer to one RunInstances attempt: the scenario's capacity and quota windows.
+   * Every attempt is traced (I10 checks quota retries against the backoff).
+   */
   private capacityError(o: {
     instanceType: string;
     capacityType: CapacityType;
     zone: string;
   }): string | undefined {
-    const minuteOfDay = Math.floor((this.now % 86_400_000) / MINUTE);
-    const hit = this.sc.faults.capacityErrors.some((w) => {
+    const hit = this.sc.faults.capacityErrors.find((w) => {
       if (w.instanceType !== '*' && w.instanceType !== o.instanceType) return false;
       if (w.zone !== '*' && w.zone !== o.zone && `${this.cfg.cluster.region}${w.zone}` !== o.zone)
         return false;
       if (w.capacityType !== '*' && w.capacityType !== o.capacityType) return false;
-      const from = clockMinutes(w.from);
-      const to = clockMinutes(w.to);
-      return from <= to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to;
+      return this.inWindow(w);
     });
+    this.trace({ kind: 'run-instances', atMs: this.now, ...o, outcome: hit?.code ?? 'launched' });
     if (!hit) return undefined;
-    this.stats.capacityFallbacks++;
-    return 'InsufficientInstanceCapacity';
+    if (hit.code === 'VcpuLimitExceeded' || hit.code === 'InstanceLimitExceeded') this.stats.quotaRefusals++;
+    else this.stats.capacityFallbacks++;
+    return hit.code;
+  }
+
+  /** A launch setup the scenario breaks for a while: its instances boot but never register. */
+  private brokenSetup(inst: FakeInstance): boolean {
+    return this.sc.faults.brokenLaunchSetups.some(
+      (w) =>
+        (w.instanceType === '*' || w.instanceType === inst.instanceType) &&
+        (w.capacityType === '*' || w.capacityType === inst.capacityType) &&
+        this.inWindow(w),
+    );
   }
 
   /** RunInstances created an instance: it boots. */
@@ -1643,7 +1719,8 @@ export class Simulation {
       hourlyUsd: this.catalog.get(inst.instanceType)
         ? this.catalog.hourlyUsd(inst.instanceType, inst.capacityType)
         : 0,
-      failsToJoin: this.cloudRng.chance(this.sc.cloud.failedBootProbability),
+      // Drawn first: a broken-setup window leaves the seed's other draws as they were.
+      failsToJoin: this.cloudRng.chance(this.sc.cloud.failedBootProbability) || this.brokenSetup(inst),
     };
     this.instances.set(id, sim);
     this.stats.instancesLaunched++;
@@ -1656,6 +1733,8 @@ export class Simulation {
       launchId: req.launchId,
       index: req.index,
       decidedAtMs: this.decidedAt.get(req.launchId) ?? this.now,
+      setup: { instanceType: inst.instanceType, capacityType: inst.capacityType, imageId: inst.imageId },
+      nodeName: inst.nodeName,
     });
     this.note(`EC2: ${id} ${inst.instanceType} ${inst.capacityType} in ${inst.zone} pending`);
     const alive = this.aliveInstances();
@@ -1793,6 +1872,15 @@ export class Simulation {
 
   /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
   private shutDown(i: SimInstance, tailscaleLogout: boolean): void {
+    const node = this.nodes.get(i.nodeName);
+    if (node && node.pods.size > 0)
+      this.trace({
+        kind: 'workload-killed',
+        atMs: this.now,
+        node: node.name,
+        pods: node.pods.size,
+        how: 'instance-stopped',
+      });
     i.state = 'shutting-down';
     i.goneAtMs = this.now;
     this.stats.instancesTerminated++;

@@ -1,5 +1,5 @@
 /**
- * The safety invariants I1–I8 and I11 of docs/architecture.md, checked over a trace of what happened in a
+ * The safety invariants I1–I11 of docs/architecture.md, checked over a trace of what happened in a
  * simulation. The simulator reports ground truth (which node is really on-prem, which
  * instance really never registered) as trace events; the checker keeps its own books from
  * those events and checks after every step. It never reads the simulator's state, so a
@@ -11,6 +11,9 @@
  * - I1: none while the max is steady. When a schedule lowers it, instances decided before the
  *   drop may drain out: per round of `maxConcurrentDrains`, drain timeout + one tick period (the
  *   reconcile that notices the drain ended, if its result was dropped) + shutdown + 4 hops.
+ *   Under `scaleIn.scheduleScaleDown=wait` those drains are voluntary (I9 wins): the instances
+ *   decided before the drop may stay as long as their pods cannot be evicted, but nothing is
+ *   launched above the lower max.
  *   Spot-interrupted instances are not counted (AWS reclaims them).
  * - I2, I6, I7, I8: none; checked on each action or decision.
  * - I3: registrationTimeout + janitor period + shutdown + 2 hops, counted from when the control
@@ -18,11 +21,24 @@
  * - I4: janitor period + 2 hops after the instance is gone.
  * - I5: the pending pod is in a snapshot within batchMax + 1 hop while the agent can publish, and
  *   the first decision on that snapshot launches for it unless the plan was constrained.
+ * - I9: none for pods: once a decision asked for a voluntary drain of a node (and nothing
+ *   involuntary — a spot warning, an involuntary drain, a repair or abandonment — happened to
+ *   it since), the node's instance must not stop and its Node must not be deleted while workload
+ *   pods still run on it (the world reports the pods it ended). A voluntary drain whose node
+ *   still runs workload pods at its deadline must leave the node schedulable within one janitor
+ *   period + 2 hops (the agent uncordons it).
+ * - I10: none: after the k-th failure in a row of a launch setup (type, image, capacity type) —
+ *   an instance terminated while the view was fresh, never registered, registrationTimeout after
+ *   its launch — or of an EC2 quota (capacity type, quota class), EC2 sees no launch of that
+ *   setup (no RunInstances of that quota) before min(maxSeconds, initialSeconds·2^(k−1)) has
+ *   passed. A registration of a newer instance of the setup, a successful launch of the quota, or
+ *   resetAfterSeconds without a failure start the count again (launch.backoff in the config).
  * - I11: none; of reconcile invocations that ran concurrently, at most one may decide (the others
  *   find the lease taken). The simulator knows which invocations overlapped (ground truth).
  */
+import { quotaClassOf } from '../core/backoff.js';
 
-export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I11';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9' | 'I10' | 'I11';
 
 export const INVARIANT_TITLES: Record<InvariantId, string> = {
   I1: 'managed instances never exceed the active max',
@@ -33,6 +49,8 @@ export const INVARIANT_TITLES: Record<InvariantId, string> = {
   I6: 'no eviction violates a PodDisruptionBudget',
   I7: 'redelivered/reordered events never launch twice nor act on an older snapshot',
   I8: 'no scale-in or repair on a stale snapshot',
+  I9: "a voluntary disruption never ends a pod's run by force",
+  I10: 'a failing launch setup or quota is retried only with bounded, growing backoff',
   I11: 'exactly one writer of capacity: of reconciles running at once, at most one decides',
 };
 
@@ -57,6 +75,26 @@ export interface CheckerParams {
   /** EC2 shutdown time: an instance told to terminate is counted until it is shutting-down. */
   shutdownMs: number;
   abandonAfterMs: number;
+  /** scaleIn.scheduleScaleDown of the config (I1 after a schedule lowers the max). */
+  scheduleScaleDown?: 'wait' | 'force';
+  /** launch.backoff of the config (I10). */
+  backoff: { initialMs: number; maxMs: number; resetAfterMs: number };
+}
+
+/** How often the I9 and I10 checks had something to judge: a check that never saw a case proves nothing. */
+export interface CheckCoverage {
+  /** Voluntary drains whose node the agent cordoned. */
+  voluntaryDrainsCordoned: number;
+  /** Of those, drains still holding workload pods at their deadline (a PDB or blocker held them). */
+  voluntaryDrainsBlockedAtDeadline: number;
+  /** Failures of a launch setup (a never-registered instance terminated). */
+  launchSetupFailures: number;
+  /** Launches of a setup checked against its backoff. */
+  launchSetupRelaunches: number;
+  /** RunInstances refused by an EC2 quota. */
+  quotaRefusals: number;
+  /** RunInstances attempts checked against a quota backoff. */
+  quotaRetries: number;
 }
 
 /** Why an action targeted a node or instance, as the plan classified it. */
@@ -90,6 +128,18 @@ export type TraceEvent =
       index: number;
       /** When the decision that launched it was made. */
       decidedAtMs: number;
+      /** Its launch setup and Node name, as EC2 holds them (I9, I10). */
+      setup?: { instanceType: string; capacityType: string; imageId: string };
+      nodeName?: string;
+    }
+  /** One RunInstances attempt reached EC2 (I10): `outcome` is `launched` or the EC2 error code. */
+  | {
+      kind: 'run-instances';
+      atMs: number;
+      instanceType: string;
+      capacityType: string;
+      zone: string;
+      outcome: string;
     }
   /** The instance's K3s node registered (ground truth). */
   | { kind: 'instance-registered'; atMs: number; instanceId: string }
@@ -105,9 +155,23 @@ export type TraceEvent =
   | {
       kind: 'node-action';
       atMs: number;
-      action: 'cordon' | 'drain-requested' | 'evict' | 'delete-node' | 'terminate';
+      action: 'cordon' | 'uncordon' | 'drain-requested' | 'evict' | 'delete-node' | 'terminate';
       target: string;
       onPrem: boolean;
+      /** For a cordon: workload (non-DaemonSet) pods on the node then. */
+      workloadPods?: number;
+      /** For a drain requested outside a decision (the interruption function). */
+      disruption?: 'voluntary' | 'involuntary';
+    }
+  /** The workload pods of a cordoned node changed (evicted, finished). */
+  | { kind: 'node-workload'; atMs: number; node: string; workloadPods: number }
+  /** Workload pods ended without eviction: their node's instance stopped or the Node was deleted (I9). */
+  | {
+      kind: 'workload-killed';
+      atMs: number;
+      node: string;
+      pods: number;
+      how: 'instance-stopped' | 'node-deleted';
     }
   /** One eviction through the (simulated) Eviction API, with the PDB state before it. */
   | {
@@ -144,7 +208,14 @@ export type TraceEvent =
       /** The plan could not launch freely: clamp, schedule, capacity errors, in-flight capacity, stale… */
       constrained: boolean;
       /** Destructive actions of the plan with their causes. */
-      actions: Array<{ target: string; action: 'drain' | 'terminate' | 'delete-node'; cause: ActionCause }>;
+      actions: Array<{
+        target: string;
+        action: 'drain' | 'terminate' | 'delete-node';
+        cause: ActionCause;
+        /** Drains: the plan's disruption class and deadline (I9). */
+        disruption?: 'voluntary' | 'involuntary';
+        deadlineMs?: number;
+      }>;
     }
   /** Reconcile invocations that ran at the same time, and how many of them made a decision. */
   | { kind: 'reconciles-overlapped'; atMs: number; count: number; decided: number }
@@ -153,11 +224,32 @@ export type TraceEvent =
 
 interface InstanceBook {
   launchId: string;
+  nodeName?: string;
+  /** `type#image#capacityType` when the trace gave it (I10). */
+  setupKey?: string;
   createdAtMs: number;
   decidedAtMs: number;
   registered: boolean;
   interrupted: boolean;
   goneAtMs?: number;
+  /** Counted as a failure of its launch setup already (I10). */
+  failureCounted?: boolean;
+}
+
+/** The last disruption decided for a node (I9). */
+interface DisruptionBook {
+  voluntary: boolean;
+  decisionId: string;
+  deadlineMs: number;
+  /** The deadline passed with workload pods on the node (counted once). */
+  blockedAtDeadline: boolean;
+}
+
+/** Consecutive failures of a launch setup or a quota (I10). */
+interface BackoffBook {
+  failures: number;
+  lastFailureMs: number;
+  untilMs: number;
 }
 
 interface PendingBook {
@@ -180,6 +272,7 @@ function isSignificant(e: TraceEvent): boolean {
     case 'snapshot-published':
     case 'pod-unschedulable':
     case 'pod-resolved':
+    case 'node-workload':
       return false;
     case 'decision':
       return e.actions.length > 0 || e.launchedShapeIds.length > 0;
@@ -188,7 +281,7 @@ function isSignificant(e: TraceEvent): boolean {
   }
 }
 
-/** Checks I1–I8 over a trace. Call `observe` for every event and `step` after each simulated instant. */
+/** Checks I1–I11 over a trace. Call `observe` for every event and `step` after each simulated instant. */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
   private readonly recent: Array<{ n: number; e: TraceEvent }> = [];
@@ -210,6 +303,21 @@ export class InvariantChecker {
   private agentOkSinceMs = 0;
   private readonly pending = new Map<string, PendingBook>();
   private maxActedSeq = -1;
+  /** I9: per node name, the last disruption decided for it; and cordoned nodes' workload pods. */
+  private readonly disruptions = new Map<string, DisruptionBook>();
+  private readonly cordoned = new Map<string, number>();
+  private readonly nodeOfInstance = new Map<string, string>();
+  /** I10: per launch setup key and per quota key (`capacityType#class`). */
+  private readonly setups = new Map<string, BackoffBook>();
+  private readonly quotas = new Map<string, BackoffBook>();
+  readonly coverage: CheckCoverage = {
+    voluntaryDrainsCordoned: 0,
+    voluntaryDrainsBlockedAtDeadline: 0,
+    launchSetupFailures: 0,
+    launchSetupRelaunches: 0,
+    quotaRefusals: 0,
+    quotaRetries: 0,
+  };
 
   constructor(private readonly p: CheckerParams) {}
 
@@ -264,8 +372,15 @@ export class InvariantChecker {
           );
         }
         book?.created.add(e.index);
+        const setupKey = e.setup
+          ? `${e.setup.instanceType}#${e.setup.imageId}#${e.setup.capacityType}`
+          : undefined;
+        if (setupKey) this.checkRelaunch(e.atMs, setupKey, e.instanceId);
+        if (e.nodeName) this.nodeOfInstance.set(e.instanceId, e.nodeName);
         this.instances.set(e.instanceId, {
           launchId: e.launchId,
+          nodeName: e.nodeName,
+          setupKey,
           createdAtMs: e.atMs,
           decidedAtMs: e.decidedAtMs,
           registered: false,
@@ -275,17 +390,49 @@ export class InvariantChecker {
       }
       case 'instance-registered': {
         const i = this.instances.get(e.instanceId);
-        if (i) i.registered = true;
+        if (i) {
+          i.registered = true;
+          // A newer instance of a failing setup registered: the setup works again (I10).
+          const s = i.setupKey ? this.setups.get(i.setupKey) : undefined;
+          if (i.setupKey && s && i.createdAtMs > s.lastFailureMs) this.setups.delete(i.setupKey);
+        }
         break;
       }
       case 'instance-interrupted': {
         const i = this.instances.get(e.instanceId);
         if (i) i.interrupted = true;
+        this.involuntary(this.nodeOfInstance.get(e.instanceId));
         break;
       }
       case 'instance-gone': {
         const i = this.instances.get(e.instanceId);
         if (i && i.goneAtMs === undefined) i.goneAtMs = e.atMs;
+        const node = this.nodeOfInstance.get(e.instanceId);
+        if (node) {
+          this.disruptions.delete(node);
+          this.cordoned.delete(node);
+        }
+        break;
+      }
+      case 'run-instances':
+        this.checkRunInstances(e);
+        break;
+      case 'node-workload':
+        if (this.cordoned.has(e.node)) this.cordoned.set(e.node, e.workloadPods);
+        break;
+      case 'workload-killed': {
+        const d = this.disruptions.get(e.node);
+        if (d?.voluntary && e.pods > 0) {
+          this.fail(
+            e.atMs,
+            'I9',
+            `${e.how === 'node-deleted' ? 'the Node' : 'the instance'} of ${e.node} ${e.how === 'node-deleted' ? 'was deleted' : 'stopped'} with ${e.pods} workload pod(s) still running after a voluntary drain (decision ${d.decisionId}): a voluntary disruption ended pods by force`,
+          );
+        }
+        if (e.how === 'node-deleted') {
+          this.disruptions.delete(e.node);
+          this.cordoned.delete(e.node);
+        }
         break;
       }
       case 'device-created':
@@ -305,8 +452,21 @@ export class InvariantChecker {
         this.agentOk = e.ok;
         break;
       case 'node-action':
-        if (e.onPrem) {
+        if (e.onPrem && e.action !== 'uncordon') {
           this.fail(e.atMs, 'I2', `${e.action} of on-prem node ${e.target}`);
+        }
+        if (e.action === 'cordon') {
+          this.cordoned.set(e.target, e.workloadPods ?? 0);
+          if (this.disruptions.get(e.target)?.voluntary) this.coverage.voluntaryDrainsCordoned++;
+        } else if (e.action === 'uncordon') {
+          const d = this.disruptions.get(e.target);
+          if (d?.voluntary && e.atMs >= d.deadlineMs && (this.cordoned.get(e.target) ?? 0) > 0)
+            this.blocked(d);
+          this.cordoned.delete(e.target);
+        } else if (e.action === 'drain-requested' && e.disruption === 'involuntary') {
+          this.involuntary(e.target);
+        } else if (e.action === 'terminate') {
+          this.setupFailure(e.atMs, e.target);
         }
         break;
       case 'eviction':
@@ -366,13 +526,16 @@ export class InvariantChecker {
       alive++;
       if (i.decidedAtMs < this.dropAtMs) legacy++;
     }
-    const allowed = inGrace ? Math.max(this.maxNodes, legacy) : this.maxNodes;
+    const waits = this.p.scheduleScaleDown === 'wait';
+    const allowed = inGrace || waits ? Math.max(this.maxNodes, legacy) : this.maxNodes;
     if (alive > allowed) {
       this.fail(
         nowMs,
         'I1',
         `${alive} managed instances alive, active max ${this.maxNodes}` +
-          (inGrace ? ` (${legacy} from before the schedule dropped the max are still draining)` : ''),
+          (inGrace || waits
+            ? ` (${legacy} from before the schedule dropped the max are still draining)`
+            : ''),
       );
     }
     // I3: an instance that never registered must be gone by launch + registrationTimeout +
@@ -406,6 +569,20 @@ export class InvariantChecker {
         );
       }
     }
+    // I9: a voluntary drain that could not finish by its deadline gives the node back.
+    for (const [node, d] of this.disruptions) {
+      if (!d.voluntary || nowMs < d.deadlineMs) continue;
+      const pods = this.cordoned.get(node);
+      if (pods === undefined || pods === 0) continue;
+      this.blocked(d);
+      if (nowMs > d.deadlineMs + this.p.janitorPeriodMs + 2 * this.p.hopMs) {
+        this.fail(
+          nowMs,
+          'I9',
+          `node ${node} is still cordoned with ${pods} workload pod(s) ${fmtDur(nowMs - d.deadlineMs)} after the deadline of its voluntary drain (decision ${d.decisionId}): an abandoned drain must uncordon`,
+        );
+      }
+    }
     // I5 (first half): the batch window. A helpable unschedulable pod appears in a published
     // snapshot within batchMaxMs (+ one hop), unless the agent could not publish.
     for (const [pod, p] of this.pending) {
@@ -423,6 +600,23 @@ export class InvariantChecker {
   }
 
   private checkDecision(e: Extract<TraceEvent, { kind: 'decision' }>): void {
+    // I9: what the plan decided about each node's disruption.
+    for (const a of e.actions) {
+      if (a.action === 'drain') {
+        if (a.disruption === 'voluntary') {
+          this.disruptions.set(a.target, {
+            voluntary: true,
+            decisionId: e.decisionId,
+            deadlineMs: a.deadlineMs ?? e.atMs + this.p.drainTimeoutMs,
+            blockedAtDeadline: false,
+          });
+        } else {
+          this.involuntary(a.target);
+        }
+      } else if (a.cause === 'repair' || a.cause === 'stale' || a.cause === 'spot') {
+        this.involuntary(a.action === 'terminate' ? this.nodeOfInstance.get(a.target) : a.target);
+      }
+    }
     // I7: never act on an older snapshot than one already acted on.
     const acts = e.actions.length > 0 || e.launchedShapeIds.length > 0;
     if (acts && e.snapshotSeq !== null) {
@@ -475,6 +669,89 @@ export class InvariantChecker {
     }
   }
 
+  /** A voluntary drain reached its deadline with workload pods still on its node (counted once). */
+  private blocked(d: DisruptionBook): void {
+    if (d.blockedAtDeadline) return;
+    d.blockedAtDeadline = true;
+    this.coverage.voluntaryDrainsBlockedAtDeadline++;
+  }
+
+  /** Something involuntary happened to a node: a later forced end of its pods is not I9's business. */
+  private involuntary(node: string | undefined): void {
+    if (!node) return;
+    const d = this.disruptions.get(node);
+    if (d) d.voluntary = false;
+    else
+      this.disruptions.set(node, {
+        voluntary: false,
+        decisionId: '',
+        deadlineMs: Number.POSITIVE_INFINITY,
+        blockedAtDeadline: false,
+      });
+  }
+
+  /** The delay the config requires after the `failures`-th failure in a row (I10). */
+  private backoffMs(failures: number): number {
+    const b = this.p.backoff;
+    return Math.min(b.maxMs, b.initialMs * 2 ** Math.min(failures - 1, 20));
+  }
+
+  /** One more failure of a setup or quota at `atMs`. */
+  private countFailure(books: Map<string, BackoffBook>, key: string, atMs: number): void {
+    const prev = books.get(key);
+    const failures = prev && atMs - prev.lastFailureMs < this.p.backoff.resetAfterMs ? prev.failures + 1 : 1;
+    books.set(key, { failures, lastFailureMs: atMs, untilMs: atMs + this.backoffMs(failures) });
+  }
+
+  /**
+   * I10: a terminate of an instance that never registered, registrationTimeout after its launch,
+   * while the control plane saw the cluster, is a failure of its launch setup.
+   */
+  private setupFailure(atMs: number, instanceId: string): void {
+    const i = this.instances.get(instanceId);
+    if (!i?.setupKey || i.registered || i.interrupted || i.goneAtMs !== undefined || i.failureCounted) return;
+    if (!this.fresh || atMs - i.createdAtMs < this.p.registrationTimeoutMs) return;
+    i.failureCounted = true;
+    this.coverage.launchSetupFailures++;
+    this.countFailure(this.setups, i.setupKey, atMs);
+  }
+
+  /** I10: EC2 created an instance of a setup: not before the setup's backoff ends. */
+  private checkRelaunch(atMs: number, setupKey: string, instanceId: string): void {
+    const s = this.setups.get(setupKey);
+    if (!s) return;
+    this.coverage.launchSetupRelaunches++;
+    if (atMs < s.untilMs) {
+      this.fail(
+        atMs,
+        'I10',
+        `launch setup ${setupKey.replaceAll('#', ' ')} launched again (${instanceId}) ${fmtDur(atMs - s.lastFailureMs)} after its failure #${s.failures} in a row; the backoff (launch.backoff) allows it only after ${fmtDur(this.backoffMs(s.failures))}`,
+      );
+    }
+  }
+
+  /** I10: every RunInstances of a quota under backoff is a violation; a refusal counts, a launch resets. */
+  private checkRunInstances(e: Extract<TraceEvent, { kind: 'run-instances' }>): void {
+    const key = `${e.capacityType}#${quotaClassOf(e.instanceType)}`;
+    const q = this.quotas.get(key);
+    if (q) {
+      this.coverage.quotaRetries++;
+      if (e.atMs < q.untilMs) {
+        this.fail(
+          e.atMs,
+          'I10',
+          `RunInstances ${e.instanceType} ${e.capacityType} ${fmtDur(e.atMs - q.lastFailureMs)} after the ${e.capacityType} quota (${quotaClassOf(e.instanceType)} types) refused launch #${q.failures} in a row; the backoff (launch.backoff) allows it only after ${fmtDur(this.backoffMs(q.failures))}`,
+        );
+      }
+    }
+    if (e.outcome === 'VcpuLimitExceeded' || e.outcome === 'InstanceLimitExceeded') {
+      this.coverage.quotaRefusals++;
+      this.countFailure(this.quotas, key, e.atMs);
+    } else if (e.outcome === 'launched') {
+      this.quotas.delete(key);
+    }
+  }
+
   private aliveCount(_nowMs: number): number {
     let n = 0;
     for (const i of this.instances.values()) if (i.goneAtMs === undefined && !i.interrupted) n++;
@@ -524,6 +801,12 @@ export function describeTrace(e: TraceEvent): string {
       return `${at} decide launch ${e.launchId} ×${e.count}`;
     case 'instance-created':
       return `${at} EC2 created ${e.instanceId} for ${e.launchId}[${e.index}]`;
+    case 'run-instances':
+      return `${at} RunInstances ${e.instanceType} ${e.capacityType} ${e.zone}: ${e.outcome}`;
+    case 'node-workload':
+      return `${at} cordoned ${e.node} has ${e.workloadPods} workload pods`;
+    case 'workload-killed':
+      return `${at} ${e.pods} workload pods on ${e.node} ended (${e.how})`;
     case 'instance-registered':
       return `${at} node of ${e.instanceId} registered`;
     case 'instance-interrupted':
@@ -549,7 +832,7 @@ export function describeTrace(e: TraceEvent): string {
     case 'snapshot-published':
       return `${at} snapshot seq ${e.seq} (${e.shapeIds.length} pending shapes)`;
     case 'decision':
-      return `${at} decision ${e.decisionId} on seq ${e.snapshotSeq ?? '-'}: launch ${e.launchedShapeIds.length} shapes, ${e.actions.map((a) => `${a.action} ${a.target} (${a.cause})`).join(', ') || 'no destructive actions'}`;
+      return `${at} decision ${e.decisionId} on seq ${e.snapshotSeq ?? '-'}: launch ${e.launchedShapeIds.length} shapes, ${e.actions.map((a) => `${a.action} ${a.target} (${a.cause}${a.disruption === 'voluntary' ? ', voluntary' : ''})`).join(', ') || 'no destructive actions'}`;
     case 'reconciles-overlapped':
       return `${at} ${e.count} reconciles ran at once, ${e.decided} decided`;
     case 'note':

@@ -13,6 +13,8 @@ export interface ClusterApiModel {
   node(name: string): RawNode | undefined;
   podsOnNode(name: string): RawPod[];
   cordon(name: string): void;
+  /** The agent gives a node back to the scheduler (an abandoned voluntary drain). */
+  uncordon(name: string): void;
   /** Evict through the PDBs: `blocked` carries the API server's message. */
   evict(namespace: string, name: string): 'evicted' | 'not-found' | { blocked: string };
   deleteNode(name: string): 'deleted' | 'not-found';
@@ -42,8 +44,9 @@ export class ClusterApi implements KubeApi {
       if (!raw) throw notFound(method, path, `nodes "${name}" not found`);
       if (method === 'GET') return ok(raw as T);
       if (method === 'PATCH') {
-        if ((opts.body as { spec?: { unschedulable?: boolean } })?.spec?.unschedulable)
-          this.model.cordon(name);
+        const unschedulable = (opts.body as { spec?: { unschedulable?: boolean } })?.spec?.unschedulable;
+        if (unschedulable === true) this.model.cordon(name);
+        else if (unschedulable === false) this.model.uncordon(name);
         return ok(this.model.node(name) as T);
       }
       if (method === 'DELETE') {

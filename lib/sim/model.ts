@@ -17,6 +17,8 @@ export interface PodTemplate {
   usesLocalVolume: boolean;
   doNotDisrupt: boolean;
   pdb?: { name: string; minAvailable: number };
+  /** From binding until the pod is Ready (counts for its PodDisruptionBudget). */
+  readyDelayMs: number;
   /** The agent's shape id of the template's pods (computed by the agent's own `slimPod`). */
   shapeId: string;
 }

@@ -48,6 +48,11 @@ const ServiceWorkload = z.strictObject({
   between: z.tuple([ClockTime, ClockTime]).optional(),
   pdb: Pdb.optional(),
   doNotDisrupt: z.boolean().default(false),
+  /**
+   * Seconds from binding until a replica is Ready (image pull, readiness probe). A
+   * PodDisruptionBudget counts Ready replicas, so a drain may wait for a recreated one.
+   */
+  readySeconds: z.number().int().min(0).max(3600).default(0),
   ...PodTemplate,
 });
 
@@ -101,6 +106,27 @@ const CapacityErrorWindow = z.strictObject({
   instanceType: z.string().default('*'),
   zone: z.string().default('*'),
   capacityType: z.union([CapacityType, z.literal('*')]).default('*'),
+  from: ClockTime,
+  to: ClockTime,
+  /**
+   * The EC2 error RunInstances answers: a capacity error (the launcher falls back and marks the
+   * offering unavailable) or a quota error (the quota is backed off, I10).
+   */
+  code: z
+    .enum([
+      'InsufficientInstanceCapacity',
+      'MaxSpotInstanceCountExceeded',
+      'VcpuLimitExceeded',
+      'InstanceLimitExceeded',
+    ])
+    .default('InsufficientInstanceCapacity'),
+});
+
+/** A launch setup that is broken for a while (a bad AMI or user data): its instances boot but never register. */
+const BrokenLaunchSetup = z.strictObject({
+  instanceType: z.string().default('*'),
+  capacityType: z.union([CapacityType, z.literal('*')]).default('*'),
+  /** Instances launched in this window [from, to) never register. */
   from: ClockTime,
   to: ClockTime,
 });
@@ -167,6 +193,7 @@ export const Scenario = z.strictObject({
   faults: z
     .strictObject({
       capacityErrors: z.array(CapacityErrorWindow).default([]),
+      brokenLaunchSetups: z.array(BrokenLaunchSetup).default([]),
       /** Spot interruption warnings per spot-node-hour (2-minute notice, then the instance is reclaimed). */
       spotInterruptionsPerNodeHour: z.number().min(0).max(60).default(0),
       tailscaleOutages: z.array(TailscaleOutage).default([]),
@@ -184,6 +211,7 @@ export const Scenario = z.strictObject({
     })
     .default({
       capacityErrors: [],
+      brokenLaunchSetups: [],
       spotInterruptionsPerNodeHour: 0,
       tailscaleOutages: [],
       agentOutages: [],

@@ -217,7 +217,7 @@ export function formatSummary(s: Summary): string {
   ].filter(Boolean);
   lines.push(`Faults          ${faults.length ? faults.join(', ') : 'none injected'}`);
   if (s.invariants.violations.length === 0) {
-    lines.push(`Invariants      I1–I8, I11 held at every step (${s.eventsProcessed} events)`);
+    lines.push(`Invariants      I1–I11 held at every step (${s.eventsProcessed} events)`);
   } else {
     lines.push(`Invariants      ${s.invariants.violations.length} VIOLATION(S):`);
     for (const v of s.invariants.violations.slice(0, 10)) {

@@ -1,4 +1,4 @@
-/** Fault injection, seeds 101–200 (two files so vitest can run them in parallel): zero violations of I1–I8. */
+/** Fault injection, seeds 101–200 (two files so vitest can run them in parallel): zero violations of I1–I11. */
 import { describe, it } from 'vitest';
 import { CHAOS_TEST_HOURS, expectNoViolations } from './chaos-run.js';
 

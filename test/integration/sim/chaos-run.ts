@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { describeFailure } from '../../../lib/cli/simulate.js';
 import { runChaos } from '../../../lib/sim/chaos.js';
+import type { CheckCoverage } from '../../../lib/sim/invariants.js';
 
 /**
  * Simulated hours per chaos seed in `npm test`: shorter than the CLI's 2.5 h so 200 seeds fit
@@ -10,10 +11,21 @@ import { runChaos } from '../../../lib/sim/chaos.js';
  */
 export const CHAOS_TEST_HOURS = 1;
 
-/** Run `count` seeds from `from`; fail with each failing seed's violations and timeline. */
-export async function expectNoViolations(from: number, count: number): Promise<void> {
+/**
+ * Run `count` seeds from `from`; fail with each failing seed's violations and timeline. Returns
+ * how often the I9 and I10 checks had a case to judge, summed over the seeds.
+ */
+export async function expectNoViolations(from: number, count: number): Promise<CheckCoverage> {
   let ran = 0;
   let launched = 0;
+  const coverage: CheckCoverage = {
+    voluntaryDrainsCordoned: 0,
+    voluntaryDrainsBlockedAtDeadline: 0,
+    launchSetupFailures: 0,
+    launchSetupRelaunches: 0,
+    quotaRefusals: 0,
+    quotaRetries: 0,
+  };
   const failures = await runChaos({
     seeds: count,
     fromSeed: from,
@@ -21,6 +33,7 @@ export async function expectNoViolations(from: number, count: number): Promise<v
     onSeed: (_done, o) => {
       ran++;
       launched += o.result.stats.instancesLaunched;
+      for (const k of Object.keys(coverage) as Array<keyof CheckCoverage>) coverage[k] += o.result.checks[k];
     },
   });
   const report = failures.map((f) => describeFailure(f, CHAOS_TEST_HOURS)).join('');
@@ -28,4 +41,5 @@ export async function expectNoViolations(from: number, count: number): Promise<v
   expect(ran).toBe(count);
   // The seeds exercise the cloud, not just the Pis.
   expect(launched).toBeGreaterThan(count);
+  return coverage;
 }

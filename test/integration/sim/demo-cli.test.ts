@@ -13,7 +13,7 @@ describe('k3s-burst demo', () => {
     expect(code).toBe(0);
     expect(io.out).toMatch(/^k3s-burst demo: A 3-Pi K3s cluster/);
     expect(io.out).toMatch(/Scenario "default" \(seed 1\), cluster pi-lab/);
-    expect(io.out).toMatch(/Invariants +I1–I8, I11 held at every step/);
+    expect(io.out).toMatch(/Invariants +I1–I11 held at every step/);
     // The terminal charts: a title with the max, an axis with UTC hours.
     expect(io.out).toMatch(/Pending pods \(max \d+\)/);
     expect(io.out).toMatch(/Cloud nodes \(EC2 instances\) \(max [1-6]\)/);

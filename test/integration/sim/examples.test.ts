@@ -70,7 +70,7 @@ describe('examples/scenarios', () => {
       expect(r.code).toBe(0);
       expect(r.summary?.invariants.violations).toEqual([]);
       expect(r.summary?.truncated).toBe(false);
-      expect(r.out).toMatch(/I1–I8, I11 held at every step/);
+      expect(r.out).toMatch(/I1–I11 held at every step/);
       expect(r.summary?.pods.created).toBeGreaterThan(0);
     },
     120_000,

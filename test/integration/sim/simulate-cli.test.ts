@@ -64,7 +64,19 @@ describe('k3s-burst simulate', () => {
     expect(s.cloud.peakNodes).toBeGreaterThan(0);
     expect(s.cloud.costUsd.total).toBeCloseTo(s.cloud.costUsd.spot + s.cloud.costUsd.onDemand, 3);
     expect(s.cloud.nodeHours.total).toBeGreaterThan(0);
-    expect(s.invariants.checked).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I11']);
+    expect(s.invariants.checked).toEqual([
+      'I1',
+      'I2',
+      'I3',
+      'I4',
+      'I5',
+      'I6',
+      'I7',
+      'I8',
+      'I9',
+      'I10',
+      'I11',
+    ]);
     expect(s.invariants.violations).toEqual([]);
     expect(s.actions.launchDecisions).toBeGreaterThan(0);
   });

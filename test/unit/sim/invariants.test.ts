@@ -1,5 +1,5 @@
 /**
- * The invariant checker must be able to fail: for each of I1–I8 and I11 a hand-built trace that
+ * The invariant checker must be able to fail: for each of I1–I11 a hand-built trace that
  * violates it is detected, and a near-identical trace that respects it is not.
  */
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ const params: CheckerParams = {
   hopMs: 5_000,
   shutdownMs: 30_000,
   abandonAfterMs: 60 * MIN,
+  backoff: { initialMs: 5 * MIN, maxMs: 30 * MIN, resetAfterMs: 180 * MIN },
 };
 
 /** Feed events (each followed by a step at its time), then step at `until`. */
@@ -48,7 +49,12 @@ const launch = (atMs: number, launchId: string, count: number): TraceEvent => ({
   launchId,
   count,
 });
-const created = (atMs: number, instanceId: string, launchId: string, index: number): TraceEvent => ({
+const created = (
+  atMs: number,
+  instanceId: string,
+  launchId: string,
+  index: number,
+): Extract<TraceEvent, { kind: 'instance-created' }> => ({
   kind: 'instance-created',
   atMs,
   instanceId,
@@ -313,6 +319,194 @@ describe('InvariantChecker', () => {
     expect(ids(check([overlap(1), overlap(0)]))).toEqual([]);
   });
 
+  describe("I9: a voluntary disruption never ends a pod's run by force", () => {
+    const DEADLINE = T0 + 10 * MIN;
+    /** A node of instance i-1, asked to drain (voluntary or not) at T0, cordoned by the agent with 2 pods. */
+    const drained = (disruption: 'voluntary' | 'involuntary'): TraceEvent[] => [
+      launch(T0 - 20 * MIN, 'L1', 1),
+      { ...created(T0 - 20 * MIN, 'i-1', 'L1', 0), nodeName: 'burst-1' },
+      { kind: 'instance-registered', atMs: T0 - 19 * MIN, instanceId: 'i-1' },
+      decision({
+        atMs: T0,
+        actions: [
+          { target: 'burst-1', action: 'drain', cause: 'scale-in', disruption, deadlineMs: DEADLINE },
+        ],
+      }),
+      {
+        kind: 'node-action',
+        atMs: T0 + 1000,
+        action: 'cordon',
+        target: 'burst-1',
+        onPrem: false,
+        workloadPods: 2,
+      },
+    ];
+    const stopped = (atMs: number, pods: number): TraceEvent[] => [
+      { kind: 'workload-killed', atMs, node: 'burst-1', pods, how: 'instance-stopped' },
+      { kind: 'instance-gone', atMs, instanceId: 'i-1' },
+    ];
+
+    it('an instance stopped with workload pods on it after a voluntary drain is detected', () => {
+      const c = check([...drained('voluntary'), ...stopped(DEADLINE + 1000, 2)]);
+      expect(ids(c)).toEqual(['I9']);
+      expect(c.violations[0]?.message).toMatch(
+        /instance of burst-1 stopped with 2 workload pod\(s\) still running after a voluntary drain/,
+      );
+      expect(c.coverage.voluntaryDrainsCordoned).toBe(1);
+    });
+
+    it('an involuntary drain, a spot warning or a repair in between makes the same stop legitimate', () => {
+      expect(ids(check([...drained('involuntary'), ...stopped(DEADLINE + 1000, 2)]))).toEqual([]);
+      const spot: TraceEvent = { kind: 'instance-interrupted', atMs: T0 + 2 * MIN, instanceId: 'i-1' };
+      expect(ids(check([...drained('voluntary'), spot, ...stopped(T0 + 4 * MIN, 2)]))).toEqual([]);
+      const repair = decision({
+        atMs: T0 + 3 * MIN,
+        decisionId: 'd-2',
+        actions: [{ target: 'i-1', action: 'terminate', cause: 'repair' }],
+      });
+      expect(ids(check([...drained('voluntary'), repair, ...stopped(T0 + 4 * MIN, 1)]))).toEqual([]);
+    });
+
+    it('a drained node (no workload pods left) may stop; a deleted Node with pods may not', () => {
+      const emptied: TraceEvent = {
+        kind: 'node-workload',
+        atMs: T0 + 2 * MIN,
+        node: 'burst-1',
+        workloadPods: 0,
+      };
+      expect(ids(check([...drained('voluntary'), emptied, ...stopped(T0 + 3 * MIN, 0)]))).toEqual([]);
+      const deleted: TraceEvent = {
+        kind: 'workload-killed',
+        atMs: T0 + 3 * MIN,
+        node: 'burst-1',
+        pods: 1,
+        how: 'node-deleted',
+      };
+      expect(ids(check([...drained('voluntary'), deleted]))).toEqual(['I9']);
+    });
+
+    it('a node left cordoned with workload pods well past the deadline of its voluntary drain is detected', () => {
+      const late = DEADLINE + params.janitorPeriodMs + 2 * params.hopMs;
+      expect(ids(check(drained('voluntary'), late - 1000))).toEqual([]);
+      const c = check(drained('voluntary'), late + 1000);
+      expect(ids(c)).toEqual(['I9']);
+      expect(c.violations[0]?.message).toMatch(
+        /burst-1 is still cordoned with 2 workload pod\(s\).*must uncordon/,
+      );
+      expect(c.coverage.voluntaryDrainsBlockedAtDeadline).toBe(1);
+      // Control: the agent uncordoned it at the deadline.
+      const uncordon: TraceEvent = {
+        kind: 'node-action',
+        atMs: DEADLINE,
+        action: 'uncordon',
+        target: 'burst-1',
+        onPrem: false,
+      };
+      expect(ids(check([...drained('voluntary'), uncordon], late + 1000))).toEqual([]);
+      // An involuntary drain keeps its node cordoned until it ends: not I9's business.
+      expect(ids(check(drained('involuntary'), late + 1000))).toEqual([]);
+    });
+  });
+
+  describe('I10: a failing launch setup or quota is retried only with bounded, growing backoff', () => {
+    const setup = { instanceType: 'm7g.large', capacityType: 'spot', imageId: 'ami-1' };
+    const createdAt = (atMs: number, id: string, index: number): TraceEvent => ({
+      ...created(atMs, id, 'L1', index),
+      setup,
+    });
+    /** Instance `id` launched at `atMs`, never registers, terminated at registrationTimeout. */
+    const fails = (atMs: number, id: string, index: number): TraceEvent[] => [
+      createdAt(atMs, id, index),
+      {
+        kind: 'node-action',
+        atMs: atMs + params.registrationTimeoutMs,
+        action: 'terminate',
+        target: id,
+        onPrem: false,
+      },
+      { kind: 'instance-gone', atMs: atMs + params.registrationTimeoutMs + 1000, instanceId: id },
+    ];
+    const start: TraceEvent[] = [{ kind: 'freshness', atMs: T0, fresh: true }, launch(T0, 'L1', 10)];
+    const fail1 = T0 + params.registrationTimeoutMs;
+
+    it('a setup launched again before its backoff ends is detected; after it, it is not', () => {
+      const early = check([...start, ...fails(T0, 'i-1', 0), createdAt(fail1 + 4 * MIN, 'i-2', 1)]);
+      expect(ids(early)).toEqual(['I10']);
+      expect(early.violations[0]?.message).toMatch(
+        /launch setup m7g.large ami-1 spot launched again \(i-2\) 4m after its failure #1 in a row; .* only after 5m/,
+      );
+      expect(ids(check([...start, ...fails(T0, 'i-1', 0), createdAt(fail1 + 5 * MIN, 'i-2', 1)]))).toEqual(
+        [],
+      );
+    });
+
+    it('the required spacing doubles per failure in a row, up to maxSeconds', () => {
+      // Failure 2 at fail2 requires 10 min.
+      const fail2At = fail1 + 5 * MIN;
+      const two = [...start, ...fails(T0, 'i-1', 0), ...fails(fail2At, 'i-2', 1)];
+      const fail2 = fail2At + params.registrationTimeoutMs;
+      expect(ids(check([...two, createdAt(fail2 + 9 * MIN, 'i-3', 2)]))).toEqual(['I10']);
+      expect(ids(check([...two, createdAt(fail2 + 10 * MIN, 'i-3', 2)]))).toEqual([]);
+      // Six failures in a row: 5·2^5 = 160 min is capped at 30 min.
+      const six: TraceEvent[] = [...start];
+      let at = T0;
+      for (let k = 0; k < 6; k++) {
+        six.push(...fails(at, `i-${k}`, k));
+        at += params.registrationTimeoutMs + 30 * MIN;
+      }
+      const last = at - 30 * MIN;
+      expect(ids(check([...six, createdAt(last + 30 * MIN, 'i-9', 9)]))).toEqual([]);
+      expect(ids(check([...six, createdAt(last + 29 * MIN, 'i-9', 9)]))).toEqual(['I10']);
+    });
+
+    it('a newer instance of the setup that registers resets the count; a stale view counts nothing', () => {
+      const healed = [
+        ...start,
+        ...fails(T0, 'i-1', 0),
+        createdAt(fail1 + 5 * MIN, 'i-2', 1),
+        { kind: 'instance-registered', atMs: fail1 + 6 * MIN, instanceId: 'i-2' } as TraceEvent,
+        createdAt(fail1 + 6 * MIN, 'i-3', 2),
+      ];
+      expect(ids(check(healed))).toEqual([]);
+      const blind: TraceEvent[] = [
+        { kind: 'freshness', atMs: T0, fresh: false },
+        launch(T0, 'L1', 10),
+        ...fails(T0, 'i-1', 0),
+        createdAt(fail1 + 1000, 'i-2', 1),
+      ];
+      const c = check(blind);
+      expect(ids(c)).toEqual([]);
+      expect(c.coverage.launchSetupFailures).toBe(0);
+    });
+
+    it('a RunInstances of a quota under backoff is detected; a successful launch resets the quota', () => {
+      const attempt = (atMs: number, outcome: string, instanceType = 'm7g.large'): TraceEvent => ({
+        kind: 'run-instances',
+        atMs,
+        instanceType,
+        capacityType: 'on-demand',
+        zone: 'eu-central-1a',
+        outcome,
+      });
+      const refused = [attempt(T0, 'VcpuLimitExceeded')];
+      // Another type of the same quota class (standard) two minutes later: too early.
+      const c = check([...refused, attempt(T0 + 2 * MIN, 'VcpuLimitExceeded', 'c7g.xlarge')]);
+      expect(ids(c)).toEqual(['I10']);
+      expect(c.violations[0]?.message).toMatch(
+        /on-demand quota \(standard types\) refused launch #1 in a row/,
+      );
+      expect(ids(check([...refused, attempt(T0 + 5 * MIN, 'VcpuLimitExceeded')]))).toEqual([]);
+      // The second refusal in a row requires 10 min, a success resets it.
+      const twice = [...refused, attempt(T0 + 5 * MIN, 'VcpuLimitExceeded')];
+      expect(ids(check([...twice, attempt(T0 + 14 * MIN, 'launched')]))).toEqual(['I10']);
+      expect(
+        ids(check([...twice, attempt(T0 + 15 * MIN, 'launched'), attempt(T0 + 15 * MIN + 1, 'launched')])),
+      ).toEqual([]);
+      // Another quota class or capacity type is not held back.
+      expect(ids(check([...refused, attempt(T0 + MIN, 'launched', 'g5g.xlarge')]))).toEqual([]);
+    });
+  });
+
   it('a violation carries the recent timeline, and a repeated violation is reported once', () => {
     const c = check([
       { kind: 'note', atMs: T0, text: 'something happened' },
@@ -342,6 +536,17 @@ describe('InvariantChecker', () => {
       { kind: 'snapshot-published', atMs: T0, seq: 1, shapeIds: [] },
       decision({ atMs: T0 }),
       { kind: 'reconciles-overlapped', atMs: T0, count: 2, decided: 1 },
+      {
+        kind: 'run-instances',
+        atMs: T0,
+        instanceType: 'm7g.large',
+        capacityType: 'spot',
+        zone: 'z',
+        outcome: 'launched',
+      },
+      { kind: 'node-workload', atMs: T0, node: 'n', workloadPods: 1 },
+      { kind: 'workload-killed', atMs: T0, node: 'n', pods: 1, how: 'instance-stopped' },
+      { kind: 'node-action', atMs: T0, action: 'uncordon', target: 'n', onPrem: false },
     ];
     for (const e of events) {
       const line = describeTrace(e);
