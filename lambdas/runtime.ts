@@ -67,8 +67,8 @@ import {
 import type { Parsed } from '../lib/control/inputs.js';
 import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../lib/core/ports.js';
 import type { Config } from '../lib/events/config.js';
-import { ssmParameterNameProblem } from '../lib/events/config-rules.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
+import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
@@ -86,7 +86,7 @@ export class RuntimeConfigError extends ControlError {
   }
 }
 
-/** The validated Lambda environment (see lib/infra/k3s-burst-stack.ts for who sets what). */
+/** The validated Lambda environment (lib/events/lambda-env.ts: the variables and who sets them). */
 export interface RuntimeEnv {
   cluster: string;
   region: string;
@@ -108,44 +108,22 @@ export interface RuntimeEnv {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function required(env: Env, name: string, pattern?: RegExp, expected?: string): string {
-  const v = env[name]?.trim();
-  if (!v) throw new RuntimeConfigError(name, 'is not set');
-  if (pattern && !pattern.test(v)) {
-    throw new RuntimeConfigError(name, `is malformed (expected ${expected}; got ${v.length} chars)`);
-  }
-  return v;
-}
-
-function optional(env: Env, name: string, pattern: RegExp, expected: string): string {
-  const v = env[name]?.trim() ?? '';
-  if (v && !pattern.test(v)) {
-    throw new RuntimeConfigError(name, `is malformed (expected ${expected}; got ${v.length} chars)`);
-  }
-  return v;
-}
-
-const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
-
-/** An AMI parameter override, by the same SSM naming rule as `nodes.amiSsmParameters`. */
-function amiParameter(env: Env, name: string): string {
-  const v = env[name]?.trim() ?? '';
-  const problem = v ? ssmParameterNameProblem(v) : undefined;
-  if (problem) throw new RuntimeConfigError(name, `is malformed (${problem}; got ${v.length} chars)`);
-  return v;
-}
-
 /**
- * Read and validate the environment. Every problem names the variable; CONFIG_JSON problems
- * list the bad config fields (as `k3s-burst plan` would).
+ * Read and validate the environment with the one schema the stack writes it by
+ * (`LambdaEnv`, lib/events/lambda-env.ts). Every problem names the variable; CONFIG_JSON
+ * problems list the bad config fields (as `k3s-burst plan` would).
  * @throws RuntimeConfigError
  */
 export function readEnv(env: Env = process.env): RuntimeEnv {
-  const cluster = required(env, 'CLUSTER_NAME');
-  const rawConfig = required(env, 'CONFIG_JSON');
-  let parsed: unknown;
+  const parsed = parseLambdaEnv(env);
+  if (!parsed.ok) {
+    const first = parsed.problems[0] as LambdaEnvProblem;
+    throw new RuntimeConfigError(first.variable, first.message);
+  }
+  const v = parsed.value;
+  let json: unknown;
   try {
-    parsed = JSON.parse(rawConfig);
+    json = JSON.parse(v.CONFIG_JSON);
   } catch (err) {
     throw new RuntimeConfigError('CONFIG_JSON', `is not JSON (${errorMessage(err).slice(0, 120)})`);
   }
@@ -153,49 +131,34 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
   try {
     // The one config validator `cdk synth` ran (strict fields, cron fields, catalog, guard),
     // so a config synth accepted is accepted here, and a hand-edited one is refused alike.
-    config = validateConfig(parsed, 'CONFIG_JSON');
+    config = validateConfig(json, 'CONFIG_JSON');
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
   }
-  if (config.cluster.name !== cluster) {
+  if (config.cluster.name !== v.CLUSTER_NAME) {
     throw new RuntimeConfigError(
       'CLUSTER_NAME',
-      `is "${cluster}" but CONFIG_JSON is for cluster "${config.cluster.name}"`,
+      `is "${v.CLUSTER_NAME}" but CONFIG_JSON is for cluster "${config.cluster.name}"`,
     );
   }
-  const subnetIds = required(
-    env,
-    'SUBNET_IDS',
-    /^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17})*$/,
-    'subnet-… ids separated by commas',
-  )
-    .split(',')
-    .map((s) => s.trim());
-  const tailscaleApiUrl =
-    optional(
-      env,
-      'TAILSCALE_API_URL',
-      /^(https:\/\/|http:\/\/127\.0\.0\.1[:/])/,
-      'https:// or http://127.0.0.1 (tests)',
-    ) || 'https://api.tailscale.com';
   return {
-    cluster,
-    region: env.AWS_REGION?.trim() || config.cluster.region,
-    eventBusName: required(env, 'EVENT_BUS_NAME'),
-    tableName: required(env, 'TABLE_NAME', /^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
-    commandQueueUrl: optional(env, 'COMMAND_QUEUE_URL', /^https?:\/\//, 'an SQS queue URL'),
-    tailscaleOAuthSecretArn: required(env, 'TAILSCALE_OAUTH_SECRET_ARN', ARN, 'a Secrets Manager ARN'),
-    k3sAgentTokenSecretArn: required(env, 'K3S_AGENT_TOKEN_SECRET_ARN', ARN, 'a Secrets Manager ARN'),
-    launchTemplateId: optional(env, 'LAUNCH_TEMPLATE_ID', /^lt-[0-9a-f]{8,17}$/, 'lt-…'),
-    subnetIds,
-    securityGroupId: required(env, 'SECURITY_GROUP_ID', /^sg-[0-9a-f]{8,17}$/, 'sg-…'),
-    instanceProfileArn: optional(env, 'INSTANCE_PROFILE_ARN', ARN, 'an instance profile ARN'),
+    cluster: v.CLUSTER_NAME,
+    region: v.AWS_REGION || config.cluster.region,
+    eventBusName: v.EVENT_BUS_NAME,
+    tableName: v.TABLE_NAME,
+    commandQueueUrl: v.COMMAND_QUEUE_URL,
+    tailscaleOAuthSecretArn: v.TAILSCALE_OAUTH_SECRET_ARN,
+    k3sAgentTokenSecretArn: v.K3S_AGENT_TOKEN_SECRET_ARN,
+    launchTemplateId: v.LAUNCH_TEMPLATE_ID,
+    subnetIds: v.SUBNET_IDS,
+    securityGroupId: v.SECURITY_GROUP_ID,
+    instanceProfileArn: v.INSTANCE_PROFILE_ARN,
     amiParameters: {
-      arm64: amiParameter(env, 'AMI_PARAMETER_ARM64') || config.nodes.amiSsmParameters.arm64,
-      amd64: amiParameter(env, 'AMI_PARAMETER_AMD64') || config.nodes.amiSsmParameters.amd64,
+      arm64: v.AMI_PARAMETER_ARM64 || config.nodes.amiSsmParameters.arm64,
+      amd64: v.AMI_PARAMETER_AMD64 || config.nodes.amiSsmParameters.amd64,
     },
-    tailscaleApiUrl,
+    tailscaleApiUrl: v.TAILSCALE_API_URL || 'https://api.tailscale.com',
     config,
   };
 }

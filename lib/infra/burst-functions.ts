@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type LambdaEnvInput, lambdaEnvProblems } from '../events/lambda-env.js';
 import { ESBUILD_NODE_TARGET, LAMBDA_NODE_RUNTIME } from '../node-runtime.js';
 import { InfraError } from './errors.js';
 
@@ -93,8 +94,12 @@ export type FunctionCodeMode = 'esbuild' | 'none';
 /** Props of {@link BurstFunctions}. */
 export interface BurstFunctionsProps {
   readonly clusterName: string;
-  /** Environment of every function (the Lambda contract: see docs/iam.md and lambdas/). */
-  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Environment of every function, by the one schema the runtime reads it with
+   * (lib/events/lambda-env.ts); `NODE_OPTIONS` is added here. Literal values are checked
+   * against the schema at synth (tokens are resolved by CloudFormation, checked by a test).
+   */
+  readonly environment: Readonly<Omit<LambdaEnvInput, 'NODE_OPTIONS'>>;
   /** Receives async invocations that failed after Lambda's retries. */
   readonly asyncDeadLetterQueue: IQueue;
   /**
@@ -135,6 +140,13 @@ export class BurstFunctions extends Construct {
     const functions: Partial<Record<FunctionName, NodejsFunction>> = {};
     const roles: Partial<Record<FunctionName, Role>> = {};
     const reserved = 'reconcileReservedConcurrency' in props ? props.reconcileReservedConcurrency : 1;
+    const environment: LambdaEnvInput = { ...props.environment, NODE_OPTIONS: '--enable-source-maps' };
+    const problems = lambdaEnvProblems(environment, (v) => Token.isUnresolved(v));
+    if (problems.length > 0) {
+      throw new InfraError(
+        `the Lambda environment would be refused by the functions at start: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}. Fix the value the stack passes (lib/infra/k3s-burst-stack.ts) or the schema (lib/events/lambda-env.ts)`,
+      );
+    }
 
     for (const name of FUNCTION_NAMES) {
       const spec = SPECS[name];
@@ -185,7 +197,7 @@ export class BurstFunctions extends Construct {
         timeout: spec.timeout,
         role,
         logGroup,
-        environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+        environment,
         reservedConcurrentExecutions: name === 'reconcile' ? reserved : undefined,
         retryAttempts: 2,
         maxEventAge: spec.maxEventAge,

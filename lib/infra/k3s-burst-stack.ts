@@ -13,7 +13,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type Config, Sources, Tags } from '../events/index.js';
+import { type Config, type LambdaEnvInput, Sources, Tags } from '../events/index.js';
 import { AgentIdentity } from './agent-identity.js';
 import { BurstFunctions, FUNCTION_NAMES, type FunctionCodeMode } from './burst-functions.js';
 import { CapacitySchedules } from './capacity-schedules.js';
@@ -136,7 +136,9 @@ export class K3sBurstStack extends Stack {
         `the config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environments hold 4 KB, so at most ${MAX_CONFIG_JSON_BYTES} bytes fit: shorten "catalog" (only list types you override) or "candidateTypes"`,
       );
     }
-    const environment: Record<string, string> = {
+    // Typed by the one Lambda environment schema (lib/events/lambda-env.ts): a variable the
+    // runtime reads cannot be left out; BurstFunctions adds NODE_OPTIONS and checks the values.
+    const environment: Omit<LambdaEnvInput, 'NODE_OPTIONS'> = {
       CLUSTER_NAME: cluster,
       EVENT_BUS_NAME: this.bus.eventBusName,
       TABLE_NAME: this.state.table.tableName,
