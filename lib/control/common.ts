@@ -218,10 +218,8 @@ export async function retryUntil(
 
 export const SECONDS_PER_DAY = 24 * 3600;
 
-/** The tag every managed node's Tailscale device carries (the first of `tailscale.tags`, which has at least one). */
-export function managedTag(config: Config): string {
-  return config.tailscale.tags[0] ?? 'tag:k3s-burst';
-}
+/** The tag every managed node's Tailscale device carries (defined in core: the janitor's plan uses it). */
+export { managedTag } from '../core/ids.js';
 
 /**
  * The in-flight record of one planned launch: from `decidedAt` until the TTL it counts as

@@ -26,6 +26,7 @@
  */
 
 import { decisionIdFor } from '../core/ids.js';
+import { drainDeadline, interruptionDrainDecision } from '../core/interruption.js';
 import type { BusEntry, BusPort, FleetPort, StatePort } from '../core/ports.js';
 import {
   DetailTypes,
@@ -45,12 +46,8 @@ export interface InterruptionDeps extends ControlBase {
   state: Pick<StatePort, 'listDrains' | 'recordDrain' | 'offeringCache'>;
 }
 
-/** AWS reclaims a spot instance this long after the warning's event time. */
-export const SPOT_NOTICE_MS = 120_000;
-/** The drain must end this long before the reclaim, so terminate can clean up first. */
-export const SPOT_DRAIN_MARGIN_MS = 20_000;
-/** A drain deadline is never closer than this to now (the agent needs a moment to start). */
-export const MIN_DRAIN_MS = 10_000;
+/** Re-exported for callers of the use-case; defined with the deadline rule in lib/core/interruption.ts. */
+export { MIN_DRAIN_MS, SPOT_DRAIN_MARGIN_MS, SPOT_NOTICE_MS } from '../core/interruption.js';
 
 export type InterruptionResult =
   | {
@@ -70,15 +67,6 @@ export type InterruptionResult =
   | { outcome: 'ignored'; instanceId: string; reason: string };
 
 const LIVE_STATES = new Set(['pending', 'running', 'stopping', 'stopped']);
-
-/** The drain deadline for an interruption input. */
-export function drainDeadline(input: InterruptionInput, now: Date, drainTimeoutSeconds: number): Date {
-  const floor = now.getTime() + MIN_DRAIN_MS;
-  if (input.kind === 'spot-interruption') {
-    return new Date(Math.max(floor, Date.parse(input.time) + SPOT_NOTICE_MS - SPOT_DRAIN_MARGIN_MS));
-  }
-  return new Date(Math.max(floor, now.getTime() + drainTimeoutSeconds * 1000));
-}
 
 /**
  * Handle one interruption warning or rebalance recommendation (see the module comment).
@@ -166,16 +154,7 @@ export async function handleInterruption(
   }
 
   const existing = (await deps.state.listDrains(cluster)).find((d) => d.instanceId === instanceId);
-  // A voluntary drain (or an abandoned one's hold) is superseded: this one is involuntary (I9).
-  // The same drain recorded by an earlier delivery is sent again (the put may have failed).
-  const sameAsRecorded =
-    existing?.decisionId === decisionId && Date.parse(existing.deadline) === deadline.getTime();
-  const drainRequested =
-    !existing ||
-    existing.disruption === 'voluntary' ||
-    existing.abandonedAt !== undefined ||
-    Date.parse(existing.deadline) > deadline.getTime() ||
-    sameAsRecorded;
+  const { drainRequested, sameAsRecorded } = interruptionDrainDecision(existing, decisionId, deadline);
 
   const entries: BusEntry[] = [];
   if (drainRequested) {

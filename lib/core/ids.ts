@@ -66,3 +66,16 @@ export function nodeNameFor(configOrPrefix: Config | string, instanceId: string)
   const prefix = typeof configOrPrefix === 'string' ? configOrPrefix : configOrPrefix.nodes.namePrefix;
   return `${prefix}${instanceId}`;
 }
+
+/** The tag every managed node's Tailscale device carries (the first of `tailscale.tags`, which has at least one). */
+export function managedTag(config: Config): string {
+  return config.tailscale.tags[0] ?? 'tag:k3s-burst';
+}
+
+/** The instance id a managed hostname names (`<prefix><instance id>`), else undefined. */
+export function instanceIdOfHostname(hostname: string, prefix: string): string | undefined {
+  const h = hostname.toLowerCase();
+  if (!h.startsWith(prefix)) return undefined;
+  const rest = h.slice(prefix.length);
+  return /^i-[0-9a-f]{8,17}$/.test(rest) ? rest : undefined;
+}

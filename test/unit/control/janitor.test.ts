@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import { parseJanitorEvent } from '../../../lib/control/inputs.js';
-import {
-  DEFAULT_JANITOR_LIMITS,
-  instanceIdOfHostname,
-  planJanitor,
-  runJanitor,
-} from '../../../lib/control/janitor.js';
+import { runJanitor } from '../../../lib/control/janitor.js';
+import { DEFAULT_JANITOR_LIMITS } from '../../../lib/core/janitor.js';
 import { type DeleteNode, DetailTypes, type InstanceTerminated } from '../../../lib/events/index.js';
 import { fakeDeps, janitorTick, launchManaged } from '../../support/control-a2.js';
-import { cloudNode, instance, piNode, snapshot } from '../core/fixtures.js';
+import { cloudNode, piNode, snapshot } from '../core/fixtures.js';
 
 const NOW = new Date('2026-03-16T09:30:00Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
@@ -90,20 +86,6 @@ describe('janitor', () => {
     expect(t.fleet.terminateCalls).toEqual([]);
   });
 
-  it('does not call an instance an orphan from a snapshot observed before its registration deadline', () => {
-    const inst = instance('i-0aaaaaaaaaaaaaaa1', { launchedAt: ago(1000) });
-    const plan = planJanitor({
-      config: fakeDeps().config,
-      now: NOW,
-      instances: [inst],
-      // observed 200 s ago: launchedAt + 900 s = 100 s ago, so the snapshot predates the deadline
-      stored: { snapshot: snapshot({ observedAt: ago(200), nodes: [] }), storedAt: ago(200) },
-      devices: [],
-    });
-    expect(plan.snapshot).toBe('fresh');
-    expect(plan.orphans).toEqual([]);
-  });
-
   it('deletes the device of a terminated instance and the device of an orphan, keeps live and foreign-looking ones', async () => {
     const { t, orphan, registered } = await world();
     const gone = await launchManaged(t.fleet);
@@ -135,43 +117,6 @@ describe('janitor', () => {
       ['burst-i-0dddddddddddddddd', 'pi-node-1', registered.nodeName].sort(),
     );
     expect(t.metrics.total(ControlMetrics.devicesDeleted)).toBe(2);
-  });
-
-  it('deletes the device of an unlisted instance only once it has been offline long enough', () => {
-    const config = fakeDeps().config;
-    const base = {
-      tags: ['tag:k3s-burst'],
-      id: '1',
-      name: 'x',
-      addresses: [],
-      created: ago(9000),
-      isEphemeral: true,
-      os: 'linux',
-    };
-    const plan = planJanitor({
-      config,
-      now: NOW,
-      instances: [],
-      stored: undefined,
-      devices: [
-        {
-          ...base,
-          nodeId: 'nOld',
-          hostname: 'burst-i-0aaaaaaaaaaaaaaa1',
-          connectedToControl: false,
-          lastSeen: ago(601),
-        },
-        {
-          ...base,
-          nodeId: 'nRecent',
-          hostname: 'burst-i-0aaaaaaaaaaaaaaa2',
-          connectedToControl: false,
-          lastSeen: ago(60),
-        },
-        { ...base, nodeId: 'nOnline', hostname: 'burst-i-0aaaaaaaaaaaaaaa3', connectedToControl: true },
-      ],
-    });
-    expect(plan.devices.map((d) => d.nodeId)).toEqual(['nOld']);
   });
 
   it('requests deletion of managed Nodes whose instance is terminated, never of on-prem Nodes', async () => {
@@ -280,12 +225,6 @@ describe('janitor', () => {
     expect(r.failures).toEqual([
       expect.objectContaining({ action: 'terminate-orphan', target: orphan.instanceId }),
     ]);
-  });
-
-  it('reads instance ids only from managed hostnames', () => {
-    expect(instanceIdOfHostname('burst-i-0123456789abcdef0', 'burst-')).toBe('i-0123456789abcdef0');
-    expect(instanceIdOfHostname('pi-node-1', 'burst-')).toBeUndefined();
-    expect(instanceIdOfHostname('burst-i-0123456789abcdef0-1', 'burst-')).toBeUndefined();
   });
 
   it('parsing accepts only janitor ticks', () => {
