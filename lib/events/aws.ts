@@ -6,7 +6,7 @@ import { InstanceState } from './fleet.js';
 /**
  * The EventBridge envelope as a Lambda target receives it. Tolerant on purpose: AWS's own
  * samples omit `version`, and EventBridge Scheduler's default notification sends `detail`
- * as the string "{}" (reference/aws-events.md §0, §4.2).
+ * as the string "{}" (EventBridge User Guide: event structure; EventBridge Scheduler: templated targets).
  */
 export const EventEnvelope = z.object({
   version: z.string().optional(),

@@ -1,6 +1,6 @@
 /**
  * A fake Tailscale API v2 on 127.0.0.1: the subset k3s-burst uses, with the documented shapes
- * and error bodies (reference/tailscale-api.md), controllable failures and a call log.
+ * and error bodies (Tailscale API v2 reference), controllable failures and a call log.
  *
  * ```ts
  * const ts = await startFakeTailscale();

@@ -1,5 +1,5 @@
 /**
- * Realistic K3s objects (shapes from /work/shared/reference/k8s-objects.md) as builder
+ * Realistic K3s objects (Kubernetes v1 Pod, Node, PDB shapes as K3s serves them) as builder
  * functions, for the agent tests, the benches and the end-to-end run.
  */
 import type { K8sObject } from './server.js';

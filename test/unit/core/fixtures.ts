@@ -1,7 +1,7 @@
 /**
  * Builders of realistic inputs for core tests: a Pi cluster (arm64, providerID k3s://…)
- * bursting onto Graviton nodes (providerID aws:///eu-central-1a/i-…), as in
- * ../shared/reference/k8s-objects.md. Defaults are the common case; tests override fields.
+ * bursting onto Graviton nodes (providerID aws:///eu-central-1a/i-…), shaped as the
+ * Kubernetes v1 Pod and Node objects K3s serves. Defaults are the common case; tests override fields.
  */
 
 import { loadConfig } from '../../../lib/core/index.js';

@@ -3,7 +3,7 @@ import { DetailTypes, Sources } from '../../../lib/events/index.js';
 import { patternMatches, ROUTES } from '../../../lib/infra/index.js';
 import { logicalId, type Synthesized, synthStack } from './support.js';
 
-/** An event as a rule sees it, built from the shared constants (envelope per reference/aws-events.md §0). */
+/** An event as a rule sees it, built from the shared constants (the EventBridge event envelope). */
 function event(source: string, detailType: string, detail: unknown = {}): Record<string, unknown> {
   return {
     version: '0',
