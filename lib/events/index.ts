@@ -17,7 +17,6 @@ export * from './control.js';
 export * from './errors.js';
 export * from './fleet.js';
 export * from './instance-catalog.js';
-export * from './lambda-env.js';
 export * from './pause.js';
 export * from './plan.js';
 export * from './prerequisites.js';

@@ -8,7 +8,7 @@
  * Values are never echoed in a problem (a secret pasted into the wrong variable must not
  * reach a log): a problem says what was expected and how many characters were received.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ssmParameterNameProblem } from './config-rules.js';
 
 /** Who sets a variable: the stack (every deployed function), Lambda itself, or tests only. */
