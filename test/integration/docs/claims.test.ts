@@ -25,7 +25,7 @@ import { stackNameFor as infraStackNameFor } from '../../../lib/infra/index.js';
 import { stackNameFor } from '../../../lib/ops/deployment.js';
 import { bundleAgent } from '../../support/fake-k8s/agent-process.js';
 import { makeConfig, shape, snapshot } from '../../unit/core/fixtures.js';
-import { repoRoot, synthStack } from '../../unit/infra/support.js';
+import { defaultTemplate, repoRoot } from '../../unit/infra/support.js';
 
 const DOC_FILES = [
   'README.md',
@@ -181,7 +181,7 @@ describe('names the docs quote', () => {
   let alarmNames: string[];
   let logGroups: string[];
   beforeAll(() => {
-    const { template } = synthStack();
+    const template = defaultTemplate();
     const props = (type: string, key: string) =>
       Object.values(template.findResources(type)).map(
         (r) => (r as { Properties: Record<string, unknown> }).Properties[key],

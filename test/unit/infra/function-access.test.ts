@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '../../../lib/infra/index.js';
 import { IMPLICIT, neededActions, portCalls } from './access-map.js';
-import { actionsOf, logicalId, repoRoot, type Synthesized, synthStack } from './support.js';
+import { actionsOf, defaultTemplate, logicalId, repoRoot, type Synthesized } from './support.js';
 
-let s: Synthesized;
+let s: Pick<Synthesized, 'template'>;
 beforeAll(() => {
-  s = synthStack();
+  s = { template: defaultTemplate() };
 });
 
 describe('function permissions match the port calls of each handler', () => {

@@ -19,7 +19,7 @@ import {
 import { BurstFunctions, FUNCTION_NAMES } from '../../../lib/infra/burst-functions.js';
 import { InfraError } from '../../../lib/infra/errors.js';
 import { type CfnResources, resolveEnvironment } from '../../support/cfn-resolve.js';
-import { exampleConfigInput, repoRoot, synthStack } from './support.js';
+import { defaultTemplate, exampleConfigInput, repoRoot, synthStack } from './support.js';
 
 /** Function name → its environment as deployed (intrinsics resolved). */
 let deployed: Map<string, Record<string, string>>;
@@ -38,7 +38,7 @@ function environments(template: { toJSON(): unknown }): Map<string, Record<strin
 }
 
 beforeAll(() => {
-  deployed = environments(synthStack().template);
+  deployed = environments(defaultTemplate());
   const input = exampleConfigInput();
   input.network = {
     vpcId: 'vpc-0a1b2c3d4e5f60718',

@@ -22,6 +22,7 @@ import {
   runInstancesResources,
 } from '../../support/iam-eval.js';
 import {
+  defaultTemplate,
   exampleConfigInput,
   logicalId,
   repoRoot,
@@ -36,14 +37,14 @@ const NOW = new Date('2026-03-16T09:30:00Z');
 const UBUNTU_PARAM = (arch: string) =>
   `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch}/hvm/ebs-gp3/ami-id`;
 
-let s: Synthesized;
+let s: Pick<Synthesized, 'template'>;
 let env: ResolveEnv;
 let launchRole: string;
 let runStatements: Statement[];
 
 beforeAll(() => {
   // Given the example config (pi-lab in eu-central-1, Canonical's Ubuntu parameters)
-  s = synthStack();
+  s = { template: defaultTemplate() };
   env = { partition: 'aws', region: 'eu-central-1', account: TEST_ACCOUNT };
   launchRole = logicalId(s.template, 'AWS::IAM::Role', 'FunctionsLaunchRole');
   runStatements = statementsOf(s.template, launchRole).filter((st) =>

@@ -7,6 +7,7 @@ import { LAMBDA_NODE_RUNTIME } from '../../../lib/node-runtime.js';
 import { StackOutputs } from '../../../lib/ops/deployment.js';
 import {
   actionsOf,
+  defaultTemplate,
   exampleConfigInput,
   logicalId,
   type Statement,
@@ -15,7 +16,7 @@ import {
   synthStack,
 } from './support.js';
 
-let s: Synthesized;
+let s: Pick<Synthesized, 'template'>;
 /** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency. */
 let alt: Synthesized;
 const fnRole = (name: string): string =>
@@ -25,7 +26,7 @@ const fnId = (name: string): string =>
 
 beforeAll(() => {
   // Given the example config (pi-lab, eu-central-1, three capacity policies)
-  s = synthStack();
+  s = { template: defaultTemplate() };
   const input = exampleConfigInput();
   input.network = {
     vpcId: 'vpc-0a1b2c3d4e5f60718',

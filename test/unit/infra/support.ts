@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { inject } from 'vitest';
 import type { ConfigInput } from '../../../lib/events/index.js';
 import { K3sBurstStack, type K3sBurstStackProps, validateStackConfig } from '../../../lib/infra/index.js';
 
@@ -35,6 +36,26 @@ export function synthStack(
     ...extra,
   });
   return { app, stack, template: Template.fromStack(stack) };
+}
+
+let shared: Template | undefined;
+
+/**
+ * The default stack's template (example config, stub code), synthesized once per test run by
+ * test/support/cdk-template-setup.ts: a file that only reads the default template uses this
+ * instead of {@link synthStack}. Only files of the `cdk` project (vitest.config.ts) get it.
+ */
+export function defaultTemplate(): Template {
+  if (!shared) {
+    const json = inject('defaultStackTemplate');
+    if (!json) {
+      throw new Error(
+        'no shared template: add this test file to CDK_TEMPLATE_TESTS in vitest.config.ts (its global setup synthesizes it)',
+      );
+    }
+    shared = Template.fromJSON(json);
+  }
+  return shared;
 }
 
 /** A CloudFormation IAM statement, as synthesized. */
