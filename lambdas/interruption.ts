@@ -5,9 +5,12 @@
  */
 import { parseInterruptionEvent } from '../lib/control/inputs.js';
 import { handleInterruption } from '../lib/control/interruption.js';
-import { makeHandler } from './runtime.js';
+import { handlerSpec, makeHandler } from './runtime.js';
 
-export const handler = makeHandler('interruption', {
+/** Parse and use-case of this function (tests: `makeHandler('interruption', interruptionSpec, { deps })`). */
+export const interruptionSpec = handlerSpec({
   parse: (raw) => parseInterruptionEvent(raw),
   run: (input, deps, invocation) => handleInterruption(input, deps, invocation),
 });
+
+export const handler = makeHandler('interruption', interruptionSpec);

@@ -5,9 +5,12 @@
  */
 import { parseJanitorEvent } from '../lib/control/inputs.js';
 import { runJanitor } from '../lib/control/janitor.js';
-import { makeHandler } from './runtime.js';
+import { handlerSpec, makeHandler } from './runtime.js';
 
-export const handler = makeHandler('janitor', {
+/** Parse and use-case of this function (tests: `makeHandler('janitor', janitorSpec, { deps })`). */
+export const janitorSpec = handlerSpec({
   parse: (raw) => parseJanitorEvent(raw),
   run: (input, deps, invocation) => runJanitor(input, deps, invocation),
 });
+
+export const handler = makeHandler('janitor', janitorSpec);

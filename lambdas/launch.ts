@@ -4,9 +4,12 @@
  */
 import { parseLaunchEvent } from '../lib/control/inputs.js';
 import { launch } from '../lib/control/launch.js';
-import { makeHandler } from './runtime.js';
+import { handlerSpec, makeHandler } from './runtime.js';
 
-export const handler = makeHandler('launch', {
+/** Parse and use-case of this function (tests: `makeHandler('launch', launchSpec, { deps })`). */
+export const launchSpec = handlerSpec({
   parse: (raw, deps) => parseLaunchEvent(raw, deps.env.cluster),
   run: (input, deps) => launch(input, deps, { agentTokenSecretId: deps.env.k3sAgentTokenSecretArn }),
 });
+
+export const handler = makeHandler('launch', launchSpec);

@@ -5,9 +5,12 @@
  */
 import { parseReconcileEvent } from '../lib/control/inputs.js';
 import { reconcile } from '../lib/control/reconcile.js';
-import { makeHandler } from './runtime.js';
+import { handlerSpec, makeHandler } from './runtime.js';
 
-export const handler = makeHandler('reconcile', {
+/** Parse and use-case of this function (tests: `makeHandler('reconcile', reconcileSpec, { deps })`). */
+export const reconcileSpec = handlerSpec({
   parse: (raw, deps) => parseReconcileEvent(raw, deps.env.cluster),
   run: (input, deps, invocation) => reconcile(input, deps, invocation),
 });
+
+export const handler = makeHandler('reconcile', reconcileSpec);

@@ -28,7 +28,9 @@
  * - Metrics are flushed after every invocation (EMF, namespace `POWERTOOLS_METRICS_NAMESPACE`,
  *   service `POWERTOOLS_SERVICE_NAME`, dimension `cluster`).
  * - Tests: `createDeps(env, { clientConfig })` builds the real adapters against moto;
- *   `setDepsForTesting(deps)` makes every handler of this process use given deps.
+ *   `makeHandler(name, spec, { deps: () => deps })` builds a handler file's handler (its
+ *   exported spec) over given deps. No module-level test hook: the default path is the only
+ *   one `process.env` drives.
  *
  * Cold start: the environment and CONFIG_JSON are validated once per process, on the first
  * invocation (a bad variable fails every invocation with an error naming it). SDK clients and
@@ -451,18 +453,6 @@ const processLogger = lazy(
 const processMetrics = lazy(() => new Metrics());
 /** The per-process deps: built on the first invocation from `process.env`. */
 let processDeps: ControlDeps | undefined;
-let testDeps: ControlDeps | undefined;
-
-/** Make every handler in this process use `deps` (tests); `undefined` restores the default. */
-export function setDepsForTesting(deps: ControlDeps | undefined): void {
-  testDeps = deps;
-}
-
-/** Forget the per-process deps so the next invocation re-reads the environment (tests). */
-export function resetRuntimeForTesting(): void {
-  processDeps = undefined;
-  testDeps = undefined;
-}
 
 function defaultDeps(): ControlDeps {
   if (!processDeps) {
@@ -482,6 +472,24 @@ export interface HandlerSpec<I, R> {
   run(input: I, deps: ControlDeps, invocation: Invocation): Promise<R>;
 }
 
+/**
+ * A handler file's spec, typed from its `parse` and `run`. Each `lambdas/<name>.ts` exports
+ * its spec beside `handler`, so a test builds the same handler over its own deps
+ * (`makeHandler(name, spec, { deps })`) instead of swapping process-wide state.
+ */
+export function handlerSpec<I, R>(spec: HandlerSpec<I, R>): HandlerSpec<I, R> {
+  return spec;
+}
+
+/** How {@link makeHandler} gets its deps. */
+export interface MakeHandlerOptions {
+  /**
+   * The deps of every invocation (tests: fakes, or adapters against moto).
+   * @default - built once per process from `process.env` on the first invocation
+   */
+  deps?: () => ControlDeps;
+}
+
 export type BurstHandler<R> = (event: unknown, context: Context) => Promise<R | RejectedResult>;
 
 /**
@@ -489,9 +497,14 @@ export type BurstHandler<R> = (event: unknown, context: Context) => Promise<R | 
  * counted and answered without throwing), runs the use-case (errors logged and rethrown so
  * Lambda retries), and flushes metrics after every invocation, failed or not.
  */
-export function makeHandler<I, R>(name: string, spec: HandlerSpec<I, R>): BurstHandler<R> {
+export function makeHandler<I, R>(
+  name: string,
+  spec: HandlerSpec<I, R>,
+  options: MakeHandlerOptions = {},
+): BurstHandler<R> {
+  const depsOf = options.deps ?? defaultDeps;
   const core = async (event: unknown, context: Context): Promise<R | RejectedResult> => {
-    const deps = testDeps ?? defaultDeps();
+    const deps = depsOf();
     const parsed = spec.parse(event, deps);
     if (!parsed.ok) return rejectEvent(deps, parsed.reason, event);
     try {

@@ -7,9 +7,12 @@
  */
 import { parseTerminateEvent } from '../lib/control/inputs.js';
 import { terminate } from '../lib/control/terminate.js';
-import { makeHandler } from './runtime.js';
+import { handlerSpec, makeHandler } from './runtime.js';
 
-export const handler = makeHandler('terminate', {
+/** Parse and use-case of this function (tests: `makeHandler('terminate', terminateSpec, { deps })`). */
+export const terminateSpec = handlerSpec({
   parse: (raw, deps) => parseTerminateEvent(raw, deps.env.cluster),
   run: (input, deps, invocation) => terminate(input, deps, invocation),
 });
+
+export const handler = makeHandler('terminate', terminateSpec);

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { createDeps, readEnv, setDepsForTesting } from '../../lambdas/runtime.js';
+import { createDeps, type HandlerSpec, makeHandler, readEnv } from '../../lambdas/runtime.js';
 import { startAgent } from '../../lib/agent/agent.js';
 import { liteEventBus, liteQueue } from '../../lib/agent/aws-lite.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
@@ -262,11 +262,12 @@ export async function startWorld(
   process.env.POWERTOOLS_SERVICE_NAME = 'k3s-burst';
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'k3s-burst';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  setDepsForTesting(createDeps(env, { clientConfig: { ...cc }, logger }));
+  const deps = createDeps(env, { clientConfig: { ...cc }, logger });
   const handlers = {} as Record<FunctionName, Handler>;
   for (const fn of FUNCTION_NAMES) {
-    const mod = (await import(`../../lambdas/${fn}.ts`)) as { handler: Handler };
-    handlers[fn] = mod.handler;
+    // Each handler file's own spec, over this world's deps (as the deployed handler, minus env).
+    const mod = (await import(`../../lambdas/${fn}.ts`)) as Record<string, HandlerSpec<unknown, unknown>>;
+    handlers[fn] = makeHandler(fn, mod[`${fn}Spec`] as HandlerSpec<unknown, unknown>, { deps: () => deps });
   }
 
   const invocations: Invocation[] = [];
@@ -472,7 +473,6 @@ export async function startWorld(
       await agent.stop().catch(() => undefined);
       api.close();
       await Promise.allSettled(loops);
-      setDepsForTesting(undefined);
       await k8s.close();
       await tailscale.stop();
       await moto.stop();

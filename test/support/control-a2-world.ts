@@ -20,7 +20,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { type ControlDeps, createDeps, readEnv, setDepsForTesting } from '../../lambdas/runtime.js';
+import { interruptionSpec } from '../../lambdas/interruption.js';
+import { janitorSpec } from '../../lambdas/janitor.js';
+import { type ControlDeps, createDeps, makeHandler, readEnv } from '../../lambdas/runtime.js';
+import { terminateSpec } from '../../lambdas/terminate.js';
 import { RecordingMetrics } from '../../lib/control/common.js';
 import { LAMBDA_SOURCES, ROUTES } from '../../lib/infra/event-patterns.js';
 import { RecordingLogger } from './control-a2.js';
@@ -180,11 +183,10 @@ export async function startA2World(): Promise<A2World> {
     clock: () => new Date(clock.nowMs),
     sleep: async () => {},
   });
-  setDepsForTesting(deps);
   const handlers = {
-    terminate: (await import('../../lambdas/terminate.js')).handler,
-    janitor: (await import('../../lambdas/janitor.js')).handler,
-    interruption: (await import('../../lambdas/interruption.js')).handler,
+    terminate: makeHandler('terminate', terminateSpec, { deps: () => deps }),
+    janitor: makeHandler('janitor', janitorSpec, { deps: () => deps }),
+    interruption: makeHandler('interruption', interruptionSpec, { deps: () => deps }),
   };
   let seq = 0;
 
@@ -232,7 +234,6 @@ export async function startA2World(): Promise<A2World> {
     emitted: (want = 1) => readQueue(sqs, observerUrl, want),
     commands: (want = 1) => readQueue(sqs, commandQueueUrl, want),
     async stop() {
-      setDepsForTesting(undefined);
       for (const c of [ec2, sqs, events, ddb, sm]) c.destroy();
       await tailscale.stop();
       await moto.stop();

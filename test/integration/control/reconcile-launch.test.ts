@@ -22,9 +22,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handler as launchHandler } from '../../../lambdas/launch.js';
-import { handler as reconcileHandler } from '../../../lambdas/reconcile.js';
-import { type ControlDeps, createDeps, readEnv, setDepsForTesting } from '../../../lambdas/runtime.js';
+import { launchSpec } from '../../../lambdas/launch.js';
+import { reconcileSpec } from '../../../lambdas/reconcile.js';
+import { type ControlDeps, createDeps, makeHandler, readEnv } from '../../../lambdas/runtime.js';
 import { EventBridgeBus } from '../../../lib/aws/bus.js';
 import { sdkEc2Api } from '../../../lib/aws/ec2-sdk.js';
 import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
@@ -90,6 +90,9 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
   let cluster = CLUSTER;
 
   const ctx = (): Context => ({ awsRequestId: `req-${++req}`, functionName: 'test' }) as Context;
+  // The handler files' own specs over this test's deps (rebuilt per test in beforeEach).
+  const reconcileHandler = makeHandler('reconcile', reconcileSpec, { deps: () => deps });
+  const launchHandler = makeHandler('launch', launchSpec, { deps: () => deps });
   const reconcileOnce = async (event: unknown) => (await reconcileHandler(event, ctx())) as ReconcileResult;
   const launchAll = async (): Promise<LaunchResult[]> => {
     const out: LaunchResult[] = [];
@@ -171,7 +174,6 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
   });
 
   afterAll(async () => {
-    setDepsForTesting(undefined);
     ec2?.destroy();
     eb?.destroy();
     ddb?.destroy();
@@ -211,7 +213,6 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
       metrics,
       sleep: fastSleep,
     });
-    setDepsForTesting(deps);
   });
 
   afterEach(() => {

@@ -18,18 +18,13 @@
  */
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { handler as interruptionHandler } from '../../../lambdas/interruption.js';
-import { handler as janitorHandler } from '../../../lambdas/janitor.js';
-import { handler as launchHandler } from '../../../lambdas/launch.js';
-import { handler as reconcileHandler } from '../../../lambdas/reconcile.js';
-import {
-  type ControlDeps,
-  readEnv,
-  resetRuntimeForTesting,
-  setDepsForTesting,
-} from '../../../lambdas/runtime.js';
-import { handler as terminateHandler } from '../../../lambdas/terminate.js';
+import { describe, expect, it } from 'vitest';
+import { interruptionSpec } from '../../../lambdas/interruption.js';
+import { janitorSpec } from '../../../lambdas/janitor.js';
+import { launchSpec } from '../../../lambdas/launch.js';
+import { reconcileSpec } from '../../../lambdas/reconcile.js';
+import { type ControlDeps, type HandlerSpec, makeHandler, readEnv } from '../../../lambdas/runtime.js';
+import { terminateSpec } from '../../../lambdas/terminate.js';
 import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
 import { DetailTypes, type PlannedLaunch, SCHEMA_VERSION, Sources } from '../../../lib/events/index.js';
 import {
@@ -278,12 +273,13 @@ function eventArb(bases: Record<string, unknown>[]): fc.Arbitrary<unknown> {
 // ───────── the properties ─────────
 
 type Name = 'launch' | 'terminate' | 'reconcile' | 'janitor' | 'interruption';
-const HANDLERS: Record<Name, (e: unknown, c: Context) => Promise<unknown>> = {
-  launch: launchHandler,
-  terminate: terminateHandler,
-  reconcile: reconcileHandler,
-  janitor: janitorHandler,
-  interruption: interruptionHandler,
+/** The handler files' own specs, each run through makeHandler over one world's deps. */
+const SPECS: Record<Name, HandlerSpec<unknown, unknown>> = {
+  launch: launchSpec as HandlerSpec<unknown, unknown>,
+  terminate: terminateSpec as HandlerSpec<unknown, unknown>,
+  reconcile: reconcileSpec as HandlerSpec<unknown, unknown>,
+  janitor: janitorSpec as HandlerSpec<unknown, unknown>,
+  interruption: interruptionSpec as HandlerSpec<unknown, unknown>,
 };
 
 interface Outcome {
@@ -295,13 +291,13 @@ interface Outcome {
 
 /** Run one event through a handler in a fresh world; a throw fails the property. */
 async function run(name: Name, event: unknown, x: World): Promise<Outcome> {
-  setDepsForTesting(x.deps);
   const before = {
     sent: x.w.bus.sent.length,
     keys: x.w.devices.keys.length,
     invalid: x.w.metrics.total(ControlMetrics.invalidEvents),
   };
-  const result = await HANDLERS[name](structuredClone(event), ctx);
+  const handler = makeHandler(name, SPECS[name], { deps: () => x.deps });
+  const result = await handler(structuredClone(event), ctx);
   const rejected = (result as { outcome?: string } | undefined)?.outcome === 'rejected';
   const launchedInstances = [...x.w.fleet.instances.values()]
     .filter((i) => !x.seeded.has(i.instanceId))
@@ -329,8 +325,6 @@ function tally(name: Name, o: Outcome): void {
   seen[name][o.rejected ? 'rejected' : 'accepted']++;
   if (o.launchedInstances.length + o.terminated.length > 0) seen[name].acted++;
 }
-
-afterEach(() => resetRuntimeForTesting());
 
 describe('fuzz over the Lambda event payloads', () => {
   it('launch: nothing crashes, and only the launch the decider recorded reaches RunInstances', async () => {

@@ -3,15 +3,14 @@
  * validation, refusals that never throw, port failures that do, on in-memory fakes.
  */
 import type { Context } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
-import { handler } from '../../../lambdas/reconcile.js';
+import { describe, expect, it } from 'vitest';
+import { handler, reconcileSpec } from '../../../lambdas/reconcile.js';
 import {
   type ControlDeps,
+  makeHandler,
   RuntimeConfigError,
   type RuntimeEnv,
   readEnv,
-  resetRuntimeForTesting,
-  setDepsForTesting,
 } from '../../../lambdas/runtime.js';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import type { ReconcileResult } from '../../../lib/control/reconcile.js';
@@ -43,7 +42,7 @@ const ENV = {
 };
 const ctx = (id = 'req-1') => ({ awsRequestId: id, functionName: 'k3s-burst-pi-lab-reconcile' }) as Context;
 
-/** ControlDeps over the fake world (what setDepsForTesting expects). */
+/** ControlDeps over the fake world. */
 function depsOf(w: ReturnType<typeof fakeWorld>): ControlDeps {
   const env: RuntimeEnv = readEnv(ENV);
   return { ...w.deps, env, sleep: async () => {} } as ControlDeps;
@@ -105,13 +104,19 @@ describe('readEnv', () => {
   });
 });
 
-describe('makeHandler (reconcile)', () => {
-  afterEach(() => resetRuntimeForTesting());
+/** The reconcile handler, built from lambdas/reconcile.ts's spec over a fake world. */
+function reconcileOver(w: ReturnType<typeof fakeWorld>) {
+  return makeHandler('reconcile', reconcileSpec, { deps: () => depsOf(w) });
+}
 
+describe('makeHandler (reconcile)', () => {
   it('refuses an invalid event: logged reason + InvalidEvents metric, no throw, nothing done', async () => {
     const w = fakeWorld();
-    setDepsForTesting(depsOf(w));
-    const r = await handler({ source: 'k3s-burst.agent', 'detail-type': 'ClusterSnapshot', id: 'x' }, ctx());
+    const reconcileHandler = reconcileOver(w);
+    const r = await reconcileHandler(
+      { source: 'k3s-burst.agent', 'detail-type': 'ClusterSnapshot', id: 'x' },
+      ctx(),
+    );
     expect(r).toMatchObject({ outcome: 'rejected' });
     expect(w.metrics.total(ControlMetrics.invalidEvents)).toBe(1);
     expect(w.log.lines.some((l) => l.level === 'warn' && /rejected/.test(l.message))).toBe(true);
@@ -120,16 +125,16 @@ describe('makeHandler (reconcile)', () => {
 
   it('refuses a snapshot of another cluster', async () => {
     const w = fakeWorld();
-    setDepsForTesting(depsOf(w));
+    const reconcileHandler = reconcileOver(w);
     const foreign = snapshot({ cluster: 'other-lab', seq: 5, observedAt: isoAgo(5) });
-    const r = await handler(snapshotEvent(foreign), ctx());
+    const r = await reconcileHandler(snapshotEvent(foreign), ctx());
     expect(r).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/other-lab/) });
     expect(await w.state.getLatestSnapshot('other-lab')).toBeUndefined();
   });
 
   it('runs the use-case for a valid snapshot and passes the request id as lease holder', async () => {
     const w = fakeWorld();
-    setDepsForTesting(depsOf(w));
+    const reconcileHandler = reconcileOver(w);
     const leases: string[] = [];
     const acquire = w.state.acquireLease.bind(w.state);
     w.state.acquireLease = async (c, holder, now, ttl) => {
@@ -137,7 +142,7 @@ describe('makeHandler (reconcile)', () => {
       return acquire(c, holder, now, ttl);
     };
     const snap = snapshot({ seq: 7, observedAt: isoAgo(5), pendingShapes: [shape({ count: 2 })] });
-    const r = (await handler(snapshotEvent(snap), ctx('aws-req-42'))) as ReconcileResult;
+    const r = (await reconcileHandler(snapshotEvent(snap), ctx('aws-req-42'))) as ReconcileResult;
     expect(r.outcome).toBe('decided');
     expect(leases).toEqual(['aws-req-42']);
     expect(w.bus.detailsOf(DetailTypes.scaleOutRequested)).toHaveLength(1);
@@ -145,12 +150,12 @@ describe('makeHandler (reconcile)', () => {
 
   it('a port failure is logged and rethrown so Lambda retries the event', async () => {
     const w = fakeWorld();
-    setDepsForTesting(depsOf(w));
+    const reconcileHandler = reconcileOver(w);
     w.state.putSnapshotIfNewer = async () => {
       throw new Error('DynamoDB unreachable');
     };
     const snap = snapshot({ seq: 9, observedAt: isoAgo(5) });
-    await expect(handler(snapshotEvent(snap), ctx())).rejects.toThrow(/DynamoDB unreachable/);
+    await expect(reconcileHandler(snapshotEvent(snap), ctx())).rejects.toThrow(/DynamoDB unreachable/);
     expect(w.log.lines.some((l) => l.level === 'error' && /reconcile failed/.test(l.message))).toBe(true);
   });
 
