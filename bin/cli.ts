@@ -43,6 +43,10 @@ const COMMANDS: Record<string, CommandInfo> = {
     summary: 'Check a deployment and say what is wrong and how to fix it (reads AWS).',
     load: () => loadCommand('doctor'),
   },
+  verify: {
+    summary: 'Prove a deployment end to end with one test pod and time every stage (run after deploying).',
+    load: () => loadCommand('verify'),
+  },
   pause: {
     summary: 'Emergency stop: no launches from the next reconcile; --drain empties the cloud.',
     load: () => loadCommand('pause'),

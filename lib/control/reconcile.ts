@@ -199,7 +199,9 @@ async function reconcileUnderLease(
     if (earlier) return replay(decisionId, deps, now, earlier);
   }
 
-  const all = await fleet.list({ includeTerminated: input.kind === 'ec2-state' });
+  // Terminated instances too: an ec2-state event may be about one, and they settle in-flight
+  // launches whose instance already ended (interrupted, scaled in) before the record expires.
+  const all = await fleet.list({ includeTerminated: true });
   if (input.kind === 'ec2-state' && !all.some((i) => i.instanceId === input.instanceId)) {
     // EC2 state changes arrive for every instance in the account: only ours trigger a decision.
     metrics.count(ControlMetrics.foreignInstances);
@@ -227,8 +229,10 @@ async function reconcileUnderLease(
     snapshotReceivedAt = receivedAtOf(input, now).toISOString();
   }
 
+  const gone = all.filter((i) => i.state === 'terminated');
   const fleetState: FleetState = {
     instances,
+    ...(gone.length > 0 ? { goneInstances: gone } : {}),
     inFlight,
     drains,
     unavailableOfferings: unavailable,

@@ -79,14 +79,16 @@ function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
 }
 
 /**
- * In-flight entries minus the instances EC2 already lists for the same decision. A decision
+ * In-flight entries minus the instances EC2 already lists (in any state, terminated included)
+ * for the same decision. A decision
  * can have several launch groups, so listed instances are matched per decision by count
  * (same instance type first, since the launcher may fall back to another type), in launchId
  * order; whatever is left is still in flight.
  */
 function unmatchedInFlight(fleet: FleetState, nowMs: number): UnmatchedInFlight[] {
   const listedByDecision = new Map<string, ManagedInstance[]>();
-  for (const i of fleet.instances) {
+  // Terminated instances count too: their launch happened, it is not on its way any more.
+  for (const i of [...fleet.instances, ...(fleet.goneInstances ?? [])]) {
     if (!i.decisionId) continue;
     const list = listedByDecision.get(i.decisionId) ?? [];
     list.push(i);

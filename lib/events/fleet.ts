@@ -128,6 +128,12 @@ export const FleetState = z.object({
   inFlight: z.array(InFlightLaunch).default([]),
   drains: z.array(DrainInProgress).default([]),
   unavailableOfferings: z.array(UnavailableOffering).default([]),
+  /**
+   * Instances of the cluster EC2 still lists as terminated (about an hour after they end). They
+   * are never capacity: they only tell the planner that an in-flight launch did happen, so a
+   * launch whose instance already ended is not counted as capacity on its way. Absent = none.
+   */
+  goneInstances: z.array(ManagedInstance).optional(),
   /** Launch setups and quotas backed off (I10); absent = none. */
   backoffs: z.array(LaunchBackoff).optional(),
   /** Time of the most recent launch decision (for delayAfterScaleOut). */

@@ -88,15 +88,20 @@ const ageOf = (iso: string, now: Date): number | null => {
   return Number.isFinite(t) ? Math.max(0, Math.round((now.getTime() - t) / 1000)) : null;
 };
 
-/** Tailscale devices by hostname, or the reason they cannot be listed. */
-async function tailscaleDevices(
+/** Devices by hostname (the cluster's first tag), read fresh on every call. */
+export type DeviceLister = () => Promise<Map<string, { online: boolean; lastSeen?: string }>>;
+
+/**
+ * A lister of the cluster's Tailscale devices built from the stack's OAuth secret, or the reason
+ * there is none. Used by `status` (once) and `verify` (every poll); the client is interactive:
+ * one retry, a few seconds at most per call.
+ */
+export async function tailscaleDeviceLister(
   env: OpsEnvironment,
   clients: OpsClients,
   deployment: Deployment,
   config: Config,
-): Promise<
-  { ok: true; byHost: Map<string, { online: boolean; lastSeen?: string }> } | { ok: false; reason: string }
-> {
+): Promise<{ ok: true; list: DeviceLister } | { ok: false; reason: string }> {
   if (!deployment.tailscaleOAuthSecretArn) {
     return { ok: false, reason: 'the stack has no Tailscale OAuth secret output' };
   }
@@ -121,14 +126,13 @@ async function tailscaleDevices(
     tailnet: config.tailscale.tailnet,
     fetch: env.fetch,
     clock: env.clock,
-    // status is interactive: one retry, a few seconds at most.
     maxAttempts: 2,
     maxElapsedMs: 5000,
     baseDelayMs: 200,
     requestTimeoutMs: 5000,
   });
-  const byHost = new Map<string, { online: boolean; lastSeen?: string }>();
-  try {
+  const list: DeviceLister = async () => {
+    const byHost = new Map<string, { online: boolean; lastSeen?: string }>();
     for (const tag of config.tailscale.tags.slice(0, 1)) {
       for (const d of await client.listDevices({ tag })) {
         byHost.set(d.hostname, {
@@ -137,11 +141,28 @@ async function tailscaleDevices(
         });
       }
     }
+    return byHost;
+  };
+  return { ok: true, list };
+}
+
+/** Tailscale devices by hostname, or the reason they cannot be listed. */
+async function tailscaleDevices(
+  env: OpsEnvironment,
+  clients: OpsClients,
+  deployment: Deployment,
+  config: Config,
+): Promise<
+  { ok: true; byHost: Map<string, { online: boolean; lastSeen?: string }> } | { ok: false; reason: string }
+> {
+  const lister = await tailscaleDeviceLister(env, clients, deployment, config);
+  if (!lister.ok) return lister;
+  try {
+    return { ok: true, byHost: await lister.list() };
   } catch (err) {
     // Client errors carry at most the server's scrubbed message, never credentials.
     return { ok: false, reason: `the Tailscale API could not be used: ${(err as Error).message}` };
   }
-  return { ok: true, byHost };
 }
 
 /**

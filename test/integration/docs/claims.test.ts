@@ -69,6 +69,7 @@ const COMMANDS = [
   'agent',
   'status',
   'doctor',
+  'verify',
   'pause',
   'resume',
 ] as const;
@@ -111,6 +112,7 @@ const MODULES: Record<(typeof COMMANDS)[number], () => Promise<{ run: CommandRun
   agent: () => import('../../../lib/cli/agent.js'),
   status: () => import('../../../lib/cli/status.js'),
   doctor: () => import('../../../lib/cli/doctor.js'),
+  verify: () => import('../../../lib/cli/verify.js'),
   pause: () => import('../../../lib/cli/pause.js'),
   resume: () => import('../../../lib/cli/resume.js'),
 };
