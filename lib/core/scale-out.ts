@@ -28,6 +28,7 @@ import {
   untoleratedTaint,
   ZONE_KEYS,
 } from './matching.js';
+import { type MixedItem, type MixedNode, type MixedType, packMixed } from './mixed-packing.js';
 import {
   binsLowerBound,
   fitCount,
@@ -1045,7 +1046,236 @@ function planShapes(
     }
   }
 
-  // 4. New nodes, per group of shapes with the same allowed types / zones / capacity types.
+  // 4. New nodes: every shape that may share a node packed together (lib/core/mixed-packing.ts);
+  // when that plan does not fit the limits, per group of shapes with the same allowed types,
+  // zones and capacity types, each group's type chosen to cover the most pods within them.
+  const drafts =
+    planMixedLaunches(ctx, b, head, helpable, types, outcome) ??
+    planGroupLaunches(ctx, b, head, names, helpable, outcome);
+
+  const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
+  const launchedFor = new Map<string, { pods: number; launches: string[] }>();
+  for (const [, d] of sortedDrafts) {
+    const index = b.launches.length;
+    const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
+    const launch: PlannedLaunch = {
+      launchId: `${ctx.decisionId}-${index}`,
+      instanceTypes: [d.type.spec.instanceType, ...d.fallbacks],
+      capacityTypes: d.caps,
+      arch: d.type.spec.arch as Arch,
+      count: d.count,
+      zones: d.zones,
+      shapeIds: [...new Set(d.parts.map((p) => p.shape.id))].sort(),
+      podsCovered: d.parts.reduce((a, p) => a + p.pods, 0),
+      estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
+      reason,
+    };
+    b.launches.push(launch);
+    b.explain('scale-out', reason, launch.launchId);
+    for (const part of d.parts) {
+      const a = launchedFor.get(part.shape.id) ?? { pods: 0, launches: [] };
+      a.pods += part.pods;
+      if (!a.launches.includes(launch.launchId)) a.launches.push(launch.launchId);
+      launchedFor.set(part.shape.id, a);
+    }
+  }
+  for (const s of helpable) {
+    const a = launchedFor.get(s.shape.id);
+    if (!a) continue;
+    const launches = b.launches.filter((l) => a.launches.includes(l.launchId));
+    const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
+    b.podAnswers.push(
+      answer(
+        s,
+        'launched-for',
+        a.pods,
+        `launch:${a.launches[0]}`,
+        `triggered scale-up: ${what} (${a.launches.join(', ')})`,
+        {
+          targets: a.launches.slice(0, 8),
+        },
+      ),
+    );
+  }
+  return outcome;
+}
+
+/** A launch being assembled: nodes of one type, zones and capacity types. */
+interface Draft {
+  type: TypeInfo;
+  caps: CapacityType[];
+  zones: string[];
+  count: number;
+  parts: Array<{ shape: PendingShape; pods: number }>;
+  fallbacks: string[];
+  runnerUp?: { type: string; perPod: number };
+}
+
+/**
+ * New nodes with every shape that may share a node packed together (lib/core/mixed-packing.ts):
+ * shapes with the same zones and capacity types share nodes whenever some type is allowed for
+ * all of a node's pods and holds them; each node is launched as the cheapest such type, its
+ * other types (same architecture) are the fallbacks. Returns undefined, having changed nothing,
+ * when the plan does not fit the headroom: the per-group planner then covers as many pods as
+ * the limits allow and explains the clamp.
+ */
+function planMixedLaunches(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  helpable: readonly ShapeInfo[],
+  types: readonly TypeInfo[],
+  outcome: ScaleOutOutcome,
+): Map<string, Draft> | undefined {
+  const waiting: ShapeInfo[] = [];
+  const groups = new Map<string, ShapeInfo[]>();
+  const allowedByKey = new Map<string, number[]>();
+  const allowedOf = new Map<ShapeInfo, number[]>();
+  for (const s of helpable) {
+    if (s.remaining === 0) continue;
+    let allowed = allowedByKey.get(s.typesKey);
+    if (!allowed) {
+      allowed = s.types
+        .filter((t) => t.available && t.caps.some((c) => s.caps.includes(c)))
+        .map((t) => t.idx);
+      allowedByKey.set(s.typesKey, allowed);
+    }
+    if (allowed.length === 0) {
+      waiting.push(s);
+      continue;
+    }
+    allowedOf.set(s, allowed);
+    const key = `${s.zones.join(',')}|${s.caps.join(',')}`;
+    const list = groups.get(key);
+    if (list) list.push(s);
+    else groups.set(key, [s]);
+  }
+  const mixedTypes: MixedType[] = types.map((t) => ({
+    free: freeOf(t.room),
+    price: t.price,
+    name: t.spec.instanceType,
+  }));
+  interface Packed {
+    members: ShapeInfo[];
+    nodes: MixedNode[];
+  }
+  const packed: Packed[] = [];
+  const need = { nodes: 0, vcpu: 0, memoryMiB: 0, costUsd: 0 };
+  for (const key of [...groups.keys()].sort()) {
+    const members = groups.get(key) as ShapeInfo[];
+    const items: MixedItem[] = members.map((s) => ({
+      ...s.item,
+      count: s.remaining,
+      allowed: allowedOf.get(s) as number[],
+    }));
+    const r = packMixed(items, mixedTypes);
+    if (r.covered.some((c, i) => c < (items[i] as MixedItem).count)) return undefined;
+    for (const n of r.nodes) {
+      const t = types[n.types[0] as number] as TypeInfo;
+      need.nodes += 1;
+      need.vcpu += t.spec.vcpu;
+      need.memoryMiB += t.spec.memoryMiB;
+      need.costUsd += t.worstPrice;
+    }
+    packed.push({ members, nodes: r.nodes });
+  }
+  if (
+    need.nodes > head.nodes ||
+    need.vcpu > head.vcpu ||
+    need.memoryMiB > head.memoryMiB ||
+    need.costUsd > head.costUsd + 1e-9
+  ) {
+    return undefined;
+  }
+
+  if (waiting.length > 0) {
+    const availability = candidateAvailability(ctx);
+    for (const s of waiting) {
+      const msg = unavailableReason(
+        availability,
+        s.types.map((t) => t.spec.instanceType),
+        s.caps,
+        ctx.now,
+      );
+      b.explain(
+        'waiting',
+        `${plural(s.remaining, 'pod')} of shape ${shapeName(s.shape)} wait: ${msg}`,
+        s.shape.id,
+      );
+      b.podAnswers.push(answer(s, 'waiting-for-offering', s.remaining, 'offering-unavailable', msg));
+    }
+  }
+
+  // Nodes of one type, zones and capacity types become one launch; its fallbacks are the types
+  // (same architecture) that hold every one of its nodes, cheapest first.
+  interface Gathered {
+    type: TypeInfo;
+    caps: CapacityType[];
+    zones: string[];
+    count: number;
+    pods: Map<ShapeInfo, number>;
+    others: number[] | undefined;
+  }
+  const gathered = new Map<string, Gathered>();
+  for (const { members, nodes } of packed) {
+    const first = members[0] as ShapeInfo;
+    for (const n of nodes) {
+      const t = types[n.types[0] as number] as TypeInfo;
+      const caps = first.caps.filter((c) => t.caps.includes(c));
+      const key = `${t.spec.arch}|${t.spec.instanceType}|${first.zones.join(',')}|${caps.join(',')}`;
+      let g = gathered.get(key);
+      if (!g) {
+        g = { type: t, caps, zones: first.zones, count: 0, pods: new Map(), others: undefined };
+        gathered.set(key, g);
+      }
+      g.count += 1;
+      for (const [i, k] of n.contents) {
+        const s = members[i] as ShapeInfo;
+        g.pods.set(s, (g.pods.get(s) ?? 0) + k);
+      }
+      const others = n.types.slice(1).filter((i) => (types[i] as TypeInfo).spec.arch === t.spec.arch);
+      g.others = g.others ? g.others.filter((i) => others.includes(i)) : others;
+    }
+  }
+  const drafts = new Map<string, Draft>();
+  for (const key of [...gathered.keys()].sort()) {
+    const g = gathered.get(key) as Gathered;
+    consume(head, g.type, g.count);
+    const candidates = (g.others ?? []).map((i) => types[i] as TypeInfo);
+    const fallbacks = affordableFallbacks(head, g.type, g.count, candidates, g.caps, MAX_FALLBACKS);
+    const parts = [...g.pods].map(([s, pods]) => ({ shape: s.shape, pods }));
+    const pods = parts.reduce((a, p) => a + p.pods, 0);
+    for (const [s, k] of g.pods) s.remaining -= k;
+    outcome.coveredByLaunches += pods;
+    const runner = fallbacks[0];
+    drafts.set(key, {
+      type: g.type,
+      caps: g.caps,
+      zones: g.zones,
+      count: g.count,
+      parts,
+      fallbacks: fallbacks.map((o) => o.spec.instanceType),
+      ...(runner
+        ? { runnerUp: { type: runner.spec.instanceType, perPod: (g.count * runner.price) / pods } }
+        : {}),
+    });
+  }
+  return drafts;
+}
+
+/**
+ * New nodes per group of shapes with the same allowed types, zones and capacity types (oldest
+ * group first): each group gets the type with the lowest cost for packing all its pods, or, when
+ * the limits bite, the type that covers the most pods within them.
+ */
+function planGroupLaunches(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  names: HeadroomLimits,
+  helpable: readonly ShapeInfo[],
+  outcome: ScaleOutOutcome,
+): Map<string, Draft> {
   const groups = new Map<string, ShapeInfo[]>();
   for (const s of helpable) {
     if (s.remaining === 0) continue;
@@ -1069,15 +1299,6 @@ function planShapes(
     return oa.oldest - oc.oldest || (oa.name < oc.name ? -1 : oa.name > oc.name ? 1 : 0);
   });
 
-  interface Draft {
-    type: TypeInfo;
-    caps: CapacityType[];
-    zones: string[];
-    count: number;
-    parts: Array<{ shape: PendingShape; pods: number }>;
-    fallbacks: string[];
-    runnerUp?: { type: string; perPod: number };
-  }
   const drafts = new Map<string, Draft>();
   for (const [, members] of orderedGroups) {
     const first = members[0] as ShapeInfo;
@@ -1175,51 +1396,7 @@ function planShapes(
     }
   }
 
-  const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
-  const launchedFor = new Map<string, { pods: number; launches: string[] }>();
-  for (const [, d] of sortedDrafts) {
-    const index = b.launches.length;
-    const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
-    const launch: PlannedLaunch = {
-      launchId: `${ctx.decisionId}-${index}`,
-      instanceTypes: [d.type.spec.instanceType, ...d.fallbacks],
-      capacityTypes: d.caps,
-      arch: d.type.spec.arch as Arch,
-      count: d.count,
-      zones: d.zones,
-      shapeIds: [...new Set(d.parts.map((p) => p.shape.id))].sort(),
-      podsCovered: d.parts.reduce((a, p) => a + p.pods, 0),
-      estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
-      reason,
-    };
-    b.launches.push(launch);
-    b.explain('scale-out', reason, launch.launchId);
-    for (const part of d.parts) {
-      const a = launchedFor.get(part.shape.id) ?? { pods: 0, launches: [] };
-      a.pods += part.pods;
-      if (!a.launches.includes(launch.launchId)) a.launches.push(launch.launchId);
-      launchedFor.set(part.shape.id, a);
-    }
-  }
-  for (const s of helpable) {
-    const a = launchedFor.get(s.shape.id);
-    if (!a) continue;
-    const launches = b.launches.filter((l) => a.launches.includes(l.launchId));
-    const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
-    b.podAnswers.push(
-      answer(
-        s,
-        'launched-for',
-        a.pods,
-        `launch:${a.launches[0]}`,
-        `triggered scale-up: ${what} (${a.launches.join(', ')})`,
-        {
-          targets: a.launches.slice(0, 8),
-        },
-      ),
-    );
-  }
-  return outcome;
+  return drafts;
 }
 
 /** Short machine-readable name of the binding limit: `maxNodes`, `schedule:<name>`, `maxVcpus`, … */
