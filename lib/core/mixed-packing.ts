@@ -40,8 +40,10 @@ export interface MixedItem extends PackItem {
 export interface MixedNode {
   /** Type indices that hold everything on the node and are allowed for all of it, cheapest first. */
   types: number[];
-  /** Pods per item index placed on this node. */
+  /** Pods per item index placed on each of these nodes. */
   contents: Array<[item: number, pods: number]>;
+  /** Identical nodes (same types, same contents). */
+  count: number;
 }
 
 /** Result of {@link packMixed}. */
@@ -70,22 +72,38 @@ interface Node {
   gpu: number;
   pods: number;
   ports: Set<string> | null;
-  /** Types allowed for everything on the node within this pass's size cap (membership). */
-  allowed: Uint8Array;
-  /** Types allowed for everything on the node, cap or not: the final type list is drawn from these. */
-  full: Uint8Array;
-  /** Allowed types that still hold the node's contents, cheapest first. */
-  fit: number[];
-  /** Largest free CPU / memory over `fit`: a cheap first test before the per-type one. */
+  /**
+   * The Pareto front of the node's candidate types: allowed for everything on it (within this
+   * pass's size cap), holding it, and not smaller in every dimension than another such type. A
+   * pod fits some candidate iff it fits one of these, and the front only shrinks as the node
+   * fills (a type that no longer holds the node hides nothing that still does), so checks cost
+   * the front's size (a handful), not the type count.
+   */
+  front: number[];
+  /** The membership masks (size-capped) applied so far: the candidates are their intersection. */
+  masks: Uint8Array[];
+  /** The ids of `masks` in order: the key of their cached front (see FrontCache). */
+  combo: string;
+  /** The items' own allowed masks (no cap): the final type list is drawn from their intersection. */
+  fulls: Uint8Array[];
+  /** Upper bounds of the free CPU / memory / pod slots over the front: a cheap first test. */
   maxCpu: number;
   maxMem: number;
   maxPods: number;
+  /** After a pass: the candidates cheapest first, and the cheapest (what the node costs). */
+  fit: number[];
+  cheapest: number;
+  /** Pods per item on each node of the class. */
   contents: Array<[number, number]>;
+  /** Identical nodes this entry stands for (a big shape fills many alike: one entry, not hundreds). */
+  mult: number;
 }
 
 /** How many pods of `item` fit on type `t` of node `n` (host ports: at most one, never reused). */
 function fitOn(t: MixedType, n: Node, item: PackItem): number {
   const f = t.free;
+  // Candidate lists may name types the node has outgrown; a request of 0 would not notice.
+  if (!holds(t, n)) return 0;
   let k = f.pods - n.pods;
   if (k <= 0) return 0;
   if (item.cpuMilli > 0) k = Math.min(k, Math.floor((f.cpu - n.cpu) / item.cpuMilli));
@@ -100,17 +118,46 @@ function fitOn(t: MixedType, n: Node, item: PackItem): number {
   return k;
 }
 
-/** Whether type `t` holds usage `u` (a node's or two nodes' together) plus its ports. */
+/** Whether type `t` holds usage `u` (a node's or two nodes' together), ports aside. */
 function holds(t: MixedType, u: Pick<Node, 'cpu' | 'mem' | 'eph' | 'gpu' | 'pods'>): boolean {
   const f = t.free;
   return f.cpu >= u.cpu && f.mem >= u.mem && f.eph >= u.eph && f.gpu >= u.gpu && f.pods >= u.pods;
+}
+
+/** Whether `a` has at least `b`'s room in every dimension and no DaemonSet port `b` lacks. */
+function dominates(a: Free, b: Free): boolean {
+  return (
+    a.cpu >= b.cpu &&
+    a.mem >= b.mem &&
+    a.pods >= b.pods &&
+    a.eph >= b.eph &&
+    a.gpu >= b.gpu &&
+    (a.ports === null || a.ports === b.ports)
+  );
+}
+
+/** The Pareto front of `idxs` (biggest CPU first). */
+function paretoFront(types: readonly MixedType[], idxs: Iterable<number>): number[] {
+  const sorted = [...idxs].sort((a, b) => {
+    const fa = (types[a] as MixedType).free;
+    const fb = (types[b] as MixedType).free;
+    return (
+      fb.cpu - fa.cpu || fb.mem - fa.mem || fb.pods - fa.pods || fb.eph - fa.eph || fb.gpu - fa.gpu || a - b
+    );
+  });
+  const front: number[] = [];
+  for (const i of sorted) {
+    const f = (types[i] as MixedType).free;
+    if (!front.some((j) => dominates((types[j] as MixedType).free, f))) front.push(i);
+  }
+  return front;
 }
 
 function refresh(types: readonly MixedType[], n: Node): void {
   let c = 0;
   let m = 0;
   let p = 0;
-  for (const i of n.fit) {
+  for (const i of n.front) {
     const f = (types[i] as MixedType).free;
     if (f.cpu - n.cpu > c) c = f.cpu - n.cpu;
     if (f.mem - n.mem > m) m = f.mem - n.mem;
@@ -129,42 +176,175 @@ function byPrice(types: readonly MixedType[]): (a: number, b: number) => number 
   };
 }
 
+/** Whether every mask admits type `i`. */
+function admitted(masks: readonly Uint8Array[], i: number): boolean {
+  for (const m of masks) if (m[i] !== 1) return false;
+  return true;
+}
+
 /**
- * Place up to `want` pods of `item` on node `n`: as many as the best remaining type takes, then
- * narrow the node's types to those that hold the result. Returns the pods placed.
+ * Pareto fronts per combination of masks, for one pass. The front of every type the masks admit
+ * (whether or not it still holds a node) is a valid candidate list for any node under those
+ * masks: a type that is hidden is dominated by a front type, which holds whatever it holds.
  */
-function placeOn(
-  types: readonly MixedType[],
-  n: Node,
-  item: MixedItem,
-  mask: Uint8Array,
-  full: Uint8Array,
-  want: number,
-): number {
+interface FrontCache {
+  types: readonly MixedType[];
+  ids: Map<Uint8Array, number>;
+  fronts: Map<string, number[]>;
+}
+
+function comboFront(cache: FrontCache, masks: readonly Uint8Array[], key: string): number[] {
+  let front = cache.fronts.get(key);
+  if (!front) {
+    const idxs: number[] = [];
+    for (let i = 0; i < cache.types.length; i++) if (admitted(masks, i)) idxs.push(i);
+    front = paretoFront(cache.types, idxs);
+    cache.fronts.set(key, front);
+  }
+  return front;
+}
+
+function maskId(cache: FrontCache, mask: Uint8Array): number {
+  let id = cache.ids.get(mask);
+  if (id === undefined) {
+    id = cache.ids.size;
+    cache.ids.set(mask, id);
+  }
+  return id;
+}
+
+/** The candidates the last probe used, and whether they need a new mask (no allocation per probe). */
+let probedFront: number[] = [];
+let probedNewMask = false;
+
+/** How many pods of `item` one node of `n` takes (0: none), without changing it. */
+function probe(cache: FrontCache, n: Node, item: MixedItem, mask: Uint8Array, want: number): number {
+  const types = cache.types;
+  let front = n.front;
+  const newMask = !n.masks.includes(mask);
+  if (newMask) {
+    // Types in the cached front that no longer hold the node get 0 from fitOn.
+    front = comboFront(cache, [...n.masks, mask], `${n.combo},${maskId(cache, mask)}`);
+  }
   let k = 0;
-  for (const i of n.fit) {
-    if (mask[i] !== 1) continue;
+  for (const i of front) {
     const f = fitOn(types[i] as MixedType, n, item);
     if (f > k) k = f;
     if (k >= want) break;
   }
-  if (k === 0) return 0;
-  k = Math.min(k, want);
-  const kept: number[] = [];
-  for (const i of n.fit) if (mask[i] === 1 && fitOn(types[i] as MixedType, n, item) >= k) kept.push(i);
-  n.fit = kept;
-  if (n.allowed !== mask) {
-    n.allowed = intersect(n.allowed, mask);
+  probedFront = front;
+  probedNewMask = newMask;
+  return k;
+}
+
+/** Put `k` pods of item `idx` on each node of `n`; the candidates that take fewer leave the front. */
+function commit(
+  cache: FrontCache,
+  n: Node,
+  idx: number,
+  item: MixedItem,
+  mask: Uint8Array,
+  full: Uint8Array,
+  k: number,
+): void {
+  // Uses the candidates of the probe just made on `n` (or on the class it was split from).
+  const types = cache.types;
+  n.front = probedFront.filter((i) => fitOn(types[i] as MixedType, n, item) >= k);
+  if (probedNewMask) {
+    n.masks.push(mask);
+    n.combo = `${n.combo},${maskId(cache, mask)}`;
   }
-  if (n.full !== full) n.full = intersect(n.full, full);
+  if (!n.fulls.includes(full)) n.fulls.push(full);
   n.cpu += k * item.cpuMilli;
   n.mem += k * item.memoryMiB;
   n.eph += k * item.ephemeralMiB;
   n.gpu += k * item.gpus;
   n.pods += k;
   if (item.hostPorts.length > 0) n.ports = addPorts(n.ports, item.hostPorts);
-  refresh(types, n);
-  return k;
+  n.contents.push([idx, k]);
+  refresh(cache.types, n);
+}
+
+/** A copy of class `n` standing for `mult` of its nodes (its own lists: commit changes them in place). */
+function split(n: Node, mult: number): Node {
+  return {
+    ...n,
+    masks: n.masks.slice(),
+    fulls: n.fulls.slice(),
+    contents: n.contents.slice(),
+    mult,
+  };
+}
+
+/**
+ * Place up to `want` pods of item `idx` on the class `n` (first fit): every node of it takes
+ * as many as it can; when fewer pods remain, the class splits into nodes that take the full
+ * count, one that takes the rest, and untouched ones (`add` receives the new classes).
+ * Returns the pods placed.
+ */
+function placeOnClass(
+  cache: FrontCache,
+  n: Node,
+  idx: number,
+  item: MixedItem,
+  mask: Uint8Array,
+  full: Uint8Array,
+  want: number,
+  add: (n: Node) => void,
+): number {
+  const pk = probe(cache, n, item, mask, n.mult === 1 ? want : Number.POSITIVE_INFINITY);
+  if (pk === 0) return 0;
+  if (n.mult === 1) {
+    const k = Math.min(pk, want);
+    commit(cache, n, idx, item, mask, full, k);
+    return k;
+  }
+  const per = pk;
+  const whole = Math.min(n.mult, Math.floor(want / per));
+  if (whole === n.mult) {
+    commit(cache, n, idx, item, mask, full, per);
+    return per * n.mult;
+  }
+  const rest = want - whole * per; // < per: what is left after the whole nodes
+  let untouched = n.mult - whole - (rest > 0 ? 1 : 0);
+  if (whole > 0) {
+    const a = split(n, whole);
+    commit(cache, a, idx, item, mask, full, per);
+    add(a);
+  }
+  if (rest > 0) {
+    const b = untouched === 0 ? n : split(n, 1);
+    if (b === n) {
+      n.mult = 1;
+      untouched = -1; // n itself became the partial node
+    }
+    commit(cache, b, idx, item, mask, full, rest);
+    if (b !== n) add(b);
+  }
+  if (untouched >= 0) n.mult = untouched;
+  return whole * per + rest;
+}
+
+/** Nodes per block of the first-fit scan (as a shift): 32. */
+const BLOCK_SHIFT = 5;
+
+/** The largest room (over each node's types) of a block of nodes, per dimension. */
+interface BlockMax {
+  cpu: number;
+  mem: number;
+  pods: number;
+}
+
+function blockMax(nodes: readonly Node[], blk: number): BlockMax {
+  const m = { cpu: 0, mem: 0, pods: 0 };
+  const end = Math.min(nodes.length, (blk + 1) << BLOCK_SHIFT);
+  for (let j = blk << BLOCK_SHIFT; j < end; j++) {
+    const n = nodes[j] as Node;
+    if (n.maxCpu > m.cpu) m.cpu = n.maxCpu;
+    if (n.maxMem > m.mem) m.mem = n.maxMem;
+    if (n.maxPods > m.pods) m.pods = n.maxPods;
+  }
+  return m;
 }
 
 /**
@@ -177,10 +357,9 @@ function packOnce(
   types: readonly MixedType[],
   order: readonly number[],
   ceiling: Uint8Array | null,
-  cmp: (a: number, b: number) => number,
 ): { nodes: Node[]; covered: number[] } {
-  // One membership mask and one price-sorted list per distinct allowed set.
-  const masks = new Map<readonly number[], { mask: Uint8Array; full: Uint8Array; sorted: number[] }>();
+  // One membership mask and one Pareto front per distinct allowed set.
+  const masks = new Map<readonly number[], { mask: Uint8Array; full: Uint8Array; front: number[] }>();
   const maskOf = (allowed: readonly number[]) => {
     let m = masks.get(allowed);
     if (!m) {
@@ -190,7 +369,7 @@ function packOnce(
       for (const i of within) mask[i] = 1;
       const full = new Uint8Array(types.length);
       for (const i of allowed) full[i] = 1;
-      m = { mask, full, sorted: [...new Set(within)].sort(cmp) };
+      m = { mask, full, front: paretoFront(types, new Set(within)) };
       masks.set(allowed, m);
     }
     return m;
@@ -203,20 +382,37 @@ function packOnce(
     minMem = Math.min(minMem, it.memoryMiB);
   }
   const nodes: Node[] = [];
+  const cache: FrontCache = { types, ids: new Map(), fronts: new Map() };
+  const blocks: BlockMax[] = [];
   const covered = new Array<number>(items.length).fill(0);
   let live = 0; // nodes before this index take no more items
+  const push = (n: Node) => {
+    nodes.push(n);
+    const blk = (nodes.length - 1) >> BLOCK_SHIFT;
+    const bm = blocks[blk];
+    if (bm) {
+      bm.cpu = Math.max(bm.cpu, n.maxCpu);
+      bm.mem = Math.max(bm.mem, n.maxMem);
+      bm.pods = Math.max(bm.pods, n.maxPods);
+    } else blocks.push({ cpu: n.maxCpu, mem: n.maxMem, pods: n.maxPods });
+  };
   for (const idx of order) {
     const item = items[idx] as MixedItem;
-    const { mask, full, sorted } = maskOf(item.allowed);
+    const { mask, full, front } = maskOf(item.allowed);
     let r = item.count;
-    for (let j = live; j < nodes.length && r > 0; j++) {
-      const n = nodes[j] as Node;
-      if (n.maxPods <= 0 || item.cpuMilli > n.maxCpu || item.memoryMiB > n.maxMem) continue;
-      const k = placeOn(types, n, item, mask, full, r);
-      if (k > 0) {
-        n.contents.push([idx, k]);
-        r -= k;
+    // First fit, skipping whole blocks of nodes whose best room is too small.
+    for (let blk = live >> BLOCK_SHIFT; blk < blocks.length && r > 0; blk++) {
+      const bm = blocks[blk] as BlockMax;
+      if (bm.pods <= 0 || item.cpuMilli > bm.cpu || item.memoryMiB > bm.mem) continue;
+      const end = Math.min(nodes.length, (blk + 1) << BLOCK_SHIFT);
+      let touched = false;
+      for (let j = Math.max(live, blk << BLOCK_SHIFT); j < end && r > 0; j++) {
+        const n = nodes[j] as Node;
+        if (n.maxPods <= 0 || item.cpuMilli > n.maxCpu || item.memoryMiB > n.maxMem) continue;
+        touched = true;
+        r -= placeOnClass(cache, n, idx, item, mask, full, r, push);
       }
+      if (touched) blocks[blk] = blockMax(nodes, blk);
     }
     while (r > 0) {
       const n: Node = {
@@ -226,19 +422,30 @@ function packOnce(
         gpu: 0,
         pods: 0,
         ports: null,
-        allowed: mask,
-        full,
-        fit: sorted,
+        front,
+        masks: [mask],
+        combo: String(maskId(cache, mask)),
+        fulls: [],
+        fit: [],
         maxCpu: 0,
         maxMem: 0,
         maxPods: 0,
+        cheapest: -1,
         contents: [],
+        mult: 1,
       };
-      const k = placeOn(types, n, item, mask, full, r);
-      if (k === 0) break; // no allowed type holds even one pod: left uncovered
-      n.contents.push([idx, k]);
-      nodes.push(n);
-      r -= k;
+      const pk = probe(cache, n, item, mask, Number.POSITIVE_INFINITY);
+      if (pk === 0) break; // no allowed type holds even one pod: left uncovered
+      const whole = Math.floor(r / pk);
+      if (whole > 0) {
+        n.mult = whole;
+        commit(cache, n, idx, item, mask, full, pk);
+        r -= whole * pk;
+      } else {
+        commit(cache, n, idx, item, mask, full, r);
+        r = 0;
+      }
+      push(n);
     }
     covered[idx] = item.count - r;
     while (live < nodes.length) {
@@ -247,18 +454,85 @@ function packOnce(
       live++;
     }
   }
+  const cmp = byPrice(types);
+  for (const n of nodes) settle(types, n, cmp);
   return { nodes, covered };
+}
+
+/** The node's candidates (every type its masks admit that holds it), cheapest first, and the cheapest. */
+function settle(types: readonly MixedType[], n: Node, cmp: (a: number, b: number) => number): void {
+  const fit: number[] = [];
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i] as MixedType;
+    if (admitted(n.masks, i) && holds(t, n) && portsFit(t, n, null)) fit.push(i);
+  }
+  n.fit = fit.sort(cmp);
+  n.cheapest = fit[0] as number;
 }
 
 /**
  * Pack `items` onto new nodes of `types` (see the module header). Items need not be sorted.
  * Pods an item's allowed types cannot hold at all are left uncovered (the caller has already
  * filtered those out; the count is reported, never dropped silently).
+ *
+ * Items whose allowed types never overlap, even through other items (arm64-only and
+ * amd64-only pods), can never share a node: each such component is packed on its own, so each
+ * gets the node size that suits it.
  */
 export function packMixed(
   items: readonly MixedItem[],
   types: readonly MixedType[],
   bounds: MixedBounds = {},
+): MixedResult {
+  const parent = types.map((_, i) => i);
+  const find = (x: number): number => {
+    let r = x;
+    while (parent[r] !== r) r = parent[r] as number;
+    while (parent[x] !== r) {
+      const next = parent[x] as number;
+      parent[x] = r;
+      x = next;
+    }
+    return r;
+  };
+  const seen = new Set<readonly number[]>(); // shapes share allowed lists: union each list once
+  for (const it of items) {
+    const first = it.allowed[0];
+    if (first === undefined || seen.has(it.allowed)) continue;
+    seen.add(it.allowed);
+    for (const i of it.allowed) parent[find(i)] = find(first);
+  }
+  const byRoot = new Map<number, number[]>();
+  items.forEach((it, i) => {
+    const root = it.allowed[0] === undefined ? -1 : find(it.allowed[0]);
+    const list = byRoot.get(root);
+    if (list) list.push(i);
+    else byRoot.set(root, [i]);
+  });
+  if (byRoot.size <= 1) return packComponent(items, types, bounds);
+  const out: MixedResult = { nodes: [], covered: new Array<number>(items.length).fill(0), moves: 0 };
+  for (const root of [...byRoot.keys()].sort((a, b) => a - b)) {
+    const members = byRoot.get(root) as number[];
+    const r = packComponent(
+      members.map((i) => items[i] as MixedItem),
+      types,
+      bounds,
+    );
+    for (const n of r.nodes) {
+      out.nodes.push({ ...n, contents: n.contents.map(([i, k]) => [members[i] as number, k]) });
+    }
+    r.covered.forEach((c, i) => {
+      out.covered[members[i] as number] = c;
+    });
+    out.moves += r.moves;
+  }
+  return out;
+}
+
+function packComponent(
+  items: readonly MixedItem[],
+  types: readonly MixedType[],
+  bounds: MixedBounds,
 ): MixedResult {
   const cmp = byPrice(types);
   // Which resource is scarce: total demand relative to the biggest type's room.
@@ -296,10 +570,12 @@ export function packMixed(
   // in CPU and memory), and the cheapest result wins.
   const union = new Set<number>();
   let totPods = 0;
+  const lists = new Set<readonly number[]>();
   for (const it of items) {
-    for (const i of it.allowed) union.add(i);
+    lists.add(it.allowed);
     totPods += it.count;
   }
+  for (const list of lists) for (const i of list) union.add(i);
   const fluid = (i: number) => {
     const t = types[i] as MixedType;
     const f = t.free;
@@ -321,46 +597,59 @@ export function packMixed(
     }
     ceilings.push(mask);
   }
-  let best: MixedResult | undefined;
+  let best: { nodes: Node[]; moves: number; covered: number[] } | undefined;
   let bestCost = Number.POSITIVE_INFINITY;
+  let bestCount = 0;
   for (const ceiling of ceilings) {
-    const pass = packOnce(items, types, order, ceiling, cmp);
+    const pass = packOnce(items, types, order, ceiling);
     const done = improve(types, pass.nodes, bounds);
     const short = pass.covered.reduce((a, c, i) => a + (items[i] as MixedItem).count - c, 0);
     let cost = 0;
-    for (const n of done.nodes) cost += (types[n.types[0] as number] as MixedType).price;
+    let count = 0;
+    for (const n of done.nodes) {
+      cost += (types[n.cheapest] as MixedType).price * n.mult;
+      count += n.mult;
+    }
     // Covering every pod comes first; then cost; then fewer nodes.
     const score = short * 1e12 + cost;
-    if (
-      !best ||
-      score < bestCost - 1e-9 ||
-      (Math.abs(score - bestCost) <= 1e-9 && done.nodes.length < best.nodes.length)
-    ) {
+    if (!best || score < bestCost - 1e-9 || (Math.abs(score - bestCost) <= 1e-9 && count < bestCount)) {
       best = { ...done, covered: pass.covered };
       bestCost = score;
+      bestCount = count;
     }
   }
-  return best as MixedResult;
+  const won = best as { nodes: Node[]; moves: number; covered: number[] };
+  return {
+    nodes: won.nodes.map((n) => ({ types: finalTypes(types, n), contents: n.contents, count: n.mult })),
+    covered: won.covered,
+    moves: won.moves,
+  };
 }
 
-/** Merge moves, then the result. `contents` of nodes are final after this. */
+/** Merge moves within the bounds; returns the nodes left. */
 function improve(
   types: readonly MixedType[],
   nodes: Node[],
   bounds: MixedBounds,
-): Omit<MixedResult, 'covered'> {
+): { nodes: Node[]; moves: number } {
   const window = bounds.mergeWindow ?? 48;
   const maxMerges = bounds.maxMerges ?? 64;
-  const price = (n: Node) => (n.fit.length > 0 ? (types[n.fit[0] as number] as MixedType).price : 0);
+  const price = (n: Node) => (types[n.cheapest] as MixedType).price;
   let moves = 0;
   const alive = new Set(nodes);
+  // The emptiest nodes (most free room in their cheapest type) are the merge candidates; the
+  // window is chosen once, merged nodes stay in it. Their candidates are kept cheapest first.
+  const util = (n: Node) => {
+    const t = types[n.cheapest] as MixedType;
+    return Math.max(n.cpu / Math.max(1, t.free.cpu), n.mem / Math.max(1, t.free.mem));
+  };
+  const cand = nodes
+    .filter((n) => n.mult === 1)
+    .map((n) => ({ n, u: util(n) }))
+    .sort((a, b) => a.u - b.u)
+    .slice(0, window)
+    .map((x) => x.n);
   while (moves < maxMerges) {
-    // The emptiest nodes (most free room in their cheapest type) are the merge candidates.
-    const util = (n: Node) => {
-      const t = types[n.fit[0] as number] as MixedType;
-      return Math.max(n.cpu / Math.max(1, t.free.cpu), n.mem / Math.max(1, t.free.mem));
-    };
-    const cand = [...alive].sort((a, b) => util(a) - util(b)).slice(0, window);
     let best: { a: Node; b: Node; gain: number } | undefined;
     for (let x = 0; x < cand.length; x++) {
       const a = cand[x] as Node;
@@ -373,17 +662,17 @@ function improve(
           gpu: a.gpu + b.gpu,
           pods: a.pods + b.pods,
         };
-        // A type that holds both holds each alone and is allowed for both: it is in a.fit and
-        // b.fit, so a node whose best type lacks the room rules the merge out cheaply.
+        // A type that holds both holds each alone and is allowed for both: it is among a's and
+        // b's candidates, so a node whose biggest candidate lacks the room rules the merge out.
         if (sum.cpu > a.maxCpu + a.cpu || sum.cpu > b.maxCpu + b.cpu) continue;
         if (sum.mem > a.maxMem + a.mem || sum.mem > b.maxMem + b.mem) continue;
         if (sum.pods > a.maxPods + a.pods || sum.pods > b.maxPods + b.pods) continue;
         if (!portsCompatible(a, b)) continue;
         const before = price(a) + price(b);
         let cheapest = -1;
-        // a.fit is cheapest first: the first type that holds both is the merge's type.
+        // a.fit is cheapest first here: the first type that holds both is the merge's type.
         for (const i of a.fit) {
-          if (b.allowed[i] !== 1) continue;
+          if (!admitted(b.masks, i)) continue;
           const t = types[i] as MixedType;
           if (holds(t, sum) && portsFit(t, a, b)) {
             cheapest = i;
@@ -397,44 +686,39 @@ function improve(
     }
     if (!best) break;
     const { a, b } = best;
-    const allowed = intersect(a.allowed, b.allowed);
-    a.full = intersect(a.full, b.full);
     a.cpu += b.cpu;
     a.mem += b.mem;
     a.eph += b.eph;
     a.gpu += b.gpu;
     a.pods += b.pods;
-    a.ports = b.ports ? addPortsFrom(a.ports, b.ports) : a.ports;
+    if (b.ports) a.ports = addPorts(a.ports, portKeysOf(b));
+    for (const m of b.masks) if (!a.masks.includes(m)) a.masks.push(m);
+    for (const m of b.fulls) if (!a.fulls.includes(m)) a.fulls.push(m);
     // Still cheapest first: a filter of a's price-sorted list.
     a.fit = a.fit.filter(
-      (i) => allowed[i] === 1 && holds(types[i] as MixedType, a) && portsFit(types[i] as MixedType, a, null),
+      (i) =>
+        admitted(b.masks, i) && holds(types[i] as MixedType, a) && portsFit(types[i] as MixedType, a, null),
     );
-    a.allowed = allowed;
+    a.cheapest = a.fit[0] as number;
+    a.front = paretoFront(types, a.fit);
     a.contents.push(...b.contents);
     refresh(types, a);
     alive.delete(b);
+    cand.splice(cand.indexOf(b), 1);
     moves++;
   }
-  const out: MixedNode[] = [];
-  for (const n of nodes) if (alive.has(n)) out.push({ types: finalTypes(types, n), contents: n.contents });
-  return { nodes: out, moves };
+  return { nodes: nodes.filter((n) => alive.has(n)), moves };
 }
 
 /** Every type allowed for all of the node's pods (size cap or not) that holds them, cheapest first. */
 function finalTypes(types: readonly MixedType[], n: Node): number[] {
   const out: number[] = [];
   for (let i = 0; i < types.length; i++) {
-    if (n.full[i] !== 1) continue;
+    if (!n.fulls.every((m) => m[i] === 1)) continue;
     const t = types[i] as MixedType;
     if (holds(t, n) && portsFit(t, n, null)) out.push(i);
   }
   return out.sort(byPrice(types));
-}
-
-function intersect(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] === 1 && b[i] === 1 ? 1 : 0;
-  return out;
 }
 
 /** The port keys a node holds, without the wildcard markers addPorts adds. */
@@ -454,11 +738,4 @@ function portsFit(t: MixedType, a: Node, b: Node | null): boolean {
   for (const k of portKeysOf(a)) if (portClashes(t.free.ports, k)) return false;
   if (b) for (const k of portKeysOf(b)) if (portClashes(t.free.ports, k)) return false;
   return true;
-}
-
-function addPortsFrom(a: Set<string> | null, b: Set<string>): Set<string> {
-  return addPorts(
-    a,
-    [...b].filter((k) => !k.endsWith('/*')),
-  );
 }

@@ -31,6 +31,7 @@ import {
 import { type MixedItem, type MixedNode, type MixedType, packMixed } from './mixed-packing.js';
 import {
   binsLowerBound,
+  type Free,
   fitCount,
   freeOf,
   type PackItem,
@@ -76,6 +77,8 @@ interface TypeInfo {
   /** Dearest allowed capacity type (what the cost cap charges). */
   worstPrice: number;
   room: NewNodeCapacity;
+  /** `freeOf(room)`, built once: packing checks it for every shape. */
+  free: Free;
   available: boolean;
   /** cloudNodeLabels per `zone|capacityType`, built on first use (matching asks many times per plan). */
   labels: Map<string, Record<string, string>>;
@@ -135,6 +138,52 @@ interface ShapeInfo extends RoomShape {
   typesKey: string;
   /** Why no cloud node can run it (machine-readable code + sentence), or undefined. */
   unhelpable?: { code: string; text: string };
+  /** Which of `types` hold one pod and which it launches on (shared by shapes with equal requests and constraints). */
+  fit?: FitEntry;
+}
+
+/** The types a shape fits and launches on, and its group key: one per (matched types, requests). */
+interface FitEntry {
+  /** Matched types a fresh node of which holds one pod. */
+  fitting: TypeInfo[];
+  /** `fitting` without GPU types unless the pod asks for GPUs or nothing else fits (as Karpenter keeps them). */
+  launch: TypeInfo[];
+  /** Which types it launches on (a bit set), zones and capacity types: equal keys pack alike. */
+  typesKey: string;
+}
+
+/**
+ * The FitEntry of a shape, cached by its matched types (an object matchTypes shares between
+ * shapes with the same constraints) and its requests: with 10,000 distinct shapes most share
+ * a few hundred request combinations, and checking every type per shape dominated planning.
+ */
+function fitEntryOf(
+  cache: Map<object, Map<string, FitEntry>>,
+  m: { types: TypeInfo[]; zones: string[]; caps: CapacityType[] },
+  item: PackItem,
+  typeCount: number,
+): FitEntry {
+  let byItem = cache.get(m);
+  if (!byItem) {
+    byItem = new Map();
+    cache.set(m, byItem);
+  }
+  const key = `${item.cpuMilli}|${item.memoryMiB}|${item.ephemeralMiB}|${item.gpus}|${item.hostPorts.join(',')}`;
+  let e = byItem.get(key);
+  if (!e) {
+    const fitting = m.types.filter((t) => fitCount(t.free, item) > 0);
+    let launch = fitting;
+    if (item.gpus === 0) {
+      const plain = fitting.filter((t) => !t.spec.gpus);
+      if (plain.length > 0) launch = plain;
+    }
+    // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
+    const words = new Array<number>(Math.ceil(typeCount / 32)).fill(0);
+    for (const t of launch) words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
+    e = { fitting, launch, typesKey: `${words.join('.')}|${m.zones.join(',')}|${m.caps.join(',')}` };
+    byItem.set(key, e);
+  }
+  return e;
 }
 
 const LARGE = Number.MAX_SAFE_INTEGER;
@@ -214,6 +263,7 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
     const prices = { spot: spec.spotHourlyUsd, 'on-demand': spec.onDemandHourlyUsd };
     const firstCap = (caps[0] ?? config.nodes.capacityTypes[0]) as CapacityType;
     const labels = memoCloudLabels(ctx, spec, '', firstCap);
+    const room = newNodeCapacity(config, spec, labels, daemonSets);
     out.push({
       idx: 0,
       labels: new Map([[`|${firstCap}`, labels]]),
@@ -221,7 +271,8 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
       caps,
       price: prices[firstCap],
       worstPrice: worstCasePrice(prices, caps.length ? caps : config.nodes.capacityTypes),
-      room: newNodeCapacity(config, spec, labels, daemonSets),
+      room,
+      free: freeOf(room),
       available: caps.length > 0,
     });
   }
@@ -379,7 +430,7 @@ function unhelpableReason(
       text: `matches no candidate type (${allTypes.length} ${arches} types${where}): ${reason}`,
     };
   }
-  const fits = s.types.filter((t) => fitCount(freeOf(t.room), s.item) > 0);
+  const fits = s.fit?.fitting ?? s.types.filter((t) => fitCount(t.free, s.item) > 0);
   if (fits.length === 0) {
     if (s.item.gpus > 0 && !s.types.some((t) => (t.room.gpus ?? 0) >= s.item.gpus)) {
       return {
@@ -394,7 +445,7 @@ function unhelpableReason(
         text: `requests ${fmtMem(s.item.ephemeralMiB)} of ephemeral storage per pod; a new node's ${ctx.config.nodes.rootVolumeGiB} GiB root volume (nodes.rootVolumeGiB) offers ${fmtMem(maxEph)} after the file system, the kubelet's reserve and DaemonSets; raise nodes.rootVolumeGiB`,
       };
     }
-    const clash = s.item.hostPorts.find((p) => s.types.every((t) => portClashes(freeOf(t.room).ports, p)));
+    const clash = s.item.hostPorts.find((p) => s.types.every((t) => portClashes(t.free.ports, p)));
     if (clash) {
       return {
         code: 'host-port-taken',
@@ -412,6 +463,12 @@ function unhelpableReason(
 }
 
 function constraintsKey(s: PendingShape): string {
+  // Most shapes constrain nothing or little: skip JSON for the common empty case.
+  if (s.requiredAffinity.length === 0) {
+    let key = '';
+    for (const k of Object.keys(s.nodeSelector).sort()) key += `${k}=${s.nodeSelector[k]}\n`;
+    return key;
+  }
   const sel = Object.keys(s.nodeSelector)
     .sort()
     .map((k) => [k, s.nodeSelector[k]]);
@@ -847,6 +904,7 @@ function planShapes(
   );
 
   const infos: ShapeInfo[] = [];
+  const fitCache = new Map<object, Map<string, FitEntry>>();
   const cutoff = ctx.config.scaleOut.expendablePriorityCutoff;
   const expendable: PendingShape[] = [];
   for (const shape of shapes) {
@@ -887,6 +945,7 @@ function planShapes(
       constraintsKey: constraintsKey(shape),
       tolerationsKey: JSON.stringify(shape.tolerations),
       other: otherExtended(shape),
+      fit: fitEntryOf(fitCache, m, item, types.length),
     };
     const reason = unhelpableReason(ctx, info, types, zones);
     if (reason) info.unhelpable = reason;
@@ -913,7 +972,16 @@ function planShapes(
   // it: the scheduler has retried them since and still found no node, so our model is missing
   // something (a constraint we do not see) and capacity is launched instead.
   const trustS = ctx.config.scaleOut.existingRoomTrustSeconds;
-  const pendingForS = (s: RoomShape) => (ctx.nowMs - Date.parse(s.shape.oldestPendingSince)) / 1000;
+  const parsed = new Map<string, number>(); // many shapes share a timestamp; Date.parse is slow
+  const pendingForS = (s: RoomShape) => {
+    const at = s.shape.oldestPendingSince;
+    let ms = parsed.get(at);
+    if (ms === undefined) {
+      ms = Date.parse(at);
+      parsed.set(at, ms);
+    }
+    return (ctx.nowMs - ms) / 1000;
+  };
   const existing = existingBins(ctx, (id) => b.isRemoving(id));
   // A pod whose claim keeps it pending (volumeIssue) fits nowhere until the claim is fixed.
   const onExisting = placeOnRoom(infos, existing, (s) => pendingForS(s) <= trustS && !s.shape.volumeIssue);
@@ -986,18 +1054,9 @@ function planShapes(
       );
       continue;
     }
-    const item = info.item;
-    info.types = info.types.filter((t) => fitCount(freeOf(t.room), item) > 0);
-    // GPU types are for GPU pods (as Karpenter keeps them for pods that ask): others use them only when nothing else fits.
-    if (item.gpus === 0) {
-      const plain = info.types.filter((t) => !t.spec.gpus);
-      if (plain.length > 0) info.types = plain;
-    }
-    // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
-    const words = new Array<number>(Math.ceil(types.length / 32)).fill(0);
-    for (const t of info.types)
-      words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
-    info.typesKey = `${words.join('.')}|${info.zones.join(',')}|${info.caps.join(',')}`;
+    const fit = info.fit as FitEntry;
+    info.types = fit.launch;
+    info.typesKey = fit.typesKey;
     helpable.push(info);
     outcome.helpablePods += info.remaining;
   }
@@ -1151,7 +1210,7 @@ function planMixedLaunches(
     else groups.set(key, [s]);
   }
   const mixedTypes: MixedType[] = types.map((t) => ({
-    free: freeOf(t.room),
+    free: t.free,
     price: t.price,
     name: t.spec.instanceType,
   }));
@@ -1172,10 +1231,10 @@ function planMixedLaunches(
     if (r.covered.some((c, i) => c < (items[i] as MixedItem).count)) return undefined;
     for (const n of r.nodes) {
       const t = types[n.types[0] as number] as TypeInfo;
-      need.nodes += 1;
-      need.vcpu += t.spec.vcpu;
-      need.memoryMiB += t.spec.memoryMiB;
-      need.costUsd += t.worstPrice;
+      need.nodes += n.count;
+      need.vcpu += n.count * t.spec.vcpu;
+      need.memoryMiB += n.count * t.spec.memoryMiB;
+      need.costUsd += n.count * t.worstPrice;
     }
     packed.push({ members, nodes: r.nodes });
   }
@@ -1228,10 +1287,10 @@ function planMixedLaunches(
         g = { type: t, caps, zones: first.zones, count: 0, pods: new Map(), others: undefined };
         gathered.set(key, g);
       }
-      g.count += 1;
+      g.count += n.count;
       for (const [i, k] of n.contents) {
         const s = members[i] as ShapeInfo;
-        g.pods.set(s, (g.pods.get(s) ?? 0) + k);
+        g.pods.set(s, (g.pods.get(s) ?? 0) + k * n.count);
       }
       const others = n.types.slice(1).filter((i) => (types[i] as TypeInfo).spec.arch === t.spec.arch);
       g.others = g.others ? g.others.filter((i) => others.includes(i)) : others;

@@ -27,7 +27,17 @@ import {
   type Plan,
 } from '../../lib/events/index.js';
 import { CLOUD_TAINT, makeConfig } from '../unit/core/fixtures.js';
-import { type Benchmark, type BenchResult, timeIt } from './harness.js';
+import { type Benchmark, type BenchResult, median, timeIt } from './harness.js';
+import {
+  fortyTypes,
+  heuristicCost,
+  lowerBoundCost,
+  mixedWorkload,
+  planCost,
+  QUALITY_DAEMONSETS,
+  qualityConfig,
+  rooms,
+} from './packing-yardstick.js';
 
 const NOW = new Date('2026-03-16T09:30:00Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
@@ -74,33 +84,6 @@ const DAEMONSETS = [
     tolerations: [CLOUD_TOLERATION],
   },
 ];
-
-/** 40 candidate types from the built-in table: the smallest burstables and the very largest left out. */
-function fortyTypes(): string[] {
-  const skip = new Set([
-    't4g.nano',
-    't4g.micro',
-    't4g.small',
-    't3.micro',
-    't3.small',
-    'm7g.medium',
-    'c7g.medium',
-    'r7g.medium',
-    'm6g.medium',
-    'c6g.medium',
-    'm7g.16xlarge',
-    'c7g.16xlarge',
-    'm7g.12xlarge',
-    'c7g.12xlarge',
-    'r7g.8xlarge',
-    'm7i.8xlarge',
-  ]);
-  const types = builtInInstanceSpecs()
-    .map((s) => s.instanceType)
-    .filter((t) => !skip.has(t));
-  if (types.length !== 40) throw new Error(`expected 40 candidate types, got ${types.length}`);
-  return types;
-}
 
 function benchConfig(limits: Record<string, number>, scaleIn: Record<string, unknown> = {}): Config {
   return makeConfig({
@@ -225,6 +208,156 @@ function scaleOutInput(seed: number, shapes: number, pods: number, limits: Recor
   });
   const fleet = FleetState.parse({});
   return { config, snapshot, fleet };
+}
+
+/**
+ * 400 candidate types in a custom catalog (config.catalog): 31 families (arm64 and amd64;
+ * 2, 4 and 8 GiB per vCPU; a few generations) in up to 13 sizes from 1 to 192 vCPUs, priced
+ * per vCPU and GiB with a per-family factor, as EC2's catalogue is.
+ */
+function fourHundredTypes(): Array<{
+  instanceType: string;
+  vcpu: number;
+  memoryMiB: number;
+  arch: 'arm64' | 'amd64';
+  onDemandHourlyUsd: number;
+}> {
+  const r = prng(400);
+  const sizes: Array<[string, number]> = [
+    ['medium', 1],
+    ['large', 2],
+    ['xlarge', 4],
+    ['2xlarge', 8],
+    ['3xlarge', 12],
+    ['4xlarge', 16],
+    ['6xlarge', 24],
+    ['8xlarge', 32],
+    ['12xlarge', 48],
+    ['16xlarge', 64],
+    ['24xlarge', 96],
+    ['32xlarge', 128],
+    ['48xlarge', 192],
+  ];
+  const out: ReturnType<typeof fourHundredTypes> = [];
+  for (let f = 0; out.length < 400; f++) {
+    const arch = f % 3 === 2 ? 'amd64' : 'arm64';
+    const gibPerVcpu = [2, 4, 8][f % 3 === 2 ? Math.floor(f / 3) % 3 : f % 3] as number;
+    const factor = 0.85 + r() * 0.3;
+    for (const [size, vcpu] of sizes) {
+      if (out.length >= 400) break;
+      out.push({
+        instanceType: `${'cmr'[[2, 4, 8].indexOf(gibPerVcpu)]}${f + 10}${arch === 'arm64' ? 'g' : 'i'}.${size}`,
+        vcpu,
+        memoryMiB: vcpu * gibPerVcpu * 1024,
+        arch,
+        onDemandHourlyUsd: Math.round((vcpu * 0.021 + vcpu * gibPerVcpu * 0.0053) * factor * 10_000) / 10_000,
+      });
+    }
+  }
+  return out;
+}
+
+/** 10,000 pending pods, each its own shape, against the 400 custom types. */
+function distinctShapesInput() {
+  const catalog = fourHundredTypes();
+  const config = makeConfig({
+    catalog,
+    nodes: {
+      candidateTypes: catalog.map((c) => c.instanceType),
+      capacityTypes: ['spot', 'on-demand'],
+      labels: { 'k3s-burst.io/pool': 'cloud' },
+      taints: [CLOUD_TAINT],
+    },
+    limits: LOOSE,
+  });
+  const snapshot = ClusterSnapshot.parse({
+    schemaVersion: 1,
+    cluster: 'pi-lab',
+    seq: 18342,
+    observedAt: ago(3),
+    pendingShapes: pendingShapes(10_400, 10_000, 10_000),
+    nodes: piNodes(4),
+    daemonSets: DAEMONSETS,
+  });
+  return { config, snapshot, fleet: FleetState.parse({}) };
+}
+
+/**
+ * Packing quality on 200 random mixed workloads (packing-yardstick.ts): the plan's cost over
+ * the heuristic's and over the LP lower bound, median and p90 of the ratios.
+ */
+function packingQuality(): BenchResult[] {
+  const config = qualityConfig();
+  const typeRooms = rooms(config, QUALITY_DAEMONSETS);
+  const r = prng(15);
+  const vsHeuristic: number[] = [];
+  const vsBound: number[] = [];
+  let plans = 0;
+  let heuristics = 0;
+  let bounds = 0;
+  for (let w = 0; w < 200; w++) {
+    const shapes = mixedWorkload(r, ago(60));
+    const snapshot = ClusterSnapshot.parse({
+      schemaVersion: 1,
+      cluster: 'pi-lab',
+      seq: 1,
+      observedAt: ago(3),
+      pendingShapes: shapes,
+      nodes: [],
+      daemonSets: QUALITY_DAEMONSETS,
+    });
+    const plan = planCluster({
+      config,
+      snapshot,
+      fleet: FleetState.parse({}),
+      now: NOW,
+      decisionId: 'pi-lab-0bench0000000',
+    });
+    const pods = shapes.reduce((a, s) => a + (s.count as number), 0);
+    const covered = plan.launches.reduce((a, l) => a + l.podsCovered, 0);
+    expectThat(covered === pods, `workload ${w}: every pod launched for (${covered} of ${pods})`);
+    const p = planCost(plan);
+    const h = heuristicCost(shapes, typeRooms);
+    const lb = lowerBoundCost(shapes, typeRooms);
+    expectThat(lb <= p + 1e-6 && lb <= h + 1e-6, `workload ${w}: the bound is below both plans`);
+    vsHeuristic.push(p / h);
+    vsBound.push(p / lb);
+    plans += p;
+    heuristics += h;
+    bounds += lb;
+  }
+  const p90 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.ceil(0.9 * v.length) - 1] as number;
+  const detail = {
+    workloads: 200,
+    planUsdPerHour: Number(plans.toFixed(2)),
+    heuristicUsdPerHour: Number(heuristics.toFixed(2)),
+    lowerBoundUsdPerHour: Number(bounds.toFixed(2)),
+    worstVsHeuristic: Number(Math.max(...vsHeuristic).toFixed(4)),
+  };
+  const round = (x: number) => Number(x.toFixed(4));
+  return [
+    {
+      name: 'planner.packing.cost-vs-heuristic.median',
+      value: round(median(vsHeuristic)),
+      unit: 'ratio',
+      budget: 1,
+      detail,
+    },
+    {
+      name: 'planner.packing.cost-vs-heuristic.p90',
+      value: round(p90(vsHeuristic)),
+      unit: 'ratio',
+      budget: 1.05,
+      detail,
+    },
+    {
+      name: 'planner.packing.cost-vs-lower-bound.median',
+      value: round(median(vsBound)),
+      unit: 'ratio',
+      detail,
+    },
+    { name: 'planner.packing.cost-vs-lower-bound.p90', value: round(p90(vsBound)), unit: 'ratio', detail },
+  ];
 }
 
 /** 500 managed nodes with matching instances: empty, light (consolidation candidates), busy, protected. */
@@ -637,6 +770,22 @@ export const benchmarks: Benchmark[] = [
     ],
   },
   {
+    name: 'planner.scaleOut.10k-distinct-shapes.400-types',
+    run: async () => [
+      await timePlan('planner.scaleOut.10k-distinct-shapes.400-types', 90, distinctShapesInput(), (p) => {
+        const s = summary(p);
+        expectThat(
+          s.podsCovered + s.unhelpablePods + s.onExistingPods === 10_000,
+          `every pod covered or unhelpable (${JSON.stringify(s)})`,
+        );
+      }),
+    ],
+  },
+  {
+    name: 'planner.packing.cost-vs',
+    run: () => packingQuality(),
+  },
+  {
     name: 'planner.scaleIn.500-nodes',
     run: async () => [
       await timePlan('planner.scaleIn.500-nodes', 20, scaleInInput(500), (p) => {
@@ -672,4 +821,5 @@ export default benchmarks;
 export const benchInputs = {
   scaleOut: (seed: number, shapes: number, pods: number) => scaleOutInput(seed, shapes, pods, LOOSE),
   scaleIn: scaleInInput,
+  distinct: distinctShapesInput,
 };
