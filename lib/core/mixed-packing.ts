@@ -61,7 +61,7 @@ export interface MixedBounds {
   mergeWindow?: number;
   /** Merges applied at most (per packing pass). @default 64 */
   maxMerges?: number;
-  /** Node-size caps tried besides none (the types with the best fluid cost). @default 3 */
+  /** Node-size caps tried besides none (the types with the best fluid cost). @default 3, or 1 above 2,000 items */
   ceilings?: number;
 }
 
@@ -191,6 +191,8 @@ interface FrontCache {
   types: readonly MixedType[];
   ids: Map<Uint8Array, number>;
   fronts: Map<string, number[]>;
+  /** Combination key → mask added → the new combination's key and front. */
+  next: Map<string, Map<Uint8Array, { key: string; front: number[] }>>;
 }
 
 function comboFront(cache: FrontCache, masks: readonly Uint8Array[], key: string): number[] {
@@ -216,6 +218,7 @@ function maskId(cache: FrontCache, mask: Uint8Array): number {
 /** The candidates the last probe used, and whether they need a new mask (no allocation per probe). */
 let probedFront: number[] = [];
 let probedNewMask = false;
+let probedCombo = '';
 
 /** How many pods of `item` one node of `n` takes (0: none), without changing it. */
 function probe(cache: FrontCache, n: Node, item: MixedItem, mask: Uint8Array, want: number): number {
@@ -223,8 +226,21 @@ function probe(cache: FrontCache, n: Node, item: MixedItem, mask: Uint8Array, wa
   let front = n.front;
   const newMask = !n.masks.includes(mask);
   if (newMask) {
-    // Types in the cached front that no longer hold the node get 0 from fitOn.
-    front = comboFront(cache, [...n.masks, mask], `${n.combo},${maskId(cache, mask)}`);
+    // Types in the cached front that no longer hold the node get 0 from fitOn. Looked up
+    // through the combination's successors: no string or array is built per probe.
+    let next = cache.next.get(n.combo);
+    if (!next) {
+      next = new Map();
+      cache.next.set(n.combo, next);
+    }
+    let hit = next.get(mask);
+    if (!hit) {
+      const key = `${n.combo},${maskId(cache, mask)}`;
+      hit = { key, front: comboFront(cache, [...n.masks, mask], key) };
+      next.set(mask, hit);
+    }
+    front = hit.front;
+    probedCombo = hit.key;
   }
   let k = 0;
   for (const i of front) {
@@ -252,7 +268,7 @@ function commit(
   n.front = probedFront.filter((i) => fitOn(types[i] as MixedType, n, item) >= k);
   if (probedNewMask) {
     n.masks.push(mask);
-    n.combo = `${n.combo},${maskId(cache, mask)}`;
+    n.combo = probedCombo;
   }
   if (!n.fulls.includes(full)) n.fulls.push(full);
   n.cpu += k * item.cpuMilli;
@@ -382,7 +398,7 @@ function packOnce(
     minMem = Math.min(minMem, it.memoryMiB);
   }
   const nodes: Node[] = [];
-  const cache: FrontCache = { types, ids: new Map(), fronts: new Map() };
+  const cache: FrontCache = { types, ids: new Map(), fronts: new Map(), next: new Map() };
   const blocks: BlockMax[] = [];
   const covered = new Array<number>(items.length).fill(0);
   let live = 0; // nodes before this index take no more items
@@ -454,20 +470,30 @@ function packOnce(
       live++;
     }
   }
-  const cmp = byPrice(types);
-  for (const n of nodes) settle(types, n, cmp);
+  for (const n of nodes) settle(types, n);
   return { nodes, covered };
 }
 
-/** The node's candidates (every type its masks admit that holds it), cheapest first, and the cheapest. */
-function settle(types: readonly MixedType[], n: Node, cmp: (a: number, b: number) => number): void {
+/** The cheapest type the node's masks admit that holds it: what the node costs. */
+function settle(types: readonly MixedType[], n: Node): void {
+  let best = -1;
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i] as MixedType;
+    if (!admitted(n.masks, i) || !holds(t, n) || !portsFit(t, n, null)) continue;
+    const b = best < 0 ? undefined : (types[best] as MixedType);
+    if (!b || t.price < b.price || (t.price === b.price && t.name < b.name)) best = i;
+  }
+  n.cheapest = best;
+}
+
+/** The node's candidates (every type its masks admit that holds it), cheapest first. */
+function candidates(types: readonly MixedType[], n: Node, cmp: (a: number, b: number) => number): number[] {
   const fit: number[] = [];
   for (let i = 0; i < types.length; i++) {
     const t = types[i] as MixedType;
     if (admitted(n.masks, i) && holds(t, n) && portsFit(t, n, null)) fit.push(i);
   }
-  n.fit = fit.sort(cmp);
-  n.cheapest = fit[0] as number;
+  return fit.sort(cmp);
 }
 
 /**
@@ -588,7 +614,9 @@ function packComponent(
   };
   const ranked = [...union].sort((a, b) => fluid(a) - fluid(b) || cmp(a, b));
   const ceilings: Array<Uint8Array | null> = [null];
-  for (const c of ranked.slice(0, bounds.ceilings ?? 3)) {
+  // Each cap is a whole extra pass: with thousands of distinct shapes one is tried, not three.
+  const caps = bounds.ceilings ?? (items.length > 2000 ? 1 : 3);
+  for (const c of ranked.slice(0, caps)) {
     const top = (types[c] as MixedType).free;
     const mask = new Uint8Array(types.length);
     for (let i = 0; i < types.length; i++) {
@@ -649,6 +677,8 @@ function improve(
     .sort((a, b) => a.u - b.u)
     .slice(0, window)
     .map((x) => x.n);
+  const cmp = byPrice(types);
+  for (const n of cand) n.fit = candidates(types, n, cmp);
   while (moves < maxMerges) {
     let best: { a: Node; b: Node; gain: number } | undefined;
     for (let x = 0; x < cand.length; x++) {
@@ -710,15 +740,30 @@ function improve(
   return { nodes: nodes.filter((n) => alive.has(n)), moves };
 }
 
-/** Every type allowed for all of the node's pods (size cap or not) that holds them, cheapest first. */
+/** How many types a node's final list keeps: the chosen one and enough fallbacks to pick from. */
+const FINAL_TYPES = 16;
+
+/**
+ * The cheapest FINAL_TYPES types allowed for all of the node's pods (size cap or not) that
+ * hold them, cheapest first.
+ */
 function finalTypes(types: readonly MixedType[], n: Node): number[] {
   const out: number[] = [];
+  const cmp = byPrice(types);
   for (let i = 0; i < types.length; i++) {
-    if (!n.fulls.every((m) => m[i] === 1)) continue;
+    if (!admitted(n.fulls, i)) continue;
     const t = types[i] as MixedType;
-    if (holds(t, n) && portsFit(t, n, null)) out.push(i);
+    if (!holds(t, n) || !portsFit(t, n, null)) continue;
+    if (out.length === FINAL_TYPES) {
+      if (cmp(i, out[FINAL_TYPES - 1] as number) >= 0) continue;
+      out.pop();
+    }
+    // Insertion keeps the short list sorted without sorting every candidate.
+    let j = out.length;
+    while (j > 0 && cmp(i, out[j - 1] as number) < 0) j--;
+    out.splice(j, 0, i);
   }
-  return out.sort(byPrice(types));
+  return out;
 }
 
 /** The port keys a node holds, without the wildcard markers addPorts adds. */

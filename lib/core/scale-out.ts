@@ -168,22 +168,74 @@ function fitEntryOf(
     byItem = new Map();
     cache.set(m, byItem);
   }
+  // A pod that fits the smallest of the matched types in every dimension fits them all: one
+  // shared entry (most shapes), without building a key or a list.
+  let small = byItem.get('') as (FitEntry & { min?: Free }) | undefined;
+  if (!small) {
+    const min: Free = {
+      cpu: Number.POSITIVE_INFINITY,
+      mem: Number.POSITIVE_INFINITY,
+      eph: Number.POSITIVE_INFINITY,
+      gpu: 0,
+      pods: Number.POSITIVE_INFINITY,
+      ports: null,
+    };
+    let plain = true;
+    for (const t of m.types) {
+      min.cpu = Math.min(min.cpu, t.free.cpu);
+      min.mem = Math.min(min.mem, t.free.mem);
+      min.eph = Math.min(min.eph, t.free.eph);
+      min.pods = Math.min(min.pods, t.free.pods);
+      if (t.spec.gpus || t.free.ports) plain = false;
+    }
+    small = plain
+      ? {
+          ...buildFitEntry(
+            m,
+            { ...item, cpuMilli: 0, memoryMiB: 0, ephemeralMiB: 0, gpus: 0, hostPorts: [] },
+            typeCount,
+          ),
+          min,
+        }
+      : { fitting: [], launch: [], typesKey: '' };
+    byItem.set('', small);
+  }
+  const min = small.min;
+  if (
+    min &&
+    item.hostPorts.length === 0 &&
+    item.gpus === 0 &&
+    item.cpuMilli <= min.cpu &&
+    item.memoryMiB <= min.mem &&
+    item.ephemeralMiB <= min.eph &&
+    min.pods >= 1
+  ) {
+    return small;
+  }
   const key = `${item.cpuMilli}|${item.memoryMiB}|${item.ephemeralMiB}|${item.gpus}|${item.hostPorts.join(',')}`;
   let e = byItem.get(key);
   if (!e) {
-    const fitting = m.types.filter((t) => fitCount(t.free, item) > 0);
-    let launch = fitting;
-    if (item.gpus === 0) {
-      const plain = fitting.filter((t) => !t.spec.gpus);
-      if (plain.length > 0) launch = plain;
-    }
-    // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
-    const words = new Array<number>(Math.ceil(typeCount / 32)).fill(0);
-    for (const t of launch) words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
-    e = { fitting, launch, typesKey: `${words.join('.')}|${m.zones.join(',')}|${m.caps.join(',')}` };
+    e = buildFitEntry(m, item, typeCount);
     byItem.set(key, e);
   }
   return e;
+}
+
+function buildFitEntry(
+  m: { types: TypeInfo[]; zones: string[]; caps: CapacityType[] },
+  item: PackItem,
+  typeCount: number,
+): FitEntry {
+  const fitting = m.types.filter((t) => fitCount(t.free, item) > 0);
+  let launch = fitting;
+  if (item.gpus === 0) {
+    const plain = fitting.filter((t) => !t.spec.gpus);
+    if (plain.length > 0) launch = plain;
+  }
+  // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
+  const words = new Array<number>(Math.ceil(typeCount / 32)).fill(0);
+  for (const t of launch) words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
+  return { fitting, launch, typesKey: `${words.join('.')}|${m.zones.join(',')}|${m.caps.join(',')}` };
 }
 
 const LARGE = Number.MAX_SAFE_INTEGER;
