@@ -854,11 +854,11 @@ function answer(
 /**
  * Scale-out (docs/architecture.md): pending shapes first onto the free room of existing Ready nodes (the
  * scheduler places them there on its next retry), then onto in-flight capacity, then onto new
- * nodes. Shapes are grouped by the candidate types, zones and capacity types their selectors
- * allow; each group gets the type with the lowest cost for packing all its pods
- * (first-fit-decreasing per type, the types with the best lower bound packed exactly), or —
- * when the limits bite — the type that covers the most pods within them. Every pending pod gets
- * an answer in `b.podAnswers`.
+ * nodes. New nodes: every shape that may share a node (same zones and capacity types, some type
+ * allowed for all) is packed together by lib/core/mixed-packing.ts, each node launched as the
+ * cheapest type that holds it; when that plan does not fit the limits, shapes are grouped by
+ * the types, zones and capacity types they allow and each group gets the type that covers the
+ * most pods within them. Every pending pod gets an answer in `b.podAnswers`.
  */
 export function planScaleOut(
   ctx: PlanContext,

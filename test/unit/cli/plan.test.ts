@@ -126,6 +126,22 @@ describe('k3s-burst plan on the examples', () => {
     expect(plan.unhelpable).toEqual([]);
   });
 
+  it('mixed-workload: shapes with different type constraints share nodes, half the nodes and cheaper than one group per constraint set', async () => {
+    const plan = await planExample('mixed-workload');
+    const nodes = plan.launches.reduce((a, l) => a + l.count, 0);
+    const usd = plan.launches.reduce((a, l) => a + l.estimatedHourlyUsd, 0);
+    expect(plan.launches.reduce((a, l) => a + l.podsCovered, 0)).toBe(5 + 3 + 7 + 2);
+    // One group per set of allowed types (the planner before #15 item 6) launched 8 nodes for
+    // $0.3203/h: 1× c7g.2xlarge (api), 1× r7g.large (cache), 3× t4g.large (search), 3× t4g.medium (worker).
+    expect(nodes).toBe(4);
+    expect(usd).toBeLessThan(0.3203);
+    // A launch carries shapes with different constraints: the cache pods (instance-type In
+    // r7g/m7g) beside api pods (NotIn t4g) and search pods (arm64 only).
+    const shared = plan.launches.find((l) => l.shapeIds.includes('cache-8k9l0m1n2'));
+    expect(shared?.shapeIds).toEqual(['api-6d9f7c5b8', 'cache-8k9l0m1n2', 'search-7b8c9d6f5']);
+    expect(shared?.instanceTypes[0]).toBe('m7g.xlarge');
+  });
+
   it('resources: ephemeral storage, GPUs and host ports with protocol, each answered', async () => {
     const plan = await planExample('resources');
     const answer = (id: string) => (plan.podAnswers ?? []).find((a) => a.shapeId === id);
