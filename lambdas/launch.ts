@@ -9,7 +9,7 @@ import { handlerSpec, makeHandler } from './runtime.js';
 /** Parse and use-case of this function (tests: `makeHandler('launch', launchSpec, { deps })`). */
 export const launchSpec = handlerSpec({
   parse: (raw, deps) => parseLaunchEvent(raw, deps.env.cluster),
-  run: (input, deps) => launch(input, deps, { agentTokenSecretId: deps.env.k3sAgentTokenSecretArn }),
+  run: (input, deps) => launch(input, deps, { joinTokenSecretId: deps.env.k3sJoinTokenSecretArn }),
 });
 
 export const handler = makeHandler('launch', launchSpec);

@@ -96,7 +96,7 @@ export interface RuntimeEnv {
   tableName: string;
   commandQueueUrl: string;
   tailscaleOAuthSecretArn: string;
-  k3sAgentTokenSecretArn: string;
+  k3sJoinTokenSecretArn: string;
   /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
   launchTemplateId: string;
   subnetIds: string[];
@@ -151,7 +151,7 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
     tableName: v.TABLE_NAME,
     commandQueueUrl: v.COMMAND_QUEUE_URL,
     tailscaleOAuthSecretArn: v.TAILSCALE_OAUTH_SECRET_ARN,
-    k3sAgentTokenSecretArn: v.K3S_AGENT_TOKEN_SECRET_ARN,
+    k3sJoinTokenSecretArn: v.K3S_JOIN_TOKEN_SECRET_ARN,
     launchTemplateId: v.LAUNCH_TEMPLATE_ID,
     subnetIds: v.SUBNET_IDS,
     securityGroupId: v.SECURITY_GROUP_ID,

@@ -1,8 +1,8 @@
 #!/bin/bash
 # k3s-burst node bootstrap: joins this EC2 instance to the K3s cluster over Tailscale.
 # Rendered per instance by the launch Lambda from userdata/bootstrap.sh.tpl; docs/nodes.md.
-# Holds two secrets: a one-off, ephemeral, pre-authorized Tailscale auth key that expires in
-# minutes, and the K3s AGENT token (never the server token). Never add `set -x` here.
+# Secrets: a one-off Tailscale auth key (expires in minutes) and the K3s join token: a
+# bootstrap token (expires within the hour) or the agent token. Never add `set -x` here.
 set -Eeuo pipefail
 umask 022
 
@@ -10,6 +10,7 @@ umask 022
 CLUSTER={{cluster}}
 K3S_SERVER_URL={{k3sServerUrl}}
 K3S_VERSION={{k3sVersion}}
+JOIN_CREDENTIAL={{joinCredential}}
 NODE_NAME_PREFIX={{nodeNamePrefix}}
 TAILSCALE_TAGS={{tailscaleTags}}
 LABEL_INSTANCE_TYPE={{labelInstanceType}}
@@ -207,8 +208,8 @@ done
 log "Tailscale IPv4 ${TS_IP}"
 
 # --- 3. K3s agent, pinned, joined over tailscale0 with the fleet's node name and providerID ---
-# k3s reads the token file at every start (K3S_TOKEN_FILE is kept in the service's env file),
-# so it stays on disk, root-only; it is the agent token, which cannot act as cluster admin.
+# k3s reads the token file at each start: an agent token stays, root-only; a bootstrap token
+# goes once k3s-agent is up (docs/security.md).
 mkdir -p "${ROOT}/etc/k3s-burst" "$RUN_DIR"
 chmod 0700 "${ROOT}/etc/k3s-burst" "$RUN_DIR"
 write_secret "$TOKEN_FILE" "$K3S_AGENT_TOKEN"
@@ -260,6 +261,12 @@ install_k3s_agent() { env "${installer_env[@]}" sh "$INSTALLER" "${k3s_args[@]}"
 log "installing the K3s agent ${K3S_VERSION} (node IP ${TS_IP}, flannel on tailscale0)"
 retry install_k3s_agent
 systemctl is-active --quiet k3s-agent || die "k3s-agent is not running: see 'journalctl -u k3s-agent'"
+
+# Ready means the kubelet has its certificates: the bootstrap token is spent.
+if [ "$JOIN_CREDENTIAL" = bootstrap-token ]; then
+  rm -f "$TOKEN_FILE"
+  log "bootstrap token removed from disk"
+fi
 
 mkdir -p "$STATE_DIR"
 date -u +%Y-%m-%dT%H:%M:%SZ >"${STATE_DIR}/bootstrap-complete"

@@ -5,6 +5,7 @@
  * against the fake API server and in-memory AWS fakes.
  */
 import type { ClusterSnapshotInput } from '../events/index.js';
+import { BootstrapTokenRotator, type BootstrapTokenRotatorOptions } from './bootstrap-token.js';
 import { type Clock, systemClock } from './clock.js';
 import { CommandConsumer } from './command-consumer.js';
 import { Informer } from './informer.js';
@@ -24,7 +25,7 @@ import {
   slimPdb,
   slimPod,
 } from './model.js';
-import type { CommandQueuePort, EventBusPort } from './ports.js';
+import type { CommandQueuePort, EventBusPort, JoinTokenStorePort } from './ports.js';
 import { type NodeEntry, nodeEntry, PrerequisiteReporter } from './prerequisites.js';
 import { Publisher } from './publisher.js';
 import { LEASE_NAME } from './rbac.js';
@@ -79,6 +80,15 @@ export interface AgentOptions {
   serverCertRefreshMs?: number;
   /** A repeated Kubernetes Event updates its count at most this often. @default 300000 (5 min) */
   eventRepeatMs?: number;
+  /**
+   * Keep a short-lived K3s bootstrap token published here (`k3s.joinCredential:
+   * bootstrap-token`, lib/agent/bootstrap-token.ts); only the leader mints. Omit in
+   * `agent-token` mode.
+   */
+  joinToken?: { store: JoinTokenStorePort } & Pick<
+    BootstrapTokenRotatorOptions,
+    'ttlSeconds' | 'renewBeforeSeconds' | 'checkEveryMs' | 'random'
+  >;
 }
 
 export interface RunningAgent {
@@ -87,6 +97,8 @@ export interface RunningAgent {
   readonly pdbs: Informer<SlimPdb>;
   readonly publisher: Publisher;
   readonly consumer: CommandConsumer | undefined;
+  /** The bootstrap-token rotator (with {@link AgentOptions.joinToken}). */
+  readonly joinToken: BootstrapTokenRotator | undefined;
   readonly events: EventRecorder;
   readonly metrics: MetricsRegistry;
   /** Resolves after every informer's first full list. */
@@ -293,6 +305,10 @@ export function startAgent(o: AgentOptions): RunningAgent {
       })
     : undefined;
 
+  const joinToken = o.joinToken
+    ? new BootstrapTokenRotator({ ...o.joinToken, api: o.api, clock, log, metrics })
+    : undefined;
+
   const informers = [pods, nodes, pdbs];
   for (const i of [...informers, claims, volumes, storageClasses]) i.start();
   const synced = Promise.all(informers.map((i) => i.waitForSync())).then(() => {
@@ -304,6 +320,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
   const lead = () => {
     leading = true;
     metrics.set(MetricNames.isLeader, 1);
+    // The join token does not depend on the caches: a launch may need it before the first sync.
+    joinToken?.start();
     // Publishing waits for the first sync: a snapshot of half-filled caches would look like
     // vanished nodes to the core.
     void synced.then(() => {
@@ -334,6 +352,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
         log.warn('leadership lost: stopping publisher and command consumer');
         void publisher?.stop();
         void consumer?.stop();
+        void joinToken?.stop();
         o.onLeadershipLost?.();
       },
     });
@@ -346,6 +365,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
     pdbs,
     publisher,
     consumer,
+    joinToken,
     events,
     metrics,
     synced,
@@ -361,6 +381,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
     currentSnapshot: (seq) => currentSnapshot(seq),
     async stop() {
       stopped = true;
+      await joinToken?.stop();
       await consumer?.stop();
       await publisher?.stop();
       await elector?.stop();

@@ -1,5 +1,6 @@
 /**
- * The agent's two AWS calls (EventBridge PutEvents; SQS Receive/Delete/ChangeVisibility) over
+ * The agent's AWS calls (EventBridge PutEvents; SQS Receive/Delete/ChangeVisibility; Secrets
+ * Manager PutSecretValue of the K3s join-token secret) over
  * the AWS JSON protocol with a hand-written Signature V4, on node:https.
  *
  * Why not the AWS SDK: loading the SQS and
@@ -12,7 +13,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import { type AwsCredentials, signV4 } from '../aws/sigv4.js';
-import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from './ports.js';
+import type { JoinTokenSecret } from '../events/join-token.js';
+import type {
+  BusEntry,
+  CommandQueuePort,
+  EventBusPort,
+  JoinTokenStorePort,
+  PutResult,
+  QueueMessage,
+} from './ports.js';
 
 // The signer moved to lib/aws/sigv4.ts (shared with the Lambdas' EC2 Query client).
 export { type AwsCredentials, type SignInput, signV4 } from '../aws/sigv4.js';
@@ -68,13 +77,22 @@ export interface AwsJsonClientOptions {
   now?: () => Date;
 }
 
+/** The services the agent calls, by SigV4 service name. */
+export type AgentAwsService = 'events' | 'sqs' | 'secretsmanager';
+
+const ENDPOINT_ENV: Record<AgentAwsService, string> = {
+  events: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  sqs: 'AWS_ENDPOINT_URL_SQS',
+  secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+};
+
 /** Endpoint for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then the regional one. */
 export function endpointFor(
-  service: 'events' | 'sqs',
+  service: AgentAwsService,
   region: string,
   env: Record<string, string | undefined> = {},
 ): URL {
-  const specific = env[service === 'events' ? 'AWS_ENDPOINT_URL_EVENTBRIDGE' : 'AWS_ENDPOINT_URL_SQS'];
+  const specific = env[ENDPOINT_ENV[service]];
   const override = specific ?? env.AWS_ENDPOINT_URL;
   if (override) return new URL(override);
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
@@ -86,7 +104,7 @@ const RETRYABLE =
 
 async function callJson<T>(
   o: AwsJsonClientOptions,
-  service: 'events' | 'sqs',
+  service: AgentAwsService,
   target: string,
   contentType: string,
   payload: unknown,
@@ -280,6 +298,22 @@ export function liteQueue(o: AwsJsonClientOptions & { queueUrl: string }): Comma
       await call('ChangeMessageVisibility', {
         ReceiptHandle: receiptHandle,
         VisibilityTimeout: visibilitySeconds,
+      });
+    },
+  };
+}
+
+/**
+ * {@link JoinTokenStorePort} on Secrets Manager PutSecretValue (JSON protocol). The agent's IAM
+ * user may call exactly this, on exactly this secret. The error of a failed call carries AWS's
+ * error code and message, never the value (AWS does not echo SecretString).
+ */
+export function liteJoinTokenStore(o: AwsJsonClientOptions & { secretId: string }): JoinTokenStorePort {
+  return {
+    async put(value: JoinTokenSecret): Promise<void> {
+      await callJson(o, 'secretsmanager', 'secretsmanager.PutSecretValue', 'application/x-amz-json-1.1', {
+        SecretId: o.secretId,
+        SecretString: JSON.stringify(value),
       });
     },
   };

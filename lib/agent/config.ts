@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AWS_REGION_PATTERN, serverUrlProblem } from '../events/index.js';
+import { MAX_BOOTSTRAP_TOKEN_TTL_SECONDS, MIN_BOOTSTRAP_TOKEN_TTL_SECONDS } from './bootstrap-token.js';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -28,6 +29,13 @@ export interface AgentConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** `cluster.k3sServerUrl`: its certificate's SANs are reported for `doctor`. */
   k3sServerUrl?: string;
+  /**
+   * ARN of the K3s bootstrap-token secret (stack output K3sBootstrapTokenSecretArn): when set,
+   * the leader mints short-lived join tokens and publishes them there (docs/security.md).
+   */
+  bootstrapTokenSecret?: string;
+  /** Lifetime of each bootstrap token. @default 2400 */
+  bootstrapTokenTtlSeconds: number;
 }
 
 export const AGENT_USAGE = `Usage: k3s-burst agent [options]
@@ -51,6 +59,12 @@ Options (each also read from the environment variable shown):
   --log-level <level>       K3S_BURST_LOG_LEVEL      debug|info|warn|error (default info)
   --k3s-server-url <url>    K3S_BURST_SERVER_URL     cluster.k3sServerUrl of the config: its
                                                      certificate's SANs are reported for doctor
+  --bootstrap-token-secret <arn>  K3S_BURST_BOOTSTRAP_TOKEN_SECRET  the K3sBootstrapTokenSecretArn
+                                                     output: mint short-lived K3s join tokens and
+                                                     publish them there (k3s.joinCredential
+                                                     bootstrap-token)
+  --bootstrap-token-ttl-seconds <s>  K3S_BURST_BOOTSTRAP_TOKEN_TTL_SECONDS  lifetime of each join
+                                                     token (default 2400, 1800-3300)
   -h, --help
 `;
 
@@ -84,6 +98,8 @@ export function parseAgentConfig(
         'heartbeat-seconds': { type: 'string' },
         'log-level': { type: 'string' },
         'k3s-server-url': { type: 'string' },
+        'bootstrap-token-secret': { type: 'string' },
+        'bootstrap-token-ttl-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -156,6 +172,21 @@ export function parseAgentConfig(
     problems.push(
       `--k3s-server-url / K3S_BURST_SERVER_URL: ${serverUrlIssue}; use the cluster.k3sServerUrl of your config (got "${serverUrl.slice(0, 100)}")`,
     );
+  const bootstrapTokenSecret = str('bootstrap-token-secret', 'K3S_BURST_BOOTSTRAP_TOKEN_SECRET');
+  if (
+    bootstrapTokenSecret !== undefined &&
+    !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(bootstrapTokenSecret)
+  )
+    problems.push(
+      `--bootstrap-token-secret / K3S_BURST_BOOTSTRAP_TOKEN_SECRET must be the secret ARN of the stack output K3sBootstrapTokenSecretArn (got "${bootstrapTokenSecret.slice(0, 200)}")`,
+    );
+  const bootstrapTokenTtlSeconds = int(
+    'bootstrap-token-ttl-seconds',
+    'K3S_BURST_BOOTSTRAP_TOKEN_TTL_SECONDS',
+    2400,
+    MIN_BOOTSTRAP_TOKEN_TTL_SECONDS,
+    MAX_BOOTSTRAP_TOKEN_TTL_SECONDS,
+  );
   if (problems.length > 0) throw new AgentConfigError(problems);
   const kubeconfig = str('kubeconfig', 'KUBECONFIG');
   return {
@@ -173,5 +204,7 @@ export function parseAgentConfig(
     heartbeatSeconds,
     logLevel,
     ...(serverUrl ? { k3sServerUrl: serverUrl } : {}),
+    ...(bootstrapTokenSecret ? { bootstrapTokenSecret } : {}),
+    bootstrapTokenTtlSeconds,
   };
 }

@@ -104,6 +104,10 @@ export const MetricNames = {
   relists: 'k3s_burst_agent_relists_total',
   cachedObjects: 'k3s_burst_agent_cached_objects',
   isLeader: 'k3s_burst_agent_is_leader',
+  joinTokensMinted: 'k3s_burst_agent_join_tokens_minted_total',
+  joinTokensDeleted: 'k3s_burst_agent_join_tokens_deleted_total',
+  joinTokenFailures: 'k3s_burst_agent_join_token_failures_total',
+  joinTokenExpiry: 'k3s_burst_agent_join_token_expiry_timestamp_seconds',
 } as const;
 
 export function agentMetrics(): MetricsRegistry {
@@ -129,5 +133,13 @@ export function agentMetrics(): MetricsRegistry {
   m.declare(MetricNames.relists, 'Full re-lists (first sync, 410 Gone, errors).', 'counter', false);
   m.declare(MetricNames.cachedObjects, 'Objects in the informer caches.', 'gauge', false);
   m.declare(MetricNames.isLeader, '1 when this replica publishes and consumes commands.', 'gauge');
+  m.declare(MetricNames.joinTokensMinted, 'K3s bootstrap tokens minted and published.', 'counter');
+  m.declare(MetricNames.joinTokensDeleted, 'Expired bootstrap tokens deleted by the agent.', 'counter');
+  m.declare(
+    MetricNames.joinTokenFailures,
+    'Bootstrap token checks that failed (mint, publish); launches stop when the token runs short.',
+    'counter',
+  );
+  m.declare(MetricNames.joinTokenExpiry, 'Unix time the published bootstrap token expires.', 'gauge');
   return m;
 }

@@ -47,3 +47,13 @@ export interface CommandQueuePort {
   delete(receiptHandle: string): Promise<void>;
   changeVisibility(receiptHandle: string, visibilitySeconds: number): Promise<void>;
 }
+
+/**
+ * Where the agent publishes the current K3s join token for the launch Lambda: a Secrets
+ * Manager secret only the agent may write (PutSecretValue, nothing else).
+ * Contract: after `put` resolves, a read of the secret returns this value (AWSCURRENT);
+ * throws when the write failed. The value is a secret: implementations never log it.
+ */
+export interface JoinTokenStorePort {
+  put(value: import('../events/join-token.js').JoinTokenSecret): Promise<void>;
+}

@@ -5,7 +5,13 @@
  */
 import { once } from 'node:events';
 import { startAgent } from '../agent/agent.js';
-import { AwsCredentialsError, credentialsFromEnv, liteEventBus, liteQueue } from '../agent/aws-lite.js';
+import {
+  AwsCredentialsError,
+  credentialsFromEnv,
+  liteEventBus,
+  liteJoinTokenStore,
+  liteQueue,
+} from '../agent/aws-lite.js';
 import { AGENT_USAGE, AgentConfigError, parseAgentConfig } from '../agent/config.js';
 import { startHealthServer } from '../agent/http-server.js';
 import { KubeClient } from '../agent/kube-client.js';
@@ -73,6 +79,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     batchMaxMs: config.batchMaxMs,
     heartbeatMs: config.heartbeatSeconds * 1000,
     ...(config.k3sServerUrl ? { k3sServerUrl: config.k3sServerUrl } : {}),
+    ...(config.bootstrapTokenSecret
+      ? {
+          joinToken: {
+            store: liteJoinTokenStore({ ...aws, secretId: config.bootstrapTokenSecret }),
+            ttlSeconds: config.bootstrapTokenTtlSeconds,
+          },
+        }
+      : {}),
     onLeadershipLost: () => {
       exitCode = ExitCode.failure;
       stopRequested.abort();
@@ -101,6 +115,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     metricsPort: server.port,
     leaderElect: config.leaderElect,
     identity: config.identity,
+    joinToken: config.bootstrapTokenSecret ? 'bootstrap-token' : 'off',
   });
 
   const onSignal = (sig: string) => () => {

@@ -70,6 +70,11 @@ export const ControlMetrics = {
   janitorFailures: 'JanitorFailures',
   /** Instances a plan wanted to launch while the operator's pause was set. */
   launchesPaused: 'LaunchesPaused',
+  /**
+   * launch: no usable K3s join token (bootstrap-token mode: the agent's published token is
+   * missing, malformed or too close to expiry), so nothing was launched.
+   */
+  joinTokenUnavailable: 'JoinTokenUnavailable',
 } as const;
 export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
 

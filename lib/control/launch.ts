@@ -20,6 +20,14 @@
  *    only adds the capacity-type loop the user data requires — no other fallback logic.
  * 3. Emit `InstanceLaunched` with every instance launched or reused.
  *
+ * The K3s join token comes from the secret of `k3s.joinCredential`. In `bootstrap-token` mode
+ * (default) it is the agent's published bootstrap token, `{token, tokenId, expiresAt}`: when it
+ * is missing, malformed, or valid for less than `JOIN_TOKEN_MIN_VALIDITY_SECONDS` (a node
+ * could not join before it expires), nothing is launched (`JoinTokenUnavailable`, error
+ * logged with the fix, in-flight record cleared so reconcile re-plans once the agent has
+ * published a fresh one). A stale agent stops launches earlier: reconcile plans none while
+ * the snapshot is stale, long before a token published by the agent runs out.
+ *
  * While the operator's pause is set (`k3s-burst pause`), a request that passed the guard is
  * refused too (`LaunchesPaused`, warning logged, in-flight record cleared): reconcile already
  * plans no launch while paused; this covers a request written just before the pause.
@@ -56,11 +64,16 @@ import {
   type LaunchedInstance,
   NoCapacityError,
   type OfferingAttempt,
+  SecretInvalidError,
+  SecretNotSetError,
 } from '../core/ports.js';
 import {
   type CapacityType,
   DetailTypes,
   type InstanceLaunched,
+  JOIN_TOKEN_MIN_VALIDITY_SECONDS,
+  JoinTokenSecret,
+  joinTokenRemainingSeconds,
   type LaunchBackoff,
   SCHEMA_VERSION,
   Sources,
@@ -73,8 +86,11 @@ import type { LaunchInput } from './inputs.js';
 export type LaunchDeps = ControlBase & ControlPorts;
 
 export interface LaunchOptions {
-  /** Secret id (ARN in Lambda) of the K3s agent token (plain text). */
-  agentTokenSecretId: string;
+  /**
+   * Secret id (ARN in Lambda) of the K3s join token of `k3s.joinCredential`: the agent's
+   * bootstrap-token secret (JSON {@link JoinTokenSecret}), or the agent token (plain text).
+   */
+  joinTokenSecretId: string;
 }
 
 export type LaunchOutcome =
@@ -97,7 +113,8 @@ export interface LaunchResult {
     | 'expired'
     | 'refused'
     | 'paused'
-    | 'backoff';
+    | 'backoff'
+    | 'join-credential';
   /** Why the launch guard refused the request (with `stoppedBy: 'refused'`). */
   refusal?: string;
   /** Detail types emitted. */
@@ -191,7 +208,25 @@ export async function launch(
   }
 
   // Secrets and the AMI first: without them nothing can launch (errors name the secret/parameter).
-  const agentToken = await deps.secrets.getSecret(opts.agentTokenSecretId);
+  const joinToken = await readJoinToken(deps, opts.joinTokenSecretId);
+  if (!joinToken.ok) {
+    metrics.count(ControlMetrics.joinTokenUnavailable);
+    log.error('no usable K3s join token; not launching', {
+      launchId: group.launchId,
+      joinCredential: config.k3s.joinCredential,
+      reason: joinToken.reason,
+    });
+    await shrinkInFlight(deps, cluster, group.launchId, 0);
+    return {
+      outcome: 'failed',
+      launchId: group.launchId,
+      instances: [],
+      emitted: [],
+      stoppedBy: 'join-credential',
+      refusal: joinToken.reason,
+    };
+  }
+  const agentToken = joinToken.token;
   const imageId = await deps.images.imageFor(group.arch);
 
   // I10: launch setups (type, image, capacity type) and quotas that are backed off are not
@@ -400,6 +435,46 @@ async function emitLaunched(
     [{ source: Sources.launch, detailType: DetailTypes.instanceLaunched, detail }],
     deps,
   );
+}
+
+/**
+ * The join token of `k3s.joinCredential`, or why there is none usable. Only expected refusals
+ * (missing, malformed, expiring) are results; a failed read (permissions, network) throws so
+ * Lambda retries. Reasons never contain the value.
+ */
+async function readJoinToken(
+  deps: LaunchDeps,
+  secretId: string,
+): Promise<{ ok: true; token: string } | { ok: false; reason: string }> {
+  if (deps.config.k3s.joinCredential === 'agent-token') {
+    return { ok: true, token: await deps.secrets.getSecret(secretId) };
+  }
+  let value: JoinTokenSecret;
+  try {
+    value = await deps.secrets.getJsonSecret(secretId, JoinTokenSecret);
+  } catch (err) {
+    if (err instanceof SecretNotSetError) {
+      return {
+        ok: false,
+        reason: `the bootstrap-token secret has no value yet (${err.message}): the agent publishes one when it runs with --bootstrap-token-secret (docs/security.md)`,
+      };
+    }
+    if (err instanceof SecretInvalidError) {
+      return {
+        ok: false,
+        reason: `the bootstrap-token secret ${secretId} does not hold {token, tokenId, expiresAt} (${err.message}); only the agent may write it`,
+      };
+    }
+    throw err;
+  }
+  const remaining = joinTokenRemainingSeconds(value, deps.clock());
+  if (remaining < JOIN_TOKEN_MIN_VALIDITY_SECONDS) {
+    return {
+      ok: false,
+      reason: `bootstrap token ${value.tokenId} ${remaining <= 0 ? `expired at ${value.expiresAt}` : `expires in ${remaining} s (at ${value.expiresAt})`}, under the ${JOIN_TOKEN_MIN_VALIDITY_SECONDS} s a node needs to join: the agent has not renewed it; check its log and the k3s_burst_agent_join_token_failures_total metric`,
+    };
+  }
+  return { ok: true, token: value.token };
 }
 
 /**

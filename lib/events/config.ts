@@ -116,6 +116,21 @@ const ClusterSection = z.strictObject({
     .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'expected a K3s release such as "v1.32.6+k3s1" (match your server)'),
 });
 
+/**
+ * How cloud nodes authenticate to the K3s server. `bootstrap-token` (the default): the agent
+ * keeps a short-lived Kubernetes bootstrap token and publishes it to a secret only it may
+ * write; nothing long-lived is stored. `agent-token`: the older mode, the long-lived K3s agent
+ * token an operator put into Secrets Manager (docs/security.md, migration).
+ */
+const K3sSection = z.strictObject({
+  joinCredential: z
+    .enum(['bootstrap-token', 'agent-token'])
+    .default('bootstrap-token')
+    .describe(
+      'bootstrap-token = short-lived tokens minted by the agent (no stored K3s secret); agent-token = the long-lived agent token in Secrets Manager (migration only).',
+    ),
+});
+
 const TailscaleSection = z.strictObject({
   tailnet: z.string().min(1).default('-').describe('Tailnet name; "-" is the OAuth client\'s own tailnet.'),
   tags: z
@@ -427,6 +442,7 @@ export const Config = z
     $schema: z.string().optional(),
     schemaVersion: z.literal(SCHEMA_VERSION).default(SCHEMA_VERSION),
     cluster: ClusterSection,
+    k3s: K3sSection.default(K3sSection.parse({})),
     tailscale: TailscaleSection.default(TailscaleSection.parse({})),
     nodes: NodesSection.default(NodesSection.parse({})),
     limits: LimitsSection.default(LimitsSection.parse({})),

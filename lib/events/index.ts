@@ -17,6 +17,7 @@ export * from './control.js';
 export * from './errors.js';
 export * from './fleet.js';
 export * from './instance-catalog.js';
+export * from './join-token.js';
 export * from './pause.js';
 export * from './plan.js';
 export * from './prerequisites.js';

@@ -57,7 +57,7 @@ export const LAMBDA_ENV_SOURCES = {
   TABLE_NAME: 'stack',
   COMMAND_QUEUE_URL: 'stack',
   TAILSCALE_OAUTH_SECRET_ARN: 'stack',
-  K3S_AGENT_TOKEN_SECRET_ARN: 'stack',
+  K3S_JOIN_TOKEN_SECRET_ARN: 'stack',
   LAUNCH_TEMPLATE_ID: 'stack',
   SUBNET_IDS: 'stack',
   SECURITY_GROUP_ID: 'stack',
@@ -89,7 +89,7 @@ export const LambdaEnv = z.object({
   /** The agent's command queue (the Lambdas send drain commands to it). */
   COMMAND_QUEUE_URL: optional('an SQS queue URL', (v) => /^https?:\/\//.test(v)),
   TAILSCALE_OAUTH_SECRET_ARN: required('a Secrets Manager ARN', (v) => ARN.test(v)),
-  K3S_AGENT_TOKEN_SECRET_ARN: required('a Secrets Manager ARN', (v) => ARN.test(v)),
+  K3S_JOIN_TOKEN_SECRET_ARN: required('a Secrets Manager ARN', (v) => ARN.test(v)),
   /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
   LAUNCH_TEMPLATE_ID: optional('lt-…', (v) => /^lt-[0-9a-f]{8,17}$/.test(v)),
   /** Subnets in zone-preference order, comma-separated. */

@@ -145,7 +145,7 @@ export class K3sBurstStack extends Stack {
       TABLE_NAME: this.state.table.tableName,
       COMMAND_QUEUE_URL: this.commands.queue.queueUrl,
       TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth.secretArn,
-      K3S_AGENT_TOKEN_SECRET_ARN: this.secrets.k3sAgentToken.secretArn,
+      K3S_JOIN_TOKEN_SECRET_ARN: this.secrets.k3sAgentToken.secretArn,
       LAUNCH_TEMPLATE_ID: this.nodes.launchTemplate.launchTemplateId ?? '',
       SUBNET_IDS: this.network.subnets.map((s) => s.subnetId).join(','),
       SECURITY_GROUP_ID: this.network.securityGroup.securityGroupId,

@@ -44,10 +44,18 @@ export type LambdaName = 'reconcile' | 'launch' | 'terminate' | 'interruption' |
 /** Asynchronous invocations are retried twice by Lambda, after about one and two minutes. */
 export const LAMBDA_RETRY_DELAYS_MS: readonly number[] = [60_000, 120_000];
 
-/** The secret id of the K3s agent token in the simulated Secrets Manager. */
-export const SIM_AGENT_TOKEN_SECRET = 'k3s-burst/sim/k3s-agent-token';
-/** A well-formed K3s agent token (never a server token: launch refuses those). */
-export const SIM_AGENT_TOKEN = 'K10sim0agent0token0c0ffee::node:5f1d2b7c9a8e4f3d';
+/** The secret id of the K3s join token (k3s.joinCredential bootstrap-token) in the simulated Secrets Manager. */
+export const SIM_AGENT_TOKEN_SECRET = 'k3s-burst/sim/k3s-bootstrap-token';
+/**
+ * The bootstrap token the agent publishes, as JSON: the simulated agent always has a fresh one
+ * (expiry far beyond any run), so the simulator exercises launch, not token rotation (that is
+ * tested against the fake API server in test/unit/agent/bootstrap-token.test.ts).
+ */
+export const SIM_AGENT_TOKEN = JSON.stringify({
+  token: `K10${'51'.repeat(32)}::sim0ab.5f1d2b7c9a8e4f3d`,
+  tokenId: 'sim0ab',
+  expiresAt: '2999-01-01T00:00:00.000Z',
+});
 
 /** What one invocation did, for the simulator's trace and report. */
 export type InvocationOutcome =
@@ -124,7 +132,7 @@ export class SimLambdas {
           const result = await launch(
             p.input,
             { ...this.base, fleet, state, bus, devices, secrets, images },
-            { agentTokenSecretId: SIM_AGENT_TOKEN_SECRET },
+            { joinTokenSecretId: SIM_AGENT_TOKEN_SECRET },
           );
           return { fn, result };
         }

@@ -12,6 +12,7 @@ import type { CapacityType, Taint } from '../events/common.js';
 import type { Config } from '../events/config.js';
 import { labelValueProblem, nodeLabelRefusal, qualifiedKeyProblem } from '../events/config-rules.js';
 import { Labels } from '../events/constants.js';
+import { K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from '../events/join-token.js';
 import { UserDataError, UserDataTooLargeError } from './errors.js';
 import { BOOTSTRAP_TEMPLATE } from './template.generated.js';
 
@@ -26,7 +27,11 @@ export const MAX_TAILSCALE_AUTH_KEY_LENGTH = 200;
 export const SECRET_PLACEHOLDERS = {
   tailscaleAuthKey: '<tailscale-auth-key: minted per instance at launch>',
   agentToken: '<k3s-agent-token: read from Secrets Manager at launch>',
+  bootstrapToken: '<k3s-bootstrap-token: minted by the agent, read from Secrets Manager at launch>',
 } as const;
+
+/** How the node authenticates to K3s (`k3s.joinCredential`). */
+export type JoinCredential = 'bootstrap-token' | 'agent-token';
 
 /** Everything the launch Lambda knows about an instance before it exists. */
 export interface UserDataInput {
@@ -36,8 +41,14 @@ export interface UserDataInput {
   k3sServerUrl: string;
   /** K3s release to install, e.g. `v1.32.6+k3s1`; match the server. */
   k3sVersion: string;
-  /** The K3s AGENT token. A server token (`K10…::server:…`) is refused. */
+  /**
+   * The K3s join token of {@link UserDataInput.joinCredential}: a secure bootstrap token
+   * `K10<hash>::<id>.<secret>` (short-lived, deleted from disk after the join), or the K3s
+   * AGENT token. A server token (`K10…::server:…`) is refused.
+   */
   agentToken: string;
+  /** `k3s.joinCredential`: which kind of token {@link UserDataInput.agentToken} is. */
+  joinCredential: JoinCredential;
   /** One-off, ephemeral, pre-authorized, tagged Tailscale auth key (`tskey-auth-…`). */
   tailscaleAuthKey: string;
   /** Tags the device advertises; the auth key must be allowed to use them. */
@@ -72,6 +83,7 @@ export function previewInputFromConfig(config: Config, capacityType: CapacityTyp
     cluster: config.cluster.name,
     k3sServerUrl: config.cluster.k3sServerUrl,
     k3sVersion: config.cluster.k3sVersion,
+    joinCredential: config.k3s.joinCredential,
     tailscaleTags: config.tailscale.tags,
     nodeNamePrefix: config.nodes.namePrefix,
     labels: config.nodes.labels,
@@ -86,7 +98,7 @@ export function previewInputFromConfig(config: Config, capacityType: CapacityTyp
  */
 export function renderUserData(input: UserDataInput): string {
   const values = publicValues(input);
-  checkAgentToken(input.agentToken);
+  checkAgentToken(input.agentToken, input.joinCredential);
   checkTailscaleAuthKey(input.tailscaleAuthKey);
   const script = fill({
     ...values,
@@ -113,7 +125,11 @@ export function renderUserDataPreview(input: UserDataPreviewInput): string {
   );
   return fill({
     ...values,
-    agentToken: shellQuote(SECRET_PLACEHOLDERS.agentToken),
+    agentToken: shellQuote(
+      input.joinCredential === 'bootstrap-token'
+        ? SECRET_PLACEHOLDERS.bootstrapToken
+        : SECRET_PLACEHOLDERS.agentToken,
+    ),
     tailscaleAuthKey: shellQuote(SECRET_PLACEHOLDERS.tailscaleAuthKey),
   });
 }
@@ -134,6 +150,7 @@ type Placeholder =
   | 'cluster'
   | 'k3sServerUrl'
   | 'k3sVersion'
+  | 'joinCredential'
   | 'nodeNamePrefix'
   | 'tailscaleTags'
   | 'labelInstanceType'
@@ -149,6 +166,7 @@ const CONFIG_PATH: Record<string, string> = {
   cluster: 'cluster.name',
   k3sServerUrl: 'cluster.k3sServerUrl',
   k3sVersion: 'cluster.k3sVersion',
+  joinCredential: 'k3s.joinCredential',
   tailscaleTags: 'tailscale.tags',
   nodeNamePrefix: 'nodes.namePrefix',
   labels: 'nodes.labels',
@@ -249,7 +267,16 @@ function checkTaints(taints: readonly Taint[]): string[] {
   });
 }
 
-function checkAgentToken(token: unknown): void {
+function checkAgentToken(token: unknown, joinCredential: JoinCredential): void {
+  if (joinCredential === 'bootstrap-token') {
+    if (typeof token !== 'string' || !K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN.test(token)) {
+      fail(
+        'agentToken',
+        'expected a K3s secure bootstrap token K10<sha256>::<id>.<secret> as the agent publishes it (value not shown); with a long-lived agent token set k3s.joinCredential to "agent-token"',
+      );
+    }
+    return;
+  }
   if (typeof token !== 'string' || token.length < 8 || token.length > MAX_AGENT_TOKEN_LENGTH) {
     fail('agentToken', `expected 8-${MAX_AGENT_TOKEN_LENGTH} characters (value not shown)`);
   }
@@ -297,6 +324,12 @@ function publicValues(
     'https://<host or IP>[:port] with no path, e.g. "https://100.64.5.11:6443"',
   );
   check('k3sVersion', input.k3sVersion, K3S_VERSION_RE, 'a K3s release such as "v1.32.6+k3s1"');
+  if (input.joinCredential !== 'bootstrap-token' && input.joinCredential !== 'agent-token') {
+    fail(
+      'joinCredential',
+      `expected "bootstrap-token" or "agent-token" (got ${JSON.stringify(input.joinCredential)})`,
+    );
+  }
   check('nodeNamePrefix', input.nodeNamePrefix, NAME_PREFIX_RE, 'lowercase letters, digits and "-", ≤ 21');
   if (input.capacityType !== 'spot' && input.capacityType !== 'on-demand') {
     fail('capacityType', `expected "spot" or "on-demand" (got ${JSON.stringify(input.capacityType)})`);
@@ -318,6 +351,7 @@ function publicValues(
     cluster: shellQuote(cluster),
     k3sServerUrl: shellQuote(input.k3sServerUrl),
     k3sVersion: shellQuote(input.k3sVersion),
+    joinCredential: shellQuote(input.joinCredential),
     nodeNamePrefix: shellQuote(input.nodeNamePrefix),
     tailscaleTags: shellQuote(input.tailscaleTags.join(',')),
     labelInstanceType: shellQuote(Labels.instanceType),

@@ -251,7 +251,7 @@ export async function startWorld(
     TABLE_NAME: account.tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
     TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
-    K3S_AGENT_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
+    K3S_JOIN_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
     SUBNET_IDS: account.subnetIds.join(','),
     SECURITY_GROUP_ID: account.securityGroupId,
     AMI_PARAMETER_ARM64: '/k3s-burst/e2e/ami-arm64',

@@ -168,7 +168,7 @@ export async function startA2World(): Promise<A2World> {
     TABLE_NAME: tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
     TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
-    K3S_AGENT_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
+    K3S_JOIN_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
     SUBNET_IDS: subnetIds.join(','),
     SECURITY_GROUP_ID: account.securityGroupId,
     TAILSCALE_API_URL: tailscale.url,

@@ -49,7 +49,7 @@ const LAMBDA_ENV = {
   EVENT_BUS_NAME: 'k3s-burst-pi-lab',
   TABLE_NAME: 'k3s-burst-pi-lab',
   TAILSCALE_OAUTH_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ts-AbCdEf',
-  K3S_AGENT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
+  K3S_JOIN_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
   SUBNET_IDS: 'subnet-0123456789abcdef0',
   SECURITY_GROUP_ID: 'sg-0123456789abcdef0',
 };

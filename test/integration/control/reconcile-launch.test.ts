@@ -160,7 +160,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
       EVENT_BUS_NAME: BUS,
       TABLE_NAME: TABLE,
       TAILSCALE_OAUTH_SECRET_ARN: tsSecret.ARN ?? '',
-      K3S_AGENT_TOKEN_SECRET_ARN: agentSecret.ARN ?? '',
+      K3S_JOIN_TOKEN_SECRET_ARN: agentSecret.ARN ?? '',
       SUBNET_IDS: subnetIds.join(','),
       SECURITY_GROUP_ID: sg,
       AMI_PARAMETER_ARM64: AMI_PARAM,

@@ -56,7 +56,23 @@ export const RESOURCES: Record<string, ResourceDef> = {
   persistentvolumeclaims: { group: '', version: 'v1', kind: 'PersistentVolumeClaim', namespaced: true },
   persistentvolumes: { group: '', version: 'v1', kind: 'PersistentVolume', namespaced: false },
   storageclasses: { group: 'storage.k8s.io', version: 'v1', kind: 'StorageClass', namespaced: false },
+  // Bootstrap-token Secrets and the cluster CA ConfigMap (issue #16).
+  secrets: { group: '', version: 'v1', kind: 'Secret', namespaced: true },
+  configmaps: { group: '', version: 'v1', kind: 'ConfigMap', namespaced: true },
 };
+
+/**
+ * `stringData` is write-only: the API server merges it into `data` (base64) on write, so
+ * readers and admission see only `data`.
+ */
+function normalizeSecret(obj: K8sObject): K8sObject {
+  const stringData = obj.stringData as Record<string, string> | undefined;
+  if (!stringData) return obj;
+  const data = { ...((obj.data as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+  const { stringData: _dropped, ...rest } = obj;
+  return { ...rest, data };
+}
 
 interface HistoryEntry {
   rv: number;
@@ -282,6 +298,37 @@ export class FakeK8s {
   }
 
   /** Requests recorded so far, optionally filtered. */
+  /** Publish the cluster CA as kube-controller-manager does: ConfigMap kube-system/kube-root-ca.crt. */
+  seedClusterCa(caPem: string): void {
+    this.upsert('configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kube-root-ca.crt', namespace: 'kube-system' },
+      data: { 'ca.crt': caPem },
+    });
+  }
+
+  /**
+   * Would the API server's bootstrap-token authenticator accept this token at `now`? Accepts a
+   * bare `<id>.<secret>` or the K3s secure form `K10<hash>::<id>.<secret>`. Mirrors
+   * kubernetes plugin/pkg/auth/authenticator/token/bootstrap: the Secret
+   * `kube-system/bootstrap-token-<id>` of type bootstrap.kubernetes.io/token with the same
+   * secret, `usage-bootstrap-authentication: true`, and an `expiration` that has not passed.
+   */
+  bootstrapTokenAuthenticates(token: string, now: Date): boolean {
+    const m = /^(?:K10[0-9a-f]{64}::)?([a-z0-9]{6})\.([a-z0-9]{16})$/.exec(token);
+    if (!m) return false;
+    const secret = this.get('secrets', 'kube-system', `bootstrap-token-${m[1]}`);
+    if (secret?.type !== 'bootstrap.kubernetes.io/token') return false;
+    const data = (secret.data ?? {}) as Record<string, string>;
+    const field = (k: string) =>
+      data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8');
+    if (field('token-id') !== m[1] || field('token-secret') !== m[2]) return false;
+    if (field('usage-bootstrap-authentication') !== 'true') return false;
+    const expiration = field('expiration');
+    return expiration === undefined || Date.parse(expiration) > now.getTime();
+  }
+
   requestsOf(verb?: RecordedRequest['verb'], resource?: string): RecordedRequest[] {
     return this.requests.filter((r) => (!verb || r.verb === verb) && (!resource || r.resource === resource));
   }
@@ -454,7 +501,11 @@ export class FakeK8s {
         }
         if (namespace) body.metadata.namespace = namespace;
         record(201);
-        return this.send(res, 201, this.upsert(resource, body));
+        return this.send(
+          res,
+          201,
+          this.upsert(resource, resource === 'secrets' ? normalizeSecret(body) : body),
+        );
       }
       case 'update': {
         if (!current) return notFound();

@@ -28,10 +28,10 @@ import { terminateSpec } from '../../../lambdas/terminate.js';
 import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
 import { DetailTypes, type PlannedLaunch, SCHEMA_VERSION, Sources } from '../../../lib/events/index.js';
 import {
-  AGENT_TOKEN_SECRET,
   cloudNode,
   envelopeOf,
   fakeWorld,
+  JOIN_TOKEN_SECRET,
   NOW,
   snapshot,
   snapshotEvent,
@@ -48,7 +48,7 @@ const ENV = {
   TABLE_NAME: 'k3s-burst-pi-lab',
   COMMAND_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/k3s-burst-pi-lab-commands',
   TAILSCALE_OAUTH_SECRET_ARN: TAILSCALE_SECRET,
-  K3S_AGENT_TOKEN_SECRET_ARN: AGENT_TOKEN_SECRET,
+  K3S_JOIN_TOKEN_SECRET_ARN: JOIN_TOKEN_SECRET,
   LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0',
   SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   SECURITY_GROUP_ID: 'sg-0123456789abcdef0',

@@ -13,12 +13,13 @@ import {
   Sources,
 } from '../../../lib/events/index.js';
 import {
-  AGENT_TOKEN_SECRET,
   cloudNode,
   envelopeOf,
   type FakeWorld,
   fakeWorld,
+  freshJoinToken,
   isoAgo,
+  JOIN_TOKEN_SECRET,
   makeConfig,
   parseOk,
   shape,
@@ -49,7 +50,9 @@ async function reconcileAndLaunch(w: FakeWorld, seq: number, id: string, count: 
         CLUSTER,
       ),
     );
-    await launch(input, w.deps, { agentTokenSecretId: AGENT_TOKEN_SECRET });
+    // A healthy agent keeps renewing its bootstrap token while the test's clock runs for hours.
+    w.secrets.set(JOIN_TOKEN_SECRET, freshJoinToken(w.clock.now));
+    await launch(input, w.deps, { joinTokenSecretId: JOIN_TOKEN_SECRET });
   }
   const decisions = sent
     .filter((e) => e.detailType === DetailTypes.decisionRecorded)

@@ -17,18 +17,18 @@ import {
   Sources,
 } from '../../../lib/events/index.js';
 import {
-  AGENT_TOKEN_SECRET,
   envelopeOf,
   type FakeWorld,
   fakeWorld,
   instance,
+  JOIN_TOKEN_SECRET,
   makeConfig,
   NOW,
   parseOk,
 } from '../../support/control.js';
 
 const CLUSTER = 'pi-lab';
-const opts = { agentTokenSecretId: AGENT_TOKEN_SECRET };
+const opts = { joinTokenSecretId: JOIN_TOKEN_SECRET };
 const DECISION = 'pi-lab-0abc0decision';
 
 function planned(over: Partial<PlannedLaunch> = {}): PlannedLaunch {

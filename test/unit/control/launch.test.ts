@@ -6,6 +6,7 @@ import { SecretNotSetError } from '../../../lib/core/ports.js';
 import {
   DetailTypes,
   InstanceLaunched,
+  JOIN_TOKEN_MIN_VALIDITY_SECONDS,
   type PlannedLaunch,
   SCHEMA_VERSION,
   Sources,
@@ -13,16 +14,20 @@ import {
 import {
   AGENT_TOKEN,
   AGENT_TOKEN_SECRET,
+  BOOTSTRAP_TOKEN,
   envelopeOf,
   type FakeWorld,
   fakeWorld,
   IMAGE_ID,
+  JOIN_TOKEN_SECRET,
+  JOIN_TOKEN_VALUE,
+  makeConfig,
   NOW,
   parseOk,
 } from '../../support/control.js';
 
 const CLUSTER = 'pi-lab';
-const opts = { agentTokenSecretId: AGENT_TOKEN_SECRET };
+const opts = { joinTokenSecretId: JOIN_TOKEN_SECRET };
 
 function request(over: Partial<PlannedLaunch> = {}, decisionId = 'pi-lab-0abc0decision') {
   const launch: PlannedLaunch = {
@@ -102,7 +107,8 @@ describe('launch', () => {
     expect(w.metrics.total(ControlMetrics.instancesLaunched)).toBe(2);
     // secrets never reach the log
     const logged = w.log.text();
-    expect(logged).not.toContain(AGENT_TOKEN);
+    expect(logged).not.toContain(BOOTSTRAP_TOKEN);
+    expect(logged).not.toContain(BOOTSTRAP_TOKEN.split('::')[1]);
     for (const k of w.devices.keys) expect(logged).not.toContain(k.key);
   });
 
@@ -253,23 +259,112 @@ describe('launch', () => {
     expect((await w.state.listInFlight(CLUSTER, NOW))[0]?.count).toBe(1);
   });
 
-  it('a missing agent-token secret fails before any key is minted', async () => {
-    const w = fakeWorld();
-    w.secrets.values.delete(AGENT_TOKEN_SECRET);
-    await expect(launch(await decided(w, request()), w.deps, opts)).rejects.toBeInstanceOf(SecretNotSetError);
-    expect(w.devices.keys).toHaveLength(0);
-  });
+  describe('join credential (k3s.joinCredential)', () => {
+    const agentTokenMode = () =>
+      fakeWorld({ config: makeConfig({ k3s: { joinCredential: 'agent-token' } }) });
+    const agentTokenOpts = { joinTokenSecretId: AGENT_TOKEN_SECRET };
 
-  it('a server token in the agent-token secret stops the launch (not retried) and is never logged', async () => {
-    const w = fakeWorld();
-    const serverToken = `K10${'ab'.repeat(32)}::server:s3rv3rS3cret`;
-    w.secrets.set(AGENT_TOKEN_SECRET, serverToken);
+    it('bootstrap-token (default): the agent-published token goes into user data, which removes it after the join', async () => {
+      const w = fakeWorld();
+      expect(w.config.k3s.joinCredential).toBe('bootstrap-token');
 
-    const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
+      const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
 
-    expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'invalid-user-data' });
-    expect(w.fleet.launchAttempts).toHaveLength(0);
-    expect(w.log.text()).not.toContain('s3rv3rS3cret');
+      expect(r.outcome).toBe('launched');
+      const userData = ourInstances(w)[0]?.userData ?? '';
+      expect(userData).toContain(`K3S_AGENT_TOKEN='${BOOTSTRAP_TOKEN}'`);
+      expect(userData).toContain("JOIN_CREDENTIAL='bootstrap-token'");
+      expect(userData).not.toContain(AGENT_TOKEN);
+      expect(w.log.text()).not.toContain(BOOTSTRAP_TOKEN.split('::')[1]);
+    });
+
+    it.each([
+      ['has no value', (w: FakeWorld) => w.secrets.values.delete(JOIN_TOKEN_SECRET), /has no value yet/],
+      [
+        "is not the agent's JSON",
+        (w: FakeWorld) => w.secrets.set(JOIN_TOKEN_SECRET, AGENT_TOKEN),
+        /does not hold \{token, tokenId, expiresAt\}/,
+      ],
+      [
+        'has expired',
+        (w: FakeWorld) =>
+          w.secrets.set(JOIN_TOKEN_SECRET, {
+            ...JOIN_TOKEN_VALUE,
+            expiresAt: new Date(NOW.getTime() - 1000).toISOString(),
+          }),
+        /expired at/,
+      ],
+      [
+        'expires within the join window',
+        (w: FakeWorld) =>
+          w.secrets.set(JOIN_TOKEN_SECRET, {
+            ...JOIN_TOKEN_VALUE,
+            expiresAt: new Date(NOW.getTime() + (JOIN_TOKEN_MIN_VALIDITY_SECONDS - 1) * 1000).toISOString(),
+          }),
+        /expires in 599 s .* the agent has not renewed it/,
+      ],
+    ])(
+      'launches nothing when the bootstrap-token secret %s: counted, reason logged, in-flight cleared',
+      async (_what, breakIt, reason) => {
+        // Given a recorded request and a bootstrap-token secret launch cannot use
+        const w = fakeWorld();
+        breakIt(w);
+        const req = await decided(w, request());
+
+        // When launch runs
+        const r = await launch(req, w.deps, opts);
+
+        // Then nothing is minted or launched, the refusal is counted and says why
+        expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'join-credential', instances: [] });
+        expect(r.refusal).toMatch(reason);
+        expect(w.devices.keys).toHaveLength(0);
+        expect(w.fleet.launchAttempts).toHaveLength(0);
+        expect(w.metrics.total(ControlMetrics.joinTokenUnavailable)).toBe(1);
+        expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
+        expect(w.log.text()).not.toContain(AGENT_TOKEN);
+      },
+    );
+
+    it('a token with exactly the join window left is still used', async () => {
+      const w = fakeWorld();
+      w.secrets.set(JOIN_TOKEN_SECRET, {
+        ...JOIN_TOKEN_VALUE,
+        expiresAt: new Date(NOW.getTime() + JOIN_TOKEN_MIN_VALIDITY_SECONDS * 1000).toISOString(),
+      });
+      const r = await launch(await decided(w, request({ count: 1 })), w.deps, opts);
+      expect(r.outcome).toBe('launched');
+    });
+
+    it('agent-token: the long-lived agent token goes into user data and stays on disk', async () => {
+      const w = agentTokenMode();
+      const r = await launch(await decided(w, request({ count: 1 })), w.deps, agentTokenOpts);
+      expect(r.outcome).toBe('launched');
+      const userData = ourInstances(w)[0]?.userData ?? '';
+      expect(userData).toContain(`K3S_AGENT_TOKEN='${AGENT_TOKEN}'`);
+      expect(userData).toContain("JOIN_CREDENTIAL='agent-token'");
+      expect(w.log.text()).not.toContain(AGENT_TOKEN);
+    });
+
+    it('agent-token: a missing agent-token secret fails before any key is minted', async () => {
+      const w = agentTokenMode();
+      w.secrets.values.delete(AGENT_TOKEN_SECRET);
+      await expect(launch(await decided(w, request()), w.deps, agentTokenOpts)).rejects.toBeInstanceOf(
+        SecretNotSetError,
+      );
+      expect(w.devices.keys).toHaveLength(0);
+    });
+
+    it('agent-token: a server token in the secret stops the launch (not retried) and is never logged', async () => {
+      const w = agentTokenMode();
+      const serverToken = `K10${'ab'.repeat(32)}::server:s3rv3rS3cret`;
+      w.secrets.set(AGENT_TOKEN_SECRET, serverToken);
+
+      const r = await launch(await decided(w, request({ count: 1 })), w.deps, agentTokenOpts);
+
+      expect(r).toMatchObject({ outcome: 'failed', stoppedBy: 'invalid-user-data' });
+      expect(w.fleet.launchAttempts).toHaveLength(0);
+      expect(w.log.text()).not.toContain('s3rv3rS3cret');
+    });
   });
 
   it('a request delivered after its in-flight record expired launches nothing (I1: reconcile may have re-planned)', async () => {

@@ -31,7 +31,7 @@ const ENV = {
   TABLE_NAME: 'k3s-burst-pi-lab',
   COMMAND_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/k3s-burst-pi-lab-commands',
   TAILSCALE_OAUTH_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ts-AbCdEf',
-  K3S_AGENT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
+  K3S_JOIN_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
   LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0',
   SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   SECURITY_GROUP_ID: 'sg-0123456789abcdef0',
@@ -63,9 +63,9 @@ describe('readEnv', () => {
     ['SUBNET_IDS', { SUBNET_IDS: 'subnet-1, nope' }, /SUBNET_IDS is malformed \(expected subnet-… ids/],
     ['SECURITY_GROUP_ID', { SECURITY_GROUP_ID: 'default' }, /SECURITY_GROUP_ID is malformed/],
     [
-      'K3S_AGENT_TOKEN_SECRET_ARN',
-      { K3S_AGENT_TOKEN_SECRET_ARN: 'my-token' },
-      /K3S_AGENT_TOKEN_SECRET_ARN is malformed/,
+      'K3S_JOIN_TOKEN_SECRET_ARN',
+      { K3S_JOIN_TOKEN_SECRET_ARN: 'my-token' },
+      /K3S_JOIN_TOKEN_SECRET_ARN is malformed/,
     ],
     ['TAILSCALE_API_URL', { TAILSCALE_API_URL: 'http://evil.example.com' }, /TAILSCALE_API_URL is malformed/],
     ['CONFIG_JSON (not JSON)', { CONFIG_JSON: '{nope' }, /CONFIG_JSON is not JSON/],
@@ -93,11 +93,11 @@ describe('readEnv', () => {
   });
 
   it('never echoes a malformed value (it may be a secret pasted in the wrong place)', () => {
-    expect(() => readEnv({ ...ENV, K3S_AGENT_TOKEN_SECRET_ARN: 'K10secretvalue::node:abc' })).toThrow(
+    expect(() => readEnv({ ...ENV, K3S_JOIN_TOKEN_SECRET_ARN: 'K10secretvalue::node:abc' })).toThrow(
       /got 24 chars/,
     );
     try {
-      readEnv({ ...ENV, K3S_AGENT_TOKEN_SECRET_ARN: 'K10secretvalue::node:abc' });
+      readEnv({ ...ENV, K3S_JOIN_TOKEN_SECRET_ARN: 'K10secretvalue::node:abc' });
     } catch (e) {
       expect((e as Error).message).not.toContain('K10secretvalue');
     }

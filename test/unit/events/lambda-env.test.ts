@@ -13,7 +13,7 @@ const STACK_ENV: LambdaEnvInput = {
   TABLE_NAME: 'k3s-burst-pi-lab',
   COMMAND_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/k3s-burst-pi-lab-commands',
   TAILSCALE_OAUTH_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ts-AbCdEf',
-  K3S_AGENT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
+  K3S_JOIN_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
   LAUNCH_TEMPLATE_ID: '',
   SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   SECURITY_GROUP_ID: 'sg-0123456789abcdef0',

@@ -168,7 +168,7 @@ describe('Lambda functions', () => {
         'CONFIG_JSON',
         'EVENT_BUS_NAME',
         'INSTANCE_PROFILE_ARN',
-        'K3S_AGENT_TOKEN_SECRET_ARN',
+        'K3S_JOIN_TOKEN_SECRET_ARN',
         'LAUNCH_TEMPLATE_ID',
         'NODE_OPTIONS',
         'POWERTOOLS_METRICS_NAMESPACE',

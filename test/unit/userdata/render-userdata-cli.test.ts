@@ -54,7 +54,8 @@ describe('k3s-burst render-userdata', () => {
     expect(code).toBe(0);
     expect(out.out.startsWith('#!/bin/bash\n')).toBe(true);
     expect(out.out).toContain(`TAILSCALE_AUTH_KEY='${SECRET_PLACEHOLDERS.tailscaleAuthKey}'`);
-    expect(out.out).toContain(`K3S_AGENT_TOKEN='${SECRET_PLACEHOLDERS.agentToken}'`);
+    expect(out.out).toContain(`K3S_AGENT_TOKEN='${SECRET_PLACEHOLDERS.bootstrapToken}'`);
+    expect(out.out).toContain("JOIN_CREDENTIAL='bootstrap-token'");
     expect(out.out).toContain("'k3s-burst.io/capacity-type=spot'");
     expect(out.err).toContain('# node name and Tailscale hostname: burst-<instance-id>');
     expect(out.err).toContain('node.kubernetes.io/instance-type=m7g.large');

@@ -20,7 +20,14 @@ import {
 } from '../../../lib/userdata/index.js';
 import { BOOTSTRAP_TEMPLATE } from '../../../lib/userdata/template.generated.js';
 import { readBootstrapTemplate } from '../../../lib/userdata/template-file.js';
-import { AGENT_TOKEN, baseInput, largestInput, NASTY_AGENT_TOKEN, TAILSCALE_KEY } from './fixtures.js';
+import {
+  AGENT_TOKEN,
+  BOOTSTRAP_TOKEN,
+  baseInput,
+  largestInput,
+  NASTY_AGENT_TOKEN,
+  TAILSCALE_KEY,
+} from './fixtures.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -278,14 +285,15 @@ describe('config adapters', () => {
   it('builds the input from the example config and this launch’s secrets', () => {
     const input = userDataInputFromConfig(
       config,
-      { agentToken: AGENT_TOKEN, tailscaleAuthKey: TAILSCALE_KEY },
+      { agentToken: BOOTSTRAP_TOKEN, tailscaleAuthKey: TAILSCALE_KEY },
       'on-demand',
     );
     expect(input).toEqual({
       cluster: 'pi-lab',
       k3sServerUrl: 'https://100.64.5.11:6443',
       k3sVersion: 'v1.32.6+k3s1',
-      agentToken: AGENT_TOKEN,
+      joinCredential: 'bootstrap-token',
+      agentToken: BOOTSTRAP_TOKEN,
       tailscaleAuthKey: TAILSCALE_KEY,
       tailscaleTags: ['tag:k3s-burst'],
       nodeNamePrefix: 'burst-',
