@@ -306,7 +306,14 @@ export function startAgent(o: AgentOptions): RunningAgent {
     : undefined;
 
   const joinToken = o.joinToken
-    ? new BootstrapTokenRotator({ ...o.joinToken, api: o.api, clock, log, metrics })
+    ? new BootstrapTokenRotator({
+        ...o.joinToken,
+        api: o.api,
+        namespace: o.namespace ?? 'k3s-burst',
+        clock,
+        log,
+        metrics,
+      })
     : undefined;
 
   const informers = [pods, nodes, pdbs];

@@ -7,7 +7,8 @@
  * agents (docs.k3s.io/cli/token, "Bootstrap"; k3s-io/k3s#6663). The agent already talks to the
  * cluster API, so it keeps one current:
  *
- * 1. Read the cluster CA from the `kube-root-ca.crt` ConfigMap in kube-system. K3s runs the
+ * 1. Read the cluster CA from the `kube-root-ca.crt` ConfigMap in the agent's own namespace
+ *    (published into every namespace, so no read access to kube-system is needed). K3s runs the
  *    controller-manager with `--root-ca-file` = the server CA it serves at `/cacerts`, and the
  *    root-CA publisher copies that file's bytes into the ConfigMap, so hashing the ConfigMap's
  *    `ca.crt` gives the hash the joining agent computes ({@link k3sCaHash}).
@@ -150,6 +151,8 @@ export function randomTokenChars(n: number): string {
 
 export interface BootstrapTokenRotatorOptions {
   api: KubeApi;
+  /** The agent's namespace, where it reads {@link CLUSTER_CA_CONFIGMAP}. @default k3s-burst */
+  namespace?: string;
   store: JoinTokenStorePort;
   clock: Clock;
   log: Logger;
@@ -309,24 +312,27 @@ export class BootstrapTokenRotator {
   }
 
   private async readCa(): Promise<string> {
+    const ns = this.o.namespace ?? 'k3s-burst';
     let body: { data?: Record<string, string> } | undefined;
     try {
       body = (
         await this.o.api.request<{ data?: Record<string, string> }>(
           'GET',
-          `/api/v1/namespaces/${BOOTSTRAP_TOKEN_NAMESPACE}/configmaps/${CLUSTER_CA_CONFIGMAP}`,
+          `/api/v1/namespaces/${ns}/configmaps/${CLUSTER_CA_CONFIGMAP}`,
         )
       ).body;
     } catch (err) {
       throw new BootstrapTokenError(
-        `reading ConfigMap ${BOOTSTRAP_TOKEN_NAMESPACE}/${CLUSTER_CA_CONFIGMAP} failed: ${kubeReason(err)}`,
-        { cause: err },
+        `reading ConfigMap ${ns}/${CLUSTER_CA_CONFIGMAP} failed: ${kubeReason(err)}`,
+        {
+          cause: err,
+        },
       );
     }
     const ca = body?.data?.['ca.crt'];
     if (typeof ca !== 'string' || ca.length === 0) {
       throw new BootstrapTokenError(
-        `ConfigMap ${BOOTSTRAP_TOKEN_NAMESPACE}/${CLUSTER_CA_CONFIGMAP} has no ca.crt: is kube-controller-manager's root CA publisher running?`,
+        `ConfigMap ${ns}/${CLUSTER_CA_CONFIGMAP} has no ca.crt: is kube-controller-manager's root CA publisher running?`,
       );
     }
     return ca;

@@ -9,8 +9,11 @@ export interface ApiAccess {
   /** '' for the core group. */
   group: string;
   resource: string;
-  /** Namespaced calls limited to the agent's own namespace (a Role, not the ClusterRole). */
-  scope: 'cluster' | 'own-namespace';
+  /**
+   * `own-namespace`: a Role in the agent's namespace; `kube-system`: the Role of
+   * deploy/kube-system/ (bootstrap tokens only, narrowed further by its admission policy).
+   */
+  scope: 'cluster' | 'own-namespace' | 'kube-system';
   /** Object names the call is limited to (RBAC resourceNames), when the rule can restrict them. */
   resourceNames?: string[];
   /** Where in lib/agent the call is made, and why. */
@@ -18,6 +21,8 @@ export interface ApiAccess {
 }
 
 export const LEASE_NAME = 'k3s-burst-agent';
+/** The cluster CA ConfigMap kube-controller-manager publishes into every namespace. */
+export const CLUSTER_CA_CONFIGMAP_NAME = 'kube-root-ca.crt';
 
 export const AGENT_API_ACCESS: readonly ApiAccess[] = [
   {
@@ -114,5 +119,27 @@ export const AGENT_API_ACCESS: readonly ApiAccess[] = [
     scope: 'own-namespace',
     resourceNames: [LEASE_NAME],
     why: 'leader election: acquire, renew, release',
+  },
+  {
+    verb: 'get',
+    group: '',
+    resource: 'configmaps',
+    scope: 'own-namespace',
+    resourceNames: [CLUSTER_CA_CONFIGMAP_NAME],
+    why: 'bootstrap tokens: the cluster CA whose hash goes into the K3s secure token',
+  },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'secrets',
+    scope: 'kube-system',
+    why: 'bootstrap tokens: mint bootstrap-token-<id> (admission policy: that type, name, group only)',
+  },
+  {
+    verb: 'delete',
+    group: '',
+    resource: 'secrets',
+    scope: 'kube-system',
+    why: 'bootstrap tokens: delete the expired ones it minted (admission policy: its own only)',
   },
 ];

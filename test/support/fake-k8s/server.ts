@@ -298,14 +298,18 @@ export class FakeK8s {
   }
 
   /** Requests recorded so far, optionally filtered. */
-  /** Publish the cluster CA as kube-controller-manager does: ConfigMap kube-system/kube-root-ca.crt. */
-  seedClusterCa(caPem: string): void {
-    this.upsert('configmaps', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'kube-root-ca.crt', namespace: 'kube-system' },
-      data: { 'ca.crt': caPem },
-    });
+  /** Publish the cluster CA as kube-controller-manager does: ConfigMap kube-root-ca.crt in each namespace. */
+  seedClusterCa(
+    caPem: string,
+    namespaces: readonly string[] = ['kube-system', 'k3s-burst', 'default'],
+  ): void {
+    for (const namespace of namespaces)
+      this.upsert('configmaps', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kube-root-ca.crt', namespace },
+        data: { 'ca.crt': caPem },
+      });
   }
 
   /**

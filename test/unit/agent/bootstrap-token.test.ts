@@ -243,8 +243,8 @@ describe('BootstrapTokenRotator against the fake API server', () => {
   });
 
   it('names the CA ConfigMap when it is missing', async () => {
-    k8s.remove('configmaps', 'kube-system', 'kube-root-ca.crt');
-    await expect(rotator().tick()).rejects.toThrow(/ConfigMap kube-system\/kube-root-ca\.crt failed: 404/);
+    k8s.remove('configmaps', 'k3s-burst', 'kube-root-ca.crt');
+    await expect(rotator().tick()).rejects.toThrow(/ConfigMap k3s-burst\/kube-root-ca\.crt failed: 404/);
     expect(secretNames()).toEqual([]);
   });
 

@@ -3,7 +3,7 @@
  * since there is no kubectl or Docker engine here.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -83,7 +83,9 @@ describe('deploy/ kustomize base', () => {
   it('commits no Secret and no credential values, only a reference to the k3s-burst-aws Secret', () => {
     expect(docs.some((d) => d.kind === 'Secret')).toBe(false);
     expect(kustomization).not.toHaveProperty('secretGenerator');
-    for (const f of readdirSync(DEPLOY))
+    for (const f of readdirSync(DEPLOY, { recursive: true, encoding: 'utf8' }).filter((x) =>
+      statSync(join(DEPLOY, x)).isFile(),
+    ))
       expect(read(f)).not.toMatch(/AKIA[0-9A-Z]{16}|aws_secret_access_key\s*=/i);
     expect(agent.envFrom).toContainEqual({ secretRef: { name: 'k3s-burst-aws' } });
     expect(agent.env?.map((e) => e.name)).not.toContain('AWS_SECRET_ACCESS_KEY');

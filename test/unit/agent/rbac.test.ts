@@ -8,6 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BootstrapTokenRotator } from '../../../lib/agent/bootstrap-token.js';
+import { ManualClock } from '../../../lib/agent/clock.js';
+import { memoryLogger } from '../../../lib/agent/logger.js';
+import { agentMetrics } from '../../../lib/agent/metrics.js';
 import { AGENT_API_ACCESS, type ApiAccess, LEASE_NAME } from '../../../lib/agent/rbac.js';
 import { startTestAgent, until } from '../../support/fake-k8s/agent.js';
 import {
@@ -21,6 +25,12 @@ import {
   pod,
 } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type RecordedRequest, startFakeK8s } from '../../support/fake-k8s/server.js';
+import { FakeJoinTokenStore } from '../../support/fakes/join-token-store.js';
+
+const CA_PEM = readFileSync(
+  join(import.meta.dirname, '..', '..', 'fixtures', 'k3s', 'server-ca.crt'),
+  'utf8',
+);
 
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy');
 const NAMESPACE = 'k3s-burst';
@@ -42,10 +52,13 @@ interface K8sDoc {
   spec?: Record<string, unknown>;
 }
 
+/** deploy/ and deploy/kube-system/ (bootstrap tokens, applied separately). */
 function loadDeploy(): K8sDoc[] {
-  return readdirSync(DEPLOY)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((f) => loadAllYaml(readFileSync(join(DEPLOY, f), 'utf8')) as K8sDoc[]);
+  return [DEPLOY, join(DEPLOY, 'kube-system')].flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as K8sDoc[]),
+  );
 }
 
 /** Roles bound to the agent's ServiceAccount, each with the namespace it applies in (undefined = all). */
@@ -97,8 +110,11 @@ describe('deploy/ RBAC', () => {
     k8s.upsert('nodes', ec2Node('i-0bbbbbbbbbbbbbbb2'));
     k8s.upsert('pods', pod('web-r1', { node: EC2_NODE, labels: { app: 'web' }, namespace: 'shop' }));
     k8s.upsert('poddisruptionbudgets', pdb('web-pdb', 'web', 1, 'shop'));
-    const t = await startTestAgent(k8s, { leaderElect: true, eventRepeatMs: 0 });
+    k8s.seedClusterCa(CA_PEM);
+    const store = new FakeJoinTokenStore();
+    const t = await startTestAgent(k8s, { leaderElect: true, eventRepeatMs: 0, joinToken: { store } });
     await until(() => t.agent.isLeader(), 'leadership');
+    await until(() => store.versions.length === 1, 'bootstrap token published');
     const drain = t.queue.send(
       commandEnvelope('DrainNode', {
         schemaVersion: 1,
@@ -130,6 +146,21 @@ describe('deploy/ RBAC', () => {
       );
       await until(() => t.queue.deleted.includes(refused), 'refused delete handled');
     }
+    // The agent's rotator past a token's expiry (a manual clock: the TTL is at least 30 min):
+    // renew, then delete the expired token.
+    const clock = new ManualClock();
+    const rotator = new BootstrapTokenRotator({
+      api: t.client,
+      store,
+      clock,
+      log: memoryLogger(),
+      metrics: agentMetrics(),
+      ttlSeconds: 1800,
+    });
+    await rotator.tick();
+    await clock.advance(1801_000);
+    await rotator.tick();
+    expect(rotator.outstanding).toHaveLength(1);
     await t.stop();
     observed = [...k8s.requests];
     await k8s.close();
@@ -138,10 +169,11 @@ describe('deploy/ RBAC', () => {
     await k8s?.close().catch(() => {});
   });
 
-  it('binds a ClusterRole and a namespaced Role to the agent ServiceAccount', () => {
+  it('binds a ClusterRole, a namespaced Role and the kube-system bootstrap-token Role to the agent ServiceAccount', () => {
     expect(roles.map((r) => [r.role.kind, r.role.metadata?.name, r.namespace])).toEqual([
       ['ClusterRole', 'k3s-burst-agent', undefined],
       ['Role', 'k3s-burst-agent-leader', NAMESPACE],
+      ['Role', 'k3s-burst-agent-bootstrap-token', 'kube-system'],
     ]);
     const deployment = docs.find((d) => d.kind === 'Deployment') as {
       spec: { template: { spec: { serviceAccountName: string } } };
@@ -171,6 +203,13 @@ describe('deploy/ RBAC', () => {
       expect(r.namespace).toBe(NAMESPACE);
       if (r.verb !== 'create') expect(r.name).toBe(LEASE_NAME);
     }
+    // Secrets only in kube-system, only bootstrap tokens; the CA ConfigMap only in its own namespace
+    for (const r of observed.filter((x) => x.resource === 'secrets')) {
+      expect(r.namespace).toBe('kube-system');
+      if (r.verb === 'delete') expect(r.name).toMatch(/^bootstrap-token-[a-z0-9]{6}$/);
+    }
+    for (const r of observed.filter((x) => x.resource === 'configmaps'))
+      expect([r.namespace, r.name]).toEqual([NAMESPACE, 'kube-root-ca.crt']);
   });
 
   it('grants nothing beyond the declared list: no wildcard, no secrets, no pod delete, no extra verb', () => {
@@ -188,13 +227,25 @@ describe('deploy/ RBAC', () => {
               grants.push(`${v} ${g}/${res}`);
               const decl = AGENT_API_ACCESS.find((a) => key(a) === `${v} ${g}/${res}`);
               expect(decl, `granted but never used: ${v} ${g}/${res}`).toBeDefined();
-              expect(decl?.scope).toBe(namespace === undefined ? 'cluster' : 'own-namespace');
+              expect(decl?.scope).toBe(
+                namespace === undefined
+                  ? 'cluster'
+                  : namespace === NAMESPACE
+                    ? 'own-namespace'
+                    : 'kube-system',
+              );
               if (decl?.resourceNames) expect(r.resourceNames).toEqual(decl.resourceNames);
             }
       }
-    expect(grants.some((g) => /\/(secrets|configmaps|serviceaccounts)$/.test(g))).toBe(false);
+    // Secrets: create/delete in kube-system only (never read); ConfigMaps: get the CA only.
+    expect(grants.filter((g) => /\/secrets$/.test(g)).sort()).toEqual(['create /secrets', 'delete /secrets']);
+    expect(grants.filter((g) => /\/configmaps$/.test(g))).toEqual(['get /configmaps']);
+    expect(grants.some((g) => /\/serviceaccounts$/.test(g))).toBe(false);
+    for (const { role, namespace } of roles)
+      for (const r of role.rules ?? [])
+        if (r.resources?.includes('secrets')) expect(namespace).toBe('kube-system');
     expect(grants).not.toContain('delete /pods');
-    expect(grants.filter((g) => g.startsWith('delete'))).toEqual(['delete /nodes']);
+    expect(grants.filter((g) => g.startsWith('delete')).sort()).toEqual(['delete /nodes', 'delete /secrets']);
     expect(new Set(grants).size).toBe(AGENT_API_ACCESS.length);
   });
 
