@@ -1,6 +1,7 @@
 import { RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { CfnAccessKey, PolicyStatement, User } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -16,13 +17,21 @@ export interface AgentIdentityProps {
   readonly commandQueue: IQueue;
   /** @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The K3s bootstrap-token secret (`k3s.joinCredential: bootstrap-token`): the agent may
+   * PutSecretValue on it, and nothing else on any secret.
+   * @default - no bootstrap tokens (agent-token mode)
+   */
+  readonly joinTokenSecret?: ISecret;
 }
 
 /**
  * The in-cluster agent's AWS identity: an IAM user that can only
  * - PutEvents on this cluster's bus with `source` `k3s-burst.agent` and detail-type
  *   ClusterSnapshot or NodeDrained;
- * - receive, delete and change the visibility of messages on its command queue.
+ * - receive, delete and change the visibility of messages on its command queue;
+ * - in bootstrap-token mode, PutSecretValue on the K3s bootstrap-token secret (it writes the
+ *   short-lived join token it mints; it cannot read that or any other secret).
  *
  * Its access key goes straight into a Secrets Manager secret (the secret access key is a
  * `GetAtt` resolved by CloudFormation, never an output or parameter). IAM Roles Anywhere
@@ -54,6 +63,15 @@ export class AgentIdentity extends Construct {
         resources: [props.commandQueue.queueArn],
       }),
     );
+    if (props.joinTokenSecret) {
+      this.user.addToPolicy(
+        new PolicyStatement({
+          sid: 'PublishK3sJoinToken',
+          actions: ['secretsmanager:PutSecretValue'],
+          resources: [props.joinTokenSecret.secretArn],
+        }),
+      );
+    }
     const key = new CfnAccessKey(this, 'AccessKey', { userName: this.user.userName, status: 'Active' });
     this.credentials = new Secret(this, 'Credentials', {
       secretName: `k3s-burst/${props.clusterName}/agent-credentials`,
@@ -65,6 +83,9 @@ export class AgentIdentity extends Construct {
         region: SecretValue.unsafePlainText(stack.region),
         eventBusName: SecretValue.unsafePlainText(props.bus.eventBusName),
         commandQueueUrl: SecretValue.unsafePlainText(props.commandQueue.queueUrl),
+        ...(props.joinTokenSecret
+          ? { bootstrapTokenSecretArn: SecretValue.unsafePlainText(props.joinTokenSecret.secretArn) }
+          : {}),
       },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

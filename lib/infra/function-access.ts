@@ -25,8 +25,11 @@ export interface FunctionAccess {
   readonly launches: boolean;
   /** May terminate cluster-tagged instances. */
   readonly terminates: boolean;
-  /** Secrets it reads with GetSecretValue. */
-  readonly secrets: readonly ('tailscaleOAuth' | 'k3sAgentToken')[];
+  /**
+   * Secrets it reads with GetSecretValue. `k3sJoinToken` is the secret of `k3s.joinCredential`
+   * (the agent's bootstrap-token secret, or the agent-token secret).
+   */
+  readonly secrets: readonly ('tailscaleOAuth' | 'k3sJoinToken')[];
 }
 
 /** DynamoDB item actions of the state adapter: the same for every function (all share `DynamoState`). */
@@ -44,12 +47,12 @@ const FLEET_READ = ['ec2:DescribeInstances', 'ec2:DescribeSubnets'] as const;
 export const FUNCTION_ACCESS: Record<FunctionName, FunctionAccess> = {
   // Lists the fleet (cluster tag) to plan; never launches or terminates itself.
   reconcile: { ec2Describe: FLEET_READ, launches: false, terminates: false, secrets: [] },
-  // Mints the Tailscale key (OAuth client), renders userdata with the K3s agent token, launches.
+  // Mints the Tailscale key (OAuth client), renders userdata with the K3s join token, launches.
   launch: {
     ec2Describe: FLEET_READ,
     launches: true,
     terminates: false,
-    secrets: ['tailscaleOAuth', 'k3sAgentToken'],
+    secrets: ['tailscaleOAuth', 'k3sJoinToken'],
   },
   // Terminates one instance and deletes its Tailscale device.
   terminate: {

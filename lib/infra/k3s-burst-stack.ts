@@ -118,7 +118,11 @@ export class K3sBurstStack extends Stack {
       ssmSessionManager: config.nodes.ssmSessionManager,
     });
     this.state = new StateTable(this, 'State', { tableName: `k3s-burst-${cluster}`, removalPolicy });
-    this.secrets = new ClusterSecrets(this, 'Secrets', { clusterName: cluster, removalPolicy });
+    this.secrets = new ClusterSecrets(this, 'Secrets', {
+      clusterName: cluster,
+      removalPolicy,
+      joinCredential: config.k3s.joinCredential,
+    });
     this.commands = new CommandQueue(this, 'Commands', { clusterName: cluster });
     this.bus = new EventBus(this, 'Bus', { eventBusName: `k3s-burst-${cluster}` });
     this.functionsDlq = deadLetterQueue(this, 'FunctionsDlq', {
@@ -145,7 +149,7 @@ export class K3sBurstStack extends Stack {
       TABLE_NAME: this.state.table.tableName,
       COMMAND_QUEUE_URL: this.commands.queue.queueUrl,
       TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth.secretArn,
-      K3S_JOIN_TOKEN_SECRET_ARN: this.secrets.k3sAgentToken.secretArn,
+      K3S_JOIN_TOKEN_SECRET_ARN: this.secrets.k3sJoinToken.secretArn,
       LAUNCH_TEMPLATE_ID: this.nodes.launchTemplate.launchTemplateId ?? '',
       SUBNET_IDS: this.network.subnets.map((s) => s.subnetId).join(','),
       SECURITY_GROUP_ID: this.network.securityGroup.securityGroupId,
@@ -186,6 +190,7 @@ export class K3sBurstStack extends Stack {
       clusterName: cluster,
       bus: this.bus,
       commandQueue: this.commands.queue,
+      ...(this.secrets.k3sBootstrapToken ? { joinTokenSecret: this.secrets.k3sBootstrapToken } : {}),
     });
     this.restrictBusWriters();
     this.observability = new Observability(this, 'Observability', {
@@ -204,7 +209,10 @@ export class K3sBurstStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'CommandQueueUrl', { value: this.commands.queue.queueUrl });
     new CfnOutput(this, 'TailscaleOAuthSecretArn', { value: this.secrets.tailscaleOAuth.secretArn });
-    new CfnOutput(this, 'K3sAgentTokenSecretArn', { value: this.secrets.k3sAgentToken.secretArn });
+    if (this.secrets.k3sAgentToken)
+      new CfnOutput(this, 'K3sAgentTokenSecretArn', { value: this.secrets.k3sAgentToken.secretArn });
+    if (this.secrets.k3sBootstrapToken)
+      new CfnOutput(this, 'K3sBootstrapTokenSecretArn', { value: this.secrets.k3sBootstrapToken.secretArn });
     new CfnOutput(this, 'AgentCredentialsSecretArn', { value: this.agent.credentials.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `k3s-burst-${cluster}` });
@@ -262,7 +270,7 @@ export class K3sBurstStack extends Stack {
     const { roles } = this.functions;
     const secretArns = {
       tailscaleOAuth: this.secrets.tailscaleOAuth.secretArn,
-      k3sAgentToken: this.secrets.k3sAgentToken.secretArn,
+      k3sJoinToken: this.secrets.k3sJoinToken.secretArn,
     };
     for (const name of FUNCTION_NAMES) {
       const role = roles[name];

@@ -26,6 +26,8 @@ export const StackOutputs = {
   commandQueueUrl: 'CommandQueueUrl',
   tailscaleOAuthSecretArn: 'TailscaleOAuthSecretArn',
   k3sAgentTokenSecretArn: 'K3sAgentTokenSecretArn',
+  /** k3s.joinCredential bootstrap-token: the secret the agent publishes join tokens to. */
+  k3sBootstrapTokenSecretArn: 'K3sBootstrapTokenSecretArn',
   tableName: 'TableName',
   /** Comma-separated queue URLs of every dead-letter queue of the stack. */
   deadLetterQueueUrls: 'DeadLetterQueueUrls',
@@ -41,7 +43,10 @@ export interface Deployment {
   eventBusName?: string;
   commandQueueUrl?: string;
   tailscaleOAuthSecretArn?: string;
+  /** Present in agent-token mode (and in stacks deployed before bootstrap tokens). */
   k3sAgentTokenSecretArn?: string;
+  /** Present in bootstrap-token mode. */
+  k3sBootstrapTokenSecretArn?: string;
   tableName?: string;
   deadLetterQueueUrls: string[];
   /** One sentence per value found by the resource fallback instead of an output. */
@@ -103,6 +108,7 @@ export async function findDeployment(
     commandQueueUrl: output(StackOutputs.commandQueueUrl),
     tailscaleOAuthSecretArn: output(StackOutputs.tailscaleOAuthSecretArn),
     k3sAgentTokenSecretArn: output(StackOutputs.k3sAgentTokenSecretArn),
+    k3sBootstrapTokenSecretArn: output(StackOutputs.k3sBootstrapTokenSecretArn),
     tableName: output(StackOutputs.tableName),
     deadLetterQueueUrls: (output(StackOutputs.deadLetterQueueUrls) ?? '')
       .split(',')
@@ -114,7 +120,7 @@ export async function findDeployment(
     !d.eventBusName ||
     !d.commandQueueUrl ||
     !d.tailscaleOAuthSecretArn ||
-    !d.k3sAgentTokenSecretArn ||
+    (!d.k3sAgentTokenSecretArn && !d.k3sBootstrapTokenSecretArn) ||
     !d.tableName ||
     !outputs.has(StackOutputs.deadLetterQueueUrls);
   if (missing && isUsableStackStatus(d.stackStatus)) await fillFromResources(cfn, d, outputs);
@@ -181,7 +187,14 @@ async function fillFromResources(
       note(StackOutputs.tailscaleOAuthSecretArn, `secret ${s.LogicalResourceId}`);
     }
   }
-  if (!d.k3sAgentTokenSecretArn) {
+  if (!d.k3sBootstrapTokenSecretArn) {
+    const s = secretLike(/bootstrap.?token/i);
+    if (s?.PhysicalResourceId) {
+      d.k3sBootstrapTokenSecretArn = s.PhysicalResourceId;
+      note(StackOutputs.k3sBootstrapTokenSecretArn, `secret ${s.LogicalResourceId}`);
+    }
+  }
+  if (!d.k3sAgentTokenSecretArn && !d.k3sBootstrapTokenSecretArn) {
     const s = secretLike(/k3s.?agent|agent.?token/i);
     if (s?.PhysicalResourceId) {
       d.k3sAgentTokenSecretArn = s.PhysicalResourceId;

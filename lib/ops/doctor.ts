@@ -19,6 +19,11 @@ import { isCredentialsError, type OpsClients, readSecret } from './context.js';
 import { type Deployment, findDeployment, isUsableStackStatus, stackNameFor } from './deployment.js';
 import { ConfigLoadError, type OpsEnvironment, readConfigFile } from './environment.js';
 import { StackNotFoundError } from './errors.js';
+import {
+  JOIN_CREDENTIAL_CHECK_ID,
+  JOIN_TOKEN_CHECK_ID,
+  joinCredentialChecks,
+} from './join-credential-check.js';
 import { PREREQUISITE_CHECK_IDS, prerequisiteChecks } from './prerequisites.js';
 import { quotaChecks } from './quota-check.js';
 import { tailnetPolicyCheck } from './tailnet-policy-check.js';
@@ -41,7 +46,8 @@ export const CHECK_IDS = [
   'config',
   'stack',
   'secret.tailscale-oauth',
-  'secret.k3s-agent-token',
+  JOIN_TOKEN_CHECK_ID,
+  JOIN_CREDENTIAL_CHECK_ID,
   'tailscale.oauth',
   'tailscale.acl',
   'tailscale.policy',
@@ -195,47 +201,6 @@ async function tailscaleSecretCheck(
     result: ok(id, `Tailscale OAuth secret ${arn} is set ({clientId, clientSecret})`),
     credentials: r.data,
   };
-}
-
-async function agentTokenCheck(clients: OpsClients, arn: string | undefined): Promise<CheckResult> {
-  const id = 'secret.k3s-agent-token';
-  if (!arn)
-    return fail(
-      id,
-      'the stack has no K3sAgentTokenSecretArn output or secret',
-      'run npx cdk deploy to update the stack',
-    );
-  const fix = putSecretFix(
-    arn,
-    'agent-token',
-    'the K3s AGENT token (on the server: sudo cat /var/lib/rancher/k3s/server/agent-token), as plain text',
-  );
-  const read = await readSecret(clients.secrets, arn);
-  if (read.kind === 'not-set') return fail(id, `K3s agent token secret ${arn} ${read.why}`, fix);
-  if (read.kind === 'error') {
-    return fail(
-      id,
-      `K3s agent token secret ${arn} ${read.why}`,
-      'use an identity allowed secretsmanager:GetSecretValue on it',
-    );
-  }
-  const v = read.value.trim();
-  if (v.includes('::server:')) {
-    return fail(
-      id,
-      `secret ${arn} holds the K3s SERVER token (cluster admin), which must never reach a node`,
-      fix,
-    );
-  }
-  if (v.startsWith('{')) return fail(id, `secret ${arn} holds JSON; the K3s agent token is plain text`, fix);
-  if (v.length < 8 || v.length > 512 || !/^[\x21-\x7e]+$/.test(v)) {
-    return fail(
-      id,
-      `secret ${arn} is not a K3s token (expected 8-512 printable characters without spaces)`,
-      fix,
-    );
-  }
-  return ok(id, `K3s agent token secret ${arn} is set (plain text, not the server token)`);
 }
 
 // ───────── Tailscale ─────────
@@ -692,9 +657,7 @@ export async function runDoctorChecks(
     });
     checks.push(...ts);
     checks.push(
-      ...(await guarded('secret.k3s-agent-token', async () => [
-        await agentTokenCheck(clients, d.k3sAgentTokenSecretArn),
-      ])),
+      ...(await guarded(JOIN_TOKEN_CHECK_ID, () => joinCredentialChecks(clients, config, d, env.clock()))),
     );
     checks.push(
       ...(await guarded('tailscale.oauth', () =>

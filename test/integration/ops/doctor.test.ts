@@ -14,6 +14,7 @@ import {
   captureIo,
   type Deployed,
   deploy,
+  freshBootstrapToken,
   opsEnv,
   type SetupOptions,
   startTailscaleClient,
@@ -130,7 +131,8 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
       config: 'ok',
       stack: 'ok',
       'secret.tailscale-oauth': 'ok',
-      'secret.k3s-agent-token': 'ok',
+      'secret.k3s-join-token': 'ok',
+      'k3s.join-credential': 'ok',
       'tailscale.oauth': 'ok',
       'tailscale.acl': 'ok',
       'tailscale.policy': 'ok',
@@ -149,7 +151,10 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(r.byId('ami:arm64').message).toContain('ami-0a1b2c3d4e5f60718');
     expect(r.byId('dlq').message).toContain('all 2 dead-letter queue(s) are empty');
     expect(r.text).toMatch(/^ok\s+stack\s+stack K3sBurst-pi-lab is CREATE_COMPLETE/m);
-    expect(r.text).toContain('0 failed, 0 warning(s), 17 ok, 1 skipped');
+    expect(r.text).toContain('0 failed, 0 warning(s), 18 ok, 1 skipped');
+    expect(r.byId('secret.k3s-join-token').message).toMatch(
+      /bootstrap token opsb00 published by the agent, valid for another 39 min/,
+    );
     // The probe key was minted with the configured tags (and the key itself never printed).
     expect(ts.keys.some((k) => k.capabilities.devices.create.tags.includes('tag:k3s-burst'))).toBe(true);
   });
@@ -221,10 +226,45 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(c.message).toContain('wrong shape');
   });
 
+  it('bootstrap-token mode: a token the agent stopped renewing fails with where to look, never printed', async () => {
+    const expiring = freshBootstrapToken(new Date(Date.now() - 2400_000 + 300_000));
+    const r = await doctor(await setup({ bootstrapToken: JSON.stringify(expiring) }));
+    const c = r.byId('secret.k3s-join-token');
+    expect(c.status).toBe('fail');
+    expect(c.message).toMatch(/bootstrap token opsb00 expires in \d+ s: the agent is not renewing it/);
+    expect(c.fix).toContain('k3s_burst_agent_join_token_failures_total');
+    expect(r.text).not.toContain('t0k3ns3cr3tv4lu3');
+  });
+
+  it('bootstrap-token mode: no token published yet fails with the agent setup', async () => {
+    const r = await doctor(await setup({ bootstrapToken: null }));
+    expect(r.byId('secret.k3s-join-token').status).toBe('fail');
+    expect(r.byId('secret.k3s-join-token').fix).toContain('kubectl apply -k deploy/kube-system/');
+  });
+
+  it('bootstrap-token mode: a value that is not the agent JSON (e.g. an agent token pasted in) fails unprinted', async () => {
+    const r = await doctor(await setup({ bootstrapToken: AGENT_TOKEN }));
+    expect(r.byId('secret.k3s-join-token').message).toContain(
+      "does not hold the agent's {token, tokenId, expiresAt}",
+    );
+    expect(r.text).not.toContain(AGENT_TOKEN.slice(0, 20));
+  });
+
+  it('agent-token mode: checks the stored token and warns with the migration to bootstrap tokens', async () => {
+    const r = await doctor(await setup({ config: { k3s: { joinCredential: 'agent-token' } } }));
+    expect(r.byId('secret.k3s-join-token')).toMatchObject({ status: 'ok' });
+    expect(r.byId('k3s.join-credential')).toMatchObject({ status: 'warn' });
+    expect(r.byId('k3s.join-credential').fix).toMatch(/"joinCredential": "bootstrap-token".*npx cdk deploy/);
+    expect(r.text).not.toContain(AGENT_TOKEN.slice(0, 20));
+  });
+
   it('K3s agent token secret holding the server token: fail', async () => {
-    const d = await setup({ agentToken: 'K10abcdef0123456789::server:0123456789abcdef' });
+    const d = await setup({
+      agentToken: 'K10abcdef0123456789::server:0123456789abcdef',
+      config: { k3s: { joinCredential: 'agent-token' } },
+    });
     const r = await doctor(d);
-    const c = r.byId('secret.k3s-agent-token');
+    const c = r.byId('secret.k3s-join-token');
     expect(c.status).toBe('fail');
     expect(c.message).toContain('SERVER token');
     expect(c.fix).toContain('/var/lib/rancher/k3s/server/agent-token');

@@ -26,6 +26,14 @@ export const AMI_PARAM_ARM64 = '/k3s-burst-test/ami/arm64';
 export const AMI_PARAM_AMD64 = '/k3s-burst-test/ami/amd64';
 export const AGENT_TOKEN =
   'K10a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3::node:5f0c9e8d7b6a5f4e3d2c1b0a';
+/** The bootstrap token the agent would have published at `now` (valid 40 min). */
+export function freshBootstrapToken(now: Date) {
+  return {
+    token: `K10${'b7'.repeat(32)}::opsb00.t0k3ns3cr3tv4lu3`,
+    tokenId: 'opsb00',
+    expiresAt: new Date(now.getTime() + 2400_000).toISOString(),
+  };
+}
 export const TAILSCALE_SCOPES = ['auth_keys', 'devices:core', 'policy_file:read'];
 
 /** The fake Tailscale API with one OAuth client for tag:k3s-burst holding `scopes`. */
@@ -41,7 +49,8 @@ export interface Deployed {
   configDir: string;
   configPath: string;
   tailscaleSecretArn: string;
-  agentTokenSecretArn: string;
+  /** The join-token secret of the configured mode (bootstrap-token or agent-token). */
+  joinTokenSecretArn: string;
   dlqUrls: string[];
   commandQueueUrl: string;
   state: DynamoState;
@@ -52,7 +61,10 @@ export interface SetupOptions {
   noStack?: boolean;
   /** Tailscale OAuth secret value; `null` leaves the secret without a value. */
   tailscaleSecret?: string | null;
+  /** agent-token mode (config k3s.joinCredential agent-token): the agent-token secret value. */
   agentToken?: string | null;
+  /** bootstrap-token mode (default): the secret's value; default a fresh token, valid 40 min. */
+  bootstrapToken?: string | null;
   /** Extra config fields merged over the base. */
   config?: Record<string, unknown>;
 }
@@ -99,10 +111,18 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
         ...(tsValue === null ? {} : { SecretString: tsValue }),
       }),
     );
-    const token = opts.agentToken === undefined ? AGENT_TOKEN : opts.agentToken;
+    const agentTokenMode =
+      (opts.config?.k3s as { joinCredential?: string } | undefined)?.joinCredential === 'agent-token';
+    const token = agentTokenMode
+      ? opts.agentToken === undefined
+        ? AGENT_TOKEN
+        : opts.agentToken
+      : opts.bootstrapToken === undefined
+        ? JSON.stringify(freshBootstrapToken(new Date()))
+        : opts.bootstrapToken;
     const tokenSecret = await sm.send(
       new CreateSecretCommand({
-        Name: `k3s-burst/${CLUSTER}/k3s-agent-token`,
+        Name: `k3s-burst/${CLUSTER}/${agentTokenMode ? 'k3s-agent-token' : 'k3s-bootstrap-token'}`,
         ...(token === null ? {} : { SecretString: token }),
       }),
     );
@@ -113,7 +133,7 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
       configDir: mkdtempSync(join(tmpdir(), 'k3s-burst-ops-')),
       configPath: '',
       tailscaleSecretArn: tsSecret.ARN ?? '',
-      agentTokenSecretArn: tokenSecret.ARN ?? '',
+      joinTokenSecretArn: tokenSecret.ARN ?? '',
       dlqUrls,
       commandQueueUrl,
       state: new DynamoState({ client: ddb, tableName: TABLE }),
@@ -128,7 +148,9 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
           EventBusName: { Value: `k3s-burst-${CLUSTER}` },
           CommandQueueUrl: { Value: commandQueueUrl },
           TailscaleOAuthSecretArn: { Value: d.tailscaleSecretArn },
-          K3sAgentTokenSecretArn: { Value: d.agentTokenSecretArn },
+          [agentTokenMode ? 'K3sAgentTokenSecretArn' : 'K3sBootstrapTokenSecretArn']: {
+            Value: d.joinTokenSecretArn,
+          },
           TableName: { Value: TABLE },
           DeadLetterQueueUrls: { Value: dlqUrls.join(',') },
         },

@@ -77,6 +77,7 @@ describe('agent permissions match the SDK commands of lib/agent', () => {
     // and every operation its lightweight signer (aws-lite.ts, what the agent really runs) calls
     const lite = readFileSync(join(repoRoot, 'lib', 'agent', 'aws-lite.ts'), 'utf8');
     for (const m of lite.matchAll(/'AWSEvents\.(\w+)'/g)) sent.add(`events:${m[1]}`);
+    for (const m of lite.matchAll(/'secretsmanager\.(\w+)'/g)) sent.add(`secretsmanager:${m[1]}`);
     for (const m of lite.matchAll(
       /'(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|\w+Queue\w*|\w+Message\w*)'/g,
     )) {
@@ -84,7 +85,8 @@ describe('agent permissions match the SDK commands of lib/agent', () => {
     }
     // Then the agent user is allowed exactly those
     const user = logicalId(s.template, 'AWS::IAM::User', 'AgentUser');
-    expect(sent.size).toBeGreaterThanOrEqual(4); // the scan is live
+    expect(sent.size).toBeGreaterThanOrEqual(5); // the scan is live
+    expect(sent).toContain('secretsmanager:PutSecretValue');
     expect([...new Set(actionsOf(s.template, user))].sort()).toEqual([...sent].sort());
   });
 });

@@ -17,7 +17,7 @@ import {
 } from './support.js';
 
 let s: Pick<Synthesized, 'template'>;
-/** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency. */
+/** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency, agent-token join. */
 let alt: Synthesized;
 const fnRole = (name: string): string =>
   logicalId(s.template, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`);
@@ -33,6 +33,7 @@ beforeAll(() => {
     subnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-1a1b2c3d4e5f60718'],
   };
   input.nodes = { ...input.nodes, ssmSessionManager: true, rootVolumeGiB: 40 };
+  input.k3s = { joinCredential: 'agent-token' };
   alt = synthStack(input, { retainData: true, reconcileReservedConcurrency: undefined });
 });
 
@@ -264,14 +265,37 @@ describe('state table', () => {
 });
 
 describe('secrets', () => {
-  it('creates the Tailscale OAuth and K3s agent token secrets empty', () => {
-    for (const name of ['k3s-burst/pi-lab/tailscale-oauth', 'k3s-burst/pi-lab/k3s-agent-token']) {
+  const names = (t: Pick<Synthesized, 'template'>) =>
+    Object.values(t.template.findResources('AWS::SecretsManager::Secret'))
+      .map((r) => (r.Properties as { Name: string }).Name)
+      .sort();
+
+  it('bootstrap-token (default): creates the Tailscale OAuth and K3s bootstrap-token secrets empty, and no agent-token secret', () => {
+    for (const name of ['k3s-burst/pi-lab/tailscale-oauth', 'k3s-burst/pi-lab/k3s-bootstrap-token']) {
       s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
         Name: name,
         SecretString: Match.absent(),
         GenerateSecretString: Match.absent(),
       });
     }
+    expect(names(s)).toEqual([
+      'k3s-burst/pi-lab/agent-credentials',
+      'k3s-burst/pi-lab/k3s-bootstrap-token',
+      'k3s-burst/pi-lab/tailscale-oauth',
+    ]);
+  });
+
+  it('agent-token: creates the agent-token secret empty instead of the bootstrap-token one', () => {
+    alt.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'k3s-burst/pi-lab/k3s-agent-token',
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
+    expect(names(alt)).toEqual([
+      'k3s-burst/pi-lab/agent-credentials',
+      'k3s-burst/pi-lab/k3s-agent-token',
+      'k3s-burst/pi-lab/tailscale-oauth',
+    ]);
   });
 
   it('never puts a secret in a parameter or an output', () => {
@@ -446,13 +470,30 @@ describe('schedules', () => {
 });
 
 describe('agent identity', () => {
-  it('may put only agent events of two detail-types on its bus, and consume only its queue', () => {
+  it('may publish the K3s join token (PutSecretValue) to the bootstrap-token secret only, and read no secret', () => {
     const user = logicalId(s.template, 'AWS::IAM::User', 'AgentUser');
-    const statements = statementsOf(s.template, user);
+    const publish = statementsOf(s.template, user).filter((st) =>
+      JSON.stringify(st.Action).includes('secretsmanager'),
+    );
+    expect(publish).toEqual([
+      expect.objectContaining({
+        Sid: 'PublishK3sJoinToken',
+        Action: 'secretsmanager:PutSecretValue',
+        Resource: { Ref: logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsK3sBootstrapToken') },
+      }),
+    ]);
+    // agent-token mode: the agent touches no secret at all
+    const altUser = logicalId(alt.template, 'AWS::IAM::User', 'AgentUser');
+    expect(JSON.stringify(statementsOf(alt.template, altUser))).not.toContain('secretsmanager');
+  });
+
+  it('may put only agent events of two detail-types on its bus, and consume only its queue', () => {
+    const user = logicalId(alt.template, 'AWS::IAM::User', 'AgentUser');
+    const statements = statementsOf(alt.template, user);
     expect(statements).toHaveLength(2);
     const put = statements.find((st) => st.Action === 'events:PutEvents') as Statement;
     expect(put.Resource).toEqual({
-      'Fn::GetAtt': [logicalId(s.template, 'AWS::Events::EventBus', 'Bus'), 'Arn'],
+      'Fn::GetAtt': [logicalId(alt.template, 'AWS::Events::EventBus', 'Bus'), 'Arn'],
     });
     expect(put.Condition).toEqual({
       StringEquals: {
@@ -467,7 +508,7 @@ describe('agent identity', () => {
       'sqs:ReceiveMessage',
     ]);
     expect(sqs.Resource).toEqual({
-      'Fn::GetAtt': [logicalId(s.template, 'AWS::SQS::Queue', 'CommandsQueue'), 'Arn'],
+      'Fn::GetAtt': [logicalId(alt.template, 'AWS::SQS::Queue', 'CommandsQueue'), 'Arn'],
     });
   });
 });
@@ -638,7 +679,7 @@ describe('least privilege', () => {
           .map((x) => x.Resource),
       );
     const tailscale = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
-    const k3s = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsK3sAgentToken');
+    const k3s = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsK3sBootstrapToken');
     expect(secretIds('launch')).toContain(tailscale);
     expect(secretIds('launch')).toContain(k3s);
     for (const name of ['terminate', 'janitor']) {
@@ -646,6 +687,15 @@ describe('least privilege', () => {
       expect(secretIds(name)).not.toContain(k3s);
     }
     for (const name of ['reconcile', 'interruption']) expect(secretIds(name)).toBe('[]');
+    // agent-token mode: launch reads the agent-token secret instead, and no bootstrap-token secret exists
+    const altLaunch = JSON.stringify(
+      statementsOf(alt.template, logicalId(alt.template, 'AWS::IAM::Role', 'FunctionsLaunchRole'))
+        .filter((x) => JSON.stringify(x.Action).includes('secretsmanager:GetSecretValue'))
+        .map((x) => x.Resource),
+    );
+    expect(altLaunch).toContain(
+      logicalId(alt.template, 'AWS::SecretsManager::Secret', 'SecretsK3sAgentToken'),
+    );
   });
 });
 
@@ -719,8 +769,14 @@ describe('stack outputs', () => {
   const outputs = (): Record<string, { Value: unknown }> =>
     (s.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
 
-  it('exports every name lib/ops reads (StackOutputs), with stable keys', () => {
-    for (const key of Object.values(StackOutputs)) expect(Object.keys(outputs())).toContain(key);
+  it('exports every name lib/ops reads (StackOutputs), with stable keys; the join-token secret of its mode only', () => {
+    const altOutputs = Object.keys((alt.template.toJSON() as { Outputs: Record<string, unknown> }).Outputs);
+    for (const key of Object.values(StackOutputs))
+      expect([...Object.keys(outputs()), ...altOutputs]).toContain(key);
+    expect(Object.keys(outputs())).toContain(StackOutputs.k3sBootstrapTokenSecretArn);
+    expect(Object.keys(outputs())).not.toContain(StackOutputs.k3sAgentTokenSecretArn);
+    expect(altOutputs).toContain(StackOutputs.k3sAgentTokenSecretArn);
+    expect(altOutputs).not.toContain(StackOutputs.k3sBootstrapTokenSecretArn);
   });
 
   it('exports the table name', () => {
