@@ -6,10 +6,18 @@
  * the work ends → DrainNode over SQS → the agent drains → NodeDrained → terminate → the
  * instance is terminated, its tailnet device deleted, its Node deleted. Nothing is left.
  */
+import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetailTypes, Labels, Tags } from '../../lib/events/index.js';
+import { DetailTypes, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN, Labels, Tags } from '../../lib/events/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
-import { pendingBuildPod, queueDepth, startWorld, type World } from './world.js';
+import {
+  JOIN_TOKEN_TTL_SECONDS,
+  pendingBuildPod,
+  queueDepth,
+  scriptValue,
+  startWorld,
+  type World,
+} from './world.js';
 
 const POD = 'ci-build-7f9c4';
 const PI = 'pi-node-1';
@@ -180,4 +188,54 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
 
     console.log(`e2e: pending-to-launch ${pendingToLaunchMs} ms`);
   }, 120_000);
+
+  it('the node joined with a bootstrap token that expires within the TTL and is gone after it; user data, logs and events hold nothing long-lived', async () => {
+    // Given the instance the first test launched, and the join token its user data carried
+    const [instanceId, token] = [...w.joinTokens.entries()][0] ?? [];
+    expect(instanceId).toBeDefined();
+    expect(token).toMatch(K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN);
+    const tokenId = (token as string).split('::')[1]?.split('.')[0] as string;
+    const secretName = `bootstrap-token-${tokenId}`;
+    const secret = w.k8s.get('secrets', 'kube-system', secretName);
+    const expiration = Date.parse(
+      Buffer.from((secret?.data as Record<string, string>).expiration as string, 'base64').toString('utf8'),
+    );
+
+    // Then it expires within the configured TTL of the instance's launch, and the API server
+    // (the fake's bootstrap authenticator) refuses it from its expiration on
+    const launchedAt = w.firstSeen.get(instanceId as string) as number;
+    expect(expiration - launchedAt).toBeGreaterThan(0);
+    expect(expiration - launchedAt).toBeLessThanOrEqual(JOIN_TOKEN_TTL_SECONDS * 1000);
+    expect(w.k8s.bootstrapTokenAuthenticates(token as string, new Date(expiration - 1000))).toBe(true);
+    expect(w.k8s.bootstrapTokenAuthenticates(token as string, new Date(expiration))).toBe(false);
+
+    // And the user data holds only that token and a single-use Tailscale key that expires in
+    // minutes: no agent token, no OAuth client secret
+    const attr = await w.ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }),
+    );
+    const script = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
+    expect(scriptValue(script, 'K3S_AGENT_TOKEN')).toBe(token);
+    expect(scriptValue(script, 'JOIN_CREDENTIAL')).toBe('bootstrap-token');
+    const key = w.tailscale.keys.find((k) => k.key === scriptValue(script, 'TAILSCALE_AUTH_KEY'));
+    expect(key?.capabilities.devices.create.reusable).toBe(false);
+    expect(key?.expirySeconds).toBeLessThanOrEqual(3600);
+    expect(script).not.toContain(w.tailscale.credentials.clientSecret);
+    expect(script).not.toMatch(/::node:|::server:/);
+
+    // When the agent's clock passes the expiration
+    await w.skipAgentTime(expiration - Date.now() + 1000);
+
+    // Then the agent has published a new token and deleted the expired Secret
+    await w.until('the expired bootstrap token to be deleted', () =>
+      w.k8s.get('secrets', 'kube-system', secretName) === undefined ? true : undefined,
+    );
+    expect(w.k8s.bootstrapTokenAuthenticates(token as string, new Date())).toBe(false);
+    expect(w.agentJoinToken()?.published?.tokenId).not.toBe(tokenId);
+
+    // And no token secret appears in anything logged or sent as an event
+    const logged = JSON.stringify([w.controlLog, w.agentLog, w.invocations]);
+    for (const secretValue of w.secretValues()) expect(logged).not.toContain(secretValue);
+    expect(logged).not.toContain(w.agentJoinToken()?.published?.token.split('::')[1] as string);
+  }, 60_000);
 });

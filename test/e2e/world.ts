@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
@@ -21,7 +23,9 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createDeps, type HandlerSpec, makeHandler, readEnv } from '../../lambdas/runtime.js';
 import { startAgent } from '../../lib/agent/agent.js';
-import { liteEventBus, liteQueue } from '../../lib/agent/aws-lite.js';
+import { liteEventBus, liteJoinTokenStore, liteQueue } from '../../lib/agent/aws-lite.js';
+import type { BootstrapTokenRotator } from '../../lib/agent/bootstrap-token.js';
+import { systemClock } from '../../lib/agent/clock.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../lib/agent/logger.js';
@@ -41,6 +45,12 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const ACCOUNT = '123456789012';
 const AGENT_TOKEN = 'K10e2e0agent0token0c0ffee::node:5f1d2b7c9a8e4f3d';
+/** Lifetime of the agent's bootstrap tokens in this world (the shortest the agent accepts). */
+export const JOIN_TOKEN_TTL_SECONDS = 1800;
+const E2E_CLUSTER_CA = readFileSync(
+  join(import.meta.dirname, '..', 'fixtures', 'k3s', 'server-ca.crt'),
+  'utf8',
+);
 
 /** The example config, made deterministic for a test: no time-of-day schedules, prompt scale-in. */
 export function e2eConfigInput(): ConfigInput {
@@ -105,8 +115,14 @@ export interface World {
   registered: Map<string, { nodeName: string; at: number }>;
   /** First time an instance of this cluster was seen in EC2 (epoch ms), per instance id. */
   firstSeen: Map<string, number>;
-  /** The secret values in play (OAuth client secret, agent token, every minted key). */
+  /** The secret values in play (OAuth client secret, agent token, every minted key, join tokens). */
   secretValues(): string[];
+  /** The K3s join token each instance's user data carried, by instance id. */
+  joinTokens: Map<string, string>;
+  /** The agent's bootstrap-token rotator (bootstrap-token mode). */
+  agentJoinToken(): BootstrapTokenRotator | undefined;
+  /** Move the agent's clock forward (tokens expire, the rotator renews and deletes). */
+  skipAgentTime(ms: number): Promise<void>;
   handlers: Record<FunctionName, Handler>;
   /** Invoke a handler directly with an EventBridge envelope (e.g. a Scheduler tick for the janitor). */
   invoke(fn: FunctionName, envelope: unknown): Promise<unknown>;
@@ -251,7 +267,11 @@ export async function startWorld(
     TABLE_NAME: account.tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
     TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
-    K3S_JOIN_TOKEN_SECRET_ARN: account.k3sAgentTokenSecretArn,
+    // k3s.joinCredential bootstrap-token (default): the secret the agent below writes.
+    K3S_JOIN_TOKEN_SECRET_ARN:
+      config.k3s.joinCredential === 'agent-token'
+        ? account.k3sAgentTokenSecretArn
+        : account.k3sBootstrapTokenSecretArn,
     SUBNET_IDS: account.subnetIds.join(','),
     SECURITY_GROUP_ID: account.securityGroupId,
     AMI_PARAMETER_ARM64: '/k3s-burst/e2e/ami-arm64',
@@ -291,6 +311,11 @@ export async function startWorld(
   const agentLogger = memoryLogger();
   const agentAws = { region, credentials: cc.credentials, env: { AWS_ENDPOINT_URL: moto.endpoint } };
   const api = new KubeClient(await kubeconfigTarget(k8s.writeKubeconfig()));
+  // The cluster CA the agent hashes into the join token, as K3s publishes it.
+  k8s.seedClusterCa(E2E_CLUSTER_CA);
+  // Wall-clock time, but a test can jump it forward (World.skipAgentTime) to see tokens expire.
+  let agentSkewMs = 0;
+  const agentClock = { ...systemClock, now: () => Date.now() + agentSkewMs };
   const agent = startAgent({
     cluster,
     eventBusName: busName,
@@ -308,6 +333,17 @@ export async function startWorld(
     drainBackoffMs: 100,
     informerBackoffMs: 50,
     informerMaxBackoffMs: 500,
+    clock: agentClock,
+    ...(config.k3s.joinCredential === 'bootstrap-token'
+      ? {
+          joinToken: {
+            // The agent's real Secrets Manager adapter, against moto.
+            store: liteJoinTokenStore({ ...agentAws, secretId: account.k3sBootstrapTokenSecretArn }),
+            ttlSeconds: JOIN_TOKEN_TTL_SECONDS,
+            checkEveryMs: 200,
+          },
+        }
+      : {}),
   });
 
   // ── background loops: the dispatcher (Lambda targets) and the simulated kubelet ──
@@ -372,6 +408,7 @@ export async function startWorld(
     })(),
   );
 
+  const joinTokens = new Map<string, string>();
   /** What the bootstrap script does on the node, as seen from outside: tailnet device, then Node. */
   async function kubeletJoin(inst: Instance): Promise<void> {
     const id = inst.InstanceId as string;
@@ -381,6 +418,14 @@ export async function startWorld(
     const script = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
     const prefix = scriptValue(script, 'NODE_NAME_PREFIX');
     const nodeName = `${prefix}${id}`;
+    // The K3s server admits the agent only with a join token its API server accepts now.
+    const joinToken = scriptValue(script, 'K3S_AGENT_TOKEN');
+    joinTokens.set(id, joinToken);
+    if (
+      config.k3s.joinCredential === 'bootstrap-token' &&
+      !k8s.bootstrapTokenAuthenticates(joinToken, new Date())
+    )
+      throw new Error(`e2e: instance ${id} booted with a join token the API server refuses`);
     const zone = inst.Placement?.AvailabilityZone as string;
     const type = inst.InstanceType as string;
     // `tailscale up --auth-key=… --hostname=<node name> --advertise-tags=…`: the fake checks the
@@ -463,7 +508,14 @@ export async function startWorld(
       tailscale.credentials.clientSecret,
       AGENT_TOKEN,
       ...tailscale.keys.map((k) => k.key),
+      // the secret half of every join token a node booted with
+      ...[...joinTokens.values()].map((t) => t.split('::').pop() as string),
     ],
+    joinTokens,
+    agentJoinToken: () => agent.joinToken,
+    async skipAgentTime(ms: number) {
+      agentSkewMs += ms;
+    },
     handlers,
     invoke,
     until,

@@ -25,6 +25,8 @@ export interface MotoAccount {
   tableName: string;
   tailscaleOAuthSecretArn: string;
   k3sAgentTokenSecretArn: string;
+  /** Created empty, as the stack does: the agent writes it (k3s.joinCredential bootstrap-token). */
+  k3sBootstrapTokenSecretArn: string;
 }
 
 export async function provisionMotoAccount(
@@ -71,6 +73,9 @@ export async function provisionMotoAccount(
       SecretString: opts.agentToken,
     }),
   );
+  const bootstrap = await sm.send(
+    new CreateSecretCommand({ Name: `k3s-burst/${opts.cluster}/k3s-bootstrap-token` }),
+  );
   return {
     vpcId,
     subnetIds,
@@ -79,5 +84,6 @@ export async function provisionMotoAccount(
     tableName,
     tailscaleOAuthSecretArn: oauth.ARN as string,
     k3sAgentTokenSecretArn: token.ARN as string,
+    k3sBootstrapTokenSecretArn: bootstrap.ARN as string,
   };
 }

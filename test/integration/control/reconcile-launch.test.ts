@@ -34,9 +34,10 @@ import type { ReconcileResult } from '../../../lib/control/reconcile.js';
 import type { BusEntry, BusPort, PutResult } from '../../../lib/core/ports.js';
 import { DetailTypes, type ScaleOutRequested, Tags } from '../../../lib/events/index.js';
 import {
-  AGENT_TOKEN,
+  BOOTSTRAP_TOKEN,
   CapturingLogger,
   envelopeOf,
+  freshJoinToken,
   shape,
   snapshot,
   snapshotEvent,
@@ -139,8 +140,12 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     const ssm = new SSMClient(moto.clientConfig);
     await ddb.send(new CreateTableCommand(stateTableDefinition(TABLE)));
     await eb.send(new CreateEventBusCommand({ Name: BUS }));
+    // k3s.joinCredential bootstrap-token (default): the token the agent would have published.
     const agentSecret = await sm.send(
-      new CreateSecretCommand({ Name: 'k3s-agent-token', SecretString: AGENT_TOKEN }),
+      new CreateSecretCommand({
+        Name: 'k3s-bootstrap-token',
+        SecretString: JSON.stringify(freshJoinToken(new Date())),
+      }),
     );
     const tsSecret = await sm.send(
       new CreateSecretCommand({ Name: 'tailscale-oauth', SecretString: JSON.stringify(ts.credentials) }),
@@ -218,7 +223,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
   afterEach(() => {
     // No test may leak a secret into the logs.
     const text = log.text();
-    expect(text).not.toContain(AGENT_TOKEN);
+    expect(text).not.toContain(BOOTSTRAP_TOKEN.split('::')[1]);
     expect(text).not.toContain(ts.credentials.clientSecret);
     for (const k of ts.keys) expect(text).not.toContain(k.key);
   });
@@ -254,7 +259,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     }
     const launched = bus.of<{ instances: unknown[] }>(DetailTypes.instanceLaunched);
     expect(launched.reduce((a, l) => a + l.instances.length, 0)).toBe(planned);
-    // each instance boots with its own minted key (never shared) and the agent token
+    // each instance boots with its own minted key (never shared) and the agent's bootstrap token
     const keysUsed = new Set<string>();
     for (const i of instances) {
       const attr = await ec2.send(
@@ -264,7 +269,7 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
       const keys = minted.filter((k) => script.includes(k.key));
       expect(keys).toHaveLength(1);
       keysUsed.add(keys[0]?.key as string);
-      expect(script).toContain(AGENT_TOKEN);
+      expect(script).toContain(BOOTSTRAP_TOKEN);
     }
     expect(keysUsed.size).toBe(planned);
   });
