@@ -198,7 +198,9 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
     const secretName = `bootstrap-token-${tokenId}`;
     const secret = w.k8s.get('secrets', 'kube-system', secretName);
     const expiration = Date.parse(
-      Buffer.from((secret?.data as Record<string, string>).expiration as string, 'base64').toString('utf8'),
+      Buffer.from((secret?.data as Record<string, string> | undefined)?.expiration ?? '', 'base64').toString(
+        'utf8',
+      ),
     );
 
     // Then it expires within the configured TTL of the instance's launch, and the API server
