@@ -27,11 +27,8 @@
  * removes them. Token values are never logged: log lines carry the token id and expiry only.
  */
 import { createHash, randomInt, X509Certificate } from 'node:crypto';
-import {
-  BOOTSTRAP_TOKEN_ID_PATTERN,
-  JOIN_TOKEN_MIN_VALIDITY_SECONDS,
-  type JoinTokenSecret,
-} from '../events/join-token.js';
+import type { JoinTokenSecret } from '../events/join-token.js';
+import { BOOTSTRAP_TOKEN_ID_PATTERN, JOIN_TOKEN_MIN_VALIDITY_SECONDS } from '../events/join-token-rules.js';
 import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';

@@ -72,12 +72,11 @@ import {
   DetailTypes,
   type InstanceLaunched,
   JOIN_TOKEN_MIN_VALIDITY_SECONDS,
-  JoinTokenSecret,
-  joinTokenRemainingSeconds,
   type LaunchBackoff,
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
+import { JoinTokenSecret, joinTokenRemainingSeconds } from '../events/join-token.js';
 import { renderUserData, UserDataError, userDataInputFromConfig } from '../userdata/index.js';
 import { type ControlBase, ControlError, ControlMetrics, type ControlPorts, emitAll } from './common.js';
 import type { LaunchInput } from './inputs.js';

@@ -17,7 +17,9 @@ export * from './control.js';
 export * from './errors.js';
 export * from './fleet.js';
 export * from './instance-catalog.js';
-export * from './join-token.js';
+// join-token.ts (a zod schema) is imported directly: re-exporting it here would pull zod into
+// the agent bundle, which imports this index for its config rules.
+export * from './join-token-rules.js';
 export * from './pause.js';
 export * from './plan.js';
 export * from './prerequisites.js';

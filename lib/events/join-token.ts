@@ -4,15 +4,13 @@
  * Both sides parse with this one schema, so a value either side would misread is refused.
  */
 import { z } from 'zod';
+import { BOOTSTRAP_TOKEN_ID_PATTERN, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from './join-token-rules.js';
 
-/** A Kubernetes bootstrap token id: the public half, `[a-z0-9]{6}` (kubernetes.io/docs bootstrap tokens). */
-export const BOOTSTRAP_TOKEN_ID_PATTERN = /^[a-z0-9]{6}$/;
-
-/**
- * The K3s secure join token of a bootstrap token: `K10` + hex SHA-256 of the cluster CA +
- * `::` + `<token-id>.<token-secret>` (docs.k3s.io/cli/token, "Secure" format).
- */
-export const K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN = /^K10[0-9a-f]{64}::[a-z0-9]{6}\.[a-z0-9]{16}$/;
+export {
+  BOOTSTRAP_TOKEN_ID_PATTERN,
+  JOIN_TOKEN_MIN_VALIDITY_SECONDS,
+  K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN,
+} from './join-token-rules.js';
 
 /** `{"token","tokenId","expiresAt"}`: what the agent publishes and launch reads. */
 export const JoinTokenSecret = z.strictObject({
@@ -28,12 +26,6 @@ export const JoinTokenSecret = z.strictObject({
     .describe('When the API server stops accepting the token (UTC).'),
 });
 export type JoinTokenSecret = z.infer<typeof JoinTokenSecret>;
-
-/**
- * Launch puts a bootstrap token into user data only while it stays valid at least this long:
- * enough for EC2 to start the instance, Tailscale to come up and the K3s agent to join.
- */
-export const JOIN_TOKEN_MIN_VALIDITY_SECONDS = 600;
 
 /** Seconds the token is still accepted at `now` (negative once expired). */
 export function joinTokenRemainingSeconds(value: JoinTokenSecret, now: Date): number {

@@ -12,7 +12,7 @@ import type { CapacityType, Taint } from '../events/common.js';
 import type { Config } from '../events/config.js';
 import { labelValueProblem, nodeLabelRefusal, qualifiedKeyProblem } from '../events/config-rules.js';
 import { Labels } from '../events/constants.js';
-import { K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from '../events/join-token.js';
+import { K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from '../events/join-token-rules.js';
 import { UserDataError, UserDataTooLargeError } from './errors.js';
 import { BOOTSTRAP_TEMPLATE } from './template.generated.js';
 
