@@ -200,6 +200,11 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
   // A schedule that lowers the max drains voluntarily under the default `wait` (PDBs hold, I9)
   // and by force at the deadline under `force`; the I1 check knows which.
   if (configInput.scaleIn) configInput.scaleIn.scheduleScaleDown = f.pick(['wait', 'force'] as const);
+  // Lambdas that die between two steps of a use-case, and an agent whose clock is off: within
+  // the 60 s the control plane accepts, or beyond it (ahead: its snapshots are refused).
+  const delivery = faults.delivery;
+  if (delivery) delivery.crashProbability = f.pick([0, 0, 0.02, 0.1]);
+  faults.agentClockSkewSeconds = f.pick([0, 0, 0, 20, -45, 90, -120]);
   if (f.chance(0.4)) {
     // A replicated service that runs only in the cloud, under a PDB that allows one replica down:
     // a consolidation drain of a node with two of its replicas must wait for the first one's

@@ -65,11 +65,13 @@ import {
 import { ClusterApi, type ClusterApiModel } from './kube-api.js';
 import { rawDaemonPod, rawNode, rawPdb, rawPod } from './kube-objects.js';
 import {
+  type CrashPoint,
   LAMBDA_RETRY_DELAYS_MS,
   type LambdaName,
   SIM_AGENT_TOKEN,
   SIM_AGENT_TOKEN_SECRET,
   SimLambdas,
+  SimulatedCrashError,
 } from './lambdas.js';
 import type { PodTemplate, SimInstance, SimNode, SimPod } from './model.js';
 import { Rng } from './rng.js';
@@ -159,6 +161,8 @@ export interface SimStats {
   decisions: number;
   decisionsWithActions: number;
   ignoredStaleSnapshots: number;
+  /** Snapshots refused for being dated ahead of the control plane's clock (the agent's clock is off, I12). */
+  futureSnapshotsRejected: number;
   duplicateDecisions: number;
   launchDecisions: number;
   instancesLaunched: number;
@@ -181,6 +185,8 @@ export interface SimStats {
   spotInterruptions: number;
   tailscaleOutages: number;
   agentRestarts: number;
+  /** Lambda invocations that died after a port call (injected crashes). */
+  lambdaCrashes: number;
   snapshotsPublished: number;
   snapshotsLost: number;
   snapshotBytesMax: number;
@@ -303,6 +309,10 @@ export class Simulation {
   private readonly q = new EventQueue<Ev>();
   private readonly rng: Rng;
   private readonly faultRng: Rng;
+  /** Crash draws: their own stream, so runs without crashes draw exactly as before. */
+  private readonly crashRng: Rng;
+  /** Scenario crash points not yet used up. */
+  private readonly crashPoints: Array<{ fn: LambdaName; after: string; left: number }>;
   private readonly cloudRng: Rng;
   private readonly workRng: Rng;
   private readonly catalog: Catalog;
@@ -357,6 +367,8 @@ export class Simulation {
   /** Decision time of every launch id decided so far (reconcile or interruption). */
   private readonly decidedAt = new Map<string, number>();
   private snapshotObservedMs: number | undefined;
+  /** True time at which the agent built each snapshot seq (its `observedAt` is on the agent's clock). */
+  private readonly builtAtMs = new Map<number, number>();
   private lastFresh: boolean | undefined;
   private lastAgentOk = true;
 
@@ -381,6 +393,7 @@ export class Simulation {
     decisions: 0,
     decisionsWithActions: 0,
     ignoredStaleSnapshots: 0,
+    futureSnapshotsRejected: 0,
     duplicateDecisions: 0,
     launchDecisions: 0,
     instancesLaunched: 0,
@@ -401,6 +414,7 @@ export class Simulation {
     spotInterruptions: 0,
     tailscaleOutages: 0,
     agentRestarts: 0,
+    lambdaCrashes: 0,
     snapshotsPublished: 0,
     snapshotsLost: 0,
     snapshotBytesMax: 0,
@@ -425,6 +439,12 @@ export class Simulation {
     this.workRng = this.rng.fork(1);
     this.cloudRng = this.rng.fork(2);
     this.faultRng = this.rng.fork(3);
+    this.crashRng = this.rng.fork(4);
+    this.crashPoints = opts.scenario.faults.lambdaCrashes.map((c) => ({
+      fn: c.fn,
+      after: c.after,
+      left: c.times,
+    }));
     this.catalog = buildCatalog(opts.config);
     this.startMs = Date.parse(opts.scenario.start);
     this.now = this.startMs;
@@ -446,17 +466,18 @@ export class Simulation {
       tolerations: d.tolerations,
     }));
     this.onPremNames = opts.scenario.onPrem.map((n) => n.name);
-    this.agentClock = new SimClock(
-      () => this.now,
-      (atMs, fn) => {
-        const id = ++this.timerSeq;
-        this.agentTimers.set(id, fn);
-        this.q.push(atMs, { k: 'agent-timer', id });
-        return () => this.agentTimers.delete(id);
-      },
-    );
+    // The agent's clock may run ahead of or behind true time (skew); its timers fire after the
+    // same durations. SQS keeps true time.
+    const skewMs = opts.scenario.faults.agentClockSkewSeconds * 1000;
+    const timerAt = (offsetMs: number) => (atMs: number, fn: () => void) => {
+      const id = ++this.timerSeq;
+      this.agentTimers.set(id, fn);
+      this.q.push(atMs - offsetMs, { k: 'agent-timer', id });
+      return () => this.agentTimers.delete(id);
+    };
+    this.agentClock = new SimClock(() => this.now + skewMs, timerAt(skewMs));
     // The command queue's redrive policy (lib/infra/command-queue.ts): 5 receives, then the DLQ.
-    this.queue = new FakeQueue({ clock: this.agentClock, maxReceiveCount: 5 });
+    this.queue = new FakeQueue({ clock: new SimClock(() => this.now, timerAt(0)), maxReceiveCount: 5 });
     this.queueLink = new QueueLink(this.queue);
     this.api = new ClusterApi(this.apiModel());
 
@@ -1131,7 +1152,13 @@ export class Simulation {
   }
 
   /** The snapshot the agent's builder makes from its caches (the cluster's objects, slimmed by the agent's code). */
+  /** When a stored snapshot was really observed (ground truth for I3, I8; the agent's clock may be skewed). */
+  private observedMs(snap: ClusterSnapshot): number {
+    return this.builtAtMs.get(snap.seq) ?? Date.parse(snap.observedAt);
+  }
+
   private buildSnapshot(seq: number, observedAt: string): ClusterSnapshotInput {
+    this.builtAtMs.set(seq, this.now);
     const onPrem = this.onPremNames;
     const pods: SlimPod[] = [];
     for (const pod of this.pods.values()) {
@@ -1387,8 +1414,15 @@ export class Simulation {
   /** Run one Lambda invocation to its end (virtual time stands still meanwhile), then observe it. */
   private async invoke(fn: LambdaName, event: unknown, attempt: number): Promise<string | undefined> {
     const before = fn === 'reconcile' ? this.fleetView() : undefined;
-    const outcome = await this.lambdas.invoke(fn, event);
+    const outcome = await this.lambdas.invoke(fn, event, this.crashFor(fn));
     if ('error' in outcome) {
+      const err = outcome.error;
+      if (err instanceof SimulatedCrashError) {
+        this.stats.lambdaCrashes++;
+        // A crash point is used up by the invocations that reach it.
+        const point = this.crashPoints.find((c) => c.fn === fn && c.left > 0 && c.after === err.after);
+        if (point) point.left--;
+      }
       const retryIn = LAMBDA_RETRY_DELAYS_MS[attempt];
       this.note(
         `${fn} failed (${outcome.error.name}: ${outcome.error.message.slice(0, 160)})${retryIn === undefined ? '; retries exhausted' : '; Lambda retries it'}`,
@@ -1421,6 +1455,18 @@ export class Simulation {
     }
   }
 
+  /**
+   * Whether this invocation dies, and where: a scenario crash point of this function not used up
+   * yet, or with `crashProbability` after a random one of its first 12 port calls.
+   */
+  private crashFor(fn: LambdaName): CrashPoint | undefined {
+    const point = this.crashPoints.find((c) => c.fn === fn && c.left > 0);
+    if (point) return { after: point.after };
+    const p = this.sc.faults.delivery.crashProbability;
+    if (p > 0 && this.crashRng.chance(p)) return { afterCall: this.crashRng.int(1, 12) };
+    return undefined;
+  }
+
   /** What the planner is about to see (read before the reconcile runs; nothing moves meanwhile). */
   private fleetView(): FleetView {
     const nowMs = this.now;
@@ -1448,10 +1494,13 @@ export class Simulation {
 
   private observeReconcile(result: ReconcileResult, before: FleetView, event: unknown): void {
     const stored = this.storedSnapshot();
-    this.snapshotObservedMs = stored ? Date.parse(stored.observedAt) : undefined;
+    this.snapshotObservedMs = stored ? this.observedMs(stored) : undefined;
     switch (result.outcome) {
       case 'stale-snapshot':
         this.stats.ignoredStaleSnapshots++;
+        return;
+      case 'future-snapshot':
+        this.stats.futureSnapshotsRejected++;
         return;
       case 'busy':
       case 'duplicate':
@@ -1546,7 +1595,7 @@ export class Simulation {
       atMs: this.now,
       decisionId: plan.decisionId,
       snapshotSeq: plan.snapshotSeq,
-      snapshotObservedAtMs: snap ? Date.parse(snap.observedAt) : null,
+      snapshotObservedAtMs: snap ? this.observedMs(snap) : null,
       shapeIds: snap
         ? snap.pendingShapes.filter((s) => !this.shapeFitsExisting(s, snap)).map((s) => s.id)
         : [],

@@ -5,6 +5,11 @@
  *
  * An invocation that throws is retried like an asynchronous Lambda invocation (EventBridge →
  * Lambda): the simulator redelivers the same event after a delay, at most twice.
+ *
+ * A crash (a timeout or an out-of-memory kill) is injected through the ports: the invocation
+ * dies right after a chosen port call returned, so that call's effect happened (RunInstances
+ * launched, the lease was taken, the record was written) and nothing after it did. The retry
+ * must recover from exactly that state.
  */
 import {
   type ControlBase,
@@ -100,6 +105,59 @@ export interface SimLambdasOptions {
   log?: PortLogger;
 }
 
+/** The invocation died (a timeout or an out-of-memory kill) after the port call `after` returned. */
+export class SimulatedCrashError extends Error {
+  constructor(readonly after: string) {
+    super(`the invocation died after ${after} returned (injected crash)`);
+    this.name = 'SimulatedCrashError';
+  }
+}
+
+/**
+ * Where an invocation dies: after its `afterCall`-th port call (1-based), or after the first call
+ * of `after` (`port.method`, e.g. `fleet.launchOne`), whichever comes first.
+ */
+export interface CrashPoint {
+  afterCall?: number;
+  after?: string;
+}
+
+/** The port names a crash point may name (`fleet.launchOne`, `state.recordInFlight`, …). */
+export const CRASH_PORTS = ['fleet', 'state', 'devices', 'secrets', 'bus'] as const;
+
+/**
+ * `port` with every method counted: `tick` throws to crash after the call returned, and once the
+ * process is dead (`dead()`) no call starts — a use-case that catches the crash as a port error
+ * cannot go on.
+ */
+function counted<T extends object>(
+  port: T,
+  name: string,
+  tick: (call: string) => void,
+  dead: () => SimulatedCrashError | undefined,
+): T {
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const died = dead();
+        if (died) throw died;
+        const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+        const call = `${name}.${String(prop)}`;
+        if (r instanceof Promise) {
+          return r.then((x) => {
+            tick(call);
+            return x;
+          });
+        }
+        tick(call);
+        return r;
+      };
+    },
+  });
+}
+
 /** Invokes the real handlers' parse + use-case steps against the world's ports. */
 export class SimLambdas {
   readonly metrics = new SummingMetrics();
@@ -110,11 +168,43 @@ export class SimLambdas {
     this.base = { config: o.config, clock: o.clock, log: o.log ?? silentLogger, metrics: this.metrics };
   }
 
-  /** Run one invocation of `fn` with `event` (an EventBridge envelope or a Scheduler input). */
-  async invoke(fn: LambdaName, event: unknown): Promise<InvocationOutcome> {
+  /**
+   * Run one invocation of `fn` with `event` (an EventBridge envelope or a Scheduler input). With
+   * `crash`, the invocation dies at that point (an error outcome with a {@link SimulatedCrashError}).
+   */
+  async invoke(fn: LambdaName, event: unknown, crash?: CrashPoint): Promise<InvocationOutcome> {
     const requestId = `sim-${fn}-${(++this.requests).toString(36)}`;
+    let { fleet, state, devices, secrets, bus } = this.o;
+    let crashed: SimulatedCrashError | undefined;
+    if (crash) {
+      let calls = 0;
+      const tick = (call: string) => {
+        calls++;
+        if (!crashed && (calls === crash.afterCall || call === crash.after)) {
+          crashed = new SimulatedCrashError(call);
+          throw crashed;
+        }
+      };
+      const dead = () => crashed;
+      fleet = counted(fleet, 'fleet', tick, dead);
+      state = counted(state, 'state', tick, dead);
+      devices = counted(devices, 'devices', tick, dead);
+      secrets = counted(secrets, 'secrets', tick, dead);
+      bus = counted(bus, 'bus', tick, dead);
+    }
+    const outcome = await this.run(fn, event, requestId, { fleet, state, devices, secrets, bus });
+    // Whatever the use-case made of it, a dead process returns nothing.
+    return crashed ? { fn, error: crashed } : outcome;
+  }
+
+  private async run(
+    fn: LambdaName,
+    event: unknown,
+    requestId: string,
+    ports: Pick<SimLambdasOptions, 'fleet' | 'state' | 'devices' | 'secrets' | 'bus'>,
+  ): Promise<InvocationOutcome> {
     const cluster = this.o.config.cluster.name;
-    const { fleet, state, devices, secrets, bus } = this.o;
+    const { fleet, state, devices, secrets, bus } = ports;
     const images: ImageResolver = this.o.images ?? {
       imageFor: async (arch) => (arch === 'arm64' ? 'ami-0a1b2c3d4e5f60718' : 'ami-0f1e2d3c4b5a69788'),
     };

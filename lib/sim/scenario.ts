@@ -156,6 +156,24 @@ const Delivery = z.strictObject({
    * same moment as a scheduled tick, and both invocations run concurrently (the lease decides).
    */
   concurrentReconcileProbability: z.number().min(0).max(1).default(0),
+  /**
+   * This fraction of Lambda invocations die (a timeout, an out-of-memory kill) right after one of
+   * their port calls, chosen at random; Lambda retries the event (at most twice).
+   */
+  crashProbability: z.number().min(0).max(1).default(0),
+});
+
+/** A Lambda that dies right after a given port call returned (`fleet.launchOne`, `state.acquireLease`, …). */
+const LambdaCrash = z.strictObject({
+  fn: z.enum(['reconcile', 'launch', 'terminate', 'interruption', 'janitor']),
+  after: z
+    .string()
+    .regex(
+      /^(fleet|state|devices|secrets|bus)\.[A-Za-z]+$/,
+      'name a port call as port.method, e.g. fleet.launchOne or state.recordInFlight',
+    ),
+  /** How many invocations die there (the first ones that reach it). */
+  times: z.number().int().min(1).max(100).default(1),
 });
 
 export const Scenario = z.strictObject({
@@ -194,6 +212,13 @@ export const Scenario = z.strictObject({
     .strictObject({
       capacityErrors: z.array(CapacityErrorWindow).default([]),
       brokenLaunchSetups: z.array(BrokenLaunchSetup).default([]),
+      lambdaCrashes: z.array(LambdaCrash).default([]),
+      /**
+       * The agent's clock runs this many seconds ahead (positive) or behind (negative) of true
+       * time: its snapshots' observedAt and its drain deadlines follow it. The control plane
+       * refuses snapshots dated more than 60 s ahead of its own clock (I12).
+       */
+      agentClockSkewSeconds: z.number().int().min(-3600).max(3600).default(0),
       /** Spot interruption warnings per spot-node-hour (2-minute notice, then the instance is reclaimed). */
       spotInterruptionsPerNodeHour: z.number().min(0).max(60).default(0),
       tailscaleOutages: z.array(TailscaleOutage).default([]),
@@ -207,11 +232,14 @@ export const Scenario = z.strictObject({
         duplicateProbability: 0,
         dropProbability: 0,
         concurrentReconcileProbability: 0,
+        crashProbability: 0,
       }),
     })
     .default({
       capacityErrors: [],
       brokenLaunchSetups: [],
+      lambdaCrashes: [],
+      agentClockSkewSeconds: 0,
       spotInterruptionsPerNodeHour: 0,
       tailscaleOutages: [],
       agentOutages: [],
@@ -223,6 +251,7 @@ export const Scenario = z.strictObject({
         duplicateProbability: 0,
         dropProbability: 0,
         concurrentReconcileProbability: 0,
+        crashProbability: 0,
       },
     }),
 });

@@ -6,7 +6,7 @@ describe(`chaos seeds 1–100 (${CHAOS_TEST_HOURS} h each)`, () => {
   it('hold every invariant at every step', async () => {
     const coverage = await expectNoViolations(1, 100);
     // The I9 and I10 checks judged real cases: voluntary drains a PDB held past their deadline
-    // (seed 42), launch setups that never registered and were launched again, quota refusals
+    // (e.g. seed 29), launch setups that never registered and were launched again, quota refusals
     // and the attempts after them. A check that never sees a case could not fail.
     expect(coverage.voluntaryDrainsCordoned).toBeGreaterThan(0);
     expect(coverage.voluntaryDrainsBlockedAtDeadline).toBeGreaterThan(0);
