@@ -1573,6 +1573,9 @@ export class Simulation {
       plan.agentStale ||
       // 'waiting': every offering the pods could use is unavailable or backed off (I10).
       plan.explanations.some((e) => e.kind === 'clamp' || e.kind === 'stale' || e.kind === 'waiting') ||
+      // 'outage': pods counted on the capacity of an outage's NotReady nodes (meltdown protection,
+      // #13 item 4): by design nothing is launched beside an unreachable fleet.
+      plan.explanations.some((e) => e.subject === 'outage') ||
       before.inFlight > 0 ||
       before.unavailable > 0 ||
       before.pendingOrUnready > 0 ||
