@@ -8,10 +8,11 @@
  */
 import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DetailTypes, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN, Labels, Tags } from '../../lib/events/index.js';
+import { DetailTypes, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN, Tags } from '../../lib/events/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import {
   JOIN_TOKEN_TTL_SECONDS,
+  leftovers,
   pendingBuildPod,
   queueDepth,
   scriptValue,
@@ -154,18 +155,7 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
     expect(JSON.stringify(janitor)).not.toMatch(/rejected/);
 
     // ── nothing is left: no billed instance, no tailnet device, no managed Node ──
-    const live = (await w.instances()).filter(
-      (i) => !['terminated', 'shutting-down'].includes(i.State?.Name ?? ''),
-    );
-    expect(live).toEqual([]);
-    expect(w.tailscale.devices.size).toBe(0);
-    expect(
-      w.k8s
-        .list('nodes')
-        .filter(
-          (n) => (n.metadata?.labels as Record<string, string> | undefined)?.[Labels.managed] === 'true',
-        ),
-    ).toEqual([]);
+    expect(await leftovers(w)).toEqual({ instances: [], devices: 0, managedNodes: [] });
     // The Pi was never touched.
     const piWrites = w.k8s.requests.filter(
       (r) => r.resource === 'nodes' && r.name === PI && ['patch', 'update', 'delete'].includes(r.verb),

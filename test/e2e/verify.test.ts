@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../lib/cli/io.js';
 import { runVerifyCommand } from '../../lib/cli/verify.js';
-import { Labels } from '../../lib/events/index.js';
 import type { OpsEnvironment } from '../../lib/ops/environment.js';
 import { STAGES, VERIFY_LABEL, type VerifyReport } from '../../lib/ops/verify.js';
 import { TailscaleClient } from '../../lib/tailscale/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import type { K8sObject } from '../support/fake-k8s/server.js';
-import { startWorld, type World } from './world.js';
+import { leftovers, startWorld, type World } from './world.js';
 
 const PI = 'pi-node-1';
 
@@ -182,16 +181,7 @@ describe('k3s-burst verify against the e2e world', () => {
         .list('pods')
         .filter((p) => VERIFY_LABEL in ((p.metadata?.labels ?? {}) as Record<string, string>)),
     ).toEqual([]);
-    const live = (await w.instances()).filter(
-      (i) => !['terminated', 'shutting-down'].includes(i.State?.Name ?? ''),
-    );
-    expect(live).toEqual([]);
-    expect(w.tailscale.devices.size).toBe(0);
-    expect(
-      w.k8s
-        .list('nodes')
-        .filter((n) => (n.metadata?.labels as Record<string, string>)?.[Labels.managed] === 'true'),
-    ).toEqual([]);
+    expect(await leftovers(w)).toEqual({ instances: [], devices: 0, managedNodes: [] });
   }, 120_000);
 
   it('an interrupted run deletes its pod, says where it stopped, and the node it caused is scaled in (nothing billed)', async () => {

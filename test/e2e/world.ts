@@ -532,6 +532,19 @@ export async function startWorld(
   };
 }
 
+/** What a burst must not leave behind: live instances, tailnet devices, managed Nodes. */
+export async function leftovers(
+  w: World,
+): Promise<{ instances: Instance[]; devices: number; managedNodes: K8sObject[] }> {
+  const instances = (await w.instances()).filter(
+    (i) => !['terminated', 'shutting-down'].includes(i.State?.Name ?? ''),
+  );
+  const managedNodes = w.k8s
+    .list('nodes')
+    .filter((n) => (n.metadata?.labels as Record<string, string> | undefined)?.[Labels.managed] === 'true');
+  return { instances, devices: w.tailscale.devices.size, managedNodes };
+}
+
 /** Messages visible + in flight in a queue. */
 export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
   const a = await sqs.send(
