@@ -25,10 +25,10 @@ import {
   slimPdb,
   slimPod,
 } from './model.js';
+import { type AgentTuningInput, resolveTuning } from './options.js';
 import type { CommandQueuePort, EventBusPort, JoinTokenStorePort } from './ports.js';
 import { type NodeEntry, nodeEntry, PrerequisiteReporter } from './prerequisites.js';
 import { Publisher } from './publisher.js';
-import { LEASE_NAME } from './rbac.js';
 import { buildSnapshot, type EffectiveShape, effectiveShapeOf } from './snapshot-builder.js';
 import {
   type RawPv,
@@ -42,6 +42,7 @@ import {
 
 export const AGENT_VERSION = '0.1.0';
 
+/** What the agent is wired to and who it is; its timings are grouped in {@link AgentOptions.tuning}. */
 export interface AgentOptions {
   cluster: string;
   eventBusName: string;
@@ -57,38 +58,27 @@ export interface AgentOptions {
   namespace?: string;
   /** This replica's name (pod name). */
   identity: string;
+  /** Only the Lease holder publishes and consumes commands. @default false */
   leaderElect?: boolean;
-  leaseName?: string;
-  leaseDurationMs?: number;
-  leaseRetryMs?: number;
-  batchIdleMs?: number;
-  batchMaxMs?: number;
-  heartbeatMs?: number;
-  publishRetryBaseMs?: number;
-  queueWaitSeconds?: number;
-  visibilitySeconds?: number;
-  drainBackoffMs?: number;
-  pageSize?: number;
-  watchTimeoutSeconds?: number;
-  informerBackoffMs?: number;
-  informerMaxBackoffMs?: number;
   /** Called once when a leader loses its lease; the CLI exits so the pod restarts clean. */
   onLeadershipLost?: () => void;
   /** The K3s server URL cloud nodes use (`cluster.k3sServerUrl`): its certificate's SANs are reported. */
   k3sServerUrl?: string;
-  /** How often that certificate is dialled. @default 600000 (10 min) */
-  serverCertRefreshMs?: number;
-  /** A repeated Kubernetes Event updates its count at most this often. @default 300000 (5 min) */
-  eventRepeatMs?: number;
   /**
    * Keep a short-lived K3s bootstrap token published here (`k3s.joinCredential:
    * bootstrap-token`, lib/agent/bootstrap-token.ts); only the leader mints. Omit in
-   * `agent-token` mode.
+   * `agent-token` mode. Its lifetime and check interval are in {@link AgentOptions.tuning}.
    */
   joinToken?: { store: JoinTokenStorePort } & Pick<
     BootstrapTokenRotatorOptions,
-    'ttlSeconds' | 'renewBeforeSeconds' | 'checkEveryMs' | 'random'
+    'renewBeforeSeconds' | 'random'
   >;
+  /**
+   * Timings and sizes per component (publisher, commands, lease, informers, prerequisites,
+   * events, joinToken); what is not given keeps its default.
+   * @default AGENT_DEFAULTS (lib/agent/options.ts, docs/agent.md "Tuning")
+   */
+  tuning?: AgentTuningInput;
 }
 
 export interface RunningAgent {
@@ -120,6 +110,7 @@ function podSignature(p: SlimPod | undefined): string {
 }
 
 export function startAgent(o: AgentOptions): RunningAgent {
+  const t = resolveTuning(o.tuning);
   const clock = o.clock ?? systemClock;
   const metrics = o.metrics ?? agentMetrics();
   const log = o.log;
@@ -128,7 +119,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
     clock,
     log,
     instance: o.identity,
-    repeatMs: o.eventRepeatMs,
+    repeatMs: t.events.repeatMs,
   });
   let publisher: Publisher | undefined;
   const dirty = () => publisher?.markDirty();
@@ -137,10 +128,10 @@ export function startAgent(o: AgentOptions): RunningAgent {
     api: o.api,
     clock,
     log,
-    pageSize: o.pageSize,
-    watchTimeoutSeconds: o.watchTimeoutSeconds,
-    initialBackoffMs: o.informerBackoffMs,
-    maxBackoffMs: o.informerMaxBackoffMs,
+    pageSize: t.informers.pageSize,
+    watchTimeoutSeconds: t.informers.watchTimeoutSeconds,
+    initialBackoffMs: t.informers.backoffMs,
+    maxBackoffMs: t.informers.maxBackoffMs,
   };
   const hooks = (resource: string) => ({
     onRestart: (reason: string) => metrics.inc(MetricNames.watchRestarts, { resource, reason }),
@@ -162,7 +153,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
   const prerequisites = new PrerequisiteReporter({
     serverUrl: o.k3sServerUrl,
     now: () => clock.now(),
-    refreshMs: o.serverCertRefreshMs,
+    refreshMs: t.prerequisites.serverCertRefreshMs,
   });
   const nodes = new Informer<SlimNode>({
     ...common,
@@ -274,10 +265,10 @@ export function startAgent(o: AgentOptions): RunningAgent {
       metrics.set(MetricNames.cachedObjects, pdbs.store.size, { resource: 'poddisruptionbudgets' });
       return currentSnapshot(seq, observedAt);
     },
-    batchIdleMs: o.batchIdleMs,
-    batchMaxMs: o.batchMaxMs,
-    heartbeatMs: o.heartbeatMs,
-    retryBaseMs: o.publishRetryBaseMs,
+    batchIdleMs: t.publisher.batchIdleMs,
+    batchMaxMs: t.publisher.batchMaxMs,
+    heartbeatMs: t.publisher.heartbeatMs,
+    retryBaseMs: t.publisher.retryBaseMs,
   });
   const consumer = o.queue
     ? new CommandConsumer({
@@ -290,9 +281,9 @@ export function startAgent(o: AgentOptions): RunningAgent {
         log,
         metrics,
         events,
-        waitSeconds: o.queueWaitSeconds,
-        visibilitySeconds: o.visibilitySeconds,
-        drainBackoffMs: o.drainBackoffMs,
+        waitSeconds: t.commands.waitSeconds,
+        visibilitySeconds: t.commands.visibilitySeconds,
+        drainBackoffMs: t.commands.drainBackoffMs,
         volumes: volumeLookup,
         pendingPodsOfShape: (shapeId) => {
           const out: string[] = [];
@@ -308,6 +299,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
   const joinToken = o.joinToken
     ? new BootstrapTokenRotator({
         ...o.joinToken,
+        ttlSeconds: t.joinToken.ttlSeconds,
+        checkEveryMs: t.joinToken.checkEveryMs,
         api: o.api,
         namespace: o.namespace ?? 'k3s-burst',
         clock,
@@ -344,10 +337,10 @@ export function startAgent(o: AgentOptions): RunningAgent {
       clock,
       log,
       namespace: o.namespace ?? 'k3s-burst',
-      name: o.leaseName ?? LEASE_NAME,
+      name: t.lease.name,
       identity: o.identity,
-      leaseDurationMs: o.leaseDurationMs,
-      retryPeriodMs: o.leaseRetryMs,
+      leaseDurationMs: t.lease.durationMs,
+      retryPeriodMs: t.lease.retryMs,
       onStartedLeading: lead,
       onStoppedLeading: () => {
         leading = false;

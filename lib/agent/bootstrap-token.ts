@@ -33,6 +33,7 @@ import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { AGENT_DEFAULTS } from './options.js';
 import type { JoinTokenStorePort } from './ports.js';
 
 /** The group `k3s token create` gives its tokens (docs.k3s.io/cli/token, `--groups` default). */
@@ -154,11 +155,11 @@ export interface BootstrapTokenRotatorOptions {
   clock: Clock;
   log: Logger;
   metrics: MetricsRegistry;
-  /** Lifetime of each token. @default 2400 (40 min) */
+  /** Lifetime of each token. @default AGENT_DEFAULTS.joinToken.ttlSeconds (40 min) */
   ttlSeconds?: number;
   /** Renew when less than this is left. @default ttlSeconds / 2 */
   renewBeforeSeconds?: number;
-  /** How often {@link BootstrapTokenRotator.start}'s loop checks. @default 30000 */
+  /** How often {@link BootstrapTokenRotator.start}'s loop checks. @default AGENT_DEFAULTS.joinToken.checkEveryMs (30 s) */
   checkEveryMs?: number;
   /** [a-z0-9] characters; tests pass a seeded source. @default {@link randomTokenChars} */
   random?: (n: number) => string;
@@ -185,7 +186,7 @@ export class BootstrapTokenRotator {
   private stopped = false;
 
   constructor(private readonly o: BootstrapTokenRotatorOptions) {
-    this.ttlSeconds = o.ttlSeconds ?? 2400;
+    this.ttlSeconds = o.ttlSeconds ?? AGENT_DEFAULTS.joinToken.ttlSeconds;
     if (
       !Number.isInteger(this.ttlSeconds) ||
       this.ttlSeconds < MIN_BOOTSTRAP_TOKEN_TTL_SECONDS ||
@@ -244,7 +245,11 @@ export class BootstrapTokenRotator {
           });
         })
         .finally(() => {
-          if (!this.stopped) this.cancelTimer = this.o.clock.setTimer(loop, this.o.checkEveryMs ?? 30_000);
+          if (!this.stopped)
+            this.cancelTimer = this.o.clock.setTimer(
+              loop,
+              this.o.checkEveryMs ?? AGENT_DEFAULTS.joinToken.checkEveryMs,
+            );
         });
     };
     loop();

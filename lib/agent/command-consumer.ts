@@ -33,6 +33,7 @@ import type { EventRecorder } from './k8s-events.js';
 import type { KubeApi } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { AGENT_DEFAULTS } from './options.js';
 import type { CommandQueuePort, EventBusPort, QueueMessage } from './ports.js';
 import { sendWithRetry } from './publisher.js';
 import type { VolumeLookup } from './volumes.js';
@@ -47,9 +48,9 @@ export interface CommandConsumerOptions {
   log: Logger;
   metrics: MetricsRegistry;
   events: EventRecorder;
-  /** @default 20 */
+  /** @default AGENT_DEFAULTS.commands.waitSeconds */
   waitSeconds?: number;
-  /** Visibility per receive and per extension. @default 120 */
+  /** Visibility per receive and per extension. @default AGENT_DEFAULTS.commands.visibilitySeconds */
   visibilitySeconds?: number;
   /** Commands executed at once. @default 4 */
   maxConcurrent?: number;
@@ -202,8 +203,8 @@ export class CommandConsumer {
       try {
         messages = await queue.receive({
           maxMessages: max - this.inFlight.size,
-          waitSeconds: this.o.waitSeconds ?? 20,
-          visibilitySeconds: this.o.visibilitySeconds ?? 120,
+          waitSeconds: this.o.waitSeconds ?? AGENT_DEFAULTS.commands.waitSeconds,
+          visibilitySeconds: this.o.visibilitySeconds ?? AGENT_DEFAULTS.commands.visibilitySeconds,
           signal,
         });
       } catch (err) {
@@ -291,7 +292,7 @@ export class CommandConsumer {
       return;
     }
 
-    const visibility = this.o.visibilitySeconds ?? 120;
+    const visibility = this.o.visibilitySeconds ?? AGENT_DEFAULTS.commands.visibilitySeconds;
     let lastExtend = this.o.clock.now();
     const extend = async () => {
       // Extend at half the visibility timeout, so the message never reappears mid-drain.

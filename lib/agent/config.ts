@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { AWS_REGION_PATTERN, serverUrlProblem } from '../events/index.js';
 import { MAX_BOOTSTRAP_TOKEN_TTL_SECONDS, MIN_BOOTSTRAP_TOKEN_TTL_SECONDS } from './bootstrap-token.js';
+import { AGENT_DEFAULTS } from './options.js';
 
 export class AgentConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -34,7 +35,7 @@ export interface AgentConfig {
    * the leader mints short-lived join tokens and publishes them there (docs/security.md).
    */
   bootstrapTokenSecret?: string;
-  /** Lifetime of each bootstrap token. @default 2400 */
+  /** Lifetime of each bootstrap token. @default AGENT_DEFAULTS.joinToken.ttlSeconds */
   bootstrapTokenTtlSeconds: number;
 }
 
@@ -154,11 +155,18 @@ export function parseAgentConfig(
   else if (!AWS_REGION_PATTERN.test(region))
     problems.push(`--region / AWS_REGION is not an AWS region (got "${region}")`);
   const metricsPort = int('metrics-port', 'K3S_BURST_METRICS_PORT', 8080, 0, 65535);
-  const batchIdleMs = int('batch-idle-ms', 'K3S_BURST_BATCH_IDLE_MS', 1000, 100, 60_000);
-  const batchMaxMs = int('batch-max-ms', 'K3S_BURST_BATCH_MAX_MS', 10_000, 1000, 300_000);
+  const { publisher } = AGENT_DEFAULTS;
+  const batchIdleMs = int('batch-idle-ms', 'K3S_BURST_BATCH_IDLE_MS', publisher.batchIdleMs, 100, 60_000);
+  const batchMaxMs = int('batch-max-ms', 'K3S_BURST_BATCH_MAX_MS', publisher.batchMaxMs, 1000, 300_000);
   if (batchMaxMs < batchIdleMs)
     problems.push(`--batch-max-ms must be ≥ --batch-idle-ms (got ${batchMaxMs} < ${batchIdleMs})`);
-  const heartbeatSeconds = int('heartbeat-seconds', 'K3S_BURST_HEARTBEAT_SECONDS', 60, 10, 600);
+  const heartbeatSeconds = int(
+    'heartbeat-seconds',
+    'K3S_BURST_HEARTBEAT_SECONDS',
+    publisher.heartbeatMs / 1000,
+    10,
+    600,
+  );
   const leaderRaw = values['leader-elect'] === true ? 'true' : (env.K3S_BURST_LEADER_ELECT ?? 'false');
   if (!/^(true|false|1|0)$/i.test(leaderRaw.trim()))
     problems.push(`K3S_BURST_LEADER_ELECT must be true or false (got "${leaderRaw}")`);
@@ -183,7 +191,7 @@ export function parseAgentConfig(
   const bootstrapTokenTtlSeconds = int(
     'bootstrap-token-ttl-seconds',
     'K3S_BURST_BOOTSTRAP_TOKEN_TTL_SECONDS',
-    2400,
+    AGENT_DEFAULTS.joinToken.ttlSeconds,
     MIN_BOOTSTRAP_TOKEN_TTL_SECONDS,
     MAX_BOOTSTRAP_TOKEN_TTL_SECONDS,
   );

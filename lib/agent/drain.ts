@@ -22,6 +22,7 @@ import {
   slimNode,
   slimPod,
 } from './model.js';
+import { AGENT_DEFAULTS } from './options.js';
 import { claimMayBeNodeLocal } from './snapshot-builder.js';
 import type { VolumeLookup } from './volumes.js';
 
@@ -34,7 +35,7 @@ export interface DrainDeps {
   cluster: string;
   /** Called between eviction rounds (the consumer extends the message visibility here). */
   onProgress?: () => Promise<void>;
-  /** First retry delay after a 429; doubles up to `maxBackoffMs`. @default 1000 */
+  /** First retry delay after a 429; doubles up to `maxBackoffMs`. @default AGENT_DEFAULTS.commands.drainBackoffMs */
   initialBackoffMs?: number;
   /** @default 10000 */
   maxBackoffMs?: number;
@@ -183,7 +184,7 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
   const lastError = new Map<string, string>();
   const evictedKeys = new Set<string>();
   let evicted = 0;
-  let backoff = deps.initialBackoffMs ?? 1000;
+  let backoff = deps.initialBackoffMs ?? AGENT_DEFAULTS.commands.drainBackoffMs;
   const maxBackoff = deps.maxBackoffMs ?? 10_000;
 
   // Bounded by the deadline: every round ends in a sleep of at least the backoff until it.

@@ -9,6 +9,7 @@
 import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError, type WatchEvent } from './kube-client.js';
 import type { Logger } from './logger.js';
+import { AGENT_DEFAULTS } from './options.js';
 
 export type ChangeKind = 'sync' | 'add' | 'update' | 'delete';
 
@@ -24,13 +25,13 @@ export interface InformerOptions<T> {
   key: (item: T) => string;
   /** Called after every cache change (after the whole list for `sync`). */
   onChange?: (kind: ChangeKind, item: T | undefined, previous: T | undefined) => void;
-  /** Items per list page; small pages keep the peak memory of a re-list low. @default 100 */
+  /** Items per list page; small pages keep the peak memory of a re-list low. @default AGENT_DEFAULTS.informers.pageSize */
   pageSize?: number;
-  /** Server-side watch timeout; the watch is re-opened after it. @default 300 */
+  /** Server-side watch timeout; the watch is re-opened after it. @default AGENT_DEFAULTS.informers.watchTimeoutSeconds */
   watchTimeoutSeconds?: number;
-  /** @default 500 */
+  /** @default AGENT_DEFAULTS.informers.backoffMs */
   initialBackoffMs?: number;
-  /** @default 30000 */
+  /** @default AGENT_DEFAULTS.informers.maxBackoffMs */
   maxBackoffMs?: number;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
@@ -74,8 +75,8 @@ export class Informer<T> {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    const base = this.o.initialBackoffMs ?? 500;
-    const cap = this.o.maxBackoffMs ?? 30_000;
+    const base = this.o.initialBackoffMs ?? AGENT_DEFAULTS.informers.backoffMs;
+    const cap = this.o.maxBackoffMs ?? AGENT_DEFAULTS.informers.maxBackoffMs;
     const random = this.o.random ?? Math.random;
     let failures = 0;
     let needList = true;
@@ -92,7 +93,7 @@ export class Informer<T> {
           {
             resourceVersion: this.resourceVersion,
             allowWatchBookmarks: true,
-            timeoutSeconds: this.o.watchTimeoutSeconds ?? 300,
+            timeoutSeconds: this.o.watchTimeoutSeconds ?? AGENT_DEFAULTS.informers.watchTimeoutSeconds,
           },
           (e) => this.apply(e),
           signal,
@@ -134,7 +135,7 @@ export class Informer<T> {
     let rv = '';
     for (let page = 0; page < 100_000; page++) {
       const res = await this.o.api.request<ListBody>('GET', this.o.path, {
-        query: { limit: this.o.pageSize ?? 100, continue: cont },
+        query: { limit: this.o.pageSize ?? AGENT_DEFAULTS.informers.pageSize, continue: cont },
         signal,
         timeoutMs: 60_000,
       });

@@ -11,6 +11,7 @@
 import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
+import { AGENT_DEFAULTS } from './options.js';
 
 export const COMPONENT = 'k3s-burst-agent';
 
@@ -39,7 +40,7 @@ export type EventReason =
 export const MAX_REMEMBERED_EVENTS = 4096;
 
 /** Default of `repeatMs`: a repeated event updates its Event at most every 5 minutes. */
-export const EVENT_REPEAT_MS = 300_000;
+export const EVENT_REPEAT_MS = AGENT_DEFAULTS.events.repeatMs;
 
 interface Remembered {
   name: string;

@@ -8,6 +8,7 @@
 import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
 import { errorFields, type Logger } from './logger.js';
+import { AGENT_DEFAULTS } from './options.js';
 
 export interface LeaderElectorOptions {
   api: KubeApi;
@@ -16,11 +17,11 @@ export interface LeaderElectorOptions {
   namespace: string;
   name: string;
   identity: string;
-  /** @default 15000 */
+  /** @default AGENT_DEFAULTS.lease.durationMs */
   leaseDurationMs?: number;
   /** @default 10000 */
   renewDeadlineMs?: number;
-  /** @default 2000 */
+  /** @default AGENT_DEFAULTS.lease.retryMs */
   retryPeriodMs?: number;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
@@ -103,7 +104,7 @@ export class LeaderElector {
   /** One acquire-or-renew attempt. Returns whether we hold the lease afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.o.clock.now();
-    const durationS = Math.ceil((this.o.leaseDurationMs ?? 15_000) / 1000);
+    const durationS = Math.ceil((this.o.leaseDurationMs ?? AGENT_DEFAULTS.lease.durationMs) / 1000);
     const cur = await this.get();
     if (!cur) {
       await this.o.api.request('POST', this.path, {
@@ -146,7 +147,7 @@ export class LeaderElector {
   }
 
   private async run(): Promise<void> {
-    const retry = this.o.retryPeriodMs ?? 2000;
+    const retry = this.o.retryPeriodMs ?? AGENT_DEFAULTS.lease.retryMs;
     const deadline = this.o.renewDeadlineMs ?? 10_000;
     while (!this.abort.signal.aborted) {
       try {

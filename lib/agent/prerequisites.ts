@@ -12,6 +12,7 @@ import {
   type PiPrerequisitesInput,
 } from '../events/index.js';
 import type { RawNode } from './model.js';
+import { AGENT_DEFAULTS } from './options.js';
 
 const FLANNEL_PUBLIC_IP = 'flannel.alpha.coreos.com/public-ip';
 const K3S_NODE_ARGS = 'k3s.io/node-args';
@@ -153,7 +154,8 @@ export class PrerequisiteReporter {
     if (!url) return Promise.resolve();
     const now = this.o.now();
     if (this.running) return this.running;
-    if (now - this.lastStartMs < (this.o.refreshMs ?? 600_000)) return Promise.resolve();
+    if (now - this.lastStartMs < (this.o.refreshMs ?? AGENT_DEFAULTS.prerequisites.serverCertRefreshMs))
+      return Promise.resolve();
     this.lastStartMs = now;
     this.running = (this.o.probe ?? probeServerCertificate)(url, this.o.timeoutMs)
       .then((result) => {

@@ -29,6 +29,7 @@ import {
 import type { Clock } from './clock.js';
 import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { AGENT_DEFAULTS } from './options.js';
 import type { BusEntry, EventBusPort } from './ports.js';
 
 /**
@@ -156,15 +157,15 @@ export interface PublisherOptions {
   metrics: MetricsRegistry;
   /** Builds the current snapshot (pure function of the caches). */
   build: (seq: number, observedAt: string) => ClusterSnapshotInput;
-  /** @default 1000 */
+  /** @default AGENT_DEFAULTS.publisher.batchIdleMs */
   batchIdleMs?: number;
-  /** @default 10000 */
+  /** @default AGENT_DEFAULTS.publisher.batchMaxMs */
   batchMaxMs?: number;
-  /** @default 60000 */
+  /** @default AGENT_DEFAULTS.publisher.heartbeatMs */
   heartbeatMs?: number;
   /** Attempts per entry before giving up on it (a fresh snapshot follows). @default 3 */
   attempts?: number;
-  /** First retry delay; doubles per attempt. @default 500 */
+  /** First retry delay; doubles per attempt. @default AGENT_DEFAULTS.publisher.retryBaseMs */
   retryBaseMs?: number;
   maxEntryBytes?: number;
   /** Called after each successful publish. */
@@ -210,8 +211,8 @@ export class Publisher {
     if (!this.running) return;
     const now = this.o.clock.now();
     this.dirtySince ??= now;
-    const idle = this.o.batchIdleMs ?? 1000;
-    const max = this.o.batchMaxMs ?? 10_000;
+    const idle = this.o.batchIdleMs ?? AGENT_DEFAULTS.publisher.batchIdleMs;
+    const max = this.o.batchMaxMs ?? AGENT_DEFAULTS.publisher.batchMaxMs;
     const at = Math.min(now + idle, this.dirtySince + max);
     this.cancelBatch?.();
     this.cancelBatch = this.o.clock.setTimer(() => this.flush(), at - now);
@@ -242,7 +243,7 @@ export class Publisher {
   }
 
   private async publishOnce(): Promise<void> {
-    const heartbeat = this.o.heartbeatMs ?? 60_000;
+    const heartbeat = this.o.heartbeatMs ?? AGENT_DEFAULTS.publisher.heartbeatMs;
     const ok = await this.publishSnapshot();
     if (ok) {
       this.consecutiveFailures = 0;
@@ -286,7 +287,7 @@ export class Publisher {
       bus: this.o.bus,
       clock,
       attempts: this.o.attempts ?? 3,
-      baseMs: this.o.retryBaseMs ?? 500,
+      baseMs: this.o.retryBaseMs ?? AGENT_DEFAULTS.publisher.retryBaseMs,
       signal: this.abort.signal,
       onFailure: (why) => {
         metrics.inc(MetricNames.publishFailures, { reason: 'put-events' });

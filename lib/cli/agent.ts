@@ -75,17 +75,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     identity: config.identity,
     namespace: config.namespace,
     leaderElect: config.leaderElect,
-    batchIdleMs: config.batchIdleMs,
-    batchMaxMs: config.batchMaxMs,
-    heartbeatMs: config.heartbeatSeconds * 1000,
+    tuning: {
+      publisher: {
+        batchIdleMs: config.batchIdleMs,
+        batchMaxMs: config.batchMaxMs,
+        heartbeatMs: config.heartbeatSeconds * 1000,
+      },
+      joinToken: { ttlSeconds: config.bootstrapTokenTtlSeconds },
+    },
     ...(config.k3sServerUrl ? { k3sServerUrl: config.k3sServerUrl } : {}),
     ...(config.bootstrapTokenSecret
-      ? {
-          joinToken: {
-            store: liteJoinTokenStore({ ...aws, secretId: config.bootstrapTokenSecret }),
-            ttlSeconds: config.bootstrapTokenTtlSeconds,
-          },
-        }
+      ? { joinToken: { store: liteJoinTokenStore({ ...aws, secretId: config.bootstrapTokenSecret }) } }
       : {}),
     onLeadershipLost: () => {
       exitCode = ExitCode.failure;

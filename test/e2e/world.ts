@@ -325,22 +325,18 @@ export async function startWorld(
     queue: liteQueue({ ...agentAws, queueUrl: commandQueueUrl }),
     log: agentLogger,
     identity: 'k3s-burst-agent-e2e',
-    batchIdleMs: 150,
-    batchMaxMs: 1000,
-    heartbeatMs: 5000,
-    queueWaitSeconds: 1,
-    visibilitySeconds: 30,
-    drainBackoffMs: 100,
-    informerBackoffMs: 50,
-    informerMaxBackoffMs: 500,
+    tuning: {
+      publisher: { batchIdleMs: 150, batchMaxMs: 1000, heartbeatMs: 5000 },
+      commands: { waitSeconds: 1, visibilitySeconds: 30, drainBackoffMs: 100 },
+      informers: { backoffMs: 50, maxBackoffMs: 500 },
+      joinToken: { ttlSeconds: JOIN_TOKEN_TTL_SECONDS, checkEveryMs: 200 },
+    },
     clock: agentClock,
     ...(config.k3s.joinCredential === 'bootstrap-token'
       ? {
+          // The agent's real Secrets Manager adapter, against moto.
           joinToken: {
-            // The agent's real Secrets Manager adapter, against moto.
             store: liteJoinTokenStore({ ...agentAws, secretId: account.k3sBootstrapTokenSecretArn }),
-            ttlSeconds: JOIN_TOKEN_TTL_SECONDS,
-            checkEveryMs: 200,
           },
         }
       : {}),

@@ -40,18 +40,21 @@ export async function startTestAgent(
     clock: systemClock,
     identity: 'agent-test-0',
     namespace: 'k3s-burst',
-    batchIdleMs: 20,
-    batchMaxMs: 100,
-    heartbeatMs: 60_000,
-    publishRetryBaseMs: 10,
-    queueWaitSeconds: 1,
-    visibilitySeconds: 30,
-    drainBackoffMs: 20,
-    leaseDurationMs: 1000,
-    leaseRetryMs: 50,
-    informerBackoffMs: 20,
-    informerMaxBackoffMs: 100,
     ...over,
+    // Shortened per component; a test's own tuning overrides these field by field.
+    tuning: {
+      ...over.tuning,
+      publisher: {
+        batchIdleMs: 20,
+        batchMaxMs: 100,
+        heartbeatMs: 60_000,
+        retryBaseMs: 10,
+        ...over.tuning?.publisher,
+      },
+      commands: { waitSeconds: 1, visibilitySeconds: 30, drainBackoffMs: 20, ...over.tuning?.commands },
+      lease: { durationMs: 1000, retryMs: 50, ...over.tuning?.lease },
+      informers: { backoffMs: 20, maxBackoffMs: 100, ...over.tuning?.informers },
+    },
   });
   return {
     agent,

@@ -112,7 +112,11 @@ describe('deploy/ RBAC', () => {
     k8s.upsert('poddisruptionbudgets', pdb('web-pdb', 'web', 1, 'shop'));
     k8s.seedClusterCa(CA_PEM);
     const store = new FakeJoinTokenStore();
-    const t = await startTestAgent(k8s, { leaderElect: true, eventRepeatMs: 0, joinToken: { store } });
+    const t = await startTestAgent(k8s, {
+      leaderElect: true,
+      tuning: { events: { repeatMs: 0 } },
+      joinToken: { store },
+    });
     await until(() => t.agent.isLeader(), 'leadership');
     await until(() => store.versions.length === 1, 'bootstrap token published');
     const drain = t.queue.send(
