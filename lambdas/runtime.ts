@@ -375,6 +375,7 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
             securityGroupIds: [env.securityGroupId],
             instanceProfileArn: env.instanceProfileArn || undefined,
             rootVolumeGiB: env.config.nodes.rootVolumeGiB,
+            rootDeviceName: env.config.nodes.rootDeviceName,
             offeringCache: state().offeringCache(env.cluster),
             unavailableOfferingTtlSeconds: env.config.launch.unavailableOfferingTtlSeconds,
             clock,

@@ -302,7 +302,7 @@ export class Ec2Fleet implements FleetPort {
         {
           DeviceName: this.props.rootDeviceName ?? '/dev/sda1',
           Ebs: {
-            VolumeSize: this.props.rootVolumeGiB ?? 20,
+            VolumeSize: req.rootVolumeGiB ?? this.props.rootVolumeGiB ?? 20,
             VolumeType: 'gp3',
             Encrypted: true,
             DeleteOnTermination: true,

@@ -322,6 +322,7 @@ export async function launch(
             zones: group.zones,
             imageId,
             userData,
+            ...(group.rootVolumeGiB !== undefined ? { rootVolumeGiB: group.rootVolumeGiB } : {}),
             reason: group.reason,
           });
           break;

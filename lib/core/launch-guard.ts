@@ -10,7 +10,8 @@
  *    type / capacity type, than the record holds;
  * 2. every instance type is a configured candidate (`nodes.candidateTypes`) known to the
  *    catalog, of the request's architecture; every capacity type is allowed
- *    (`nodes.capacityTypes`);
+ *    (`nodes.capacityTypes`); a root volume, when asked for, is within `nodes.rootVolumeGiB`…
+ *    `nodes.maxRootVolumeGiB` (a forged request cannot buy a 16 TiB volume);
  * 3. launching every requested node as the dearest / biggest listed type keeps the live fleet
  *    plus all other in-flight capacity within `limits` (nodes, vCPUs, memory, hourly cost)
  *    and the active schedule's `maxNodes` (the planner lists a fallback type only when that
@@ -19,6 +20,7 @@
  * Pure: the caller reads the in-flight records and the fleet, and passes the time.
  */
 import type { Config, InFlightLaunch, ManagedInstance, ScaleOutRequested } from '../events/index.js';
+import { maxRootVolumeGiB } from './capacity.js';
 import { buildCatalog } from './catalog.js';
 import { buildContext } from './context.js';
 import { fleetUsage } from './plan.js';
@@ -31,6 +33,7 @@ export type LaunchGuardCheck =
   | 'capacity-type'
   | 'architecture'
   | 'count'
+  | 'root-volume'
   | 'limits';
 
 export type LaunchGuardVerdict = { ok: true } | { ok: false; check: LaunchGuardCheck; reason: string };
@@ -122,6 +125,16 @@ export function checkScaleOutRequest(input: LaunchGuardInput): LaunchGuardVerdic
       'capacity-type',
       `launch.capacityTypes ${list(foreignCaps)} not allowed by nodes.capacityTypes (${list(config.nodes.capacityTypes)})`,
     );
+  }
+  if (group.rootVolumeGiB !== undefined) {
+    const min = config.nodes.rootVolumeGiB;
+    const max = maxRootVolumeGiB(config);
+    if (group.rootVolumeGiB < min || group.rootVolumeGiB > max) {
+      return refuse(
+        'root-volume',
+        `launch.rootVolumeGiB ${group.rootVolumeGiB} is outside nodes.rootVolumeGiB…nodes.maxRootVolumeGiB (${min}…${max} GiB)`,
+      );
+    }
   }
   const catalog = buildCatalog(config);
   const specs = [];

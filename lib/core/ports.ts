@@ -160,6 +160,8 @@ export interface LaunchOneRequest {
   imageId: string;
   /** Raw user-data script (≤ 16 KB); the adapter base64-encodes it. Contains secrets: never logged. */
   userData: string;
+  /** Root volume size, GiB (the plan's, sized to the pods' ephemeral storage); absent = the adapter's default. */
+  rootVolumeGiB?: number;
   /** Why (written to the `k3s-burst:launch-reason` tag, truncated to 256 chars). */
   reason: string;
 }

@@ -16,7 +16,14 @@ import {
   unavailableReason,
 } from './availability.js';
 import type { PlanBuilder } from './builder.js';
-import { type NewNodeCapacity, type NodeRoom, newNodeCapacity, worstCasePrice } from './capacity.js';
+import {
+  maxRootVolumeGiB,
+  type NewNodeCapacity,
+  type NodeRoom,
+  newNodeCapacity,
+  rootVolumeGiBFor,
+  worstCasePrice,
+} from './capacity.js';
 import type { InstanceSpec } from './catalog.js';
 import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js';
 import { fmtCpu, fmtMem, fmtTime, fmtUsd, plural } from './format.js';
@@ -494,7 +501,7 @@ function unhelpableReason(
     if (s.item.ephemeralMiB > maxEph) {
       return {
         code: 'ephemeral-storage',
-        text: `requests ${fmtMem(s.item.ephemeralMiB)} of ephemeral storage per pod; a new node's ${ctx.config.nodes.rootVolumeGiB} GiB root volume (nodes.rootVolumeGiB) offers ${fmtMem(maxEph)} after the file system, the kubelet's reserve and DaemonSets; raise nodes.rootVolumeGiB`,
+        text: `requests ${fmtMem(s.item.ephemeralMiB)} of ephemeral storage per pod; the largest root volume a launch may get, ${maxRootVolumeGiB(ctx.config)} GiB (nodes.maxRootVolumeGiB), offers ${fmtMem(maxEph)} after the file system, the kubelet's reserve and DaemonSets; raise nodes.maxRootVolumeGiB`,
       };
     }
     const clash = s.item.hostPorts.find((p) => s.types.every((t) => portClashes(t.free.ports, p)));
@@ -1168,7 +1175,13 @@ function planShapes(
   const launchedFor = new Map<string, { pods: number; launches: string[] }>();
   for (const [, d] of sortedDrafts) {
     const index = b.launches.length;
-    const reason = launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp);
+    const rootGiB = rootVolumeGiBFor(ctx.config, d.ephemeralMiB, d.type.room.daemonSetEphemeralMiB);
+    const sized = rootGiB > ctx.config.nodes.rootVolumeGiB;
+    const reason = `${launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp)}${
+      sized
+        ? `; root volume ${rootGiB} GiB for ${fmtMem(d.ephemeralMiB)} of ephemeral-storage requests per node`
+        : ''
+    }`;
     const launch: PlannedLaunch = {
       launchId: `${ctx.decisionId}-${index}`,
       instanceTypes: [d.type.spec.instanceType, ...d.fallbacks],
@@ -1179,6 +1192,7 @@ function planShapes(
       shapeIds: [...new Set(d.parts.map((p) => p.shape.id))].sort(),
       podsCovered: d.parts.reduce((a, p) => a + p.pods, 0),
       estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
+      ...(sized ? { rootVolumeGiB: rootGiB } : {}),
       reason,
     };
     b.launches.push(launch);
@@ -1220,6 +1234,8 @@ interface Draft {
   parts: Array<{ shape: PendingShape; pods: number }>;
   fallbacks: string[];
   runnerUp?: { type: string; perPod: number };
+  /** The most ephemeral storage the pods of one of its nodes request, MiB: sizes the root volume. */
+  ephemeralMiB: number;
 }
 
 /**
@@ -1326,6 +1342,7 @@ function planMixedLaunches(
     count: number;
     pods: Map<ShapeInfo, number>;
     others: number[] | undefined;
+    ephemeralMiB: number;
   }
   const gathered = new Map<string, Gathered>();
   for (const { members, nodes } of packed) {
@@ -1336,14 +1353,25 @@ function planMixedLaunches(
       const key = `${t.spec.arch}|${t.spec.instanceType}|${first.zones.join(',')}|${caps.join(',')}`;
       let g = gathered.get(key);
       if (!g) {
-        g = { type: t, caps, zones: first.zones, count: 0, pods: new Map(), others: undefined };
+        g = {
+          type: t,
+          caps,
+          zones: first.zones,
+          count: 0,
+          pods: new Map(),
+          others: undefined,
+          ephemeralMiB: 0,
+        };
         gathered.set(key, g);
       }
       g.count += n.count;
+      let eph = 0;
       for (const [i, k] of n.contents) {
         const s = members[i] as ShapeInfo;
         g.pods.set(s, (g.pods.get(s) ?? 0) + k * n.count);
+        eph += k * s.item.ephemeralMiB;
       }
+      g.ephemeralMiB = Math.max(g.ephemeralMiB, eph);
       const others = n.types.slice(1).filter((i) => (types[i] as TypeInfo).spec.arch === t.spec.arch);
       g.others = g.others ? g.others.filter((i) => others.includes(i)) : others;
     }
@@ -1366,6 +1394,7 @@ function planMixedLaunches(
       count: g.count,
       parts,
       fallbacks: fallbacks.map((o) => o.spec.instanceType),
+      ephemeralMiB: g.ephemeralMiB,
       ...(runner
         ? { runnerUp: { type: runner.spec.instanceType, perPod: (g.count * runner.price) / pods } }
         : {}),
@@ -1494,6 +1523,7 @@ function planGroupLaunches(
       existing.count += choice.bins;
       existing.parts.push(...parts);
       existing.fallbacks = existing.fallbacks.filter((f) => fallbacks.includes(f));
+      existing.ephemeralMiB = Math.max(existing.ephemeralMiB, choice.maxUsed.ephemeralMiB ?? 0);
     } else {
       drafts.set(key, {
         type: t,
@@ -1502,6 +1532,7 @@ function planGroupLaunches(
         count: choice.bins,
         parts,
         fallbacks,
+        ephemeralMiB: choice.maxUsed.ephemeralMiB ?? 0,
         ...(choice.runnerUp ? { runnerUp: choice.runnerUp } : {}),
       });
     }

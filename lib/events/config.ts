@@ -178,65 +178,107 @@ const NodeTaints = z.array(NodeTaint).superRefine((taints, ctx) => {
   });
 });
 
-const NodesSection = z.strictObject({
-  namePrefix: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,20}$/, 'use lowercase letters, digits and "-"')
-    .default('burst-')
-    .describe('Node name = prefix + instance id; the same value is the Tailscale hostname.'),
-  candidateTypes: z
-    .array(InstanceType)
-    .min(1)
-    .default(['t4g.medium', 't4g.large', 't4g.xlarge', 'm7g.large', 'm7g.xlarge', 'c7g.xlarge', 'r7g.large']),
-  capacityTypes: z
-    .array(CapacityType)
-    .min(1)
-    .default(['spot', 'on-demand'])
-    .describe('Capacity types in order of preference; later ones are fallbacks.'),
-  labels: NodeLabels.default({}),
-  taints: NodeTaints.default([]),
-  maxPodsPerNode: z.number().int().min(1).max(250).default(DEFAULT_MAX_PODS_PER_NODE),
-  systemReserved: z
-    .strictObject({
-      cpuMilli: z.number().int().min(0).default(100),
-      memoryMiB: z.number().int().min(0).default(256),
-    })
-    .default({ cpuMilli: 100, memoryMiB: 256 })
-    .describe('CPU and memory a fresh node keeps for the OS, K3s agent and Tailscale.'),
-  rootVolumeGiB: z.number().int().min(8).max(1024).default(20),
-  amiSsmParameters: z
-    .strictObject({
-      arm64: SsmParameterName.default(
-        '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
+const NodesSection = z
+  .strictObject({
+    namePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,20}$/, 'use lowercase letters, digits and "-"')
+      .default('burst-')
+      .describe('Node name = prefix + instance id; the same value is the Tailscale hostname.'),
+    candidateTypes: z
+      .array(InstanceType)
+      .min(1)
+      .default([
+        't4g.medium',
+        't4g.large',
+        't4g.xlarge',
+        'm7g.large',
+        'm7g.xlarge',
+        'c7g.xlarge',
+        'r7g.large',
+      ]),
+    capacityTypes: z
+      .array(CapacityType)
+      .min(1)
+      .default(['spot', 'on-demand'])
+      .describe('Capacity types in order of preference; later ones are fallbacks.'),
+    labels: NodeLabels.default({}),
+    taints: NodeTaints.default([]),
+    maxPodsPerNode: z.number().int().min(1).max(250).default(DEFAULT_MAX_PODS_PER_NODE),
+    systemReserved: z
+      .strictObject({
+        cpuMilli: z.number().int().min(0).default(100),
+        memoryMiB: z.number().int().min(0).default(256),
+      })
+      .default({ cpuMilli: 100, memoryMiB: 256 })
+      .describe('CPU and memory a fresh node keeps for the OS, K3s agent and Tailscale.'),
+    rootVolumeGiB: z
+      .number()
+      .int()
+      .min(8)
+      .max(1024)
+      .default(20)
+      .describe(
+        'Root volume (gp3, GiB) of a node whose pods request little ephemeral storage: the smallest a launch gets. It also holds the OS, K3s and container images.',
       ),
-      amd64: SsmParameterName.default(
-        '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+    maxRootVolumeGiB: z
+      .number()
+      .int()
+      .min(8)
+      .max(16_384)
+      .optional()
+      .describe(
+        "Largest root volume (GiB) a launch may get. Each launch's root volume is sized to its pods' ephemeral-storage requests (and its DaemonSets'), between rootVolumeGiB and this. Default: the larger of 100 and rootVolumeGiB.",
       ),
-    })
-    .default({
-      arm64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
-      amd64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
-    }),
-  imageOwners: z
-    .array(
-      z
-        .string()
-        .regex(
-          /^(\d{12}|amazon|self)$/,
-          'expected a 12-digit AWS account id, "amazon" or "self" (this account)',
+    rootDeviceName: z
+      .string()
+      .regex(/^\/dev\/[a-z][a-z0-9]{1,15}$/, 'expected a device name such as /dev/sda1 or /dev/xvda')
+      .default('/dev/sda1')
+      .describe(
+        "The AMI's root device: /dev/sda1 for Ubuntu and Debian, /dev/xvda for Amazon Linux. A wrong name adds a second, unused volume instead of sizing the root one.",
+      ),
+    amiSsmParameters: z
+      .strictObject({
+        arm64: SsmParameterName.default(
+          '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
         ),
-    )
-    .min(1)
-    .max(10)
-    .optional()
-    .describe(
-      'Who may own the node AMI (IAM ec2:Owner on RunInstances). Default: derived from amiSsmParameters (Canonical → 099720109477 and "amazon", Amazon Linux → "amazon", your own parameter → "self").',
-    ),
-  ssmSessionManager: z
-    .boolean()
-    .default(false)
-    .describe('Attach the SSM managed-instance policy for debugging.'),
-});
+        amd64: SsmParameterName.default(
+          '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+        ),
+      })
+      .default({
+        arm64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
+        amd64: '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
+      }),
+    imageOwners: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\d{12}|amazon|self)$/,
+            'expected a 12-digit AWS account id, "amazon" or "self" (this account)',
+          ),
+      )
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(
+        'Who may own the node AMI (IAM ec2:Owner on RunInstances). Default: derived from amiSsmParameters (Canonical → 099720109477 and "amazon", Amazon Linux → "amazon", your own parameter → "self").',
+      ),
+    ssmSessionManager: z
+      .boolean()
+      .default(false)
+      .describe('Attach the SSM managed-instance policy for debugging.'),
+  })
+  .superRefine((n, ctx) => {
+    if (n.maxRootVolumeGiB !== undefined && n.maxRootVolumeGiB < n.rootVolumeGiB) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxRootVolumeGiB'],
+        message: `maxRootVolumeGiB must be ≥ rootVolumeGiB (got ${n.maxRootVolumeGiB} < ${n.rootVolumeGiB}): raise maxRootVolumeGiB or lower rootVolumeGiB`,
+      });
+    }
+  });
 
 const LimitsSection = z.strictObject({
   maxNodes: z.number().int().min(0).default(5),

@@ -16,6 +16,11 @@ export const PlannedLaunch = z.object({
   shapeIds: z.array(z.string()),
   podsCovered: z.number().int().nonnegative(),
   estimatedHourlyUsd: z.number().nonnegative(),
+  /**
+   * Root volume (GiB) sized to the pods' ephemeral-storage requests; absent = `nodes.rootVolumeGiB`.
+   * Launch refuses a value outside `nodes.rootVolumeGiB`…`nodes.maxRootVolumeGiB`.
+   */
+  rootVolumeGiB: z.number().int().positive().optional(),
   reason: z.string(),
 });
 export type PlannedLaunch = z.infer<typeof PlannedLaunch>;

@@ -115,6 +115,7 @@ export class K3sBurstStack extends Stack {
       clusterName: cluster,
       securityGroup: this.network.securityGroup,
       rootVolumeGiB: config.nodes.rootVolumeGiB,
+      rootDeviceName: config.nodes.rootDeviceName,
       ssmSessionManager: config.nodes.ssmSessionManager,
     });
     this.state = new StateTable(this, 'State', { tableName: `k3s-burst-${cluster}`, removalPolicy });

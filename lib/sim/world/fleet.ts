@@ -21,6 +21,8 @@ export interface FakeInstance extends ManagedInstance {
   subnetId: string;
   imageId: string;
   userData: string;
+  /** Root volume size, GiB (the request's, else the fleet's default); absent for instances added directly. */
+  rootVolumeGiB?: number;
 }
 
 /** Selects offerings for an injected error; absent fields match anything. */
@@ -44,6 +46,8 @@ export interface FakeFleetOptions {
   clock?: Clock;
   offeringCache?: OfferingCache;
   unavailableOfferingTtlSeconds?: number;
+  /** Root volume of a launch that asks for no size, as `Ec2FleetProps.rootVolumeGiB`. @default 20 */
+  rootVolumeGiB?: number;
   /**
    * The world's answer for one RunInstances attempt (the simulator's capacity windows): an EC2
    * error code, or undefined to launch. Consulted before the errors injected with `failOffering`.
@@ -73,6 +77,7 @@ export class FakeFleet implements FleetPort {
   /** Every RunInstances-equivalent attempt, in order (including failed ones). */
   readonly launchAttempts: (OfferingAttempt & { clientToken: string })[] = [];
   readonly terminateCalls: string[][] = [];
+  private readonly defaultRootVolumeGiB: number;
   private readonly clock: Clock;
   private readonly ttlSeconds: number;
   private readonly errors: InjectedError[] = [];
@@ -89,6 +94,7 @@ export class FakeFleet implements FleetPort {
     this.clock = opts.clock ?? (() => new Date());
     this.offeringCache = opts.offeringCache ?? new FakeOfferingCache();
     this.ttlSeconds = opts.unavailableOfferingTtlSeconds ?? 180;
+    this.defaultRootVolumeGiB = opts.rootVolumeGiB ?? 20;
     this.hooks = opts;
   }
 
@@ -191,6 +197,7 @@ export class FakeFleet implements FleetPort {
         subnetId: o.subnetId,
         imageId: req.imageId,
         userData: req.userData,
+        rootVolumeGiB: req.rootVolumeGiB ?? this.defaultRootVolumeGiB,
       };
       this.instances.set(instanceId, inst);
       this.hooks.onLaunched?.(inst, req);

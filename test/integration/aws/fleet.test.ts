@@ -43,6 +43,14 @@ async function amazonImage(client: EC2Client): Promise<string> {
 }
 
 /** An instance tagged for another cluster, launched behind the fleet's back (SDK, on moto). */
+/** Size of the volume EC2 attached at the root device of an instance (moto creates it from the mapping). */
+async function rootVolumeOf(client: EC2Client, instanceId: string): Promise<number | undefined> {
+  const out = await client.send(
+    new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
+  );
+  return out.Volumes?.find((v) => v.Attachments?.some((a) => a.Device === '/dev/sda1'))?.Size;
+}
+
 async function runForeignInstance(client: EC2Client, imageId: string): Promise<string> {
   const out = await client.send(
     new RunInstancesCommand({
@@ -141,6 +149,7 @@ describe('Ec2Fleet against moto', () => {
       },
       launchCalls: () => injector.runs.length - runsAtStart,
       addForeignInstance: () => runForeignInstance(ec2, imageId),
+      rootVolumeOf: (id) => rootVolumeOf(ec2, id),
     };
   });
 
@@ -508,6 +517,7 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
       },
       launchCalls: () => proxy.runs.length - runsAtStart,
       addForeignInstance: () => runForeignInstance(sdk, imageId),
+      rootVolumeOf: (id) => rootVolumeOf(sdk, id),
     };
   });
 });

@@ -28,6 +28,8 @@ export interface FleetHarness {
   launchCalls(): number;
   /** An instance of another cluster, as EC2 would hold it. */
   addForeignInstance(): Promise<string>;
+  /** Size (GiB) of the root volume an instance was launched with. */
+  rootVolumeOf(instanceId: string): Promise<number | undefined>;
 }
 
 let n = 0;
@@ -57,6 +59,13 @@ export function describeFleetPortContract(makeHarness: () => FleetHarness): void
   });
 
   describe('FleetPort contract', () => {
+    it("sizes the root volume as the request asks, else to the adapter's default (20 GiB)", async () => {
+      const sized = await h.fleet.launchOne(request(h, { rootVolumeGiB: 48 }));
+      const plain = await h.fleet.launchOne(request(h));
+      expect(await h.rootVolumeOf(sized.instanceId)).toBe(48);
+      expect(await h.rootVolumeOf(plain.instanceId)).toBe(20);
+    });
+
     it('launches the first offering and lists it with nodeName = prefix + instance id', async () => {
       const req = request(h);
       const launched = await h.fleet.launchOne(req);

@@ -17,6 +17,7 @@ describe('FakeFleet honours the FleetPort contract', () => {
       failLaunches: (match, code) => fleet.failOffering(match, code),
       launchCalls: () => fleet.launchAttempts.length,
       addForeignInstance: async () => fleet.addForeignInstance('someone-else'),
+      rootVolumeOf: async (id) => fleet.instances.get(id)?.rootVolumeGiB,
     };
   });
 

@@ -150,10 +150,15 @@ describe('k3s-burst plan on the examples', () => {
     expect(launch('photo-classify-5c7d9')?.instanceTypes[0]).toBe('g5g.xlarge');
     expect(launch('photo-classify-5c7d9')?.count).toBe(2);
     expect(launch('video-transcode-6b9f7')?.instanceTypes.some((t) => t.startsWith('g5g'))).toBe(false);
-    // 8 GiB of scratch each: two per 20 GiB root volume; the DNS pods on 53/UDP and 53/TCP share a node.
+    // 8 GiB of scratch each, three per t4g.large (CPU bounds it): the root volume grows from 20 to
+    // 27 GiB for 24 GiB of requests; the DNS pods on 53/UDP and 53/TCP share a node.
     expect(launch('video-transcode-6b9f7')?.count).toBe(2);
+    expect(launch('video-transcode-6b9f7')?.rootVolumeGiB).toBe(27);
+    expect(launch('photo-classify-5c7d9')?.rootVolumeGiB).toBeUndefined();
     expect(launch('coredns-edge-7f8c6')).toBe(launch('coredns-edge-tcp-4d2b8'));
+    // 40 GiB of scratch: more than the 40 GiB nodes.maxRootVolumeGiB offers after the file system.
     expect(answer('db-restore-3a9e4')).toMatchObject({ kind: 'unhelpable', code: 'ephemeral-storage' });
+    expect(answer('db-restore-3a9e4')?.message).toMatch(/raise nodes\.maxRootVolumeGiB/);
     expect(answer('metrics-sidecar-8e1f3')).toMatchObject({ kind: 'unhelpable', code: 'host-port-taken' });
   });
 

@@ -207,6 +207,29 @@ describe('launch guard (I12)', () => {
     expect(w.metrics.total(ControlMetrics.launchRequestsRefused)).toBe(0);
   });
 
+  it('a root volume outside nodes.rootVolumeGiB…maxRootVolumeGiB is refused; one inside is launched at that size', async () => {
+    for (const [size, reason] of [
+      [
+        500,
+        /launch\.rootVolumeGiB 500 is outside nodes\.rootVolumeGiB…nodes\.maxRootVolumeGiB \(20…100 GiB\)/,
+      ],
+      [8, /launch\.rootVolumeGiB 8 is outside/],
+    ] as const) {
+      const w = fakeWorld();
+      const l = planned({ rootVolumeGiB: size });
+      await recordDecided(w, l);
+      const r = await launch(parseOk(parseLaunchEvent(eventOf(detailOf(l)), CLUSTER)), w.deps, opts);
+      expectNothingDone(w, r);
+      expect(r.refusal).toMatch(reason);
+    }
+    const w = fakeWorld();
+    const l = planned({ rootVolumeGiB: 48 });
+    await recordDecided(w, l);
+    const r = await launch(parseOk(parseLaunchEvent(eventOf(detailOf(l)), CLUSTER)), w.deps, opts);
+    expect(r.outcome).toBe('launched');
+    expect(r.instances.map((i) => w.fleet.instances.get(i.instanceId)?.rootVolumeGiB)).toEqual([48, 48]);
+  });
+
   it('the pure check names the failed check', () => {
     const config = makeConfig();
     const l = planned();

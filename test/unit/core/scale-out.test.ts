@@ -324,23 +324,57 @@ describe('scale-out', () => {
     ).toBe(true);
   });
 
-  it('packs ephemeral storage against the root volume and says when no root volume is big enough', () => {
-    // 20 GiB root volume → 18,780 MiB allocatable: two 8 GiB pods per node, not three.
-    const s = snapshot({
+  it("sizes each launch's root volume to its pods' ephemeral storage, within nodes.maxRootVolumeGiB", () => {
+    // 4 pods × 8 GiB of scratch = 32 GiB of requests: one node whose root volume grows to 35 GiB
+    // (35 × 1024 × 0.917 = 32,865 MiB allocatable ≥ 32,768; 34 GiB would offer 31,927).
+    const scratch = snapshot({
       pendingShapes: [
         shape({ id: 'scratch', cpuMilli: 100, memoryMiB: 128, ephemeralStorageMiB: 8192, count: 4 }),
       ],
     });
-    const p = plan({ snapshot: s });
-    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(2);
-    const big = snapshot({ pendingShapes: [shape({ id: 'huge', ephemeralStorageMiB: 25 * 1024 })] });
+    const sized = plan({ snapshot: scratch });
+    expect(sized.launches.map((l) => [l.count, l.rootVolumeGiB])).toEqual([[1, 35]]);
+    expect(sized.launches[0]?.reason).toMatch(
+      /root volume 35 GiB for 32 GiB of ephemeral-storage requests per node/,
+    );
+    // Pods asking for little scratch keep the configured root volume (no field in the plan).
+    expect(
+      plan({ snapshot: snapshot({ pendingShapes: [shape({ count: 3 })] }) }).launches[0]?.rootVolumeGiB,
+    ).toBeUndefined();
+    // With the maximum at the base size (20 GiB → 18,780 MiB allocatable), two per node, as before.
+    const fixed = makeConfig({ nodes: { rootVolumeGiB: 20, maxRootVolumeGiB: 20 } });
+    const two = plan({ config: fixed, snapshot: scratch });
+    expect(two.launches.map((l) => [l.count, l.rootVolumeGiB])).toEqual([[2, undefined]]);
+    // 200 GiB is more than the default maximum (100 GiB) offers: unhelpable, with the fix.
+    const big = snapshot({ pendingShapes: [shape({ id: 'huge', ephemeralStorageMiB: 200 * 1024 })] });
     const refused = plan({ snapshot: big });
     expect(refused.launches).toEqual([]);
     expect(refused.podAnswers?.[0]).toMatchObject({ kind: 'unhelpable', code: 'ephemeral-storage' });
-    expect(refused.unhelpable[0]?.reason).toMatch(/25 GiB of ephemeral storage .* raise nodes.rootVolumeGiB/);
-    // A bigger root volume helps.
-    const config = makeConfig({ nodes: { rootVolumeGiB: 40 } });
-    expect(plan({ config, snapshot: big }).launches).toHaveLength(1);
+    expect(refused.unhelpable[0]?.reason).toMatch(
+      /200 GiB of ephemeral storage .* 100 GiB \(nodes\.maxRootVolumeGiB\).* raise nodes\.maxRootVolumeGiB/,
+    );
+    // A larger maximum helps: 204,800 MiB needs 219 GiB (218 offers 204,707).
+    const config = makeConfig({ nodes: { maxRootVolumeGiB: 300 } });
+    expect(plan({ config, snapshot: big }).launches.map((l) => l.rootVolumeGiB)).toEqual([219]);
+  });
+
+  it("counts the DaemonSets' ephemeral storage when sizing the root volume", () => {
+    const s = snapshot({
+      pendingShapes: [
+        shape({ id: 'scratch', cpuMilli: 100, memoryMiB: 128, ephemeralStorageMiB: 30 * 1024 }),
+      ],
+      daemonSets: [
+        {
+          name: 'logging/log-shipper',
+          cpuMilli: 50,
+          memoryMiB: 64,
+          ephemeralStorageMiB: 2048,
+          tolerations: [{ operator: 'Exists' }],
+        },
+      ],
+    });
+    // 30 GiB + 2 GiB = 32,768 MiB → 35 GiB, the same as four 8 GiB pods without the DaemonSet.
+    expect(plan({ snapshot: s }).launches.map((l) => l.rootVolumeGiB)).toEqual([35]);
   });
 
   it('launches GPU types from the catalog for nvidia.com/gpu pods, and only for them', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { maxRootVolumeGiB } from '../../../lib/core/capacity.js';
 import { Config, parseOrThrow, ValidationError } from '../../../lib/events/index.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -72,6 +73,22 @@ describe('Config', () => {
   it('rejects an abandon delay not longer than the stale delay', () => {
     const err = errorOf({ ...minimal, agent: { staleAfterSeconds: 600, abandonAfterSeconds: 600 } });
     expect(err.problems.map((p) => p.path)).toContain('$.agent.abandonAfterSeconds');
+  });
+
+  it('bounds the root volume: maxRootVolumeGiB below rootVolumeGiB is refused; the default maximum is the larger of 100 and rootVolumeGiB', () => {
+    const err = errorOf({ ...minimal, nodes: { rootVolumeGiB: 60, maxRootVolumeGiB: 40 } });
+    expect(err.problems.map((p) => [p.path, p.message])).toContainEqual([
+      '$.nodes.maxRootVolumeGiB',
+      'maxRootVolumeGiB must be ≥ rootVolumeGiB (got 40 < 60): raise maxRootVolumeGiB or lower rootVolumeGiB',
+    ]);
+    expect(errorOf({ ...minimal, nodes: { rootDeviceName: 'sda1' } }).problems[0]?.path).toBe(
+      '$.nodes.rootDeviceName',
+    );
+    const maxOf = (nodes: object) => maxRootVolumeGiB(parseOrThrow(Config, { ...minimal, nodes }, 'x'));
+    expect(maxOf({})).toBe(100);
+    expect(maxOf({ rootVolumeGiB: 200 })).toBe(200);
+    expect(maxOf({ maxRootVolumeGiB: 64 })).toBe(64);
+    expect(parseOrThrow(Config, minimal, 'x').nodes.rootDeviceName).toBe('/dev/sda1');
   });
 
   it('never prints the value of a secret-looking field', () => {
