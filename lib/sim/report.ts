@@ -3,8 +3,8 @@
  * external assets, no scripts needed to read it) and an ASCII chart for the terminal.
  * Charts are hand-written SVG: each series is a `<polyline data-series="…">`.
  */
-import type { DecisionEntry, Sample, SimResult } from './engine.js';
 import { fmtClock, INVARIANT_TITLES, type InvariantId } from './invariants.js';
+import type { DecisionEntry, Sample, SimResult } from './results.js';
 import type { Summary } from './summary.js';
 
 export interface Series {

@@ -2,9 +2,8 @@
  * The run's summary: what `summary.json` holds and the CLI prints. It contains no wall-clock
  * values, so the same (scenario, config, seed) always gives byte-identical JSON.
  */
-import type { SimResult } from './engine.js';
-import { percentile } from './engine.js';
 import { fmtClock, INVARIANT_TITLES, type InvariantId } from './invariants.js';
+import { percentile, type SimResult } from './results.js';
 
 export interface WaitStats {
   count: number;
