@@ -47,6 +47,10 @@ const COMMANDS: Record<string, CommandInfo> = {
     summary: 'Prove a deployment end to end with one test pod and time every stage (run after deploying).',
     load: () => loadCommand('verify'),
   },
+  bake: {
+    summary: 'Build a node image with Tailscale and K3s pre-installed and publish it to SSM (faster boots).',
+    load: () => loadCommand('bake'),
+  },
   pause: {
     summary: 'Emergency stop: no launches from the next reconcile; --drain empties the cloud.',
     load: () => loadCommand('pause'),

@@ -218,6 +218,14 @@ export class K3sBurstStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `k3s-burst-${cluster}` });
     new CfnOutput(this, 'TableName', { value: this.state.table.tableName });
+    // Where `k3s-burst bake` starts its builder: the nodes' subnets and security group.
+    new CfnOutput(this, 'NodeSubnetIds', {
+      value: Fn.join(
+        ',',
+        this.network.subnets.map((s) => s.subnetId),
+      ),
+    });
+    new CfnOutput(this, 'NodeSecurityGroupId', { value: this.network.securityGroup.securityGroupId });
     // One comma-separated output (not one per queue) so tools need not know the queue set.
     new CfnOutput(this, 'DeadLetterQueueUrls', {
       description:

@@ -31,6 +31,9 @@ export const StackOutputs = {
   tableName: 'TableName',
   /** Comma-separated queue URLs of every dead-letter queue of the stack. */
   deadLetterQueueUrls: 'DeadLetterQueueUrls',
+  /** Comma-separated subnet ids the nodes launch into (`bake` starts its builder in the first). */
+  nodeSubnetIds: 'NodeSubnetIds',
+  nodeSecurityGroupId: 'NodeSecurityGroupId',
 } as const;
 
 /** What `status` and `doctor` need to know about a deployed stack. */
@@ -49,6 +52,9 @@ export interface Deployment {
   k3sBootstrapTokenSecretArn?: string;
   tableName?: string;
   deadLetterQueueUrls: string[];
+  /** The nodes' subnets (empty on stacks deployed before `bake`). */
+  nodeSubnetIds: string[];
+  nodeSecurityGroupId?: string;
   /** One sentence per value found by the resource fallback instead of an output. */
   notes: string[];
 }
@@ -114,6 +120,13 @@ export async function findDeployment(
       .split(',')
       .map((u) => u.trim())
       .filter((u) => u.length > 0),
+    nodeSubnetIds: (output(StackOutputs.nodeSubnetIds) ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u.length > 0),
+    ...(output(StackOutputs.nodeSecurityGroupId)
+      ? { nodeSecurityGroupId: output(StackOutputs.nodeSecurityGroupId) }
+      : {}),
     notes: [],
   };
   const missing =

@@ -177,7 +177,8 @@ const CONFIG_PATH: Record<string, string> = {
 const CLUSTER_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const SERVER_URL_RE =
   /^https:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\/?$/;
-const K3S_VERSION_RE = /^v\d+\.\d+\.\d+\+k3s\d+$/;
+/** A K3s release tag such as `v1.32.6+k3s1` (`cluster.k3sVersion`). */
+export const K3S_VERSION_RE = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 const NAME_PREFIX_RE = /^[a-z][a-z0-9-]{0,20}$/;
 const TAILSCALE_TAG_RE = /^tag:[a-zA-Z0-9-]+$/;
 const TAINT_EFFECTS = new Set(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);

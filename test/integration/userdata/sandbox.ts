@@ -55,6 +55,8 @@ export interface RunOptions {
   tailscaleIpTimeoutSeconds?: number;
   /** Hard limit for the whole run; the test fails rather than hangs. */
   killAfterMs?: number;
+  /** More variables for the stubs (e.g. `STUB_BAD_CHECKSUM` for the bake script). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface StubCall {
@@ -74,6 +76,7 @@ export interface RunResult {
 
 /** Real tools the script (and the stubs) use; everything else is absent from PATH. */
 const REAL_TOOLS = [
+  'awk',
   'bash',
   'basename',
   'cat',
@@ -92,6 +95,7 @@ const REAL_TOOLS = [
   'sleep',
   'sort',
   'stat',
+  'sync',
   'tee',
   'timeout',
   'touch',
@@ -99,7 +103,7 @@ const REAL_TOOLS = [
   'uname',
 ];
 
-const STUBS = ['curl', 'systemctl', 'apt-get', 'dnf', 'sh'];
+const STUBS = ['curl', 'systemctl', 'apt-get', 'dnf', 'sh', 'skopeo', 'cloud-init'];
 
 /** One bash stub for every tool, dispatching on its own name (see stub.sh). */
 const STUB_SOURCE = readFileSync(join(import.meta.dirname, 'stub.sh'), 'utf8');
@@ -185,6 +189,7 @@ export class Sandbox {
     if (options.tailscaleUpFails) env.STUB_TS_UP_FAIL = '1';
     if (options.tailscaleIpAfterPolls !== undefined)
       env.STUB_TS_IP_AFTER_POLLS = String(options.tailscaleIpAfterPolls);
+    Object.assign(env, options.extraEnv ?? {});
 
     const bash = join(this.sysbin, 'bash');
     const started = Date.now();

@@ -45,6 +45,21 @@ curl)
       esac ;;
     https://get.k3s.io) emit "# stub K3s installer" ;;
     https://pkgs.tailscale.com/stable/*) emit "# stub of $url" ;;
+    https://tailscale.com/install.sh) emit "# stub Tailscale installer" ;;
+    https://github.com/k3s-io/k3s/releases/download/*/sha256sum-*.txt)
+      # Checksums of the assets below (wrong ones with STUB_BAD_CHECKSUM), as the release lists them.
+      version="${url#*/download/}" version="${version%%/*}"
+      sums=""
+      for asset in k3s k3s-arm64 k3s-airgap-images-amd64.tar.zst k3s-airgap-images-arm64.tar.zst; do
+        sum="$(printf 'stub %s %s' "$asset" "$version" | sha256sum | cut -d' ' -f1)"
+        [ -z "${STUB_BAD_CHECKSUM:-}" ] || sum="$(printf 'tampered %s' "$asset" | sha256sum | cut -d' ' -f1)"
+        sums="${sums}${sum}  ${asset}
+"
+      done
+      emit "$sums" ;;
+    https://github.com/k3s-io/k3s/releases/download/*)
+      version="${url#*/download/}" version="${version%%/*}"
+      emit "stub ${url##*/} ${version}" ;;
     *) echo "stub curl: refusing unexpected URL '$url'" >&2; exit 7 ;;
   esac ;;
 tailscale)
@@ -74,11 +89,21 @@ tailscale)
   esac ;;
 systemctl)
   case "${1:-}" in is-active) [ -f "$state/k3s-installed" ] || exit 3 ;; esac ;;
+skopeo)
+  # skopeo copy … docker://IMAGE docker-archive:FILE:IMAGE → an (empty) archive at FILE
+  for a in "$@"; do
+    case "$a" in docker-archive:*) f="${a#docker-archive:}" && : >"${f%%:*}" ;; esac
+  done ;;
+cloud-init) ;;
 apt-get | dnf)
   case " $* " in *" install "*tailscale*) cp "$SANDBOX/optional/tailscale" "$SANDBOX/bin/tailscale" ;; esac ;;
 k3s)
   case "${1:-}" in --version) printf 'k3s version %s (1a2b3c4d)\ngo version go1.23.10\n' "$STUB_K3S_VERSION" ;; esac ;;
 sh)
+  if [ "$(head -n 1 "$1")" = "# stub Tailscale installer" ]; then
+    cp "$SANDBOX/optional/tailscale" "$SANDBOX/bin/tailscale"
+    exit 0
+  fi
   if [ -n "${K3S_TOKEN_FILE:-}" ] && [ -f "$K3S_TOKEN_FILE" ]; then
     printf 'token-file mode=%s sha256=%s\n' "$(stat -c %a "$K3S_TOKEN_FILE")" "$(sha256sum <"$K3S_TOKEN_FILE" | cut -d' ' -f1)" >>"$SANDBOX/facts.log"
   fi

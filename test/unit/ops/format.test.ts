@@ -12,6 +12,7 @@ const deployment = (stackStatus: string, reason?: string): Deployment => ({
   stackStatus,
   ...(reason ? { stackStatusReason: reason } : {}),
   deadLetterQueueUrls: [],
+  nodeSubnetIds: [],
   notes: [],
 });
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderBakeScript } from '../../../lib/userdata/bake.js';
 import { renderUserData, renderUserDataPreview } from '../../../lib/userdata/index.js';
 import { baseInput, largestInput, NASTY_AGENT_TOKEN } from './fixtures.js';
 
@@ -29,6 +30,18 @@ describe('shellcheck', () => {
     ['the largest supported config', renderUserData(largestInput())],
     ['a token full of shell metacharacters', renderUserData(baseInput({ agentToken: NASTY_AGENT_TOKEN }))],
     ['the CLI preview', renderUserDataPreview(publicInput)],
+    [
+      'the bake script (k3s-burst bake)',
+      renderBakeScript({
+        k3sVersion: 'v1.32.6+k3s1',
+        airgapImages: true,
+        prePullImages: ['ghcr.io/acme/worker:1.4'],
+      }),
+    ],
+    [
+      'the bake script with nothing to pre-pull',
+      renderBakeScript({ k3sVersion: 'v1.32.6+k3s1', airgapImages: false, prePullImages: [] }),
+    ],
   ])('finds nothing in the script rendered for %s', (_name, script) => {
     const { status, output } = shellcheck(script);
     expect(output).toBe('');
