@@ -53,6 +53,29 @@ export interface RawContainer {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   ports?: { containerPort?: number; hostPort?: number; protocol?: string; hostIP?: string }[];
 }
+/** A pod (anti-)affinity term as the API sends it. */
+export interface RawPodAffinityTerm {
+  labelSelector?: RawLabelSelector;
+  namespaces?: string[];
+  namespaceSelector?: RawLabelSelector;
+  topologyKey?: string;
+  matchLabelKeys?: string[];
+  mismatchLabelKeys?: string[];
+}
+export interface RawPodAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: RawPodAffinityTerm[];
+  preferredDuringSchedulingIgnoredDuringExecution?: unknown[];
+}
+export interface RawSpreadConstraint {
+  maxSkew?: number;
+  topologyKey?: string;
+  whenUnsatisfiable?: string;
+  labelSelector?: RawLabelSelector;
+  minDomains?: number;
+  matchLabelKeys?: string[];
+  nodeAffinityPolicy?: string;
+  nodeTaintsPolicy?: string;
+}
 export interface RawToleration {
   key?: string;
   operator?: string;
@@ -73,7 +96,10 @@ export interface RawPod {
       nodeAffinity?: {
         requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: RawNodeSelectorTerm[] };
       };
+      podAffinity?: RawPodAffinity;
+      podAntiAffinity?: RawPodAffinity;
     };
+    topologySpreadConstraints?: RawSpreadConstraint[];
     tolerations?: RawToleration[];
     volumes?: {
       name?: string;
@@ -130,6 +156,33 @@ export interface PodShape {
   tolerations: Toleration[];
   usesLocalVolume: boolean;
   hostPorts: number[];
+  /** Required inter-pod terms (issue 15 item 3), compiled by {@link podTermsOf}; absent = none. */
+  podTerms?: PodTerms;
+}
+
+/** A label selector of an inter-pod term with its namespaces resolved (`['*']` = all). */
+export interface TermSelector {
+  namespaces: string[];
+  matchLabels: Record<string, string>;
+  matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values: string[] }[];
+}
+
+/** One required inter-pod term of a pod. */
+export interface PodInterTerm {
+  kind: 'affinity' | 'anti-affinity' | 'spread';
+  selector: TermSelector;
+  topology: 'hostname' | 'zone';
+  maxSkew?: number;
+  minDomains?: number;
+}
+
+/** A pod's required inter-pod terms, what was ignored, and what the planner cannot model. */
+export interface PodTerms {
+  terms: PodInterTerm[];
+  /** Preferred terms and ScheduleAnyway constraints (the planner ignores them). */
+  ignored: number;
+  /** The first required term the planner does not model, said in words. */
+  unsupported?: string;
 }
 
 export interface SlimPod {
@@ -366,6 +419,159 @@ function pinsHostname(nodeSelector: Record<string, string>, affinity: NodeSelect
   );
 }
 
+const HOSTNAME_KEY = 'kubernetes.io/hostname';
+const ZONE_TOPOLOGY_KEYS = new Set(['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone']);
+const SELECTOR_OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
+/** At most this many required terms of each kind per pod (the snapshot schema's bound). */
+const MAX_TERMS = 16;
+
+function topologyOf(key: string | undefined): PodInterTerm['topology'] | undefined {
+  if (key === HOSTNAME_KEY) return 'hostname';
+  if (key !== undefined && ZONE_TOPOLOGY_KEYS.has(key)) return 'zone';
+  return undefined;
+}
+
+/**
+ * A term's label selector in canonical form, with `matchLabelKeys` (`In` the pod's own value)
+ * and `mismatchLabelKeys` (`NotIn` it) folded in as kube-scheduler does; a key the pod does not
+ * carry is skipped. A string says why it cannot be modelled.
+ */
+function termSelector(
+  sel: RawLabelSelector,
+  namespaces: string[],
+  labels: Record<string, string>,
+  matchKeys: string[] | undefined,
+  mismatchKeys: string[] | undefined,
+): TermSelector | string {
+  const exprs: TermSelector['matchExpressions'] = [];
+  for (const e of sel.matchExpressions ?? []) {
+    if (!e.key || !SELECTOR_OPERATORS.has(e.operator ?? ''))
+      return `label selector operator ${JSON.stringify(e.operator)} on ${JSON.stringify(e.key)} is not one of In, NotIn, Exists, DoesNotExist`;
+    exprs.push({
+      key: e.key,
+      operator: e.operator as TermSelector['matchExpressions'][number]['operator'],
+      values: [...(e.values ?? [])].sort(),
+    });
+  }
+  for (const k of matchKeys ?? [])
+    if (k in labels) exprs.push({ key: k, operator: 'In', values: [labels[k] as string] });
+  for (const k of mismatchKeys ?? [])
+    if (k in labels) exprs.push({ key: k, operator: 'NotIn', values: [labels[k] as string] });
+  exprs.sort((a, b) => {
+    const x = `${a.key}\u0000${a.operator}\u0000${a.values.join(',')}`;
+    const y = `${b.key}\u0000${b.operator}\u0000${b.values.join(',')}`;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  return { namespaces, matchLabels: sortedRecord(sel.matchLabels), matchExpressions: exprs };
+}
+
+/** Namespaces a pod (anti-)affinity term looks in, or why it cannot be modelled. */
+function termNamespaces(t: RawPodAffinityTerm, own: string): string[] | string {
+  const nsSel = t.namespaceSelector;
+  if (nsSel) {
+    const empty =
+      Object.keys(nsSel.matchLabels ?? {}).length === 0 && (nsSel.matchExpressions ?? []).length === 0;
+    if (empty) return ['*'];
+    return 'a namespaceSelector with labels (the agent does not watch Namespaces)';
+  }
+  const list = [...new Set(t.namespaces ?? [])].filter((n) => n !== '').sort();
+  return list.length > 0 ? list : [own];
+}
+
+/**
+ * The pod's required inter-pod affinity, anti-affinity and DoNotSchedule topology spread
+ * constraints on the hostname and zone keys, in canonical order (they are part of the shape:
+ * pods with different terms never share one). Preferred terms and ScheduleAnyway constraints
+ * are counted as ignored; a required term on another key, with a namespaceSelector, or with a
+ * non-default node policy is reported as unsupported rather than dropped, so the planner can
+ * say it does not plan such pods instead of planning them wrongly. Undefined when there is nothing.
+ */
+export function podTermsOf(
+  spec: RawPod['spec'],
+  namespace: string,
+  labels: Record<string, string>,
+): PodTerms | undefined {
+  const terms: PodInterTerm[] = [];
+  let ignored = 0;
+  let unsupported: string | undefined;
+  const refuse = (why: string) => {
+    unsupported ??= why;
+  };
+  const affinity = spec?.affinity;
+  for (const kind of ['affinity', 'anti-affinity'] as const) {
+    const block = kind === 'affinity' ? affinity?.podAffinity : affinity?.podAntiAffinity;
+    ignored += block?.preferredDuringSchedulingIgnoredDuringExecution?.length ?? 0;
+    for (const t of block?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+      const what = kind === 'affinity' ? 'required pod affinity' : 'required pod anti-affinity';
+      const topology = topologyOf(t.topologyKey);
+      if (!topology) {
+        refuse(
+          `${what} on topologyKey ${JSON.stringify(t.topologyKey ?? '')} (only ${HOSTNAME_KEY} and topology.kubernetes.io/zone are planned)`,
+        );
+        continue;
+      }
+      if (!t.labelSelector) {
+        // A nil selector matches no pod: anti-affinity to nothing constrains nothing; affinity
+        // to nothing can never be satisfied.
+        if (kind === 'affinity')
+          refuse(`${what} without a labelSelector matches no pod, so the scheduler can never place it`);
+        continue;
+      }
+      const ns = termNamespaces(t, namespace);
+      if (typeof ns === 'string') {
+        refuse(`${what} with ${ns}`);
+        continue;
+      }
+      const selector = termSelector(t.labelSelector, ns, labels, t.matchLabelKeys, t.mismatchLabelKeys);
+      if (typeof selector === 'string') {
+        refuse(`${what}: ${selector}`);
+        continue;
+      }
+      terms.push({ kind, selector, topology });
+    }
+  }
+  for (const c of spec?.topologySpreadConstraints ?? []) {
+    if (c.whenUnsatisfiable !== 'DoNotSchedule') {
+      ignored++;
+      continue;
+    }
+    const topology = topologyOf(c.topologyKey);
+    if (!topology) {
+      refuse(
+        `topology spread on topologyKey ${JSON.stringify(c.topologyKey ?? '')} (only ${HOSTNAME_KEY} and topology.kubernetes.io/zone are planned)`,
+      );
+      continue;
+    }
+    if ((c.nodeAffinityPolicy ?? 'Honor') !== 'Honor' || (c.nodeTaintsPolicy ?? 'Ignore') !== 'Ignore') {
+      refuse('topology spread with a non-default nodeAffinityPolicy or nodeTaintsPolicy');
+      continue;
+    }
+    if (!c.labelSelector || !Number.isInteger(c.maxSkew) || (c.maxSkew as number) < 1) continue; // matches nothing / invalid
+    const selector = termSelector(c.labelSelector, [namespace], labels, c.matchLabelKeys, undefined);
+    if (typeof selector === 'string') {
+      refuse(`topology spread: ${selector}`);
+      continue;
+    }
+    const term: PodInterTerm = { kind: 'spread', selector, topology, maxSkew: c.maxSkew as number };
+    if (Number.isInteger(c.minDomains) && (c.minDomains as number) > 1)
+      term.minDomains = c.minDomains as number;
+    terms.push(term);
+  }
+  for (const kind of ['affinity', 'anti-affinity', 'spread'] as const)
+    if (terms.filter((t) => t.kind === kind).length > MAX_TERMS)
+      refuse(`more than ${MAX_TERMS} required ${kind} terms`);
+  if (terms.length === 0 && ignored === 0 && unsupported === undefined) return undefined;
+  const keyed = terms
+    .map((t) => [JSON.stringify(t), t] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: PodTerms = {
+    terms: keyed.filter(([k], i) => i === 0 || keyed[i - 1]?.[0] !== k).map(([, t]) => t),
+    ignored,
+  };
+  if (unsupported !== undefined) out.unsupported = unsupported.slice(0, 300);
+  return out;
+}
+
 /** Stable 16-hex-digit id of a shape: equal shapes give equal ids across agents and restarts. */
 export function shapeId(shape: PodShape): string {
   const canonical = JSON.stringify([
@@ -380,17 +586,20 @@ export function shapeId(shape: PodShape): string {
     shape.extendedResources,
     shape.ports,
     shape.priority,
+    // Only when present, so shapes without inter-pod terms keep the ids older agents gave them.
+    ...(shape.podTerms ? [shape.podTerms] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-function podShape(spec: RawPod['spec']): PodShape {
+function podShape(spec: RawPod['spec'], namespace: string, labels: Record<string, string>): PodShape {
   const { cpuMilli, memoryMiB, ephemeralStorageMiB, extended } = effectiveRequests(spec);
   const nodeSelector = sortedRecord(spec?.nodeSelector);
   const requiredAffinity = canonicalAffinity(
     spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
   );
   const ports = hostPortsOf(spec);
+  const podTerms = podTermsOf(spec, namespace, labels);
   return {
     priority: Number.isInteger(spec?.priority) ? (spec?.priority as number) : 0,
     cpuMilli,
@@ -404,6 +613,7 @@ function podShape(spec: RawPod['spec']): PodShape {
     usesLocalVolume: pinsHostname(nodeSelector, requiredAffinity),
     // Superseded by `ports` (protocol and host IP); kept empty so the two never disagree.
     hostPorts: [],
+    ...(podTerms ? { podTerms } : {}),
   };
 }
 
@@ -453,7 +663,7 @@ export function slimPod(raw: RawPod): SlimPod {
     phase !== 'Failed' &&
     !daemonSet &&
     !mirror;
-  const fresh = podShape(raw.spec);
+  const fresh = podShape(raw.spec, meta.namespace ?? '', meta.labels ?? {});
   const id = shapeId(fresh);
   const shape = intern(shapeIntern, id, fresh);
   const rawLabels = meta.labels ?? {};

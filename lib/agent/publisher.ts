@@ -82,11 +82,24 @@ function largestFitting(n: number, fits: (k: number) => boolean): number {
  * CPU. `pendingShapes` must already be ordered most important first (the builder does that).
  */
 export function fitSnapshot(
-  snapshot: ClusterSnapshotInput,
+  full: ClusterSnapshotInput,
   maxBytes = PUT_EVENTS_MAX_ENTRY_BYTES,
 ): FittedSnapshot {
-  const first = encodeSnapshotDetail(snapshot);
-  if (entryBytes(first.detail) <= maxBytes) return { snapshot, detail: first.detail, bytes: first.bytes };
+  const first = encodeSnapshotDetail(full);
+  if (entryBytes(first.detail) <= maxBytes)
+    return { snapshot: full, detail: first.detail, bytes: first.bytes };
+  // First degradation: the running pods' selector index goes (said in the snapshot; the planner
+  // then plans shapes with inter-pod terms conservatively) before any pending shape is dropped.
+  let snapshot = full;
+  if ((full.nodes ?? []).some((n) => n.podSelectorCounts)) {
+    snapshot = {
+      ...full,
+      nodes: (full.nodes ?? []).map(({ podSelectorCounts: _dropped, ...n }) => n),
+      podIndexDropped: `the running pods' selector index was left out to fit the ${maxBytes}-byte PutEvents entry limit (${entryBytes(first.detail)} bytes with it)`,
+    };
+    const lean = encodeSnapshotDetail(snapshot);
+    if (entryBytes(lean.detail) <= maxBytes) return { snapshot, detail: lean.detail, bytes: lean.bytes };
+  }
 
   const shapes = snapshot.pendingShapes ?? [];
   const nodes = snapshot.nodes ?? [];

@@ -20,7 +20,10 @@ import type {
   EvictionBlocker,
   HostPort,
   PendingShape,
+  PodSelector,
+  PodTerm,
   SnapshotNode,
+  SpreadTerm,
 } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import {
@@ -32,6 +35,7 @@ import {
   type SlimPod,
   selectorMatches,
   shapeId,
+  type TermSelector,
 } from './model.js';
 import { andTerms, resolveClaims, type VolumeLookup } from './volumes.js';
 
@@ -170,6 +174,97 @@ export function evictionBlocker(
   return undefined;
 }
 
+/** At most this many distinct inter-pod selectors per snapshot (the schema's bound). */
+export const MAX_POD_SELECTORS = 256;
+
+/**
+ * The selectors of the pending pods' inter-pod terms, and which of them a pod's namespace and
+ * labels match (memoised per interned label set: pods of one workload share it).
+ */
+class SelectorIndex {
+  readonly byId = new Map<string, PodSelector>();
+  /** Selector id per canonical JSON, for terms. */
+  private readonly idOf = new Map<string, string>();
+  /** Selectors past MAX_POD_SELECTORS: shapes using them are unsupported. */
+  overflow = 0;
+  private readonly memo = new Map<Record<string, string>, Map<string, readonly string[]>>();
+  private list: PodSelector[] = [];
+
+  /** The id of a term's selector, registering it; undefined when the table is full. */
+  add(sel: TermSelector): string | undefined {
+    const json = JSON.stringify(sel);
+    const known = this.idOf.get(json);
+    if (known !== undefined) return known;
+    if (this.byId.size >= MAX_POD_SELECTORS) {
+      this.overflow++;
+      return undefined;
+    }
+    const id = createHash('sha256').update(json).digest('hex').slice(0, 10);
+    this.idOf.set(json, id);
+    this.byId.set(id, { id, ...sel });
+    this.list = [...this.byId.values()];
+    return id;
+  }
+
+  /** Ids (sorted) of the selectors a pod in `namespace` with `labels` matches. */
+  matches(namespace: string, labels: Record<string, string>): readonly string[] {
+    if (this.byId.size === 0) return [];
+    let byNs = this.memo.get(labels);
+    if (!byNs) {
+      byNs = new Map();
+      this.memo.set(labels, byNs);
+    }
+    let out = byNs.get(namespace);
+    if (!out) {
+      const ids: string[] = [];
+      for (const s of this.list)
+        if ((s.namespaces[0] === '*' || s.namespaces.includes(namespace)) && selectorMatches(s, labels))
+          ids.push(s.id);
+      out = ids.sort();
+      byNs.set(namespace, out);
+    }
+    return out;
+  }
+}
+
+/** The wire form of a shape's inter-pod terms: selector ids, what was ignored, what is unsupported. */
+function wireTerms(
+  shape: PodShape,
+  index: SelectorIndex,
+): Pick<
+  PendingShape,
+  'podAffinity' | 'podAntiAffinity' | 'topologySpread' | 'ignoredPodTerms' | 'unsupportedPodTerm'
+> {
+  const t = shape.podTerms;
+  if (!t) return {};
+  const out: ReturnType<typeof wireTerms> = {};
+  const affinity: PodTerm[] = [];
+  const anti: PodTerm[] = [];
+  const spread: SpreadTerm[] = [];
+  let unsupported = t.unsupported;
+  for (const term of t.terms) {
+    const selector = index.add(term.selector);
+    if (selector === undefined) {
+      unsupported ??= `more than ${MAX_POD_SELECTORS} distinct pod selectors among the pending pods' terms`;
+      continue;
+    }
+    if (term.kind === 'spread')
+      spread.push({
+        selector,
+        topology: term.topology,
+        maxSkew: term.maxSkew ?? 1,
+        ...(term.minDomains ? { minDomains: term.minDomains } : {}),
+      });
+    else (term.kind === 'affinity' ? affinity : anti).push({ selector, topology: term.topology });
+  }
+  if (affinity.length > 0) out.podAffinity = affinity;
+  if (anti.length > 0) out.podAntiAffinity = anti;
+  if (spread.length > 0) out.topologySpread = spread;
+  if (t.ignored > 0) out.ignoredPodTerms = t.ignored;
+  if (unsupported !== undefined) out.unsupportedPodTerm = unsupported;
+  return out;
+}
+
 interface NodeAcc {
   cpu: number;
   mem: number;
@@ -178,6 +273,8 @@ interface NodeAcc {
   ports: Map<string, HostPort>;
   pods: number;
   workload: number;
+  /** Bound, unfinished pods per selector id they match. */
+  matches: Map<string, number>;
   groups: Map<string, { cpuMilli: number; memoryMiB: number; count: number }>;
   blockers: EvictionBlocker[];
 }
@@ -198,6 +295,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       ports: new Map(),
       pods: 0,
       workload: 0,
+      matches: new Map(),
       groups: new Map(),
       blockers: [],
     });
@@ -205,17 +303,37 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
 
   const shapes = new Map<
     string,
-    { eff: EffectiveShape; count: number; oldest: string; examples: { since: string; name: string }[] }
+    {
+      eff: EffectiveShape;
+      matches: readonly string[];
+      count: number;
+      oldest: string;
+      examples: { since: string; name: string }[];
+    }
   >();
   const daemonSets = new Map<string, DaemonSetOverhead>();
 
   const memo = new Map<string, EffectiveShape>();
-  for (const pod of input.pods) {
+  const pods = [...input.pods];
+  // Pass 1: the selectors of the pending pods' inter-pod terms (registered in a stable order).
+  const selectors = new SelectorIndex();
+  const wire = new Map<string, ReturnType<typeof wireTerms>>();
+  const withTerms = pods
+    .filter((p) => p.pendingSince !== undefined && p.shape.podTerms !== undefined)
+    .map((p) => effectiveShapeOf(p, input.volumes, memo))
+    .sort((a, b) => (a.shapeId < b.shapeId ? -1 : a.shapeId > b.shapeId ? 1 : 0));
+  for (const eff of withTerms)
+    if (!wire.has(eff.shapeId)) wire.set(eff.shapeId, wireTerms(eff.shape, selectors));
+
+  for (const pod of pods) {
     if (pod.pendingSince !== undefined) {
       const eff = effectiveShapeOf(pod, input.volumes, memo);
-      const s = shapes.get(eff.shapeId);
+      // Pods of one spec whose labels match different selectors are different shapes.
+      const matches = selectors.matches(pod.namespace, pod.labels);
+      const id = matches.length > 0 ? matchedShapeId(eff.shapeId, matches) : eff.shapeId;
+      const s = shapes.get(id);
       const example = { since: pod.pendingSince, name: pod.key };
-      if (!s) shapes.set(eff.shapeId, { eff, count: 1, oldest: pod.pendingSince, examples: [example] });
+      if (!s) shapes.set(id, { eff, matches, count: 1, oldest: pod.pendingSince, examples: [example] });
       else {
         s.count++;
         if (Date.parse(pod.pendingSince) < Date.parse(s.oldest)) s.oldest = pod.pendingSince;
@@ -251,6 +369,8 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     for (const [k, v] of Object.entries(pod.shape.extendedResources)) a.ext.set(k, (a.ext.get(k) ?? 0) + v);
     for (const p of pod.shape.ports) a.ports.set(`${p.protocol}/${p.port}/${p.hostIP}`, p);
     a.pods++;
+    for (const id of selectors.matches(pod.namespace, pod.labels))
+      a.matches.set(id, (a.matches.get(id) ?? 0) + 1);
     if (!isReschedulable(pod) || pod.terminating) continue;
     a.workload++;
     if (!managed.has(pod.nodeName)) continue;
@@ -286,6 +406,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       doNotDisrupt: n.doNotDisrupt,
     };
     if (n.deleting) out.deleting = true;
+    if (a.matches.size > 0) out.podSelectorCounts = Object.fromEntries([...a.matches].sort());
     out.usedHostPorts = [...a.ports.values()].sort(
       (x, y) => x.port - y.port || (x.protocol < y.protocol ? -1 : 1),
     );
@@ -309,6 +430,8 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       id,
       ...compactShape(s.eff.shape),
       ...(s.eff.volumeIssue ? { volumeIssue: s.eff.volumeIssue } : {}),
+      ...(wire.get(s.eff.shapeId) ?? {}),
+      ...(s.matches.length > 0 ? { matchesSelectors: [...s.matches] } : {}),
       count: s.count,
       oldestPendingSince: s.oldest,
       examplePods: s.examples
@@ -327,14 +450,24 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
     pendingShapes,
     nodes: snapshotNodes,
     daemonSets: [...daemonSets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ...(selectors.byId.size > 0
+      ? { podSelectors: [...selectors.byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1)) }
+      : {}),
   };
+}
+
+function matchedShapeId(base: string, matches: readonly string[]): string {
+  return createHash('sha256')
+    .update(`${base}\u0000matches\u0000${matches.join(',')}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The shape as sent: fields from issue 15 only when they say something, to keep the snapshot small. */
 function compactShape(
   shape: PodShape,
 ): Omit<PendingShape, 'id' | 'count' | 'oldestPendingSince' | 'examplePods'> {
-  const { ephemeralStorageMiB, extendedResources, ports, priority, ...rest } = shape;
+  const { ephemeralStorageMiB, extendedResources, ports, priority, podTerms: _terms, ...rest } = shape;
   return {
     ...rest,
     ...(priority ? { priority } : {}),

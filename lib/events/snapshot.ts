@@ -19,6 +19,47 @@ export type HostPort = z.infer<typeof HostPort>;
 export const ExtendedResources = z.record(z.string().min(1).max(253), z.number().int().positive());
 
 /**
+ * A label selector of a required inter-pod (anti-)affinity term or topology spread constraint,
+ * with the namespaces it looks in resolved (issue 15 item 3). Shapes and nodes refer to it by
+ * `id`, so a selector used by many shapes is sent once.
+ */
+export const PodSelector = z.object({
+  /** Stable hash of the rest, computed by the agent. */
+  id: z.string().min(1).max(16),
+  /** Namespaces whose pods it selects; `['*']` = every namespace. */
+  namespaces: z.array(z.string().min(1).max(253)).min(1).max(32),
+  matchLabels: LabelMap.default({}),
+  /** `matchLabelKeys` / `mismatchLabelKeys` are already folded in as `In` / `NotIn` requirements. */
+  matchExpressions: z
+    .array(
+      z.object({
+        key: z.string().min(1),
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: z.array(z.string()).default([]),
+      }),
+    )
+    .max(32)
+    .default([]),
+});
+export type PodSelector = z.infer<typeof PodSelector>;
+
+/** The topology keys the planner models: `kubernetes.io/hostname` and `topology.kubernetes.io/zone`. */
+export const PodTopology = z.enum(['hostname', 'zone']);
+export type PodTopology = z.infer<typeof PodTopology>;
+
+/** A required pod affinity or anti-affinity term: pods selected by `selector` per `topology` domain. */
+export const PodTerm = z.object({ selector: z.string().min(1).max(16), topology: PodTopology });
+export type PodTerm = z.infer<typeof PodTerm>;
+
+/** A `whenUnsatisfiable: DoNotSchedule` topology spread constraint. */
+export const SpreadTerm = PodTerm.extend({
+  maxSkew: z.number().int().positive(),
+  /** Fewer eligible domains than this: the global minimum counts as 0 (Kubernetes semantics). */
+  minDomains: z.number().int().positive().optional(),
+});
+export type SpreadTerm = z.infer<typeof SpreadTerm>;
+
+/**
  * Pending pods that share every scheduling-relevant property, aggregated. The planner packs
  * shapes, not pods, which keeps a snapshot of 5,000 pods small and the planner fast.
  */
@@ -64,6 +105,21 @@ export const PendingShape = z.object({
       message: z.string().max(400),
     })
     .optional(),
+  /** Required pod affinity terms (all must hold); absent = none. */
+  podAffinity: z.array(PodTerm).max(16).optional(),
+  /** Required pod anti-affinity terms (all must hold); absent = none. */
+  podAntiAffinity: z.array(PodTerm).max(16).optional(),
+  /** DoNotSchedule topology spread constraints; absent = none. */
+  topologySpread: z.array(SpreadTerm).max(16).optional(),
+  /** Ids of the snapshot's `podSelectors` these pods' own namespace and labels match; absent = none. */
+  matchesSelectors: z.array(z.string().min(1).max(16)).max(256).optional(),
+  /** Preferred (anti-)affinity terms and ScheduleAnyway constraints, which the planner ignores. */
+  ignoredPodTerms: z.number().int().positive().optional(),
+  /**
+   * A required inter-pod term the planner does not model (another topology key, a
+   * namespaceSelector, a non-default node policy): the shape is answered `unhelpable` with this text.
+   */
+  unsupportedPodTerm: z.string().max(300).optional(),
   count: z.number().int().positive(),
   oldestPendingSince: IsoTime,
   /** Up to three `namespace/name` samples, for explanations and Kubernetes Events. */
@@ -127,6 +183,11 @@ export const SnapshotNode = z.object({
       requested: z.record(z.string(), z.number().int().nonnegative()),
     })
     .optional(),
+  /**
+   * Pods bound to the node (not finished) per `podSelectors` id they match, counted; absent = none
+   * match (or the index was dropped: see `podIndexDropped`).
+   */
+  podSelectorCounts: z.record(z.string().min(1).max(16), z.number().int().positive()).optional(),
   /** Reschedulable pods' requests (sent for managed nodes, used by consolidation). */
   workloadPods: z.array(PodGroup).default([]),
   blockers: z.array(EvictionBlocker).default([]),
@@ -169,6 +230,13 @@ export const ClusterSnapshot = z.object({
   nodes: z.array(SnapshotNode).default([]),
   daemonSets: z.array(DaemonSetOverhead).default([]),
   truncated: SnapshotTruncation.optional(),
+  /** Selectors of the pending shapes' inter-pod terms (issue 15 item 3); absent from older agents. */
+  podSelectors: z.array(PodSelector).max(256).optional(),
+  /**
+   * Set when the agent left out the nodes' `podSelectorCounts` (too many selectors, or to fit the
+   * entry limit): shapes with inter-pod terms are then planned conservatively, and the plan says so.
+   */
+  podIndexDropped: z.string().max(300).optional(),
   /** Pi-side prerequisites (node IPs, flannel, server certificate and version), for `doctor`. */
   prerequisites: PiPrerequisites.optional(),
 });

@@ -449,6 +449,7 @@ function bigSnapshotDetail(): {
   encoding: string;
   pending: number;
   shapes: number;
+  selectors: number;
 } {
   const r = prng(5000);
   const rawNodes: unknown[] = [];
@@ -528,6 +529,8 @@ function bigSnapshotDetail(): {
     cpu: pick(r, ['50m', '100m', '250m', '500m', '1', '1500m']),
     mem: pick(r, ['64Mi', '128Mi', '256Mi', '512Mi', '1Gi', '2Gi']),
     arm: r() < 0.2,
+    // Issue 15 item 3: 10 % of the apps spread over zones or keep one pod per node.
+    terms: r() < 0.1 ? pick(r, ['anti', 'spread'] as const) : undefined,
   }));
   let pending = 0;
   for (let i = 0; i < 5000; i++) {
@@ -557,6 +560,33 @@ function bigSnapshotDetail(): {
       spec: {
         ...(isPending ? {} : { nodeName: pick(r, nodeNames) }),
         ...(app.arm ? { nodeSelector: { 'kubernetes.io/arch': 'arm64' } } : {}),
+        ...(app.terms === 'anti'
+          ? {
+              affinity: {
+                podAntiAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      labelSelector: { matchLabels: { app: app.name } },
+                      topologyKey: 'kubernetes.io/hostname',
+                    },
+                  ],
+                },
+              },
+            }
+          : {}),
+        ...(app.terms === 'spread'
+          ? {
+              topologySpreadConstraints: [
+                {
+                  maxSkew: 1,
+                  topologyKey: 'topology.kubernetes.io/zone',
+                  whenUnsatisfiable: 'DoNotSchedule',
+                  labelSelector: { matchLabels: { app: app.name } },
+                  matchLabelKeys: ['pod-template-hash'],
+                },
+              ],
+            }
+          : {}),
         containers: [{ name: 'main', resources: { requests: { cpu: app.cpu, memory: app.mem } } }],
         tolerations: [
           { key: 'k3s-burst.io/cloud', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
@@ -657,6 +687,7 @@ function bigSnapshotDetail(): {
     encoding: enc.encoding,
     pending,
     shapes: snapshot.pendingShapes?.length ?? 0,
+    selectors: snapshot.podSelectors?.length ?? 0,
   };
 }
 
@@ -808,6 +839,7 @@ export const benchmarks: Benchmark[] = [
             encoding: d.encoding,
             pendingPods: d.pending,
             pendingShapes: d.shapes,
+            podSelectors: d.selectors,
           },
         },
       ];
