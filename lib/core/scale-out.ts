@@ -37,6 +37,7 @@ import {
 } from './matching.js';
 import { type MixedItem, type MixedNode, type MixedType, packMixed } from './mixed-packing.js';
 import {
+  addPorts,
   binsLowerBound,
   type Free,
   fitCount,
@@ -46,6 +47,7 @@ import {
   portClashes,
   portKey,
 } from './packing.js';
+import { planPodTerms } from './pod-terms.js';
 import { type Outage, outageOf } from './repairs.js';
 import {
   existingBins,
@@ -147,6 +149,8 @@ interface ShapeInfo extends RoomShape {
   unhelpable?: { code: string; text: string };
   /** Which of `types` hold one pod and which it launches on (shared by shapes with equal requests and constraints). */
   fit?: FitEntry;
+  /** What the inter-pod rules (lib/core/pod-terms.ts) did to it, for its answers. */
+  note?: string;
 }
 
 /** The types a shape fits and launches on, and its group key: one per (matched types, requests). */
@@ -851,7 +855,7 @@ function answer(
     kind,
     count,
     code,
-    message,
+    message: s.note ? `${message} (${s.note})` : message,
     targets: extra.targets ?? [],
     ...(extra.limit ? { limit: extra.limit } : {}),
     examplePods: s.shape.examplePods,
@@ -958,7 +962,14 @@ function planShapes(
   const types = buildTypes(ctx, daemonSets);
   const zones = candidateZones(ctx);
   const cache = new Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>();
-  const shapes = [...snapshot.pendingShapes, ...replacements].sort((a, b2) =>
+  const terms = planPodTerms(
+    [...snapshot.pendingShapes].sort((a, b2) => (a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0)),
+    snapshot.nodes,
+    zones,
+    snapshot.podIndexDropped,
+  );
+  for (const e of terms.explanations) b.explain('scale-out', e, 'pod-terms');
+  const shapes = [...terms.shapes, ...replacements].sort((a, b2) =>
     a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0,
   );
 
@@ -989,7 +1000,9 @@ function planShapes(
       memoryMiB: shape.memoryMiB,
       ephemeralMiB: shape.ephemeralStorageMiB ?? 0,
       gpus: shape.extendedResources?.[GPU_RESOURCE] ?? 0,
-      hostPorts: shapePortKeys(shape),
+      hostPorts: terms.keys.has(shape)
+        ? [...shapePortKeys(shape), ...(terms.keys.get(shape) as string[])]
+        : shapePortKeys(shape),
       count: shape.count,
     };
     const info: ShapeInfo = {
@@ -1006,7 +1019,9 @@ function planShapes(
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
     };
-    const reason = unhelpableReason(ctx, info, types, zones);
+    const note = terms.notes.get(shape);
+    if (note) info.note = note;
+    const reason = terms.existingOnly.get(shape) ?? unhelpableReason(ctx, info, types, zones);
     if (reason) info.unhelpable = reason;
     infos.push(info);
   }
@@ -1042,6 +1057,11 @@ function planShapes(
     return (ctx.nowMs - ms) / 1000;
   };
   const existing = existingBins(ctx, (id) => b.isRemoving(id));
+  // Nodes running pods a hostname anti-affinity / spread selector matches: its key is taken there.
+  for (const bin of existing) {
+    const keys = terms.allNodeKeys.length > 0 ? terms.allNodeKeys : terms.nodeKeys.get(bin.target);
+    if (keys && keys.length > 0) bin.ports = addPorts(bin.ports, keys);
+  }
   // A pod whose claim keeps it pending (volumeIssue) fits nowhere until the claim is fixed.
   const onExisting = placeOnRoom(infos, existing, (s) => pendingForS(s) <= trustS && !s.shape.volumeIssue);
   const distrusted = infos.filter(
@@ -1096,9 +1116,32 @@ function planShapes(
     );
   }
 
+  // Pods the inter-pod rules answered (unsupported term, no zone left, waiting for the pods they follow).
+  const unhelpable: UnhelpableShape[] = [];
+  for (const a of terms.answers) {
+    unhelpable.push({
+      shapeId: a.shape.id,
+      count: a.count,
+      reason: a.text,
+      examplePods: a.shape.examplePods,
+    });
+    b.podAnswers.push({
+      shapeId: a.shape.id,
+      kind: 'unhelpable',
+      count: a.count,
+      code: a.code,
+      message: a.text,
+      targets: [],
+      examplePods: a.shape.examplePods,
+    });
+    b.explain(
+      'unhelpable',
+      `${plural(a.count, 'pod')} of shape ${shapeName(a.shape)}: ${a.text}`,
+      a.shape.id,
+    );
+  }
   // Whatever is left of a shape no cloud node can run is unhelpable.
   const helpable: ShapeInfo[] = [];
-  const unhelpable: UnhelpableShape[] = [];
   for (const info of [...infos].sort((a, c) => (a.shape.id < c.shape.id ? -1 : 1))) {
     if (info.remaining === 0) continue;
     const shape = info.shape;
@@ -1119,7 +1162,14 @@ function planShapes(
     helpable.push(info);
     outcome.helpablePods += info.remaining;
   }
-  b.unhelpable.push(...unhelpable);
+  // One entry per shape (zone pieces and answered pods of one shape share its id).
+  const byId = new Map<string, UnhelpableShape>();
+  for (const u of unhelpable) {
+    const prev = byId.get(u.shapeId);
+    if (prev) prev.count += u.count;
+    else byId.set(u.shapeId, { ...u });
+  }
+  b.unhelpable.push(...byId.values());
   if (helpable.length === 0) return outcome;
   helpable.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
 
@@ -1169,7 +1219,7 @@ function planShapes(
   // zones and capacity types, each group's type chosen to cover the most pods within them.
   const drafts =
     planMixedLaunches(ctx, b, head, helpable, types, outcome) ??
-    planGroupLaunches(ctx, b, head, names, helpable, outcome);
+    planGroupLaunches(ctx, b, head, names, holdSpread(b, helpable, terms.zoneSpread), outcome);
 
   const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
   const launchedFor = new Map<string, { pods: number; launches: string[] }>();
@@ -1204,9 +1254,12 @@ function planShapes(
       launchedFor.set(part.shape.id, a);
     }
   }
+  const answered = new Set<string>();
   for (const s of helpable) {
     const a = launchedFor.get(s.shape.id);
-    if (!a) continue;
+    // Zone pieces of one shape share its id: one answer for all of them.
+    if (!a || answered.has(s.shape.id)) continue;
+    answered.add(s.shape.id);
     const launches = b.launches.filter((l) => a.launches.includes(l.launchId));
     const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
     b.podAnswers.push(
@@ -1223,6 +1276,39 @@ function planShapes(
     );
   }
   return outcome;
+}
+
+/**
+ * When the limits bind, the per-group planner covers some groups and not others: for a shape
+ * spread over zones that could launch one zone's pods without the others', which breaks the
+ * maxSkew it was split for. Such pods are held back instead (all or nothing), with the reason.
+ */
+function holdSpread(
+  b: PlanBuilder,
+  helpable: readonly ShapeInfo[],
+  spread: ReadonlySet<PendingShape>,
+): ShapeInfo[] {
+  const held = new Map<string, ShapeInfo[]>();
+  for (const s of helpable) {
+    if (s.remaining === 0 || !spread.has(s.shape)) continue;
+    const list = held.get(s.shape.id) ?? [];
+    list.push(s);
+    held.set(s.shape.id, list);
+  }
+  for (const [, pieces] of held) {
+    const pods = pieces.reduce((a, s) => a + s.remaining, 0);
+    b.podAnswers.push(
+      answer(
+        pieces[0] as ShapeInfo,
+        'held-by-limit',
+        pods,
+        'limit:topology-spread',
+        'held back: the limits do not allow nodes in every zone of its topology spread, and launching for some zones only would break its maxSkew',
+      ),
+    );
+    for (const s of pieces) s.remaining = 0;
+  }
+  return helpable.filter((s) => !spread.has(s.shape));
 }
 
 /** A launch being assembled: nodes of one type, zones and capacity types. */

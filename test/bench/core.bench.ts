@@ -211,6 +211,44 @@ function scaleOutInput(seed: number, shapes: number, pods: number, limits: Recor
 }
 
 /**
+ * Issue 15 item 3: 10,000 pending pods in 200 shapes, about 10 % of them (whole shapes) with
+ * required hostname anti-affinity or zone spread (maxSkew 1) on their own app label, against the
+ * 500 managed nodes of the scale-in input, which run matching pods (so the running-pod index
+ * matters) and have free room.
+ */
+function affinityInput() {
+  const base = scaleInInput(500);
+  const r = prng(15_3);
+  const shapes = pendingShapes(10, 200, 10_000) ?? [];
+  const selectors: Array<{ id: string; namespaces: string[]; matchLabels: Record<string, string> }> = [];
+  let constrained = 0;
+  for (const [i, sh] of shapes.entries()) {
+    if (constrained >= 1000 || sh.count > 400 || r() < 0.5) continue;
+    const id = `sel${i.toString(16).padStart(7, '0')}`;
+    selectors.push({ id, namespaces: ['shop'], matchLabels: { app: `app-${i}` } });
+    sh.matchesSelectors = [id];
+    if (i % 2) sh.podAntiAffinity = [{ selector: id, topology: 'hostname' }];
+    else sh.topologySpread = [{ selector: id, topology: 'zone', maxSkew: 1 }];
+    constrained += sh.count;
+  }
+  const nodes = base.snapshot.nodes.map((n) => {
+    const counts: Record<string, number> = {};
+    for (let k = 0; k < 2; k++) {
+      const sel = selectors[Math.floor(r() * selectors.length)];
+      if (sel && r() < 0.5) counts[sel.id] = 1 + Math.floor(r() * 3);
+    }
+    return { ...n, usedHostPorts: [], ...(Object.keys(counts).length ? { podSelectorCounts: counts } : {}) };
+  });
+  const snapshot = ClusterSnapshot.parse({
+    ...base.snapshot,
+    pendingShapes: shapes,
+    nodes,
+    podSelectors: selectors,
+  });
+  return { config: benchConfig(LOOSE), snapshot, fleet: base.fleet, constrained };
+}
+
+/**
  * 400 candidate types in a custom catalog (config.catalog): 31 families (arm64 and amd64;
  * 2, 4 and 8 GiB per vCPU; a few generations) in up to 13 sizes from 1 to 192 vCPUs, priced
  * per vCPU and GiB with a per-family factor, as EC2's catalogue is.
@@ -762,6 +800,25 @@ export const benchmarks: Benchmark[] = [
         },
       ),
     ],
+  },
+  {
+    name: 'planner.scaleOut.10k-pods.affinity',
+    run: async () => {
+      const input = affinityInput();
+      return [
+        await timePlan('planner.scaleOut.10k-pods.affinity', 50, input, (p) => {
+          const s = summary(p);
+          expectThat(
+            input.constrained >= 900 && input.constrained <= 1100,
+            `about 10 % of the pods constrained (${input.constrained})`,
+          );
+          expectThat(
+            s.podsCovered + s.unhelpablePods + s.onExistingPods === 10_000,
+            `every pod covered, on existing room or unhelpable (${JSON.stringify(s)})`,
+          );
+        }),
+      ];
+    },
   },
   {
     name: 'planner.scaleOut.100k-pods.1000-shapes.40-types',

@@ -126,6 +126,35 @@ describe('k3s-burst plan on the examples', () => {
     expect(plan.unhelpable).toEqual([]);
   });
 
+  it('inter-pod: hostname anti-affinity gets one node per pod, zone spread keeps maxSkew, affinity lands beside the running pod', async () => {
+    const plan = await planExample('inter-pod');
+    const answers = plan.podAnswers ?? [];
+    const of = (id: string) =>
+      answers.filter((a) => a.shapeId === id).map((a) => [a.kind, a.count, a.targets[0]]);
+    const A = 'burst-i-0f3a8c61d2e7b9054'; // eu-central-1a: runs a web pod, the redis pod and 2 api pods
+    const B = 'burst-i-07b2d4e6f8a1c3e59'; // eu-central-1b: runs none of them
+    // web: never beside the running web pod on A; one on B, three new nodes with one each (one decision)
+    expect(of('web-7f9c6d5b48')).toEqual([
+      ['fits-on-existing', 1, B],
+      ['launched-for', 3, 'pi-lab-1i2225t1xwihs-1'],
+    ]);
+    const web = plan.launches.find((l) => l.shapeIds.includes('web-7f9c6d5b48'));
+    expect(web).toMatchObject({ count: 3, podsCovered: 3 });
+    // api spread over zones with maxSkew 1, 2 running in 1a: 1 more in 1a, 3 in 1b (on B and a new 1b node) → 3/3
+    expect(of('api-5c8d7b6f94')).toEqual([
+      ['fits-on-existing', 1, A],
+      ['fits-on-existing', 1, B],
+      ['launched-for', 2, 'pi-lab-1i2225t1xwihs-0'],
+    ]);
+    expect(plan.launches.find((l) => l.shapeIds.includes('api-5c8d7b6f94'))?.zones).toEqual([
+      'eu-central-1b',
+    ]);
+    // cache-client: required hostname affinity to redis, which runs on A
+    expect(of('cache-client-6b7c8d9e5f')).toEqual([['fits-on-existing', 2, A]]);
+    expect(answers.find((a) => a.shapeId === 'web-7f9c6d5b48')?.message).toMatch(/at most one per node/);
+    expect(plan.explanations.map((e) => e.message).join('\n')).toMatch(/1 preferred term .* is ignored/);
+  });
+
   it('mixed-workload: shapes with different type constraints share nodes, half the nodes and cheaper than one group per constraint set', async () => {
     const plan = await planExample('mixed-workload');
     const nodes = plan.launches.reduce((a, l) => a + l.count, 0);
