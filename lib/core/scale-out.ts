@@ -1255,12 +1255,14 @@ function planShapes(
     }
   }
   const answered = new Set<string>();
+  const launchById = new Map(b.launches.map((l) => [l.launchId, l]));
   for (const s of helpable) {
     const a = launchedFor.get(s.shape.id);
     // Zone pieces of one shape share its id: one answer for all of them.
     if (!a || answered.has(s.shape.id)) continue;
     answered.add(s.shape.id);
-    const launches = b.launches.filter((l) => a.launches.includes(l.launchId));
+    // By id, not a scan of every launch per shape (10,000 distinct shapes × hundreds of launches).
+    const launches = a.launches.map((id) => launchById.get(id) as PlannedLaunch);
     const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
     b.podAnswers.push(
       answer(
