@@ -38,9 +38,9 @@
  * client), the Tailscale OAuth secret is read on the first Tailscale call, and AMI ids are
  * read from SSM on the first launch and cached.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -62,15 +62,18 @@ import {
   type ControlPorts,
   type ImageResolver,
   type Invocation,
-  type MetricsSink,
   type RejectedResult,
   rejectEvent,
 } from '../lib/control/common.js';
 import type { Parsed } from '../lib/control/inputs.js';
-import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../lib/core/ports.js';
+import type { Clock } from '../lib/core/clock.js';
+import { type LogFields, type Logger, redactFields } from '../lib/core/logger.js';
+import type { Metrics } from '../lib/core/metrics.js';
+import type { FleetPort, LaunchOneRequest } from '../lib/core/ports.js';
 import type { Config } from '../lib/events/config.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
+import { systemClock } from '../lib/system/clock.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
@@ -173,17 +176,18 @@ export type { ControlPorts };
 /** Everything a handler's `run` gets. */
 export interface ControlDeps extends ControlBase, ControlPorts {
   env: RuntimeEnv;
-  sleep: Sleep;
+  /** The whole clock: the adapters also wait on it between retries. */
+  clock: Clock;
 }
 
 /** What a caller may override when building deps (tests: moto endpoints, fake Tailscale fetch). */
 export interface CreateDepsOptions {
   /** Spread into every SDK client constructor (e.g. `moto.clientConfig`). */
   clientConfig?: object;
-  logger?: PortLogger;
-  metrics?: MetricsSink;
+  logger?: Logger;
+  metrics?: Metrics<ControlMetricName>;
+  /** @default systemClock */
   clock?: Clock;
-  sleep?: Sleep;
   fetch?: typeof fetch;
   /** Replace individual ports (e.g. an in-memory fake). */
   ports?: Partial<ControlPorts>;
@@ -265,10 +269,10 @@ class SsmImages implements ImageResolver {
   constructor(
     private readonly ssm: () => SSMClient,
     private readonly parameters: RuntimeEnv['amiParameters'],
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'now'>,
   ) {}
   async imageFor(arch: 'arm64' | 'amd64'): Promise<string> {
-    const now = this.clock().getTime();
+    const now = this.clock.now();
     const hit = this.cache.get(arch);
     if (hit && now - hit.at < 600_000) return hit.id;
     const name = this.parameters[arch];
@@ -290,22 +294,47 @@ class SsmImages implements ImageResolver {
   }
 }
 
-/** Powertools Logger as a {@link PortLogger}. */
-export function portLogger(logger: Logger): PortLogger {
+/**
+ * Powertools Logger as the one {@link Logger} (lib/core/logger.ts): attributes pass through
+ * {@link redactFields} like every other logger's, and a child adds its fields to each line.
+ */
+export function powertoolsLogger(logger: PowertoolsLogger, base: LogFields = {}): Logger {
+  const emit =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (m: string, a?: LogFields): void => {
+      const fields = a || Object.keys(base).length > 0 ? redactFields({ ...base, ...a }) : undefined;
+      if (fields) logger[level](m, fields);
+      else logger[level](m);
+    };
   return {
-    debug: (m, a) => (a ? logger.debug(m, a) : logger.debug(m)),
-    info: (m, a) => (a ? logger.info(m, a) : logger.info(m)),
-    warn: (m, a) => (a ? logger.warn(m, a) : logger.warn(m)),
-    error: (m, a) => (a ? logger.error(m, a) : logger.error(m)),
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => powertoolsLogger(logger, { ...base, ...fields }),
   };
 }
 
-/** Powertools Metrics as a {@link MetricsSink}. */
-export function powertoolsSink(metrics: Metrics): MetricsSink {
+/**
+ * Powertools Metrics (EMF) as the one {@link Metrics} (lib/core/metrics.ts): a count is a
+ * `Count` datapoint, a gauge a datapoint in its unit; labels become the dimensions of a single
+ * metric.
+ */
+export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics<ControlMetricName> {
+  // Every unit of lib/core/metrics.ts is also an EMF unit of the same spelling.
+  type EmfUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
+  const add = (name: string, unit: EmfUnit, value: number, labels?: Record<string, string>): void => {
+    if (!labels || Object.keys(labels).length === 0) {
+      metrics.addMetric(name, unit, value);
+      return;
+    }
+    const single = metrics.singleMetric();
+    single.addDimensions(labels);
+    single.addMetric(name, unit, value);
+  };
   return {
-    count: (name: ControlMetricName, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-    milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
-    seconds: (name, value) => metrics.addMetric(name, MetricUnit.Seconds, value),
+    count: (name, value = 1, labels) => add(name, MetricUnit.Count, value, labels),
+    gauge: (name, value, unit = 'None', labels) => add(name, unit, value, labels),
   };
 }
 
@@ -345,13 +374,14 @@ function ec2QueryApi(region: string, clientConfig: object | undefined): Ec2Query
 /** Build the deps from a validated environment. Nothing touches the network until a port is used. */
 export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
   const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
-  const clock = opts.clock ?? (() => new Date());
+  const clock = opts.clock ?? systemClock;
   const log =
     opts.logger ??
-    portLogger(new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }));
+    powertoolsLogger(
+      new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }),
+    );
   const metrics =
-    opts.metrics ?? powertoolsSink(new Metrics({ defaultDimensions: { cluster: env.cluster } }));
-  const sleep: Sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    opts.metrics ?? powertoolsMetrics(new PowertoolsMetrics({ defaultDimensions: { cluster: env.cluster } }));
   const ec2 = lazy((): Ec2Api => opts.clients?.ec2 ?? ec2QueryApi(env.region, opts.clientConfig));
   const state = lazy(
     () => opts.ports?.state ?? new DynamoState({ client: new DynamoDBClient(cc), tableName: env.tableName }),
@@ -390,7 +420,7 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
       new EventBridgeBus({
         client: opts.clients?.eventBridge ?? new EventBridgeClient(cc),
         eventBusName: env.eventBusName,
-        sleep,
+        clock,
         logger: log,
       }),
   );
@@ -404,7 +434,6 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
         tailnet: env.config.tailscale.tailnet,
         fetch: opts.fetch,
         clock,
-        sleep,
         logger: log,
       }),
   );
@@ -421,7 +450,6 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
     env,
     config: env.config,
     clock,
-    sleep,
     log,
     metrics,
     get fleet() {
@@ -449,9 +477,9 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
 
 /** Per-process Logger and Metrics: cheap (no I/O), read service/namespace from POWERTOOLS_* env. */
 const processLogger = lazy(
-  () => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }),
+  () => new PowertoolsLogger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'k3s-burst' }),
 );
-const processMetrics = lazy(() => new Metrics());
+const processMetrics = lazy(() => new PowertoolsMetrics());
 /** The per-process deps: built on the first invocation from `process.env`. */
 let processDeps: ControlDeps | undefined;
 
@@ -462,7 +490,7 @@ function defaultDeps(): ControlDeps {
     logger.appendPersistentKeys({ cluster: env.cluster });
     const metrics = processMetrics();
     metrics.setDefaultDimensions({ cluster: env.cluster });
-    processDeps = createDeps(env, { logger: portLogger(logger), metrics: powertoolsSink(metrics) });
+    processDeps = createDeps(env, { logger: powertoolsLogger(logger), metrics: powertoolsMetrics(metrics) });
   }
   return processDeps;
 }

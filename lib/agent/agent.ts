@@ -4,15 +4,17 @@
  * replica does the last two. Every dependency is a parameter, so tests run the whole agent
  * against the fake API server and in-memory AWS fakes.
  */
+
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { ClusterSnapshotInput } from '../events/index.js';
+import { systemClock } from '../system/clock.js';
 import { BootstrapTokenRotator, type BootstrapTokenRotatorOptions } from './bootstrap-token.js';
-import { type Clock, systemClock } from './clock.js';
 import { CommandConsumer } from './command-consumer.js';
 import { Informer } from './informer.js';
 import { EventRecorder } from './k8s-events.js';
 import type { KubeApi } from './kube-client.js';
 import { LeaderElector } from './leader.js';
-import type { Logger } from './logger.js';
 import { agentMetrics, MetricNames, type MetricsRegistry } from './metrics.js';
 import {
   type RawNode,
@@ -134,8 +136,8 @@ export function startAgent(o: AgentOptions): RunningAgent {
     maxBackoffMs: t.informers.maxBackoffMs,
   };
   const hooks = (resource: string) => ({
-    onRestart: (reason: string) => metrics.inc(MetricNames.watchRestarts, { resource, reason }),
-    onRelist: () => metrics.inc(MetricNames.relists, { resource }),
+    onRestart: (reason: string) => metrics.count(MetricNames.watchRestarts, 1, { resource, reason }),
+    onRelist: () => metrics.count(MetricNames.relists, 1, { resource }),
   });
   const pods = new Informer<SlimPod>({
     ...common,
@@ -260,9 +262,11 @@ export function startAgent(o: AgentOptions): RunningAgent {
     log,
     metrics,
     build: (seq, observedAt) => {
-      metrics.set(MetricNames.cachedObjects, pods.store.size, { resource: 'pods' });
-      metrics.set(MetricNames.cachedObjects, nodes.store.size, { resource: 'nodes' });
-      metrics.set(MetricNames.cachedObjects, pdbs.store.size, { resource: 'poddisruptionbudgets' });
+      metrics.gauge(MetricNames.cachedObjects, pods.store.size, 'Count', { resource: 'pods' });
+      metrics.gauge(MetricNames.cachedObjects, nodes.store.size, 'Count', { resource: 'nodes' });
+      metrics.gauge(MetricNames.cachedObjects, pdbs.store.size, 'Count', {
+        resource: 'poddisruptionbudgets',
+      });
       return currentSnapshot(seq, observedAt);
     },
     batchIdleMs: t.publisher.batchIdleMs,
@@ -319,7 +323,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
   let stopped = false;
   const lead = () => {
     leading = true;
-    metrics.set(MetricNames.isLeader, 1);
+    metrics.gauge(MetricNames.isLeader, 1);
     // The join token does not depend on the caches: a launch may need it before the first sync.
     joinToken?.start();
     // Publishing waits for the first sync: a snapshot of half-filled caches would look like
@@ -344,7 +348,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
       onStartedLeading: lead,
       onStoppedLeading: () => {
         leading = false;
-        metrics.set(MetricNames.isLeader, 0);
+        metrics.gauge(MetricNames.isLeader, 0);
         // Releasing the lease during our own shutdown is not a loss of leadership.
         if (stopped) return;
         // Losing the lease mid-flight: stop acting at once; the process exits so that a fresh

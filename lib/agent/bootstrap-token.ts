@@ -27,12 +27,13 @@
  * removes them. Token values are never logged: log lines carry the token id and expiry only.
  */
 import { createHash, randomInt, X509Certificate } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { JoinTokenSecret } from '../events/join-token.js';
 import { BOOTSTRAP_TOKEN_ID_PATTERN, JOIN_TOKEN_MIN_VALIDITY_SECONDS } from '../events/join-token-rules.js';
-import type { Clock } from './clock.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
-import { errorFields, type Logger } from './logger.js';
-import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { type AgentMetricName, MetricNames } from './metrics.js';
 import { AGENT_DEFAULTS } from './options.js';
 import type { JoinTokenStorePort } from './ports.js';
 
@@ -154,7 +155,7 @@ export interface BootstrapTokenRotatorOptions {
   store: JoinTokenStorePort;
   clock: Clock;
   log: Logger;
-  metrics: MetricsRegistry;
+  metrics: Metrics<AgentMetricName>;
   /** Lifetime of each token. @default AGENT_DEFAULTS.joinToken.ttlSeconds (40 min) */
   ttlSeconds?: number;
   /** Renew when less than this is left. @default ttlSeconds / 2 */
@@ -238,7 +239,7 @@ export class BootstrapTokenRotator {
       if (this.stopped) return;
       this.running = this.tick()
         .catch((err) => {
-          this.o.metrics.inc(MetricNames.joinTokenFailures);
+          this.o.metrics.count(MetricNames.joinTokenFailures);
           this.o.log.error('bootstrap token not renewed; launches stop once the published one runs short', {
             ...errorFields(err),
             publishedExpiresAt: this.current?.expiresAt,
@@ -303,8 +304,8 @@ export class BootstrapTokenRotator {
       );
     }
     this.current = value;
-    this.o.metrics.inc(MetricNames.joinTokensMinted);
-    this.o.metrics.set(MetricNames.joinTokenExpiry, expiresAt.getTime() / 1000);
+    this.o.metrics.count(MetricNames.joinTokensMinted);
+    this.o.metrics.gauge(MetricNames.joinTokenExpiry, expiresAt.getTime() / 1000, 'Seconds');
     // Field names matching /token/ are redacted by the logger: the id goes out as bootstrapId.
     this.o.log.info('bootstrap token minted and published', {
       bootstrapId: tokenId,
@@ -368,7 +369,7 @@ export class BootstrapTokenRotator {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
     }
     this.issued.delete(id);
-    this.o.metrics.inc(MetricNames.joinTokensDeleted);
+    this.o.metrics.count(MetricNames.joinTokensDeleted);
   }
 }
 

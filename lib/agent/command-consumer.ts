@@ -16,6 +16,9 @@
  *   (visibility 0) so the next agent picks it up, and it is not deleted.
  */
 import type { ZodType } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import {
   AGENT_COMMAND_DETAIL_TYPES,
   DecisionRecorded,
@@ -27,12 +30,10 @@ import {
   ScaleOutRequested,
   Sources,
 } from '../events/index.js';
-import type { Clock } from './clock.js';
 import { deleteNode, drainNode } from './drain.js';
 import type { EventRecorder } from './k8s-events.js';
 import type { KubeApi } from './kube-client.js';
-import { errorFields, type Logger } from './logger.js';
-import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { type AgentMetricName, MetricNames } from './metrics.js';
 import { AGENT_DEFAULTS } from './options.js';
 import type { CommandQueuePort, EventBusPort, QueueMessage } from './ports.js';
 import { sendWithRetry } from './publisher.js';
@@ -46,7 +47,7 @@ export interface CommandConsumerOptions {
   eventBusName: string;
   clock: Clock;
   log: Logger;
-  metrics: MetricsRegistry;
+  metrics: Metrics<AgentMetricName>;
   events: EventRecorder;
   /** @default AGENT_DEFAULTS.commands.waitSeconds */
   waitSeconds?: number;
@@ -259,7 +260,7 @@ export class CommandConsumer {
     const { log, metrics, queue } = this.o;
     const parsed = parseCommand(m.body, this.o.cluster);
     if (!parsed.ok) {
-      metrics.inc(MetricNames.invalidCommands);
+      metrics.count(MetricNames.invalidCommands);
       log.warn('invalid command left for the dead-letter queue', {
         messageId: m.messageId,
         receiveCount: m.receiveCount,
@@ -333,7 +334,7 @@ export class CommandConsumer {
         attempts: 5,
         baseMs: 500,
         onFailure: (why) => {
-          metrics.inc(MetricNames.publishFailures, { reason: 'node-drained' });
+          metrics.count(MetricNames.publishFailures, 1, { reason: 'node-drained' });
           clog.warn('publishing NodeDrained failed', why);
         },
       },

@@ -6,13 +6,15 @@
  * as blocking. PDBs are enforced by the API server: a 429 is retried with backoff until the
  * deadline; a 500 "more than one PodDisruptionBudget" never succeeds and blocks at once.
  */
+
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { DrainNode, NodeDrained } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
-import type { Clock } from './clock.js';
 import type { EventRecorder } from './k8s-events.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
-import { errorFields, type Logger } from './logger.js';
-import { MetricNames, type MetricsRegistry } from './metrics.js';
+import { type AgentMetricName, MetricNames } from './metrics.js';
 import {
   isManagedNode,
   parseAwsProviderId,
@@ -30,7 +32,7 @@ export interface DrainDeps {
   api: KubeApi;
   clock: Clock;
   log: Logger;
-  metrics: MetricsRegistry;
+  metrics: Metrics<AgentMetricName>;
   events: EventRecorder;
   cluster: string;
   /** Called between eviction rounds (the consumer extends the message visibility here). */
@@ -111,7 +113,7 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
     blockingPods: NodeDrained['blockingPods'] = [],
     evictedPods = 0,
   ): NodeDrained => {
-    metrics.inc(MetricNames.drains, { outcome });
+    metrics.count(MetricNames.drains, 1, { outcome });
     return {
       schemaVersion: SCHEMA_VERSION,
       cluster: cmd.cluster,
@@ -205,7 +207,7 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
         pending.delete(pod.key);
         evictedKeys.add(pod.key);
         evicted++;
-        metrics.inc(MetricNames.evictions, { result: 'evicted' });
+        metrics.count(MetricNames.evictions, 1, { result: 'evicted' });
         await events.record(
           { kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid },
           'Normal',
@@ -215,23 +217,23 @@ export async function drainNode(cmd: DrainNode, deps: DrainDeps, signal: AbortSi
       } catch (err) {
         if (!(err instanceof KubeApiError)) {
           lastError.set(pod.key, (err as Error).message);
-          metrics.inc(MetricNames.evictions, { result: 'error' });
+          metrics.count(MetricNames.evictions, 1, { result: 'error' });
           continue;
         }
         if (err.status === 404) {
           pending.delete(pod.key);
-          metrics.inc(MetricNames.evictions, { result: 'gone' });
+          metrics.count(MetricNames.evictions, 1, { result: 'gone' });
         } else if (err.status === 429) {
           lastError.set(pod.key, causeMessage(err));
           hint = Math.max(hint, (err.retryAfterSeconds ?? 0) * 1000);
-          metrics.inc(MetricNames.evictions, { result: 'pdb-429' });
+          metrics.count(MetricNames.evictions, 1, { result: 'pdb-429' });
         } else if (err.status === 500 && causeMessage(err).includes(MULTIPLE_PDBS)) {
           pending.delete(pod.key);
           blocking.set(pod.key, 'multiple-pdbs');
-          metrics.inc(MetricNames.evictions, { result: 'multiple-pdbs' });
+          metrics.count(MetricNames.evictions, 1, { result: 'multiple-pdbs' });
         } else {
           lastError.set(pod.key, causeMessage(err));
-          metrics.inc(MetricNames.evictions, { result: 'error' });
+          metrics.count(MetricNames.evictions, 1, { result: 'error' });
           log.warn('eviction failed, will retry', { pod: pod.key, ...errorFields(err) });
         }
       }
@@ -307,7 +309,7 @@ export async function deleteNode(
   const { api, log, metrics, events } = deps;
   const node = await getNode(api, cmd.nodeName);
   const done = (outcome: 'deleted' | 'not-found' | 'refused') => {
-    metrics.inc(MetricNames.nodeDeletes, { outcome });
+    metrics.count(MetricNames.nodeDeletes, 1, { outcome });
     return outcome;
   };
   if (!node) return done('not-found');

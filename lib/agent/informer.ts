@@ -6,9 +6,9 @@
  * when the failure was the list itself. `synced` turns true after the first complete list and
  * stays true: a reconnecting watch serves the last known state.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import { type KubeApi, KubeApiError, type WatchEvent } from './kube-client.js';
-import type { Logger } from './logger.js';
 import { AGENT_DEFAULTS } from './options.js';
 
 export type ChangeKind = 'sync' | 'add' | 'update' | 'delete';

@@ -8,9 +8,9 @@
  * with the next update). Every reconcile answers each waiting pod again, so without this a pod
  * held back by a limit would collect an Event object a minute.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
-import { errorFields, type Logger } from './logger.js';
 import { AGENT_DEFAULTS } from './options.js';
 
 export const COMPONENT = 'k3s-burst-agent';

@@ -5,9 +5,9 @@
  * an expired lease cannot both win (the loser gets 409 Conflict). Only the leader publishes
  * snapshots and consumes commands; a follower keeps its caches warm.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
 import { type KubeApi, KubeApiError } from './kube-client.js';
-import { errorFields, type Logger } from './logger.js';
 import { AGENT_DEFAULTS } from './options.js';
 
 export interface LeaderElectorOptions {

@@ -1,9 +1,9 @@
 /**
- * A hand-written Prometheus registry (text exposition format 0.0.4): counters and gauges with
- * labels. No dependency, a few hundred bytes of state — the agent exposes a dozen series.
+ * The agent's {@link Metrics} adapter: a hand-written Prometheus registry (text exposition
+ * format 0.0.4), counters and gauges with labels. No dependency, a few hundred bytes of state —
+ * the agent exposes a dozen series.
  */
-
-type Labels = Record<string, string>;
+import type { MetricLabels as Labels, Metrics, MetricUnit } from '../core/metrics.js';
 
 interface Series {
   labels: Labels;
@@ -26,7 +26,7 @@ function labelKey(labels: Labels): string {
     .join(',');
 }
 
-export class MetricsRegistry {
+export class MetricsRegistry implements Metrics {
   private readonly families = new Map<string, Family>();
 
   private family(name: string, help: string, type: Family['type']): Family {
@@ -44,7 +44,8 @@ export class MetricsRegistry {
     if (initial && f.series.size === 0) f.series.set('', { labels: {}, value: 0 });
   }
 
-  inc(name: string, labels: Labels = {}, by = 1): void {
+  /** Add `by` to a counter (declared as one on first use). */
+  count(name: string, by = 1, labels: Labels = {}): void {
     const f = this.families.get(name) ?? this.family(name, name, 'counter');
     const key = labelKey(labels);
     const s = f.series.get(key);
@@ -52,7 +53,8 @@ export class MetricsRegistry {
     else f.series.set(key, { labels, value: by });
   }
 
-  set(name: string, value: number, labels: Labels = {}): void {
+  /** Set a gauge (declared as one on first use); Prometheus names carry the unit, so it is not kept. */
+  gauge(name: string, value: number, _unit?: MetricUnit, labels: Labels = {}): void {
     const f = this.families.get(name) ?? this.family(name, name, 'gauge');
     f.series.set(labelKey(labels), { labels, value });
   }
@@ -109,6 +111,9 @@ export const MetricNames = {
   joinTokenFailures: 'k3s_burst_agent_join_token_failures_total',
   joinTokenExpiry: 'k3s_burst_agent_join_token_expiry_timestamp_seconds',
 } as const;
+
+/** A name the agent exposes. */
+export type AgentMetricName = (typeof MetricNames)[keyof typeof MetricNames];
 
 export function agentMetrics(): MetricsRegistry {
   const m = new MetricsRegistry();

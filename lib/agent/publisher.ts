@@ -17,6 +17,9 @@
  * why, a metric counts it, and a warning is logged. If even that does not fit, nothing is sent,
  * the failure is counted and logged at error level.
  */
+
+import type { Clock } from '../core/clock.js';
+import { errorFields, type Logger } from '../core/logger.js';
 import {
   type ClusterSnapshotInput,
   DetailTypes,
@@ -26,8 +29,6 @@ import {
   putEventsEntryBytes,
   Sources,
 } from '../events/index.js';
-import type { Clock } from './clock.js';
-import { errorFields, type Logger } from './logger.js';
 import { MetricNames, type MetricsRegistry } from './metrics.js';
 import { AGENT_DEFAULTS } from './options.js';
 import type { BusEntry, EventBusPort } from './ports.js';
@@ -280,14 +281,14 @@ export class Publisher {
       this.recordPending(snapshot);
       fitted = fitSnapshot(snapshot, this.o.maxEntryBytes);
     } catch (err) {
-      metrics.inc(MetricNames.publishFailures, {
+      metrics.count(MetricNames.publishFailures, 1, {
         reason: err instanceof SnapshotTooLargeError ? 'too-large' : 'build',
       });
       log.error('snapshot not published', { seq, ...errorFields(err) });
       return false;
     }
     if (fitted.snapshot.truncated) {
-      metrics.inc(MetricNames.snapshotsTruncated);
+      metrics.count(MetricNames.snapshotsTruncated);
       log.warn('snapshot truncated to fit PutEvents', { seq, ...fitted.snapshot.truncated });
     }
     const entry: BusEntry = {
@@ -303,15 +304,15 @@ export class Publisher {
       baseMs: this.o.retryBaseMs ?? AGENT_DEFAULTS.publisher.retryBaseMs,
       signal: this.abort.signal,
       onFailure: (why) => {
-        metrics.inc(MetricNames.publishFailures, { reason: 'put-events' });
+        metrics.count(MetricNames.publishFailures, 1, { reason: 'put-events' });
         log.warn('PutEvents failed', { seq, ...why });
       },
     });
     if (!ok) return false;
     this.lastSuccessAt = clock.now();
-    metrics.inc(MetricNames.snapshotsPublished);
-    metrics.set(MetricNames.lastPublish, Math.floor(clock.now() / 1000));
-    metrics.set(MetricNames.snapshotBytes, fitted.bytes);
+    metrics.count(MetricNames.snapshotsPublished);
+    metrics.gauge(MetricNames.lastPublish, Math.floor(clock.now() / 1000), 'Seconds');
+    metrics.gauge(MetricNames.snapshotBytes, fitted.bytes, 'Bytes');
     log.debug('snapshot published', {
       seq,
       bytes: fitted.bytes,
@@ -323,10 +324,11 @@ export class Publisher {
 
   private recordPending(s: ClusterSnapshotInput): void {
     const shapes = s.pendingShapes ?? [];
-    this.o.metrics.set(MetricNames.pendingShapes, shapes.length);
-    this.o.metrics.set(
+    this.o.metrics.gauge(MetricNames.pendingShapes, shapes.length, 'Count');
+    this.o.metrics.gauge(
       MetricNames.pendingPods,
       shapes.reduce((n, x) => n + x.count, 0),
+      'Count',
     );
     // Bounded label cardinality: the 50 biggest shapes.
     this.o.metrics.replace(

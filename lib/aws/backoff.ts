@@ -8,5 +8,3 @@ export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, r
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
-
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,20 +4,21 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import type { Clock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import {
   type BusEntry,
   type BusPort,
   BusPortError,
   EventTooLargeError,
-  type PortLogger,
   type PutFailure,
   type PutResult,
   type Random,
-  type Sleep,
 } from '../core/ports.js';
 import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../events/index.js';
-import { backoffDelayMs, realSleep } from './backoff.js';
-import { awsErrorCode, errorMessage, silentLogger } from './logger.js';
+import { systemClock } from '../system/clock.js';
+import { backoffDelayMs } from './backoff.js';
+import { awsErrorCode, errorMessage } from './logger.js';
 
 /** Base error of the EventBridge adapter. */
 export class EventBridgeBusError extends BusPortError {
@@ -53,9 +54,10 @@ export interface EventBridgeBusProps {
   baseDelayMs?: number;
   /** @default 2000 */
   maxDelayMs?: number;
-  sleep?: Sleep;
+  /** Waits between retries. @default systemClock */
+  clock?: Pick<Clock, 'sleep'>;
   random?: Random;
-  logger?: PortLogger;
+  logger?: Logger;
 }
 
 interface Wire {
@@ -66,13 +68,13 @@ interface Wire {
 /** {@link BusPort} on EventBridge: batches of ≤ 10, only failed entries retried, bounded. */
 export class EventBridgeBus implements BusPort {
   private readonly maxAttempts: number;
-  private readonly sleep: Sleep;
+  private readonly clock: Pick<Clock, 'sleep'>;
   private readonly random: Random;
-  private readonly log: PortLogger;
+  private readonly log: Logger;
 
   constructor(private readonly props: EventBridgeBusProps) {
     this.maxAttempts = Math.max(1, props.maxAttempts ?? 4);
-    this.sleep = props.sleep ?? realSleep;
+    this.clock = props.clock ?? systemClock;
     this.random = props.random ?? Math.random;
     this.log = props.logger ?? silentLogger;
   }
@@ -85,7 +87,7 @@ export class EventBridgeBus implements BusPort {
     let pending = wire;
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 1) {
-        await this.sleep(
+        await this.clock.sleep(
           backoffDelayMs(
             attempt - 1,
             this.props.baseDelayMs ?? 100,

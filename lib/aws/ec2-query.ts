@@ -34,7 +34,9 @@ import type {
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import { parseXML } from '@aws-sdk/xml-builder';
-import { backoffDelayMs, realSleep } from './backoff.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../system/clock.js';
+import { backoffDelayMs } from './backoff.js';
 import type { Ec2Api } from './fleet.js';
 import { FALLBACK_ERROR_CODES, QUOTA_ERROR_CODES } from './offerings.js';
 import { type AwsCredentials, signV4 } from './sigv4.js';
@@ -84,9 +86,9 @@ export interface Ec2QueryApiOptions {
   retryBaseMs?: number;
   /** Per attempt. @default 15000 */
   timeoutMs?: number;
-  now?: () => Date;
   random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Signing time and waits between retries. @default systemClock */
+  clock?: Pick<Clock, 'now' | 'sleep'>;
 }
 
 /** The EC2 endpoint: explicit override, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL, then regional. */
@@ -382,7 +384,7 @@ export class Ec2QueryApi implements Ec2Api {
     const body = formEncode(params);
     const userData = (input as { UserData?: unknown }).UserData;
     const attempts = Math.max(1, Math.min(10, this.o.maxAttempts ?? 3));
-    const sleep = this.o.sleep ?? realSleep;
+    const clock = this.o.clock ?? systemClock;
     let last: Ec2QueryError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const creds = this.creds();
@@ -396,7 +398,7 @@ export class Ec2QueryApi implements Ec2Api {
           body,
           region: this.o.region,
           service: 'ec2',
-          now: (this.o.now ?? (() => new Date()))(),
+          now: new Date(clock.now()),
         },
         creds,
       );
@@ -406,7 +408,7 @@ export class Ec2QueryApi implements Ec2Api {
       } catch (err) {
         // Network failure or timeout: no EC2 code; retried like a 5xx.
         last = new Ec2QueryError(action, 'NetworkingError', undefined, scrub(errText(err)));
-        if (attempt < attempts) await sleep(this.backoff(attempt));
+        if (attempt < attempts) await clock.sleep(this.backoff(attempt));
         continue;
       }
       if (answer.status >= 200 && answer.status < 300) {
@@ -436,7 +438,7 @@ export class Ec2QueryApi implements Ec2Api {
       const capacity = FALLBACK_ERROR_CODES.has(code) || QUOTA_ERROR_CODES.has(code);
       const retryable = !capacity && (answer.status >= 500 || RETRYABLE_CODES.has(code));
       if (!retryable || attempt === attempts) throw last;
-      await sleep(this.backoff(attempt));
+      await clock.sleep(this.backoff(attempt));
     }
     throw last ?? new Ec2QueryError(action, 'NotAttempted', undefined, '');
   }

@@ -22,9 +22,10 @@ import type {
   TerminateInstancesRequest,
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
+import type { Clock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import {
   CapacityLimitError,
-  type Clock,
   type FleetPort,
   FleetPortError,
   ForeignInstanceError,
@@ -33,11 +34,11 @@ import {
   NoCapacityError,
   type OfferingAttempt,
   type OfferingCache,
-  type PortLogger,
   type TerminateResult,
 } from '../core/ports.js';
 import { type CapacityType, type InstanceState, type ManagedInstance, Tags } from '../events/index.js';
-import { awsErrorCode, errorMessage, silentLogger } from './logger.js';
+import { systemClock } from '../system/clock.js';
+import { awsErrorCode, errorMessage } from './logger.js';
 import {
   FALLBACK_ERROR_CODES,
   isUnavailable,
@@ -93,8 +94,8 @@ export interface Ec2FleetProps {
   offeringCache: OfferingCache;
   /** How long a failed offering is skipped. @default 180 */
   unavailableOfferingTtlSeconds?: number;
-  clock?: Clock;
-  logger?: PortLogger;
+  clock?: Pick<Clock, 'now'>;
+  logger?: Logger;
 }
 
 /**
@@ -122,8 +123,8 @@ export class Ec2Fleet implements FleetPort {
   private readonly cluster: string;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
-  private readonly clock: Clock;
-  private readonly log: PortLogger;
+  private readonly clock: Pick<Clock, 'now'>;
+  private readonly log: Logger;
 
   constructor(private readonly props: Ec2FleetProps) {
     if (props.subnets.length === 0) throw new Ec2FleetError('Ec2Fleet needs at least one subnet (got none)');
@@ -131,7 +132,7 @@ export class Ec2Fleet implements FleetPort {
     this.cluster = props.cluster;
     this.prefix = props.nodeNamePrefix ?? 'burst-';
     this.ttlSeconds = props.unavailableOfferingTtlSeconds ?? 180;
-    this.clock = props.clock ?? (() => new Date());
+    this.clock = props.clock ?? systemClock;
     this.log = props.logger ?? silentLogger;
   }
 
@@ -166,7 +167,7 @@ export class Ec2Fleet implements FleetPort {
       return { ...this.toLaunched(existing), reused: true, attempts: [] };
     }
 
-    const now = this.clock();
+    const now = new Date(this.clock.now());
     const unavailable = await this.props.offeringCache.listUnavailable(now);
     const attempts: OfferingAttempt[] = [];
     const offerings = orderOfferings(
@@ -388,7 +389,7 @@ export class Ec2Fleet implements FleetPort {
       instanceId,
       instanceType: i.InstanceType ?? '',
       state: (i.State?.Name ?? 'pending') as InstanceState,
-      launchedAt: (i.LaunchTime ?? this.clock()).toISOString(),
+      launchedAt: (i.LaunchTime ?? new Date(this.clock.now())).toISOString(),
       zone: i.Placement?.AvailabilityZone ?? '',
       capacityType: this.capacityTypeOf(i),
       nodeName: `${this.prefix}${instanceId}`,

@@ -1,13 +1,3 @@
-import type { PortLogger } from '../core/ports.js';
-
-/** A logger that drops everything: the default when an adapter is given none. */
-export const silentLogger: PortLogger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
-
 /** The AWS SDK v3 error code of a service exception (`name`, or `Code` for some query protocols). */
 export function awsErrorCode(err: unknown): string {
   if (err && typeof err === 'object') {

@@ -5,15 +5,11 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { z } from 'zod';
-import {
-  type Clock,
-  type PortLogger,
-  SecretInvalidError,
-  SecretNotSetError,
-  type SecretsPort,
-  SecretsPortError,
-} from '../core/ports.js';
-import { awsErrorCode, silentLogger } from './logger.js';
+import type { Clock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { SecretInvalidError, SecretNotSetError, type SecretsPort, SecretsPortError } from '../core/ports.js';
+import { systemClock } from '../system/clock.js';
+import { awsErrorCode } from './logger.js';
 
 /** Base error of the Secrets Manager adapter. */
 export class SecretsManagerError extends SecretsPortError {
@@ -27,8 +23,8 @@ export interface SecretsManagerSecretsProps {
   client: SecretsManagerClient;
   /** How long a value is served from memory. @default 300 */
   ttlSeconds?: number;
-  clock?: Clock;
-  logger?: PortLogger;
+  clock?: Pick<Clock, 'now'>;
+  logger?: Logger;
 }
 
 /** {@link SecretsPort} on Secrets Manager, cached per secret name for `ttlSeconds`. */
@@ -36,18 +32,18 @@ export class SecretsManagerSecrets implements SecretsPort {
   private readonly cache = new Map<string, { value: string; fetchedAtMs: number }>();
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly ttlMs: number;
-  private readonly clock: Clock;
-  private readonly log: PortLogger;
+  private readonly clock: Pick<Clock, 'now'>;
+  private readonly log: Logger;
 
   constructor(private readonly props: SecretsManagerSecretsProps) {
     this.ttlMs = (props.ttlSeconds ?? 300) * 1000;
-    this.clock = props.clock ?? (() => new Date());
+    this.clock = props.clock ?? systemClock;
     this.log = props.logger ?? silentLogger;
   }
 
   async getSecret(name: string): Promise<string> {
     const hit = this.cache.get(name);
-    if (hit && this.clock().getTime() - hit.fetchedAtMs < this.ttlMs) return hit.value;
+    if (hit && this.clock.now() - hit.fetchedAtMs < this.ttlMs) return hit.value;
     // Concurrent callers share one request.
     const pending = this.inFlight.get(name);
     if (pending) return pending;
@@ -105,7 +101,7 @@ export class SecretsManagerSecrets implements SecretsPort {
       );
     }
     if (value === undefined || value.trim() === '') throw new SecretNotSetError(name, 'has an empty value');
-    this.cache.set(name, { value, fetchedAtMs: this.clock().getTime() });
+    this.cache.set(name, { value, fetchedAtMs: this.clock.now() });
     this.log.debug('secret fetched', { secret: name });
     return value;
   }

@@ -16,7 +16,8 @@ import { AGENT_USAGE, AgentConfigError, parseAgentConfig } from '../agent/config
 import { startHealthServer } from '../agent/http-server.js';
 import { KubeClient } from '../agent/kube-client.js';
 import { KubeConfigError, resolveKubeTarget } from '../agent/kube-config.js';
-import { createLogger, errorFields } from '../agent/logger.js';
+import { createLogger } from '../agent/logger.js';
+import { errorFields } from '../core/logger.js';
 import { type CliIo, ExitCode } from './io.js';
 
 export async function run(args: string[], io: CliIo): Promise<number> {

@@ -236,7 +236,7 @@ export async function runBakeCommand(
           {
             ec2,
             ssm,
-            now: () => env.clock().getTime(),
+            now: () => env.clock.now(),
             sleep: (ms, signal) =>
               new Promise<void>((r) => {
                 const t = setTimeout(r, ms);

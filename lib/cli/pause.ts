@@ -110,7 +110,7 @@ export async function runPause(args: string[], io: CliIo, env: OpsEnvironment): 
   const { values } = parsed;
   const reason = reasonOrUsage(io, 'pause', values.reason);
   if (typeof reason !== 'string') return reason.exit;
-  const now = env.clock();
+  const now = new Date(env.clock.now());
   const r = await withState(io, env, 'pause', values, (state, config) =>
     pauseCluster(state, config, { at: now, drain: values.drain === true, by: operator(io), reason }),
   );
@@ -141,7 +141,7 @@ export async function runResume(args: string[], io: CliIo, env: OpsEnvironment):
   const { values } = parsed;
   const reason = reasonOrUsage(io, 'resume', values.reason);
   if (typeof reason !== 'string') return reason.exit;
-  const now = env.clock();
+  const now = new Date(env.clock.now());
   const r = await withState(io, env, 'resume', values, (state, config) =>
     resumeCluster(state, config, { at: now, by: operator(io), reason }),
   );

@@ -184,7 +184,7 @@ export async function runVerifyCommand(
           instances,
           ...(devices ? { devices } : {}),
           ...(devicesSkippedBecause ? { devicesSkippedBecause } : {}),
-          now: () => env.clock().getTime(),
+          now: () => env.clock.now(),
           sleep: (ms, signal) =>
             new Promise<void>((r) => {
               const t = setTimeout(r, ms);

@@ -1,21 +1,21 @@
 /**
- * What every control-plane use-case shares: the metric sink, the invocation context, event
+ * What every control-plane use-case shares: the metric names, the invocation context, event
  * rejection, and emitting to the bus with partial-failure reporting.
  *
  * Use-cases in `lib/control` are pure orchestration over the ports of `lib/core/ports.ts`:
  * no SDK imports, no environment, no wall clock (time comes from `clock`). The Lambda
  * handlers in `lambdas/` wire real adapters; tests wire fakes or moto-backed adapters.
  */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type {
   BusEntry,
   BusPort,
-  Clock,
   DeviceRegistryPort,
   FleetPort,
-  PortLogger,
   PutFailure,
   SecretsPort,
-  Sleep,
   StatePort,
 } from '../core/ports.js';
 import type { Config, InFlightLaunch, PlannedLaunch } from '../events/index.js';
@@ -78,41 +78,14 @@ export const ControlMetrics = {
 } as const;
 export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
 
-/** Where use-cases put metrics; the handlers back it with Powertools Metrics (EMF). */
-export interface MetricsSink {
-  count(name: ControlMetricName, value?: number): void;
-  milliseconds(name: ControlMetricName, value: number): void;
-  seconds(name: ControlMetricName, value: number): void;
-}
-
-/** A sink that remembers every datapoint, for tests and for `k3s-burst` tooling. */
-export class RecordingMetrics implements MetricsSink {
-  readonly points: { name: ControlMetricName; unit: 'Count' | 'Milliseconds' | 'Seconds'; value: number }[] =
-    [];
-  count(name: ControlMetricName, value = 1): void {
-    this.points.push({ name, unit: 'Count', value });
-  }
-  milliseconds(name: ControlMetricName, value: number): void {
-    this.points.push({ name, unit: 'Milliseconds', value });
-  }
-  seconds(name: ControlMetricName, value: number): void {
-    this.points.push({ name, unit: 'Seconds', value });
-  }
-  /** Sum of a metric's datapoints (0 when never emitted). */
-  total(name: ControlMetricName): number {
-    return this.points.filter((p) => p.name === name).reduce((a, p) => a + p.value, 0);
-  }
-  has(name: ControlMetricName): boolean {
-    return this.points.some((p) => p.name === name);
-  }
-}
-
 /** What every use-case gets besides its ports. */
 export interface ControlBase {
   config: Config;
-  clock: Clock;
-  log: PortLogger;
-  metrics: MetricsSink;
+  /** Use-cases only read the time (lib/core/clock.ts); the runtime's adapters also sleep on it. */
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+  /** Powertools Metrics (EMF) in the Lambdas, a summing sink in the simulator (lib/core/metrics.ts). */
+  metrics: Metrics<ControlMetricName>;
 }
 
 /**
@@ -207,18 +180,6 @@ export async function emitAll(
     throw new EmitFailedError(sent, failed);
   }
   return sent;
-}
-
-/** A bounded retry helper for waits inside a use-case (sleep injected). */
-export async function retryUntil(
-  attempt: () => Promise<boolean>,
-  opts: { attempts: number; baseDelayMs: number; maxDelayMs: number; sleep: Sleep },
-): Promise<boolean> {
-  for (let i = 0; i < opts.attempts; i++) {
-    if (await attempt()) return true;
-    if (i < opts.attempts - 1) await opts.sleep(Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** i));
-  }
-  return false;
 }
 
 export const SECONDS_PER_DAY = 24 * 3600;

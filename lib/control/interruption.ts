@@ -80,7 +80,7 @@ export async function handleInterruption(
 ): Promise<InterruptionResult> {
   const { config, log, metrics } = deps;
   const cluster = config.cluster.name;
-  const now = deps.clock();
+  const now = new Date(deps.clock.now());
   const { instanceId } = input;
 
   const all = await deps.fleet.list({ includeTerminated: true });

@@ -92,7 +92,7 @@ export async function runJanitor(
 ): Promise<JanitorReport> {
   const { config, log, metrics } = deps;
   const cluster = config.cluster.name;
-  const startMs = deps.clock().getTime();
+  const startMs = deps.clock.now();
   const tag = managedTag(config);
 
   const instances = await deps.fleet.list({ includeTerminated: true });
@@ -112,7 +112,7 @@ export async function runJanitor(
     failures.push({ action: 'list-devices', target: tag, message: msg(err) });
   }
 
-  const now = deps.clock();
+  const now = new Date(deps.clock.now());
   const plan = planJanitor({ config, now, instances, stored, devices, limits });
   if (!snapshotReadable) plan.skipped.push('the snapshot could not be read');
   if (plan.snapshot !== 'fresh') metrics.count(ControlMetrics.janitorFailSafeSkips);
@@ -121,7 +121,7 @@ export async function runJanitor(
 
   let outOfTime = 0;
   const inTime = (): boolean => {
-    if (deps.clock().getTime() - startMs < limits.timeBudgetMs) return true;
+    if (deps.clock.now() - startMs < limits.timeBudgetMs) return true;
     outOfTime++;
     return false;
   };
@@ -148,7 +148,7 @@ export async function runJanitor(
         // Its device (if any) is in this run's device list; it never registered a Node.
         tailscaleDeviceDeleted: false,
         nodeDeletionRequested: false,
-        terminatedAt: deps.clock().toISOString(),
+        terminatedAt: new Date(deps.clock.now()).toISOString(),
       };
       terminatedEvents.push({ source: Sources.janitor, detailType: DetailTypes.instanceTerminated, detail });
     } catch (err) {

@@ -150,7 +150,7 @@ export async function launch(
 
   // A request older than its in-flight record is no longer counted by reconcile, which may
   // have planned other capacity for the same pods since: launching now could exceed the max (I1).
-  const ageMs = deps.clock().getTime() - Date.parse(req.requestedAt);
+  const ageMs = deps.clock.now() - Date.parse(req.requestedAt);
   const validMs = (config.launch.inFlightTtlSeconds - EXPIRY_MARGIN_SECONDS) * 1000;
   if (ageMs > validMs) {
     metrics.count(ControlMetrics.launchFailures);
@@ -166,9 +166,9 @@ export async function launch(
   const verdict = checkScaleOutRequest({
     config,
     request: req,
-    inFlight: await deps.state.listInFlight(cluster, deps.clock()),
+    inFlight: await deps.state.listInFlight(cluster, new Date(deps.clock.now())),
     instances: await deps.fleet.list(),
-    now: deps.clock(),
+    now: new Date(deps.clock.now()),
   });
   if (!verdict.ok) {
     metrics.count(ControlMetrics.launchRequestsRefused);
@@ -230,7 +230,7 @@ export async function launch(
 
   // I10: launch setups (type, image, capacity type) and quotas that are backed off are not
   // tried; what remains is tried in the usual order.
-  const now = deps.clock();
+  const now = new Date(deps.clock.now());
   let backoffs = await deps.state.listBackoffs(cluster, now);
   const allowedTypes = (capacityType: CapacityType) =>
     group.instanceTypes.filter(
@@ -428,7 +428,7 @@ async function emitLaunched(
       capacityType: i.capacityType,
       nodeName: i.nodeName,
     })),
-    launchedAt: deps.clock().toISOString(),
+    launchedAt: new Date(deps.clock.now()).toISOString(),
   };
   return emitAll(
     deps.bus,
@@ -467,7 +467,7 @@ async function readJoinToken(
     }
     throw err;
   }
-  const remaining = joinTokenRemainingSeconds(value, deps.clock());
+  const remaining = joinTokenRemainingSeconds(value, new Date(deps.clock.now()));
   if (remaining < JOIN_TOKEN_MIN_VALIDITY_SECONDS) {
     return {
       ok: false,
@@ -487,7 +487,9 @@ async function shrinkInFlight(
   launchId: string,
   launched: number,
 ): Promise<void> {
-  const current = (await deps.state.listInFlight(cluster, deps.clock())).find((f) => f.launchId === launchId);
+  const current = (await deps.state.listInFlight(cluster, new Date(deps.clock.now()))).find(
+    (f) => f.launchId === launchId,
+  );
   if (!current) return;
   if (launched === 0) await deps.state.clearInFlight(cluster, [launchId]);
   else await deps.state.recordInFlight(cluster, [{ ...current, count: launched }]);
@@ -500,7 +502,7 @@ async function backOffQuota(
   backoffs: LaunchBackoff[],
   err: CapacityLimitError,
 ): Promise<LaunchBackoff[]> {
-  const now = deps.clock();
+  const now = new Date(deps.clock.now());
   const failure = {
     kind: 'quota' as const,
     instanceType: err.instanceType,

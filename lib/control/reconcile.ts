@@ -124,7 +124,7 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const { config, state, log, metrics } = deps;
   const cluster = config.cluster.name;
-  const started = deps.clock();
+  const started = new Date(deps.clock.now());
   let redelivered = false;
 
   if (input.kind === 'snapshot') {
@@ -521,9 +521,10 @@ function observe(
       ControlMetrics.pendingPods,
       snapshot.pendingShapes.reduce((a, s) => a + s.count, 0),
     );
-    metrics.seconds(
+    metrics.gauge(
       ControlMetrics.snapshotAge,
       receivedAgeSeconds(receivedAt ?? snapshot.observedAt, started),
+      'Seconds',
     );
   }
   metrics.count(
@@ -536,8 +537,9 @@ function observe(
     ControlMetrics.unhelpablePods,
     plan.unhelpable.reduce((a, u) => a + u.count, 0),
   );
-  metrics.milliseconds(
+  metrics.gauge(
     ControlMetrics.decisionLatency,
-    Math.max(0, deps.clock().getTime() - started.getTime()),
+    Math.max(0, deps.clock.now() - started.getTime()),
+    'Milliseconds',
   );
 }

@@ -254,7 +254,7 @@ export async function terminate(
   const device = await deleteDevicesOf(`${config.nodes.namePrefix}${instanceId}`, deps);
 
   // 3 + 4. DeleteNode to the agent, InstanceTerminated for everyone else.
-  const now = deps.clock();
+  const now = new Date(deps.clock.now());
   const deleteNode: DeleteNode = {
     schemaVersion: SCHEMA_VERSION,
     cluster,

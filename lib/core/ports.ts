@@ -8,8 +8,9 @@
  * implementation it was given.
  *
  * Conventions every implementation keeps:
- * - Time comes in as a parameter (`now`) or through an injected {@link Clock}; no port reads
- *   the wall clock behind the caller's back where the result depends on it.
+ * - Time comes in as a parameter (`now`) or through an injected clock (lib/core/clock.ts); no
+ *   port reads the wall clock behind the caller's back where the result depends on it. They log
+ *   to the one Logger (lib/core/logger.ts).
  * - Every retry loop is bounded (attempts and elapsed time).
  * - Secrets (Tailscale client secret, access tokens, auth keys, K3s tokens) never appear in
  *   logs or in error messages.
@@ -31,20 +32,8 @@ import type {
 
 // ───────────────────────────── shared ─────────────────────────────
 
-/** Current time. Injected so tests and the simulator control it. */
-export type Clock = () => Date;
-/** Wait this long. Injected so tests never sleep for real. */
-export type Sleep = (ms: number) => Promise<void>;
 /** Uniform random number in [0, 1). Injected so backoff jitter is deterministic in tests. */
 export type Random = () => number;
-
-/** Structured log sink the adapters write to. Never receives secret values. */
-export interface PortLogger {
-  debug(message: string, attributes?: Record<string, unknown>): void;
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
-}
 
 /** Base of every error a port contract names. */
 export class PortError extends Error {

@@ -474,7 +474,7 @@ async function heartbeatCheck(
   }
   // By the receiver's clock (I12): when the control plane stored it. The difference to the
   // agent's observedAt is the Pi's clock skew (plus delivery latency).
-  const ageS = Math.max(0, Math.round((env.clock().getTime() - Date.parse(stored.storedAt)) / 1000));
+  const ageS = Math.max(0, Math.round((env.clock.now() - Date.parse(stored.storedAt)) / 1000));
   const skewS = Math.round((Date.parse(stored.snapshot.observedAt) - Date.parse(stored.storedAt)) / 1000);
   const limit = config.agent.staleAfterSeconds;
   const what = `last snapshot seq ${stored.snapshot.seq} was received ${fmtDuration(ageS)} ago (Pi clock skew ${skewS >= 0 ? '+' : ''}${skewS} s)`;
@@ -519,7 +519,7 @@ async function pauseCheck(
   if (!tableName) return skip('pause', 'not checked: the stack has no state table');
   try {
     const pause = await new DynamoState({ client: clients.dynamo, tableName }).getPause(config.cluster.name);
-    return pauseVerdict(pause, env.clock());
+    return pauseVerdict(pause, new Date(env.clock.now()));
   } catch (err) {
     return fail(
       'pause',
@@ -657,7 +657,9 @@ export async function runDoctorChecks(
     });
     checks.push(...ts);
     checks.push(
-      ...(await guarded(JOIN_TOKEN_CHECK_ID, () => joinCredentialChecks(clients, config, d, env.clock()))),
+      ...(await guarded(JOIN_TOKEN_CHECK_ID, () =>
+        joinCredentialChecks(clients, config, d, new Date(env.clock.now())),
+      )),
     );
     checks.push(
       ...(await guarded('tailscale.oauth', () =>
@@ -686,7 +688,7 @@ export async function runDoctorChecks(
                 config.cluster.name,
               ),
               config,
-              env.clock(),
+              new Date(env.clock.now()),
             )
           : PREREQUISITE_CHECK_IDS.map((id) => skip(id, 'not checked: the stack has no state table')),
       )),

@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliIo } from '../cli/io.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
 import type { QuotaPort } from '../core/quotas.js';
 import { type Config, ConfigError, formatProblem, parseConfigText } from '../events/index.js';
+import { systemClock } from '../system/clock.js';
 import { OpsUsageError } from './errors.js';
 
 export interface AwsCredentials {
@@ -31,7 +32,8 @@ export interface OpsEnvironment {
   /** Tailscale API base URL. @default 'https://api.tailscale.com' */
   tailscaleBaseUrl: string;
   fetch: typeof fetch;
-  clock: Clock;
+  /** Time, and the waits of a client's retries. @default systemClock */
+  clock: Pick<Clock, 'now' | 'sleep'>;
   /**
    * The EC2 quota reader for a region (doctor's quota checks).
    * @default - Service Quotas through the SDK client built with `aws(region)`
@@ -48,7 +50,7 @@ export function defaultEnvironment(io: CliIo): OpsEnvironment {
     aws: (region) => ({ region }),
     tailscaleBaseUrl: io.env[TAILSCALE_API_URL_ENV] || 'https://api.tailscale.com',
     fetch: globalThis.fetch,
-    clock: () => new Date(),
+    clock: systemClock,
   };
 }
 

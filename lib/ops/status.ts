@@ -175,7 +175,7 @@ export async function collectStatus(
   clients: OpsClients,
   opts: StatusOptions,
 ): Promise<StatusReport> {
-  const now = env.clock();
+  const now = new Date(env.clock.now());
   const { config } = opts;
   const cluster = config.cluster.name;
   const deployment = await findDeployment(clients.cfn, stackNameFor(cluster), opts.region);

@@ -5,11 +5,10 @@
  * routing bus and a Kubernetes API served by the cluster model. What the simulator provides is
  * only the world: the clock, the network (connected or not) and the API server.
  */
-import type { Clock } from '../agent/clock.js';
+
 import { CommandConsumer } from '../agent/command-consumer.js';
 import { EventRecorder } from '../agent/k8s-events.js';
 import type { KubeApi } from '../agent/kube-client.js';
-import { createLogger } from '../agent/logger.js';
 import { agentMetrics } from '../agent/metrics.js';
 import type {
   BusEntry as AgentBusEntry,
@@ -19,6 +18,8 @@ import type {
   QueueMessage,
 } from '../agent/ports.js';
 import { Publisher } from '../agent/publisher.js';
+import type { Clock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
 import type { BusPort } from '../core/ports.js';
 import type { ClusterSnapshotInput } from '../events/index.js';
 
@@ -96,7 +97,7 @@ export class SimAgent {
   readonly consumer: CommandConsumer;
 
   constructor(o: SimAgentOptions) {
-    const log = createLogger({ write: () => undefined, level: 'error', now: () => o.clock.now() });
+    const log = silentLogger;
     const metrics = agentMetrics();
     const events = new EventRecorder({ api: o.api, clock: o.clock, log, instance: 'sim-agent' });
     this.publisher = new Publisher({

@@ -222,7 +222,7 @@ export class Simulation {
     this.queueLink = new QueueLink(this.queue);
     this.api = new ClusterApi(this.cluster.apiModel());
 
-    const clock = () => new Date(this.now);
+    const clock = { now: () => this.now };
     const region = opts.config.cluster.region;
     this.tailnet = new Tailnet(clock, (nodeId) =>
       this.trace({ kind: 'device-deleted', atMs: this.now, deviceId: nodeId }),
@@ -244,8 +244,8 @@ export class Simulation {
       },
     });
     const deliver = (target: RouteTarget, envelope: WorldEnvelope) => this.deliver(target, envelope);
-    this.bus = new RoutingBus({ bus: 'cluster', region, now: clock, deliver });
-    this.ec2Bus = new RoutingBus({ bus: 'default', region, now: clock, deliver });
+    this.bus = new RoutingBus({ bus: 'cluster', region, clock, deliver });
+    this.ec2Bus = new RoutingBus({ bus: 'default', region, clock, deliver });
     this.uplink = new AgentUplink(this.bus, (e) => this.onAgentPut(e));
     this.lambdas = new SimLambdas({
       config: opts.config,

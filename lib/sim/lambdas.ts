@@ -20,7 +20,6 @@ import {
   type JanitorReport,
   type LaunchResult,
   launch,
-  type MetricsSink,
   parseInterruptionEvent,
   parseJanitorEvent,
   parseLaunchEvent,
@@ -32,15 +31,10 @@ import {
   type TerminateResultOutcome,
   terminate,
 } from '../control/index.js';
-import type {
-  BusPort,
-  Clock,
-  DeviceRegistryPort,
-  FleetPort,
-  PortLogger,
-  SecretsPort,
-  StatePort,
-} from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { BusPort, DeviceRegistryPort, FleetPort, SecretsPort, StatePort } from '../core/ports.js';
 import type { Config } from '../events/index.js';
 
 /** The functions of the stack that the simulator runs. */
@@ -73,36 +67,30 @@ export type InvocationOutcome =
   | { fn: LambdaName; error: Error };
 
 /** Metrics summed per name (a Lambda run emits many datapoints; the report wants totals). */
-export class SummingMetrics implements MetricsSink {
+export class SummingMetrics implements Metrics<ControlMetricName> {
   readonly totals = new Map<ControlMetricName, number>();
   count(name: ControlMetricName, value = 1): void {
     this.totals.set(name, (this.totals.get(name) ?? 0) + value);
   }
-  milliseconds(): void {}
-  seconds(): void {}
+  /** Gauges (latencies, ages) are not summed: the report measures those itself. */
+  gauge(): void {}
   total(name: ControlMetricName): number {
     return this.totals.get(name) ?? 0;
   }
 }
 
-/** Logs are not kept: the simulator reports what happened from outcomes and its own trace. */
-export const silentLogger: PortLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-
 export interface SimLambdasOptions {
   config: Config;
-  clock: Clock;
+  /** The simulator's true time (the control plane's clock). */
+  clock: Pick<Clock, 'now'>;
   fleet: FleetPort;
   state: StatePort;
   devices: DeviceRegistryPort;
   secrets: SecretsPort;
   bus: BusPort;
   images?: ImageResolver;
-  log?: PortLogger;
+  /** Logs are not kept by default: the simulator reports from outcomes and its own trace. */
+  log?: Logger;
 }
 
 /** The invocation died (a timeout or an out-of-memory kill) after the port call `after` returned. */

@@ -7,16 +7,10 @@
  * with anything shaped like a Tailscale key (`tskey-…`) redacted.
  */
 import * as z from 'zod';
-import type {
-  Clock,
-  Device,
-  DeviceRegistryPort,
-  MintAuthKeyRequest,
-  MintedAuthKey,
-  PortLogger,
-  Random,
-  Sleep,
-} from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import type { Device, DeviceRegistryPort, MintAuthKeyRequest, MintedAuthKey, Random } from '../core/ports.js';
+import { systemClock } from '../system/clock.js';
 import {
   TailscaleAuthError,
   type TailscaleError,
@@ -46,10 +40,10 @@ export interface TailscaleClientProps {
   tailnet?: string;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
-  clock?: Clock;
-  sleep?: Sleep;
+  /** Token expiry, retry budget and waits between retries. @default systemClock */
+  clock?: Pick<Clock, 'now' | 'sleep'>;
   random?: Random;
-  logger?: PortLogger;
+  logger?: Logger;
   /** Tries per call, first included (429/5xx/network). @default 5 */
   maxAttempts?: number;
   /** Give up retrying once this much time has passed since the call started. @default 30000 */
@@ -121,10 +115,10 @@ export class TailscaleClient implements DeviceRegistryPort {
   private readonly baseUrl: string;
   private readonly tailnet: string;
   private readonly fetchFn: typeof fetch;
-  private readonly clock: Clock;
-  private readonly sleep: Sleep;
+  private readonly clock: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: Random;
-  private readonly log: PortLogger;
+  private readonly log: Logger;
   private readonly maxAttempts: number;
   private readonly maxElapsedMs: number;
   private token: { value: string; expiresAtMs: number } | undefined;
@@ -136,10 +130,11 @@ export class TailscaleClient implements DeviceRegistryPort {
     this.baseUrl = (props.baseUrl ?? 'https://api.tailscale.com').replace(/\/+$/, '');
     this.tailnet = props.tailnet ?? '-';
     this.fetchFn = props.fetch ?? globalThis.fetch;
-    this.clock = props.clock ?? (() => new Date());
-    this.sleep = props.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const clock = props.clock ?? systemClock;
+    this.clock = () => new Date(clock.now());
+    this.sleep = (ms) => clock.sleep(ms);
     this.random = props.random ?? Math.random;
-    this.log = props.logger ?? { debug() {}, info() {}, warn() {}, error() {} };
+    this.log = props.logger ?? silentLogger;
     this.maxAttempts = Math.max(1, props.maxAttempts ?? 5);
     this.maxElapsedMs = props.maxElapsedMs ?? 30_000;
   }

@@ -4,6 +4,7 @@
  * scheduler stands in for kube-scheduler: it marks the test pod Unschedulable while no managed
  * node is Ready and binds it to the launched node once it is.
  */
+
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { CliIo } from '../../lib/cli/io.js';
 import { runVerifyCommand } from '../../lib/cli/verify.js';
 import type { OpsEnvironment } from '../../lib/ops/environment.js';
 import { STAGES, VERIFY_LABEL, type VerifyReport } from '../../lib/ops/verify.js';
+import { systemClock } from '../../lib/system/clock.js';
 import { TailscaleClient } from '../../lib/tailscale/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import type { K8sObject } from '../support/fake-k8s/server.js';
@@ -114,7 +116,7 @@ describe('k3s-burst verify against the e2e world', () => {
       aws: (region) => ({ ...w.moto.clientConfig, region }),
       tailscaleBaseUrl: w.tailscale.url,
       fetch: globalThis.fetch,
-      clock: () => new Date(),
+      clock: systemClock,
     };
     // The same client and call `status` uses, against the fake Tailscale API.
     const client = new TailscaleClient({

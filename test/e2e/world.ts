@@ -25,14 +25,14 @@ import { createDeps, type HandlerSpec, makeHandler, readEnv } from '../../lambda
 import { startAgent } from '../../lib/agent/agent.js';
 import { liteEventBus, liteJoinTokenStore, liteQueue } from '../../lib/agent/aws-lite.js';
 import type { BootstrapTokenRotator } from '../../lib/agent/bootstrap-token.js';
-import { systemClock } from '../../lib/agent/clock.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../lib/agent/logger.js';
-import type { PortLogger } from '../../lib/core/ports.js';
 import type { Config, ConfigInput } from '../../lib/events/index.js';
 import { Labels, Tags } from '../../lib/events/index.js';
 import { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
+import { systemClock } from '../../lib/system/clock.js';
+import { CapturingLogger, type LogLine as ControlLogLine } from '../support/control.js';
 import { pod } from '../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
 import { type FakeTailscale, startFakeTailscale } from '../support/fake-tailscale.js';
@@ -89,11 +89,7 @@ export interface Invocation {
 }
 
 /** One line of what the control plane logged (message + attributes, no secrets expected). */
-export interface LogLine {
-  level: string;
-  message: string;
-  attributes?: Record<string, unknown>;
-}
+export type LogLine = ControlLogLine;
 
 export interface World {
   moto: Moto;
@@ -253,12 +249,7 @@ export async function startWorld(
 
   // ── the control plane: real handlers on adapters pointed at moto and the fake Tailscale ──
   const controlLog: LogLine[] = [];
-  const logger: PortLogger = {
-    debug: (message, attributes) => controlLog.push({ level: 'debug', message, attributes }),
-    info: (message, attributes) => controlLog.push({ level: 'info', message, attributes }),
-    warn: (message, attributes) => controlLog.push({ level: 'warn', message, attributes }),
-    error: (message, attributes) => controlLog.push({ level: 'error', message, attributes }),
-  };
+  const logger = new CapturingLogger(controlLog);
   const env = readEnv({
     CLUSTER_NAME: cluster,
     CONFIG_JSON: JSON.stringify(configInput),

@@ -10,6 +10,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 export type Zone =
   | 'lib/events'
   | 'lib/core'
+  | 'lib/system'
   | 'lib/control'
   | 'lib/aws'
   | 'lib/tailscale'
@@ -37,22 +38,24 @@ export const BORDERS: Record<Zone, Border> = {
   // Pure leaves: no I/O, no SDKs. zlib is computation (the snapshot wire codec).
   'lib/events': { zones: [], packages: ['zod', 'node:zlib'] },
   'lib/core': { zones: ['lib/events'], packages: ['zod', 'cron-parser'] },
+  // The real clock behind lib/core's Clock: the one shared module that reads the wall clock.
+  'lib/system': { zones: ['lib/core'], packages: [] },
   // Orchestration over ports: never an adapter, an SDK or the environment.
   'lib/control': { zones: ['lib/core', 'lib/events', 'lib/userdata'], packages: ['zod'] },
-  'lib/aws': { zones: ['lib/core', 'lib/events'], packages: ['@aws-sdk/*', 'zod', 'node:*'] },
-  'lib/tailscale': { zones: ['lib/core'], packages: ['zod'] },
+  'lib/aws': { zones: ['lib/core', 'lib/events', 'lib/system'], packages: ['@aws-sdk/*', 'zod', 'node:*'] },
+  'lib/tailscale': { zones: ['lib/core', 'lib/system'], packages: ['zod'] },
   'lib/userdata': { zones: ['lib/core', 'lib/events'], packages: ['node:*'] },
   'lib/agent': {
-    zones: ['lib/events', 'lib/aws'],
+    zones: ['lib/core', 'lib/events', 'lib/aws', 'lib/system'],
     packages: ['@kubernetes/client-node', 'zod', 'node:*'],
   },
   'lib/sim': {
     zones: ['lib/core', 'lib/events', 'lib/control', 'lib/agent', 'lib/sim/world'],
     packages: ['zod', 'node:*'],
   },
-  // The agent's port types and clock: world models of its AWS ports implement them.
+  // The agent's port types: world models of its AWS ports implement them.
   'lib/sim/world': {
-    zones: ['lib/core', 'lib/events', 'lib/agent'],
+    zones: ['lib/core', 'lib/events', 'lib/agent', 'lib/system'],
     packages: ['zod'],
     files: {
       'lib/aws/offerings.ts': 'the fleet model orders offerings exactly as the EC2 adapter does (pure)',
@@ -61,7 +64,7 @@ export const BORDERS: Record<Zone, Border> = {
   },
   'lib/infra': { zones: ['lib/events'], packages: ['aws-cdk-lib', 'constructs', 'cdk-nag', 'node:*'] },
   'lib/ops': {
-    zones: ['lib/aws', 'lib/core', 'lib/events', 'lib/tailscale'],
+    zones: ['lib/aws', 'lib/core', 'lib/events', 'lib/system', 'lib/tailscale'],
     packages: ['@aws-sdk/*', 'node:*'],
     files: { 'lib/cli/io.ts': 'the CliIo type the checks write to' },
   },
@@ -71,7 +74,7 @@ export const BORDERS: Record<Zone, Border> = {
   },
   // Thin handlers: parse, one use-case call, result. Never the simulator, the CLI or CDK.
   lambdas: {
-    zones: ['lib/aws', 'lib/control', 'lib/core', 'lib/events', 'lib/tailscale'],
+    zones: ['lib/aws', 'lib/control', 'lib/core', 'lib/events', 'lib/system', 'lib/tailscale'],
     packages: ['@aws-lambda-powertools/*', '@aws-sdk/*', '@middy/*', 'aws-lambda', 'zod', 'node:*'],
   },
   bin: {

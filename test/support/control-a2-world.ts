@@ -4,6 +4,7 @@
  * a cluster bus whose rules are built from ROUTES (agent commands → the command queue) plus an
  * observer rule that copies every event the Lambdas emit to a queue the test reads.
  */
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
@@ -24,8 +25,9 @@ import { interruptionSpec } from '../../lambdas/interruption.js';
 import { janitorSpec } from '../../lambdas/janitor.js';
 import { type ControlDeps, createDeps, makeHandler, readEnv } from '../../lambdas/runtime.js';
 import { terminateSpec } from '../../lambdas/terminate.js';
-import { RecordingMetrics } from '../../lib/control/common.js';
+import { RecordingMetrics } from '../../lib/core/metrics.js';
 import { LAMBDA_SOURCES, ROUTES } from '../../lib/infra/event-patterns.js';
+import { systemClock } from '../../lib/system/clock.js';
 import { RecordingLogger } from './control-a2.js';
 import { type FakeTailscale, startFakeTailscale } from './fake-tailscale.js';
 import { type Moto, startMoto } from './moto.js';
@@ -180,8 +182,7 @@ export async function startA2World(): Promise<A2World> {
     clientConfig: { ...cc },
     logger: log,
     metrics,
-    clock: () => new Date(clock.nowMs),
-    sleep: async () => {},
+    clock: { ...systemClock, now: () => clock.nowMs, sleep: async () => {} },
   });
   const handlers = {
     terminate: makeHandler('terminate', terminateSpec, { deps: () => deps }),

@@ -2,7 +2,8 @@
  * Helpers for the terminate / janitor / interruption tests: a recording logger, event
  * envelopes as EventBridge delivers them, and a fake-backed deps bundle with a settable clock.
  */
-import { RecordingMetrics } from '../../lib/control/common.js';
+import type { Clock } from '../../lib/core/clock.js';
+import { RecordingMetrics } from '../../lib/core/metrics.js';
 import {
   type Config,
   DetailTypes,
@@ -19,10 +20,16 @@ export type { LogLine } from './control.js';
 /** The capturing logger of ./control.ts, under the name the terminate / janitor / interruption tests use. */
 export { RecordingLogger };
 
-/** A clock tests move by hand. */
-export class ManualClock {
+/** A clock tests move by hand (the part of lib/core/clock.ts the use-cases read). */
+export class SettableClock implements Pick<Clock, 'now'> {
   constructor(public nowMs: number) {}
-  readonly now = (): Date => new Date(this.nowMs);
+  now(): number {
+    return this.nowMs;
+  }
+  /** The current time as a Date. */
+  date(): Date {
+    return new Date(this.nowMs);
+  }
   advance(seconds: number): void {
     this.nowMs += seconds * 1000;
   }
@@ -113,10 +120,10 @@ export function janitorTick(time = '2026-03-16T09:30:00Z', id?: string) {
 
 /** Fake-backed deps for the three use-cases, sharing one manual clock. */
 export function fakeDeps(opts: { now?: string; config?: Config } = {}) {
-  const clock = new ManualClock(Date.parse(opts.now ?? '2026-03-16T09:30:00Z'));
+  const clock = new SettableClock(Date.parse(opts.now ?? '2026-03-16T09:30:00Z'));
   const config = opts.config ?? a2Config();
-  const fleet = new FakeFleet({ cluster: config.cluster.name, clock: clock.now });
-  const devices = new FakeDeviceRegistry(clock.now);
+  const fleet = new FakeFleet({ cluster: config.cluster.name, clock });
+  const devices = new FakeDeviceRegistry(clock);
   const bus = new FakeBus();
   const state = new FakeState();
   const log = new RecordingLogger();
@@ -130,7 +137,7 @@ export function fakeDeps(opts: { now?: string; config?: Config } = {}) {
     state,
     log,
     metrics,
-    deps: { config, clock: clock.now, log, metrics, fleet, devices, bus, state },
+    deps: { config, clock, log, metrics, fleet, devices, bus, state },
   };
 }
 

@@ -9,9 +9,11 @@
  * for (const ev of w.bus.sent) …
  * ```
  */
-import { RecordingMetrics } from '../../lib/control/common.js';
+import type { ControlMetricName } from '../../lib/control/common.js';
 import type { Parsed } from '../../lib/control/inputs.js';
-import type { Clock, PortLogger } from '../../lib/core/ports.js';
+import type { Clock } from '../../lib/core/clock.js';
+import type { LogFields, Logger } from '../../lib/core/logger.js';
+import { RecordingMetrics } from '../../lib/core/metrics.js';
 import {
   type ClusterSnapshot,
   type Config,
@@ -141,20 +143,34 @@ export interface LogLine {
   attributes?: Record<string, unknown>;
 }
 
-/** A logger that keeps every line (message + attributes) for assertions. */
-export class CapturingLogger implements PortLogger {
-  readonly lines: LogLine[] = [];
-  debug(message: string, attributes?: Record<string, unknown>) {
-    this.lines.push({ level: 'debug', message, attributes });
+/**
+ * A logger that keeps every line (message + attributes) for assertions. It does not redact, so
+ * a test that finds no secret in {@link CapturingLogger.text} proves the code never logged one.
+ */
+export class CapturingLogger implements Logger {
+  constructor(
+    readonly lines: LogLine[] = [],
+    private readonly base: LogFields = {},
+  ) {}
+  private push(level: LogLine['level'], message: string, attributes?: LogFields) {
+    const merged = Object.keys(this.base).length > 0 ? { ...this.base, ...attributes } : attributes;
+    this.lines.push({ level, message, attributes: merged });
   }
-  info(message: string, attributes?: Record<string, unknown>) {
-    this.lines.push({ level: 'info', message, attributes });
+  debug(message: string, attributes?: LogFields) {
+    this.push('debug', message, attributes);
   }
-  warn(message: string, attributes?: Record<string, unknown>) {
-    this.lines.push({ level: 'warn', message, attributes });
+  info(message: string, attributes?: LogFields) {
+    this.push('info', message, attributes);
   }
-  error(message: string, attributes?: Record<string, unknown>) {
-    this.lines.push({ level: 'error', message, attributes });
+  warn(message: string, attributes?: LogFields) {
+    this.push('warn', message, attributes);
+  }
+  error(message: string, attributes?: LogFields) {
+    this.push('error', message, attributes);
+  }
+  /** Lines of the child go to the same list, with `fields` added. */
+  child(fields: LogFields): CapturingLogger {
+    return new CapturingLogger(this.lines, { ...this.base, ...fields });
   }
   /** Everything logged, as one string (to assert that no secret appears). */
   text(): string {
@@ -165,7 +181,8 @@ export class CapturingLogger implements PortLogger {
 /** A settable clock. */
 export class TestClock {
   constructor(public now: Date = NOW) {}
-  readonly fn: Clock = () => new Date(this.now.getTime());
+  /** This clock as the use-cases read it (lib/core/clock.ts). */
+  readonly fn: Pick<Clock, 'now'> = { now: () => this.now.getTime() };
   advance(seconds: number): void {
     this.now = new Date(this.now.getTime() + seconds * 1000);
   }
@@ -198,7 +215,7 @@ export function fakeWorld(opts: { config?: Config; clock?: TestClock } = {}) {
     },
   };
   const log = new CapturingLogger();
-  const metrics = new RecordingMetrics();
+  const metrics = new RecordingMetrics<ControlMetricName>();
   const deps = { config, clock: clock.fn, log, metrics, state, fleet, bus, secrets, devices, images };
   return { config, clock, state, fleet, bus, secrets, devices, images, imageCalls, log, metrics, deps };
 }

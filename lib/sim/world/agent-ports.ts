@@ -4,9 +4,10 @@
  * redrive to a dead-letter queue after `maxReceiveCount`.
  */
 
-import { type Clock, systemClock } from '../../agent/clock.js';
 import type { BusEntry, CommandQueuePort, EventBusPort, PutResult, QueueMessage } from '../../agent/ports.js';
+import type { Clock } from '../../core/clock.js';
 import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../../events/index.js';
+import { systemClock } from '../../system/clock.js';
 
 export class FakeEventBus implements EventBusPort {
   readonly accepted: BusEntry[] = [];

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.js';
 import {
   type Device,
   DeviceRegistryError,
@@ -6,6 +7,7 @@ import {
   type MintAuthKeyRequest,
   type MintedAuthKey,
 } from '../../core/ports.js';
+import { systemClock } from '../../system/clock.js';
 
 export interface FakeMintedKey extends MintedAuthKey {
   tags: string[];
@@ -27,7 +29,7 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
   private readonly failures: { op: Op | '*'; kind: DeviceRegistryErrorKind; remaining: number }[] = [];
   private n = 0;
 
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
 
   /** The next `times` calls of `op` (or any op with `'*'`) fail with an error of `kind`. */
   failNext(op: Op | '*', kind: DeviceRegistryErrorKind, times = 1): void {
@@ -39,8 +41,7 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
     const k = this.keys.find((x) => x.key === authKey);
     if (!k) throw new Error('FakeDeviceRegistry: unknown auth key');
     if (k.used) throw new Error('FakeDeviceRegistry: auth key already used (single-use)');
-    if (Date.parse(k.expires) <= this.clock().getTime())
-      throw new Error('FakeDeviceRegistry: auth key expired');
+    if (Date.parse(k.expires) <= this.clock.now()) throw new Error('FakeDeviceRegistry: auth key expired');
     k.used = true;
     return this.addDevice({
       hostname,
@@ -60,13 +61,13 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
       tags: [],
       addresses: [`100.64.0.${this.n % 250}`],
       connectedToControl: true,
-      created: this.clock().toISOString(),
+      created: new Date(this.clock.now()).toISOString(),
       isEphemeral: false,
       os: 'linux',
       ...d,
     };
     if (device.connectedToControl) delete device.lastSeen;
-    else device.lastSeen ??= this.clock().toISOString();
+    else device.lastSeen ??= new Date(this.clock.now()).toISOString();
     this.devices.set(device.nodeId, device);
     return device;
   }
@@ -77,7 +78,7 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
     const minted: FakeMintedKey = {
       id: `kFake${this.n}CNTRL`,
       key: `tskey-auth-kFake${this.n}CNTRL-${'x'.repeat(24)}`,
-      expires: new Date(this.clock().getTime() + req.expirySeconds * 1000).toISOString(),
+      expires: new Date(this.clock.now() + req.expirySeconds * 1000).toISOString(),
       tags: [...req.tags],
       description: req.description,
       used: false,

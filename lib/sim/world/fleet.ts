@@ -1,7 +1,7 @@
 import { isUnavailable, orderOfferings, type SubnetChoice, unavailableEntry } from '../../aws/offerings.js';
+import type { Clock } from '../../core/clock.js';
 import {
   CapacityLimitError,
-  type Clock,
   type FleetPort,
   ForeignInstanceError,
   type LaunchedInstance,
@@ -12,6 +12,7 @@ import {
   type TerminateResult,
 } from '../../core/ports.js';
 import type { CapacityType, InstanceState, ManagedInstance } from '../../events/index.js';
+import { systemClock } from '../../system/clock.js';
 import { FakeOfferingCache } from './offering-cache.js';
 
 /** An instance as the fake EC2 holds it (foreign instances have another or no cluster). */
@@ -43,7 +44,7 @@ export interface FakeFleetOptions {
   cluster: string;
   nodeNamePrefix?: string;
   subnets?: SubnetChoice[];
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   offeringCache?: OfferingCache;
   unavailableOfferingTtlSeconds?: number;
   /** Root volume of a launch that asks for no size, as `Ec2FleetProps.rootVolumeGiB`. @default 20 */
@@ -78,7 +79,7 @@ export class FakeFleet implements FleetPort {
   readonly launchAttempts: (OfferingAttempt & { clientToken: string })[] = [];
   readonly terminateCalls: string[][] = [];
   private readonly defaultRootVolumeGiB: number;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
   private readonly ttlSeconds: number;
   private readonly errors: InjectedError[] = [];
   private readonly hooks: Pick<FakeFleetOptions, 'offeringError' | 'onLaunched' | 'onTerminating'>;
@@ -91,7 +92,7 @@ export class FakeFleet implements FleetPort {
       { subnetId: 'subnet-0aaaaaaaaaaaaaaa1', zone: 'eu-central-1a' },
       { subnetId: 'subnet-0bbbbbbbbbbbbbbb2', zone: 'eu-central-1b' },
     ];
-    this.clock = opts.clock ?? (() => new Date());
+    this.clock = opts.clock ?? systemClock;
     this.offeringCache = opts.offeringCache ?? new FakeOfferingCache();
     this.ttlSeconds = opts.unavailableOfferingTtlSeconds ?? 180;
     this.defaultRootVolumeGiB = opts.rootVolumeGiB ?? 20;
@@ -121,7 +122,7 @@ export class FakeFleet implements FleetPort {
       instanceId,
       instanceType: 't4g.small',
       state: 'running',
-      launchedAt: this.clock().toISOString(),
+      launchedAt: new Date(this.clock.now()).toISOString(),
       zone: this.subnets[0]?.zone ?? 'eu-central-1a',
       capacityType: 'on-demand',
       nodeName: instanceId,
@@ -155,7 +156,7 @@ export class FakeFleet implements FleetPort {
     const existing = await this.findLaunched(req.clientToken);
     if (existing) return existing;
 
-    const now = this.clock();
+    const now = new Date(this.clock.now());
     const unavailable = await this.offeringCache.listUnavailable(now);
     const attempts: OfferingAttempt[] = [];
     for (const o of orderOfferings(

@@ -5,6 +5,7 @@
  * `patternMatches`). An event no rule matches goes nowhere, as on AWS: a renamed source or
  * detail-type that the rules do not follow shows up in the simulator as work that never happens.
  */
+import type { Clock } from '../../core/clock.js';
 import { type BusEntry, type BusPort, EventTooLargeError, type PutResult } from '../../core/ports.js';
 import { PUT_EVENTS_MAX_ENTRY_BYTES, putEventsEntryBytes } from '../../events/index.js';
 import { patternMatches, ROUTES, type RouteSpec } from '../../infra/event-patterns.js';
@@ -30,7 +31,7 @@ export interface RoutingBusOptions {
   bus: RouteSpec['bus'];
   region: string;
   /** Current time: the envelope's `time`. */
-  now: () => Date;
+  clock: Pick<Clock, 'now'>;
   /** Called once per (event, matching rule): the simulator applies delivery faults and latency. */
   deliver: (target: RouteTarget, envelope: WorldEnvelope) => void;
   account?: string;
@@ -84,10 +85,7 @@ export class RoutingBus implements BusPort {
       'detail-type': detailType,
       source,
       account: this.o.account ?? '123456789012',
-      time: this.o
-        .now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z'),
+      time: new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.o.region,
       resources,
       detail,

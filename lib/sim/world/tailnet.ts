@@ -6,6 +6,7 @@
  * after its retries), a device going offline when its instance dies without logging out, and a
  * callback on every device removal (for invariant I4).
  */
+import type { Clock } from '../../core/clock.js';
 import {
   type Device,
   DeviceRegistryError,
@@ -21,10 +22,10 @@ export class Tailnet extends FakeDeviceRegistry {
   apiDown = false;
 
   constructor(
-    private readonly now: () => Date,
+    private readonly trueClock: Pick<Clock, 'now'>,
     private readonly onRemoved: (nodeId: string) => void = () => undefined,
   ) {
-    super(now);
+    super(trueClock);
   }
 
   override async mintAuthKey(req: MintAuthKeyRequest): Promise<MintedAuthKey> {
@@ -54,7 +55,7 @@ export class Tailnet extends FakeDeviceRegistry {
     const d = this.devices.get(nodeId);
     if (!d) return;
     d.connectedToControl = false;
-    d.lastSeen = this.now().toISOString();
+    d.lastSeen = new Date(this.trueClock.now()).toISOString();
   }
 
   private unreachable(op: string): void {

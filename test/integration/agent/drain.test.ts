@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../../lib/agent/clock.js';
 import { deleteNode, drainNode } from '../../../lib/agent/drain.js';
 import { EventRecorder } from '../../../lib/agent/k8s-events.js';
 import { KubeClient } from '../../../lib/agent/kube-client.js';
@@ -7,6 +6,7 @@ import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { agentMetrics, MetricNames } from '../../../lib/agent/metrics.js';
 import type { DrainNode } from '../../../lib/events/index.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import {
   CLUSTER,
   daemonSetPod,

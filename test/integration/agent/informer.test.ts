@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../../lib/agent/clock.js';
 import { Informer } from '../../../lib/agent/informer.js';
 import { KubeApiError, KubeClient } from '../../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { type RawNode, type SlimNode, slimNode } from '../../../lib/agent/model.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import { until } from '../../support/fake-k8s/agent.js';
 import { EC2_ID, ec2Node, piNode } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';

@@ -71,7 +71,7 @@ describe('EventBridgeBus against moto (rule → SQS)', () => {
 
   it('delivers every entry of a 12-entry put through the rule to the queue, and only matching ones', async () => {
     // Given a bus adapter on the cluster bus
-    const bus = new EventBridgeBus({ client: eb, eventBusName: BUS, sleep: async () => {} });
+    const bus = new EventBridgeBus({ client: eb, eventBusName: BUS, clock: { sleep: async () => {} } });
     const drains = Array.from({ length: 12 }, (_, i) => ({
       source: Sources.reconcile,
       detailType: DetailTypes.drainNode,

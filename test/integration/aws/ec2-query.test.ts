@@ -237,7 +237,7 @@ describe('Ec2QueryApi on the wire (local capture server)', () => {
       securityGroupIds: ['sg-0123'],
       instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/k3s-burst-node',
       offeringCache: new FakeOfferingCache(),
-      clock: () => new Date('2026-03-14T09:00:00Z'),
+      clock: { now: () => Date.parse('2026-03-14T09:00:00Z') },
     });
     return fleet.launchOne({
       clientToken: 'd1-0-0',

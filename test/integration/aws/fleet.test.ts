@@ -115,7 +115,7 @@ describe('Ec2Fleet against moto', () => {
       subnets,
       offeringCache: cache,
       unavailableOfferingTtlSeconds: 180,
-      clock: () => NOW,
+      clock: { now: () => NOW.getTime() },
     });
   });
 
@@ -138,7 +138,7 @@ describe('Ec2Fleet against moto', () => {
         cluster: CLUSTER,
         subnets,
         offeringCache,
-        clock: () => NOW,
+        clock: { now: () => NOW.getTime() },
       }),
       offeringCache,
       zones: subnets.map((s) => s.zone),
@@ -507,7 +507,13 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
       return rule ? { code: rule.code, status: rule.code.startsWith('Insufficient') ? 500 : 400 } : undefined;
     });
     return {
-      fleet: new Ec2Fleet({ ec2: api, cluster: CLUSTER, subnets, offeringCache, clock: () => NOW }),
+      fleet: new Ec2Fleet({
+        ec2: api,
+        cluster: CLUSTER,
+        subnets,
+        offeringCache,
+        clock: { now: () => NOW.getTime() },
+      }),
       offeringCache,
       zones: subnets.map((s) => s.zone),
       imageId,

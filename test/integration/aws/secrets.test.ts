@@ -61,8 +61,16 @@ describe('SecretsManagerSecrets against moto', () => {
     secrets = new SecretsManagerSecrets({
       client: sm,
       ttlSeconds: 300,
-      clock: () => now,
-      logger: { debug: record, info: record, warn: record, error: record },
+      clock: { now: () => now.getTime() },
+      logger: {
+        debug: record,
+        info: record,
+        warn: record,
+        error: record,
+        child() {
+          return this;
+        },
+      },
     });
   });
 

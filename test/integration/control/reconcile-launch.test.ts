@@ -28,11 +28,13 @@ import { type ControlDeps, createDeps, makeHandler, readEnv } from '../../../lam
 import { EventBridgeBus } from '../../../lib/aws/bus.js';
 import { sdkEc2Api } from '../../../lib/aws/ec2-sdk.js';
 import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
-import { ControlMetrics, RecordingMetrics } from '../../../lib/control/common.js';
+import { ControlMetrics } from '../../../lib/control/common.js';
 import type { LaunchResult } from '../../../lib/control/launch.js';
 import type { ReconcileResult } from '../../../lib/control/reconcile.js';
+import { RecordingMetrics } from '../../../lib/core/metrics.js';
 import type { BusEntry, BusPort, PutResult } from '../../../lib/core/ports.js';
 import { DetailTypes, type ScaleOutRequested, Tags } from '../../../lib/events/index.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import {
   BOOTSTRAP_TOKEN,
   CapturingLogger,
@@ -209,14 +211,16 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
     log = new CapturingLogger();
     metrics = new RecordingMetrics();
     const fastSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 5)));
-    bus = new RecordingBus(new EventBridgeBus({ client: eb, eventBusName: BUS, sleep: fastSleep }));
+    bus = new RecordingBus(
+      new EventBridgeBus({ client: eb, eventBusName: BUS, clock: { sleep: fastSleep } }),
+    );
     deps = createDeps(e, {
       clientConfig: moto.clientConfig,
       clients: { ec2: sdkEc2Api(ec2), eventBridge: eb },
       ports: { bus, state: new DynamoState({ client: ddb, tableName: TABLE }) },
       logger: log,
       metrics,
-      sleep: fastSleep,
+      clock: { ...systemClock, sleep: fastSleep },
     });
   });
 

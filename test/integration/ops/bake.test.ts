@@ -24,6 +24,7 @@ import { runBakeCommand } from '../../../lib/cli/bake.js';
 import type { CliIo } from '../../../lib/cli/io.js';
 import { BAKE_K3S_VERSION_TAG, BAKE_TAG, type BakeEc2, type BakeReport } from '../../../lib/ops/bake.js';
 import type { OpsEnvironment } from '../../../lib/ops/environment.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 import { Sandbox } from '../userdata/sandbox.js';
 
@@ -70,7 +71,7 @@ describe('k3s-burst bake against moto', () => {
       aws: (region) => ({ ...moto.clientConfig, region }),
       tailscaleBaseUrl: 'http://127.0.0.1:9', // never called: bake does not use Tailscale
       fetch: globalThis.fetch,
-      clock: () => new Date(),
+      clock: systemClock,
     };
     dir = mkdtempSync(join(tmpdir(), 'k3s-burst-bake-'));
     writeFileSync(

@@ -118,7 +118,7 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
     expect(all).not.toMatch(/tskey-(api|auth|client)-[A-Za-z0-9]/);
   });
 
-  async function status(args: string[] = [], env = opsEnv(moto, ts, () => now)) {
+  async function status(args: string[] = [], env = opsEnv(moto, ts, { now: () => now.getTime() })) {
     const io = captureIo(d.configDir, printed);
     const code = await runStatus(args, io, env);
     return { code, out: io.out, err: io.err };
@@ -276,7 +276,7 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
   });
 
   it('no AWS credentials: exit 1 saying how to get some', async () => {
-    const env = opsEnv(moto, ts, () => now);
+    const env = opsEnv(moto, ts, { now: () => now.getTime() });
     const noCreds = {
       ...env,
       aws: (region: string) => ({

@@ -4,6 +4,7 @@
  * resources, which are created directly), the state table, queues, secrets, AMI
  * parameters, a config file in a temp dir, and an injected OpsEnvironment.
  */
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,9 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoState, stateTableDefinition } from '../../../lib/aws/state.js';
 import type { CliIo } from '../../../lib/cli/io.js';
+import type { Clock } from '../../../lib/core/clock.js';
 import type { OpsEnvironment } from '../../../lib/ops/environment.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import type { Moto } from '../../support/moto.js';
 
@@ -163,12 +166,16 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
   }
 }
 
-export function opsEnv(moto: Moto, ts: FakeTailscale, now: () => Date = () => new Date()): OpsEnvironment {
+export function opsEnv(
+  moto: Moto,
+  ts: FakeTailscale,
+  clock: Pick<Clock, 'now'> = systemClock,
+): OpsEnvironment {
   return {
     aws: (region) => ({ ...moto.clientConfig, region }),
     tailscaleBaseUrl: ts.url,
     fetch: globalThis.fetch,
-    clock: now,
+    clock: { ...systemClock, now: () => clock.now() },
   };
 }
 

@@ -22,13 +22,23 @@ describe('TailscaleClient against the fake Tailscale API', () => {
     return new TailscaleClient({
       baseUrl: ts.url,
       credentials: ts.credentials,
-      clock: () => new Date(nowMs),
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        nowMs += ms;
+      clock: {
+        now: () => nowMs,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          nowMs += ms;
+        },
       },
       random: () => 0.5,
-      logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+      logger: {
+        debug: record('debug'),
+        info: record('info'),
+        warn: record('warn'),
+        error: record('error'),
+        child() {
+          return this;
+        },
+      },
       maxAttempts: 4,
       maxElapsedMs: 20_000,
       baseDelayMs: 200,

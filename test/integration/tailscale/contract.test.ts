@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
+import { systemClock } from '../../../lib/system/clock.js';
 import { TailscaleClient } from '../../../lib/tailscale/index.js';
 import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import { describeDeviceRegistryContract } from '../../support/fakes/device-registry-contract.js';
@@ -17,7 +18,11 @@ describe('TailscaleClient honours the DeviceRegistryPort contract', () => {
   describeDeviceRegistryContract(() => {
     ts.devices.clear();
     return {
-      registry: new TailscaleClient({ baseUrl: ts.url, credentials: ts.credentials, sleep: async () => {} }),
+      registry: new TailscaleClient({
+        baseUrl: ts.url,
+        credentials: ts.credentials,
+        clock: { ...systemClock, sleep: async () => {} },
+      }),
       join: (hostname, authKey) => ts.registerDevice({ hostname, authKey }),
       addUntagged: (hostname) => ts.registerDevice({ hostname }),
     };

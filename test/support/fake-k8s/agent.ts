@@ -4,11 +4,11 @@
  * Used by the agent integration tests, the RBAC test and the end-to-end run.
  */
 import { type AgentOptions, type RunningAgent, startAgent } from '../../../lib/agent/agent.js';
-import { systemClock } from '../../../lib/agent/clock.js';
 import { KubeClient } from '../../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { FakeEventBus, FakeQueue } from '../../../lib/sim/world/agent-ports.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import { CLUSTER } from './fixtures.js';
 import type { FakeK8s } from './server.js';
 

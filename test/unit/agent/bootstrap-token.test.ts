@@ -14,7 +14,6 @@ import {
   k3sCaHash,
   randomTokenChars,
 } from '../../../lib/agent/bootstrap-token.js';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { KubeClient } from '../../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
@@ -23,6 +22,7 @@ import { JoinTokenSecret, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from '../../../li
 import { type FakeK8s, startFakeK8s } from '../../support/fake-k8s/server.js';
 import { FakeJoinTokenStore } from '../../support/fakes/join-token-store.js';
 import { joinTokenStoreContract } from '../../support/fakes/join-token-store-contract.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'k3s');
 /** A self-signed CA as K3s writes server-ca.crt (generated with openssl for this fixture). */

@@ -4,7 +4,6 @@
  * until the deadline, NodeDrained with blocking pods, redelivery, invalid messages, shutdown.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { CommandConsumer, parseCommand } from '../../../lib/agent/command-consumer.js';
 import { EventRecorder } from '../../../lib/agent/k8s-events.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
@@ -27,6 +26,7 @@ import {
   pvc,
 } from '../../support/fake-k8s/fixtures.js';
 import { MemoryKube } from '../../support/fake-k8s/memory-api.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const PDB_MESSAGE = 'The disruption budget web-pdb needs 2 healthy pods and has 2 currently';
 

@@ -1,7 +1,8 @@
 /** Agent configuration: flags win over env, and every error names the flag, the variable and the fix. */
 import { describe, expect, it } from 'vitest';
 import { AgentConfigError, parseAgentConfig } from '../../../lib/agent/config.js';
-import { createLogger, errorFields, memoryLogger } from '../../../lib/agent/logger.js';
+import { createLogger, memoryLogger } from '../../../lib/agent/logger.js';
+import { errorFields } from '../../../lib/core/logger.js';
 
 const ENV = {
   K3S_BURST_CLUSTER: 'pi-lab',

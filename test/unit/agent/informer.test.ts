@@ -1,9 +1,9 @@
 /** Informer reconnect logic on a manual clock with a scripted API: capped backoff, 410 re-list, resume. */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { Informer } from '../../../lib/agent/informer.js';
 import { type KubeApi, KubeApiError, type WatchEvent } from '../../../lib/agent/kube-client.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 type WatchStep = (onEvent: (e: WatchEvent) => void) => Promise<void>;
 

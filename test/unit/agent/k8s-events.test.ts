@@ -4,10 +4,10 @@
  * reconcile's answer to a waiting pod created a new Event object (one a minute per pod).
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { EventRecorder, MAX_REMEMBERED_EVENTS } from '../../../lib/agent/k8s-events.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { MemoryKube } from '../../support/fake-k8s/memory-api.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const POD = { kind: 'Pod' as const, namespace: 'shop', name: 'web-1' };
 

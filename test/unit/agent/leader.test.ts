@@ -1,10 +1,10 @@
 /** Lease-based leader election on a manual clock: one leader, takeover after expiry, 409 races, step-down. */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { type KubeApi, KubeApiError } from '../../../lib/agent/kube-client.js';
 import { LeaderElector } from '../../../lib/agent/leader.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { MemoryKube } from '../../support/fake-k8s/memory-api.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 function elector(api: KubeApi, clock: ManualClock, identity: string, events: string[] = []) {
   return new LeaderElector({

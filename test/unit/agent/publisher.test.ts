@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { agentMetrics, MetricNames } from '../../../lib/agent/metrics.js';
 import { fitSnapshot, Publisher } from '../../../lib/agent/publisher.js';
@@ -13,6 +12,7 @@ import {
   type SnapshotNode,
 } from '../../../lib/events/index.js';
 import { FakeEventBus } from '../../../lib/sim/world/agent-ports.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 function emptySnapshot(seq: number, observedAt: string): ClusterSnapshotInput {
   return {

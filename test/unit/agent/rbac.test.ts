@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootstrapTokenRotator } from '../../../lib/agent/bootstrap-token.js';
-import { ManualClock } from '../../../lib/agent/clock.js';
 import { memoryLogger } from '../../../lib/agent/logger.js';
 import { agentMetrics } from '../../../lib/agent/metrics.js';
 import { AGENT_API_ACCESS, type ApiAccess, LEASE_NAME } from '../../../lib/agent/rbac.js';
@@ -26,6 +25,7 @@ import {
 } from '../../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type RecordedRequest, startFakeK8s } from '../../support/fake-k8s/server.js';
 import { FakeJoinTokenStore } from '../../support/fakes/join-token-store.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const CA_PEM = readFileSync(
   join(import.meta.dirname, '..', '..', 'fixtures', 'k3s', 'server-ca.crt'),

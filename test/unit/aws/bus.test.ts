@@ -29,8 +29,10 @@ describe('EventBridgeBus', () => {
       maxAttempts: 3,
       baseDelayMs: 100,
       maxDelayMs: 1000,
-      sleep: async (ms) => {
-        sleeps.push(ms);
+      clock: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
       },
       random: () => 0.5,
     });

@@ -7,7 +7,7 @@ const NOW = new Date('2026-03-14T09:00:00Z');
 describe('FakeFleet honours the FleetPort contract', () => {
   describeFleetPortContract(() => {
     const offeringCache = new FakeOfferingCache();
-    const fleet = new FakeFleet({ cluster: 'pi-lab', offeringCache, clock: () => NOW });
+    const fleet = new FakeFleet({ cluster: 'pi-lab', offeringCache, clock: { now: () => NOW.getTime() } });
     return {
       fleet,
       offeringCache,
@@ -22,7 +22,7 @@ describe('FakeFleet honours the FleetPort contract', () => {
   });
 
   it('fails an offering only the requested number of times', async () => {
-    const fleet = new FakeFleet({ cluster: 'pi-lab', clock: () => NOW });
+    const fleet = new FakeFleet({ cluster: 'pi-lab', clock: { now: () => NOW.getTime() } });
     fleet.failOffering(
       { instanceType: 't4g.medium', zone: 'eu-central-1a' },
       'InsufficientInstanceCapacity',

@@ -33,16 +33,20 @@ function agentSnapshot(agentNowMs: number, seq = agentNowMs): ClusterSnapshot {
 
 /** Deliver through the bus: the envelope's time is EventBridge's clock (the real one), `delayS` before the Lambda runs. */
 async function deliver(w: FakeWorld, snap: ClusterSnapshot, delayS = 0): Promise<ReconcileResult> {
-  const busTime = new Date(w.clock.fn().getTime() - delayS * 1000).toISOString();
+  const busTime = new Date(w.clock.fn.now() - delayS * 1000).toISOString();
   return reconcile(parseOk(parseReconcileEvent(snapshotEvent(snap, undefined, busTime), CLUSTER)), w.deps, {
     requestId: `r${++request}`,
   });
 }
 
 async function tick(w: FakeWorld): Promise<ReconcileResult> {
-  return reconcile(parseOk(parseReconcileEvent(tickEvent(w.clock.fn().toISOString()), CLUSTER)), w.deps, {
-    requestId: `r${++request}`,
-  });
+  return reconcile(
+    parseOk(parseReconcileEvent(tickEvent(new Date(w.clock.fn.now()).toISOString()), CLUSTER)),
+    w.deps,
+    {
+      requestId: `r${++request}`,
+    },
+  );
 }
 
 function planOf(r: ReconcileResult) {
@@ -187,7 +191,7 @@ describe('agent clock (I12)', () => {
         let lastStoredAtMs: number | undefined;
         for (const s of steps) {
           w.clock.advance(s.advanceSeconds);
-          const realMs = w.clock.fn().getTime();
+          const realMs = w.clock.fn.now();
           if (s.publishes) {
             const agentMs = realMs + s.offsetSeconds * 1000;
             lastSeq = nextSnapshotSeq(lastSeq, agentMs);

@@ -16,6 +16,7 @@
  *
  * Fixed seed and bounded runs: deterministic in CI; a failure prints the counterexample.
  */
+
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +28,7 @@ import { type ControlDeps, type HandlerSpec, makeHandler, readEnv } from '../../
 import { terminateSpec } from '../../../lambdas/terminate.js';
 import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
 import { DetailTypes, type PlannedLaunch, SCHEMA_VERSION, Sources } from '../../../lib/events/index.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import {
   cloudNode,
   envelopeOf,
@@ -123,7 +125,11 @@ async function world() {
   });
   await w.state.putSnapshotIfNewer(snap, NOW);
   const seeded = new Set(w.fleet.instances.keys());
-  const deps = { ...w.deps, env: readEnv(ENV), sleep: async () => {} } as unknown as ControlDeps;
+  const deps: ControlDeps = {
+    ...w.deps,
+    env: readEnv(ENV),
+    clock: { ...systemClock, ...w.clock.fn, sleep: async () => {} },
+  };
   return { w, deps, drained, busy, seeded, snap };
 }
 type World = Awaited<ReturnType<typeof world>>;

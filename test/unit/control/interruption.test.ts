@@ -51,7 +51,7 @@ async function withSpotNode(opts: { empty?: boolean; config?: ReturnType<typeof 
         }),
       ],
     }),
-    t.clock.now(),
+    t.clock.date(),
   );
   return { t, inst };
 }
@@ -63,7 +63,7 @@ async function deliverReconcileRequests(t: Deps, from = 0) {
   const results = [];
   for (const e of t.bus.sent.slice(from)) {
     if (e.detailType !== DetailTypes.reconcileRequested) continue;
-    const input = parseOk(parseReconcileEvent(envelopeOf(e, t.clock.now()), 'pi-lab'));
+    const input = parseOk(parseReconcileEvent(envelopeOf(e, t.clock.date()), 'pi-lab'));
     results.push(await reconcile(input, t.deps, { requestId: `req-${results.length}` }));
   }
   return results;
@@ -103,10 +103,10 @@ describe('interruption: it records, reconcile decides the replacement (one write
     ]);
     // No capacity decided here: no ScaleOutRequested, no in-flight record.
     expect(scaleOuts(t)).toEqual([]);
-    expect(await t.state.listInFlight('pi-lab', t.clock.now())).toEqual([]);
+    expect(await t.state.listInFlight('pi-lab', t.clock.date())).toEqual([]);
     expect(t.bus.sent.every((e) => e.source === Sources.interruption)).toBe(true);
     // The interrupted offering is skipped for a while.
-    const unavailable = await t.state.offeringCache('pi-lab').listUnavailable(t.clock.now());
+    const unavailable = await t.state.offeringCache('pi-lab').listUnavailable(t.clock.date());
     expect(unavailable).toEqual([
       expect.objectContaining({ instanceType: 'm7g.large', capacityType: 'spot', zone: inst.zone }),
     ]);
@@ -132,32 +132,32 @@ describe('interruption: it records, reconcile decides the replacement (one write
     );
     // The node's pods are not pending: no pod answers for them.
     expect(plan?.podAnswers ?? []).toEqual([]);
-    expect(await t.state.listInFlight('pi-lab', t.clock.now())).toHaveLength(1);
+    expect(await t.state.listInFlight('pi-lab', t.clock.date())).toHaveLength(1);
     // The launch function accepts it (it came from the one deciding source).
     const env = envelopeOf(
       t.bus.sent.find((e) => e.detailType === DetailTypes.scaleOutRequested) as never,
-      t.clock.now(),
+      t.clock.date(),
     );
     expect(parseLaunchEvent(env, 'pi-lab').ok).toBe(true);
 
     // A tick a moment later, and the pods evicted and pending: nothing more is launched.
     t.clock.advance(20);
-    await reconcile(parseOk(parseReconcileEvent(tickEvent(t.clock.now().toISOString()), 'pi-lab')), t.deps, {
+    await reconcile(parseOk(parseReconcileEvent(tickEvent(t.clock.date().toISOString()), 'pi-lab')), t.deps, {
       requestId: 'tick-1',
     });
     await t.state.putSnapshotIfNewer(
       snapshot({
         seq: 101,
-        observedAt: t.clock.now().toISOString(),
+        observedAt: t.clock.date().toISOString(),
         pendingShapes: [shape({ id: 'evicted', cpuMilli: 500, memoryMiB: 1024, count: 3 })],
         nodes: [
           piNode('pi-node-1'),
           cloudNode(inst.instanceId, { cordoned: true, workloadPodCount: 0, workloadPods: [] }),
         ],
       }),
-      t.clock.now(),
+      t.clock.date(),
     );
-    await reconcile(parseOk(parseReconcileEvent(tickEvent(t.clock.now().toISOString()), 'pi-lab')), t.deps, {
+    await reconcile(parseOk(parseReconcileEvent(tickEvent(t.clock.date().toISOString()), 'pi-lab')), t.deps, {
       requestId: 'tick-2',
     });
     expect(scaleOuts(t)).toHaveLength(1);
@@ -242,7 +242,7 @@ describe('interruption: it records, reconcile decides the replacement (one write
     });
     expect(t.bus.sent).toEqual([]);
     expect(await t.state.listDrains('pi-lab')).toEqual([]);
-    expect(await t.state.offeringCache('pi-lab').listUnavailable(t.clock.now())).toEqual([
+    expect(await t.state.offeringCache('pi-lab').listUnavailable(t.clock.date())).toEqual([
       expect.objectContaining({
         instanceType: 'm7g.large',
         zone: inst.zone,
@@ -266,7 +266,7 @@ describe('interruption: it records, reconcile decides the replacement (one write
           }),
         ],
       }),
-      t.clock.now(),
+      t.clock.date(),
     );
     const d = await reconcile(parseOk(parseReconcileEvent(tickEvent(NOW), 'pi-lab')), t.deps, {
       requestId: 'tick',

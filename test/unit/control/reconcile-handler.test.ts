@@ -2,6 +2,7 @@
  * The Lambda runtime (lambdas/runtime.ts) through the reconcile handler: environment
  * validation, refusals that never throw, port failures that do, on in-memory fakes.
  */
+
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler, reconcileSpec } from '../../../lambdas/reconcile.js';
@@ -15,6 +16,7 @@ import {
 import { ControlMetrics } from '../../../lib/control/common.js';
 import type { ReconcileResult } from '../../../lib/control/reconcile.js';
 import { DetailTypes } from '../../../lib/events/index.js';
+import { systemClock } from '../../../lib/system/clock.js';
 import { fakeWorld, isoAgo, shape, snapshot, snapshotEvent } from '../../support/control.js';
 
 const CONFIG = {
@@ -45,7 +47,7 @@ const ctx = (id = 'req-1') => ({ awsRequestId: id, functionName: 'k3s-burst-pi-l
 /** ControlDeps over the fake world. */
 function depsOf(w: ReturnType<typeof fakeWorld>): ControlDeps {
   const env: RuntimeEnv = readEnv(ENV);
-  return { ...w.deps, env, sleep: async () => {} } as ControlDeps;
+  return { ...w.deps, env, clock: { ...systemClock, ...w.clock.fn, sleep: async () => {} } };
 }
 
 describe('readEnv', () => {

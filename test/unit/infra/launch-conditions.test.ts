@@ -170,7 +170,7 @@ describe('the request the fleet adapter sends, against those conditions', () => 
       securityGroupIds: [sgId],
       rootVolumeGiB: 20,
       offeringCache: new FakeOfferingCache(),
-      clock: () => NOW,
+      clock: { now: () => NOW.getTime() },
     });
     await fleet.launchOne({
       clientToken: 'pi-lab-d1-0-0',

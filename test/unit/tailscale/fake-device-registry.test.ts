@@ -28,7 +28,7 @@ describe('FakeDeviceRegistry', () => {
 
   it('refuses an expired key', async () => {
     let now = new Date('2026-03-14T08:00:00Z');
-    const registry = new FakeDeviceRegistry(() => now);
+    const registry = new FakeDeviceRegistry({ now: () => now.getTime() });
     const { key } = await registry.mintAuthKey({
       tags: ['tag:k3s-burst'],
       expirySeconds: 60,

@@ -1,37 +1,8 @@
 /**
- * Time as a dependency. Production uses `systemClock`; tests use `ManualClock` and advance it,
- * so batching, heartbeats, backoff and drain deadlines are tested without real timers.
+ * A {@link Clock} that only moves when told to, for unit tests: batching, heartbeats, backoff,
+ * leases and drain deadlines are tested without real timers.
  */
-
-export interface Clock {
-  /** Wall-clock milliseconds since the epoch. */
-  now(): number;
-  /** Run `fn` after `ms`; returns a cancel function. */
-  setTimer(fn: () => void, ms: number): () => void;
-  /** Resolve after `ms`, or early (without rejecting) when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
-    return () => clearTimeout(t);
-  },
-  sleep(ms, signal) {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  },
-};
+import type { Clock } from '../../lib/core/clock.js';
 
 interface Pending {
   at: number;
