@@ -265,7 +265,14 @@ function commit(
 ): void {
   // Uses the candidates of the probe just made on `n` (or on the class it was split from).
   const types = cache.types;
-  n.front = probedFront.filter((i) => fitOn(types[i] as MixedType, n, item) >= k);
+  // Most commits keep every candidate: reuse the array then (no allocation per commit).
+  let drops = false;
+  for (const i of probedFront)
+    if (fitOn(types[i] as MixedType, n, item) < k) {
+      drops = true;
+      break;
+    }
+  n.front = drops ? probedFront.filter((i) => fitOn(types[i] as MixedType, n, item) >= k) : probedFront;
   if (probedNewMask) {
     n.masks.push(mask);
     n.combo = probedCombo;

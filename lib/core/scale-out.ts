@@ -285,7 +285,20 @@ function shapeName(s: PendingShape): string {
 /** Earliest of a list of ISO timestamps (compared as times: offsets may differ). */
 function earliest(times: readonly string[]): string {
   let m = times[0] ?? '';
-  for (const t of times) if (Date.parse(t) < Date.parse(m)) m = t;
+  let mMs = Date.parse(m);
+  // Date.parse is slow and launches of many shapes repeat a few hundred timestamps.
+  const parsed = new Map<string, number>();
+  for (const t of times) {
+    let ms = parsed.get(t);
+    if (ms === undefined) {
+      ms = Date.parse(t);
+      parsed.set(t, ms);
+    }
+    if (ms < mMs) {
+      m = t;
+      mMs = ms;
+    }
+  }
   return m;
 }
 
@@ -523,6 +536,17 @@ function unhelpableReason(
     };
   }
   return undefined;
+}
+
+/**
+ * A memo key of a shape's tolerations. Built by concatenation: JSON.stringify of 10,000 shapes'
+ * tolerations took ~9 ms of a 90 ms budget. Fields cannot contain NUL, so the key is injective.
+ */
+function tolerationsKey(s: PendingShape): string {
+  let key = '';
+  for (const t of s.tolerations)
+    key += `${t.key === undefined ? '\u0002' : t.key}\u0000${t.operator}\u0000${t.value === undefined ? '\u0002' : t.value}\u0000${t.effect ?? ''}\u0001`;
+  return key;
 }
 
 function constraintsKey(s: PendingShape): string {
@@ -1015,7 +1039,7 @@ function planShapes(
       remaining: shape.count,
       typesKey: '',
       constraintsKey: constraintsKey(shape),
-      tolerationsKey: JSON.stringify(shape.tolerations),
+      tolerationsKey: tolerationsKey(shape),
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
     };
@@ -1038,7 +1062,8 @@ function planShapes(
       'expendable',
     );
   }
-  // First-fit-decreasing order: largest first, id for determinism.
+  // Id order (as `shapes`) kept for the answers; first-fit-decreasing order: largest first, id for determinism.
+  const inIdOrder = infos.slice();
   infos.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
 
   // 1. The free room of existing Ready nodes, for every shape (a pod no cloud node can run may
@@ -1141,8 +1166,8 @@ function planShapes(
     );
   }
   // Whatever is left of a shape no cloud node can run is unhelpable.
-  const helpable: ShapeInfo[] = [];
-  for (const info of [...infos].sort((a, c) => (a.shape.id < c.shape.id ? -1 : 1))) {
+  const isHelpable = new Set<ShapeInfo>();
+  for (const info of inIdOrder) {
     if (info.remaining === 0) continue;
     const shape = info.shape;
     if (info.unhelpable) {
@@ -1159,7 +1184,7 @@ function planShapes(
     const fit = info.fit as FitEntry;
     info.types = fit.launch;
     info.typesKey = fit.typesKey;
-    helpable.push(info);
+    isHelpable.add(info);
     outcome.helpablePods += info.remaining;
   }
   // One entry per shape (zone pieces and answered pods of one shape share its id).
@@ -1170,8 +1195,9 @@ function planShapes(
     else byId.set(u.shapeId, { ...u });
   }
   b.unhelpable.push(...byId.values());
-  if (helpable.length === 0) return outcome;
-  helpable.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
+  if (isHelpable.size === 0) return outcome;
+  // Largest first, as `infos` already is (no second sort of up to 10,000 shapes).
+  const helpable = infos.filter((s) => isHelpable.has(s));
 
   // 2. Meltdown protection (an outage, lib/core/repairs.ts): NotReady managed nodes keep
   // counting as capacity, so nothing is launched beside an unreachable fleet.
