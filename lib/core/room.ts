@@ -27,8 +27,12 @@ export interface RoomBin extends Free {
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Extended resources of a shape other than GPUs (which pack as a dimension). */
-export function otherExtended(shape: PendingShape): Array<[string, number]> {
-  return Object.entries(shape.extendedResources ?? {}).filter(([k]) => k !== GPU_RESOURCE);
+const NO_EXTENDED: ReadonlyArray<readonly [string, number]> = Object.freeze([]);
+
+export function otherExtended(shape: PendingShape): ReadonlyArray<readonly [string, number]> {
+  // Most shapes request none: one shared empty list, not two arrays per shape.
+  if (!shape.extendedResources) return NO_EXTENDED;
+  return Object.entries(shape.extendedResources).filter(([k]) => k !== GPU_RESOURCE);
 }
 
 /** Why an existing node's room does not count, or undefined when it does. */
@@ -102,7 +106,7 @@ export interface RoomShape {
   /** Cache key of its tolerations. */
   tolerationsKey: string;
   /** Extended resources other than GPUs ({@link otherExtended}). */
-  other: Array<[string, number]>;
+  other: ReadonlyArray<readonly [string, number]>;
 }
 
 /** Pods placed per target by {@link placeOnRoom}. */

@@ -256,7 +256,11 @@ const EXACT_CANDIDATES = 6;
 const MAX_FALLBACKS = 7;
 
 /** Host ports of a shape as packing keys: `ports` (protocol, host IP) when sent, else the legacy TCP `hostPorts`. */
-function shapePortKeys(s: PendingShape): string[] {
+const NO_PORTS: readonly string[] = Object.freeze([]);
+
+function shapePortKeys(s: PendingShape): readonly string[] {
+  // Most shapes bind none: one shared empty list, not one per shape.
+  if (s.ports ? s.ports.length === 0 : s.hostPorts.length === 0) return NO_PORTS;
   return s.ports ? s.ports.map(portKey) : s.hostPorts.map((port) => portKey({ port }));
 }
 
