@@ -273,24 +273,37 @@ export function planPodTerms(
       const allowed = zones.filter((z) => zoneAllowed(view, z)).sort();
       // Domains for skew: the allowed zones and the zones of existing nodes the pod may use (nodeAffinityPolicy Honor).
       const domains = new Set(allowed);
+      // Spread counts only pods on nodes the pod itself may use (nodeAffinityPolicy Honor);
+      // (anti-)affinity counts every node of the zone.
+      const eligible = new Map<string, Map<string, number>>();
       for (const n of nodes) {
         const z = zoneOfNode(n);
-        if (z !== undefined && labelMismatch(s, n.labels) === undefined) domains.add(z);
+        if (z === undefined || labelMismatch(s, n.labels) !== undefined) continue;
+        domains.add(z);
+        for (const t of zoneSpread) {
+          const c = n.podSelectorCounts?.[t.selector] ?? 0;
+          if (c === 0) continue;
+          const byZone = eligible.get(t.selector) ?? new Map<string, number>();
+          byZone.set(z, (byZone.get(z) ?? 0) + c);
+          eligible.set(t.selector, byZone);
+        }
       }
+      const spreadCountIn = (sel: string, z: string) =>
+        (eligible.get(sel)?.get(z) ?? 0) + (assigned.get(sel)?.get(z) ?? 0);
       const perZone = new Map<string, number>();
       const total = pieces.reduce((a, p) => a + p.count, 0);
       let blocked: string | undefined;
       // Fewest matching pods of its spread selectors first (fills the gaps), then fewest of this shape.
       const score = (z: string) => {
         let n = 0;
-        for (const t of zoneSpread) n += countIn(t.selector, z);
+        for (const t of zoneSpread) n += spreadCountIn(t.selector, z);
         return n * total + (perZone.get(z) ?? 0);
       };
       for (let i = 0; i < total; i++) {
         let best: string | undefined;
         blocked = undefined;
         for (const z of allowed) {
-          const why = zoneRefusal(z, own, zoneAnti, zoneAff, zoneSpread, domains, countIn);
+          const why = zoneRefusal(z, own, zoneAnti, zoneAff, zoneSpread, domains, countIn, spreadCountIn);
           if (why !== undefined) {
             blocked ??= why;
             continue;
@@ -355,6 +368,7 @@ function zoneRefusal(
   spread: readonly SpreadTerm[],
   domains: ReadonlySet<string>,
   countIn: (sel: string, z: string) => number,
+  spreadCountIn: (sel: string, z: string) => number,
 ): string | undefined {
   for (const t of anti)
     if (countIn(t.selector, z) > 0)
@@ -369,10 +383,10 @@ function zoneRefusal(
   }
   for (const t of spread) {
     let min = Number.POSITIVE_INFINITY;
-    for (const d of domains) min = Math.min(min, countIn(t.selector, d));
+    for (const d of domains) min = Math.min(min, spreadCountIn(t.selector, d));
     if (t.minDomains !== undefined && domains.size < t.minDomains) min = 0;
     if (!Number.isFinite(min)) min = 0;
-    const skew = countIn(t.selector, z) + (own.has(t.selector) ? 1 : 0) - min;
+    const skew = spreadCountIn(t.selector, z) + (own.has(t.selector) ? 1 : 0) - min;
     if (skew > t.maxSkew)
       return `topology spread: one more pod in ${z} would make the skew ${skew}, over maxSkew ${t.maxSkew}`;
   }

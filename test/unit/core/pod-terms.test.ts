@@ -147,6 +147,27 @@ describe('topology spread', () => {
     );
   });
 
+  it('counts for spread only the pods on nodes the pod may use (nodeAffinityPolicy Honor)', () => {
+    const web = shape({
+      id: 'web-arm',
+      count: 2,
+      cpuMilli: 100,
+      memoryMiB: 128,
+      nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+      topologySpread: [{ selector: SEL, topology: 'zone', maxSkew: 1 }],
+      matchesSelectors: [SEL],
+    });
+    // 3 matching pods on an amd64 node in 1a: not a node the arm64 pods may use, so not counted
+    const amd = fullNode('i-0fffffffffffffff1', 'eu-central-1a', { [SEL]: 3 });
+    amd.labels = { ...amd.labels, 'kubernetes.io/arch': 'amd64' };
+    const nodes = [...snapshot().nodes, amd];
+    const p = plan({
+      snapshot: snapshot({ pendingShapes: [web], podSelectors: selectors, nodes }),
+      fleet: fleetOf(nodes),
+    });
+    expect(podsByZone(p, 'web-arm')).toEqual({ 'eu-central-1a': 1, 'eu-central-1b': 1 });
+  });
+
   it('answers the pods no zone can take within maxSkew when minDomains exceeds the zones', () => {
     const web = shape({
       id: 'web-spread',
