@@ -15,7 +15,7 @@ import { defaultEnvironment, type OpsEnvironment, readConfigFile } from '../ops/
 import { OpsError, OpsUsageError } from '../ops/errors.js';
 import { renderBakeScript } from '../userdata/bake.js';
 import { UserDataError } from '../userdata/errors.js';
-import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs, stageProgressLine, withInterrupt } from './io.js';
 
 /** Stock Ubuntu 24.04 images (Canonical's public parameters), the default starting point. */
 export const STOCK_IMAGE_PARAMETERS: Record<Arch, string> = {
@@ -200,71 +200,47 @@ export async function runBakeCommand(
     const ec2 = opts.ec2 ? opts.ec2(real) : real;
     const ssm = sdkBakeSsm(c.ssm);
 
-    const abort = new AbortController();
-    opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
-    const onInterrupt = () => {
-      io.stderr('\nk3s-burst bake: interrupted, terminating the builder…\n');
-      abort.abort();
-    };
-    if (!opts.signal) {
-      process.once('SIGINT', onInterrupt);
-      process.once('SIGTERM', onInterrupt);
-    }
     const reports: BakeReport[] = [];
-    try {
-      for (const p of plans) {
-        if (abort.signal.aborted) break;
-        const report = await runBake(
-          {
-            cluster,
-            arch: p.arch,
-            k3sVersion: config.cluster.k3sVersion,
-            baseImageParameter: p.baseImageParameter,
-            parameterName: p.parameterName,
-            instanceType: p.instanceType,
-            subnetId,
-            securityGroupIds,
-            rootDeviceName: config.nodes.rootDeviceName,
-            rootVolumeGiB: config.nodes.rootVolumeGiB,
-            userData: script,
-            runId: randomBytes(4).toString('hex'),
-            buildTimeoutMs: buildS * 1000,
-            imageTimeoutMs: imageS * 1000,
-            pollMs: opts.pollMs ?? 10_000,
-            signal: abort.signal,
-          },
-          {
-            ec2,
-            ssm,
-            now: () => env.clock.now(),
-            sleep: (ms, signal) =>
-              new Promise<void>((r) => {
-                const t = setTimeout(r, ms);
-                signal.addEventListener(
-                  'abort',
-                  () => {
-                    clearTimeout(t);
-                    r();
-                  },
-                  { once: true },
-                );
-              }),
-            onStage: (s) =>
-              io.stderr(
-                `  ${p.arch}  ${s.status === 'ok' ? `${((s.atMs ?? 0) / 1000).toFixed(1).padStart(7)} s` : s.status.padStart(9)}  ${s.label}\n`,
-              ),
-          },
-        );
-        reports.push(report);
-        io.stdout(formatBake(report));
-        if (!report.ok) break;
-      }
-    } finally {
-      if (!opts.signal) {
-        process.removeListener('SIGINT', onInterrupt);
-        process.removeListener('SIGTERM', onInterrupt);
-      }
-    }
+    await withInterrupt(
+      io,
+      'k3s-burst bake: interrupted, terminating the builder…',
+      opts.signal,
+      async (signal) => {
+        for (const p of plans) {
+          if (signal.aborted) break;
+          const report = await runBake(
+            {
+              cluster,
+              arch: p.arch,
+              k3sVersion: config.cluster.k3sVersion,
+              baseImageParameter: p.baseImageParameter,
+              parameterName: p.parameterName,
+              instanceType: p.instanceType,
+              subnetId,
+              securityGroupIds,
+              rootDeviceName: config.nodes.rootDeviceName,
+              rootVolumeGiB: config.nodes.rootVolumeGiB,
+              userData: script,
+              runId: randomBytes(4).toString('hex'),
+              buildTimeoutMs: buildS * 1000,
+              imageTimeoutMs: imageS * 1000,
+              pollMs: opts.pollMs ?? 10_000,
+              signal,
+            },
+            {
+              ec2,
+              ssm,
+              now: () => env.clock.now(),
+              sleep: (ms, signal) => env.clock.sleep(ms, signal),
+              onStage: (s) => io.stderr(stageProgressLine(s, `${p.arch}  `)),
+            },
+          );
+          reports.push(report);
+          io.stdout(formatBake(report));
+          if (!report.ok) break;
+        }
+      },
+    );
     if (values.json) writeFileSync(resolve(io.cwd, values.json), `${JSON.stringify(reports, null, 2)}\n`);
     const ok = reports.length === plans.length && reports.every((r) => r.ok && r.cleanedUp);
     return ok ? ExitCode.ok : ExitCode.failure;

@@ -64,3 +64,40 @@ export function parseCommandArgs<O extends CommandOptions>(
   }
   return { values };
 }
+
+/**
+ * Run `fn` with a signal that aborts on Ctrl-C / SIGTERM (saying `message` on stderr) or when
+ * `external` aborts (tests). The process handlers are removed afterwards, so a command that
+ * creates something can always clean it up before it exits.
+ */
+export async function withInterrupt<T>(
+  io: CliIo,
+  message: string,
+  external: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  external?.addEventListener('abort', () => abort.abort(), { once: true });
+  const onInterrupt = () => {
+    io.stderr(`\n${message}\n`);
+    abort.abort();
+  };
+  if (!external) {
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
+  }
+  try {
+    return await fn(abort.signal);
+  } finally {
+    if (!external) {
+      process.removeListener('SIGINT', onInterrupt);
+      process.removeListener('SIGTERM', onInterrupt);
+    }
+  }
+}
+
+/** One live progress line of a staged command: `   12.3 s  label`, or the status when not reached. */
+export function stageProgressLine(s: { status: string; atMs?: number; label: string }, prefix = ''): string {
+  const at = s.status === 'ok' ? `${((s.atMs ?? 0) / 1000).toFixed(1).padStart(7)} s` : s.status.padStart(9);
+  return `  ${prefix}${at}  ${s.label}\n`;
+}

@@ -23,7 +23,7 @@ import {
   type VerifyKube,
   type VerifyReport,
 } from '../ops/verify.js';
-import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
+import { type CliIo, ExitCode, parseCommandArgs, stageProgressLine, withInterrupt } from './io.js';
 
 /** A multi-arch image that does nothing, pulled once per node. */
 export const DEFAULT_VERIFY_IMAGE = 'registry.k8s.io/pause:3.10';
@@ -156,59 +156,33 @@ export async function runVerifyCommand(
         `k3s-burst verify: deleted ${leftovers.length} test pod(s) an earlier run left: ${leftovers.join(', ')}\n`,
       );
 
-    const abort = new AbortController();
-    opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
-    const onInterrupt = () => {
-      io.stderr('\nk3s-burst verify: interrupted, deleting the test pod…\n');
-      abort.abort();
-    };
-    if (!opts.signal) {
-      process.once('SIGINT', onInterrupt);
-      process.once('SIGTERM', onInterrupt);
-    }
-    let report: VerifyReport;
-    try {
-      report = await runVerify(
-        {
-          config,
-          namespace,
-          runId: randomBytes(4).toString('hex'),
-          image: values.image ?? DEFAULT_VERIFY_IMAGE,
-          scaleOutTimeoutMs: scaleOutS * 1000,
-          scaleInTimeoutMs: scaleInS * 1000,
-          pollMs: opts.pollMs ?? 2000,
-          signal: abort.signal,
-        },
-        {
-          kube,
-          instances,
-          ...(devices ? { devices } : {}),
-          ...(devicesSkippedBecause ? { devicesSkippedBecause } : {}),
-          now: () => env.clock.now(),
-          sleep: (ms, signal) =>
-            new Promise<void>((r) => {
-              const t = setTimeout(r, ms);
-              signal.addEventListener(
-                'abort',
-                () => {
-                  clearTimeout(t);
-                  r();
-                },
-                { once: true },
-              );
-            }),
-          onStage: (s) =>
-            io.stderr(
-              `  ${s.status === 'ok' ? `${((s.atMs ?? 0) / 1000).toFixed(1).padStart(7)} s` : s.status.padStart(9)}  ${s.label}\n`,
-            ),
-        },
-      );
-    } finally {
-      if (!opts.signal) {
-        process.removeListener('SIGINT', onInterrupt);
-        process.removeListener('SIGTERM', onInterrupt);
-      }
-    }
+    const report: VerifyReport = await withInterrupt(
+      io,
+      'k3s-burst verify: interrupted, deleting the test pod…',
+      opts.signal,
+      (signal) =>
+        runVerify(
+          {
+            config,
+            namespace,
+            runId: randomBytes(4).toString('hex'),
+            image: values.image ?? DEFAULT_VERIFY_IMAGE,
+            scaleOutTimeoutMs: scaleOutS * 1000,
+            scaleInTimeoutMs: scaleInS * 1000,
+            pollMs: opts.pollMs ?? 2000,
+            signal,
+          },
+          {
+            kube,
+            instances,
+            ...(devices ? { devices } : {}),
+            ...(devicesSkippedBecause ? { devicesSkippedBecause } : {}),
+            now: () => env.clock.now(),
+            sleep: (ms, signal) => env.clock.sleep(ms, signal),
+            onStage: (s) => io.stderr(stageProgressLine(s)),
+          },
+        ),
+    );
     io.stdout(formatVerify(report));
     if (values.json) writeFileSync(resolve(io.cwd, values.json), `${JSON.stringify(report, null, 2)}\n`);
     return report.ok && report.cleanedUp ? ExitCode.ok : ExitCode.failure;

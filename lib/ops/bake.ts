@@ -62,7 +62,13 @@ export interface BuilderRequest {
   tags: Record<string, string>;
 }
 
-export interface BakeOptions {
+/** The builder's launch settings, from the config and the flags; `userData` is the rendered bake script. */
+type BuilderSettings = Pick<
+  BuilderRequest,
+  'instanceType' | 'subnetId' | 'securityGroupIds' | 'rootDeviceName' | 'rootVolumeGiB' | 'userData'
+>;
+
+export interface BakeOptions extends BuilderSettings {
   cluster: string;
   arch: Arch;
   k3sVersion: string;
@@ -70,13 +76,6 @@ export interface BakeOptions {
   baseImageParameter: string;
   /** SSM parameter to publish the new image id to. */
   parameterName: string;
-  instanceType: string;
-  subnetId: string;
-  securityGroupIds: readonly string[];
-  rootDeviceName: string;
-  rootVolumeGiB: number;
-  /** The rendered bake script. */
-  userData: string;
   /** Unique per run; part of the image name. */
   runId: string;
   /** Builder start → powered off. */
