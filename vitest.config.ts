@@ -29,6 +29,9 @@ export default defineConfig({
         test: {
           name: 'cdk',
           include: CDK_TEMPLATE_TESTS,
+          // A test that synthesizes its own stack bundles the five Lambdas with esbuild first:
+          // 20–35 s on a loaded 2-core machine, over the 30 s default.
+          testTimeout: 120_000,
           globalSetup: ['test/support/cdk-template-setup.ts'],
         },
       },
