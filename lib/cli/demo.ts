@@ -1,7 +1,8 @@
 /**
  * `k3s-burst demo` (`npm run demo`): the built-in scenario — three Pis, a CI burst at 10:00
  * and a nightly scale-to-zero schedule — simulated for a day with the real planner. Prints
- * the summary and a terminal chart, writes the HTML report and says where it is.
+ * the summary and a terminal chart, the same day with nodes booted from a pre-baked image
+ * side by side (start-up profiles, issue 17), writes the HTML report and says where it is.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +10,8 @@ import { loadConfig } from '../core/index.js';
 import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../sim/defaults.js';
 import { asciiChart } from '../sim/report.js';
 import { progressBar, runScenario } from '../sim/run.js';
-import { parseScenario } from '../sim/scenario.js';
-import { formatSummary } from '../sim/summary.js';
+import { parseScenario, STARTUP_PROFILES, withStartup } from '../sim/scenario.js';
+import { dur, formatSummary, type Summary } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
 
 const USAGE = `Usage: k3s-burst demo [--out DIR] [--seed N]
@@ -68,6 +69,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     outDir,
     onProgress,
   });
+  // The same day, same seed, with nodes from a `k3s-burst bake` image instead of stock Ubuntu.
+  const prebaked = await runScenario({
+    scenario: withStartup(scenario, 'prebaked'),
+    config,
+    configName: 'built-in example config, prebaked image',
+    seed,
+  });
   const wallS = (performance.now() - t0) / 1000;
   io.stdout(`k3s-burst demo: ${scenario.description}\n\n`);
   io.stdout(formatSummary(result.summary));
@@ -75,7 +83,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.stdout(asciiChart('Pending pods', result.result.samples, (s) => s.pendingPods));
   io.stdout('\n');
   io.stdout(asciiChart('Cloud nodes (EC2 instances)', result.result.samples, (s) => s.cloudInstances));
-  io.stdout(`\nSimulated ${scenario.hours} h in ${wallS.toFixed(2)} s. Times are UTC.\n`);
+  io.stdout('\n');
+  io.stdout(startupComparison(scenario.cloud.startup, result.summary, prebaked.summary));
+  io.stdout(`\nSimulated ${scenario.hours} h (twice) in ${wallS.toFixed(2)} s. Times are UTC.\n`);
   io.stdout(`Open the report: ${result.reportPath}\n`);
   io.stdout(`Summary:         ${result.summaryPath}\n`);
   const scenarios = shortPath(io.cwd, EXAMPLE_SCENARIOS);
@@ -84,4 +94,24 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       `Try one:         k3s-burst simulate --scenario ${scenarios}ci-burst.json [--config your-config.json]\n`,
   );
   return result.summary.invariants.violations.length > 0 ? ExitCode.failure : ExitCode.ok;
+}
+
+/** How long burst pods waited with each start-up profile, side by side. */
+export function startupComparison(first: keyof typeof STARTUP_PROFILES, a: Summary, b: Summary): string {
+  const rows: Array<[string, Summary]> = [
+    [`${first} image`, a],
+    ['prebaked image (k3s-burst bake)', b],
+  ];
+  const line = ([name, s]: [string, Summary], p: keyof typeof STARTUP_PROFILES) => {
+    const prof = STARTUP_PROFILES[p];
+    const boot = prof.boot.medianSeconds + prof.join.medianSeconds;
+    const w = s.pods.capacityWait;
+    return `  ${name.padEnd(32)}  node Ready ~${boot}s after launch   burst wait p50 ${dur(w.p50Seconds)}  p95 ${dur(w.p95Seconds)}`;
+  };
+  return [
+    'Start-up profile (docs/nodes.md#pre-baking-an-ami; the sources: examples/scenarios/README.md)',
+    line(rows[0] as [string, Summary], first),
+    line(rows[1] as [string, Summary], 'prebaked'),
+    '',
+  ].join('\n');
 }

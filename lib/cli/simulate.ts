@@ -8,11 +8,12 @@ import { parseConfigJson, ValidationError } from '../events/index.js';
 import { CHAOS_HOURS, type ChaosOutcome, runChaos } from '../sim/chaos.js';
 import { fmtClock, INVARIANT_TITLES } from '../sim/invariants.js';
 import { loadScenarioAndConfig, progressBar, runScenario, textProgress } from '../sim/run.js';
+import { withStartup } from '../sim/scenario.js';
 import { formatSummary } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
 
 const USAGE = `Usage:
-  k3s-burst simulate --scenario FILE [--config FILE] [--seed N] [--out DIR] [--hours H]
+  k3s-burst simulate --scenario FILE [--config FILE] [--seed N] [--out DIR] [--hours H] [--startup P]
   k3s-burst simulate --chaos [--seeds N] [--from-seed S] [--hours H]
 
 Runs the offline simulator: a K3s cluster, EC2, Tailscale and the k3s-burst control plane,
@@ -25,6 +26,8 @@ Options:
   --seed N          random seed (default 1); the same seed gives the same run
   --out DIR         write report.html and summary.json there (default ./sim-out)
   --hours H         override the scenario's length in simulated hours
+  --startup P       start-up profile of new nodes: stock (installs at boot) or prebaked
+                    (a k3s-burst bake image); replaces the scenario's cloud.boot/join
   --json            print summary.json to stdout instead of the text summary
   --chaos           run seeded random scenarios with random faults, checking I1–I11
   --seeds N         chaos: number of seeds (default 100)
@@ -40,6 +43,7 @@ interface Args {
   seed: number;
   out?: string;
   hours?: number;
+  startup?: 'stock' | 'prebaked';
   json: boolean;
   chaos: boolean;
   seeds: number;
@@ -95,6 +99,14 @@ function parseArgs(argv: string[]): Args {
         args.hours = h;
         break;
       }
+      case '--startup': {
+        const v = take();
+        if (v !== 'stock' && v !== 'prebaked') {
+          throw new UsageError(`--startup must be stock or prebaked (got "${v.slice(0, 20)}")`);
+        }
+        args.startup = v;
+        break;
+      }
       case '--json':
         args.json = true;
         break;
@@ -144,7 +156,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const configFile = configPath
       ? { raw: parseConfigJson(readFileSync(configPath, 'utf8'), configPath), path: configPath }
       : undefined;
-    const { scenario, config, configName: name } = loadScenarioAndConfig(scenarioPath, configFile);
+    const loaded = loadScenarioAndConfig(scenarioPath, configFile);
+    const { config, configName: name } = loaded;
+    const scenario = args.startup ? withStartup(loaded.scenario, args.startup) : loaded.scenario;
     const outDir = resolve(io.cwd, args.out ?? 'sim-out');
     const hours = args.hours ?? scenario.hours;
     const start = Date.parse(scenario.start);

@@ -176,6 +176,29 @@ const LambdaCrash = z.strictObject({
   times: z.number().int().min(1).max(100).default(1),
 });
 
+/** A start-up profile: how long a new instance takes to boot and to join. */
+export interface StartupProfile {
+  boot: { medianSeconds: number; sigma: number };
+  join: { medianSeconds: number; sigma: number };
+}
+
+/**
+ * Start-up distributions (log-normal) of a burst node, per image kind (issue 17). Estimates
+ * assembled from published figures, not measurements: docs/simulator.md gives each source, and
+ * `k3s-burst verify` measures your own (put them in the scenario's `cloud.boot`/`cloud.join`).
+ * - `stock`: stock Ubuntu; the bootstrap installs Tailscale and downloads K3s at every boot.
+ *   EKS nodes reach the end of cloud-init about 38 s after launch and Ready at 80–100 s
+ *   (aws/karpenter-provider-aws#3102); ours adds the Tailscale package install and the K3s
+ *   download: boot (→ tailscale up) median 60 s, join (→ Ready) median 25 s, 85 s in all.
+ * - `prebaked`: an image from `k3s-burst bake` (nothing to install or download): Karpenter's
+ *   maintainers see nodes Ready in about 30–40 s on images with everything in them
+ *   (aws/karpenter-provider-aws#6165): boot median 24 s, join median 12 s, 36 s in all.
+ */
+export const STARTUP_PROFILES: Readonly<Record<'stock' | 'prebaked', StartupProfile>> = {
+  stock: { boot: { medianSeconds: 60, sigma: 0.3 }, join: { medianSeconds: 25, sigma: 0.3 } },
+  prebaked: { boot: { medianSeconds: 24, sigma: 0.2 }, join: { medianSeconds: 12, sigma: 0.25 } },
+};
+
 export const Scenario = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1).max(80),
@@ -194,20 +217,27 @@ export const Scenario = z.strictObject({
   workloads: z.array(Workload).default([]),
   cloud: z
     .strictObject({
-      boot: LogNormalSeconds.default({ medianSeconds: 45, sigma: 0.25 }),
-      join: LogNormalSeconds.default({ medianSeconds: 20, sigma: 0.3 }),
+      /**
+       * Which start-up distributions to use when `boot`/`join` are not given
+       * ({@link STARTUP_PROFILES}, sources in docs/simulator.md).
+       */
+      startup: z.enum(['stock', 'prebaked']).default('stock'),
+      /** RunInstances → the bootstrap's `tailscale up` done. Default: the startup profile's. */
+      boot: LogNormalSeconds.optional(),
+      /** Tailscale up → Node Ready. Default: the startup profile's. */
+      join: LogNormalSeconds.optional(),
       shutdownSeconds: z.number().int().min(1).max(600).default(30),
       /** Instances that never register (broken bootstrap), as a probability per launch. */
       failedBootProbability: z.number().min(0).max(1).default(0),
       zones: z.array(z.string()).min(1).default(['a', 'b']),
     })
-    .default({
-      boot: { medianSeconds: 45, sigma: 0.25 },
-      join: { medianSeconds: 20, sigma: 0.3 },
-      shutdownSeconds: 30,
-      failedBootProbability: 0,
-      zones: ['a', 'b'],
-    }),
+    .default({ startup: 'stock', shutdownSeconds: 30, failedBootProbability: 0, zones: ['a', 'b'] })
+    .transform(({ startup, boot, join, ...rest }) => ({
+      startup,
+      boot: boot ?? STARTUP_PROFILES[startup].boot,
+      join: join ?? STARTUP_PROFILES[startup].join,
+      ...rest,
+    })),
   faults: z
     .strictObject({
       capacityErrors: z.array(CapacityErrorWindow).default([]),
@@ -255,6 +285,12 @@ export const Scenario = z.strictObject({
       },
     }),
 });
+/** The scenario with a start-up profile's boot and join distributions (`simulate --startup`, the demo). */
+export function withStartup(scenario: Scenario, startup: keyof typeof STARTUP_PROFILES): Scenario {
+  const p = STARTUP_PROFILES[startup];
+  return { ...scenario, cloud: { ...scenario.cloud, startup, boot: p.boot, join: p.join } };
+}
+
 export type ScenarioInput = z.input<typeof Scenario>;
 export type Scenario = z.output<typeof Scenario>;
 

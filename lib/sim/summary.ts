@@ -168,7 +168,8 @@ export function summarize(r: SimResult): Summary {
   };
 }
 
-function dur(seconds: number): string {
+/** `1m 40s`, `52s`: a duration as the summary prints it. */
+export function dur(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`;
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;

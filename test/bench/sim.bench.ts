@@ -7,6 +7,11 @@
  * - `sim.chaos.seeds-per-second`: `simulate --chaos` throughput over ≥ 2,000 seeds of the full
  *   chaos length (CHAOS_HOURS simulated hours each). `sim.chaos.violating-seeds` must be 0.
  *
+ * - `sim.burst-wait-p50-s.{stock,prebaked}`: the demo day (seed 1) with each start-up profile
+ *   (STARTUP_PROFILES, sources in examples/scenarios/README.md): the p50 of how long pods that
+ *   waited for capacity waited. Budget: prebaked ≤ 45 s (issue 17); stock is reported. The warm
+ *   pool's figure comes with the warm pool.
+ *
  * `SIM_BENCH_CHAOS_SEEDS=N` runs N chaos seeds instead (for a quick local look; the recorded
  * number is only comparable at the default).
  */
@@ -14,12 +19,41 @@ import { loadConfig } from '../../lib/core/index.js';
 import { CHAOS_HOURS, runChaos } from '../../lib/sim/chaos.js';
 import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../../lib/sim/defaults.js';
 import { runScenario } from '../../lib/sim/run.js';
-import { parseScenario } from '../../lib/sim/scenario.js';
+import { parseScenario, withStartup } from '../../lib/sim/scenario.js';
 import { type Benchmark, type BenchResult, timeIt } from './harness.js';
 
 const CHAOS_SEEDS = Number(process.env.SIM_BENCH_CHAOS_SEEDS ?? 2000);
 
 export const benchmarks: Benchmark[] = [
+  {
+    name: 'sim.burst-wait',
+    run: async (): Promise<BenchResult[]> => {
+      const scenario = parseScenario(DEFAULT_SCENARIO, 'built-in demo scenario');
+      const config = loadConfig(DEFAULT_CONFIG, 'built-in example config');
+      const out: BenchResult[] = [];
+      for (const startup of ['stock', 'prebaked'] as const) {
+        const r = await runScenario({
+          scenario: withStartup(scenario, startup),
+          config,
+          configName: 'bench',
+          seed: 1,
+        });
+        const w = r.summary.pods.capacityWait;
+        out.push({
+          name: `sim.burst-wait-p50-s.${startup}`,
+          value: w.p50Seconds,
+          unit: 's',
+          ...(startup === 'prebaked' ? { budget: 45 } : {}),
+          detail: {
+            p95Seconds: w.p95Seconds,
+            pods: w.count,
+            violations: r.summary.invariants.violations.length,
+          },
+        });
+      }
+      return out;
+    },
+  },
   {
     name: 'sim.24h-default',
     run: async (): Promise<BenchResult[]> => {

@@ -21,7 +21,15 @@ describe('k3s-burst demo', () => {
 
     // The final lines name files that exist.
     const tail = io.out.trimEnd().split('\n').slice(-5);
-    expect(tail[0]).toMatch(/^Simulated 24 h in \d+\.\d\d s\. Times are UTC\.$/);
+    expect(tail[0]).toMatch(/^Simulated 24 h \(twice\) in \d+\.\d\d s\. Times are UTC\.$/);
+    // The same day with a pre-baked image, side by side: its burst pods wait less.
+    const waits = [
+      ...io.out.matchAll(/node Ready ~(\d+)s after launch +burst wait p50 ([\d.]+) (s|min)/g),
+    ].map((m) => Number(m[2]) * (m[3] === 'min' ? 60 : 1));
+    expect(io.out).toMatch(/ {2}stock image +node Ready ~85s after launch/);
+    expect(io.out).toMatch(/ {2}prebaked image \(k3s-burst bake\) +node Ready ~36s after launch/);
+    expect(waits).toHaveLength(2);
+    expect(waits[1]).toBeLessThan(waits[0] as number);
     const report = tail[1]?.replace('Open the report: ', '') ?? '';
     const summary = tail[2]?.replace(/^Summary: +/, '') ?? '';
     const readme = tail[3]?.replace(/^More scenarios: +/, '') ?? '';

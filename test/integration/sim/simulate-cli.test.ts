@@ -93,6 +93,25 @@ describe('k3s-burst simulate', () => {
     expect(JSON.parse(readFileSync(join(dir, 'o', 'summary.json'), 'utf8'))).toEqual(s);
   });
 
+  it('--startup picks the start-up profile: prebaked nodes are Ready sooner, so burst pods wait less', async () => {
+    const dir = tmpDir();
+    writeScenario(dir, smallScenario());
+    const waitWith = async (startup: string) => {
+      const io = fakeIo(dir);
+      expect(
+        await run(['--scenario', 'scenario.json', '--json', '--startup', startup, '--out', 'o'], io),
+      ).toBe(0);
+      return JSON.parse(io.out).pods.capacityWait;
+    };
+    const stock = await waitWith('stock');
+    const prebaked = await waitWith('prebaked');
+    expect(stock.count).toBeGreaterThan(0);
+    expect(prebaked.p50Seconds).toBeLessThan(stock.p50Seconds - 30);
+    const io = fakeIo(dir);
+    expect(await run(['--scenario', 'scenario.json', '--startup', 'warm'], io)).toBe(2);
+    expect(io.err).toContain('--startup must be stock or prebaked (got "warm")');
+  });
+
   it('draws a progress bar on stderr only when stdout is a terminal', async () => {
     const dir = tmpDir();
     writeScenario(dir, smallScenario({ hours: 0.5 }));

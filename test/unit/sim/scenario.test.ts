@@ -11,7 +11,9 @@ import {
   loadScenarioFile,
   parseScenario,
   type ScenarioInput,
+  STARTUP_PROFILES,
   scenarioJsonSchema,
+  withStartup,
 } from '../../../lib/sim/scenario.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -162,5 +164,34 @@ describe('scenario parsing', () => {
     expect(clockMinutes('00:00')).toBe(0);
     expect(clockMinutes('10:30')).toBe(630);
     expect(clockMinutes('23:59')).toBe(1439);
+  });
+});
+
+describe('start-up profiles', () => {
+  it('fill boot and join from cloud.startup unless the scenario gives them', () => {
+    expect(parseScenario(minimal, 't').cloud).toMatchObject({ startup: 'stock', ...STARTUP_PROFILES.stock });
+    const pre = parseScenario({ ...minimal, cloud: { startup: 'prebaked' } }, 't').cloud;
+    expect(pre).toMatchObject(STARTUP_PROFILES.prebaked);
+    const own = parseScenario(
+      { ...minimal, cloud: { startup: 'prebaked', join: { medianSeconds: 90, sigma: 0.1 } } },
+      't',
+    );
+    expect(own.cloud.boot).toEqual(STARTUP_PROFILES.prebaked.boot);
+    expect(own.cloud.join).toEqual({ medianSeconds: 90, sigma: 0.1 });
+    expect(withStartup(own, 'stock').cloud).toMatchObject({ startup: 'stock', ...STARTUP_PROFILES.stock });
+    expect(problemsOf(() => parseScenario({ ...minimal, cloud: { startup: 'warm' } }, 't')).paths).toEqual([
+      '$.cloud.startup',
+    ]);
+  });
+
+  it('are the figures examples/scenarios/README.md gives', () => {
+    const readme = readFileSync(join(root, 'examples', 'scenarios', 'README.md'), 'utf8');
+    for (const [name, p] of Object.entries(STARTUP_PROFILES)) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${name}\``)) ?? '';
+      const cells = row.split('|').map((c) => c.trim());
+      expect(cells[3], name).toBe(`${p.boot.medianSeconds} s, ${p.boot.sigma}`);
+      expect(cells[4], name).toBe(`${p.join.medianSeconds} s, ${p.join.sigma}`);
+      expect(cells[5], name).toBe(`~${p.boot.medianSeconds + p.join.medianSeconds} s`);
+    }
   });
 });
