@@ -18,7 +18,7 @@ import type {
   SecretsPort,
   StatePort,
 } from '../core/ports.js';
-import type { Config, InFlightLaunch, PlannedLaunch } from '../events/index.js';
+import type { Config } from '../events/index.js';
 
 /** Metric names the control plane emits (namespace `k3s-burst`, dimensions service + cluster). */
 export const ControlMetrics = {
@@ -186,30 +186,6 @@ export const SECONDS_PER_DAY = 24 * 3600;
 
 /** The tag every managed node's Tailscale device carries (defined in core: the janitor's plan uses it). */
 export { managedTag } from '../core/ids.js';
-
-/**
- * The in-flight record of one planned launch: from `decidedAt` until the TTL it counts as
- * capacity, so a second trigger does not launch again before the instances are listed.
- */
-export function inFlightRecord(
-  decisionId: string,
-  launch: PlannedLaunch,
-  decidedAt: Date,
-  ttlSeconds: number,
-): InFlightLaunch {
-  return {
-    decisionId,
-    launchId: launch.launchId,
-    decidedAt: decidedAt.toISOString(),
-    expiresAt: new Date(decidedAt.getTime() + ttlSeconds * 1000).toISOString(),
-    instanceType: launch.instanceTypes[0] as string,
-    count: launch.count,
-    capacityType: launch.capacityTypes[0] as InFlightLaunch['capacityType'],
-    shapeIds: launch.shapeIds,
-    instanceTypes: [...launch.instanceTypes],
-    capacityTypes: [...launch.capacityTypes],
-  };
-}
 
 /** Resolves the AMI to boot for an architecture (SSM public parameter in production). */
 export interface ImageResolver {

@@ -30,30 +30,20 @@
  * (`ForeignInstanceEvents`): EC2 sends them for every instance in the account.
  */
 import { backoffPolicy, launchHealthUpdates } from '../core/backoff.js';
+import { entriesOf, inFlightOf, triggerKind, triggerOf } from '../core/decision-events.js';
 import { decisionIdFor, parseProviderId } from '../core/ids.js';
 import { planCluster } from '../core/plan.js';
-import type { BusEntry, BusPort, DecisionRecord, FleetPort, StatePort } from '../core/ports.js';
+import type { BusPort, DecisionRecord, FleetPort, StatePort } from '../core/ports.js';
 import { futureDated, receivedAgeSeconds } from '../core/snapshot-time.js';
-import {
-  type ClusterSnapshot,
-  DetailTypes,
-  type DrainInProgress,
-  type FleetState,
-  type InFlightLaunch,
-  type LaunchBackoff,
-  type ManagedInstance,
-  type Plan,
-  SCHEMA_VERSION,
-  Sources,
+import type {
+  ClusterSnapshot,
+  DrainInProgress,
+  FleetState,
+  LaunchBackoff,
+  ManagedInstance,
+  Plan,
 } from '../events/index.js';
-import {
-  type ControlBase,
-  ControlMetrics,
-  emitAll,
-  type Invocation,
-  inFlightRecord,
-  SECONDS_PER_DAY,
-} from './common.js';
+import { type ControlBase, ControlMetrics, emitAll, type Invocation, SECONDS_PER_DAY } from './common.js';
 import type { ReconcileInput } from './inputs.js';
 import { applyPause } from './pause.js';
 
@@ -86,20 +76,6 @@ export type ReconcileResult =
     }
   | { outcome: 'duplicate'; decisionId: string };
 
-/** The deterministic trigger string of an input (→ decision id). */
-export function triggerOf(input: ReconcileInput): string {
-  switch (input.kind) {
-    case 'snapshot':
-      return `snapshot:${input.snapshot.seq}`;
-    case 'tick':
-      return `tick:${input.tick.id}`;
-    case 'ec2-state':
-      return `ec2:${input.instanceId}:${input.state}:${input.time}`;
-    case 'requested':
-      return `interruption:${input.request.instanceId}:${input.request.requestedAt}`;
-  }
-}
-
 /**
  * When a snapshot was received (I12, I8): EventBridge's receive time from the envelope — the
  * agent does not set it, so it is AWS's clock and includes any wait in transit (a snapshot
@@ -109,11 +85,6 @@ export function triggerOf(input: ReconcileInput): string {
 export function receivedAtOf(input: Extract<ReconcileInput, { kind: 'snapshot' }>, now: Date): Date {
   const bus = Date.parse(input.busTime);
   return Number.isFinite(bus) && bus < now.getTime() ? new Date(bus) : now;
-}
-
-function triggerKind(input: ReconcileInput): string {
-  if (input.kind === 'requested') return 'interruption';
-  return input.kind === 'ec2-state' ? 'ec2-state-change' : input.kind;
 }
 
 /** Run one reconcile for a parsed input. Throws only on port failures (Lambda retries). */
@@ -411,99 +382,6 @@ async function recordBeforeEmit(plan: Plan, deps: ReconcileDeps, decidedAt: Date
       ...(d.disruption ? { disruption: d.disruption } : {}),
     });
   }
-}
-
-/** In-flight records of a plan's launches (capacity from the moment of the decision). */
-export function inFlightOf(plan: Plan, decidedAt: Date, ttlSeconds: number): InFlightLaunch[] {
-  return plan.launches.map((l) => inFlightRecord(plan.decisionId, l, decidedAt, ttlSeconds));
-}
-
-/** The bus entries of a plan: launches, drains, terminations, node deletions, then the summary. */
-export function entriesOf(plan: Plan, trigger: string, now: Date): BusEntry[] {
-  const src = Sources.reconcile;
-  const at = now.toISOString();
-  const base = { schemaVersion: SCHEMA_VERSION, cluster: plan.cluster };
-  const entries: BusEntry[] = [];
-  for (const launch of plan.launches) {
-    entries.push({
-      source: src,
-      detailType: DetailTypes.scaleOutRequested,
-      // The decision time, also on a replay: launch refuses requests older than their
-      // in-flight record, and the record's expiry derives from the same instant.
-      detail: { ...base, decisionId: plan.decisionId, launch, requestedAt: plan.decidedAt },
-    });
-  }
-  for (const d of plan.drains) {
-    entries.push({
-      source: src,
-      detailType: DetailTypes.drainNode,
-      detail: {
-        ...base,
-        decisionId: plan.decisionId,
-        nodeName: d.nodeName,
-        instanceId: d.instanceId,
-        reason: d.reason,
-        deadline: d.deadline,
-        ...(d.disruption ? { disruption: d.disruption } : {}),
-      },
-    });
-  }
-  for (const t of plan.terminations) {
-    entries.push({
-      source: src,
-      detailType: DetailTypes.terminateRequested,
-      detail: {
-        ...base,
-        decisionId: plan.decisionId,
-        instanceId: t.instanceId,
-        ...(t.nodeName ? { nodeName: t.nodeName } : {}),
-        reason: t.reason,
-        requestedAt: at,
-      },
-    });
-  }
-  for (const n of plan.nodeDeletions) {
-    entries.push({
-      source: src,
-      detailType: DetailTypes.deleteNode,
-      detail: { ...base, nodeName: n.nodeName, reason: n.reason },
-    });
-  }
-  const acts = entries.length > 0;
-  // Pods the decision did not launch for (held, unhelpable, expendable, fitting elsewhere): their answers become pod Events.
-  const answers = (plan.podAnswers ?? []).filter((a) => a.kind !== 'launched-for');
-  if (acts || plan.unhelpable.length > 0 || answers.length > 0) {
-    entries.push({
-      source: src,
-      detailType: DetailTypes.decisionRecorded,
-      detail: {
-        ...base,
-        decisionId: plan.decisionId,
-        decidedAt: plan.decidedAt,
-        trigger,
-        snapshotSeq: plan.snapshotSeq,
-        launches: plan.launches.reduce((a, l) => a + l.count, 0),
-        drains: plan.drains.length,
-        terminations: plan.terminations.length,
-        unhelpablePods: plan.unhelpable.reduce((a, u) => a + u.count, 0),
-        // Bounded so the entry stays far below the 256 KB PutEvents limit.
-        explanations: plan.explanations
-          .filter((e) => e.kind !== 'noop')
-          .slice(0, 50)
-          .map((e) => ({ ...e, message: e.message.slice(0, 500) })),
-        ...(answers.length > 0
-          ? {
-              podAnswers: answers.slice(0, 100).map((a) => ({
-                ...a,
-                message: a.message.slice(0, 300),
-                examplePods: a.examplePods.slice(0, 1),
-              })),
-            }
-          : {}),
-      },
-    });
-  }
-  return entries;
 }
 
 function observe(

@@ -34,6 +34,7 @@ import type {
   TerminateResult,
 } from '../core/ports.js';
 import { DeviceRegistryError, ForeignInstanceError } from '../core/ports.js';
+import { TERMINATE_AFTER } from '../core/terminate.js';
 import {
   type DeleteNode,
   DetailTypes,
@@ -58,9 +59,6 @@ export interface TerminateDeps extends ControlBase {
   bus: BusPort;
   state: Pick<StatePort, 'clearDrain' | 'markEventSeen' | 'listDrains'>;
 }
-
-/** NodeDrained outcomes after which the instance is terminated at once. */
-const TERMINATE_AFTER: ReadonlySet<string> = new Set(['drained', 'timed-out', 'not-found']);
 
 /** How long a handled event id is remembered (EventBridge retries terminate for up to 6 h). */
 export const TERMINATE_DEDUP_SECONDS = SECONDS_PER_DAY;

@@ -26,7 +26,8 @@ import { launchSpec } from '../../../lambdas/launch.js';
 import { reconcileSpec } from '../../../lambdas/reconcile.js';
 import { type ControlDeps, type HandlerSpec, makeHandler, readEnv } from '../../../lambdas/runtime.js';
 import { terminateSpec } from '../../../lambdas/terminate.js';
-import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
+import { ControlMetrics } from '../../../lib/control/common.js';
+import { inFlightRecord } from '../../../lib/core/decision-events.js';
 import { DetailTypes, type PlannedLaunch, SCHEMA_VERSION, Sources } from '../../../lib/events/index.js';
 import { systemClock } from '../../../lib/system/clock.js';
 import {

@@ -5,9 +5,10 @@
  * (no RunInstances) or the tailnet (no key minted).
  */
 import { describe, expect, it } from 'vitest';
-import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
+import { ControlMetrics } from '../../../lib/control/common.js';
 import { parseLaunchEvent } from '../../../lib/control/inputs.js';
 import { type LaunchResult, launch } from '../../../lib/control/launch.js';
+import { inFlightRecord } from '../../../lib/core/decision-events.js';
 import { checkScaleOutRequest } from '../../../lib/core/launch-guard.js';
 import {
   DetailTypes,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ControlMetrics, inFlightRecord } from '../../../lib/control/common.js';
+import { ControlMetrics } from '../../../lib/control/common.js';
 import { parseLaunchEvent } from '../../../lib/control/inputs.js';
 import { LaunchRetryError, launch } from '../../../lib/control/launch.js';
+import { inFlightRecord } from '../../../lib/core/decision-events.js';
 import { SecretNotSetError } from '../../../lib/core/ports.js';
 import {
   DetailTypes,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ControlMetrics, EmitFailedError } from '../../../lib/control/common.js';
 import { parseReconcileEvent } from '../../../lib/control/inputs.js';
-import { entriesOf, reconcile, triggerOf } from '../../../lib/control/reconcile.js';
+import { reconcile } from '../../../lib/control/reconcile.js';
+import { entriesOf, triggerOf } from '../../../lib/core/decision-events.js';
 import { decisionIdFor } from '../../../lib/core/ids.js';
 import {
   DecisionRecorded,
