@@ -46,11 +46,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EventBridgeBus } from '../lib/aws/bus.js';
 import { Ec2QueryApi } from '../lib/aws/ec2-query.js';
 import { type Ec2Api, Ec2Fleet } from '../lib/aws/fleet.js';
+import { type IdentityTokenPort, StsIdentityTokens } from '../lib/aws/identity-token.js';
 import { awsErrorCode, errorMessage } from '../lib/aws/logger.js';
 import type { SubnetChoice } from '../lib/aws/offerings.js';
 import { SecretsManagerSecrets } from '../lib/aws/secrets.js';
@@ -71,7 +73,8 @@ import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../l
 import type { Config } from '../lib/events/config.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
-import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
+import { TAILSCALE_IDENTITY_TOKEN_SECONDS, tailscaleAudience } from '../lib/events/tailscale-federation.js';
+import { TailscaleClient, type TailscaleFederation, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
 
@@ -95,6 +98,7 @@ export interface RuntimeEnv {
   eventBusName: string;
   tableName: string;
   commandQueueUrl: string;
+  /** Empty with `tailscale.auth: federated` (no OAuth client is stored then). */
   tailscaleOAuthSecretArn: string;
   k3sJoinTokenSecretArn: string;
   /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
@@ -185,8 +189,8 @@ export interface CreateDepsOptions {
   clock?: Clock;
   sleep?: Sleep;
   fetch?: typeof fetch;
-  /** Replace individual ports (e.g. an in-memory fake). */
-  ports?: Partial<ControlPorts>;
+  /** Replace individual ports (e.g. an in-memory fake; `identityTokens` stands in for STS). */
+  ports?: Partial<ControlPorts> & { identityTokens?: IdentityTokenPort };
   /**
    * Use these clients instead of building them (tests inject errors with SDK middleware:
    * pass `sdkEc2Api(ec2Client)` from lib/aws/ec2-sdk.ts). By default EC2 is reached with
@@ -343,6 +347,32 @@ function ec2QueryApi(region: string, clientConfig: object | undefined): Ec2Query
 }
 
 /** Build the deps from a validated environment. Nothing touches the network until a port is used. */
+/**
+ * `tailscale.auth: federated`: the Tailscale client exchanges a fresh STS identity token for
+ * its audience instead of reading the OAuth client secret.
+ */
+function tailscaleFederation(
+  env: RuntimeEnv,
+  identityTokens: () => IdentityTokenPort,
+): { federation?: TailscaleFederation } {
+  const clientId = env.config.tailscale.federatedClientId;
+  if (env.config.tailscale.auth !== 'federated' || !clientId) return {};
+  const port = lazy(identityTokens);
+  return {
+    federation: {
+      clientId,
+      identityToken: async () =>
+        (
+          await port().getWebIdentityToken({
+            audience: tailscaleAudience(clientId),
+            durationSeconds: TAILSCALE_IDENTITY_TOKEN_SECONDS,
+            signingAlgorithm: 'ES384',
+          })
+        ).token,
+    },
+  };
+}
+
 export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
   const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
   const clock = opts.clock ?? (() => new Date());
@@ -400,6 +430,10 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
       new TailscaleClient({
         // Read lazily on the first Tailscale call; the client caches the token, SecretsPort the secret.
         credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
+        ...tailscaleFederation(
+          env,
+          () => opts.ports?.identityTokens ?? new StsIdentityTokens(new STSClient(cc)),
+        ),
         baseUrl: env.tailscaleApiUrl,
         tailnet: env.config.tailscale.tailnet,
         fetch: opts.fetch,

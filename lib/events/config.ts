@@ -144,6 +144,22 @@ const TailscaleSection = z.strictObject({
     .min(60)
     .default(600)
     .describe('A tagged device offline this long with no live instance is deleted by the janitor.'),
+  auth: z
+    .enum(['oauth-client', 'federated'])
+    .default('oauth-client')
+    .describe(
+      'How the Lambdas authenticate to the Tailscale API: oauth-client = the client secret stored in Secrets Manager; federated = workload identity federation (AWS STS identity token exchanged at Tailscale, no stored secret; needs federatedClientId and outbound identity federation enabled on the account).',
+    ),
+  federatedClientId: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9]{4,64}$/,
+      'expected the client id of a Tailscale federated identity (letters and digits)',
+    )
+    .optional()
+    .describe(
+      'Client id of the Tailscale federated identity (admin console → Trust credentials), with tailscale.auth federated.',
+    ),
 });
 
 /** Node labels the kubelet of a cloud node sets on itself: Kubernetes key and value syntax. */
@@ -501,6 +517,14 @@ export const Config = z
     launch: LaunchSection.default(LaunchSection.parse({})),
   })
   .superRefine((c, ctx) => {
+    if (c.tailscale.auth === 'federated' && !c.tailscale.federatedClientId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tailscale', 'federatedClientId'],
+        message:
+          'tailscale.auth is federated: set federatedClientId to the client id of your Tailscale federated identity (docs/security.md)',
+      });
+    }
     c.schedules.forEach((s, i) => {
       if (s.maxNodes > c.limits.maxNodes) {
         ctx.addIssue({

@@ -650,24 +650,39 @@ export async function runDoctorChecks(
     for (const note of d.notes)
       checks.push(warn('stack:outputs', note, 'run npx cdk deploy to update the stack'));
     let credentials: { clientId: string; clientSecret: string } | undefined;
-    const ts = await guarded('secret.tailscale-oauth', async () => {
-      const r = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
-      credentials = r.credentials;
-      return [r.result];
-    });
+    const federated = config.tailscale.auth === 'federated';
+    const ts = federated
+      ? [
+          skip(
+            'secret.tailscale-oauth',
+            `tailscale.auth is federated: no OAuth client is stored; the Lambdas exchange an STS identity token for federated identity ${config.tailscale.federatedClientId}`,
+          ),
+        ]
+      : await guarded('secret.tailscale-oauth', async () => {
+          const r = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
+          credentials = r.credentials;
+          return [r.result];
+        });
     checks.push(...ts);
     checks.push(
       ...(await guarded(JOIN_TOKEN_CHECK_ID, () => joinCredentialChecks(clients, config, d, env.clock()))),
     );
     checks.push(
       ...(await guarded('tailscale.oauth', () =>
-        tailscaleChecks(
-          env,
-          config,
-          credentials,
-          opts.podCidr,
-          d.tailscaleOAuthSecretArn ?? '<TailscaleOAuthSecretArn>',
-        ),
+        federated
+          ? Promise.resolve([
+              skip(
+                'tailscale.oauth',
+                'tailscale.auth is federated: only the Lambda roles can exchange a token (the federated identity trusts their role ARNs), so doctor cannot probe the API from here',
+              ),
+            ])
+          : tailscaleChecks(
+              env,
+              config,
+              credentials,
+              opts.podCidr,
+              d.tailscaleOAuthSecretArn ?? '<TailscaleOAuthSecretArn>',
+            ),
       )),
     );
     checks.push(...(await guarded('ami', () => amiChecks(clients, config, region))));

@@ -37,9 +37,27 @@ export const TailscaleOAuthSecret = z.object({
   clientSecret: z.string().min(1),
 });
 
+/**
+ * Workload identity federation (`tailscale.auth: federated`): the client exchanges a fresh
+ * signed identity token (AWS STS GetWebIdentityToken, audience `api.tailscale.com/<clientId>`)
+ * at `POST /api/v2/oauth/token-exchange` (form `client_id`, `jwt`) for an API token, instead of
+ * presenting a stored client secret (tailscale.com/kb/1581).
+ */
+export interface TailscaleFederation {
+  /** The federated identity's client id (admin console → Trust credentials). */
+  clientId: string;
+  /** A fresh identity token (JWT) for the audience `api.tailscale.com/<clientId>`. */
+  identityToken: () => Promise<string>;
+}
+
 export interface TailscaleClientProps {
-  /** OAuth client credentials, or a function that reads them (e.g. from SecretsPort). */
-  credentials: TailscaleCredentials | (() => Promise<TailscaleCredentials>);
+  /**
+   * OAuth client credentials, or a function that reads them (e.g. from SecretsPort). Ignored
+   * when {@link TailscaleClientProps.federation} is set.
+   */
+  credentials: TailscaleCredentials | (() => Promise<TailscaleCredentials>) | undefined;
+  /** Use workload identity federation instead of the OAuth client. @default - OAuth client */
+  federation?: TailscaleFederation;
   /** @default 'https://api.tailscale.com' */
   baseUrl?: string;
   /** Tailnet name; `-` is the credential's own tailnet. @default '-' */
@@ -351,25 +369,40 @@ export class TailscaleClient implements DeviceRegistryPort {
   }
 
   private async fetchToken(): Promise<string> {
-    const creds =
-      typeof this.props.credentials === 'function' ? await this.props.credentials() : this.props.credentials;
-    this.secrets.add(creds.clientSecret);
-    const op = 'POST /api/v2/oauth/token';
+    const federation = this.props.federation;
+    let path: string;
+    let form: string;
+    if (federation) {
+      const jwt = await federation.identityToken();
+      this.secrets.add(jwt);
+      path = '/api/v2/oauth/token-exchange';
+      form = new URLSearchParams({ client_id: federation.clientId, jwt }).toString();
+    } else {
+      const c = this.props.credentials;
+      if (!c)
+        throw new TailscaleAuthError('no Tailscale credentials: set an OAuth client or a federation', 0);
+      const creds = typeof c === 'function' ? await c() : c;
+      this.secrets.add(creds.clientSecret);
+      path = '/api/v2/oauth/token';
+      form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+      }).toString();
+    }
+    const op = `POST ${path}`;
     const startMs = this.clock().getTime();
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: creds.clientId,
-      client_secret: creds.clientSecret,
-    }).toString();
     for (let attempt = 1; ; attempt++) {
-      const raw = await this.send(op, 'POST', '/api/v2/oauth/token', {
+      const raw = await this.send(op, 'POST', path, {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form,
       });
       if (raw.status === 400 || raw.status === 401 || raw.status === 403) {
         const msg = this.serverMessage(raw.text);
         throw new TailscaleAuthError(
-          `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
+          federation
+            ? `tailscale token exchange for federated identity ${federation.clientId} was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}; check the federated identity's issuer (your account's outbound federation issuer URL), subject (the Lambda role ARN) and audience api.tailscale.com/${federation.clientId}`
+            : `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
           raw.status,
         );
       }

@@ -264,6 +264,59 @@ describe('state table', () => {
   });
 });
 
+describe('tailscale.auth federated (workload identity federation)', () => {
+  let fed: Synthesized;
+  beforeAll(() => {
+    const input = exampleConfigInput();
+    input.tailscale = { ...input.tailscale, auth: 'federated', federatedClientId: 'kFed3rat3dCNTRL' };
+    fed = synthStack(input);
+  });
+  const role = (name: string) =>
+    logicalId(fed.template, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`);
+
+  it('stores no Tailscale OAuth secret, sets no variable for it and outputs none', () => {
+    const names = Object.values(fed.template.findResources('AWS::SecretsManager::Secret')).map(
+      (r) => (r.Properties as { Name: string }).Name,
+    );
+    expect(names.some((n) => n.includes('tailscale'))).toBe(false);
+    expect(JSON.stringify(fed.template.findResources('AWS::Lambda::Function'))).not.toContain(
+      'TAILSCALE_OAUTH_SECRET_ARN',
+    );
+    expect(Object.keys((fed.template.toJSON() as { Outputs: object }).Outputs)).not.toContain(
+      'TailscaleOAuthSecretArn',
+    );
+  });
+
+  it("lets launch, terminate and janitor get an STS identity token for Tailscale's audience only, at most 300 s", () => {
+    for (const name of ['launch', 'terminate', 'janitor']) {
+      const st = statementsOf(fed.template, role(name)).filter((x) => x.Action === 'sts:GetWebIdentityToken');
+      expect(st).toEqual([
+        expect.objectContaining({
+          Resource: '*',
+          Condition: {
+            'ForAllValues:StringEquals': { 'sts:IdentityTokenAudience': 'api.tailscale.com/kFed3rat3dCNTRL' },
+            NumericLessThanEquals: { 'sts:DurationSeconds': 300 },
+          },
+        }),
+      ]);
+      // and no secret but the K3s join token (launch) is readable
+      const reads = JSON.stringify(
+        statementsOf(fed.template, role(name)).filter((x) =>
+          JSON.stringify(x.Action).includes('GetSecretValue'),
+        ),
+      );
+      expect(reads).not.toContain('TailscaleOAuth');
+    }
+    for (const name of ['reconcile', 'interruption'])
+      expect(JSON.stringify(statementsOf(fed.template, role(name)))).not.toContain('sts:');
+  });
+
+  it('grants no STS identity token in oauth-client mode (the default)', () => {
+    for (const name of ['launch', 'terminate', 'janitor', 'reconcile', 'interruption'])
+      expect(JSON.stringify(statementsOf(s.template, fnRole(name)))).not.toContain('sts:GetWebIdentityToken');
+  });
+});
+
 describe('secrets', () => {
   const names = (t: Pick<Synthesized, 'template'>) =>
     Object.values(t.template.findResources('AWS::SecretsManager::Secret'))
