@@ -156,9 +156,8 @@ export class K3sBurstStack extends Stack {
       EVENT_BUS_NAME: this.bus.eventBusName,
       TABLE_NAME: this.state.table.tableName,
       COMMAND_QUEUE_URL: this.commands.queue.queueUrl,
-      ...(this.secrets.tailscaleOAuth
-        ? { TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth.secretArn }
-        : {}),
+      // Empty with tailscale.auth federated: no OAuth client is stored.
+      TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth?.secretArn ?? '',
       K3S_JOIN_TOKEN_SECRET_ARN: this.secrets.k3sJoinToken.secretArn,
       LAUNCH_TEMPLATE_ID: this.nodes.launchTemplate.launchTemplateId ?? '',
       SUBNET_IDS: this.network.subnets.map((s) => s.subnetId).join(','),
