@@ -69,12 +69,23 @@ import {
   rejectEvent,
 } from '../lib/control/common.js';
 import type { Parsed } from '../lib/control/inputs.js';
-import type { Clock, FleetPort, LaunchOneRequest, PortLogger, Sleep } from '../lib/core/ports.js';
+import type {
+  Clock,
+  FleetPort,
+  LaunchOneRequest,
+  PortLogger,
+  SecretsPort,
+  Sleep,
+} from '../lib/core/ports.js';
 import type { Config } from '../lib/events/config.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
-import { TAILSCALE_IDENTITY_TOKEN_SECONDS, tailscaleAudience } from '../lib/events/tailscale-federation.js';
-import { TailscaleClient, type TailscaleFederation, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
+import {
+  TAILSCALE_IDENTITY_TOKEN_SECONDS,
+  tailscaleAudience,
+  tailscaleAuthProblems,
+} from '../lib/events/tailscale-federation.js';
+import { TailscaleClient, type TailscaleClientProps, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
 
@@ -141,6 +152,18 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
+  }
+  // Deploy-only rule (synth refuses it too): federated mode needs its client id. Never a silent
+  // fallback to the OAuth client.
+  const authProblem = tailscaleAuthProblems(config)[0];
+  if (authProblem) {
+    throw new RuntimeConfigError('CONFIG_JSON', `${authProblem.path}: ${authProblem.message}`);
+  }
+  if (config.tailscale.auth === 'oauth-client' && !v.TAILSCALE_OAUTH_SECRET_ARN) {
+    throw new RuntimeConfigError(
+      'TAILSCALE_OAUTH_SECRET_ARN',
+      'is required with tailscale.auth "oauth-client" (the stack sets it in that mode)',
+    );
   }
   if (config.cluster.name !== v.CLUSTER_NAME) {
     throw new RuntimeConfigError(
@@ -346,19 +369,25 @@ function ec2QueryApi(region: string, clientConfig: object | undefined): Ec2Query
   });
 }
 
-/** Build the deps from a validated environment. Nothing touches the network until a port is used. */
 /**
- * `tailscale.auth: federated`: the Tailscale client exchanges a fresh STS identity token for
- * its audience instead of reading the OAuth client secret.
+ * How the Tailscale client authenticates. `federated` (the default): it exchanges a fresh STS
+ * identity token for Tailscale's audience (one per API token, not per call) and never reads a
+ * secret; `oauth-client`: it reads the OAuth client secret. No fallback from one to the other.
  */
-function tailscaleFederation(
+function tailscaleAuth(
   env: RuntimeEnv,
+  secrets: () => SecretsPort,
   identityTokens: () => IdentityTokenPort,
-): { federation?: TailscaleFederation } {
+): Pick<TailscaleClientProps, 'credentials' | 'federation'> {
   const clientId = env.config.tailscale.federatedClientId;
-  if (env.config.tailscale.auth !== 'federated' || !clientId) return {};
+  if (env.config.tailscale.auth === 'oauth-client' || !clientId) {
+    return {
+      credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
+    };
+  }
   const port = lazy(identityTokens);
   return {
+    credentials: undefined,
     federation: {
       clientId,
       identityToken: async () =>
@@ -373,6 +402,7 @@ function tailscaleFederation(
   };
 }
 
+/** Build the deps from a validated environment. Nothing touches the network until a port is used. */
 export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
   const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
   const clock = opts.clock ?? (() => new Date());
@@ -428,10 +458,11 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
     () =>
       opts.ports?.devices ??
       new TailscaleClient({
-        // Read lazily on the first Tailscale call; the client caches the token, SecretsPort the secret.
-        credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
-        ...tailscaleFederation(
+        // Read lazily on the first Tailscale call; the client caches the API token (for its
+        // lifetime minus a margin, across warm invocations), SecretsPort the OAuth secret.
+        ...tailscaleAuth(
           env,
+          secrets,
           () => opts.ports?.identityTokens ?? new StsIdentityTokens(new STSClient(cc)),
         ),
         baseUrl: env.tailscaleApiUrl,

@@ -29,28 +29,43 @@ export interface IdentityToken {
 /**
  * Contract: returns a JWT whose `aud` is the requested audience and whose lifetime is the
  * requested duration; throws {@link IdentityTokenError} (with AWS's error code) when STS
- * refuses, e.g. `OutboundWebIdentityFederationDisabledException`.
+ * refuses, e.g. `OutboundWebIdentityFederationDisabledException` (not retryable) or
+ * `Throttling` (retryable).
  */
 export interface IdentityTokenPort {
   getWebIdentityToken(req: IdentityTokenRequest): Promise<IdentityToken>;
 }
 
-/** STS refused to issue a token; `code` is AWS's error code. Never carries a token. */
+/** What an operator does about an STS error code; undefined when retrying is the answer. */
+function fixFor(code: string): string | undefined {
+  if (code === 'OutboundWebIdentityFederationDisabledException')
+    return 'enable it once per account: aws iam enable-outbound-web-identity-federation, then put the printed issuer URL in the Tailscale federated identity (docs/deploy.md, step 2)';
+  if (code === 'AccessDenied' || code === 'AccessDeniedException')
+    return "the function's role may call sts:GetWebIdentityToken only for the audience api.tailscale.com/<tailscale.federatedClientId> and at most 300 s: redeploy the stack after changing tailscale.federatedClientId";
+  if (code === 'SessionDurationEscalationException')
+    return 'the requested token lifetime outlives the role session: this is a bug, report it';
+  return undefined;
+}
+
+/** STS error codes (and network failures) that clear on their own: retried by the caller. */
+const TRANSIENT =
+  /^(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequestsException|ServiceUnavailable|ServiceUnavailableException|InternalFailure|InternalError|InternalServerError|RequestTimeout|RequestTimeoutException|TimeoutError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
+
+/**
+ * STS refused to issue a token; `code` is AWS's error code, `retryable` whether it is transient
+ * (throttling, 5xx, network) rather than a setting an operator must fix. Never carries a token.
+ */
 export class IdentityTokenError extends Error {
+  readonly retryable: boolean;
   constructor(
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(
-      `STS GetWebIdentityToken failed (${code}): ${message}${
-        /Disabled/i.test(code)
-          ? '; enable it once per account: aws iam enable-outbound-web-identity-federation (docs/security.md)'
-          : ''
-      }`,
-      options,
-    );
+    const fix = fixFor(code);
+    super(`STS GetWebIdentityToken failed (${code}): ${message}${fix ? `; ${fix}` : ''}`, options);
     this.name = 'IdentityTokenError';
+    this.retryable = TRANSIENT.test(code);
   }
 }
 

@@ -132,7 +132,11 @@ const K3sSection = z.strictObject({
 });
 
 const TailscaleSection = z.strictObject({
-  tailnet: z.string().min(1).default('-').describe('Tailnet name; "-" is the OAuth client\'s own tailnet.'),
+  tailnet: z
+    .string()
+    .min(1)
+    .default('-')
+    .describe('Tailnet name; "-" is the tailnet of the federated identity (or OAuth client).'),
   tags: z
     .array(z.string().regex(/^tag:[a-zA-Z0-9-]+$/, 'expected a Tailscale tag such as "tag:k3s-burst"'))
     .min(1)
@@ -145,10 +149,10 @@ const TailscaleSection = z.strictObject({
     .default(600)
     .describe('A tagged device offline this long with no live instance is deleted by the janitor.'),
   auth: z
-    .enum(['oauth-client', 'federated'])
-    .default('oauth-client')
+    .enum(['federated', 'oauth-client'])
+    .default('federated')
     .describe(
-      'How the Lambdas authenticate to the Tailscale API: oauth-client = the client secret stored in Secrets Manager; federated = workload identity federation (AWS STS identity token exchanged at Tailscale, no stored secret; needs federatedClientId and outbound identity federation enabled on the account).',
+      'How the Lambdas authenticate to the Tailscale API: federated (the default) = workload identity federation, an AWS STS identity token exchanged at Tailscale for a short-lived API token, no stored secret (needs federatedClientId to deploy, and outbound identity federation enabled on the account); oauth-client = the OAuth client secret stored in Secrets Manager (fallback).',
     ),
   federatedClientId: z
     .string()
@@ -158,7 +162,7 @@ const TailscaleSection = z.strictObject({
     )
     .optional()
     .describe(
-      'Client id of the Tailscale federated identity (admin console → Trust credentials), with tailscale.auth federated.',
+      'Client id of the Tailscale federated identity (admin console → Settings → Trust credentials) the Lambdas exchange their STS token with. Required to deploy with tailscale.auth federated (plan and simulate do not need it).',
     ),
 });
 
@@ -517,14 +521,6 @@ export const Config = z
     launch: LaunchSection.default(LaunchSection.parse({})),
   })
   .superRefine((c, ctx) => {
-    if (c.tailscale.auth === 'federated' && !c.tailscale.federatedClientId) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tailscale', 'federatedClientId'],
-        message:
-          'tailscale.auth is federated: set federatedClientId to the client id of your Tailscale federated identity (docs/security.md)',
-      });
-    }
     c.schedules.forEach((s, i) => {
       if (s.maxNodes > c.limits.maxNodes) {
         ctx.addIssue({

@@ -373,7 +373,7 @@ export class TailscaleClient implements DeviceRegistryPort {
     let path: string;
     let form: string;
     if (federation) {
-      const jwt = await federation.identityToken();
+      const jwt = await this.identityToken(federation);
       this.secrets.add(jwt);
       path = '/api/v2/oauth/token-exchange';
       form = new URLSearchParams({ client_id: federation.clientId, jwt }).toString();
@@ -399,12 +399,16 @@ export class TailscaleClient implements DeviceRegistryPort {
       });
       if (raw.status === 400 || raw.status === 401 || raw.status === 403) {
         const msg = this.serverMessage(raw.text);
-        throw new TailscaleAuthError(
-          federation
-            ? `tailscale token exchange for federated identity ${federation.clientId} was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}; check the federated identity's issuer (your account's outbound federation issuer URL), subject (the Lambda role ARN) and audience api.tailscale.com/${federation.clientId}`
-            : `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
-          raw.status,
-        );
+        throw federation
+          ? new TailscaleAuthError(
+              `tailscale token exchange for federated identity ${federation.clientId} was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
+              raw.status,
+              { fix: federationFix(federation.clientId) },
+            )
+          : new TailscaleAuthError(
+              `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
+              raw.status,
+            );
       }
       const outcome = this.classify(op, raw);
       if (outcome.ok) {
@@ -419,6 +423,38 @@ export class TailscaleClient implements DeviceRegistryPort {
         return parsed.data.access_token;
       }
       await this.maybeWait(op, outcome, attempt, startMs);
+    }
+  }
+
+  /**
+   * A fresh identity token for the exchange. An STS failure becomes a DeviceRegistryError the
+   * use-cases already classify: transient (throttling, 5xx, network) → `unavailable`, retried;
+   * anything else (federation disabled in the account, access denied) → `auth`, not retried.
+   */
+  private async identityToken(federation: TailscaleFederation): Promise<string> {
+    try {
+      return await federation.identityToken();
+    } catch (err) {
+      const message = this.scrub(err instanceof Error ? err.message : String(err)).slice(0, 400);
+      const retryable = (err as { retryable?: unknown } | undefined)?.retryable === true;
+      this.log.warn('no identity token for the Tailscale token exchange', { retryable, message });
+      if (retryable) {
+        throw new TailscaleUnavailableError(
+          `identity token for the Tailscale token exchange: ${message}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw new TailscaleAuthError(
+        `no identity token for the Tailscale token exchange: ${message}`,
+        undefined,
+        {
+          cause: err,
+          fix: federationFix(federation.clientId),
+        },
+      );
     }
   }
 
@@ -437,6 +473,16 @@ export class TailscaleClient implements DeviceRegistryPort {
     for (const s of this.secrets) if (s) out = out.split(s).join('<redacted>');
     return out.replace(KEY_PATTERN, 'tskey-<redacted>');
   }
+}
+
+/** What to check when workload identity federation fails (tailscale.auth federated). */
+export function federationFix(clientId: string): string {
+  return (
+    `Check the Tailscale federated identity ${clientId} (admin console → Settings → Trust credentials): its issuer must be ` +
+    "this AWS account's outbound identity federation issuer URL (aws iam get-outbound-web-identity-federation-info), " +
+    'its subject the launch/terminate/janitor Lambda role ARNs (a trailing * matches all), with the scopes auth_keys and ' +
+    `devices:core and the node tags; the STS token's audience is api.tailscale.com/${clientId}. Run npx k3s-burst doctor`
+  );
 }
 
 function parseJson(text: string): unknown {
