@@ -11,6 +11,15 @@ export function tailscaleAudience(federatedClientId: string): string {
   return `api.tailscale.com/${federatedClientId}`;
 }
 
+/**
+ * The `sub` pattern the Tailscale federated identity must trust: the ARNs of the function roles
+ * (the stack names each `k3s-burst-<cluster>-<function>`; only launch, terminate and janitor may
+ * get a token for Tailscale's audience). A trailing `*` matches any ending in Tailscale's subject.
+ */
+export function tailscaleFederatedSubject(accountId: string, cluster: string, partition = 'aws'): string {
+  return `arn:${partition}:iam::${accountId}:role/k3s-burst-${cluster}-*`;
+}
+
 /** Lifetime the Lambdas ask of STS for the identity token; IAM allows no longer. */
 export const TAILSCALE_IDENTITY_TOKEN_SECONDS = 300;
 

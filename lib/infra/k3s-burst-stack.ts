@@ -1,4 +1,5 @@
 import {
+  Aws,
   Tags as CdkTags,
   type CfnElement,
   CfnOutput,
@@ -19,6 +20,7 @@ import {
   TAILSCALE_IDENTITY_TOKEN_SECONDS,
   Tags,
   tailscaleAudience,
+  tailscaleFederatedSubject,
 } from '../events/index.js';
 import type { LambdaEnvInput } from '../events/lambda-env.js';
 import { AgentIdentity } from './agent-identity.js';
@@ -219,6 +221,12 @@ export class K3sBurstStack extends Stack {
     new CfnOutput(this, 'CommandQueueUrl', { value: this.commands.queue.queueUrl });
     if (this.secrets.tailscaleOAuth)
       new CfnOutput(this, 'TailscaleOAuthSecretArn', { value: this.secrets.tailscaleOAuth.secretArn });
+    else
+      new CfnOutput(this, 'TailscaleFederatedSubject', {
+        description:
+          'tailscale.auth federated: the subject the Tailscale federated identity trusts (docs/deploy.md)',
+        value: tailscaleFederatedSubject(Aws.ACCOUNT_ID, cluster, Aws.PARTITION),
+      });
     if (this.secrets.k3sAgentToken)
       new CfnOutput(this, 'K3sAgentTokenSecretArn', { value: this.secrets.k3sAgentToken.secretArn });
     if (this.secrets.k3sBootstrapToken)

@@ -15,7 +15,12 @@ import {
   StsIdentityTokens,
   tailscaleAudience,
 } from '../../../lib/aws/identity-token.js';
-import { TailscaleAuthError, TailscaleClient } from '../../../lib/tailscale/index.js';
+import {
+  TailscaleAuthError,
+  TailscaleClient,
+  TailscaleUnavailableError,
+  TOKEN_REFRESH_MARGIN_MS,
+} from '../../../lib/tailscale/index.js';
 import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
 import { FakeIdentityTokenIssuer } from '../../support/fakes/identity-token.js';
 
@@ -200,4 +205,124 @@ describe('TailscaleClient with workload identity federation against the fake Tai
       expect(ts.keys).toHaveLength(0);
     },
   );
+});
+
+describe('TailscaleClient federation: one STS token per API token, STS errors classified', () => {
+  let ts: FakeTailscale;
+  let sts: FakeIdentityTokenIssuer;
+  let nowMs: number;
+  let logs: string[];
+
+  beforeEach(async () => {
+    nowMs = Date.parse('2026-12-07T03:00:00Z');
+    sts = new FakeIdentityTokenIssuer({ subject: ROLE, now: () => new Date(nowMs) });
+    ts = await startFakeTailscale({
+      now: () => new Date(nowMs),
+      tokenTtlSeconds: 3600,
+      federated: [
+        {
+          clientId: CLIENT_ID,
+          issuer: sts.issuer,
+          publicKey: sts.publicKey,
+          subject: ROLE,
+          tags: ['tag:k3s-burst'],
+        },
+      ],
+    });
+    logs = [];
+  });
+  afterEach(async () => {
+    await ts.stop();
+  });
+
+  const client = () =>
+    new TailscaleClient({
+      baseUrl: ts.url,
+      credentials: undefined,
+      federation: {
+        clientId: CLIENT_ID,
+        identityToken: async () =>
+          (
+            await sts.getWebIdentityToken({
+              audience: tailscaleAudience(CLIENT_ID),
+              durationSeconds: 300,
+              signingAlgorithm: 'ES384',
+            })
+          ).token,
+      },
+      clock: () => new Date(nowMs),
+      sleep: async () => {},
+      logger: {
+        debug: (m, a) => logs.push(`${m} ${JSON.stringify(a ?? {})}`),
+        info: (m, a) => logs.push(`${m} ${JSON.stringify(a ?? {})}`),
+        warn: (m, a) => logs.push(`${m} ${JSON.stringify(a ?? {})}`),
+        error: (m, a) => logs.push(`${m} ${JSON.stringify(a ?? {})}`),
+      },
+      maxAttempts: 2,
+    });
+  const mint = (c: TailscaleClient) =>
+    c.mintAuthKey({ tags: ['tag:k3s-burst'], expirySeconds: 900, description: 'k3s-burst cache' });
+
+  it('reuses the exchanged API token for its lifetime minus the margin (a warm Lambda), then exchanges a fresh STS token', async () => {
+    const c = client();
+    await mint(c);
+    await c.listDevices({ tag: 'tag:k3s-burst' });
+    nowMs += 3600_000 - TOKEN_REFRESH_MARGIN_MS - 1_000; // still inside the token's life minus the margin
+    await mint(c);
+    expect(sts.requests).toHaveLength(1);
+    expect(ts.calls.filter((x) => x.path === '/api/v2/oauth/token-exchange')).toHaveLength(1);
+    nowMs += 2_000; // inside the margin: refresh
+    await c.listDevices({ tag: 'tag:k3s-burst' });
+    expect(sts.requests).toHaveLength(2);
+    expect(ts.calls.filter((x) => x.path === '/api/v2/oauth/token-exchange')).toHaveLength(2);
+  });
+
+  it('federation disabled in the account: an auth error (not retried) with the enable command, no exchange, nothing minted', async () => {
+    sts.federationDisabled = true;
+    const err = await mint(client()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TailscaleAuthError);
+    expect((err as TailscaleAuthError).kind).toBe('auth');
+    expect((err as TailscaleAuthError).retryable).toBe(false);
+    expect((err as Error).message).toContain('OutboundWebIdentityFederationDisabledException');
+    expect((err as Error).message).toContain('aws iam enable-outbound-web-identity-federation');
+    expect((err as Error).message).toContain(`federated identity ${CLIENT_ID}`);
+    expect((err as Error).message).not.toContain('Secrets Manager');
+    expect(sts.requests).toHaveLength(1);
+    expect(ts.calls).toHaveLength(0);
+    expect(ts.keys).toHaveLength(0);
+  });
+
+  it('STS throttling: an unavailable error the caller retries (the event is redelivered), nothing minted', async () => {
+    const c = new TailscaleClient({
+      baseUrl: ts.url,
+      credentials: undefined,
+      federation: {
+        clientId: CLIENT_ID,
+        identityToken: async () => {
+          throw new IdentityTokenError('Throttling', 'Rate exceeded');
+        },
+      },
+      maxAttempts: 1,
+    });
+    const err = await mint(c).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TailscaleUnavailableError);
+    expect((err as TailscaleUnavailableError).retryable).toBe(true);
+    expect((err as Error).message).toContain('Throttling');
+    expect(ts.keys).toHaveLength(0);
+  });
+
+  it('a refused exchange names the federated identity and what to check, not the OAuth client', async () => {
+    const c = new TailscaleClient({
+      baseUrl: ts.url,
+      credentials: undefined,
+      federation: { clientId: 'kUnknownCNTRL', identityToken: async () => sts.mint({ aud: ['x'] }).token },
+      maxAttempts: 1,
+    });
+    const err = await mint(c).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TailscaleAuthError);
+    expect((err as Error).message).toMatch(/refused with HTTP 401: unknown federated identity/);
+    expect((err as Error).message).toContain('Trust credentials');
+    expect((err as Error).message).toContain('aws iam get-outbound-web-identity-federation-info');
+    expect((err as Error).message).not.toContain('OAuth client id and secret');
+  });
 });

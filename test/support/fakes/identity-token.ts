@@ -29,6 +29,8 @@ export class FakeIdentityTokenIssuer implements IdentityTokenPort {
   readonly publicKey: KeyObject;
   private readonly privateKey: KeyObject;
   readonly requests: IdentityTokenRequest[] = [];
+  /** Every token this issuer signed (credentials: tests check none leaks into logs). */
+  readonly issued: string[] = [];
   federationDisabled: boolean;
 
   constructor(private readonly o: FakeIdentityTokenIssuerOptions = {}) {
@@ -72,7 +74,9 @@ export class FakeIdentityTokenIssuer implements IdentityTokenPort {
       key: this.privateKey,
       dsaEncoding: 'ieee-p1363',
     });
-    return { token: `${head}.${body}.${b64url(sig)}`, expiresAt: new Date(Number(payload.exp) * 1000) };
+    const token = `${head}.${body}.${b64url(sig)}`;
+    this.issued.push(token);
+    return { token, expiresAt: new Date(Number(payload.exp) * 1000) };
   }
 }
 

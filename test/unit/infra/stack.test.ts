@@ -316,6 +316,26 @@ describe('tailscale.auth federated (the default: workload identity federation)',
       expect(JSON.stringify(statementsOf(s.template, fnRole(name)))).not.toContain('sts:');
   });
 
+  it('names each function role like its function and outputs the subject the federated identity trusts, which matches exactly those roles', () => {
+    const subject = (s.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs
+      .TailscaleFederatedSubject?.Value;
+    expect(subject).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/k3s-burst-pi-lab-*'],
+      ],
+    });
+    for (const name of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption']) {
+      const role = s.template.findResources('AWS::IAM::Role')[fnRole(name)];
+      expect((role?.Properties as { RoleName?: string } | undefined)?.RoleName).toBe(
+        `k3s-burst-pi-lab-${name}`,
+      );
+    }
+    expect(Object.keys((alt.template.toJSON() as { Outputs: object }).Outputs)).not.toContain(
+      'TailscaleFederatedSubject',
+    );
+  });
+
   it('oauth-client (fallback): stores the OAuth secret, lets the three callers read it, and grants no STS identity token', () => {
     const secret = logicalId(alt.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
     for (const name of ['launch', 'terminate', 'janitor']) {
