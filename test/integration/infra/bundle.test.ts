@@ -43,15 +43,6 @@ const SERVICE_PREFIX: Record<string, string> = {
 };
 
 /**
- * Commands the bundles hold that the example config's stack does not grant because the config
- * chooses another mode; the stack grants them in that mode (test/unit/infra/stack.test.ts).
- */
-const GRANTED_IN_OTHER_MODE: Record<string, string> = {
-  'sts:GetWebIdentityToken':
-    'tailscale.auth federated only: the Tailscale client exchanges an STS identity token instead of reading the OAuth secret',
-};
-
-/**
  * Commands esbuild keeps although no k3s-burst code sends them, each with the reason and
  * the source text whose absence proves it (checked below).
  */
@@ -215,11 +206,12 @@ describe('SDK commands in the bundles vs the synthesized policies', () => {
     const granted = new Set(FUNCTION_NAMES.flatMap((n) => actionsOf(template, roleOf(n))));
     const sent = new Set(
       FUNCTION_NAMES.flatMap((n) => bundles[n].commands).filter(
-        (a) => !(a in BUNDLED_NOT_CALLED) && !NO_IAM_ACTION.has(a) && !(a in GRANTED_IN_OTHER_MODE),
+        (a) => !(a in BUNDLED_NOT_CALLED) && !NO_IAM_ACTION.has(a),
       ),
     );
-    // the other-mode commands are really in the bundles (the exception is not stale)
-    for (const a of Object.keys(GRANTED_IN_OTHER_MODE)) expect(bundles.launch.commands).toContain(a);
+    // tailscale.auth federated (the example's): the Tailscale callers get STS identity tokens
+    for (const n of ['launch', 'terminate', 'janitor'] as const)
+      expect(bundles[n].commands).toContain('sts:GetWebIdentityToken');
     expect([...sent].filter((a) => !granted.has(a)).sort()).toEqual([]);
     // iam:PassRole is not a command: RunInstances with IamInstanceProfile needs it.
     const notSent = [...granted].filter((a) => !IMPLICIT.has(a) && a !== 'iam:PassRole' && !sent.has(a));
