@@ -3,7 +3,7 @@
  * write to AWS besides events), the launch Lambda reads it into each instance's user data.
  * Both sides parse with this one schema, so a value either side would misread is refused.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BOOTSTRAP_TOKEN_ID_PATTERN, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN } from './join-token-rules.js';
 
 export {

@@ -160,6 +160,21 @@ describe('real Lambda bundles (esbuild)', () => {
     expect(bytes).toBeLessThan(5 * 1024 * 1024); // far under Lambda's 50 MB zipped limit
   });
 
+  it.each([...FUNCTION_NAMES])(
+    "%s: holds zod's English messages only, not its 60+ locales (`import * as z from 'zod'`; `import { z }` pulls the whole namespace, 264 KB)",
+    (name) => {
+      const meta = JSON.parse(readFileSync(join(bundles[name].dir, 'index.meta.json'), 'utf8')) as {
+        outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+      };
+      const locales = Object.values(meta.outputs).flatMap((o) =>
+        Object.entries(o.inputs)
+          .filter(([k, v]) => v.bytesInOutput > 0 && k.includes('node_modules/zod/v4/locales/'))
+          .map(([k]) => k.replace(/.*\/locales\//, '')),
+      );
+      expect(locales).toEqual(['en.js']);
+    },
+  );
+
   it.each([...FUNCTION_NAMES])('%s: loads in Node and exports a handler function', async (name) => {
     const mod = (await import(pathToFileURL(join(bundles[name].dir, 'index.mjs')).href)) as {
       handler?: unknown;
