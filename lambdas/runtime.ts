@@ -46,11 +46,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { EventBridgeBus } from '../lib/aws/bus.js';
 import { Ec2QueryApi } from '../lib/aws/ec2-query.js';
 import { type Ec2Api, Ec2Fleet } from '../lib/aws/fleet.js';
+import { type IdentityTokenPort, StsIdentityTokens } from '../lib/aws/identity-token.js';
 import { awsErrorCode, errorMessage } from '../lib/aws/logger.js';
 import type { SubnetChoice } from '../lib/aws/offerings.js';
 import { SecretsManagerSecrets } from '../lib/aws/secrets.js';
@@ -69,12 +71,17 @@ import type { Parsed } from '../lib/control/inputs.js';
 import type { Clock } from '../lib/core/clock.js';
 import { type LogFields, type Logger, redactFields } from '../lib/core/logger.js';
 import type { Metrics } from '../lib/core/metrics.js';
-import type { FleetPort, LaunchOneRequest } from '../lib/core/ports.js';
+import type { FleetPort, LaunchOneRequest, SecretsPort } from '../lib/core/ports.js';
 import type { Config } from '../lib/events/config.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
+import {
+  TAILSCALE_IDENTITY_TOKEN_SECONDS,
+  tailscaleAudience,
+  tailscaleAuthProblems,
+} from '../lib/events/tailscale-federation.js';
 import { systemClock } from '../lib/system/clock.js';
-import { TailscaleClient, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
+import { TailscaleClient, type TailscaleClientProps, TailscaleOAuthSecret } from '../lib/tailscale/client.js';
 
 // ───────────────────────── environment ─────────────────────────
 
@@ -98,6 +105,7 @@ export interface RuntimeEnv {
   eventBusName: string;
   tableName: string;
   commandQueueUrl: string;
+  /** Empty with `tailscale.auth: federated` (no OAuth client is stored then). */
   tailscaleOAuthSecretArn: string;
   k3sJoinTokenSecretArn: string;
   /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
@@ -140,6 +148,18 @@ export function readEnv(env: Env = process.env): RuntimeEnv {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new RuntimeConfigError('CONFIG_JSON', `does not hold a valid config: ${errorMessage(err)}`);
+  }
+  // Deploy-only rule (synth refuses it too): federated mode needs its client id. Never a silent
+  // fallback to the OAuth client.
+  const authProblem = tailscaleAuthProblems(config)[0];
+  if (authProblem) {
+    throw new RuntimeConfigError('CONFIG_JSON', `${authProblem.path}: ${authProblem.message}`);
+  }
+  if (config.tailscale.auth === 'oauth-client' && !v.TAILSCALE_OAUTH_SECRET_ARN) {
+    throw new RuntimeConfigError(
+      'TAILSCALE_OAUTH_SECRET_ARN',
+      'is required with tailscale.auth "oauth-client" (the stack sets it in that mode)',
+    );
   }
   if (config.cluster.name !== v.CLUSTER_NAME) {
     throw new RuntimeConfigError(
@@ -189,8 +209,8 @@ export interface CreateDepsOptions {
   /** @default systemClock */
   clock?: Clock;
   fetch?: typeof fetch;
-  /** Replace individual ports (e.g. an in-memory fake). */
-  ports?: Partial<ControlPorts>;
+  /** Replace individual ports (e.g. an in-memory fake; `identityTokens` stands in for STS). */
+  ports?: Partial<ControlPorts> & { identityTokens?: IdentityTokenPort };
   /**
    * Use these clients instead of building them (tests inject errors with SDK middleware:
    * pass `sdkEc2Api(ec2Client)` from lib/aws/ec2-sdk.ts). By default EC2 is reached with
@@ -371,6 +391,39 @@ function ec2QueryApi(region: string, clientConfig: object | undefined): Ec2Query
   });
 }
 
+/**
+ * How the Tailscale client authenticates. `federated` (the default): it exchanges a fresh STS
+ * identity token for Tailscale's audience (one per API token, not per call) and never reads a
+ * secret; `oauth-client`: it reads the OAuth client secret. No fallback from one to the other.
+ */
+function tailscaleAuth(
+  env: RuntimeEnv,
+  secrets: () => SecretsPort,
+  identityTokens: () => IdentityTokenPort,
+): Pick<TailscaleClientProps, 'credentials' | 'federation'> {
+  const clientId = env.config.tailscale.federatedClientId;
+  if (env.config.tailscale.auth === 'oauth-client' || !clientId) {
+    return {
+      credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
+    };
+  }
+  const port = lazy(identityTokens);
+  return {
+    credentials: undefined,
+    federation: {
+      clientId,
+      identityToken: async () =>
+        (
+          await port().getWebIdentityToken({
+            audience: tailscaleAudience(clientId),
+            durationSeconds: TAILSCALE_IDENTITY_TOKEN_SECONDS,
+            signingAlgorithm: 'ES384',
+          })
+        ).token,
+    },
+  };
+}
+
 /** Build the deps from a validated environment. Nothing touches the network until a port is used. */
 export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): ControlDeps {
   const cc = { region: env.region, ...(opts.clientConfig ?? {}) };
@@ -428,8 +481,13 @@ export function createDeps(env: RuntimeEnv, opts: CreateDepsOptions = {}): Contr
     () =>
       opts.ports?.devices ??
       new TailscaleClient({
-        // Read lazily on the first Tailscale call; the client caches the token, SecretsPort the secret.
-        credentials: () => secrets().getJsonSecret(env.tailscaleOAuthSecretArn, TailscaleOAuthSecret),
+        // Read lazily on the first Tailscale call; the client caches the API token (for its
+        // lifetime minus a margin, across warm invocations), SecretsPort the OAuth secret.
+        ...tailscaleAuth(
+          env,
+          secrets,
+          () => opts.ports?.identityTokens ?? new StsIdentityTokens(new STSClient(cc)),
+        ),
         baseUrl: env.tailscaleApiUrl,
         tailnet: env.config.tailscale.tailnet,
         fetch: opts.fetch,

@@ -50,6 +50,13 @@ export const ControlMetrics = {
   /** A voluntary drain reached its deadline without emptying its node and was abandoned (I9). */
   drainsAbandoned: 'DrainsAbandoned',
   tailscaleKeyFailures: 'TailscaleKeyFailures',
+  /**
+   * launch / terminate / janitor: the Tailscale credential was refused (the OAuth client; with
+   * workload identity federation the STS identity token, e.g. federation disabled in the
+   * account, or its exchange at Tailscale). Not transient: an operator must fix the setting
+   * the log line names. Alarmed.
+   */
+  tailscaleAuthFailures: 'TailscaleAuthFailures',
   foreignInstances: 'ForeignInstanceEvents',
   foreignTerminateRefused: 'ForeignTerminateRefused',
   devicesDeleted: 'TailscaleDevicesDeleted',

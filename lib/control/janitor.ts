@@ -41,7 +41,7 @@ import type {
   StatePort,
   StoredSnapshot,
 } from '../core/ports.js';
-import { ForeignInstanceError } from '../core/ports.js';
+import { DeviceRegistryError, ForeignInstanceError } from '../core/ports.js';
 import {
   type DeleteNode,
   DetailTypes,
@@ -109,6 +109,8 @@ export async function runJanitor(
   try {
     devices = await deps.devices.listDevices({ tag });
   } catch (err) {
+    if (err instanceof DeviceRegistryError && err.kind === 'auth')
+      metrics.count(ControlMetrics.tailscaleAuthFailures);
     failures.push({ action: 'list-devices', target: tag, message: msg(err) });
   }
 

@@ -41,7 +41,9 @@
  * - Launch setups (type, image, capacity type) and quotas under backoff are not tried; when
  *   nothing is left the request launches nothing (`LaunchesBackedOff`) and reconcile re-plans.
  * - `NoCapacityError` for every capacity type: `LaunchFailures`, group stops, not thrown.
- * - Tailscale `auth` / `forbidden` / `permanent`: `TailscaleKeyFailures`, group stops, not thrown.
+ * - Tailscale `auth` / `forbidden` / `permanent`: `TailscaleKeyFailures` (and `TailscaleAuthFailures`
+ *   for `auth`: the OAuth client, or the STS identity token / its exchange, was refused), group
+ *   stops, not thrown.
  * - Tailscale `rate-limited` / `unavailable` after the client's own bounded retries, or any
  *   other port error: thrown after emitting what was launched, so Lambda retries the event;
  *   the retry reuses the launched instances by launch key.
@@ -282,13 +284,18 @@ export async function launch(
       authKey = minted.key;
     } catch (err) {
       metrics.count(ControlMetrics.tailscaleKeyFailures);
+      if (err instanceof DeviceRegistryError && err.kind === 'auth')
+        metrics.count(ControlMetrics.tailscaleAuthFailures);
       if (err instanceof DeviceRegistryError && !err.retryable) {
-        log.error('cannot mint a Tailscale auth key; not launching (an operator must fix the OAuth client)', {
-          launchId: group.launchId,
-          index,
-          kind: err.kind,
-          message: err.message,
-        });
+        log.error(
+          'cannot mint a Tailscale auth key; not launching (an operator must fix the Tailscale credential: see message)',
+          {
+            launchId: group.launchId,
+            index,
+            kind: err.kind,
+            message: err.message,
+          },
+        );
         stoppedBy = 'tailscale';
       } else {
         log.warn('Tailscale auth key not minted (retryable); not launching, the event is retried', {

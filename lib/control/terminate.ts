@@ -145,6 +145,7 @@ export async function deleteDevicesOf(
     const kind = err instanceof DeviceRegistryError ? err.kind : 'unexpected';
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 300);
     deps.metrics.count(ControlMetrics.deviceDeleteFailures);
+    if (kind === 'auth') deps.metrics.count(ControlMetrics.tailscaleAuthFailures);
     deps.log.warn('tailscale device could not be deleted; the janitor will remove it', {
       nodeName,
       kind,

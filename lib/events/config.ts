@@ -132,7 +132,11 @@ const K3sSection = z.strictObject({
 });
 
 const TailscaleSection = z.strictObject({
-  tailnet: z.string().min(1).default('-').describe('Tailnet name; "-" is the OAuth client\'s own tailnet.'),
+  tailnet: z
+    .string()
+    .min(1)
+    .default('-')
+    .describe('Tailnet name; "-" is the tailnet of the federated identity (or OAuth client).'),
   tags: z
     .array(z.string().regex(/^tag:[a-zA-Z0-9-]+$/, 'expected a Tailscale tag such as "tag:k3s-burst"'))
     .min(1)
@@ -144,6 +148,22 @@ const TailscaleSection = z.strictObject({
     .min(60)
     .default(600)
     .describe('A tagged device offline this long with no live instance is deleted by the janitor.'),
+  auth: z
+    .enum(['federated', 'oauth-client'])
+    .default('federated')
+    .describe(
+      'How the Lambdas authenticate to the Tailscale API: federated (the default) = workload identity federation, an AWS STS identity token exchanged at Tailscale for a short-lived API token, no stored secret (needs federatedClientId to deploy, and outbound identity federation enabled on the account); oauth-client = the OAuth client secret stored in Secrets Manager (fallback).',
+    ),
+  federatedClientId: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9]{4,64}$/,
+      'expected the client id of a Tailscale federated identity (letters and digits)',
+    )
+    .optional()
+    .describe(
+      'Client id of the Tailscale federated identity (admin console → Settings → Trust credentials) the Lambdas exchange their STS token with. Required to deploy with tailscale.auth federated (plan and simulate do not need it).',
+    ),
 });
 
 /** Node labels the kubelet of a cloud node sets on itself: Kubernetes key and value syntax. */

@@ -25,3 +25,4 @@ export * from './plan.js';
 export * from './prerequisites.js';
 export * from './snapshot.js';
 export * from './snapshot-wire.js';
+export * from './tailscale-federation.js';

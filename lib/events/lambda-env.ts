@@ -88,7 +88,8 @@ export const LambdaEnv = z.object({
   TABLE_NAME: required('a DynamoDB table name', (v) => /^[A-Za-z0-9_.-]{3,255}$/.test(v)),
   /** The agent's command queue (the Lambdas send drain commands to it). */
   COMMAND_QUEUE_URL: optional('an SQS queue URL', (v) => /^https?:\/\//.test(v)),
-  TAILSCALE_OAUTH_SECRET_ARN: required('a Secrets Manager ARN', (v) => ARN.test(v)),
+  /** Absent with tailscale.auth federated (no OAuth client is stored); launch then exchanges an STS token. */
+  TAILSCALE_OAUTH_SECRET_ARN: optional('a Secrets Manager ARN', (v) => ARN.test(v)),
   K3S_JOIN_TOKEN_SECRET_ARN: required('a Secrets Manager ARN', (v) => ARN.test(v)),
   /** Unused by the RunInstances fleet (it passes every launch parameter itself); kept for ops tools. */
   LAUNCH_TEMPLATE_ID: optional('lt-…', (v) => /^lt-[0-9a-f]{8,17}$/.test(v)),

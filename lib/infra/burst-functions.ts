@@ -157,7 +157,11 @@ export class BurstFunctions extends Construct {
         removalPolicy,
       });
       // A hand-made role instead of AWSLambdaBasicExecutionRole: logs to its own group only.
+      // Named like its function: with tailscale.auth federated the role ARN is the `sub` of the
+      // STS identity token, so the Tailscale federated identity can trust
+      // `arn:aws:iam::<account>:role/k3s-burst-<cluster>-*` before the stack exists.
       const role = new Role(this, `${pascal(name)}Role`, {
+        roleName: functionName,
         assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
         description: `k3s-burst ${props.clusterName} ${name} function`,
       });

@@ -13,6 +13,12 @@ export interface ClusterSecretsProps {
    */
   readonly joinCredential?: 'bootstrap-token' | 'agent-token';
   /**
+   * `tailscale.auth`: with `federated` no Tailscale OAuth client secret is stored at all (the
+   * Lambdas exchange an STS identity token instead).
+   * @default 'oauth-client'
+   */
+  readonly tailscaleAuth?: 'oauth-client' | 'federated';
+  /**
    * `RETAIN` keeps both secrets after `cdk destroy`; a retained secret bills monthly.
    * @default RemovalPolicy.DESTROY
    */
@@ -32,8 +38,8 @@ export interface ClusterSecretsProps {
  * without a version).
  */
 export class ClusterSecrets extends Construct {
-  /** JSON `{"clientId": "...", "clientSecret": "..."}` of the Tailscale OAuth client. */
-  readonly tailscaleOAuth: ISecret;
+  /** JSON `{"clientId": "...", "clientSecret": "..."}` of the Tailscale OAuth client (`tailscale.auth: oauth-client` only). */
+  readonly tailscaleOAuth: ISecret | undefined;
   /** `agent-token` mode only: the long-lived K3s **agent** token (never the server token). */
   readonly k3sAgentToken: ISecret | undefined;
   /**
@@ -48,12 +54,15 @@ export class ClusterSecrets extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const agentTokenMode = props.joinCredential === 'agent-token';
-    this.tailscaleOAuth = this.emptySecret(
-      'TailscaleOAuth',
-      `k3s-burst/${props.clusterName}/tailscale-oauth`,
-      'Tailscale OAuth client for k3s-burst: JSON {"clientId","clientSecret"}, scopes auth_keys and devices:core',
-      removalPolicy,
-    );
+    this.tailscaleOAuth =
+      props.tailscaleAuth === 'federated'
+        ? undefined
+        : this.emptySecret(
+            'TailscaleOAuth',
+            `k3s-burst/${props.clusterName}/tailscale-oauth`,
+            'Tailscale OAuth client for k3s-burst: JSON {"clientId","clientSecret"}, scopes auth_keys and devices:core',
+            removalPolicy,
+          );
     this.k3sAgentToken = agentTokenMode
       ? this.emptySecret(
           'K3sAgentToken',

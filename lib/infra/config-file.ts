@@ -5,6 +5,7 @@ import {
   ConfigError,
   type FieldProblem,
   parseConfigText,
+  tailscaleAuthProblems,
   validateConfig,
 } from '../events/index.js';
 import { ConfigFileError, CronConversionError } from './errors.js';
@@ -50,9 +51,10 @@ export function resolveConfigPath(contextValue: unknown, cwd: string): ResolvedC
 /**
  * Validate a config object with the one config validator (`validateConfig` of lib/events),
  * the same that `plan`, `simulate`, `doctor` and the Lambdas run, so synth refuses exactly
- * what they refuse with the same lines. Then convert every schedule's cron for EventBridge
- * Scheduler: the validator admits only expressions that convert, so a failure here is a bug
- * between the two, reported as a config problem rather than a half-built stack.
+ * what they refuse with the same lines. Then the deploy-only checks: the Tailscale auth mode
+ * has its fields, and every schedule's cron converts for EventBridge Scheduler (the validator
+ * admits only expressions that convert, so a failure there is a bug between the two, reported
+ * as a config problem rather than a half-built stack).
  *
  * @throws ConfigFileError with the validator's message (the CDK app exits 2 on it)
  */
@@ -63,8 +65,13 @@ export function validateStackConfig(input: unknown, what: string): Config {
   );
 }
 
+/**
+ * The deploy-only checks: every schedule's cron converts for EventBridge Scheduler, and the
+ * Tailscale auth mode has what it needs (federated: `tailscale.federatedClientId`; plan and
+ * simulate run without it, a stack never deploys without it, see `tailscaleAuthProblems`).
+ */
 function schedulerReady(config: Config, what: string): Config {
-  const problems: FieldProblem[] = [];
+  const problems: FieldProblem[] = [...tailscaleAuthProblems(config)];
   config.schedules.forEach((policy, i) => {
     try {
       toSchedulerCron(policy.cron);

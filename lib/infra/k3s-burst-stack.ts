@@ -1,4 +1,5 @@
 import {
+  Aws,
   Tags as CdkTags,
   type CfnElement,
   CfnOutput,
@@ -13,7 +14,14 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type Config, Sources, Tags } from '../events/index.js';
+import {
+  type Config,
+  Sources,
+  TAILSCALE_IDENTITY_TOKEN_SECONDS,
+  Tags,
+  tailscaleAudience,
+  tailscaleFederatedSubject,
+} from '../events/index.js';
 import type { LambdaEnvInput } from '../events/lambda-env.js';
 import { AgentIdentity } from './agent-identity.js';
 import { BurstFunctions, FUNCTION_NAMES, type FunctionCodeMode } from './burst-functions.js';
@@ -123,6 +131,7 @@ export class K3sBurstStack extends Stack {
       clusterName: cluster,
       removalPolicy,
       joinCredential: config.k3s.joinCredential,
+      tailscaleAuth: config.tailscale.auth,
     });
     this.commands = new CommandQueue(this, 'Commands', { clusterName: cluster });
     this.bus = new EventBus(this, 'Bus', { eventBusName: `k3s-burst-${cluster}` });
@@ -149,7 +158,8 @@ export class K3sBurstStack extends Stack {
       EVENT_BUS_NAME: this.bus.eventBusName,
       TABLE_NAME: this.state.table.tableName,
       COMMAND_QUEUE_URL: this.commands.queue.queueUrl,
-      TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth.secretArn,
+      // Empty with tailscale.auth federated: no OAuth client is stored.
+      TAILSCALE_OAUTH_SECRET_ARN: this.secrets.tailscaleOAuth?.secretArn ?? '',
       K3S_JOIN_TOKEN_SECRET_ARN: this.secrets.k3sJoinToken.secretArn,
       LAUNCH_TEMPLATE_ID: this.nodes.launchTemplate.launchTemplateId ?? '',
       SUBNET_IDS: this.network.subnets.map((s) => s.subnetId).join(','),
@@ -209,7 +219,14 @@ export class K3sBurstStack extends Stack {
     // Names and ARNs only: no secret value is ever an output.
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'CommandQueueUrl', { value: this.commands.queue.queueUrl });
-    new CfnOutput(this, 'TailscaleOAuthSecretArn', { value: this.secrets.tailscaleOAuth.secretArn });
+    if (this.secrets.tailscaleOAuth)
+      new CfnOutput(this, 'TailscaleOAuthSecretArn', { value: this.secrets.tailscaleOAuth.secretArn });
+    else
+      new CfnOutput(this, 'TailscaleFederatedSubject', {
+        description:
+          'tailscale.auth federated: the subject the Tailscale federated identity trusts (docs/deploy.md)',
+        value: tailscaleFederatedSubject(Aws.ACCOUNT_ID, cluster, Aws.PARTITION),
+      });
     if (this.secrets.k3sAgentToken)
       new CfnOutput(this, 'K3sAgentTokenSecretArn', { value: this.secrets.k3sAgentToken.secretArn });
     if (this.secrets.k3sBootstrapToken)
@@ -277,10 +294,12 @@ export class K3sBurstStack extends Stack {
   private grantFunctionPermissions(): void {
     const cluster = this.config.cluster.name;
     const { roles } = this.functions;
-    const secretArns = {
-      tailscaleOAuth: this.secrets.tailscaleOAuth.secretArn,
+    const secretArns: Record<'tailscaleOAuth' | 'k3sJoinToken', string | undefined> = {
+      tailscaleOAuth: this.secrets.tailscaleOAuth?.secretArn,
       k3sJoinToken: this.secrets.k3sJoinToken.secretArn,
     };
+    const federatedClientId =
+      this.config.tailscale.auth === 'federated' ? this.config.tailscale.federatedClientId : undefined;
     for (const name of FUNCTION_NAMES) {
       const role = roles[name];
       const access = FUNCTION_ACCESS[name];
@@ -302,12 +321,30 @@ export class K3sBurstStack extends Stack {
         }),
       );
       role.addToPolicy(describeStatement(access.ec2Describe));
-      if (access.secrets.length > 0) {
+      const readable = access.secrets.flatMap((s) => secretArns[s] ?? []);
+      if (readable.length > 0) {
         role.addToPolicy(
           new PolicyStatement({
             sid: 'ReadClusterSecrets',
             actions: ['secretsmanager:GetSecretValue'],
-            resources: access.secrets.map((s) => secretArns[s]),
+            resources: readable,
+          }),
+        );
+      }
+      // tailscale.auth federated: instead of the OAuth secret, an STS identity token for
+      // Tailscale's audience only, living at most TAILSCALE_IDENTITY_TOKEN_SECONDS.
+      if (federatedClientId && access.secrets.includes('tailscaleOAuth')) {
+        role.addToPolicy(
+          new PolicyStatement({
+            sid: 'TailscaleIdentityToken',
+            actions: ['sts:GetWebIdentityToken'],
+            resources: ['*'],
+            conditions: {
+              'ForAllValues:StringEquals': {
+                'sts:IdentityTokenAudience': [tailscaleAudience(federatedClientId)],
+              },
+              NumericLessThanEquals: { 'sts:DurationSeconds': TAILSCALE_IDENTITY_TOKEN_SECONDS },
+            },
           }),
         );
       }

@@ -43,6 +43,8 @@ export const MetricNames = {
   capacityLimitErrors: 'CapacityLimitErrors',
   /** reconcile/launch: a launch setup (instances never registered) or a quota was backed off (Count). */
   launchBackoffs: 'LaunchBackoffs',
+  /** launch/terminate/janitor: the Tailscale credential (federated token or OAuth client) was refused (Count). */
+  tailscaleAuthFailures: 'TailscaleAuthFailures',
   /** reconcile: from snapshot observedAt (or tick) to the recorded plan (Milliseconds). */
   decisionLatency: 'DecisionLatencyMs',
   /** reconcile, every run including ticks: now − observedAt of the newest snapshot (Seconds). */
@@ -64,8 +66,8 @@ export interface ObservabilityProps {
 /**
  * Dashboard `k3s-burst-<cluster>` and alarms, all notifying one SNS topic (subscribe to it
  * after deploy, docs/deploy.md): each DLQ non-empty, each function erroring, the agent
- * silent longer than `staleAfterSeconds` (missing data counts as silent), launch failures
- * and capacity errors.
+ * silent longer than `staleAfterSeconds` (missing data counts as silent), launch failures,
+ * capacity errors and a refused Tailscale credential.
  */
 export class Observability extends Construct {
   readonly topic: Topic;
@@ -185,6 +187,20 @@ export class Observability extends Construct {
         alarmDescription:
           'A launch setup (instance type, image, capacity type) whose instances never registered, or an EC2 quota, was backed off: launches of it wait 5 to 30 min. Run `k3s-burst status` (Held back) and check the instance console output, Tailscale auth and the K3s server URL, or the quota.',
         metric: metric(MetricNames.launchBackoffs, 'Sum', Duration.minutes(15)),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    alarm(
+      'TailscaleAuthFailures',
+      new Alarm(this, 'TailscaleAuthFailuresAlarm', {
+        alarmName: `k3s-burst-${props.clusterName}-tailscale-auth-failures`,
+        alarmDescription:
+          'The Lambdas could not authenticate to the Tailscale API, so nothing launches: with tailscale.auth federated, outbound identity federation is off or the federated identity does not trust this account/role; with oauth-client, the stored client was refused. The launch log line names the fix; run `k3s-burst doctor`.',
+        metric: metric(MetricNames.tailscaleAuthFailures, 'Sum'),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

@@ -73,10 +73,13 @@ export const HOURS_PER_MONTH = 730;
  * compares them with `cdk synth`); the per-run figures are estimates, stated in the doc.
  */
 export const STACK_AT_REST = {
-  /** Tailscale OAuth, K3s agent token, agent credentials. */
-  secrets: 3,
-  /** 4 DLQs + 5 function-error alarms + agent-silent, launch-failures, launch-requests-refused, capacity-limit-errors, launch-backoffs. */
-  alarms: 14,
+  /**
+   * Default modes: the agent's bootstrap-token secret and the agent credentials (no Tailscale
+   * OAuth secret with tailscale.auth federated; oauth-client adds one, agent-token one more).
+   */
+  secrets: 2,
+  /** 4 DLQs + 5 function-error alarms + agent-silent, launch-failures, launch-requests-refused, capacity-limit-errors, launch-backoffs, tailscale-auth-failures. */
+  alarms: 15,
   dashboards: 1,
   /** Metrics reconcile emits on every run, even with nothing to do (a test runs reconcile idle). */
   idleMetricNames: [
@@ -106,7 +109,7 @@ export const STACK_AT_REST = {
   /** Journal entries live 7 days (JOURNAL_TTL_SECONDS), about 1.5 KiB each. */
   journalDays: 7,
   journalEntryKiB: 1.5,
-  /** The janitor reads the Tailscale OAuth secret on each run. */
+  /** With tailscale.auth oauth-client the janitor reads the OAuth secret on each run (federated: none, STS is free). */
   janitorSecretReads: 1,
   /** The agent long-polls its command queue for 20 s: 3 requests a minute. */
   agentQueueRequestsPerMinute: 3,
@@ -151,18 +154,22 @@ export function estimateCostAtRest(config: Config, prices: PriceTable = PRICES_E
   const readUnits = reconcileRuns * s.reconcileReadUnits + janitorRuns * s.janitorReadUnits;
   const journalGiB = ((reconcileRuns * s.journalDays) / 30.4167) * (s.journalEntryKiB / KIB_PER_GIB);
   const queueRequests = minutes * s.agentQueueRequestsPerMinute;
-  const secretReads = janitorRuns * s.janitorSecretReads;
+  const oauth = config.tailscale.auth === 'oauth-client';
+  const secrets = s.secrets + (oauth ? 1 : 0);
+  const secretReads = oauth ? janitorRuns * s.janitorSecretReads : 0;
   const metrics = s.idleMetricNames.length;
 
   const lines: CostLine[] = [
     {
       item: 'Secrets Manager secrets',
-      how: `${s.secrets} secrets × ${usd(prices.secretMonthUsd)}`,
-      monthlyUsd: s.secrets * prices.secretMonthUsd,
+      how: `${secrets} secrets × ${usd(prices.secretMonthUsd)}`,
+      monthlyUsd: secrets * prices.secretMonthUsd,
     },
     {
       item: 'Secrets Manager reads',
-      how: `${fmtInt(secretReads)} janitor reads × ${usd(prices.secretPer10kApiCallsUsd)} / 10,000`,
+      how: oauth
+        ? `${fmtInt(secretReads)} janitor reads × ${usd(prices.secretPer10kApiCallsUsd)} / 10,000`
+        : 'none: tailscale.auth federated reads no secret (STS GetWebIdentityToken is free)',
       monthlyUsd: (secretReads / 10_000) * prices.secretPer10kApiCallsUsd,
     },
     {

@@ -4,21 +4,37 @@
  * and, for warn/fail, the exact fix. No check ever puts a secret value in its result: secrets
  * are read, judged and dropped here.
  */
+import { IAMClient } from '@aws-sdk/client-iam';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import { StsIdentityTokens } from '../aws/identity-token.js';
 import { awsErrorCode, errorMessage } from '../aws/logger.js';
 import { ServiceQuotasReader } from '../aws/service-quotas.js';
 import { DynamoState } from '../aws/state.js';
 import type { CliIo } from '../cli/io.js';
 import { buildCatalog } from '../core/catalog.js';
 import { fmtDuration, fmtTime } from '../core/format.js';
-import { type Arch, type Config, MAX_AGENT_CLOCK_SKEW_SECONDS, type PauseState } from '../events/index.js';
+import {
+  type Arch,
+  type Config,
+  MAX_AGENT_CLOCK_SKEW_SECONDS,
+  type PauseState,
+  tailscaleAuthProblems,
+} from '../events/index.js';
 import { TailscaleOAuthSecret } from '../tailscale/index.js';
 import { routeApprovalCovers, tagsMissingFromTagOwners } from './acl.js';
 import { isCredentialsError, type OpsClients, readSecret } from './context.js';
 import { type Deployment, findDeployment, isUsableStackStatus, stackNameFor } from './deployment.js';
 import { ConfigLoadError, type OpsEnvironment, readConfigFile } from './environment.js';
 import { StackNotFoundError } from './errors.js';
+import {
+  exchangeOnce,
+  FEDERATION_CHECK_IDS,
+  federationChecks,
+  IamOutboundFederation,
+  leftoverOAuthSecretCheck,
+} from './federation-check.js';
 import {
   JOIN_CREDENTIAL_CHECK_ID,
   JOIN_TOKEN_CHECK_ID,
@@ -49,6 +65,7 @@ export const CHECK_IDS = [
   JOIN_TOKEN_CHECK_ID,
   JOIN_CREDENTIAL_CHECK_ID,
   'tailscale.oauth',
+  ...FEDERATION_CHECK_IDS,
   'tailscale.acl',
   'tailscale.policy',
   'tailscale.routes',
@@ -595,6 +612,37 @@ async function guarded(id: string, fn: () => Promise<CheckResult[]>): Promise<Ch
   }
 }
 
+/**
+ * tailscale.auth federated: the federation checks (lib/ops/federation-check.ts). The OAuth
+ * probe and the checks that need an API token of doctor's own (ACL, policy, routes) are skipped:
+ * no Tailscale credential is stored for doctor to use.
+ */
+async function federatedTailscaleChecks(
+  env: OpsEnvironment,
+  config: Config,
+  region: string,
+): Promise<CheckResult[]> {
+  const ports = env.federation?.(region) ?? {
+    federation: new IamOutboundFederation(new IAMClient(env.aws(region))),
+    // The regional endpoint of the region (the global one does not serve GetWebIdentityToken).
+    tokens: new StsIdentityTokens(new STSClient(env.aws(region))),
+  };
+  const because = 'tailscale.auth is federated: doctor holds no Tailscale API credential';
+  return [
+    skip(
+      'tailscale.oauth',
+      `${because} (the Lambdas exchange STS tokens; see the tailscale.federation checks)`,
+    ),
+    ...(await federationChecks(
+      { ...ports, exchange: (clientId, jwt) => exchangeOnce(env.tailscaleBaseUrl, clientId, jwt, env.fetch) },
+      config,
+    )),
+    skip('tailscale.acl', `not checked: ${because}`),
+    skip('tailscale.policy', `not checked: ${because}`),
+    skip('tailscale.routes', `not checked: ${because}`),
+  ];
+}
+
 /** Run every check; never throws for a problem of the deployment (those are `fail` results). */
 export async function runDoctorChecks(
   io: CliIo,
@@ -613,6 +661,21 @@ export async function runDoctorChecks(
     return { checks: [...checks, ...skipRest(checks, 'the config is not valid')] };
   }
   const region = opts.region ?? config.cluster.region;
+  const deployProblems = tailscaleAuthProblems(config);
+  if (deployProblems.length > 0) {
+    checks.push(
+      fail(
+        'config',
+        `${configPath}: ${deployProblems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+        'set tailscale.federatedClientId (cdk synth and the Lambdas refuse the config without it)',
+      ),
+    );
+    return {
+      cluster: config.cluster.name,
+      region,
+      checks: [...checks, ...skipRest(checks, 'the config cannot be deployed')],
+    };
+  }
   checks.push(ok('config', `${configPath} is valid (cluster ${config.cluster.name}, region ${region})`));
   const report: DoctorReport = { cluster: config.cluster.name, region, checks };
   const clients = makeClientsFor(region);
@@ -650,11 +713,16 @@ export async function runDoctorChecks(
     for (const note of d.notes)
       checks.push(warn('stack:outputs', note, 'run npx cdk deploy to update the stack'));
     let credentials: { clientId: string; clientSecret: string } | undefined;
-    const ts = await guarded('secret.tailscale-oauth', async () => {
-      const r = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
-      credentials = r.credentials;
-      return [r.result];
-    });
+    const federated = config.tailscale.auth === 'federated';
+    const ts = federated
+      ? await guarded('secret.tailscale-oauth', async () => [
+          await leftoverOAuthSecretCheck(clients, config.cluster.name),
+        ])
+      : await guarded('secret.tailscale-oauth', async () => {
+          const r = await tailscaleSecretCheck(clients, d.tailscaleOAuthSecretArn);
+          credentials = r.credentials;
+          return [r.result];
+        });
     checks.push(...ts);
     checks.push(
       ...(await guarded(JOIN_TOKEN_CHECK_ID, () =>
@@ -663,13 +731,25 @@ export async function runDoctorChecks(
     );
     checks.push(
       ...(await guarded('tailscale.oauth', () =>
-        tailscaleChecks(
-          env,
-          config,
-          credentials,
-          opts.podCidr,
-          d.tailscaleOAuthSecretArn ?? '<TailscaleOAuthSecretArn>',
-        ),
+        federated
+          ? federatedTailscaleChecks(env, config, region)
+          : tailscaleChecks(
+              env,
+              config,
+              credentials,
+              opts.podCidr,
+              d.tailscaleOAuthSecretArn ?? '<TailscaleOAuthSecretArn>',
+            ).then((r) => {
+              // In CHECK_IDS order: the federation checks follow tailscale.oauth.
+              const at = r.filter((c) => c.id.startsWith('tailscale.oauth')).length;
+              const notFederated = FEDERATION_CHECK_IDS.map((id) =>
+                skip(
+                  id,
+                  'not checked: tailscale.auth is oauth-client (the stored OAuth client is probed instead)',
+                ),
+              );
+              return [...r.slice(0, at), ...notFederated, ...r.slice(at)];
+            }),
       )),
     );
     checks.push(...(await guarded('ami', () => amiChecks(clients, config, region))));

@@ -4,12 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { IdentityTokenPort } from '../aws/identity-token.js';
 import type { CliIo } from '../cli/io.js';
 import type { Clock } from '../core/clock.js';
 import type { QuotaPort } from '../core/quotas.js';
 import { type Config, ConfigError, formatProblem, parseConfigText } from '../events/index.js';
 import { systemClock } from '../system/clock.js';
 import { OpsUsageError } from './errors.js';
+import type { OutboundFederationPort } from './federation-check.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -39,6 +41,11 @@ export interface OpsEnvironment {
    * @default - Service Quotas through the SDK client built with `aws(region)`
    */
   quotas?: (region: string) => QuotaPort;
+  /**
+   * doctor's federation checks (tailscale.auth federated): the account setting and STS.
+   * @default - IAM and a regional STS client built with `aws(region)`
+   */
+  federation?: (region: string) => { federation: OutboundFederationPort; tokens: IdentityTokenPort };
 }
 
 /** Env var that points the tools at another Tailscale API (a proxy, a test server). */

@@ -102,6 +102,13 @@ export async function tailscaleDeviceLister(
   deployment: Deployment,
   config: Config,
 ): Promise<{ ok: true; list: DeviceLister } | { ok: false; reason: string }> {
+  if (config.tailscale.auth === 'federated') {
+    return {
+      ok: false,
+      reason:
+        'tailscale.auth is federated: only the Lambda roles can get a Tailscale API token, so device state is not shown here',
+    };
+  }
   if (!deployment.tailscaleOAuthSecretArn) {
     return { ok: false, reason: 'the stack has no Tailscale OAuth secret output' };
   }

@@ -26,7 +26,13 @@ export const DEFAULT_CONFIG: ConfigInput = {
     k3sServerUrl: 'https://100.64.5.11:6443',
     k3sVersion: 'v1.32.6+k3s1',
   },
-  tailscale: { tailnet: '-', tags: ['tag:k3s-burst'], authKeyExpirySeconds: 900 },
+  tailscale: {
+    tailnet: '-',
+    tags: ['tag:k3s-burst'],
+    authKeyExpirySeconds: 900,
+    auth: 'federated',
+    federatedClientId: 'kReplaceWithYourIdCNTRL',
+  },
   nodes: {
     namePrefix: 'burst-',
     candidateTypes: [...DEFAULT_CANDIDATE_TYPES],

@@ -31,9 +31,27 @@ export const TailscaleOAuthSecret = z.object({
   clientSecret: z.string().min(1),
 });
 
+/**
+ * Workload identity federation (`tailscale.auth: federated`): the client exchanges a fresh
+ * signed identity token (AWS STS GetWebIdentityToken, audience `api.tailscale.com/<clientId>`)
+ * at `POST /api/v2/oauth/token-exchange` (form `client_id`, `jwt`) for an API token, instead of
+ * presenting a stored client secret (tailscale.com/kb/1581).
+ */
+export interface TailscaleFederation {
+  /** The federated identity's client id (admin console → Trust credentials). */
+  clientId: string;
+  /** A fresh identity token (JWT) for the audience `api.tailscale.com/<clientId>`. */
+  identityToken: () => Promise<string>;
+}
+
 export interface TailscaleClientProps {
-  /** OAuth client credentials, or a function that reads them (e.g. from SecretsPort). */
-  credentials: TailscaleCredentials | (() => Promise<TailscaleCredentials>);
+  /**
+   * OAuth client credentials, or a function that reads them (e.g. from SecretsPort). Ignored
+   * when {@link TailscaleClientProps.federation} is set.
+   */
+  credentials: TailscaleCredentials | (() => Promise<TailscaleCredentials>) | undefined;
+  /** Use workload identity federation instead of the OAuth client. @default - OAuth client */
+  federation?: TailscaleFederation;
   /** @default 'https://api.tailscale.com' */
   baseUrl?: string;
   /** Tailnet name; `-` is the credential's own tailnet. @default '-' */
@@ -346,27 +364,46 @@ export class TailscaleClient implements DeviceRegistryPort {
   }
 
   private async fetchToken(): Promise<string> {
-    const creds =
-      typeof this.props.credentials === 'function' ? await this.props.credentials() : this.props.credentials;
-    this.secrets.add(creds.clientSecret);
-    const op = 'POST /api/v2/oauth/token';
+    const federation = this.props.federation;
+    let path: string;
+    let form: string;
+    if (federation) {
+      const jwt = await this.identityToken(federation);
+      this.secrets.add(jwt);
+      path = '/api/v2/oauth/token-exchange';
+      form = new URLSearchParams({ client_id: federation.clientId, jwt }).toString();
+    } else {
+      const c = this.props.credentials;
+      if (!c)
+        throw new TailscaleAuthError('no Tailscale credentials: set an OAuth client or a federation', 0);
+      const creds = typeof c === 'function' ? await c() : c;
+      this.secrets.add(creds.clientSecret);
+      path = '/api/v2/oauth/token';
+      form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+      }).toString();
+    }
+    const op = `POST ${path}`;
     const startMs = this.clock().getTime();
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: creds.clientId,
-      client_secret: creds.clientSecret,
-    }).toString();
     for (let attempt = 1; ; attempt++) {
-      const raw = await this.send(op, 'POST', '/api/v2/oauth/token', {
+      const raw = await this.send(op, 'POST', path, {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form,
       });
       if (raw.status === 400 || raw.status === 401 || raw.status === 403) {
         const msg = this.serverMessage(raw.text);
-        throw new TailscaleAuthError(
-          `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
-          raw.status,
-        );
+        throw federation
+          ? new TailscaleAuthError(
+              `tailscale token exchange for federated identity ${federation.clientId} was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
+              raw.status,
+              { fix: federationFix(federation.clientId) },
+            )
+          : new TailscaleAuthError(
+              `tailscale OAuth token request was refused with HTTP ${raw.status}${msg ? `: ${msg}` : ''}`,
+              raw.status,
+            );
       }
       const outcome = this.classify(op, raw);
       if (outcome.ok) {
@@ -381,6 +418,38 @@ export class TailscaleClient implements DeviceRegistryPort {
         return parsed.data.access_token;
       }
       await this.maybeWait(op, outcome, attempt, startMs);
+    }
+  }
+
+  /**
+   * A fresh identity token for the exchange. An STS failure becomes a DeviceRegistryError the
+   * use-cases already classify: transient (throttling, 5xx, network) → `unavailable`, retried;
+   * anything else (federation disabled in the account, access denied) → `auth`, not retried.
+   */
+  private async identityToken(federation: TailscaleFederation): Promise<string> {
+    try {
+      return await federation.identityToken();
+    } catch (err) {
+      const message = this.scrub(err instanceof Error ? err.message : String(err)).slice(0, 400);
+      const retryable = (err as { retryable?: unknown } | undefined)?.retryable === true;
+      this.log.warn('no identity token for the Tailscale token exchange', { retryable, message });
+      if (retryable) {
+        throw new TailscaleUnavailableError(
+          `identity token for the Tailscale token exchange: ${message}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw new TailscaleAuthError(
+        `no identity token for the Tailscale token exchange: ${message}`,
+        undefined,
+        {
+          cause: err,
+          fix: federationFix(federation.clientId),
+        },
+      );
     }
   }
 
@@ -399,6 +468,16 @@ export class TailscaleClient implements DeviceRegistryPort {
     for (const s of this.secrets) if (s) out = out.split(s).join('<redacted>');
     return out.replace(KEY_PATTERN, 'tskey-<redacted>');
   }
+}
+
+/** What to check when workload identity federation fails (tailscale.auth federated). */
+export function federationFix(clientId: string): string {
+  return (
+    `Check the Tailscale federated identity ${clientId} (admin console → Settings → Trust credentials): its issuer must be ` +
+    "this AWS account's outbound identity federation issuer URL (aws iam get-outbound-web-identity-federation-info), " +
+    'its subject the launch/terminate/janitor Lambda role ARNs (a trailing * matches all), with the scopes auth_keys and ' +
+    `devices:core and the node tags; the STS token's audience is api.tailscale.com/${clientId}. Run npx k3s-burst doctor`
+  );
 }
 
 function parseJson(text: string): unknown {

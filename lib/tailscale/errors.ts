@@ -14,16 +14,19 @@ export class TailscaleError extends DeviceRegistryError {
   }
 }
 
-/** The OAuth client was rejected, or a fresh token was rejected again (401 after one refresh). */
+/** What to check when the OAuth client (tailscale.auth oauth-client) is refused. */
+export const OAUTH_CLIENT_FIX =
+  'Check the OAuth client id and secret in Secrets Manager ' +
+  '(Tailscale admin console → Settings → OAuth clients); the secret must be the client secret, not an API key.';
+
+/**
+ * The credential was rejected (the OAuth client, or with workload identity federation the
+ * STS identity token or its exchange), or a fresh token was rejected again (401 after one
+ * refresh). `fix` says what to check; it defaults to the OAuth client's.
+ */
 export class TailscaleAuthError extends TailscaleError {
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super(
-      'auth',
-      `${message}. Check the OAuth client id and secret in Secrets Manager ` +
-        '(Tailscale admin console → Settings → OAuth clients); the secret must be the client secret, not an API key.',
-      status,
-      options,
-    );
+  constructor(message: string, status?: number, options?: { cause?: unknown; fix?: string }) {
+    super('auth', `${message}. ${options?.fix ?? OAUTH_CLIENT_FIX}`, status, options);
     this.name = 'TailscaleAuthError';
   }
 }

@@ -7,6 +7,7 @@
  * instance is terminated, its tailnet device deleted, its Node deleted. Nothing is left.
  */
 import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DetailTypes, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN, Tags } from '../../lib/events/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
@@ -178,6 +179,29 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
 
     console.log(`e2e: pending-to-launch ${pendingToLaunchMs} ms`);
   }, 120_000);
+
+  it('default config (tailscale.auth federated): no Tailscale client secret is stored; the Lambdas exchanged STS identity tokens for Tailscale API tokens', async () => {
+    expect(w.config.tailscale.auth).toBe('federated');
+    // No OAuth client secret anywhere in the account
+    const secrets = await new SecretsManagerClient(w.moto.clientConfig).send(new ListSecretsCommand({}));
+    expect((secrets.SecretList ?? []).map((x) => x.Name).filter((n) => n?.includes('tailscale'))).toEqual([]);
+    // Every token request was an exchange of a 300 s STS token for Tailscale's audience, and the
+    // client secret path was never used
+    expect(w.tailscale.calls.filter((c) => c.path === '/api/v2/oauth/token')).toEqual([]);
+    const exchanges = w.tailscale.calls.filter((c) => c.path === '/api/v2/oauth/token-exchange');
+    expect(exchanges.length).toBeGreaterThan(0);
+    expect(exchanges.every((c) => c.status === 200)).toBe(true);
+    expect(w.sts.requests.length).toBe(exchanges.length);
+    for (const r of w.sts.requests)
+      expect(r).toEqual({
+        audience: `api.tailscale.com/${w.config.tailscale.federatedClientId}`,
+        durationSeconds: 300,
+        signingAlgorithm: 'ES384',
+      });
+    // One warm deps (as one Lambda container): the API token is reused, not re-exchanged per call
+    // (mint in launch, list + delete in terminate, list in the janitor)
+    expect(exchanges.length).toBe(1);
+  });
 
   it('the node joined with a bootstrap token that expires within the TTL and is gone after it; user data, logs and events hold nothing long-lived', async () => {
     // Given the instance the first test launched, and the join token its user data carried

@@ -28,14 +28,16 @@ import type { BootstrapTokenRotator } from '../../lib/agent/bootstrap-token.js';
 import { KubeClient } from '../../lib/agent/kube-client.js';
 import { kubeconfigTarget } from '../../lib/agent/kube-config.js';
 import { memoryLogger } from '../../lib/agent/logger.js';
+import type { IdentityTokenPort } from '../../lib/aws/identity-token.js';
 import type { Config, ConfigInput } from '../../lib/events/index.js';
-import { Labels, Tags } from '../../lib/events/index.js';
+import { Labels, Tags, tailscaleFederatedSubject } from '../../lib/events/index.js';
 import { FUNCTION_NAMES } from '../../lib/infra/burst-functions.js';
 import { systemClock } from '../../lib/system/clock.js';
 import { CapturingLogger, type LogLine as ControlLogLine } from '../support/control.js';
 import { pod } from '../support/fake-k8s/fixtures.js';
 import { type FakeK8s, type K8sObject, startFakeK8s } from '../support/fake-k8s/server.js';
 import { type FakeTailscale, startFakeTailscale } from '../support/fake-tailscale.js';
+import { FakeIdentityTokenIssuer } from '../support/fakes/identity-token.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { provisionMotoAccount } from '../support/moto-account.js';
 import { exampleConfigInput, synthStack } from '../unit/infra/support.js';
@@ -94,6 +96,11 @@ export type LogLine = ControlLogLine;
 export interface World {
   moto: Moto;
   tailscale: FakeTailscale;
+  /**
+   * The account's STS identity-token issuer (outbound identity federation): the Tailscale
+   * federated identity trusts it (tailscale.auth federated, the default).
+   */
+  sts: FakeIdentityTokenIssuer;
   k8s: FakeK8s;
   config: Config;
   cluster: string;
@@ -111,7 +118,10 @@ export interface World {
   registered: Map<string, { nodeName: string; at: number }>;
   /** First time an instance of this cluster was seen in EC2 (epoch ms), per instance id. */
   firstSeen: Map<string, number>;
-  /** The secret values in play (OAuth client secret, agent token, every minted key, join tokens). */
+  /**
+   * The secret values in play (OAuth client secret, agent token, every minted key, join tokens,
+   * every STS identity token and Tailscale API token).
+   */
   secretValues(): string[];
   /** The K3s join token each instance's user data carried, by instance id. */
   joinTokens: Map<string, string>;
@@ -169,7 +179,16 @@ export function scriptValue(script: string, name: string): string {
 }
 
 export async function startWorld(
-  opts: { configInput?: ConfigInput; piNodes: K8sObject[]; pods: K8sObject[] } = { piNodes: [], pods: [] },
+  opts: {
+    configInput?: ConfigInput;
+    piNodes: K8sObject[];
+    pods: K8sObject[];
+    /**
+     * What the Lambdas get from "STS" (tailscale.auth federated); default: the world's issuer.
+     * Tests pass a port that asks for another audience or returns an expired token.
+     */
+    identityTokens?: (sts: FakeIdentityTokenIssuer) => IdentityTokenPort;
+  } = { piNodes: [], pods: [] },
 ): Promise<World> {
   const configInput = opts.configInput ?? e2eConfigInput();
   const { template, stack } = synthStack(configInput);
@@ -178,7 +197,29 @@ export async function startWorld(
   const region = config.cluster.region;
 
   const moto = await startMoto({ region });
-  const tailscale = await startFakeTailscale();
+  // tailscale.auth federated (the default): the Lambda roles' STS tokens are exchanged at the
+  // fake Tailscale API, which trusts this account's issuer for the stack's role ARNs; no OAuth
+  // client secret is stored anywhere.
+  const federated = config.tailscale.auth === 'federated';
+  const sts = new FakeIdentityTokenIssuer({
+    issuer: 'https://e2e00000-0000-4000-8000-000000000000.tokens.sts.global.api.aws',
+    subject: `arn:aws:iam::${ACCOUNT}:role/k3s-burst-${cluster}-launch`,
+  });
+  const tailscale = await startFakeTailscale(
+    federated
+      ? {
+          federated: [
+            {
+              clientId: config.tailscale.federatedClientId as string,
+              issuer: sts.issuer,
+              publicKey: sts.publicKey,
+              subject: tailscaleFederatedSubject(ACCOUNT, cluster),
+              tags: config.tailscale.tags,
+            },
+          ],
+        }
+      : {},
+  );
   const k8s = await startFakeK8s({ token: 'e2e-agent-token' });
   for (const n of opts.piNodes) k8s.upsert('nodes', n);
   for (const p of opts.pods) k8s.upsert('pods', p);
@@ -192,7 +233,7 @@ export async function startWorld(
   const account = await provisionMotoAccount(cc, {
     region,
     cluster,
-    tailscaleCredentials: tailscale.credentials,
+    ...(federated ? {} : { tailscaleCredentials: tailscale.credentials }),
     agentToken: AGENT_TOKEN,
   });
   const ssm = new SSMClient(cc);
@@ -257,7 +298,8 @@ export async function startWorld(
     EVENT_BUS_NAME: busName,
     TABLE_NAME: account.tableName,
     COMMAND_QUEUE_URL: commandQueueUrl,
-    TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn,
+    // Empty with tailscale.auth federated, as the stack writes it.
+    TAILSCALE_OAUTH_SECRET_ARN: account.tailscaleOAuthSecretArn ?? '',
     // k3s.joinCredential bootstrap-token (default): the secret the agent below writes.
     K3S_JOIN_TOKEN_SECRET_ARN:
       config.k3s.joinCredential === 'agent-token'
@@ -273,7 +315,12 @@ export async function startWorld(
   process.env.POWERTOOLS_SERVICE_NAME = 'k3s-burst';
   process.env.POWERTOOLS_METRICS_NAMESPACE = 'k3s-burst';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const deps = createDeps(env, { clientConfig: { ...cc }, logger });
+  const deps = createDeps(env, {
+    clientConfig: { ...cc },
+    logger,
+    // moto does not serve STS GetWebIdentityToken: the fake issuer stands behind the port.
+    ports: { identityTokens: opts.identityTokens?.(sts) ?? sts },
+  });
   const handlers = {} as Record<FunctionName, Handler>;
   for (const fn of FUNCTION_NAMES) {
     // Each handler file's own spec, over this world's deps (as the deployed handler, minus env).
@@ -478,6 +525,7 @@ export async function startWorld(
   return {
     moto,
     tailscale,
+    sts,
     k8s,
     config,
     cluster,
@@ -497,6 +545,8 @@ export async function startWorld(
       ...tailscale.keys.map((k) => k.key),
       // the secret half of every join token a node booted with
       ...[...joinTokens.values()].map((t) => t.split('::').pop() as string),
+      ...sts.issued,
+      ...tailscale.issuedTokens,
     ],
     joinTokens,
     agentJoinToken: () => agent.joinToken,

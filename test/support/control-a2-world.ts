@@ -44,6 +44,9 @@ export const WORLD_CONFIG = {
     k3sServerUrl: 'https://100.64.5.11:6443',
     k3sVersion: 'v1.32.6+k3s1',
   },
+  // The fallback mode: the Lambdas read the OAuth client from Secrets Manager (the e2e world runs
+  // the default, workload identity federation).
+  tailscale: { auth: 'oauth-client' },
   nodes: { candidateTypes: ['t4g.medium', 't4g.large', 'm7g.large'], capacityTypes: ['spot', 'on-demand'] },
   limits: { maxNodes: 6 },
 };

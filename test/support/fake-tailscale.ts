@@ -10,9 +10,12 @@
  * await ts.stop();
  * ```
  */
+
+import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { verifyJwt } from './fakes/identity-token.js';
 
 export interface FakeOAuthClient {
   clientId: string;
@@ -100,8 +103,25 @@ export interface RecordedCall {
   status: number;
 }
 
+/**
+ * A federated identity (workload identity federation): trusts JWTs of `issuer`, verified with
+ * `publicKey` (Tailscale fetches the issuer's JWKS), whose `aud` is `api.tailscale.com/<clientId>`
+ * and whose `sub` matches `subject` (a `*` suffix matches any ending).
+ */
+export interface FakeFederatedIdentity {
+  clientId: string;
+  issuer: string;
+  publicKey: KeyObject;
+  subject: string;
+  tags: string[];
+  /** @default ['auth_keys', 'devices:core'] */
+  scopes?: string[];
+}
+
 export interface FakeTailscaleOptions {
   clients?: FakeOAuthClient[];
+  /** Federated identities `POST /api/v2/oauth/token-exchange` accepts. */
+  federated?: FakeFederatedIdentity[];
   /** @default 3600 */
   tokenTtlSeconds?: number;
   /** Tailnet name accepted besides `-`. @default 'example.org' */
@@ -265,6 +285,43 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
     });
   }
 
+  /**
+   * Workload identity federation: form `client_id` + `jwt` → an API token with the federated
+   * identity's scopes and tags. Refuses (401) an unknown client id, a JWT not signed by the
+   * trusted issuer's key, another issuer, a wrong audience, a subject that does not match, or
+   * an expired JWT.
+   */
+  function tokenExchangeRoute(res: ServerResponse, form: URLSearchParams): number {
+    const id = form.get('client_id') ?? '';
+    const jwt = form.get('jwt') ?? '';
+    const identity = (opts.federated ?? []).find((f) => f.clientId === id);
+    if (!identity) return error(res, 401, 'unknown federated identity');
+    const v = verifyJwt(jwt, identity.publicKey);
+    if (!v.ok) return error(res, 401, `invalid token: ${v.reason}`);
+    const c = v.claims;
+    if (c.iss !== identity.issuer) return error(res, 401, 'invalid token: issuer mismatch');
+    const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+    if (!aud.includes(`api.tailscale.com/${identity.clientId}`))
+      return error(res, 401, 'invalid token: audience mismatch');
+    const sub = String(c.sub ?? '');
+    const subjectOk = identity.subject.endsWith('*')
+      ? sub.startsWith(identity.subject.slice(0, -1))
+      : sub === identity.subject;
+    if (!subjectOk) return error(res, 401, 'invalid token: subject does not match the federated identity');
+    if (typeof c.exp !== 'number' || c.exp * 1000 <= now().getTime())
+      return error(res, 401, 'invalid token: expired');
+    const client: FakeOAuthClient = {
+      clientId: identity.clientId,
+      clientSecret: '',
+      tags: identity.tags,
+      ...(identity.scopes ? { scopes: identity.scopes } : {}),
+    };
+    const token = `tskey-api-${identity.clientId}-${randomBytes(12).toString('hex')}`;
+    tokens.set(token, { client, expiresAtMs: now().getTime() + ttl * 1000 });
+    issuedTokens.push(token);
+    return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: ttl });
+  }
+
   function createKeyRoute(res: ServerResponse, client: FakeOAuthClient, body: unknown): number {
     if (!hasScope(client, 'auth_keys')) return error(res, 403, PERMISSION_DENIED);
     if (!body || typeof body !== 'object') return error(res, 400, 'invalid JSON body');
@@ -425,6 +482,10 @@ export async function startFakeTailscale(opts: FakeTailscaleOptions = {}): Promi
 
     if (method === 'POST' && url.pathname === '/api/v2/oauth/token') {
       call.status = tokenRoute(req, res, form ?? new URLSearchParams());
+      return;
+    }
+    if (method === 'POST' && url.pathname === '/api/v2/oauth/token-exchange') {
+      call.status = tokenExchangeRoute(res, form ?? new URLSearchParams());
       return;
     }
     if (!client) {

@@ -1,7 +1,8 @@
 /**
  * What a deployed k3s-burst stack gives the Lambdas, provisioned on moto for tests that run the
  * real handlers: a VPC with two subnets and a security group, an AMI id, the state table and the
- * two secrets (Tailscale OAuth client, K3s agent token).
+ * secrets (the Tailscale OAuth client when one is given — tailscale.auth oauth-client —, the
+ * K3s agent token, the empty bootstrap-token secret).
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -23,7 +24,8 @@ export interface MotoAccount {
   /** An AMI moto lists (any: moto does not check the architecture). */
   imageId: string;
   tableName: string;
-  tailscaleOAuthSecretArn: string;
+  /** Absent without `tailscaleCredentials` (tailscale.auth federated stores no OAuth client). */
+  tailscaleOAuthSecretArn: string | undefined;
   k3sAgentTokenSecretArn: string;
   /** Created empty, as the stack does: the agent writes it (k3s.joinCredential bootstrap-token). */
   k3sBootstrapTokenSecretArn: string;
@@ -34,7 +36,7 @@ export async function provisionMotoAccount(
   opts: {
     region: string;
     cluster: string;
-    tailscaleCredentials: { clientId: string; clientSecret: string };
+    tailscaleCredentials?: { clientId: string; clientSecret: string };
     agentToken: string;
   },
 ): Promise<MotoAccount> {
@@ -61,12 +63,14 @@ export async function provisionMotoAccount(
   const tableName = `k3s-burst-${opts.cluster}-state`;
   await new DynamoDBClient(cc).send(new CreateTableCommand(stateTableDefinition(tableName)));
   const sm = new SecretsManagerClient(cc);
-  const oauth = await sm.send(
-    new CreateSecretCommand({
-      Name: `k3s-burst/${opts.cluster}/tailscale-oauth`,
-      SecretString: JSON.stringify(opts.tailscaleCredentials),
-    }),
-  );
+  const oauth = opts.tailscaleCredentials
+    ? await sm.send(
+        new CreateSecretCommand({
+          Name: `k3s-burst/${opts.cluster}/tailscale-oauth`,
+          SecretString: JSON.stringify(opts.tailscaleCredentials),
+        }),
+      )
+    : undefined;
   const token = await sm.send(
     new CreateSecretCommand({
       Name: `k3s-burst/${opts.cluster}/k3s-agent-token`,
@@ -82,7 +86,7 @@ export async function provisionMotoAccount(
     securityGroupId: sg.GroupId as string,
     imageId,
     tableName,
-    tailscaleOAuthSecretArn: oauth.ARN as string,
+    tailscaleOAuthSecretArn: oauth?.ARN,
     k3sAgentTokenSecretArn: token.ARN as string,
     k3sBootstrapTokenSecretArn: bootstrap.ARN as string,
   };

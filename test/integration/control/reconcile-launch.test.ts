@@ -197,6 +197,8 @@ describe('reconcile + launch against moto and the fake Tailscale API', () => {
         k3sServerUrl: 'https://100.64.5.11:6443',
         k3sVersion: 'v1.32.6+k3s1',
       },
+      // the fallback mode (OAuth client in Secrets Manager); test/e2e runs the default, federated
+      tailscale: { auth: 'oauth-client' },
       nodes: {
         candidateTypes: ['m7g.large', 'm7g.xlarge'],
         capacityTypes: ['spot', 'on-demand'],

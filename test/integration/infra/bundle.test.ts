@@ -39,6 +39,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-sqs': 'sqs',
   'client-scheduler': 'scheduler',
   'client-cloudformation': 'cloudformation',
+  'client-sts': 'sts',
 };
 
 /**
@@ -223,6 +224,9 @@ describe('SDK commands in the bundles vs the synthesized policies', () => {
         (a) => !(a in BUNDLED_NOT_CALLED) && !NO_IAM_ACTION.has(a),
       ),
     );
+    // tailscale.auth federated (the example's): the Tailscale callers get STS identity tokens
+    for (const n of ['launch', 'terminate', 'janitor'] as const)
+      expect(bundles[n].commands).toContain('sts:GetWebIdentityToken');
     expect([...sent].filter((a) => !granted.has(a)).sort()).toEqual([]);
     // iam:PassRole is not a command: RunInstances with IamInstanceProfile needs it.
     const notSent = [...granted].filter((a) => !IMPLICIT.has(a) && a !== 'iam:PassRole' && !sent.has(a));

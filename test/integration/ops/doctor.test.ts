@@ -6,7 +6,8 @@ import { ServiceQuotasReader } from '../../../lib/aws/service-quotas.js';
 import { runDoctor } from '../../../lib/cli/doctor.js';
 import type { CheckResult, DoctorReport } from '../../../lib/ops/doctor.js';
 import { type FakeServiceQuotas, startFakeServiceQuotas } from '../../support/fake-service-quotas.js';
-import type { FakeTailscale } from '../../support/fake-tailscale.js';
+import { type FakeTailscale, startFakeTailscale } from '../../support/fake-tailscale.js';
+import { FakeIdentityTokenIssuer } from '../../support/fakes/identity-token.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 import { snapshot } from '../../unit/core/fixtures.js';
 import {
@@ -134,6 +135,10 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
       'secret.k3s-join-token': 'ok',
       'k3s.join-credential': 'ok',
       'tailscale.oauth': 'ok',
+      // tailscale.auth oauth-client (this describe's config): the federation checks do not apply
+      'tailscale.federation': 'skip',
+      'tailscale.identity-token': 'skip',
+      'tailscale.token-exchange': 'skip',
       'tailscale.acl': 'ok',
       'tailscale.policy': 'ok',
       'tailscale.routes': 'skip',
@@ -151,7 +156,7 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     expect(r.byId('ami:arm64').message).toContain('ami-0a1b2c3d4e5f60718');
     expect(r.byId('dlq').message).toContain('all 2 dead-letter queue(s) are empty');
     expect(r.text).toMatch(/^ok\s+stack\s+stack K3sBurst-pi-lab is CREATE_COMPLETE/m);
-    expect(r.text).toContain('0 failed, 0 warning(s), 18 ok, 1 skipped');
+    expect(r.text).toContain('0 failed, 0 warning(s), 18 ok, 4 skipped');
     expect(r.byId('secret.k3s-join-token').message).toMatch(
       /bootstrap token opsb00 published by the agent, valid for another 39 min/,
     );
@@ -468,5 +473,139 @@ describe('k3s-burst doctor against moto + fake Tailscale', () => {
     const io2 = captureIo('/', printed);
     expect(await runDoctor(['--region', 'Mars'], io2, opsEnv(moto, ts))).toBe(2);
     expect(io2.err).toContain('--region must be an AWS region');
+  });
+});
+
+describe('k3s-burst doctor, tailscale.auth federated (the default)', () => {
+  const FED_ID = 'kD0ct0rFed1CNTRL';
+  const ACCOUNT = '123456789012';
+  let moto: Moto;
+  let ts: FakeTailscale;
+  let sts: FakeIdentityTokenIssuer;
+  let federation: { enabled: boolean; throws?: string };
+  const printed: string[] = [];
+
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    // No identity token doctor obtained is in anything it printed.
+    const all = printed.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    for (const t of sts?.issued ?? []) expect(all).not.toContain(t);
+    expect(all).not.toMatch(/tskey-(api|auth|client)-[A-Za-z0-9]/);
+  });
+  afterEach(async () => {
+    await ts?.stop();
+  });
+
+  /** A fake Tailscale whose federated identity trusts `subject` of the fake account issuer. */
+  async function start(subject: string, doctorArn = `arn:aws:iam::${ACCOUNT}:role/ops-admin`) {
+    await moto.reset();
+    sts = new FakeIdentityTokenIssuer({ subject: doctorArn });
+    federation = { enabled: true };
+    ts = await startFakeTailscale({
+      federated: [
+        { clientId: FED_ID, issuer: sts.issuer, publicKey: sts.publicKey, subject, tags: ['tag:k3s-burst'] },
+      ],
+    });
+  }
+
+  async function doctor(d: Deployed) {
+    const env = {
+      ...opsEnv(moto, ts),
+      federation: () => ({
+        federation: {
+          info: async () => {
+            if (federation.throws)
+              throw Object.assign(new Error('outbound federation'), { name: federation.throws });
+            return federation.enabled ? { enabled: true, issuer: sts.issuer } : { enabled: false };
+          },
+        },
+        tokens: sts,
+      }),
+    };
+    const io = captureIo(d.configDir, printed);
+    const code = await runDoctor(['--json'], io, env);
+    const report = JSON.parse(io.out) as DoctorReport;
+    const byId = (id: string): CheckResult => {
+      const c = report.checks.find((x) => x.id === id);
+      if (!c) throw new Error(`no check ${id} in ${report.checks.map((x) => x.id).join(',')}`);
+      return c;
+    };
+    return { code, report, byId };
+  }
+
+  const fedConfig = { tailscale: { federatedClientId: FED_ID } };
+
+  it('federation on, STS token for the audience, exchange accepted, no OAuth secret: the Tailscale checks pass', async () => {
+    await start(`arn:aws:iam::${ACCOUNT}:role/ops-*`);
+    const d = await deploy(moto, ts, { tailscaleSecret: 'none', config: fedConfig });
+    const r = await doctor(d);
+    expect(r.byId('secret.tailscale-oauth')).toMatchObject({ status: 'ok' });
+    expect(r.byId('secret.tailscale-oauth').message).toContain('no Tailscale OAuth client secret is stored');
+    expect(r.byId('tailscale.oauth').status).toBe('skip');
+    expect(r.byId('tailscale.federation')).toMatchObject({ status: 'ok' });
+    expect(r.byId('tailscale.federation').message).toContain(sts.issuer);
+    expect(r.byId('tailscale.identity-token')).toMatchObject({ status: 'ok' });
+    expect(r.byId('tailscale.token-exchange')).toMatchObject({ status: 'ok' });
+    expect(sts.requests).toEqual([
+      { audience: `api.tailscale.com/${FED_ID}`, durationSeconds: 60, signingAlgorithm: 'ES384' },
+    ]);
+    expect(ts.calls.filter((c) => c.path === '/api/v2/oauth/token-exchange').map((c) => c.status)).toEqual([
+      200,
+    ]);
+  });
+
+  it('outbound identity federation disabled: fail with the enable command; the token checks are skipped', async () => {
+    await start(`arn:aws:iam::${ACCOUNT}:role/k3s-burst-pi-lab-*`);
+    const d = await deploy(moto, ts, { tailscaleSecret: 'none', config: fedConfig });
+    federation.enabled = false;
+    const r = await doctor(d);
+    expect(r.code).not.toBe(0);
+    expect(r.byId('tailscale.federation')).toMatchObject({ status: 'fail' });
+    expect(r.byId('tailscale.federation').fix).toContain('aws iam enable-outbound-web-identity-federation');
+    expect(r.byId('tailscale.identity-token').status).toBe('skip');
+    expect(r.byId('tailscale.token-exchange').status).toBe('skip');
+    // never enabled at all: IAM answers FeatureDisabled, same verdict
+    federation.throws = 'FeatureDisabledException';
+    expect((await doctor(d)).byId('tailscale.federation')).toMatchObject({ status: 'fail' });
+  });
+
+  it("the identity trusts only the Lambda roles: doctor's own token is refused, a warning naming both subjects", async () => {
+    await start(`arn:aws:iam::${ACCOUNT}:role/k3s-burst-pi-lab-*`);
+    const d = await deploy(moto, ts, { tailscaleSecret: 'none', config: fedConfig });
+    const r = await doctor(d);
+    const x = r.byId('tailscale.token-exchange');
+    expect(x.status).toBe('warn');
+    expect(x.message).toContain('HTTP 401');
+    expect(x.message).toContain(`arn:aws:iam::${ACCOUNT}:role/k3s-burst-pi-lab-*`);
+    expect(x.message).toContain(`arn:aws:iam::${ACCOUNT}:role/ops-admin`);
+    expect(x.fix).toContain('Trust credentials');
+  });
+
+  it('migration: an OAuth secret left from oauth-client mode is a warning saying it can be deleted', async () => {
+    await start(`arn:aws:iam::${ACCOUNT}:role/ops-*`);
+    const d = await deploy(moto, ts, { config: fedConfig });
+    const r = await doctor(d);
+    expect(r.byId('secret.tailscale-oauth').status).toBe('warn');
+    expect(r.byId('secret.tailscale-oauth').message).toContain('nothing reads it any more');
+    expect(r.byId('secret.tailscale-oauth').fix).toContain(
+      'aws secretsmanager delete-secret --secret-id k3s-burst/pi-lab/tailscale-oauth',
+    );
+  });
+
+  it('federated without federatedClientId: the config check fails naming the field; nothing else runs', async () => {
+    await start(`arn:aws:iam::${ACCOUNT}:role/ops-*`);
+    const d = await deploy(moto, ts, { tailscaleSecret: 'none', config: { tailscale: {} } });
+    const r = await doctor(d);
+    expect(r.code).not.toBe(0);
+    expect(r.byId('config').status).toBe('fail');
+    expect(r.byId('config').message).toContain(
+      '$.tailscale.federatedClientId: is required with tailscale.auth "federated"',
+    );
+    expect(r.report.checks.filter((c) => c.id !== 'config').every((c) => c.status === 'skip')).toBe(true);
+    expect(sts.requests).toEqual([]);
   });
 });

@@ -62,8 +62,11 @@ export interface Deployed {
 export interface SetupOptions {
   /** Skip the stack itself (resources still created). */
   noStack?: boolean;
-  /** Tailscale OAuth secret value; `null` leaves the secret without a value. */
-  tailscaleSecret?: string | null;
+  /**
+   * Tailscale OAuth secret value; `null` leaves the secret without a value; `'none'` creates no
+   * secret at all (tailscale.auth federated, or after the migration).
+   */
+  tailscaleSecret?: string | null | 'none';
   /** agent-token mode (config k3s.joinCredential agent-token): the agent-token secret value. */
   agentToken?: string | null;
   /** bootstrap-token mode (default): the secret's value; default a fresh token, valid 40 min. */
@@ -84,6 +87,8 @@ export function baseConfig(extra: Record<string, unknown> = {}): Record<string, 
       candidateTypes: ['t4g.medium', 'm7g.large'],
       amiSsmParameters: { arm64: AMI_PARAM_ARM64, amd64: AMI_PARAM_AMD64 },
     },
+    // The fallback mode, whose OAuth client these tests probe; federated mode is tested on its own.
+    tailscale: { auth: 'oauth-client' },
     ...extra,
   };
 }
@@ -108,12 +113,15 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
       opts.tailscaleSecret === undefined
         ? JSON.stringify({ clientId: ts.credentials.clientId, clientSecret: ts.credentials.clientSecret })
         : opts.tailscaleSecret;
-    const tsSecret = await sm.send(
-      new CreateSecretCommand({
-        Name: `k3s-burst/${CLUSTER}/tailscale-oauth`,
-        ...(tsValue === null ? {} : { SecretString: tsValue }),
-      }),
-    );
+    const tsSecret =
+      tsValue === 'none'
+        ? { ARN: undefined }
+        : await sm.send(
+            new CreateSecretCommand({
+              Name: `k3s-burst/${CLUSTER}/tailscale-oauth`,
+              ...(tsValue === null ? {} : { SecretString: tsValue }),
+            }),
+          );
     const agentTokenMode =
       (opts.config?.k3s as { joinCredential?: string } | undefined)?.joinCredential === 'agent-token';
     const token = agentTokenMode
@@ -150,7 +158,7 @@ export async function deploy(moto: Moto, ts: FakeTailscale, opts: SetupOptions =
         Outputs: {
           EventBusName: { Value: `k3s-burst-${CLUSTER}` },
           CommandQueueUrl: { Value: commandQueueUrl },
-          TailscaleOAuthSecretArn: { Value: d.tailscaleSecretArn },
+          ...(d.tailscaleSecretArn ? { TailscaleOAuthSecretArn: { Value: d.tailscaleSecretArn } } : {}),
           [agentTokenMode ? 'K3sAgentTokenSecretArn' : 'K3sBootstrapTokenSecretArn']: {
             Value: d.joinTokenSecretArn,
           },

@@ -38,7 +38,6 @@ import {
   NOW,
   snapshot,
   snapshotEvent,
-  TAILSCALE_SECRET,
   tickEvent,
 } from '../../support/control.js';
 
@@ -50,7 +49,6 @@ const ENV = {
   EVENT_BUS_NAME: 'k3s-burst-pi-lab',
   TABLE_NAME: 'k3s-burst-pi-lab',
   COMMAND_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/k3s-burst-pi-lab-commands',
-  TAILSCALE_OAUTH_SECRET_ARN: TAILSCALE_SECRET,
   K3S_JOIN_TOKEN_SECRET_ARN: JOIN_TOKEN_SECRET,
   LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0',
   SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
@@ -65,6 +63,7 @@ const ENV = {
       k3sServerUrl: 'https://100.64.5.11:6443',
       k3sVersion: 'v1.32.6+k3s1',
     },
+    tailscale: { federatedClientId: 'kFed3rat3dCNTRL' },
   }),
 };
 const ctx = { awsRequestId: 'fuzz', functionName: 'k3s-burst-pi-lab-fuzz' } as Context;

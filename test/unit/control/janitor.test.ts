@@ -210,6 +210,16 @@ describe('janitor', () => {
     expect(r.orphansTerminated).toEqual([orphan.instanceId]);
     expect(r.failures).toEqual([expect.objectContaining({ action: 'list-devices' })]);
     expect(r.skipped.join(' ')).toMatch(/device list could not be read/);
+    expect(t.metrics.total(ControlMetrics.tailscaleAuthFailures)).toBe(0);
+  });
+
+  it('counts a refused Tailscale credential (e.g. the federated token exchange) as TailscaleAuthFailures', async () => {
+    const { t, orphan } = await world();
+    t.devices.failNext('listDevices', 'auth');
+    const r = await runJanitor(tick(), t.deps);
+    expect(r.orphansTerminated).toEqual([orphan.instanceId]);
+    expect(r.failures).toEqual([expect.objectContaining({ action: 'list-devices' })]);
+    expect(t.metrics.total(ControlMetrics.tailscaleAuthFailures)).toBe(1);
   });
 
   it('keeps a device when the orphan it belongs to could not be terminated', async () => {

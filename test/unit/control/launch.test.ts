@@ -226,6 +226,7 @@ describe('launch', () => {
     expect(w.fleet.launchAttempts).toHaveLength(0);
     expect(ourInstances(w)).toHaveLength(0);
     expect(w.metrics.total(ControlMetrics.tailscaleKeyFailures)).toBe(1);
+    expect(w.metrics.total(ControlMetrics.tailscaleAuthFailures)).toBe(1);
     expect(await w.state.listInFlight(CLUSTER, NOW)).toEqual([]);
   });
 
@@ -236,6 +237,7 @@ describe('launch', () => {
     w.devices.failNext('mintAuthKey', 'unavailable');
 
     await expect(launch(req, w.deps, opts)).rejects.toBeInstanceOf(LaunchRetryError);
+    expect(w.metrics.total(ControlMetrics.tailscaleAuthFailures)).toBe(0);
     expect(w.fleet.launchAttempts).toHaveLength(0);
     expect(await w.state.listInFlight(CLUSTER, NOW)).toHaveLength(1);
   });

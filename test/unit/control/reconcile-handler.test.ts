@@ -26,13 +26,13 @@ const CONFIG = {
     k3sServerUrl: 'https://100.64.5.11:6443',
     k3sVersion: 'v1.32.6+k3s1',
   },
+  tailscale: { federatedClientId: 'kFed3rat3dCNTRL' },
 };
 const ENV = {
   CLUSTER_NAME: 'pi-lab',
   EVENT_BUS_NAME: 'k3s-burst-pi-lab',
   TABLE_NAME: 'k3s-burst-pi-lab',
   COMMAND_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/k3s-burst-pi-lab-commands',
-  TAILSCALE_OAUTH_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ts-AbCdEf',
   K3S_JOIN_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:k3s-AbCdEf',
   LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0',
   SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
@@ -75,6 +75,16 @@ describe('readEnv', () => {
       'CONFIG_JSON (bad field)',
       { CONFIG_JSON: JSON.stringify({ ...CONFIG, limits: { maxNodes: -1 } }) },
       /CONFIG_JSON does not hold a valid config: .*\$\.limits\.maxNodes/s,
+    ],
+    [
+      'tailscale.federatedClientId (federated, the default, without it: never an OAuth fallback)',
+      { CONFIG_JSON: JSON.stringify({ ...CONFIG, tailscale: {} }) },
+      /CONFIG_JSON \$\.tailscale\.federatedClientId: is required with tailscale\.auth "federated" \(the default\): create a federated identity/,
+    ],
+    [
+      'TAILSCALE_OAUTH_SECRET_ARN (oauth-client without it)',
+      { CONFIG_JSON: JSON.stringify({ ...CONFIG, tailscale: { auth: 'oauth-client' } }) },
+      /TAILSCALE_OAUTH_SECRET_ARN is required with tailscale\.auth "oauth-client"/,
     ],
     [
       'CLUSTER_NAME vs CONFIG_JSON',

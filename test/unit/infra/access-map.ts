@@ -49,11 +49,12 @@ export const PORT_ACTIONS: Record<string, Record<string, readonly string[]>> = {
     ].map((m) => [m, STATE_TABLE_ACTIONS]),
   ),
   secrets: { getSecret: ['secretsmanager:GetSecretValue'], getJsonSecret: ['secretsmanager:GetSecretValue'] },
-  // The Tailscale client reads its OAuth client from Secrets Manager on first use.
+  // The Tailscale client gets an STS identity token on first use (tailscale.auth federated, the
+  // default template); with oauth-client it reads the OAuth secret instead (test/unit/infra/stack.test.ts).
   devices: {
-    mintAuthKey: ['secretsmanager:GetSecretValue'],
-    listDevices: ['secretsmanager:GetSecretValue'],
-    deleteDevice: ['secretsmanager:GetSecretValue'],
+    mintAuthKey: ['sts:GetWebIdentityToken'],
+    listDevices: ['sts:GetWebIdentityToken'],
+    deleteDevice: ['sts:GetWebIdentityToken'],
   },
   images: { imageFor: ['ssm:GetParameter'] },
 };

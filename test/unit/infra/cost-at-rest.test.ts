@@ -12,6 +12,7 @@ describe('the stack the cost-at-rest estimate prices', () => {
       k3sServerUrl: 'https://100.64.5.11:6443',
       k3sVersion: 'v1.32.6+k3s1',
     },
+    tailscale: { federatedClientId: 'kFed3rat3dCNTRL' },
   };
   const { template } = synthStack(input);
   const count = (type: string) => Object.keys(template.findResources(type)).length;

@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../../lib/aws/state.js';
 import { DetailTypes, Sources, Tags } from '../../../lib/events/index.js';
@@ -17,7 +17,7 @@ import {
 } from './support.js';
 
 let s: Pick<Synthesized, 'template'>;
-/** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency, agent-token join. */
+/** Every non-default choice at once: existing VPC, Session Manager, 40 GiB, retained data, no reserved concurrency, agent-token join, Tailscale OAuth client. */
 let alt: Synthesized;
 const fnRole = (name: string): string =>
   logicalId(s.template, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`);
@@ -34,6 +34,8 @@ beforeAll(() => {
   };
   input.nodes = { ...input.nodes, ssmSessionManager: true, rootVolumeGiB: 40 };
   input.k3s = { joinCredential: 'agent-token' };
+  input.tailscale = { ...input.tailscale, auth: 'oauth-client' };
+  delete input.tailscale.federatedClientId;
   alt = synthStack(input, { retainData: true, reconcileReservedConcurrency: undefined });
 });
 
@@ -264,28 +266,120 @@ describe('state table', () => {
   });
 });
 
+describe('tailscale.auth federated (the default: workload identity federation)', () => {
+  const altRole = (name: string) =>
+    logicalId(alt.template, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`);
+
+  it('stores no Tailscale OAuth secret, gives no function its ARN and outputs none', () => {
+    const names = Object.values(s.template.findResources('AWS::SecretsManager::Secret')).map(
+      (r) => (r.Properties as { Name: string }).Name,
+    );
+    expect(names.some((n) => n.includes('tailscale'))).toBe(false);
+    for (const fn of Object.values(s.template.findResources('AWS::Lambda::Function'))) {
+      const vars = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment
+        .Variables;
+      expect(vars.TAILSCALE_OAUTH_SECRET_ARN).toBe('');
+    }
+    expect(Object.keys((s.template.toJSON() as { Outputs: object }).Outputs)).not.toContain(
+      'TailscaleOAuthSecretArn',
+    );
+  });
+
+  it("lets exactly launch, terminate and janitor (the Tailscale callers) get an STS identity token, for Tailscale's audience only, at most 300 s", () => {
+    for (const name of ['launch', 'terminate', 'janitor']) {
+      const st = statementsOf(s.template, fnRole(name)).filter((x) =>
+        JSON.stringify(x.Action).includes('sts:'),
+      );
+      expect(st).toEqual([
+        {
+          Sid: 'TailscaleIdentityToken',
+          Effect: 'Allow',
+          Action: 'sts:GetWebIdentityToken',
+          Resource: '*',
+          Condition: {
+            'ForAllValues:StringEquals': {
+              'sts:IdentityTokenAudience': ['api.tailscale.com/kReplaceWithYourIdCNTRL'],
+            },
+            NumericLessThanEquals: { 'sts:DurationSeconds': 300 },
+          },
+        },
+      ]);
+      // and no Tailscale secret is readable (launch reads only the K3s join token)
+      const reads = JSON.stringify(
+        statementsOf(s.template, fnRole(name)).filter((x) =>
+          JSON.stringify(x.Action).includes('GetSecretValue'),
+        ),
+      );
+      expect(reads).not.toContain('TailscaleOAuth');
+    }
+    for (const name of ['reconcile', 'interruption'])
+      expect(JSON.stringify(statementsOf(s.template, fnRole(name)))).not.toContain('sts:');
+  });
+
+  it('names each function role like its function and outputs the subject the federated identity trusts, which matches exactly those roles', () => {
+    const subject = (s.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs
+      .TailscaleFederatedSubject?.Value;
+    expect(subject).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/k3s-burst-pi-lab-*'],
+      ],
+    });
+    for (const name of ['reconcile', 'launch', 'terminate', 'janitor', 'interruption']) {
+      const role = s.template.findResources('AWS::IAM::Role')[fnRole(name)];
+      expect((role?.Properties as { RoleName?: string } | undefined)?.RoleName).toBe(
+        `k3s-burst-pi-lab-${name}`,
+      );
+    }
+    expect(Object.keys((alt.template.toJSON() as { Outputs: object }).Outputs)).not.toContain(
+      'TailscaleFederatedSubject',
+    );
+  });
+
+  it('oauth-client (fallback): stores the OAuth secret, lets the three callers read it, and grants no STS identity token', () => {
+    const secret = logicalId(alt.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
+    for (const name of ['launch', 'terminate', 'janitor']) {
+      const st = JSON.stringify(statementsOf(alt.template, altRole(name)));
+      expect(st).toContain(secret);
+      expect(st).not.toContain('sts:');
+    }
+    for (const name of ['reconcile', 'interruption'])
+      expect(JSON.stringify(statementsOf(alt.template, altRole(name)))).not.toContain(secret);
+  });
+
+  it('refuses to synthesize federated mode without tailscale.federatedClientId, naming the field and the fix', () => {
+    const input = exampleConfigInput();
+    input.tailscale = { ...input.tailscale };
+    delete input.tailscale.federatedClientId;
+    expect(() => synthStack(input)).toThrow(
+      /\$\.tailscale\.federatedClientId: is required with tailscale\.auth "federated" \(the default\).*Trust credentials.*or set tailscale\.auth to "oauth-client"/s,
+    );
+  });
+});
+
 describe('secrets', () => {
   const names = (t: Pick<Synthesized, 'template'>) =>
     Object.values(t.template.findResources('AWS::SecretsManager::Secret'))
       .map((r) => (r.Properties as { Name: string }).Name)
       .sort();
 
-  it('bootstrap-token (default): creates the Tailscale OAuth and K3s bootstrap-token secrets empty, and no agent-token secret', () => {
-    for (const name of ['k3s-burst/pi-lab/tailscale-oauth', 'k3s-burst/pi-lab/k3s-bootstrap-token']) {
+  it('bootstrap-token and federated (defaults): creates the K3s bootstrap-token secret empty, and no agent-token or Tailscale secret', () => {
+    for (const name of ['k3s-burst/pi-lab/k3s-bootstrap-token']) {
       s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
         Name: name,
         SecretString: Match.absent(),
         GenerateSecretString: Match.absent(),
       });
     }
-    expect(names(s)).toEqual([
-      'k3s-burst/pi-lab/agent-credentials',
-      'k3s-burst/pi-lab/k3s-bootstrap-token',
-      'k3s-burst/pi-lab/tailscale-oauth',
-    ]);
+    expect(names(s)).toEqual(['k3s-burst/pi-lab/agent-credentials', 'k3s-burst/pi-lab/k3s-bootstrap-token']);
   });
 
-  it('agent-token: creates the agent-token secret empty instead of the bootstrap-token one', () => {
+  it('agent-token and oauth-client: creates the agent-token secret empty instead of the bootstrap-token one, and the Tailscale OAuth secret empty', () => {
+    alt.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'k3s-burst/pi-lab/tailscale-oauth',
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
     alt.template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'k3s-burst/pi-lab/k3s-agent-token',
       SecretString: Match.absent(),
@@ -671,22 +765,24 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only launch read the K3s token, and launch, terminate and janitor the Tailscale client', () => {
-    const secretIds = (name: string): string =>
+  it('lets only launch read the K3s token (and, with oauth-client, launch, terminate and janitor the Tailscale client)', () => {
+    const secretIds = (t: Template, name: string): string =>
       JSON.stringify(
-        statementsOf(s.template, fnRole(name))
+        statementsOf(
+          t,
+          logicalId(t, 'AWS::IAM::Role', `Functions${name.charAt(0).toUpperCase()}${name.slice(1)}Role`),
+        )
           .filter((x) => JSON.stringify(x.Action).includes('secretsmanager:GetSecretValue'))
           .map((x) => x.Resource),
       );
-    const tailscale = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
     const k3s = logicalId(s.template, 'AWS::SecretsManager::Secret', 'SecretsK3sBootstrapToken');
-    expect(secretIds('launch')).toContain(tailscale);
-    expect(secretIds('launch')).toContain(k3s);
-    for (const name of ['terminate', 'janitor']) {
-      expect(secretIds(name)).toContain(tailscale);
-      expect(secretIds(name)).not.toContain(k3s);
-    }
-    for (const name of ['reconcile', 'interruption']) expect(secretIds(name)).toBe('[]');
+    expect(JSON.parse(secretIds(s.template, 'launch'))).toEqual([{ Ref: k3s }]);
+    for (const name of ['terminate', 'janitor', 'reconcile', 'interruption'])
+      expect(secretIds(s.template, name)).toBe('[]');
+    const tailscale = logicalId(alt.template, 'AWS::SecretsManager::Secret', 'SecretsTailscaleOAuth');
+    for (const name of ['launch', 'terminate', 'janitor'])
+      expect(secretIds(alt.template, name)).toContain(tailscale);
+    for (const name of ['reconcile', 'interruption']) expect(secretIds(alt.template, name)).toBe('[]');
     // agent-token mode: launch reads the agent-token secret instead, and no bootstrap-token secret exists
     const altLaunch = JSON.stringify(
       statementsOf(alt.template, logicalId(alt.template, 'AWS::IAM::Role', 'FunctionsLaunchRole'))
@@ -726,10 +822,12 @@ describe('exact permissions per function', () => {
       'iam:PassRole',
       'iam:CreateServiceLinkedRole',
       'ssm:GetParameter',
+      // the K3s join token only (tailscale.auth federated reads no Tailscale secret)
       'secretsmanager:GetSecretValue',
+      'sts:GetWebIdentityToken',
     ],
-    terminate: [...base, 'ec2:TerminateInstances', 'secretsmanager:GetSecretValue'],
-    janitor: [...base, 'ec2:TerminateInstances', 'secretsmanager:GetSecretValue'],
+    terminate: [...base, 'ec2:TerminateInstances', 'sts:GetWebIdentityToken'],
+    janitor: [...base, 'ec2:TerminateInstances', 'sts:GetWebIdentityToken'],
     interruption: base,
   };
 
