@@ -25,7 +25,8 @@ interface ClusterState {
   backoffs: Map<string, LaunchBackoff>;
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+/** A private copy of a JSON-shaped record (equal to `structuredClone(v)`, see {@link copyPlain}). */
+const clone = <T>(v: T): T => copyPlain(v, false) as T;
 
 /**
  * A stored copy that readers share: copied once on write and deep-frozen, so a caller that
@@ -37,20 +38,24 @@ const clone = <T>(v: T): T => structuredClone(v);
  * equals `structuredClone(v)` (keys whose value is undefined are kept), at a fraction of its cost.
  */
 function frozenCopy<T>(v: T): T {
-  return copyFrozen(v) as T;
+  return copyPlain(v, true) as T;
 }
 
-function copyFrozen(v: unknown): unknown {
+/** Deep copy of JSON-shaped data (frozen with `freeze`); other objects go through `structuredClone`. */
+function copyPlain(v: unknown, freeze: boolean): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = copyFrozen(v[i]);
-    return Object.freeze(out);
+    for (let i = 0; i < v.length; i++) out[i] = copyPlain(v[i], freeze);
+    return freeze ? Object.freeze(out) : out;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return deepFreeze(structuredClone(v));
+  if (Object.getPrototypeOf(v) !== Object.prototype) {
+    const copy = structuredClone(v);
+    return freeze ? deepFreeze(copy) : copy;
+  }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = copyFrozen((v as Record<string, unknown>)[k]);
-  return Object.freeze(out);
+  for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k], freeze);
+  return freeze ? Object.freeze(out) : out;
 }
 
 function deepFreeze<T>(o: T): T {
