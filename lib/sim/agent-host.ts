@@ -1,11 +1,12 @@
 /**
- * The agent inside the simulator: its own Publisher (batching, heartbeat, seq, fitting) and
+ * The agent inside the simulator: its own Publisher (batching, heartbeat, seq, fitting),
  * CommandConsumer (SQS delivery contract, DrainNode → drain executor → NodeDrained,
- * DeleteNode) run unchanged on the simulator's clock, against the world's command queue, the
+ * DeleteNode) and BootstrapTokenRotator (mints a bootstrap token in the API server, publishes it
+ * to Secrets Manager, renews it before it expires) run unchanged on the simulator's clock, against the world's command queue, the
  * routing bus and a Kubernetes API served by the cluster model. What the simulator provides is
  * only the world: the clock, the network (connected or not) and the API server.
  */
-
+import { BootstrapTokenRotator } from '../agent/bootstrap-token.js';
 import { CommandConsumer } from '../agent/command-consumer.js';
 import { EventRecorder } from '../agent/k8s-events.js';
 import type { KubeApi } from '../agent/kube-client.js';
@@ -15,6 +16,7 @@ import type {
   PutResult as AgentPutResult,
   CommandQueuePort,
   EventBusPort,
+  JoinTokenStorePort,
   QueueMessage,
 } from '../agent/ports.js';
 import { Publisher } from '../agent/publisher.js';
@@ -22,6 +24,7 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import type { BusPort } from '../core/ports.js';
 import type { ClusterSnapshotInput } from '../events/index.js';
+import type { JoinTokenSecret } from '../events/join-token.js';
 
 /** Agent timers on the simulator's agenda. `schedule` returns a cancel function. */
 export class SimClock implements Clock {
@@ -78,6 +81,17 @@ export class AgentUplink implements EventBusPort {
   }
 }
 
+/** The agent's Secrets Manager client for the join token: PutSecretValue fails while cut off from AWS. */
+export class JoinTokenLink implements JoinTokenStorePort {
+  connected = true;
+  constructor(private readonly write: (value: JoinTokenSecret) => void) {}
+
+  async put(value: JoinTokenSecret): Promise<void> {
+    if (!this.connected) throw new Error('PutSecretValue: network unreachable (the home link is down)');
+    this.write(value);
+  }
+}
+
 export interface SimAgentOptions {
   cluster: string;
   clock: SimClock;
@@ -89,12 +103,17 @@ export interface SimAgentOptions {
   batchMaxMs: number;
   heartbeatMs: number;
   onPublished: (seq: number) => void;
+  /** Where the rotator publishes the join token (Secrets Manager through the home link). */
+  tokenStore: JoinTokenStorePort;
+  /** Token id and secret characters (seeded: a run is deterministic). */
+  random: (n: number) => string;
 }
 
 /** One agent process (a restart makes a new one: batch state and in-flight drains are lost). */
 export class SimAgent {
   readonly publisher: Publisher;
   readonly consumer: CommandConsumer;
+  readonly rotator: BootstrapTokenRotator;
 
   constructor(o: SimAgentOptions) {
     const log = silentLogger;
@@ -124,11 +143,20 @@ export class SimAgent {
       metrics,
       events,
     });
+    this.rotator = new BootstrapTokenRotator({
+      api: o.api,
+      store: o.tokenStore,
+      clock: o.clock,
+      log,
+      metrics,
+      random: o.random,
+    });
   }
 
   start(): void {
     this.publisher.start();
     this.consumer.start();
+    this.rotator.start();
   }
 
   markDirty(): void {
@@ -136,7 +164,7 @@ export class SimAgent {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.publisher.stop(), this.consumer.stop()]);
+    await Promise.all([this.publisher.stop(), this.consumer.stop(), this.rotator.stop()]);
   }
 }
 

@@ -45,6 +45,11 @@ export class ClusterModel {
   private readonly daemonSets: DaemonSetOverhead[];
   /** The agent's slim copy of each pod, dropped whenever the pod changes (its informer's cache). */
   private readonly slimPods = new Map<string, SlimPod>();
+  /**
+   * The agent's slim copy of each Node and of the DaemonSet pods on it, kept while the Node's
+   * served fields that change (Ready, its transition time, unschedulable) stay as they were.
+   */
+  private readonly slimNodes = new WeakMap<SimNode, { key: string; node: SlimNode; daemonPods: SlimPod[] }>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -119,8 +124,18 @@ export class ClusterModel {
     }
     const nodes: SlimNode[] = [];
     for (const n of this.nodes.values()) {
-      nodes.push(slimNode(rawNode(n)));
-      for (const d of this.daemonSetsOn(n)) pods.push(slimPod(rawDaemonPod(d, n)));
+      const key = `${n.ready}/${n.readySinceMs}/${n.cordoned}`;
+      let cached = this.slimNodes.get(n);
+      if (cached?.key !== key) {
+        cached = {
+          key,
+          node: slimNode(rawNode(n)),
+          daemonPods: cached?.daemonPods ?? this.daemonSetsOn(n).map((d) => slimPod(rawDaemonPod(d, n))),
+        };
+        this.slimNodes.set(n, cached);
+      }
+      nodes.push(cached.node);
+      for (const d of cached.daemonPods) pods.push(d);
     }
     const pdbs: SlimPdb[] = [];
     for (const t of this.pdbTemplates) {

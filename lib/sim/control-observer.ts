@@ -282,6 +282,9 @@ export class ControlObserver {
     if (r.stoppedBy === 'expired') {
       this.ctx.stats.expiredLaunchRequests++;
       this.ctx.note(`launch ${r.launchId}: request arrived after its in-flight TTL, dropped`);
+    } else if (r.stoppedBy === 'join-credential') {
+      this.ctx.stats.launchesRefusedJoinToken++;
+      this.ctx.note(`launch ${r.launchId}: refused, no usable join token (${r.refusal ?? 'unavailable'})`);
     } else if (r.stoppedBy) {
       this.ctx.stats.noCapacity++;
       this.ctx.note(`launch ${r.launchId}: stopped (${r.stoppedBy}) after ${r.instances.length} instance(s)`);

@@ -15,7 +15,7 @@
 
 import { activeSchedule, buildCatalog, type Catalog, scheduleBoundaries } from '../core/index.js';
 import { type ClusterSnapshotInput, type Config, DetailTypes } from '../events/index.js';
-import { AgentUplink, QueueLink, SimAgent, SimClock } from './agent-host.js';
+import { AgentUplink, JoinTokenLink, QueueLink, SimAgent, SimClock } from './agent-host.js';
 import { CloudModel } from './cloud-model.js';
 import { ClusterModel } from './cluster-model.js';
 import { ControlObserver } from './control-observer.js';
@@ -26,7 +26,6 @@ import {
   type CrashPoint,
   LAMBDA_RETRY_DELAYS_MS,
   type LambdaName,
-  SIM_AGENT_TOKEN,
   SIM_AGENT_TOKEN_SECRET,
   SimLambdas,
   SimulatedCrashError,
@@ -71,6 +70,9 @@ export interface SimOptions {
   recordDecisions?: boolean;
 }
 
+/** The characters of a bootstrap token's id and secret ([a-z0-9]). */
+const TOKEN_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
 /** Let the agent's promise continuations run before virtual time moves on (a macrotask turn). */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -114,6 +116,8 @@ export class Simulation {
   private readonly crashPoints: Array<{ fn: LambdaName; after: string; left: number }>;
   private readonly cloudRng: Rng;
   private readonly workRng: Rng;
+  /** The agent's bootstrap-token ids and secrets: their own stream. */
+  private readonly tokenRng: Rng;
   private readonly catalog: Catalog;
   private readonly cfg: Config;
   private readonly sc: Scenario;
@@ -147,6 +151,12 @@ export class Simulation {
   private readonly queueLink: QueueLink;
   private readonly uplink: AgentUplink;
   private readonly api: ClusterApi;
+  /** Secrets Manager: the agent publishes the join token there, launch reads it. */
+  private readonly secrets = new FakeSecrets();
+  private readonly tokenLink = new JoinTokenLink((value) => {
+    this.secrets.set(SIM_AGENT_TOKEN_SECRET, value);
+    this.stats.joinTokensPublished++;
+  });
   private readonly builtShapes = new Map<number, string[]>();
 
   // Control plane
@@ -176,6 +186,7 @@ export class Simulation {
     this.cloudRng = this.rng.fork(2);
     this.faultRng = this.rng.fork(3);
     this.crashRng = this.rng.fork(4);
+    this.tokenRng = this.rng.fork(5);
     this.crashPoints = opts.scenario.faults.lambdaCrashes.map((c) => ({
       fn: c.fn,
       after: c.after,
@@ -253,7 +264,7 @@ export class Simulation {
       fleet: this.fleet,
       state: this.stateStore,
       devices: this.tailnet,
-      secrets: new FakeSecrets({ [SIM_AGENT_TOKEN_SECRET]: SIM_AGENT_TOKEN }),
+      secrets: this.secrets,
       bus: this.bus,
     });
     this.cloud = new CloudModel({
@@ -519,6 +530,12 @@ export class Simulation {
         });
         this.builtShapes.clear();
       },
+      tokenStore: this.tokenLink,
+      random: (n) => {
+        let out = '';
+        for (let i = 0; i < n; i++) out += TOKEN_CHARS[this.tokenRng.int(0, TOKEN_CHARS.length - 1)];
+        return out;
+      },
     });
     this.agent.start();
   }
@@ -542,6 +559,7 @@ export class Simulation {
     this.agentConnected = connected;
     this.uplink.connected = connected;
     this.queueLink.connected = connected;
+    this.tokenLink.connected = connected;
     this.note(connected ? 'agent reconnected to AWS' : `agent cut off from AWS (${reason})`);
     if (connected) this.agentChanged();
   }

@@ -2,8 +2,9 @@
  * The Kubernetes API server of the simulated cluster, for the agent's drain executor and
  * command consumer: the five calls they make (GET/PATCH/DELETE node, list pods on a node, the
  * Eviction subresource with PodDisruptionBudget enforcement — 429 as the API server answers it)
- * plus Event creation and updates (accepted, not kept). Answers come from the cluster model through
- * {@link ClusterApiModel}; nothing here decides anything.
+ * plus Event creation and updates (accepted, not kept), and for the agent's bootstrap-token rotator
+ * the cluster CA ConfigMap and bootstrap-token Secrets in kube-system (create, delete). Answers come
+ * from the cluster model through {@link ClusterApiModel}; nothing here decides anything.
  */
 import { type KubeApi, KubeApiError, type KubeResponse, type RequestOptions } from '../agent/kube-client.js';
 import type { RawNode, RawPod } from '../agent/model.js';
@@ -24,12 +25,22 @@ const NODE = /^\/api\/v1\/nodes\/([^/]+)$/;
 const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
 const EVENTS = /^\/api\/v1\/namespaces\/[^/]+\/events$/;
 const EVENT = /^\/api\/v1\/namespaces\/[^/]+\/events\/[^/]+$/;
+const CA_CONFIGMAP = /^\/api\/v1\/namespaces\/[^/]+\/configmaps\/kube-root-ca\.crt$/;
+const SECRETS = '/api/v1/namespaces/kube-system/secrets';
+const SECRET = /^\/api\/v1\/namespaces\/kube-system\/secrets\/([^/]+)$/;
+
+/** The simulated cluster's CA certificate (the rotator hashes it into the K3s secure token). */
+export const SIM_CLUSTER_CA_PEM =
+  '-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2Vy\n-----END CERTIFICATE-----\n';
 
 function ok<T>(body: T, status = 200): KubeResponse<T> {
   return { status, body, headers: {} };
 }
 
 export class ClusterApi implements KubeApi {
+  /** Secrets in kube-system (the agent's bootstrap tokens), by name. */
+  readonly secrets = new Map<string, unknown>();
+
   constructor(private readonly model: ClusterApiModel) {}
 
   async request<T = unknown>(
@@ -74,6 +85,32 @@ export class ClusterApi implements KubeApi {
         );
       }
       return ok({ kind: 'Status', status: 'Success' } as T, 201);
+    }
+    if (method === 'GET' && CA_CONFIGMAP.test(path))
+      return ok({ data: { 'ca.crt': SIM_CLUSTER_CA_PEM } } as T);
+    if (method === 'POST' && path === SECRETS) {
+      const name = String((opts.body as { metadata?: { name?: unknown } })?.metadata?.name ?? '');
+      if (this.secrets.has(name)) {
+        throw new KubeApiError(
+          409,
+          {
+            kind: 'Status',
+            status: 'Failure',
+            reason: 'AlreadyExists',
+            message: `secrets "${name}" already exists`,
+          },
+          method,
+          path,
+        );
+      }
+      this.secrets.set(name, opts.body);
+      return ok(opts.body as T, 201);
+    }
+    const secret = SECRET.exec(path);
+    if (secret && method === 'DELETE') {
+      const name = decodeURIComponent(secret[1] as string);
+      if (!this.secrets.delete(name)) throw notFound(method, path, `secrets "${name}" not found`);
+      return ok({ kind: 'Status', status: 'Success' } as T);
     }
     if (EVENTS.test(path) && method === 'POST') return ok({} as T, 201);
     // a repeated Event's count update (EventRecorder aggregates repeats); Events are not kept

@@ -43,18 +43,12 @@ export type LambdaName = 'reconcile' | 'launch' | 'terminate' | 'interruption' |
 /** Asynchronous invocations are retried twice by Lambda, after about one and two minutes. */
 export const LAMBDA_RETRY_DELAYS_MS: readonly number[] = [60_000, 120_000];
 
-/** The secret id of the K3s join token (k3s.joinCredential bootstrap-token) in the simulated Secrets Manager. */
-export const SIM_AGENT_TOKEN_SECRET = 'k3s-burst/sim/k3s-bootstrap-token';
 /**
- * The bootstrap token the agent publishes, as JSON: the simulated agent always has a fresh one
- * (expiry far beyond any run), so the simulator exercises launch, not token rotation (that is
- * tested against the fake API server in test/unit/agent/bootstrap-token.test.ts).
+ * The secret id of the K3s join token (k3s.joinCredential bootstrap-token) in the simulated
+ * Secrets Manager. The simulated agent's own BootstrapTokenRotator keeps a token with a real
+ * expiry there (lib/sim/agent-host.ts); launch refuses one that expired or runs short.
  */
-export const SIM_AGENT_TOKEN = JSON.stringify({
-  token: `K10${'51'.repeat(32)}::sim0ab.5f1d2b7c9a8e4f3d`,
-  tokenId: 'sim0ab',
-  expiresAt: '2999-01-01T00:00:00.000Z',
-});
+export const SIM_AGENT_TOKEN_SECRET = 'k3s-burst/sim/k3s-bootstrap-token';
 
 /** What one invocation did, for the simulator's trace and report. */
 export type InvocationOutcome =

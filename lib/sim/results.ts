@@ -68,6 +68,10 @@ export interface SimStats {
   /** RunInstances attempts refused by an EC2 quota (VcpuLimitExceeded, InstanceLimitExceeded). */
   quotaRefusals: number;
   noCapacity: number;
+  /** Join tokens the agent's rotator published to Secrets Manager. */
+  joinTokensPublished: number;
+  /** Launches refused for want of a usable join token (expired or running short, JoinTokenUnavailable). */
+  launchesRefusedJoinToken: number;
   drainsRequested: number;
   drainsCompleted: number;
   drainsTimedOut: number;
@@ -139,6 +143,8 @@ export function emptyStats(): SimStats {
     capacityFallbacks: 0,
     quotaRefusals: 0,
     noCapacity: 0,
+    joinTokensPublished: 0,
+    launchesRefusedJoinToken: 0,
     drainsRequested: 0,
     drainsCompleted: 0,
     drainsTimedOut: 0,

@@ -25,22 +25,44 @@ interface ClusterState {
   backoffs: Map<string, LaunchBackoff>;
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+/** A private copy of a JSON-shaped record (equal to `structuredClone(v)`, see {@link copyPlain}). */
+const clone = <T>(v: T): T => copyPlain(v, false) as T;
 
 /**
- * A stored copy that readers share: cloned once on write and deep-frozen, so a caller that
+ * A stored copy that readers share: copied once on write and deep-frozen, so a caller that
  * mutated what it read would throw (ESM is strict mode) instead of silently changing the store.
  * Snapshots and journaled plans are large; sharing them keeps the simulator fast.
+ *
+ * Records are JSON-shaped (plain objects, arrays, strings, numbers, booleans, null), so the copy
+ * walks them directly; anything else (a Date, a Map) is copied by `structuredClone`. The result
+ * equals `structuredClone(v)` (keys whose value is undefined are kept), at a fraction of its cost.
  */
 function frozenCopy<T>(v: T): T {
-  const copy = structuredClone(v);
-  const freeze = (o: unknown): void => {
-    if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return;
-    Object.freeze(o);
-    for (const x of Object.values(o)) freeze(x);
-  };
-  freeze(copy);
-  return copy;
+  return copyPlain(v, true) as T;
+}
+
+/** Deep copy of JSON-shaped data (frozen with `freeze`); other objects go through `structuredClone`. */
+function copyPlain(v: unknown, freeze: boolean): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyPlain(v[i], freeze);
+    return freeze ? Object.freeze(out) : out;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) {
+    const copy = structuredClone(v);
+    return freeze ? deepFreeze(copy) : copy;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k], freeze);
+  return freeze ? Object.freeze(out) : out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+  Object.freeze(o);
+  for (const x of Object.values(o)) deepFreeze(x);
+  return o;
 }
 
 /**

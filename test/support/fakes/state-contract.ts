@@ -220,6 +220,80 @@ export function describeStatePortContract(getState: () => StatePort): void {
     });
   });
 
+  describe('stored records are copies', () => {
+    /** Change a record a caller holds; a frozen one (the fake shares what it stores) refuses. */
+    const tryToChange = (change: () => void) => {
+      try {
+        change();
+      } catch {
+        // refused: the store's copy is frozen
+      }
+    };
+
+    it('a write or a read shares no object with the store', async () => {
+      // Given a snapshot, a journaled plan, an in-flight launch and a drain, all written
+      const snap = ClusterSnapshot.parse({
+        schemaVersion: SCHEMA_VERSION,
+        cluster,
+        seq: 3,
+        observedAt: T0.toISOString(),
+        agentVersion: 'v1',
+        nodes: [
+          {
+            name: 'pi-1',
+            managed: false,
+            labels: { zone: 'home' },
+            ready: true,
+            readySince: T0.toISOString(),
+            createdAt: T0.toISOString(),
+            allocatable: { cpuMilli: 4000, memoryMiB: 7800, pods: 110 },
+            requested: { cpuMilli: 100, memoryMiB: 128, pods: 1 },
+            workloadPodCount: 1,
+          },
+        ],
+      });
+      await state.putSnapshotIfNewer(snap, T0);
+      const decided = plan(cluster, 'd-copy', T0);
+      await state.journalDecision({ plan: decided, trigger: 'tick' }, 3600);
+      const flight: InFlightLaunch = {
+        decisionId: 'd1',
+        launchId: 'd1-0',
+        decidedAt: T0.toISOString(),
+        expiresAt: at(900).toISOString(),
+        instanceType: 't4g.medium',
+        count: 1,
+        capacityType: 'spot',
+        shapeIds: ['s1'],
+      };
+      await state.recordInFlight(cluster, [flight]);
+
+      // When the writer changes its objects afterwards, and a reader changes what it read
+      (snap.nodes[0] as { labels: Record<string, string> }).labels.zone = 'writer';
+      (decided.explanations[0] as { message: string }).message = 'writer';
+      flight.shapeIds.push('writer');
+      const readLabels = (await state.getLatestSnapshot(cluster))?.snapshot.nodes[0]?.labels;
+      expect(readLabels).toEqual({ zone: 'home' });
+      tryToChange(() => {
+        (readLabels as Record<string, string>).zone = 'reader';
+      });
+      const readExplanation = (await state.listRecentDecisions(cluster, 1))[0]?.plan.explanations[0];
+      expect(readExplanation?.message).toBe('nothing to do');
+      tryToChange(() => {
+        (readExplanation as { message: string }).message = 'reader';
+      });
+      const readShapeIds = (await state.listInFlight(cluster, T0))[0]?.shapeIds;
+      expect(readShapeIds).toEqual(['s1']);
+      tryToChange(() => (readShapeIds as string[]).push('reader'));
+
+      // Then the store still holds what was written
+      expect((await state.getLatestSnapshot(cluster))?.snapshot.nodes[0]?.labels).toEqual({ zone: 'home' });
+      expect((await state.listRecentDecisions(cluster, 1))[0]?.plan.explanations[0]?.message).toBe(
+        'nothing to do',
+      );
+      expect((await state.listInFlight(cluster, T0))[0]?.shapeIds).toEqual(['s1']);
+    });
+  });
+
   describe('scale-out time, event dedup, offerings', () => {
     it('keeps the latest scale-out time', async () => {
       await state.recordScaleOut(cluster, at(60));
