@@ -230,8 +230,7 @@ export async function runBakeCommand(
             {
               ec2,
               ssm,
-              now: () => env.clock.now(),
-              sleep: (ms, signal) => env.clock.sleep(ms, signal),
+              clock: env.clock,
               onStage: (s) => io.stderr(stageProgressLine(s, `${p.arch}  `)),
             },
           );

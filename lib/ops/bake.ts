@@ -18,6 +18,7 @@
  * builder an earlier, killed run left is found by its tag and terminated first. The builder
  * never carries the cluster tag, so the autoscaler never counts, drains or terminates it.
  */
+import type { Clock } from '../core/clock.js';
 import type { Arch } from '../events/index.js';
 
 /** Tag on the builder instance and the image: the cluster it was baked for. */
@@ -89,8 +90,8 @@ export interface BakeOptions extends BuilderSettings {
 export interface BakeDeps {
   ec2: BakeEc2;
   ssm: BakeSsm;
-  now: () => number;
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Wall time and the abortable wait between polls (the environment's clock; tests advance a fake). */
+  clock: Pick<Clock, 'now' | 'sleep'>;
   onStage?: (s: BakeStage) => void;
 }
 
@@ -166,12 +167,12 @@ class Aborted extends Error {}
 
 /** Bake one image. Never throws for a failed stage: the report says which, and cleanup ran. */
 export async function runBake(o: BakeOptions, deps: BakeDeps): Promise<BakeReport> {
-  const t0 = deps.now();
+  const t0 = deps.clock.now();
   const stages: BakeStage[] = STAGES.map((s) => ({ id: s.id, label: s.label, status: 'not-reached' }));
   let last = t0;
   const reached = (id: BakeStageId, detail?: string) => {
     const s = stages.find((x) => x.id === id) as BakeStage;
-    const at = deps.now();
+    const at = deps.clock.now();
     s.status = 'ok';
     s.atMs = at - t0;
     s.durationMs = at - last;
@@ -199,13 +200,14 @@ export async function runBake(o: BakeOptions, deps: BakeDeps): Promise<BakeRepor
     what: string,
     probe: () => Promise<T | undefined>,
   ) => {
-    const end = deps.now() + budgetMs;
+    const end = deps.clock.now() + budgetMs;
     for (let i = 0; i < 100_000; i++) {
       check();
       const v = await probe();
       if (v !== undefined) return v;
-      if (deps.now() >= end) throw new StageFailure(stage, `${what} within ${Math.round(budgetMs / 1000)} s`);
-      await deps.sleep(o.pollMs, o.signal);
+      if (deps.clock.now() >= end)
+        throw new StageFailure(stage, `${what} within ${Math.round(budgetMs / 1000)} s`);
+      await deps.clock.sleep(o.pollMs, o.signal);
     }
     throw new StageFailure(stage, `${what}: gave up polling`);
   };

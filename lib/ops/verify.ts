@@ -14,6 +14,7 @@
  * as usual; and every run first deletes test pods an earlier run left behind. Nothing else is
  * created: the instance, device and Node are the autoscaler's own, and scale-in removes them.
  */
+import type { Clock } from '../core/clock.js';
 import type { Config } from '../events/index.js';
 import { Labels } from '../events/index.js';
 import type { OpsInstance } from './instances.js';
@@ -39,8 +40,8 @@ export interface VerifyDeps {
   /** Absent when the Tailscale API cannot be used from here: the device stages are skipped, with the reason. */
   devices?: FindDevice;
   devicesSkippedBecause?: string;
-  now: () => number;
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Wall time and the abortable wait between polls (the environment's clock; tests advance a fake). */
+  clock: Pick<Clock, 'now' | 'sleep'>;
   /** Called when a stage is reached or given up, for live output. */
   onStage?: (s: StageResult) => void;
 }
@@ -298,8 +299,8 @@ export async function runVerify(o: VerifyOptions, d: VerifyDeps): Promise<Verify
     stages: [],
     cleanedUp: false,
   };
-  const t0 = d.now();
-  const tl = new Timeline(t0, d.now, d.onStage);
+  const t0 = d.clock.now();
+  const tl = new Timeline(t0, () => d.clock.now(), d.onStage);
   const known = new Set((await d.instances()).map((i) => i.instanceId));
   let podCreated = false;
 
@@ -313,12 +314,12 @@ export async function runVerify(o: VerifyOptions, d: VerifyDeps): Promise<Verify
       if (o.signal.aborted) throw new StageTimeout(stage, 'interrupted');
       const v = await check();
       if (v !== undefined) return v;
-      if (d.now() >= deadline)
+      if (d.clock.now() >= deadline)
         throw new StageTimeout(
           stage,
           `not reached within ${Math.round((deadline - t0) / 1000)} s of the start`,
         );
-      await d.sleep(o.pollMs, o.signal);
+      await d.clock.sleep(o.pollMs, o.signal);
     }
     throw new StageTimeout(stage, 'poll limit reached');
   };
@@ -406,7 +407,7 @@ export async function runVerify(o: VerifyOptions, d: VerifyDeps): Promise<Verify
       for (const id of ['node-cordoned', 'instance-terminated', 'device-removed', 'node-deleted'] as const)
         tl.mark(id, 'skipped', 'scale-in not followed (--no-scale-in)');
     } else {
-      const inBy = d.now() + o.scaleInTimeoutMs;
+      const inBy = d.clock.now() + o.scaleInTimeoutMs;
       let terminated = false;
       let removed = !d.devices;
       await waitFor('node-deleted', inBy, async () => {

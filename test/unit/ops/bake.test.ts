@@ -71,9 +71,11 @@ function deps(ec2: BakeEc2, params: Map<string, string>) {
         params.set(n, v);
       },
     },
-    now: () => t,
-    sleep: async (ms: number) => {
-      t += ms;
+    clock: {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+      },
     },
   };
 }

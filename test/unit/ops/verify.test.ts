@@ -51,9 +51,11 @@ function run(kube: VerifyKube, instances: () => Promise<OpsInstance[]>) {
       kube,
       instances,
       devicesSkippedBecause: 'test',
-      now: () => t,
-      sleep: async (ms) => {
-        t += ms;
+      clock: {
+        now: () => t,
+        sleep: async (ms) => {
+          t += ms;
+        },
       },
     },
   );
