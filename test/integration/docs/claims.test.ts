@@ -70,6 +70,7 @@ const COMMANDS = [
   'status',
   'doctor',
   'verify',
+  'bake',
   'pause',
   'resume',
 ] as const;
@@ -113,6 +114,7 @@ const MODULES: Record<(typeof COMMANDS)[number], () => Promise<{ run: CommandRun
   status: () => import('../../../lib/cli/status.js'),
   doctor: () => import('../../../lib/cli/doctor.js'),
   verify: () => import('../../../lib/cli/verify.js'),
+  bake: () => import('../../../lib/cli/bake.js'),
   pause: () => import('../../../lib/cli/pause.js'),
   resume: () => import('../../../lib/cli/resume.js'),
 };
