@@ -27,15 +27,6 @@ import {
 
 export type Parsed<T> = { ok: true; input: T } | { ok: false; reason: string };
 
-/** Sources of the k3s-burst Lambdas (producers of Lambda-to-Lambda events). */
-export const LAMBDA_EVENT_SOURCES: ReadonlySet<string> = new Set([
-  Sources.reconcile,
-  Sources.launch,
-  Sources.terminate,
-  Sources.janitor,
-  Sources.interruption,
-]);
-
 function zodReason(what: string, error: z.ZodError): string {
   const issues = error.issues
     .slice(0, 3)
@@ -164,7 +155,15 @@ export function parseTerminateEvent(raw: unknown, cluster: string): Parsed<Termi
   const env = envelopeOf(raw);
   if (!env.ok) return env;
   const e = env.input;
-  if (LAMBDA_EVENT_SOURCES.has(e.source) && e['detail-type'] === DetailTypes.terminateRequested) {
+  // I12: only the decider asks for terminations (the other functions never emit this type), so a
+  // request from any other source — even one of ours — is refused, as the stack's rule does.
+  if (e['detail-type'] === DetailTypes.terminateRequested) {
+    if (!DECIDING_SOURCES.includes(e.source)) {
+      return {
+        ok: false,
+        reason: `TerminateRequested from "${e.source}" is refused: only ${DECIDING_SOURCES.join(', ')} decides terminations`,
+      };
+    }
     const d = TerminateRequested.safeParse(e.detail);
     if (!d.success) return { ok: false, reason: zodReason('TerminateRequested detail', d.error) };
     if (d.data.cluster !== cluster) return { ok: false, reason: foreign(d.data.cluster, cluster) };

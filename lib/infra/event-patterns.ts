@@ -71,7 +71,8 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'Terminate',
     description: 'TerminateRequested → terminate',
     bus: 'cluster',
-    pattern: { source: [...LAMBDA_SOURCES], 'detail-type': [DetailTypes.terminateRequested] },
+    // I12: only the decider's requests reach terminate (which checks the source again).
+    pattern: { source: [...DECIDING_SOURCES], 'detail-type': [DetailTypes.terminateRequested] },
     target: 'terminate',
   },
   {

@@ -266,6 +266,15 @@ describe('terminate', () => {
       'pi-lab',
     );
     expect(wrongSource.ok).toBe(false);
+    // Our own functions other than the decider never ask for terminations: refused, naming the source (I12)
+    for (const source of [Sources.janitor, Sources.interruption, Sources.launch, Sources.terminate]) {
+      const notDecider = parseTerminateEvent(
+        terminateRequestedEvent({ instanceId: inst }, { source }),
+        'pi-lab',
+      );
+      expect(notDecider, source).toMatchObject({ ok: false, reason: expect.stringContaining(`"${source}"`) });
+    }
+    expect(parseTerminateEvent(terminateRequestedEvent({ instanceId: inst }), 'pi-lab').ok).toBe(true);
     const bad = parseTerminateEvent(terminateRequestedEvent({ instanceId: 'not-an-id' }), 'pi-lab');
     expect(bad).toMatchObject({ ok: false, reason: expect.stringContaining('instanceId') });
   });

@@ -67,12 +67,12 @@ const CASES: Record<
     ],
   },
   Terminate: {
-    matches: [
-      event(Sources.reconcile, DetailTypes.terminateRequested),
+    // I12: only the decider asks for terminations; our other functions never emit this type.
+    matches: [event(Sources.reconcile, DetailTypes.terminateRequested)],
+    ignores: [
       event(Sources.interruption, DetailTypes.terminateRequested),
       event(Sources.janitor, DetailTypes.terminateRequested),
-    ],
-    ignores: [
+      event(Sources.launch, DetailTypes.terminateRequested),
       event(Sources.agent, DetailTypes.terminateRequested),
       event(Sources.terminate, DetailTypes.instanceTerminated),
     ],
