@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseConfigJson, ValidationError } from '../events/index.js';
 import { CHAOS_HOURS, type ChaosOutcome, runChaos } from '../sim/chaos.js';
+import { defaultChaosWorkers } from '../sim/chaos-pool.js';
 import { fmtClock, INVARIANT_TITLES } from '../sim/invariants.js';
 import { loadScenarioAndConfig, progressBar, runScenario, textProgress } from '../sim/run.js';
 import { withStartup } from '../sim/scenario.js';
@@ -14,7 +15,7 @@ import { type CliIo, ExitCode } from './io.js';
 
 const USAGE = `Usage:
   k3s-burst simulate --scenario FILE [--config FILE] [--seed N] [--out DIR] [--hours H] [--startup P]
-  k3s-burst simulate --chaos [--seeds N] [--from-seed S] [--hours H]
+  k3s-burst simulate --chaos [--seeds N] [--from-seed S] [--hours H] [--workers K]
 
 Runs the offline simulator: a K3s cluster, EC2, Tailscale and the k3s-burst control plane,
 with decisions made by the real planner. No AWS, no cluster.
@@ -32,6 +33,8 @@ Options:
   --chaos           run seeded random scenarios with random faults, checking I1–I11
   --seeds N         chaos: number of seeds (default 100)
   --from-seed S     chaos: first seed (default 1)
+  --workers K       chaos: worker threads running seeds side by side (default: the cores
+                    available, here ${defaultChaosWorkers()}); each seed's result is the same for any K
   -h, --help        show this help
 
 Exit codes: 0 ok, 1 invariant violations, 2 bad usage or invalid files.
@@ -48,6 +51,7 @@ interface Args {
   chaos: boolean;
   seeds: number;
   fromSeed: number;
+  workers?: number;
   help: boolean;
 }
 
@@ -118,6 +122,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--from-seed':
         args.fromSeed = int(take(), '--from-seed', 0);
+        break;
+      case '--workers':
+        args.workers = int(take(), '--workers', 1);
         break;
       case '-h':
       case '--help':
@@ -205,10 +212,12 @@ async function chaos(args: Args, io: CliIo): Promise<number> {
   const hours = args.hours ?? CHAOS_HOURS;
   const t0 = performance.now();
   const bar = textProgress(io.stderr);
+  const workers = args.workers ?? defaultChaosWorkers();
   const failures = await runChaos({
     seeds: args.seeds,
     fromSeed: args.fromSeed,
     hours,
+    workers,
     onSeed: (done) => {
       if (io.isTTY) bar(done / args.seeds, `seed ${args.fromSeed + done - 1}`);
     },
@@ -216,7 +225,7 @@ async function chaos(args: Args, io: CliIo): Promise<number> {
   const wallS = (performance.now() - t0) / 1000;
   const last = args.fromSeed + args.seeds - 1;
   io.stdout(
-    `Chaos: ${args.seeds} seeds (${args.fromSeed}…${last}), ${hours} simulated hours each, in ${wallS.toFixed(1)} s (${(args.seeds / wallS).toFixed(1)} seeds/s).\n`,
+    `Chaos: ${args.seeds} seeds (${args.fromSeed}…${last}), ${hours} simulated hours each, in ${wallS.toFixed(1)} s on ${Math.min(workers, args.seeds)} thread(s) (${(args.seeds / wallS).toFixed(1)} seeds/s).\n`,
   );
   if (failures.length === 0) {
     io.stdout('No invariant violations: I1–I11 held at every step of every run.\n');

@@ -5,6 +5,7 @@
  */
 import { loadConfig } from '../core/index.js';
 import { type Config, type ConfigInput, Labels } from '../events/index.js';
+import { runSeedsOnWorkers } from './chaos-pool.js';
 import { CLOUD_TOLERATION, DEFAULT_CANDIDATE_TYPES, DEFAULT_CONFIG } from './defaults.js';
 import { type SimResult, simulate } from './engine.js';
 import type { Violation } from './invariants.js';
@@ -284,21 +285,47 @@ export async function runChaosSeed(seed: number, hours = CHAOS_HOURS): Promise<C
   return { seed, violations: result.violations, result };
 }
 
-/** Run seeds `from … from+count-1`; stops early after `stopAfter` failing seeds. */
+/**
+ * Run seeds `from … from+count-1`; stops early after `stopAfter` failing seeds. With `workers`
+ * > 1 the seeds run on that many worker threads (lib/sim/chaos-pool.ts); `onSeed`, the early
+ * stop and the failures returned are the same as with one, only sooner.
+ */
 export async function runChaos(opts: {
   seeds: number;
   fromSeed?: number;
   hours?: number;
   stopAfter?: number;
+  /** Worker threads (default 1: the seeds run in this thread, one after another). */
+  workers?: number;
   onSeed?: (done: number, outcome: ChaosOutcome) => void;
 }): Promise<ChaosOutcome[]> {
   const from = opts.fromSeed ?? 1;
   const failures: ChaosOutcome[] = [];
-  for (let i = 0; i < opts.seeds; i++) {
-    const outcome = await runChaosSeed(from + i, opts.hours);
+  let done = 0;
+  /** Take one outcome (in seed order); false once the run should stop. */
+  const take = (outcome: ChaosOutcome): boolean => {
     if (outcome.violations.length > 0) failures.push(outcome);
-    opts.onSeed?.(i + 1, outcome);
-    if (opts.stopAfter !== undefined && failures.length >= opts.stopAfter) break;
+    opts.onSeed?.(++done, outcome);
+    return opts.stopAfter === undefined || failures.length < opts.stopAfter;
+  };
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(
+      `workers must be an integer ≥ 1 (got ${workers}): the number of threads to run seeds on`,
+    );
+  }
+  if (workers > 1 && opts.seeds > 1) {
+    await runSeedsOnWorkers({
+      from,
+      count: opts.seeds,
+      hours: opts.hours ?? CHAOS_HOURS,
+      workers,
+      onOutcome: take,
+    });
+    return failures;
+  }
+  for (let i = 0; i < opts.seeds; i++) {
+    if (!take(await runChaosSeed(from + i, opts.hours))) break;
   }
   return failures;
 }

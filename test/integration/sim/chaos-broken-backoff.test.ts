@@ -32,7 +32,11 @@ describe('k3s-burst simulate --chaos with the launch backoff dropped', () => {
     // Seeds 13 and 16 have a launch setup that never registers for a while; with the backoff they
     // hold every invariant (chaos-1.test.ts runs them at 1 h), 14 and 15 hold it either way. (A
     // quota retried too early is detected the same way: test/unit/sim/invariants.test.ts.)
-    const code = await run(['--chaos', '--seeds', '4', '--from-seed', '13', '--hours', '1'], io);
+    // One thread: vi.mock replaces lib/control in this thread only, not in worker threads.
+    const code = await run(
+      ['--chaos', '--seeds', '4', '--from-seed', '13', '--hours', '1', '--workers', '1'],
+      io,
+    );
     expect(code).toBe(1);
     expect(io.out).toContain('2 seed(s) violated invariants');
     expect(io.out).toMatch(

@@ -33,7 +33,11 @@ describe('k3s-burst simulate --chaos with the reconcile lease removed', () => {
     const io = fakeIo(tmpDir());
     // Seeds 1–4 hold every invariant with the real lease (chaos-1.test.ts runs them at 1 h);
     // without it seeds 1 and 4 have a snapshot and a tick deciding at once.
-    const code = await run(['--chaos', '--seeds', '4', '--from-seed', '1', '--hours', '1'], io);
+    // One thread: vi.mock replaces lib/control in this thread only, not in worker threads.
+    const code = await run(
+      ['--chaos', '--seeds', '4', '--from-seed', '1', '--hours', '1', '--workers', '1'],
+      io,
+    );
     expect(code).toBe(1);
     expect(io.out).toContain('2 seed(s) violated invariants');
     expect(io.out).toMatch(

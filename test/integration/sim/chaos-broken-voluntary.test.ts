@@ -29,7 +29,11 @@ describe('k3s-burst simulate --chaos with voluntary drains forced at their deadl
     const io = fakeIo(tmpDir());
     // Seed 29: a voluntary drain whose pods cannot all be evicted by its deadline; it holds every
     // invariant with the real rule (chaos-1.test.ts runs it at 1 h).
-    const code = await run(['--chaos', '--seeds', '1', '--from-seed', '29', '--hours', '1'], io);
+    // One thread: vi.mock replaces lib/control in this thread only, not in worker threads.
+    const code = await run(
+      ['--chaos', '--seeds', '1', '--from-seed', '29', '--hours', '1', '--workers', '1'],
+      io,
+    );
     expect(code).toBe(1);
     expect(io.out).toContain('1 seed(s) violated invariants');
     expect(io.out).toMatch(

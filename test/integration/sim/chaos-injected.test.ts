@@ -38,7 +38,11 @@ const { run } = await import('../../../lib/cli/simulate.js');
 describe('k3s-burst simulate --chaos with an injected planner fault', () => {
   it('exits 1 and prints the seed, the violated invariant, a timeline and how to reproduce', async () => {
     const io = fakeIo(tmpDir());
-    const code = await run(['--chaos', '--seeds', '2', '--from-seed', '11', '--hours', '0.5'], io);
+    // One thread: vi.mock replaces lib/control in this thread only, not in worker threads.
+    const code = await run(
+      ['--chaos', '--seeds', '2', '--from-seed', '11', '--hours', '0.5', '--workers', '1'],
+      io,
+    );
     expect(code).toBe(1);
     expect(io.out).toContain('2 seed(s) violated invariants');
     expect(io.out).toMatch(/\nseed 11: \d+ violation\(s\)/);

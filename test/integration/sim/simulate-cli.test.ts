@@ -164,6 +164,8 @@ describe('k3s-burst simulate', () => {
       ['--bogus'],
       ['--seed', '-1', '--scenario', 'x'],
       ['--hours', '0', '--chaos'],
+      ['--chaos', '--workers', '0'],
+      ['--chaos', '--workers', 'two'],
     ]) {
       io = fakeIo(dir);
       expect(await run(argv, io)).toBe(2);
@@ -172,12 +174,16 @@ describe('k3s-burst simulate', () => {
     io = fakeIo(dir);
     expect(await run(['--help'], io)).toBe(0);
     expect(io.out).toContain('--chaos');
+    expect(io.out).toMatch(/--workers K +chaos: worker threads/);
   });
 
   it('--chaos --seeds N runs N seeds and exits 0 when every invariant holds', async () => {
     const io = fakeIo(tmpDir());
-    const code = await run(['--chaos', '--seeds', '3', '--from-seed', '5', '--hours', '0.5'], io);
-    expect(io.out).toMatch(/Chaos: 3 seeds \(5…7\), 0\.5 simulated hours each/);
+    const code = await run(
+      ['--chaos', '--seeds', '3', '--from-seed', '5', '--hours', '0.5', '--workers', '2'],
+      io,
+    );
+    expect(io.out).toMatch(/Chaos: 3 seeds \(5…7\), 0\.5 simulated hours each, in [\d.]+ s on 2 thread\(s\)/);
     expect(io.out).toContain('No invariant violations');
     expect(code).toBe(0);
     expect(io.err).toBe('');
@@ -185,7 +191,7 @@ describe('k3s-burst simulate', () => {
 
   it('--chaos shows a progress bar only on a terminal', async () => {
     const io = fakeIo(tmpDir(), true);
-    expect(await run(['--chaos', '--seeds', '2', '--hours', '0.25'], io)).toBe(0);
+    expect(await run(['--chaos', '--seeds', '2', '--hours', '0.25', '--workers', '1'], io)).toBe(0);
     expect(io.err).toMatch(/\r\[#+-*\] +\d+% +seed \d/);
   });
 });
