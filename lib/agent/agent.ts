@@ -32,6 +32,7 @@ import type { CommandQueuePort, EventBusPort, JoinTokenStorePort } from './ports
 import { type NodeEntry, nodeEntry, PrerequisiteReporter } from './prerequisites.js';
 import { Publisher } from './publisher.js';
 import { buildSnapshot, type EffectiveShape, effectiveShapeOf } from './snapshot-builder.js';
+import { StageObserver } from './stage-observer.js';
 import {
   type RawPv,
   type RawPvc,
@@ -93,6 +94,8 @@ export interface RunningAgent {
   readonly joinToken: BootstrapTokenRotator | undefined;
   readonly events: EventRecorder;
   readonly metrics: MetricsRegistry;
+  /** Burst stage timings (lib/agent/stage-observer.ts). */
+  readonly stages: StageObserver;
   /** Resolves after every informer's first full list. */
   readonly synced: Promise<void>;
   /** Dials the server certificate now if it is due (tests await it). */
@@ -109,6 +112,12 @@ export interface RunningAgent {
 function podSignature(p: SlimPod | undefined): string {
   if (!p) return '';
   return `${p.pendingSince ?? ''}|${p.nodeName}|${p.phase}|${p.terminating}|${p.shapeId}|${p.doNotDisrupt}|${p.hasController}|${p.localStorage}|${p.safeToEvict === true}|${JSON.stringify(p.labels)}`;
+}
+
+/** The snapshot's `stageObservations`, left out when there are none (older readers never see it). */
+function stageObservationsField(stages: StageObserver): Pick<ClusterSnapshotInput, 'stageObservations'> {
+  const list = stages.observations();
+  return list.length > 0 ? { stageObservations: list } : {};
 }
 
 export function startAgent(o: AgentOptions): RunningAgent {
@@ -139,14 +148,27 @@ export function startAgent(o: AgentOptions): RunningAgent {
     onRestart: (reason: string) => metrics.count(MetricNames.watchRestarts, 1, { resource, reason }),
     onRelist: () => metrics.count(MetricNames.relists, 1, { resource }),
   });
+  // Burst stage timings from the pods' and nodes' own timestamps (declared before the informers
+  // that feed it; it reads the node cache only when a followed pod is bound).
+  const stages: StageObserver = new StageObserver({
+    cluster: o.cluster,
+    clock,
+    metrics,
+    nodeByName: (name) => nodes.store.get(name),
+  });
   const pods = new Informer<SlimPod>({
     ...common,
     ...hooks('pods'),
     resource: 'pods',
     path: '/api/v1/pods',
-    slim: (r) => slimPod(r as RawPod),
+    slim: (r) => {
+      const slim = slimPod(r as RawPod);
+      stages.pod(r as RawPod, slim);
+      return slim;
+    },
     key: (p) => p.key,
     onChange: (kind, item, prev) => {
+      if (kind === 'delete') stages.podDeleted(item);
       if (kind === 'sync' || podSignature(item) !== podSignature(prev) || kind === 'delete') dirty();
     },
   });
@@ -165,7 +187,9 @@ export function startAgent(o: AgentOptions): RunningAgent {
     slim: (r) => {
       const raw = r as RawNode;
       nodeEntries.set(raw.metadata?.name ?? '', nodeEntry(raw));
-      return slimNode(raw);
+      const slim = slimNode(raw);
+      stages.node(slim);
+      return slim;
     },
     key: (n) => n.name,
     onChange: (kind, item, prev) => {
@@ -252,6 +276,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
       volumes: volumeLookup,
     }),
     prerequisites: prerequisites.report(nodeEntries.values(), observedAt),
+    ...stageObservationsField(stages),
   });
 
   publisher = new Publisher({
@@ -372,6 +397,7 @@ export function startAgent(o: AgentOptions): RunningAgent {
     joinToken,
     events,
     metrics,
+    stages,
     synced,
     isLeader: () => leading,
     refreshPrerequisites: () => prerequisites.refresh(),

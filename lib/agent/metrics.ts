@@ -1,20 +1,26 @@
 /**
  * The agent's {@link Metrics} adapter: a hand-written Prometheus registry (text exposition
- * format 0.0.4), counters and gauges with labels. No dependency, a few hundred bytes of state —
- * the agent exposes a dozen series.
+ * format 0.0.4), counters, gauges and histograms with labels. No dependency, a few hundred
+ * bytes of state — the agent exposes a dozen series.
  */
 import type { MetricLabels as Labels, Metrics, MetricUnit } from '../core/metrics.js';
+import { STAGE_BUCKETS_SECONDS } from '../core/stage-timings.js';
 
 interface Series {
   labels: Labels;
   value: number;
+  /** Histograms: cumulative counts per bucket of {@link Family.buckets}, and the sum. */
+  bucketCounts?: number[];
+  sum?: number;
 }
 
 interface Family {
   name: string;
   help: string;
-  type: 'counter' | 'gauge';
+  type: 'counter' | 'gauge' | 'histogram';
   series: Map<string, Series>;
+  /** Histograms: bucket upper bounds, ascending (`+Inf` is implied). */
+  buckets?: readonly number[];
 }
 
 function labelKey(labels: Labels): string {
@@ -66,6 +72,32 @@ export class MetricsRegistry implements Metrics {
     for (const s of series) f.series.set(labelKey(s.labels), s);
   }
 
+  /** Declare a histogram with its bucket upper bounds (ascending); series appear on first observation. */
+  declareHistogram(name: string, help: string, buckets: readonly number[]): void {
+    const f = this.family(name, help, 'histogram');
+    f.buckets = [...buckets].sort((a, b) => a - b);
+  }
+
+  /**
+   * Observe a value into a histogram declared with {@link declareHistogram}. An undeclared name
+   * or a non-finite value is ignored (a programming error must not crash the agent).
+   */
+  observe(name: string, value: number, labels: Labels = {}): void {
+    const f = this.families.get(name);
+    if (!f?.buckets || !Number.isFinite(value)) return;
+    const key = labelKey(labels);
+    let s = f.series.get(key);
+    if (!s) {
+      s = { labels, value: 0, bucketCounts: f.buckets.map(() => 0), sum: 0 };
+      f.series.set(key, s);
+    }
+    s.value += 1;
+    s.sum = (s.sum ?? 0) + value;
+    f.buckets.forEach((le, i) => {
+      if (value <= le && s.bucketCounts) s.bucketCounts[i] = (s.bucketCounts[i] ?? 0) + 1;
+    });
+  }
+
   get(name: string, labels: Labels = {}): number | undefined {
     return this.families.get(name)?.series.get(labelKey(labels))?.value;
   }
@@ -75,10 +107,25 @@ export class MetricsRegistry implements Metrics {
     const out: string[] = [];
     for (const f of this.families.values()) {
       out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+      if (f.type === 'histogram') {
+        for (const [key, s] of f.series) renderHistogram(out, f, key, s);
+        continue;
+      }
       for (const [key, s] of f.series) out.push(`${f.name}${key ? `{${key}}` : ''} ${formatValue(s.value)}`);
     }
     return `${out.join('\n')}\n`;
   }
+}
+
+/** `_bucket` lines (cumulative, `le` last among the labels as client libraries write it), `_sum`, `_count`. */
+function renderHistogram(out: string[], f: Family, key: string, s: Series): void {
+  const prefix = key ? `${key},` : '';
+  (f.buckets ?? []).forEach((le, i) => {
+    out.push(`${f.name}_bucket{${prefix}le="${formatValue(le)}"} ${s.bucketCounts?.[i] ?? 0}`);
+  });
+  out.push(`${f.name}_bucket{${prefix}le="+Inf"} ${s.value}`);
+  const braces = key ? `{${key}}` : '';
+  out.push(`${f.name}_sum${braces} ${formatValue(s.sum ?? 0)}`, `${f.name}_count${braces} ${s.value}`);
 }
 
 function formatValue(v: number): string {
@@ -110,6 +157,10 @@ export const MetricNames = {
   joinTokensDeleted: 'k3s_burst_agent_join_tokens_deleted_total',
   joinTokenFailures: 'k3s_burst_agent_join_token_failures_total',
   joinTokenExpiry: 'k3s_burst_agent_join_token_expiry_timestamp_seconds',
+  /** Histogram by `stage`: registered-to-ready, pod-wait (lib/agent/stage-observer.ts). */
+  stageSeconds: 'k3s_burst_stage_seconds',
+  /** Stage durations left out (invalid, negative beyond skew, over the bound), by stage and reason. */
+  stageRejected: 'k3s_burst_agent_stage_observations_rejected_total',
 } as const;
 
 /** A name the agent exposes. */
@@ -146,5 +197,16 @@ export function agentMetrics(): MetricsRegistry {
     'counter',
   );
   m.declare(MetricNames.joinTokenExpiry, 'Unix time the published bootstrap token expires.', 'gauge');
+  m.declareHistogram(
+    MetricNames.stageSeconds,
+    'Burst stage durations seen by the agent, by stage (registered-to-ready, pod-wait), seconds.',
+    STAGE_BUCKETS_SECONDS,
+  );
+  m.declare(
+    MetricNames.stageRejected,
+    'Stage durations not recorded (unparsable time, negative beyond clock skew, over the bound), by stage and reason.',
+    'counter',
+    false,
+  );
   return m;
 }

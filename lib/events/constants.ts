@@ -78,6 +78,9 @@ export const Tags = {
 /** Prefix of a providerID that k3s-burst nodes carry: `aws:///<az>/<instance-id>`. */
 export const AWS_PROVIDER_ID_PREFIX = 'aws:///';
 
+/** Most stage observations one snapshot carries (newest first); reconcile reads no more (issue 17). */
+export const MAX_STAGE_OBSERVATIONS = 32;
+
 /** PutEvents entry limit (bytes), from the EventBridge API reference. */
 export const PUT_EVENTS_MAX_ENTRY_BYTES = 256 * 1024;
 

@@ -25,4 +25,5 @@ export * from './plan.js';
 export * from './prerequisites.js';
 export * from './snapshot.js';
 export * from './snapshot-wire.js';
+export * from './stage-timings.js';
 export * from './tailscale-federation.js';

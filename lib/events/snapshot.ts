@@ -239,6 +239,13 @@ export const ClusterSnapshot = z.object({
   podIndexDropped: z.string().max(300).optional(),
   /** Pi-side prerequisites (node IPs, flannel, server certificate and version), for `doctor`. */
   prerequisites: PiPrerequisites.optional(),
+  /**
+   * Burst stages the agent saw end recently, newest first: each item is a `StageObservation`
+   * (lib/events/stage-timings.ts), validated one by one by reconcile so that a bad or newer
+   * kind of item is counted and skipped, never a reason to refuse the snapshot. Absent from
+   * older agents.
+   */
+  stageObservations: z.array(z.unknown()).optional(),
 });
 export type ClusterSnapshotInput = z.input<typeof ClusterSnapshot>;
 export type ClusterSnapshot = z.output<typeof ClusterSnapshot>;

@@ -265,6 +265,12 @@ describe('names the docs quote', () => {
     );
     expect(quoted.length).toBeGreaterThan(10);
     expect(quoted.filter((q) => !known.has(q as never))).toEqual([]);
+    // The stage histogram has no agent_ prefix (it times bursts, not the agent).
+    const stages = [...docs.values()].flatMap((t) =>
+      [...t.matchAll(/k3s_burst_stage_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')),
+    );
+    expect(stages.length).toBeGreaterThan(0);
+    expect(stages.filter((q) => !known.has(q as never))).toEqual([]);
   });
 });
 

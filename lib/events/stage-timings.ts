@@ -1,0 +1,28 @@
+import * as z from 'zod';
+import { InstanceId, IsoTime } from './common.js';
+
+/**
+ * A burst stage the agent saw end (issue 17 item 2), with the Kubernetes API's own timestamps:
+ * a managed Node that became Ready (`node-ready`: registered = the Node's creationTimestamp,
+ * ready = its Ready condition's transition), or a pod that was Unschedulable and now runs on a
+ * managed node (`pod-running`). Reconcile joins `node-ready` with the instance's EC2 LaunchTime
+ * (running → Ready), validates each item on its own, and records each subject once.
+ */
+export const StageObservation = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('node-ready'),
+    node: z.string().min(1).max(253),
+    instanceId: InstanceId,
+    registeredAt: IsoTime,
+    readyAt: IsoTime,
+  }),
+  z.object({
+    kind: z.literal('pod-running'),
+    /** The pod's uid: a re-sent observation is recognised by it. */
+    podUid: z.string().min(1).max(64),
+    node: z.string().min(1).max(253),
+    pendingSince: IsoTime,
+    runningAt: IsoTime,
+  }),
+]);
+export type StageObservation = z.infer<typeof StageObservation>;
