@@ -71,7 +71,7 @@ import type { Parsed } from '../lib/control/inputs.js';
 import type { Clock } from '../lib/core/clock.js';
 import { type LogFields, type Logger, redactFields } from '../lib/core/logger.js';
 import type { Metrics } from '../lib/core/metrics.js';
-import type { FleetPort, LaunchOneRequest, SecretsPort } from '../lib/core/ports.js';
+import type { FleetPort, LaunchOneRequest, SecretsPort, StartMemberRequest } from '../lib/core/ports.js';
 import type { Config } from '../lib/events/config.js';
 import { ConfigError, validateConfig } from '../lib/events/config-validate.js';
 import { type LambdaEnvProblem, parseLambdaEnv } from '../lib/events/lambda-env.js';
@@ -280,6 +280,12 @@ class LazyEc2Fleet implements FleetPort {
   }
   async terminate(instanceIds: string[]) {
     return (await this.fleet()).terminate(instanceIds);
+  }
+  async start(req: StartMemberRequest) {
+    return (await this.fleet()).start(req);
+  }
+  async stop(instanceIds: string[]) {
+    return (await this.fleet()).stop(instanceIds);
   }
 }
 

@@ -26,8 +26,11 @@ import type {
   DescribeSubnetsResult,
   Instance,
   InstanceStateChange,
+  ModifyInstanceAttributeRequest,
   Reservation,
   RunInstancesRequest,
+  StartInstancesRequest,
+  StopInstancesRequest,
   Subnet,
   Tag,
   TerminateInstancesRequest,
@@ -50,6 +53,9 @@ export const EC2_QUERY_ACTIONS = [
   'TerminateInstances',
   'CreateTags',
   'DescribeSubnets',
+  'StartInstances',
+  'StopInstances',
+  'ModifyInstanceAttribute',
 ] as const;
 export type Ec2QueryAction = (typeof EC2_QUERY_ACTIONS)[number];
 
@@ -152,6 +158,8 @@ function flatten(prefix: string, value: unknown, out: [string, string][], depth:
     out.push([prefix, String(value)]);
   } else if (typeof value === 'boolean') out.push([prefix, value ? 'true' : 'false']);
   else if (value instanceof Date) out.push([prefix, value.toISOString()]);
+  // A blob (ModifyInstanceAttribute UserData.Value): base64, as the SDK serializes it.
+  else if (value instanceof Uint8Array) out.push([prefix, Buffer.from(value).toString('base64')]);
   else if (typeof value === 'object') {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const key = prefix ? `${prefix}.${k}` : k;
@@ -374,6 +382,18 @@ export class Ec2QueryApi implements Ec2Api {
     return parseDescribeSubnets((await this.call('DescribeSubnets', input)).body);
   }
 
+  async startInstances(input: StartInstancesRequest): Promise<void> {
+    await this.call('StartInstances', input);
+  }
+
+  async stopInstances(input: StopInstancesRequest): Promise<void> {
+    await this.call('StopInstances', input);
+  }
+
+  async modifyInstanceAttribute(input: ModifyInstanceAttributeRequest): Promise<void> {
+    await this.call('ModifyInstanceAttribute', input);
+  }
+
   /** Close idle keep-alive sockets (tests; Lambda freezes them). */
   destroy(): void {
     this.agent.destroy();
@@ -382,14 +402,21 @@ export class Ec2QueryApi implements Ec2Api {
   private async call(action: Ec2QueryAction, input: object): Promise<{ body: XmlObject }> {
     const params = queryParams(action, input);
     const body = formEncode(params);
-    const userData = (input as { UserData?: unknown }).UserData;
+    const rawUserData = (input as { UserData?: unknown }).UserData;
+    // RunInstances sends it base64 (a string); ModifyInstanceAttribute as a blob `{ Value }`.
+    const blob = (rawUserData as { Value?: unknown } | undefined)?.Value;
+    const userData =
+      typeof rawUserData === 'string'
+        ? rawUserData
+        : blob instanceof Uint8Array
+          ? Buffer.from(blob).toString('base64')
+          : undefined;
     const attempts = Math.max(1, Math.min(10, this.o.maxAttempts ?? 3));
     const clock = this.o.clock ?? systemClock;
     let last: Ec2QueryError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const creds = this.creds();
-      const scrub = (m: string) =>
-        scrubSecrets(m, creds, typeof userData === 'string' ? userData : undefined);
+      const scrub = (m: string) => scrubSecrets(m, creds, userData);
       const headers = signV4(
         {
           method: 'POST',

@@ -8,7 +8,10 @@ import {
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
   type EC2Client,
+  ModifyInstanceAttributeCommand,
   RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Ec2Api } from './fleet.js';
@@ -23,5 +26,14 @@ export function sdkEc2Api(client: EC2Client): Ec2Api {
       await client.send(new CreateTagsCommand(input));
     },
     describeSubnets: (input) => client.send(new DescribeSubnetsCommand(input)),
+    async startInstances(input) {
+      await client.send(new StartInstancesCommand(input));
+    },
+    async stopInstances(input) {
+      await client.send(new StopInstancesCommand(input));
+    },
+    async modifyInstanceAttribute(input) {
+      await client.send(new ModifyInstanceAttributeCommand(input));
+    },
   };
 }

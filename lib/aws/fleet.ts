@@ -16,8 +16,11 @@ import type {
   DescribeSubnetsResult,
   Filter,
   Instance,
+  ModifyInstanceAttributeRequest,
   Reservation,
   RunInstancesRequest,
+  StartInstancesRequest,
+  StopInstancesRequest,
   Tag,
   TerminateInstancesRequest,
   TerminateInstancesResult,
@@ -32,11 +35,21 @@ import {
   type LaunchedInstance,
   type LaunchOneRequest,
   NoCapacityError,
+  NotPoolMemberError,
   type OfferingAttempt,
   type OfferingCache,
+  type StartMemberRequest,
+  type StopResult,
   type TerminateResult,
+  WarmStartUnavailableError,
 } from '../core/ports.js';
-import { type CapacityType, type InstanceState, type ManagedInstance, Tags } from '../events/index.js';
+import {
+  type CapacityType,
+  type InstanceState,
+  type ManagedInstance,
+  Tags,
+  WarmPoolRole,
+} from '../events/index.js';
 import { systemClock } from '../system/clock.js';
 import { awsErrorCode, errorMessage } from './logger.js';
 import {
@@ -74,7 +87,23 @@ export interface Ec2Api {
   terminateInstances(input: TerminateInstancesRequest): Promise<TerminateInstancesResult>;
   createTags(input: CreateTagsRequest): Promise<void>;
   describeSubnets(input: DescribeSubnetsRequest): Promise<DescribeSubnetsResult>;
+  /** Warm pool: start a stopped member (lib/core/warm-pool.ts). */
+  startInstances(input: StartInstancesRequest): Promise<void>;
+  /** Warm pool: park a member. */
+  stopInstances(input: StopInstancesRequest): Promise<void>;
+  /** Warm pool: a stopped member's user data (its fresh join credential) before a start. */
+  modifyInstanceAttribute(input: ModifyInstanceAttributeRequest): Promise<void>;
 }
+
+/** StartInstances errors after which the member stays stopped and the index is launched instead. */
+const START_UNAVAILABLE_CODES = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientAddressCapacity',
+  'InsufficientCapacity',
+  'Unsupported',
+  'IncorrectInstanceState',
+  'InvalidInstanceID.NotFound',
+]);
 
 export interface Ec2FleetProps {
   /** `sdkEc2Api(new EC2Client(…))` or `new Ec2QueryApi(…)`. */
@@ -115,6 +144,11 @@ const tag = (Key: string, Value: string): Tag => ({ Key, Value: Value.slice(0, M
 
 function tagValue(i: Instance, key: string): string | undefined {
   return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+function warmPoolOf(i: Instance): { warmPool?: WarmPoolRole } {
+  const parsed = WarmPoolRole.safeParse(tagValue(i, Tags.warmPool));
+  return parsed.success ? { warmPool: parsed.data } : {};
 }
 
 /** {@link FleetPort} on EC2 RunInstances / DescribeInstances / TerminateInstances. */
@@ -278,6 +312,129 @@ export class Ec2Fleet implements FleetPort {
     return result;
   }
 
+  async start(req: StartMemberRequest): Promise<LaunchedInstance> {
+    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) {
+      throw new Ec2FleetError(
+        `clientToken must be 1-64 printable ASCII characters (got ${req.clientToken.length} chars); use \`\${launchId}-\${index}\``,
+      );
+    }
+    if (req.userData !== undefined && Buffer.byteLength(req.userData, 'utf8') > MAX_USER_DATA_BYTES) {
+      throw new Ec2FleetError(
+        `user data is ${Buffer.byteLength(req.userData, 'utf8')} bytes, over the EC2 limit of ${MAX_USER_DATA_BYTES}; shorten the template`,
+      );
+    }
+    const [i] = await this.describe([{ Name: 'instance-id', Values: [req.instanceId] }]);
+    if (!i) throw new WarmStartUnavailableError(req.instanceId, 'EC2 does not know it');
+    if (tagValue(i, Tags.cluster) !== this.cluster)
+      throw new ForeignInstanceError(this.cluster, [req.instanceId]);
+    const role = tagValue(i, Tags.warmPool);
+    const state = i.State?.Name;
+    const sameKey = tagValue(i, Tags.launchKey) === req.clientToken;
+    // I7: a redelivered start finds its own launch key on the instance.
+    if (role === 'started' && sameKey && (state === 'pending' || state === 'running')) {
+      return { ...this.toLaunched(i), reused: true, attempts: [] };
+    }
+    const resumable = role === 'member' || (role === 'started' && sameKey);
+    if (!resumable)
+      throw new WarmStartUnavailableError(
+        req.instanceId,
+        `it is not a warm-pool member (tag ${Tags.warmPool}=${role ?? 'absent'})`,
+      );
+    if (state !== 'stopped')
+      throw new WarmStartUnavailableError(
+        req.instanceId,
+        `it is ${state ?? 'in no known state'}, not stopped`,
+      );
+    const previous = [Tags.launchKey, Tags.decisionId, Tags.launchReason, Tags.warmPool].map((k) =>
+      tag(k, tagValue(i, k) ?? ''),
+    );
+    try {
+      if (req.userData !== undefined) {
+        // Unlike RunInstances, ModifyInstanceAttribute takes the script base64-encoded inside the
+        // blob (the AWS CLI documents it; the SDK base64s the blob once more on the wire).
+        await this.ec2.modifyInstanceAttribute({
+          InstanceId: req.instanceId,
+          UserData: { Value: new TextEncoder().encode(Buffer.from(req.userData, 'utf8').toString('base64')) },
+        });
+      }
+      await this.ec2.createTags({
+        Resources: [req.instanceId],
+        Tags: [
+          tag(Tags.launchKey, req.clientToken),
+          tag(Tags.decisionId, req.decisionId),
+          tag(Tags.launchReason, req.reason),
+          tag(Tags.warmPool, 'started'),
+        ],
+      });
+      await this.ec2.startInstances({ InstanceIds: [req.instanceId] });
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (!START_UNAVAILABLE_CODES.has(code)) {
+        throw new Ec2FleetError(
+          `starting warm-pool member ${req.instanceId} failed with ${code}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      // Back into the pool: the member tags it had, so no launch key points at a stopped instance.
+      if (role === 'member') {
+        try {
+          await this.ec2.createTags({ Resources: [req.instanceId], Tags: previous });
+        } catch (inner) {
+          this.log.warn('could not restore warm-pool member tags; reconcile terminates the instance', {
+            instanceId: req.instanceId,
+            code: awsErrorCode(inner),
+          });
+        }
+      }
+      throw new WarmStartUnavailableError(req.instanceId, `StartInstances failed with ${code}`, {
+        cause: err,
+      });
+    }
+    this.log.info('started warm-pool member', { instanceId: req.instanceId, launchKey: req.clientToken });
+    return { ...this.toLaunched(i), state: 'pending', reused: false, attempts: [] };
+  }
+
+  async stop(instanceIds: string[]): Promise<StopResult> {
+    const ids = [...new Set(instanceIds.map((i) => i.trim()))].filter((i) => i.length > 0);
+    const result: StopResult = { stopping: [], alreadyStopped: [], gone: [] };
+    if (ids.length === 0) return result;
+    const found = await this.describe([{ Name: 'instance-id', Values: ids }]);
+    const byId = new Map(found.map((i) => [i.InstanceId as string, i]));
+    const foreign = ids.filter((id) => {
+      const i = byId.get(id);
+      return i !== undefined && tagValue(i, Tags.cluster) !== this.cluster;
+    });
+    if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+    const live: string[] = [];
+    const notMembers: string[] = [];
+    for (const id of ids) {
+      const i = byId.get(id);
+      const state = i?.State?.Name;
+      if (!i || state === 'terminated' || state === 'shutting-down') result.gone.push(id);
+      else if (tagValue(i, Tags.warmPool) !== 'member') notMembers.push(id);
+      else if (state === 'stopping' || state === 'stopped') result.alreadyStopped.push(id);
+      else live.push(id);
+    }
+    if (notMembers.length > 0) throw new NotPoolMemberError(notMembers);
+    if (live.length > 0) {
+      try {
+        await this.ec2.stopInstances({ InstanceIds: live });
+      } catch (err) {
+        throw new Ec2FleetError(
+          `StopInstances ${live.join(', ')} failed with ${awsErrorCode(err)}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      result.stopping.push(...live);
+    }
+    this.log.info('stop', { ...result });
+    return result;
+  }
+
   private runInput(req: LaunchOneRequest, o: Offering): RunInstancesRequest {
     const tags = [
       tag(Tags.cluster, this.cluster),
@@ -286,6 +443,7 @@ export class Ec2Fleet implements FleetPort {
       tag(Tags.launchKey, req.clientToken),
       tag(Tags.capacityType, o.capacityType),
       tag(Tags.name, `k3s-burst-${this.cluster}`),
+      ...(req.warmPool ? [tag(Tags.warmPool, 'member')] : []),
     ];
     return {
       ImageId: req.imageId,
@@ -396,6 +554,7 @@ export class Ec2Fleet implements FleetPort {
       decisionId: tagValue(i, Tags.decisionId) ?? '',
       launchReason: tagValue(i, Tags.launchReason) ?? '',
       ...(i.ImageId ? { imageId: i.ImageId } : {}),
+      ...warmPoolOf(i),
     };
   }
 

@@ -75,6 +75,12 @@ export const ControlMetrics = {
   janitorFailSafeSkips: 'JanitorFailSafeSkips',
   janitorWorkCapped: 'JanitorWorkCapped',
   janitorFailures: 'JanitorFailures',
+  /** launch: warm-pool members started instead of launched (lib/core/warm-pool.ts). */
+  warmStarts: 'WarmStarts',
+  /** launch: a planned start that could not happen (capacity, not stopped, refused): launched instead. */
+  warmStartFallbacks: 'WarmStartFallbacks',
+  /** reconcile: warm-pool members stopped (parked). */
+  warmParks: 'WarmParks',
   /** Instances a plan wanted to launch while the operator's pause was set. */
   launchesPaused: 'LaunchesPaused',
   /**

@@ -68,6 +68,7 @@ import {
   type OfferingAttempt,
   SecretInvalidError,
   SecretNotSetError,
+  WarmStartUnavailableError,
 } from '../core/ports.js';
 import {
   type CapacityType,
@@ -75,11 +76,17 @@ import {
   type InstanceLaunched,
   JOIN_TOKEN_MIN_VALIDITY_SECONDS,
   type LaunchBackoff,
+  type ManagedInstance,
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
 import { JoinTokenSecret, joinTokenRemainingSeconds } from '../events/join-token.js';
-import { renderUserData, UserDataError, userDataInputFromConfig } from '../userdata/index.js';
+import {
+  renderUserData,
+  renderWarmStartUserData,
+  UserDataError,
+  userDataInputFromConfig,
+} from '../userdata/index.js';
 import { type ControlBase, ControlError, ControlMetrics, type ControlPorts, emitAll } from './common.js';
 import type { LaunchInput } from './inputs.js';
 
@@ -165,11 +172,12 @@ export async function launch(
   }
 
   // I12: only a request the decider recorded, within the config and the limits, is acted on.
+  const listed = await deps.fleet.list();
   const verdict = checkScaleOutRequest({
     config,
     request: req,
     inFlight: await deps.state.listInFlight(cluster, new Date(deps.clock.now())),
-    instances: await deps.fleet.list(),
+    instances: listed,
     now: new Date(deps.clock.now()),
   });
   if (!verdict.ok) {
@@ -269,10 +277,30 @@ export async function launch(
       retryable = err;
       break;
     }
-    if (found) {
+    const memberId = group.warmStarts?.[index];
+    // A start re-tagged but not started (crash, retry) is found stopped: start it again.
+    if (found && !(memberId === found.instanceId && found.state === 'stopped')) {
       metrics.count(ControlMetrics.instancesReused);
       instances.push(found);
       continue;
+    }
+    if (memberId !== undefined) {
+      try {
+        const started = await startMember(deps, req, index, memberId, listed, agentToken);
+        if (started) {
+          instances.push(started);
+          continue;
+        }
+      } catch (err) {
+        log.warn('starting a warm-pool member failed; the event is retried', {
+          launchId: group.launchId,
+          index,
+          instanceId: memberId,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        retryable = err;
+        break;
+      }
     }
     let authKey: string;
     try {
@@ -331,6 +359,7 @@ export async function launch(
             userData,
             ...(group.rootVolumeGiB !== undefined ? { rootVolumeGiB: group.rootVolumeGiB } : {}),
             reason: group.reason,
+            ...(group.warmPool ? { warmPool: true } : {}),
           });
           break;
         } catch (err) {
@@ -415,6 +444,86 @@ export async function launch(
     })),
   });
   return { outcome, launchId: group.launchId, instances, emitted, ...(stoppedBy ? { stoppedBy } : {}) };
+}
+
+/**
+ * A planned warm start (plan field `warmStarts`, lib/core/warm-pool.ts) for one index: checked
+ * like a launch (I12: the guard passed the group's count, types and limits; here the member must
+ * be a stopped pool member of this cluster, of a type, capacity type and zone the group allows),
+ * given a fresh join credential in its user data, then started. `undefined` = launch this index
+ * instead (the check failed, or EC2 could not start it: capacity, state); the pool is refilled by
+ * reconcile. Other port errors are thrown (the event is retried; the start is idempotent).
+ */
+async function startMember(
+  deps: LaunchDeps,
+  req: LaunchInput['request'],
+  index: number,
+  instanceId: string,
+  listed: readonly ManagedInstance[],
+  agentToken: string,
+): Promise<LaunchedInstance | undefined> {
+  const { config, log, metrics } = deps;
+  const group = req.launch;
+  const m = listed.find((i) => i.instanceId === instanceId);
+  const problem = !m
+    ? 'it is not an instance of this cluster'
+    : m.warmPool !== 'member'
+      ? 'it is not a warm-pool member'
+      : m.state !== 'stopped'
+        ? `it is ${m.state}, not stopped`
+        : !group.instanceTypes.includes(m.instanceType)
+          ? `its type ${m.instanceType} is not among launch.instanceTypes`
+          : !group.capacityTypes.includes(m.capacityType)
+            ? `its capacity type ${m.capacityType} is not among launch.capacityTypes`
+            : group.zones.length > 0 && !group.zones.includes(m.zone)
+              ? `its zone ${m.zone} is not among launch.zones`
+              : undefined;
+  if (problem) {
+    metrics.count(ControlMetrics.warmStartFallbacks);
+    log.warn('planned warm start not possible; launching this index instead', {
+      launchId: group.launchId,
+      index,
+      instanceId: instanceId.slice(0, 40),
+      reason: problem,
+    });
+    return undefined;
+  }
+  let userData: string;
+  try {
+    userData = renderWarmStartUserData({ agentToken, joinCredential: config.k3s.joinCredential });
+  } catch (err) {
+    if (!(err instanceof UserDataError)) throw err;
+    metrics.count(ControlMetrics.warmStartFallbacks);
+    log.error('warm-start user data cannot be rendered; launching instead', { field: err.field });
+    return undefined;
+  }
+  try {
+    const started = await deps.fleet.start({
+      instanceId,
+      clientToken: `${group.launchId}-${index}`,
+      decisionId: req.decisionId,
+      reason: group.reason,
+      userData,
+    });
+    metrics.count(started.reused ? ControlMetrics.instancesReused : ControlMetrics.warmStarts);
+    log.info('warm-pool member started', {
+      launchId: group.launchId,
+      index,
+      instanceId,
+      reused: started.reused,
+    });
+    return started;
+  } catch (err) {
+    if (!(err instanceof WarmStartUnavailableError)) throw err;
+    metrics.count(ControlMetrics.warmStartFallbacks);
+    log.warn('warm-pool member could not start; launching this index instead', {
+      launchId: group.launchId,
+      index,
+      instanceId,
+      outcome: err.outcome,
+    });
+    return undefined;
+  }
 }
 
 async function emitLaunched(

@@ -239,6 +239,7 @@ async function reconcileUnderLease(
   await settleVoluntaryDrains(plan, drains, live, deps, now);
 
   const emitted = await emitAll(deps.bus, entriesOf(plan, trigger, now), deps);
+  await parkMembers(plan, deps);
   observe(plan, snapshot, snapshotReceivedAt, instances.length, deps, now);
   log.info('reconciled', {
     decisionId,
@@ -252,6 +253,29 @@ async function reconcileUnderLease(
     explanations: plan.explanations.filter((e) => e.kind !== 'noop').slice(0, 20),
   });
   return { outcome: 'decided', decisionId, emitted, plan };
+}
+
+/**
+ * Warm pool: stop the members the plan parks (lib/core/warm-pool.ts), under the lease (I11).
+ * `FleetPort.stop` refuses anything that is not a member of this cluster; a failure is logged
+ * and counted, never thrown: the next reconcile plans the park again (stop is idempotent). The
+ * member's Node is deleted by a later plan, once EC2 lists it stopped (order matters: deleting
+ * it while the kubelet runs makes it register again).
+ */
+async function parkMembers(plan: Plan, deps: ReconcileDeps): Promise<void> {
+  const ids = (plan.parks ?? []).map((p) => p.instanceId);
+  if (ids.length === 0) return;
+  try {
+    const result = await deps.fleet.stop(ids);
+    deps.metrics.count(ControlMetrics.warmParks, result.stopping.length);
+    deps.log.info('warm-pool members parked', { ...result });
+  } catch (err) {
+    deps.log.error('could not park warm-pool members; the next reconcile tries again', {
+      instanceIds: ids,
+      error: err instanceof Error ? err.name : 'Error',
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
 
 /**
@@ -359,6 +383,7 @@ async function replay(
   // Same plan, same launch ids: launch finds its instances by launch key, terminate/drain are by id.
   await recordBeforeEmit(record.plan, deps, new Date(record.plan.decidedAt));
   const emitted = await emitAll(deps.bus, entriesOf(record.plan, record.trigger, now), deps);
+  await parkMembers(record.plan, deps);
   log.info('trigger was decided before; re-emitted its commands (all idempotent)', { decisionId, emitted });
   return { outcome: 'replayed', decisionId, emitted, plan: record.plan };
 }

@@ -48,8 +48,20 @@ export interface PlanContext {
   /** Names and instance ids of on-prem nodes: nothing may ever touch them (I2). */
   onPremNodeNames: Set<string>;
   onPremInstanceIds: Set<string>;
-  /** Non-terminated (not shutting-down) instances, sorted by id. */
+  /**
+   * Non-terminated (not shutting-down) instances, sorted by id — warm-pool members excluded
+   * (they are in `poolMembers`: not nodes of the fleet, lib/core/warm-pool.ts).
+   */
   liveInstances: ManagedInstance[];
+  /** Warm-pool members (tag `member`) in pending, running, stopping or stopped, sorted by id. */
+  poolMembers: ManagedInstance[];
+  /**
+   * Nodes of warm-pool members by instance id. They are in no other node collection of the
+   * context: no rule but the warm pool's sees a warming node (scale-in, repairs, room).
+   */
+  poolNodes: Map<string, SnapshotNode>;
+  /** Warm-pool fills decided but not listed by EC2 yet: limits count them, pods do not. */
+  warmFillsInFlight: UnmatchedInFlight[];
   liveIds: Set<string>;
   instancesById: Map<string, ManagedInstance>;
   /** In-flight launches not yet listed by EC2 and not expired, sorted by launchId. */
@@ -141,7 +153,22 @@ export function buildContext(args: {
     : undefined;
   const agentStale = snapshotAgeSeconds === undefined || snapshotAgeSeconds > config.agent.staleAfterSeconds;
   const abandoned = snapshotAgeSeconds !== undefined && snapshotAgeSeconds > config.agent.abandonAfterSeconds;
-  const nodes = [...(snapshot?.nodes ?? [])].sort(byKey((n) => n.name));
+  const poolMembers = fleet.instances
+    .filter((i) => i.warmPool === 'member' && LIVE_STATES.has(i.state))
+    .sort(byKey((i) => i.instanceId));
+  const poolNodes = new Map<string, SnapshotNode>();
+  let nodes = [...(snapshot?.nodes ?? [])].sort(byKey((n) => n.name));
+  if (poolMembers.length > 0) {
+    const byName = new Map(poolMembers.map((m) => [m.nodeName, m.instanceId]));
+    const ids = new Set(poolMembers.map((m) => m.instanceId));
+    nodes = nodes.filter((n) => {
+      const id = instanceIdOfNode(n);
+      const member = id !== undefined && ids.has(id) ? id : n.managed ? byName.get(n.name) : undefined;
+      if (member === undefined || !n.managed) return true;
+      poolNodes.set(member, n);
+      return false;
+    });
+  }
   const nodesByName = new Map(nodes.map((n) => [n.name, n]));
   const nodesByInstanceId = new Map<string, SnapshotNode>();
   for (const n of nodes) {
@@ -157,8 +184,9 @@ export function buildContext(args: {
     if (id) onPremInstanceIds.add(id);
   }
   const liveInstances = fleet.instances
-    .filter((i) => LIVE_STATES.has(i.state))
+    .filter((i) => LIVE_STATES.has(i.state) && i.warmPool !== 'member')
     .sort(byKey((i) => i.instanceId));
+  const inFlight = unmatchedInFlight(fleet, nowMs);
   return {
     config,
     catalog: args.catalog,
@@ -176,9 +204,12 @@ export function buildContext(args: {
     onPremNodeNames,
     onPremInstanceIds,
     liveInstances,
+    poolMembers,
+    poolNodes,
     liveIds: new Set(liveInstances.map((i) => i.instanceId)),
     instancesById: new Map(fleet.instances.map((i) => [i.instanceId, i])),
-    unmatchedInFlight: unmatchedInFlight(fleet, nowMs),
+    unmatchedInFlight: inFlight.filter((u) => !u.entry.warmPool),
+    warmFillsInFlight: inFlight.filter((u) => u.entry.warmPool === true),
     drains: fleet.drains.filter((d) => !d.abandonedAt).sort(byKey((d) => d.nodeName)),
     drainHolds: fleet.drains
       .filter((d) => d.abandonedAt && d.holdUntil && Date.parse(d.holdUntil) > nowMs)

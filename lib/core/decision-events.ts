@@ -61,6 +61,7 @@ export function inFlightRecord(
     shapeIds: launch.shapeIds,
     instanceTypes: [...launch.instanceTypes],
     capacityTypes: [...launch.capacityTypes],
+    ...(launch.warmPool ? { warmPool: true } : {}),
   };
 }
 

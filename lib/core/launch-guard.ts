@@ -174,7 +174,9 @@ export function checkScaleOutRequest(input: LaunchGuardInput): LaunchGuardVerdic
   const usage = fleetUsage(ctx);
   // This launch's own record is counted by fleetUsage at its first type; count the part EC2
   // does not list yet at the worst type the request allows instead (a fallback may be used).
-  const own = ctx.unmatchedInFlight.find((u) => u.entry.launchId === group.launchId);
+  const own = [...ctx.unmatchedInFlight, ...ctx.warmFillsInFlight].find(
+    (u) => u.entry.launchId === group.launchId,
+  );
   const pending = Math.min(own?.count ?? 0, group.count);
   const ownSpec = catalog.get(record.instanceType);
   const ownPrice = ownSpec

@@ -4,6 +4,7 @@ import type {
   FleetState,
   LaunchBackoff,
   Plan,
+  PlannedPark,
   PlannedTermination,
   PodAnswer,
 } from '../events/index.js';
@@ -24,6 +25,7 @@ import {
   planWarmCapacity,
 } from './scale-out.js';
 import { activeSchedule } from './schedule.js';
+import { planWarmPool, planWarmPoolAbandonment, planWarmStarts, runningMembers } from './warm-pool.js';
 
 /** Everything a decision depends on. Time is a parameter: the planner never reads a clock. */
 export interface PlanInput {
@@ -67,6 +69,9 @@ export function fleetUsage(ctx: PlanContext): FleetUsage {
   };
   for (const i of ctx.liveInstances) add(i.instanceType, i.capacityType, 1);
   for (const u of ctx.unmatchedInFlight) add(u.entry.instanceType, u.entry.capacityType, u.count);
+  // Warm pool (lib/core/warm-pool.ts): warming members and fills count; parked (stopped) ones do not.
+  for (const m of runningMembers(ctx)) add(m.instanceType, m.capacityType, 1);
+  for (const u of ctx.warmFillsInFlight) add(u.entry.instanceType, u.entry.capacityType, u.count);
   usage.unknownTypes.sort();
   return usage;
 }
@@ -170,6 +175,7 @@ export function planCluster(input: PlanInput): Plan {
     snapshotReceivedAt: input.snapshotReceivedAt,
   });
   const b = new PlanBuilder();
+  const parks: PlannedPark[] = [];
 
   if (snapshot?.truncated) {
     const t = snapshot.truncated;
@@ -180,6 +186,7 @@ export function planCluster(input: PlanInput): Plan {
   }
 
   const abandoned = planAbandonment(ctx, b);
+  planWarmPoolAbandonment(ctx, b);
   if (!abandoned) {
     planDrainProgress(ctx, b);
     if (ctx.agentStale) {
@@ -218,13 +225,22 @@ export function planCluster(input: PlanInput): Plan {
         b.launches.reduce((a, l) => a + l.count, 0);
       planWarmCapacity(ctx, b, head, present, names);
     }
+    if (!ctx.agentStale) {
+      planWarmStarts(ctx, b);
+      if (snapshot) planWarmPool(ctx, b, head, parks);
+    }
     if (!ctx.agentStale) planScaleIn(ctx, b, b.launches.length > 0, out?.awaitedNodes);
   }
 
   enforceOnPremSafety(ctx, b);
 
   const acted =
-    b.launches.length + b.drains.size + b.terminations.size + b.nodeDeletions.size + b.unhelpable.length;
+    b.launches.length +
+    b.drains.size +
+    b.terminations.size +
+    b.nodeDeletions.size +
+    b.unhelpable.length +
+    parks.length;
   if (acted === 0) {
     const usage = fleetUsage(ctx);
     const pending = snapshot?.pendingShapes.reduce((a, s) => a + s.count, 0) ?? 0;
@@ -257,5 +273,6 @@ export function planCluster(input: PlanInput): Plan {
     podAnswers: [...b.podAnswers].sort((a, c) =>
       a.shapeId < c.shapeId ? -1 : a.shapeId > c.shapeId ? 1 : ANSWER_ORDER[a.kind] - ANSWER_ORDER[c.kind],
     ),
+    ...(parks.length > 0 ? { parks: parks.sort(byString((p) => p.instanceId)) } : {}),
   };
 }

@@ -153,6 +153,64 @@ export interface LaunchOneRequest {
   rootVolumeGiB?: number;
   /** Why (written to the `k3s-burst:launch-reason` tag, truncated to 256 chars). */
   reason: string;
+  /** A warm-pool fill: tag the instance `k3s-burst:warm-pool=member` (lib/core/warm-pool.ts). */
+  warmPool?: boolean;
+}
+
+/** What `start` starts: one stopped warm-pool member, for one index of a launch group. */
+export interface StartMemberRequest {
+  instanceId: string;
+  /** The launch key of the group index (`${launchId}-${index}`), written as `k3s-burst:launch-key`. */
+  clientToken: string;
+  /** Written as `k3s-burst:decision-id`, so the planner matches the start to its in-flight record. */
+  decisionId: string;
+  /** Written to `k3s-burst:launch-reason` (truncated to 256 chars). */
+  reason: string;
+  /**
+   * User data to set before the start (ModifyInstanceAttribute, allowed while stopped): how a
+   * member gets a fresh join credential. Contains secrets: never logged. Absent = unchanged.
+   */
+  userData?: string;
+}
+
+/**
+ * `start` cannot start this member now: EC2 has no capacity for its type in its zone, or the
+ * member is not stopped (stopping, gone) or no longer a member. The caller launches instead.
+ */
+export class WarmStartUnavailableError extends FleetPortError {
+  override readonly retryable = true;
+  constructor(
+    readonly instanceId: string,
+    readonly outcome: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot start warm-pool member ${instanceId}: ${outcome}. The instance is launched instead; the pool is refilled in the background.`,
+      options,
+    );
+    this.name = 'WarmStartUnavailableError';
+  }
+}
+
+/** `stop` was given an instance that is not a warm-pool member: k3s-burst never stops other instances. */
+export class NotPoolMemberError extends FleetPortError {
+  override readonly alarmable = true;
+  constructor(readonly instanceIds: string[]) {
+    super(
+      `refusing to stop ${instanceIds.join(', ')}: not tagged k3s-burst:warm-pool=member. ` +
+        'k3s-burst stops only warm-pool members it launched to park; nothing was stopped.',
+    );
+    this.name = 'NotPoolMemberError';
+  }
+}
+
+export interface StopResult {
+  /** Ids EC2 accepted for stopping now. */
+  stopping: string[];
+  /** Ids already stopping or stopped: treated as success. */
+  alreadyStopped: string[];
+  /** Ids shutting-down, terminated or unknown to EC2: nothing to stop. */
+  gone: string[];
 }
 
 /** The instance `launchOne` started, or found already started for the same launch key. */
@@ -217,6 +275,22 @@ export interface FleetPort {
    * not. Already-terminated or unknown ids count as success (`alreadyGone`).
    */
   terminate(instanceIds: string[]): Promise<TerminateResult>;
+  /**
+   * Start ONE stopped warm-pool member for a launch-group index. Verifies the cluster tag
+   * ({@link ForeignInstanceError}) and the member tag; writes the launch key, decision id, reason
+   * and `k3s-burst:warm-pool=started`, sets `userData` when given, then StartInstances. Idempotent
+   * (I7): an instance already started under the same launch key is returned `reused: true`
+   * (a stopped one is started again). Throws {@link WarmStartUnavailableError} when it cannot
+   * start (capacity error, not stopped, not a member) — after restoring its member tags, so it
+   * stays in the pool — and {@link FleetPortError} for anything else.
+   */
+  start(req: StartMemberRequest): Promise<LaunchedInstance>;
+  /**
+   * Stop warm-pool members by id (park them). Verifies every id carries this cluster's tag
+   * ({@link ForeignInstanceError}) and `k3s-burst:warm-pool=member` ({@link NotPoolMemberError}),
+   * stopping none if any does not. Already stopping/stopped ids count as success.
+   */
+  stop(instanceIds: string[]): Promise<StopResult>;
 }
 
 /**

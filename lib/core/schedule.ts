@@ -8,6 +8,8 @@ export interface ActiveSchedule {
   minNodes: number;
   /** Always ≤ `limits.maxNodes`. */
   maxNodes: number;
+  /** The policy's warm-pool size override; absent = `warmPool.size` applies. */
+  warmPoolSize?: number;
 }
 
 /**
@@ -68,7 +70,12 @@ export function activeSchedule(config: Config, now: Date): ActiveSchedule {
   }
   if (!best) return { name: null, minNodes: 0, maxNodes: cap };
   const maxNodes = Math.min(best.policy.maxNodes, cap);
-  return { name: best.policy.name, minNodes: Math.min(best.policy.minNodes, maxNodes), maxNodes };
+  return {
+    name: best.policy.name,
+    minNodes: Math.min(best.policy.minNodes, maxNodes),
+    maxNodes,
+    ...(best.policy.warmPoolSize !== undefined ? { warmPoolSize: best.policy.warmPoolSize } : {}),
+  };
 }
 
 /**

@@ -65,6 +65,15 @@ export const SchedulePolicy = z
       .default(0)
       .describe('Warm cloud nodes kept while this policy is active.'),
     maxNodes: z.number().int().min(0).describe('Ceiling on managed cloud nodes while this policy is active.'),
+    warmPoolSize: z
+      .number()
+      .int()
+      .min(0)
+      .max(50)
+      .optional()
+      .describe(
+        'Stopped warm-pool members kept while this policy is active (overrides warmPool.size; 0 = none, e.g. at night).',
+      ),
   })
   .superRefine((p, ctx) => {
     if (p.maxNodes < p.minNodes) {
@@ -307,6 +316,37 @@ const LimitsSection = z.strictObject({
   maxHourlyCostUsd: z.number().min(0).default(5),
 });
 
+/**
+ * The warm pool: on-demand instances launched once, joined to the tailnet and to K3s, then
+ * stopped; scale-out starts one (StartInstances) instead of launching (docs/operations.md).
+ */
+const WarmPoolSection = z.strictObject({
+  size: z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(0)
+    .describe("Stopped members to keep (0 = no warm pool). A schedule's warmPoolSize overrides it."),
+  instanceTypes: z
+    .array(InstanceType)
+    .max(20)
+    .optional()
+    .describe(
+      'Types members are launched as, most preferred first; each must be in nodes.candidateTypes. Default: the cheapest candidate type of warmPool.arch.',
+    ),
+  arch: Arch.optional().describe(
+    'Architecture of the default member type. Default: that of the first candidate type.',
+  ),
+  maxAgeHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(168)
+    .describe('Members older than this are terminated and replaced (fresh OS image and K3s agent).'),
+});
+
 const ScaleInSection = z.strictObject({
   emptyAfterSeconds: z.number().int().min(0).default(600),
   consolidation: z
@@ -519,6 +559,7 @@ export const Config = z
       .describe('Instance types to add or override in the built-in catalog.'),
     network: NetworkSection.default(NetworkSection.parse({})),
     launch: LaunchSection.default(LaunchSection.parse({})),
+    warmPool: WarmPoolSection.default(WarmPoolSection.parse({})),
   })
   .superRefine((c, ctx) => {
     c.schedules.forEach((s, i) => {
@@ -536,6 +577,25 @@ export const Config = z
         path: ['launch', 'backoff', 'maxSeconds'],
         message: `maxSeconds must be ≥ initialSeconds (got ${c.launch.backoff.maxSeconds} < ${c.launch.backoff.initialSeconds})`,
       });
+    }
+    (c.warmPool.instanceTypes ?? []).forEach((t, i) => {
+      if (c.nodes.candidateTypes.includes(t)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warmPool', 'instanceTypes', i],
+        input: t,
+        message: `warm-pool type "${t}" is not in nodes.candidateTypes: add it there (a started member must be a type the planner may launch) or remove it here`,
+      });
+    });
+    if (c.warmPool.size > 0 || c.schedules.some((s) => (s.warmPoolSize ?? 0) > 0)) {
+      if (!c.nodes.capacityTypes.includes('on-demand')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['warmPool', 'size'],
+          message:
+            'a warm pool needs nodes.capacityTypes to include "on-demand" (members are on-demand: EC2 cannot stop a one-time spot instance): add it, or set warmPool.size and every schedule warmPoolSize to 0',
+        });
+      }
     }
     if (new Set(c.nodes.candidateTypes).size !== c.nodes.candidateTypes.length) {
       ctx.addIssue({

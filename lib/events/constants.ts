@@ -72,6 +72,12 @@ export const Tags = {
   capacityType: 'k3s-burst:capacity-type',
   /** `<launchId>-<index>` (= the EC2 ClientToken): the pre-launch idempotency check looks it up. */
   launchKey: 'k3s-burst:launch-key',
+  /**
+   * Warm pool (docs/operations.md "Warm pool"): `member` on an instance launched to be parked
+   * (warming, stopping or stopped); `started` once a decision started it for pods, from then on
+   * it is an ordinary node. Absent on ordinary launches.
+   */
+  warmPool: 'k3s-burst:warm-pool',
   name: 'Name',
 } as const;
 

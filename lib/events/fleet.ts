@@ -11,6 +11,14 @@ export const InstanceState = z.enum([
 ]);
 export type InstanceState = z.infer<typeof InstanceState>;
 
+/**
+ * An instance's place in the warm pool (tag `k3s-burst:warm-pool`): `member` = launched to be
+ * parked (warming, stopping or stopped: not a node of the fleet, see lib/core/warm-pool.ts);
+ * `started` = a former member a decision started for pods (an ordinary node from then on).
+ */
+export const WarmPoolRole = z.enum(['member', 'started']);
+export type WarmPoolRole = z.infer<typeof WarmPoolRole>;
+
 /** An EC2 instance carrying this cluster's tag, as the fleet adapter lists it. */
 export const ManagedInstance = z.object({
   instanceId: InstanceId,
@@ -25,6 +33,8 @@ export const ManagedInstance = z.object({
   launchReason: z.string().default(''),
   /** The AMI it booted (a launch setup is type + image + capacity type); absent when unknown. */
   imageId: z.string().optional(),
+  /** Warm-pool role (tag `k3s-burst:warm-pool`); absent on ordinary instances. */
+  warmPool: WarmPoolRole.optional(),
 });
 export type ManagedInstance = z.infer<typeof ManagedInstance>;
 
@@ -49,6 +59,11 @@ export const InFlightLaunch = z.object({
    */
   instanceTypes: z.array(z.string()).optional(),
   capacityTypes: z.array(CapacityType).optional(),
+  /**
+   * A warm-pool fill (lib/core/warm-pool.ts): counts toward the limits like any launch, but is no
+   * capacity for pending pods (its instance is parked, not joined). Absent = an ordinary launch.
+   */
+  warmPool: z.boolean().optional(),
 });
 export type InFlightLaunch = z.infer<typeof InFlightLaunch>;
 

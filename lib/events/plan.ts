@@ -22,6 +22,15 @@ export const PlannedLaunch = z.object({
    */
   rootVolumeGiB: z.number().int().positive().optional(),
   reason: z.string(),
+  /**
+   * Stopped warm-pool members to start instead of launching (lib/core/warm-pool.ts): index `i` of
+   * the group (launch key `${launchId}-${i}`) starts `warmStarts[i]`; the rest are launched. Part
+   * of the group, so the in-flight record, the launch guard and the limits treat a start exactly
+   * like a launch. Absent in plans from before the warm pool.
+   */
+  warmStarts: z.array(InstanceId).optional(),
+  /** A warm-pool fill: the instances are launched in warm mode and parked, not used for pods. */
+  warmPool: z.boolean().optional(),
 });
 export type PlannedLaunch = z.infer<typeof PlannedLaunch>;
 
@@ -34,6 +43,14 @@ export const PlannedDrain = z.object({
   disruption: Disruption.optional(),
 });
 export type PlannedDrain = z.infer<typeof PlannedDrain>;
+
+/** A warm-pool member to stop (park): its Node is Ready and runs no pods (lib/core/warm-pool.ts). */
+export const PlannedPark = z.object({
+  instanceId: InstanceId,
+  nodeName: z.string(),
+  reason: z.string(),
+});
+export type PlannedPark = z.infer<typeof PlannedPark>;
 
 /** Why an instance is terminated, where reconcile acts on it (registration timeouts count against their launch setup, I10). */
 export const TerminationCause = z.enum(['registration-timeout']);
@@ -114,6 +131,8 @@ export const ExplanationKind = z.enum([
   'unhelpable',
   /** Pods that could run in the cloud but wait (their offerings are unavailable or backed off); subject = shape id. */
   'waiting',
+  /** The warm pool: starts instead of launches, fills, parks, age-outs. */
+  'warm-pool',
 ]);
 
 /** A human-readable sentence for one decision (or one non-decision) in the plan. */
@@ -145,5 +164,7 @@ export const Plan = z.object({
   explanations: z.array(Explanation),
   /** One or more answers per pending shape, sorted by shape id then kind (absent in plans from before issue 15). */
   podAnswers: z.array(PodAnswer).optional(),
+  /** Warm-pool members to stop (reconcile calls FleetPort.stop under its lease); absent = none. */
+  parks: z.array(PlannedPark).optional(),
 });
 export type Plan = z.infer<typeof Plan>;

@@ -171,3 +171,29 @@ export function terminateStatement(scope: Construct, clusterName: string): Polic
 export function describeStatement(actions: readonly string[]): PolicyStatement {
   return new PolicyStatement({ sid: 'Ec2ReadOnly', actions: [...actions], resources: ['*'] });
 }
+
+/**
+ * Warm pool (lib/core/warm-pool.ts): start (with ModifyInstanceAttribute for the member's fresh
+ * join credential, allowed only while stopped) or stop only instances that carry this cluster's
+ * tag AND a warm-pool tag — an ordinary node can never be stopped or have its user data changed.
+ * `started` is included because `start` re-tags a member before StartInstances (and a retried
+ * start finds it so).
+ */
+export function warmPoolStatement(
+  scope: Construct,
+  clusterName: string,
+  kind: 'start' | 'stop',
+): PolicyStatement {
+  return new PolicyStatement({
+    sid: kind === 'start' ? 'StartClusterWarmPoolMembers' : 'StopClusterWarmPoolMembers',
+    effect: Effect.ALLOW,
+    actions: kind === 'start' ? ['ec2:StartInstances', 'ec2:ModifyInstanceAttribute'] : ['ec2:StopInstances'],
+    resources: [ec2Arn(scope, 'instance/*')],
+    conditions: {
+      StringEquals: {
+        [`aws:ResourceTag/${Tags.cluster}`]: clusterName,
+        [`aws:ResourceTag/${Tags.warmPool}`]: kind === 'start' ? ['member', 'started'] : ['member'],
+      },
+    },
+  });
+}

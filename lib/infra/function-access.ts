@@ -9,7 +9,8 @@ import type { FunctionName } from './burst-functions.js';
  *
  * Where the calls come from (adapters in `lib/aws`):
  * - `Ec2Fleet.list/launchOne/terminate` → DescribeInstances (tag / launch-key / id filters);
- *   `launchOne` → RunInstances + CreateTags (node-name tag); `terminate` → TerminateInstances.
+ *   `launchOne` → RunInstances + CreateTags (node-name tag); `terminate` → TerminateInstances;
+ *   `start` → ModifyInstanceAttribute + CreateTags + StartInstances; `stop` → StopInstances.
  * - `DynamoState` → GetItem, PutItem, UpdateItem, DeleteItem, Query; its TransactWriteItems
  *   is authorized per contained action (Put), so it needs no action of its own.
  * - `EventBridgeBus.put` → PutEvents (under the function's own source, see the stack).
@@ -25,6 +26,12 @@ export interface FunctionAccess {
   readonly launches: boolean;
   /** May terminate cluster-tagged instances. */
   readonly terminates: boolean;
+  /**
+   * Warm pool (lib/core/warm-pool.ts): `start` = StartInstances + ModifyInstanceAttribute (the
+   * fresh join credential) on cluster-tagged pool members (launch); `stop` = StopInstances on
+   * cluster-tagged members (reconcile parks them). Absent = neither.
+   */
+  readonly warmPool?: 'start' | 'stop';
   /**
    * Secrets it reads with GetSecretValue. `k3sJoinToken` is the secret of `k3s.joinCredential`
    * (the agent's bootstrap-token secret, or the agent-token secret).
@@ -46,12 +53,14 @@ const FLEET_READ = ['ec2:DescribeInstances', 'ec2:DescribeSubnets'] as const;
 
 export const FUNCTION_ACCESS: Record<FunctionName, FunctionAccess> = {
   // Lists the fleet (cluster tag) to plan; never launches or terminates itself.
-  reconcile: { ec2Describe: FLEET_READ, launches: false, terminates: false, secrets: [] },
+  // Parks warm-pool members (StopInstances) under its lease.
+  reconcile: { ec2Describe: FLEET_READ, launches: false, terminates: false, warmPool: 'stop', secrets: [] },
   // Mints the Tailscale key (OAuth client), renders userdata with the K3s join token, launches.
   launch: {
     ec2Describe: FLEET_READ,
     launches: true,
     terminates: false,
+    warmPool: 'start',
     secrets: ['tailscaleOAuth', 'k3sJoinToken'],
   },
   // Terminates one instance and deletes its Tailscale device.

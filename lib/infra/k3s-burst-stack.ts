@@ -30,7 +30,12 @@ import { ClusterSecrets } from './cluster-secrets.js';
 import { CommandQueue } from './command-queue.js';
 import { InfraError } from './errors.js';
 import { EventRouting } from './event-routing.js';
-import { describeStatement, launchStatements, terminateStatement } from './fleet-permissions.js';
+import {
+  describeStatement,
+  launchStatements,
+  terminateStatement,
+  warmPoolStatement,
+} from './fleet-permissions.js';
 import { FUNCTION_ACCESS, STATE_TABLE_ACTIONS } from './function-access.js';
 import { resolveImageOwners } from './image-owners.js';
 import { BurstNetwork } from './network.js';
@@ -349,6 +354,7 @@ export class K3sBurstStack extends Stack {
         );
       }
       if (access.terminates) role.addToPolicy(terminateStatement(this, cluster));
+      if (access.warmPool) role.addToPolicy(warmPoolStatement(this, cluster, access.warmPool));
       if (access.launches) {
         for (const statement of launchStatements(this, {
           clusterName: cluster,

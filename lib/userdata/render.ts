@@ -109,6 +109,27 @@ export function renderUserData(input: UserDataInput): string {
   return script;
 }
 
+/** First line of the user data a warm start sets: the per-boot unit recognises it by this marker. */
+export const WARM_START_MARKER = '# k3s-burst warm-start credential';
+
+/**
+ * The user data of a warm-pool start (lib/core/warm-pool.ts): only the fresh K3s join token,
+ * set with ModifyInstanceAttribute while the member is stopped. cloud-init does not run user
+ * data again on a later boot (per-instance); the member's per-boot unit, installed when it was
+ * launched in warm mode, reads this token from IMDSv2 (hop limit 1: pods cannot) before
+ * k3s-agent starts, because the agent fetches its certificates from the supervisor with the
+ * token on every start and #16's bootstrap tokens are short-lived. Nothing long-lived is set.
+ * Same secrecy as launch user data: never logged.
+ * @throws UserDataError when the token is not a valid join token.
+ */
+export function renderWarmStartUserData(input: {
+  agentToken: string;
+  joinCredential: JoinCredential;
+}): string {
+  checkAgentToken(input.agentToken, input.joinCredential);
+  return `#!/bin/sh\n${WARM_START_MARKER}: read at boot by k3s-burst-warm-start.service, never executed with effect\nK3S_BURST_JOIN_TOKEN=${shellQuote(input.agentToken)}\n`;
+}
+
 /**
  * Render the script with {@link SECRET_PLACEHOLDERS} instead of secrets, for people to read.
  * The size check assumes the longest secrets accepted, so a config whose preview renders

@@ -7,9 +7,13 @@ import {
   type LaunchedInstance,
   type LaunchOneRequest,
   NoCapacityError,
+  NotPoolMemberError,
   type OfferingAttempt,
   type OfferingCache,
+  type StartMemberRequest,
+  type StopResult,
   type TerminateResult,
+  WarmStartUnavailableError,
 } from '../../core/ports.js';
 import type { CapacityType, InstanceState, ManagedInstance } from '../../events/index.js';
 import { systemClock } from '../../system/clock.js';
@@ -62,6 +66,10 @@ export interface FakeFleetOptions {
   onLaunched?: (instance: FakeInstance, req: LaunchOneRequest) => void;
   /** Called with the ids `terminate` moved to shutting-down: the simulator shuts them down. */
   onTerminating?: (instanceIds: string[]) => void;
+  /** Called with the member `start` moved to pending: the simulator boots it (warm profile). */
+  onStarting?: (instance: FakeInstance, req: StartMemberRequest) => void;
+  /** Called with the ids `stop` moved to stopping: the simulator stops them. */
+  onStopping?: (instanceIds: string[]) => void;
 }
 
 /**
@@ -78,11 +86,18 @@ export class FakeFleet implements FleetPort {
   /** Every RunInstances-equivalent attempt, in order (including failed ones). */
   readonly launchAttempts: (OfferingAttempt & { clientToken: string })[] = [];
   readonly terminateCalls: string[][] = [];
+  /** Every StartInstances-equivalent call (instance id), including refused ones. */
+  readonly startCalls: string[] = [];
+  /** EC2 error codes the next starts fail with, consumed in order (capacity errors of a start). */
+  readonly startErrors: string[] = [];
   private readonly defaultRootVolumeGiB: number;
   private readonly clock: Pick<Clock, 'now'>;
   private readonly ttlSeconds: number;
   private readonly errors: InjectedError[] = [];
-  private readonly hooks: Pick<FakeFleetOptions, 'offeringError' | 'onLaunched' | 'onTerminating'>;
+  private readonly hooks: Pick<
+    FakeFleetOptions,
+    'offeringError' | 'onLaunched' | 'onTerminating' | 'onStarting' | 'onStopping'
+  >;
   private nextId = 0x100000000;
 
   constructor(opts: FakeFleetOptions) {
@@ -199,6 +214,7 @@ export class FakeFleet implements FleetPort {
         imageId: req.imageId,
         userData: req.userData,
         rootVolumeGiB: req.rootVolumeGiB ?? this.defaultRootVolumeGiB,
+        ...(req.warmPool ? { warmPool: 'member' as const } : {}),
       };
       this.instances.set(instanceId, inst);
       this.hooks.onLaunched?.(inst, req);
@@ -227,11 +243,69 @@ export class FakeFleet implements FleetPort {
     return result;
   }
 
-  /** Move every shutting-down instance to terminated and every pending one to running. */
+  async start(req: StartMemberRequest): Promise<LaunchedInstance> {
+    const i = this.instances.get(req.instanceId);
+    if (!i) throw new WarmStartUnavailableError(req.instanceId, 'EC2 does not know it');
+    if (i.cluster !== this.cluster) throw new ForeignInstanceError(this.cluster, [req.instanceId]);
+    const sameKey = i.launchKey === req.clientToken;
+    if (i.warmPool === 'started' && sameKey && (i.state === 'pending' || i.state === 'running')) {
+      return { ...toLaunched(i), reused: true, attempts: [] };
+    }
+    if (!(i.warmPool === 'member' || (i.warmPool === 'started' && sameKey))) {
+      throw new WarmStartUnavailableError(
+        req.instanceId,
+        `it is not a warm-pool member (tag k3s-burst:warm-pool=${i.warmPool ?? 'absent'})`,
+      );
+    }
+    if (i.state !== 'stopped')
+      throw new WarmStartUnavailableError(req.instanceId, `it is ${i.state}, not stopped`);
+    this.startCalls.push(req.instanceId);
+    const code = this.startErrors.shift();
+    if (code) throw new WarmStartUnavailableError(req.instanceId, `StartInstances failed with ${code}`);
+    if (req.userData !== undefined) i.userData = req.userData;
+    i.launchKey = req.clientToken;
+    i.decisionId = req.decisionId;
+    i.launchReason = req.reason.slice(0, 256);
+    i.warmPool = 'started';
+    i.state = 'pending';
+    // EC2's LaunchTime is the time of the last start for an EBS-backed instance.
+    i.launchedAt = new Date(this.clock.now()).toISOString();
+    this.hooks.onStarting?.(i, req);
+    return { ...toLaunched(i), reused: false, attempts: [] };
+  }
+
+  async stop(instanceIds: string[]): Promise<StopResult> {
+    const ids = [...new Set(instanceIds)];
+    const foreign = ids.filter((id) => {
+      const i = this.instances.get(id);
+      return i !== undefined && i.cluster !== this.cluster;
+    });
+    if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+    const result: StopResult = { stopping: [], alreadyStopped: [], gone: [] };
+    const notMembers: string[] = [];
+    const live: FakeInstance[] = [];
+    for (const id of ids) {
+      const i = this.instances.get(id);
+      if (!i || i.state === 'terminated' || i.state === 'shutting-down') result.gone.push(id);
+      else if (i.warmPool !== 'member') notMembers.push(id);
+      else if (i.state === 'stopping' || i.state === 'stopped') result.alreadyStopped.push(id);
+      else live.push(i);
+    }
+    if (notMembers.length > 0) throw new NotPoolMemberError(notMembers);
+    for (const i of live) {
+      i.state = 'stopping';
+      result.stopping.push(i.instanceId);
+    }
+    if (result.stopping.length > 0) this.hooks.onStopping?.(result.stopping);
+    return result;
+  }
+
+  /** Move shutting-down → terminated, pending → running and stopping → stopped. */
   settle(): void {
     for (const i of this.instances.values()) {
       if (i.state === 'shutting-down') i.state = 'terminated';
       if (i.state === 'pending') i.state = 'running';
+      if (i.state === 'stopping') i.state = 'stopped';
     }
   }
 
@@ -272,6 +346,7 @@ function toManaged(i: FakeInstance): ManagedInstance {
     decisionId: i.decisionId,
     launchReason: i.launchReason,
     ...(i.imageId ? { imageId: i.imageId } : {}),
+    ...(i.warmPool ? { warmPool: i.warmPool } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   EC2Client,
+  EC2ServiceException,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +25,39 @@ import { FakeOfferingCache } from '../../../lib/sim/world/index.js';
 import { injectRunInstancesErrors, type RunInstancesErrorInjector } from '../../support/ec2-errors.js';
 import { describeFleetPortContract } from '../../support/fakes/fleet-contract.js';
 import { type Moto, startMoto } from '../../support/moto.js';
+
+/** StartInstances as the SDK sends it, with EC2's capacity errors injected in front of moto. */
+function injectStartErrors(ec2: EC2Client): { calls: number; failures: string[] } {
+  const state = { calls: 0, failures: [] as string[] };
+  ec2.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'StartInstancesCommand') {
+        state.calls += 1;
+        const code = state.failures.shift();
+        if (code) {
+          throw new EC2ServiceException({
+            name: code,
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+            message: `injected ${code}`,
+          });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'injectStartErrors' },
+  );
+  return state;
+}
+
+/** The user data EC2 holds for an instance, decoded (DescribeInstanceAttribute). */
+async function userDataOf(client: EC2Client, instanceId: string): Promise<string | undefined> {
+  const out = await client.send(
+    new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }),
+  );
+  const v = out.UserData?.Value;
+  return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+}
 
 const CLUSTER = 'pi-lab';
 const NOW = new Date('2026-03-14T09:00:00Z');
@@ -70,6 +104,7 @@ describe('Ec2Fleet against moto', () => {
   let subnets: SubnetChoice[];
   let imageId: string;
   let injector: RunInstancesErrorInjector;
+  let starts: { calls: number; failures: string[] };
   let cache: FakeOfferingCache;
   let fleet: Ec2Fleet;
   let seq = 0;
@@ -95,6 +130,7 @@ describe('Ec2Fleet against moto', () => {
     moto = await startMoto();
     ec2 = new EC2Client(moto.clientConfig);
     injector = injectRunInstancesErrors(ec2);
+    starts = injectStartErrors(ec2);
     subnets = twoSubnets(await ec2.send(new DescribeSubnetsCommand({})));
     imageId = await amazonImage(ec2);
   });
@@ -122,6 +158,8 @@ describe('Ec2Fleet against moto', () => {
   describeFleetPortContract(() => {
     injector.failWhen(() => undefined);
     const runsAtStart = injector.runs.length;
+    const startsAtStart = starts.calls;
+    starts.failures.length = 0;
     const offeringCache = new FakeOfferingCache();
     const rules: { instanceType?: string; capacityType?: string; code: string }[] = [];
     injector.failWhen((i) => {
@@ -150,6 +188,11 @@ describe('Ec2Fleet against moto', () => {
       launchCalls: () => injector.runs.length - runsAtStart,
       addForeignInstance: () => runForeignInstance(ec2, imageId),
       rootVolumeOf: (id) => rootVolumeOf(ec2, id),
+      // moto moves instances to their final state at once.
+      settle: async () => {},
+      failNextStart: (code) => starts.failures.push(code),
+      startCalls: () => starts.calls - startsAtStart,
+      userDataOf: (id) => userDataOf(ec2, id),
     };
   });
 
@@ -402,6 +445,7 @@ describe('Ec2Fleet against moto', () => {
  */
 async function startErrorProxy(target: string) {
   const runs: URLSearchParams[] = [];
+  const starts = { calls: 0, failures: [] as string[] };
   let decide: (p: URLSearchParams) => { code: string; status: number } | undefined = () => undefined;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -409,6 +453,17 @@ async function startErrorProxy(target: string) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const params = new URLSearchParams(body.toString('utf8'));
+      if (params.get('Action') === 'StartInstances') {
+        starts.calls += 1;
+        const code = starts.failures.shift();
+        if (code) {
+          res.writeHead(500, { 'content-type': 'text/xml;charset=UTF-8' });
+          res.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>Insufficient capacity (injected).</Message></Error></Errors><RequestID>0f1e2d3c-injected</RequestID></Response>`,
+          );
+          return;
+        }
+      }
       if (params.get('Action') === 'RunInstances') {
         runs.push(params);
         const fail = decide(params);
@@ -448,6 +503,7 @@ async function startErrorProxy(target: string) {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     runs,
+    starts,
     failWhen(fn: typeof decide) {
       decide = fn;
     },
@@ -494,6 +550,8 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
   describeFleetPortContract(() => {
     proxy.failWhen(() => undefined);
     const runsAtStart = proxy.runs.length;
+    const startsAtStart = proxy.starts.calls;
+    proxy.starts.failures.length = 0;
     const offeringCache = new FakeOfferingCache();
     const rules: { instanceType?: string; capacityType?: string; code: string }[] = [];
     proxy.failWhen((p) => {
@@ -524,6 +582,10 @@ describe("Ec2Fleet on Ec2QueryApi (the Lambdas' EC2 client) against moto", () =>
       launchCalls: () => proxy.runs.length - runsAtStart,
       addForeignInstance: () => runForeignInstance(sdk, imageId),
       rootVolumeOf: (id) => rootVolumeOf(sdk, id),
+      settle: async () => {},
+      failNextStart: (code) => proxy.starts.failures.push(code),
+      startCalls: () => proxy.starts.calls - startsAtStart,
+      userDataOf: (id) => userDataOf(sdk, id),
     };
   });
 });

@@ -10,7 +10,9 @@ import {
   ForeignInstanceError,
   type LaunchOneRequest,
   NoCapacityError,
+  NotPoolMemberError,
   type OfferingCache,
+  WarmStartUnavailableError,
 } from '../../../lib/core/ports.js';
 import type { CapacityType } from '../../../lib/events/index.js';
 
@@ -30,6 +32,14 @@ export interface FleetHarness {
   addForeignInstance(): Promise<string>;
   /** Size (GiB) of the root volume an instance was launched with. */
   rootVolumeOf(instanceId: string): Promise<number | undefined>;
+  /** Let EC2 finish state transitions (stopping → stopped, pending → running). */
+  settle(): Promise<void>;
+  /** Make the next StartInstances fail with an EC2 error code. */
+  failNextStart(code: string): void;
+  /** StartInstances calls that reached EC2 since the harness was made. */
+  startCalls(): number;
+  /** The user data EC2 holds for an instance (decoded). */
+  userDataOf(instanceId: string): Promise<string | undefined>;
 }
 
 let n = 0;
@@ -168,6 +178,98 @@ export function describeFleetPortContract(makeHarness: () => FleetHarness): void
       expect(again).toBeInstanceOf(NoCapacityError);
       expect(again.attempts.every((a) => a.outcome === 'cached-unavailable')).toBe(true);
       expect(h.launchCalls()).toBe(before);
+    });
+
+    /** A parked warm-pool member: launched in warm mode, then stopped. */
+    async function parkedMember(): Promise<string> {
+      const member = await h.fleet.launchOne(request(h, { capacityTypes: ['on-demand'], warmPool: true }));
+      await h.settle();
+      expect(await h.fleet.stop([member.instanceId])).toEqual({
+        stopping: [member.instanceId],
+        alreadyStopped: [],
+        gone: [],
+      });
+      await h.settle();
+      return member.instanceId;
+    }
+
+    it('tags a warm-pool launch as a member and parks it with stop, idempotently', async () => {
+      const id = await parkedMember();
+      expect((await h.fleet.list()).find((i) => i.instanceId === id)).toMatchObject({
+        state: 'stopped',
+        warmPool: 'member',
+        capacityType: 'on-demand',
+      });
+      expect(await h.fleet.stop([id])).toEqual({ stopping: [], alreadyStopped: [id], gone: [] });
+      const plain = await h.fleet.launchOne(request(h));
+      expect((await h.fleet.list()).find((i) => i.instanceId === plain.instanceId)?.warmPool).toBeUndefined();
+    });
+
+    it('refuses to stop an instance that is not a pool member, or foreign, stopping none', async () => {
+      const id = await h.fleet.launchOne(request(h, { capacityTypes: ['on-demand'], warmPool: true }));
+      const plain = await h.fleet.launchOne(request(h));
+      const foreign = await h.addForeignInstance();
+      await h.settle();
+      await expect(h.fleet.stop([id.instanceId, plain.instanceId])).rejects.toBeInstanceOf(
+        NotPoolMemberError,
+      );
+      await expect(h.fleet.stop([id.instanceId, foreign])).rejects.toBeInstanceOf(ForeignInstanceError);
+      const states = new Map((await h.fleet.list()).map((i) => [i.instanceId, i.state]));
+      expect([states.get(id.instanceId), states.get(plain.instanceId)]).toEqual(['running', 'running']);
+    });
+
+    it('starts a stopped member under a new launch key with fresh user data, once (I7)', async () => {
+      const id = await parkedMember();
+      const start = {
+        instanceId: id,
+        clientToken: 'dw1-0-0',
+        decisionId: 'dw1',
+        reason: 'warm start for 3 pods',
+        userData: '#!/bin/sh\necho fresh-credential\n',
+      };
+      const started = await h.fleet.start(start);
+      expect(started).toMatchObject({ instanceId: id, reused: false, capacityType: 'on-demand' });
+      expect(h.startCalls()).toBe(1);
+      await h.settle();
+      expect((await h.fleet.list()).find((i) => i.instanceId === id)).toMatchObject({
+        state: 'running',
+        warmPool: 'started',
+        decisionId: 'dw1',
+        launchReason: 'warm start for 3 pods',
+      });
+      expect(await h.userDataOf(id)).toBe(start.userData);
+      expect(await h.fleet.findLaunched('dw1-0-0')).toMatchObject({ instanceId: id, reused: true });
+      expect(await h.fleet.start(start)).toMatchObject({ instanceId: id, reused: true });
+      expect(h.startCalls()).toBe(1);
+      // A started member is an ordinary node from now on: stop refuses it.
+      await expect(h.fleet.stop([id])).rejects.toBeInstanceOf(NotPoolMemberError);
+    });
+
+    it('leaves a member stopped and in the pool when the start fails for capacity', async () => {
+      const id = await parkedMember();
+      h.failNextStart('InsufficientInstanceCapacity');
+      const error = await h.fleet
+        .start({ instanceId: id, clientToken: 'dw2-0-0', decisionId: 'dw2', reason: 'warm start' })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WarmStartUnavailableError);
+      expect((await h.fleet.list()).find((i) => i.instanceId === id)).toMatchObject({
+        state: 'stopped',
+        warmPool: 'member',
+      });
+      expect(await h.fleet.findLaunched('dw2-0-0')).toBeUndefined();
+    });
+
+    it('refuses to start a running member, a non-member and a foreign instance', async () => {
+      const running = await h.fleet.launchOne(request(h, { capacityTypes: ['on-demand'], warmPool: true }));
+      const plain = await h.fleet.launchOne(request(h));
+      const foreign = await h.addForeignInstance();
+      await h.settle();
+      const start = (instanceId: string) =>
+        h.fleet.start({ instanceId, clientToken: 'dw3-0-0', decisionId: 'dw3', reason: 'r' }).catch((e) => e);
+      expect(await start(running.instanceId)).toBeInstanceOf(WarmStartUnavailableError);
+      expect(await start(plain.instanceId)).toBeInstanceOf(WarmStartUnavailableError);
+      expect(await start(foreign)).toBeInstanceOf(ForeignInstanceError);
+      expect(h.startCalls()).toBe(0);
     });
 
     it('terminates by id, idempotently, and refuses foreign instances', async () => {

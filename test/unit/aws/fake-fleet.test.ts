@@ -18,6 +18,10 @@ describe('FakeFleet honours the FleetPort contract', () => {
       launchCalls: () => fleet.launchAttempts.length,
       addForeignInstance: async () => fleet.addForeignInstance('someone-else'),
       rootVolumeOf: async (id) => fleet.instances.get(id)?.rootVolumeGiB,
+      settle: async () => fleet.settle(),
+      failNextStart: (code) => fleet.startErrors.push(code),
+      startCalls: () => fleet.startCalls.length,
+      userDataOf: async (id) => fleet.instances.get(id)?.userData,
     };
   });
 

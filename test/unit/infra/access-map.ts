@@ -23,6 +23,15 @@ export const PORT_ACTIONS: Record<string, Record<string, readonly string[]>> = {
       ...STATE_TABLE_ACTIONS, // offering cache
     ],
     terminate: ['ec2:DescribeInstances', 'ec2:DescribeSubnets', 'ec2:TerminateInstances'],
+    // Warm pool: user data (fresh join credential), re-tag, StartInstances; StopInstances to park.
+    start: [
+      'ec2:DescribeInstances',
+      'ec2:DescribeSubnets',
+      'ec2:ModifyInstanceAttribute',
+      'ec2:CreateTags',
+      'ec2:StartInstances',
+    ],
+    stop: ['ec2:DescribeInstances', 'ec2:DescribeSubnets', 'ec2:StopInstances'],
   },
   bus: { put: ['events:PutEvents'] },
   state: Object.fromEntries(

@@ -164,6 +164,9 @@ describe('the request the fleet adapter sends, against those conditions', () => 
         async describeSubnets() {
           return { Subnets: [] };
         },
+        async startInstances() {},
+        async stopInstances() {},
+        async modifyInstanceAttribute() {},
       },
       cluster: 'pi-lab',
       subnets: subnetIds.map((subnetId, i) => ({ subnetId, zone: `eu-central-1${'ab'[i]}` })),

@@ -743,6 +743,31 @@ describe('least privilege', () => {
     }
   });
 
+  it('starts and stops only cluster-tagged warm-pool members, start from launch and stop from reconcile', () => {
+    const start = statementsOf(s.template, fnRole('launch')).find(
+      (x) => Array.isArray(x.Action) && x.Action.includes('ec2:StartInstances'),
+    );
+    expect(start?.Action).toEqual(['ec2:StartInstances', 'ec2:ModifyInstanceAttribute']);
+    expect(start?.Condition).toEqual({
+      StringEquals: {
+        [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab',
+        [`aws:ResourceTag/${Tags.warmPool}`]: ['member', 'started'],
+      },
+    });
+    const stop = statementsOf(s.template, fnRole('reconcile')).find((x) => x.Action === 'ec2:StopInstances');
+    expect(stop?.Condition).toEqual({
+      StringEquals: {
+        [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab',
+        [`aws:ResourceTag/${Tags.warmPool}`]: 'member',
+      },
+    });
+    for (const name of ['terminate', 'janitor', 'interruption']) {
+      const actions = actionsOf(s.template, fnRole(name));
+      for (const a of ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:ModifyInstanceAttribute'])
+        expect(actions).not.toContain(a);
+    }
+  });
+
   it('keeps launch-only permissions off every other function', () => {
     for (const name of ['reconcile', 'terminate', 'janitor', 'interruption']) {
       const actions = actionsOf(s.template, fnRole(name));
@@ -814,9 +839,13 @@ describe('exact permissions per function', () => {
     'sqs:SendMessage',
   ];
   const expected: Record<string, string[]> = {
-    reconcile: base,
+    // Parks warm-pool members.
+    reconcile: [...base, 'ec2:StopInstances'],
     launch: [
       ...base,
+      // Warm starts: the member's fresh user data, then StartInstances.
+      'ec2:StartInstances',
+      'ec2:ModifyInstanceAttribute',
       'ec2:RunInstances',
       'ec2:CreateTags',
       'iam:PassRole',

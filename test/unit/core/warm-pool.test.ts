@@ -1,0 +1,252 @@
+/**
+ * The warm pool's decisions (lib/core/warm-pool.ts): starts instead of launches, how members
+ * count toward the limits, fill, park, Node deletion, age-out, excess and abandonment.
+ */
+import { describe, expect, it } from 'vitest';
+import { planCluster } from '../../../lib/core/index.js';
+import {
+  cloudNode,
+  fleet,
+  instance,
+  isoAgo,
+  makeConfig,
+  NOW,
+  plan,
+  said,
+  shape,
+  snapshot,
+} from './fixtures.js';
+
+const WARMING_TAINT = { key: 'k3s-burst.io/warming', value: 'true', effect: 'NoSchedule' as const };
+
+/** A stopped warm-pool member (parked an hour ago, launched two hours ago). */
+const parked = (id: string, p: Parameters<typeof instance>[1] = {}) =>
+  instance(id, {
+    state: 'stopped',
+    capacityType: 'on-demand',
+    instanceType: 't4g.medium',
+    launchedAt: isoAgo(2 * 3600),
+    warmPool: 'member',
+    decisionId: 'pi-lab-fill',
+    ...p,
+  });
+
+const warmConfig = (over: Record<string, unknown> = {}) =>
+  makeConfig({ warmPool: { size: 2, instanceTypes: ['t4g.medium'] }, ...over });
+
+describe('warm pool: starts instead of launches', () => {
+  it('starts a stopped member of an allowed type for a launch that allows on-demand', () => {
+    // Given one pending pod and one parked t4g.medium member
+    const s = snapshot({ pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })] });
+    const m = parked('i-0aaaaaaaaaaaaaaa1');
+    // When planned
+    const p = plan({ config: warmConfig(), snapshot: s, fleet: fleet({ instances: [m] }) });
+    // Then the launch starts the member for index 0 and explains it
+    const launch = p.launches.find((l) => !l.warmPool);
+    expect(launch?.instanceTypes).toContain('t4g.medium');
+    expect(launch?.warmStarts).toEqual([m.instanceId]);
+    expect(
+      said(p, 'warm-pool').some((x) => x.includes(`start 1 stopped warm-pool member (${m.instanceId}`)),
+    ).toBe(true);
+  });
+
+  it('starts nothing for pods that require spot, nor a member of a type the launch does not allow', () => {
+    const spotOnly = shape({
+      count: 1,
+      cpuMilli: 500,
+      memoryMiB: 512,
+      nodeSelector: { 'k3s-burst.io/capacity-type': 'spot' },
+    });
+    const p = plan({
+      config: warmConfig(),
+      snapshot: snapshot({ pendingShapes: [spotOnly] }),
+      fleet: fleet({ instances: [parked('i-0aaaaaaaaaaaaaaa1')] }),
+    });
+    const launch = p.launches.find((l) => !l.warmPool);
+    expect(launch?.capacityTypes).toEqual(['spot']);
+    expect(launch?.warmStarts).toBeUndefined();
+
+    const big = shape({ count: 1, cpuMilli: 3000, memoryMiB: 10_000 });
+    const p2 = plan({
+      config: warmConfig(),
+      snapshot: snapshot({ pendingShapes: [big] }),
+      fleet: fleet({ instances: [parked('i-0aaaaaaaaaaaaaaa1')] }),
+    });
+    const launch2 = p2.launches.find((l) => !l.warmPool);
+    expect(launch2?.instanceTypes).not.toContain('t4g.medium');
+    expect(launch2?.warmStarts).toBeUndefined();
+  });
+
+  it('takes the oldest of equally priced members and never one older than maxAgeHours', () => {
+    const s = snapshot({ pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })] });
+    const older = parked('i-0aaaaaaaaaaaaaaa2', { launchedAt: isoAgo(5 * 3600) });
+    const newer = parked('i-0aaaaaaaaaaaaaaa1');
+    const tooOld = parked('i-0aaaaaaaaaaaaaaa3', { launchedAt: isoAgo(200 * 3600) });
+    const p = plan({
+      config: warmConfig(),
+      snapshot: s,
+      fleet: fleet({ instances: [newer, older, tooOld] }),
+    });
+    expect(p.launches.find((l) => !l.warmPool)?.warmStarts).toEqual([older.instanceId]);
+    expect(p.terminations.map((t) => t.instanceId)).toContain(tooOld.instanceId);
+  });
+});
+
+describe('warm pool: how members count toward the limits', () => {
+  it('does not count stopped members toward maxNodes, and counts warming ones', () => {
+    // Given maxNodes 1 and one pending pod
+    const config = warmConfig({ limits: { maxNodes: 1 }, warmPool: { size: 0 } });
+    const s = snapshot({ pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })] });
+    // When a member is stopped: the pod's node is planned (a start of that member)
+    const p = plan({ config, snapshot: s, fleet: fleet({ instances: [parked('i-0aaaaaaaaaaaaaaa1')] }) });
+    expect(p.launches.reduce((a, l) => a + l.count, 0)).toBe(1);
+    // When the member is warming (running): it holds the only slot under maxNodes (I1)
+    const warming = instance('i-0aaaaaaaaaaaaaaa1', {
+      warmPool: 'member',
+      capacityType: 'on-demand',
+      launchedAt: isoAgo(60),
+    });
+    const p2 = plan({ config, snapshot: s, fleet: fleet({ instances: [warming] }) });
+    expect(p2.launches).toEqual([]);
+    expect(p2.podAnswers?.map((a) => a.kind)).toEqual(['held-by-limit']);
+  });
+
+  it('never takes a warming member for pending pods, nor scales in or repairs it', () => {
+    const m = instance('i-0aaaaaaaaaaaaaaa1', {
+      warmPool: 'member',
+      capacityType: 'on-demand',
+      instanceType: 't4g.medium',
+      launchedAt: isoAgo(3 * 3600),
+    });
+    // Its node is Ready with the warming taint and no pods, empty for hours
+    const node = cloudNode(m.instanceId, {
+      type: 't4g.medium',
+      taints: [WARMING_TAINT],
+      workloadPodCount: 0,
+      workloadPods: [],
+      requested: { cpuMilli: 0, memoryMiB: 0, pods: 0 },
+    });
+    const s = snapshot({
+      nodes: [...snapshot().nodes, node],
+      pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })],
+    });
+    const p = plan({
+      config: warmConfig({ warmPool: { size: 1, instanceTypes: ['t4g.medium'] } }),
+      snapshot: s,
+      fleet: fleet({ instances: [m] }),
+    });
+    // Then the pod gets a launch, the member is parked (not drained, not scaled in)
+    expect(p.launches.filter((l) => !l.warmPool).reduce((a, l) => a + l.count, 0)).toBe(1);
+    expect(p.drains).toEqual([]);
+    expect(p.parks).toEqual([expect.objectContaining({ instanceId: m.instanceId, nodeName: node.name })]);
+    expect(p.terminations).toEqual([]);
+  });
+});
+
+describe('warm pool: fill, park, delete Node, excess, abandonment', () => {
+  it('fills the pool to its target with on-demand warm launches, within the limits', () => {
+    const p = plan({ config: warmConfig(), fleet: fleet({ instances: [parked('i-0aaaaaaaaaaaaaaa1')] }) });
+    const fill = p.launches.find((l) => l.warmPool);
+    expect(fill).toMatchObject({ count: 1, capacityTypes: ['on-demand'], instanceTypes: ['t4g.medium'] });
+    // maxNodes 0: nothing may run, so no member may warm either
+    const p2 = plan({ config: warmConfig({ limits: { maxNodes: 0 } }) });
+    expect(p2.launches).toEqual([]);
+    expect(said(p2, 'clamp').some((x) => x.includes('the warm pool wants 2 more members'))).toBe(true);
+  });
+
+  it('counts fills in flight, so a second reconcile does not fill again', () => {
+    const inFlight = [
+      {
+        decisionId: 'pi-lab-fill',
+        launchId: 'pi-lab-fill-0',
+        decidedAt: isoAgo(30),
+        expiresAt: isoAgo(-600),
+        instanceType: 't4g.medium',
+        count: 2,
+        capacityType: 'on-demand' as const,
+        shapeIds: [],
+        warmPool: true,
+      },
+    ];
+    const s = snapshot({ pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })] });
+    const p = plan({ config: warmConfig(), snapshot: s, fleet: fleet({ inFlight }) });
+    expect(p.launches.filter((l) => l.warmPool)).toEqual([]);
+    // and the fill is no capacity for the pending pod: it gets its own launch
+    expect(p.launches.filter((l) => !l.warmPool)).toHaveLength(1);
+  });
+
+  it('deletes the Node of a stopped member, never the Node of one still running', () => {
+    const stopped = parked('i-0aaaaaaaaaaaaaaa1');
+    const node = cloudNode(stopped.instanceId, { type: 't4g.medium', ready: false, taints: [WARMING_TAINT] });
+    const s = snapshot({ nodes: [...snapshot().nodes, node] });
+    const p = plan({
+      config: warmConfig({ warmPool: { size: 1 } }),
+      snapshot: s,
+      fleet: fleet({ instances: [stopped] }),
+    });
+    expect(p.nodeDeletions.map((d) => d.nodeName)).toEqual([node.name]);
+    expect(p.terminations).toEqual([]);
+
+    const stopping = { ...stopped, state: 'stopping' as const };
+    const p2 = plan({
+      config: warmConfig({ warmPool: { size: 1 } }),
+      snapshot: s,
+      fleet: fleet({ instances: [stopping] }),
+    });
+    expect(p2.nodeDeletions).toEqual([]);
+  });
+
+  it('terminates members over the target of the active schedule (warm by day, none at night)', () => {
+    const config = warmConfig({
+      schedules: [
+        { name: 'day', cron: '0 7 * * *', timezone: 'UTC', minNodes: 0, maxNodes: 5, warmPoolSize: 2 },
+        { name: 'night', cron: '0 20 * * *', timezone: 'UTC', minNodes: 0, maxNodes: 5, warmPoolSize: 0 },
+      ],
+    });
+    const members = [parked('i-0aaaaaaaaaaaaaaa1'), parked('i-0aaaaaaaaaaaaaaa2')];
+    const day = plan({ config, fleet: fleet({ instances: members }) });
+    expect(day.terminations).toEqual([]);
+    const nightTime = new Date('2026-03-16T21:00:00Z');
+    const night = planCluster({
+      config,
+      snapshot: snapshot({ observedAt: isoAgo(5, nightTime) }),
+      fleet: fleet({ instances: members }),
+      now: nightTime,
+      decisionId: 'pi-lab-night',
+    });
+    expect(night.terminations.map((t) => t.instanceId).sort()).toEqual(
+      members.map((m) => m.instanceId).sort(),
+    );
+    expect(night.launches).toEqual([]);
+  });
+
+  it('does nothing with the pool while the agent is stale, and terminates members on abandonment', () => {
+    const members = [parked('i-0aaaaaaaaaaaaaaa1')];
+    const stale = plan({
+      config: warmConfig(),
+      snapshot: snapshot({ observedAt: isoAgo(400) }),
+      fleet: fleet({ instances: members }),
+    });
+    expect(stale.launches).toEqual([]);
+    expect(stale.terminations).toEqual([]);
+    const gone = plan({
+      config: warmConfig(),
+      snapshot: snapshot({ observedAt: isoAgo(2 * 3600) }),
+      fleet: fleet({ instances: members }),
+    });
+    expect(gone.terminations.map((t) => t.instanceId)).toEqual([members[0]?.instanceId]);
+  });
+
+  it('terminates a warming member that never registered, as a registration timeout', () => {
+    const m = instance('i-0aaaaaaaaaaaaaaa1', {
+      warmPool: 'member',
+      capacityType: 'on-demand',
+      launchedAt: isoAgo(1000),
+    });
+    const p = plan({ config: warmConfig({ warmPool: { size: 1 } }), fleet: fleet({ instances: [m] }) });
+    expect(p.terminations).toEqual([
+      expect.objectContaining({ instanceId: m.instanceId, cause: 'registration-timeout' }),
+    ]);
+    expect(NOW.getTime()).toBeGreaterThan(Date.parse(m.launchedAt));
+  });
+});
