@@ -391,8 +391,8 @@ export class K3sBurstStack extends Stack {
     for (const name of FUNCTION_NAMES)
       ack(this.functions.roles[name], 'AwsSolutions-IAM5[Resource::*]', describeReason);
 
-    const instanceReason = `instance ids are not known before launch; every statement on instance/* is conditioned on the ${Tags.cluster} tag (aws:RequestTag for launch, with ec2:InstanceType in nodes.candidateTypes and IMDSv2 required; aws:ResourceTag for terminate/retag)`;
-    for (const name of ['launch', 'terminate', 'janitor'] as const) {
+    const instanceReason = `instance ids are not known before launch; every statement on instance/* is conditioned on the ${Tags.cluster} tag (aws:RequestTag for launch, with ec2:InstanceType in nodes.candidateTypes and IMDSv2 required; aws:ResourceTag for terminate/retag; aws:ResourceTag ${Tags.cluster} and ${Tags.warmPool} for the warm pool's start/stop)`;
+    for (const name of ['launch', 'terminate', 'janitor', 'reconcile'] as const) {
       ack(this.functions.roles[name], this.nagArnFinding('instance/*'), instanceReason);
     }
     const launch = this.functions.roles.launch;

@@ -758,7 +758,7 @@ describe('least privilege', () => {
     expect(stop?.Condition).toEqual({
       StringEquals: {
         [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab',
-        [`aws:ResourceTag/${Tags.warmPool}`]: 'member',
+        [`aws:ResourceTag/${Tags.warmPool}`]: ['member'],
       },
     });
     for (const name of ['terminate', 'janitor', 'interruption']) {
