@@ -32,6 +32,20 @@ import type { InstanceSpec } from './catalog.js';
 import type { PlanContext } from './context.js';
 import { fmtDuration, fmtUsd, plural } from './format.js';
 
+/**
+ * gp3 storage list price, USD per GiB-month, eu-central-1 (AWS EBS pricing page, recorded
+ * 2026-12-07; us-east-1 is 0.08). A parked member costs only its root volume: no instance hours,
+ * and its auto-assigned public IPv4 is released while stopped.
+ */
+export const GP3_USD_PER_GIB_MONTH = 0.0952;
+/** Hours in the month the prices are quoted for (AWS uses 730). */
+export const HOURS_PER_MONTH = 730;
+
+/** What one parked member costs per hour: its root volume (`nodes.rootVolumeGiB`, gp3). */
+export function parkedMemberHourlyUsd(rootVolumeGiB: number): number {
+  return Math.round(((rootVolumeGiB * GP3_USD_PER_GIB_MONTH) / HOURS_PER_MONTH) * 1e6) / 1e6;
+}
+
 /** Headroom left under the limits (the same object scale-out consumed). */
 interface PoolHeadroom {
   nodes: number;
@@ -282,7 +296,8 @@ export function planWarmPool(
   head.vcpu -= n * first.vcpu;
   head.memoryMiB -= n * first.memoryMiB;
   head.costUsd -= n * price;
-  const reason = `fill the warm pool: launch ${n}× ${first.instanceType} (on-demand) in warm mode to be parked (${kept.length} member${kept.length === 1 ? '' : 's'}${fills > 0 ? ` + ${fills} on the way` : ''}, target ${target}); while warming ${n === 1 ? 'it counts' : 'they count'} toward the limits at ${fmtUsd(price)} each, parked only ${n === 1 ? 'its volume costs' : 'their volumes cost'}`;
+  const parkedUsd = parkedMemberHourlyUsd(ctx.config.nodes.rootVolumeGiB);
+  const reason = `fill the warm pool: launch ${n}× ${first.instanceType} (on-demand) in warm mode to be parked (${kept.length} member${kept.length === 1 ? '' : 's'}${fills > 0 ? ` + ${fills} on the way` : ''}, target ${target}); while warming ${n === 1 ? 'it counts' : 'they count'} toward the limits at ${fmtUsd(price)} each, parked only ${n === 1 ? 'its' : 'each'} ${ctx.config.nodes.rootVolumeGiB} GiB volume costs (~$${parkedUsd.toFixed(4)}/h)`;
   const launch: PlannedLaunch = {
     launchId: `${ctx.decisionId}-${b.launches.length}`,
     // Fallbacks only of the same arch and no bigger (the limits above were checked for the first).

@@ -2,8 +2,16 @@
  * The warm pool's decisions (lib/core/warm-pool.ts): starts instead of launches, how members
  * count toward the limits, fill, park, Node deletion, age-out, excess and abandonment.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planCluster } from '../../../lib/core/index.js';
+import {
+  GP3_USD_PER_GIB_MONTH,
+  HOURS_PER_MONTH,
+  parkedMemberHourlyUsd,
+} from '../../../lib/core/warm-pool.js';
+import { Config } from '../../../lib/events/index.js';
 import {
   cloudNode,
   fleet,
@@ -248,5 +256,37 @@ describe('warm pool: fill, park, delete Node, excess, abandonment', () => {
       expect.objectContaining({ instanceId: m.instanceId, cause: 'registration-timeout' }),
     ]);
     expect(NOW.getTime()).toBeGreaterThan(Date.parse(m.launchedAt));
+  });
+});
+
+describe('docs/operations.md "Warm pool"', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'operations.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Warm pool'), doc.indexOf('## Pausing bursting'));
+
+  it('states the defaults the schema applies', () => {
+    const c = makeConfig();
+    expect(c.warmPool).toMatchObject({ size: 0, maxAgeHours: 168 });
+    expect(doc).toContain(`\`maxAgeHours\` (${c.warmPool.maxAgeHours})`);
+    expect(section).toContain(`"maxAgeHours": ${c.warmPool.maxAgeHours}`);
+  });
+
+  it('states the parked cost the code computes', () => {
+    const rootGiB = makeConfig().nodes.rootVolumeGiB;
+    expect(section).toContain(`${rootGiB} GiB ×\n$${GP3_USD_PER_GIB_MONTH} per GiB-month`);
+    const monthly = parkedMemberHourlyUsd(rootGiB) * HOURS_PER_MONTH;
+    expect(section).toContain(`≈ $${monthly.toFixed(2)} a month`);
+  });
+
+  it('refuses a pool when on-demand is not allowed, as the section says', () => {
+    const r = Config.safeParse({
+      ...makeConfig(),
+      nodes: { ...makeConfig().nodes, capacityTypes: ['spot'] },
+      warmPool: { size: 1 },
+    });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('a warm pool needs nodes.capacityTypes to include');
+    expect(section).toContain(
+      'The config is refused when\na pool is asked for and `nodes.capacityTypes` does not include `on-demand`.',
+    );
   });
 });
