@@ -77,3 +77,49 @@ describe('planJanitor', () => {
     ]);
   });
 });
+
+describe('planJanitor and the warm pool', () => {
+  const device = (id: string) => ({
+    id: '7',
+    nodeId: `n-${id}`,
+    hostname: `burst-${id}`,
+    name: `burst-${id}.tail.ts.net`,
+    tags: ['tag:k3s-burst'],
+    addresses: ['100.88.17.42'],
+    connectedToControl: false,
+    lastSeen: ago(86_400),
+    created: ago(90_000),
+    isEphemeral: false,
+    os: 'linux',
+  });
+  const member = (state: 'stopped' | 'terminated') =>
+    instance('i-0aaaaaaaaaaaaaaa1', {
+      state,
+      warmPool: 'member',
+      capacityType: 'on-demand',
+      launchedAt: ago(90_000),
+    });
+
+  it('keeps the (non-ephemeral) device and the instance of a parked member, however long offline', () => {
+    const plan = planJanitor({
+      config: makeConfig(),
+      now: NOW,
+      instances: [member('stopped')],
+      stored: { snapshot: snapshot({ observedAt: ago(5) }), storedAt: ago(5) },
+      devices: [device('i-0aaaaaaaaaaaaaaa1')],
+    });
+    expect(plan.orphans).toEqual([]);
+    expect(plan.devices).toEqual([]);
+  });
+
+  it('deletes the device of a member once its instance is terminated (I4)', () => {
+    const plan = planJanitor({
+      config: makeConfig(),
+      now: NOW,
+      instances: [member('terminated')],
+      stored: { snapshot: snapshot({ observedAt: ago(5) }), storedAt: ago(5) },
+      devices: [device('i-0aaaaaaaaaaaaaaa1')],
+    });
+    expect(plan.devices.map((d) => d.nodeId)).toEqual(['n-i-0aaaaaaaaaaaaaaa1']);
+  });
+});
