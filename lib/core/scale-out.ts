@@ -163,25 +163,35 @@ interface FitEntry {
   typesKey: string;
 }
 
+/** FitEntries of one set of matched types (see {@link fitEntryOf}). */
+interface FitCache {
+  /** The entry of pods that fit the smallest matched type in every dimension, with that minimum. */
+  small?: FitEntry & { min?: Free };
+  /** By requests (`cpu|mem|eph|gpus|ports`). */
+  byItem: Map<string, FitEntry>;
+  /** By the set of types that hold one pod (bit words) and whether it asks for GPUs: requests that fit the same types share lists. */
+  byFit: Map<string, FitEntry>;
+}
+
 /**
  * The FitEntry of a shape, cached by its matched types (an object matchTypes shares between
  * shapes with the same constraints) and its requests: with 10,000 distinct shapes most share
  * a few hundred request combinations, and checking every type per shape dominated planning.
  */
 function fitEntryOf(
-  cache: Map<object, Map<string, FitEntry>>,
+  cache: Map<object, FitCache>,
   m: { types: TypeInfo[]; zones: string[]; caps: CapacityType[] },
   item: PackItem,
   typeCount: number,
 ): FitEntry {
-  let byItem = cache.get(m);
-  if (!byItem) {
-    byItem = new Map();
-    cache.set(m, byItem);
+  let c = cache.get(m);
+  if (!c) {
+    c = { byItem: new Map(), byFit: new Map() };
+    cache.set(m, c);
   }
   // A pod that fits the smallest of the matched types in every dimension fits them all: one
   // shared entry (most shapes), without building a key or a list.
-  let small = byItem.get('') as (FitEntry & { min?: Free }) | undefined;
+  let small = c.small;
   if (!small) {
     const min: Free = {
       cpu: Number.POSITIVE_INFINITY,
@@ -205,11 +215,12 @@ function fitEntryOf(
             m,
             { ...item, cpuMilli: 0, memoryMiB: 0, ephemeralMiB: 0, gpus: 0, hostPorts: [] },
             typeCount,
+            c.byFit,
           ),
           min,
         }
       : { fitting: [], launch: [], typesKey: '' };
-    byItem.set('', small);
+    c.small = small;
   }
   const min = small.min;
   if (
@@ -224,29 +235,47 @@ function fitEntryOf(
     return small;
   }
   const key = `${item.cpuMilli}|${item.memoryMiB}|${item.ephemeralMiB}|${item.gpus}|${item.hostPorts.join(',')}`;
-  let e = byItem.get(key);
+  let e = c.byItem.get(key);
   if (!e) {
-    e = buildFitEntry(m, item, typeCount);
-    byItem.set(key, e);
+    e = buildFitEntry(m, item, typeCount, c.byFit);
+    c.byItem.set(key, e);
   }
   return e;
+}
+
+/** Set bit `i` of a bit set kept in 32-bit words. */
+function setBit(words: number[], i: number): void {
+  words[i >> 5] = ((words[i >> 5] as number) | (1 << (i & 31))) >>> 0;
 }
 
 function buildFitEntry(
   m: { types: TypeInfo[]; zones: string[]; caps: CapacityType[] },
   item: PackItem,
   typeCount: number,
+  byFit: Map<string, FitEntry>,
 ): FitEntry {
-  const fitting = m.types.filter((t) => fitCount(t.free, item) > 0);
-  let launch = fitting;
-  if (item.gpus === 0) {
-    const plain = fitting.filter((t) => !t.spec.gpus);
-    if (plain.length > 0) launch = plain;
+  // Which matched types hold one pod, as a bit set: lists are built once per distinct set, not
+  // per distinct request (400 types × hundreds of request combinations).
+  const fitWords = new Array<number>(Math.ceil(typeCount / 32)).fill(0);
+  let plainFits = false;
+  for (const t of m.types) {
+    if (fitCount(t.free, item) === 0) continue;
+    setBit(fitWords, t.idx);
+    if (!t.spec.gpus) plainFits = true;
   }
-  // Group key: which types fit, as a bit set (cheaper than joining 40 type names per shape).
-  const words = new Array<number>(Math.ceil(typeCount / 32)).fill(0);
-  for (const t of launch) words[t.idx >> 5] = ((words[t.idx >> 5] as number) | (1 << (t.idx & 31))) >>> 0;
-  return { fitting, launch, typesKey: `${words.join('.')}|${m.zones.join(',')}|${m.caps.join(',')}` };
+  // Without GPUs requested, GPU types are left out unless nothing else fits (as Karpenter keeps them).
+  const dropGpus = item.gpus === 0 && plainFits;
+  const fitKey = `${fitWords.join('.')}${dropGpus ? '' : '|gpu'}`;
+  const hit = byFit.get(fitKey);
+  if (hit) return hit;
+  const fitting = m.types.filter((t) => ((fitWords[t.idx >> 5] as number) >>> (t.idx & 31)) & 1);
+  const launch = dropGpus ? fitting.filter((t) => !t.spec.gpus) : fitting;
+  // Group key: which types it launches on, as a bit set (cheaper than joining 40 type names per shape).
+  const words = new Array<number>(fitWords.length).fill(0);
+  for (const t of launch) setBit(words, t.idx);
+  const e = { fitting, launch, typesKey: `${words.join('.')}|${m.zones.join(',')}|${m.caps.join(',')}` };
+  byFit.set(fitKey, e);
+  return e;
 }
 
 const LARGE = Number.MAX_SAFE_INTEGER;
@@ -542,22 +571,14 @@ function unhelpableReason(
   return undefined;
 }
 
-/**
- * A memo key of a shape's tolerations. Built by concatenation: JSON.stringify of 10,000 shapes'
- * tolerations took ~9 ms of a 90 ms budget. Fields cannot contain NUL, so the key is injective.
- */
-function tolerationsKey(s: PendingShape): string {
-  let key = '';
-  for (const t of s.tolerations)
-    key += `${t.key === undefined ? '\u0002' : t.key}\u0000${t.operator}\u0000${t.value === undefined ? '\u0002' : t.value}\u0000${t.effect ?? ''}\u0001`;
-  return key;
-}
-
 function constraintsKey(s: PendingShape): string {
   // Most shapes constrain nothing or little: skip JSON for the common empty case.
   if (s.requiredAffinity.length === 0) {
+    const keys = Object.keys(s.nodeSelector);
+    if (keys.length === 0) return '';
+    if (keys.length > 1) keys.sort();
     let key = '';
-    for (const k of Object.keys(s.nodeSelector).sort()) key += `${k}=${s.nodeSelector[k]}\n`;
+    for (const k of keys) key += `${k}=${s.nodeSelector[k]}\n`;
     return key;
   }
   const sel = Object.keys(s.nodeSelector)
@@ -566,15 +587,15 @@ function constraintsKey(s: PendingShape): string {
   return JSON.stringify([sel, s.requiredAffinity]);
 }
 
-/** Label-match a shape against every type (per zone / capacity type when it constrains them). Cached by constraints. */
+/** Label-match a shape against every type (per zone / capacity type when it constrains them). Cached by constraints (`key`: {@link constraintsKey}). */
 function matchTypes(
   ctx: PlanContext,
   shape: PendingShape,
+  key: string,
   types: TypeInfo[],
   zones: string[],
   cache: Map<string, { types: TypeInfo[]; zones: string[]; caps: CapacityType[] }>,
 ): { types: TypeInfo[]; zones: string[]; caps: CapacityType[] } {
-  const key = constraintsKey(shape);
   const hit = cache.get(key);
   if (hit) return hit;
   const zoneRelevant = constrainsAnyKey(shape, ZONE_KEYS);
@@ -1002,7 +1023,7 @@ function planShapes(
   );
 
   const infos: ShapeInfo[] = [];
-  const fitCache = new Map<object, Map<string, FitEntry>>();
+  const fitCache = new Map<object, FitCache>();
   const cutoff = ctx.config.scaleOut.expendablePriorityCutoff;
   const expendable: PendingShape[] = [];
   for (const shape of shapes) {
@@ -1019,10 +1040,11 @@ function planShapes(
       });
       continue;
     }
+    const ck = constraintsKey(shape);
     const m =
       shape.usesLocalVolume || shape.volumeIssue
         ? { types: [], zones: [], caps: [] }
-        : matchTypes(ctx, shape, types, zones, cache);
+        : matchTypes(ctx, shape, ck, types, zones, cache);
     const item: PackItem = {
       cpuMilli: shape.cpuMilli,
       memoryMiB: shape.memoryMiB,
@@ -1042,8 +1064,7 @@ function planShapes(
       caps: m.caps,
       remaining: shape.count,
       typesKey: '',
-      constraintsKey: constraintsKey(shape),
-      tolerationsKey: tolerationsKey(shape),
+      constraintsKey: ck,
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
     };

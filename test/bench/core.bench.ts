@@ -911,4 +911,5 @@ export const benchInputs = {
   scaleOut: (seed: number, shapes: number, pods: number) => scaleOutInput(seed, shapes, pods, LOOSE),
   scaleIn: scaleInInput,
   distinct: distinctShapesInput,
+  affinity: affinityInput,
 };
