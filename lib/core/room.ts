@@ -136,16 +136,16 @@ const NOTHING_PLACED: Placement = new Map();
  * the shapes' `remaining`; returns, per shape index, the pods placed per bin target (shapes
  * with nothing placed share one empty map: no allocation for the thousands that fit nowhere).
  */
-export function placeOnRoom(
-  shapes: readonly RoomShape[],
+export function placeOnRoom<S extends RoomShape>(
+  shapes: readonly S[],
   bins: RoomBin[],
-  accept: (s: RoomShape) => boolean = () => true,
+  accept: (s: S) => boolean = () => true,
 ): Placement[] {
   const matchMemo = new Map<string, boolean>();
   const out = new Array<Placement>(shapes.length).fill(NOTHING_PLACED);
   if (bins.length === 0) return out;
   for (let i = 0; i < shapes.length; i++) {
-    const s = shapes[i] as RoomShape;
+    const s = shapes[i] as S;
     if (s.remaining === 0 || !accept(s)) continue;
     let placed: Map<string, number> | undefined;
     for (let k = 0; k < bins.length && s.remaining > 0; k++) {

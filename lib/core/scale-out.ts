@@ -151,6 +151,23 @@ interface ShapeInfo extends RoomShape {
   fit?: FitEntry;
   /** What the inter-pod rules (lib/core/pod-terms.ts) did to it, for its answers. */
   note?: string;
+  /** Position in shape-id order (zone pieces of one shape are adjacent): sorts by id without comparing strings. */
+  rank: number;
+  /** When its oldest pod became pending, ms since the epoch (parsed once per distinct timestamp). */
+  pendingSinceMs: number;
+  /** Whether a cloud node can run it (set once existing room has been taken). */
+  helpable: boolean;
+  /** Launches for its shape id, shared by the zone pieces of one shape: one answer per id. */
+  launched: LaunchedFor;
+}
+
+/** The launches planned for one shape id, gathered for its `launched-for` answer. */
+interface LaunchedFor {
+  pods: number;
+  launches: string[];
+  /** Set while a launch's parts are gathered: the launch index that saw this id last (duplicates). */
+  seenBy: number;
+  answered: boolean;
 }
 
 /** The types a shape fits and launches on, and its group key: one per (matched types, requests). */
@@ -315,24 +332,17 @@ function shapeName(s: PendingShape): string {
   return s.examplePods[0] ? `${s.id} (e.g. ${s.examplePods[0]})` : s.id;
 }
 
-/** Earliest of a list of ISO timestamps (compared as times: offsets may differ). */
-function earliest(times: readonly string[]): string {
-  let m = times[0] ?? '';
-  let mMs = Date.parse(m);
-  // Date.parse is slow and launches of many shapes repeat a few hundred timestamps.
-  const parsed = new Map<string, number>();
-  for (const t of times) {
-    let ms = parsed.get(t);
-    if (ms === undefined) {
-      ms = Date.parse(t);
-      parsed.set(t, ms);
-    }
-    if (ms < mMs) {
-      m = t;
-      mMs = ms;
-    }
+/**
+ * An ISO timestamp in ms since the epoch (compared as times: offsets may differ), parsed once
+ * per distinct string: Date.parse is slow and 10,000 shapes repeat a few hundred timestamps.
+ */
+function parsedMs(memo: Map<string, number>, at: string): number {
+  let ms = memo.get(at);
+  if (ms === undefined) {
+    ms = Date.parse(at);
+    memo.set(at, ms);
   }
-  return m;
+  return ms;
 }
 
 /** The zones new nodes can land in: the first availabilityZoneCount of the region, or any when subnets are given. */
@@ -751,31 +761,73 @@ function placeOnOutage(
   }
 }
 
+/** The shape ids of a launch's parts, sorted, each once (by rank: no string comparisons). */
+function idsInOrder(parts: readonly Part[]): string[] {
+  const ranks = new Int32Array(parts.length);
+  for (let i = 0; i < parts.length; i++) ranks[i] = (parts[i] as Part).info.rank;
+  ranks.sort();
+  const byRank = new Map<number, string>();
+  for (const p of parts) byRank.set(p.info.rank, p.info.shape.id);
+  const out: string[] = [];
+  for (const r of ranks) {
+    const id = byRank.get(r) as string;
+    if (out[out.length - 1] !== id) out.push(id);
+  }
+  return out;
+}
+
+/** Most pods first, then by shape id. */
+function byPodsThenId(a: Part, b: Part): number {
+  return b.pods - a.pods || (a.info.shape.id < b.info.shape.id ? -1 : 1);
+}
+
+/**
+ * The first `k` parts in {@link byPodsThenId} order, without sorting all of them (a launch can
+ * carry thousands of shapes; its reason names three). With two parts of one id (zone pieces)
+ * the order is not total, so the parts are sorted as before.
+ */
+function firstParts(parts: readonly Part[], k: number, duplicateIds: boolean): Part[] {
+  if (duplicateIds) return [...parts].sort(byPodsThenId).slice(0, k);
+  const top: Part[] = [];
+  for (const p of parts) {
+    let j = top.length;
+    while (j > 0 && byPodsThenId(p, top[j - 1] as Part) < 0) j--;
+    if (j >= k) continue;
+    top.splice(j, 0, p);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
 function launchReason(
   t: TypeInfo,
   caps: CapacityType[],
   count: number,
-  parts: Array<{ shape: PendingShape; pods: number }>,
+  parts: readonly Part[],
   ctx: PlanContext,
   runnerUp: { type: string; perPod: number } | undefined,
+  duplicateIds: boolean,
 ): string {
-  const pods = parts.reduce((a, p) => a + p.pods, 0);
-  const oldest = earliest(parts.map((p) => p.shape.oldestPendingSince));
-  const sorted = [...parts].sort((a, b) => b.pods - a.pods || (a.shape.id < b.shape.id ? -1 : 1));
-  const head = sorted
-    .slice(0, 3)
-    .map((p) => `${p.pods}× ${shapeDescription(p.shape)}`)
+  let pods = 0;
+  // The oldest pending pod (the first of equal ones), by the parsed times.
+  let oldest = parts[0]?.info;
+  for (const p of parts) {
+    pods += p.pods;
+    if (p.info.pendingSinceMs < (oldest as ShapeInfo).pendingSinceMs) oldest = p.info;
+  }
+  const head = firstParts(parts, 3, duplicateIds)
+    .map((p) => `${p.pods}× ${shapeDescription(p.info.shape)}`)
     .join(', ');
-  const more = sorted.length > 3 ? ` and ${sorted.length - 3} more shapes` : '';
+  const more = parts.length > 3 ? ` and ${parts.length - 3} more shapes` : '';
   const what =
     parts.length === 1
-      ? `${plural(pods, 'pod')} of shape ${shapeDescription(parts[0]?.shape as PendingShape)}`
+      ? `${plural(pods, 'pod')} of shape ${shapeDescription(parts[0]?.info.shape as PendingShape)}`
       : `${plural(pods, 'pod')} in ${parts.length} shapes: ${head}${more}`;
   const perPod = (count * t.price) / Math.max(1, pods);
   const cmp = runnerUp
     ? `; ${fmtUsd(perPod)} per pod vs ${fmtUsd(runnerUp.perPod)} with ${runnerUp.type}`
     : `; ${fmtUsd(perPod)} per pod`;
-  return `launch ${count}× ${t.spec.instanceType} (${caps[0]}, ${fmtUsd(t.price)} each) for ${what}, pending since ${fmtTime(oldest, ctx.now)}${cmp}`;
+  return `launch ${count}× ${t.spec.instanceType} (${caps[0]}, ${fmtUsd(t.price)} each) for ${what}, pending since ${fmtTime(oldest?.shape.oldestPendingSince ?? '', ctx.now)}${cmp}`;
 }
 
 interface GroupChoice {
@@ -1026,7 +1078,11 @@ function planShapes(
   const fitCache = new Map<object, FitCache>();
   const cutoff = ctx.config.scaleOut.expendablePriorityCutoff;
   const expendable: PendingShape[] = [];
-  for (const shape of shapes) {
+  const parsed = new Map<string, number>(); // many shapes share a timestamp; Date.parse is slow
+  let launched: LaunchedFor | undefined;
+  let lastId: string | undefined;
+  for (let rank = 0; rank < shapes.length; rank++) {
+    const shape = shapes[rank] as PendingShape;
     if ((shape.priority ?? 0) < cutoff) {
       expendable.push(shape);
       b.podAnswers.push({
@@ -1067,7 +1123,14 @@ function planShapes(
       constraintsKey: ck,
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
+      rank,
+      pendingSinceMs: parsedMs(parsed, shape.oldestPendingSince),
+      helpable: false,
+      launched:
+        launched && lastId === shape.id ? launched : { pods: 0, launches: [], seenBy: -1, answered: false },
     };
+    launched = info.launched;
+    lastId = shape.id;
     const note = terms.notes.get(shape);
     if (note) info.note = note;
     const reason = terms.existingOnly.get(shape) ?? unhelpableReason(ctx, info, types, zones);
@@ -1096,16 +1159,7 @@ function planShapes(
   // it: the scheduler has retried them since and still found no node, so our model is missing
   // something (a constraint we do not see) and capacity is launched instead.
   const trustS = ctx.config.scaleOut.existingRoomTrustSeconds;
-  const parsed = new Map<string, number>(); // many shapes share a timestamp; Date.parse is slow
-  const pendingForS = (s: RoomShape) => {
-    const at = s.shape.oldestPendingSince;
-    let ms = parsed.get(at);
-    if (ms === undefined) {
-      ms = Date.parse(at);
-      parsed.set(at, ms);
-    }
-    return (ctx.nowMs - ms) / 1000;
-  };
+  const pendingForS = (s: ShapeInfo) => (ctx.nowMs - s.pendingSinceMs) / 1000;
   const existing = existingBins(ctx, (id) => b.isRemoving(id));
   // Nodes running pods a hostname anti-affinity / spread selector matches: its key is taken there.
   for (const bin of existing) {
@@ -1191,7 +1245,7 @@ function planShapes(
     );
   }
   // Whatever is left of a shape no cloud node can run is unhelpable.
-  const isHelpable = new Set<ShapeInfo>();
+  let helpableShapes = 0;
   for (const info of inIdOrder) {
     if (info.remaining === 0) continue;
     const shape = info.shape;
@@ -1209,7 +1263,8 @@ function planShapes(
     const fit = info.fit as FitEntry;
     info.types = fit.launch;
     info.typesKey = fit.typesKey;
-    isHelpable.add(info);
+    info.helpable = true;
+    helpableShapes++;
     outcome.helpablePods += info.remaining;
   }
   // One entry per shape (zone pieces and answered pods of one shape share its id).
@@ -1220,9 +1275,9 @@ function planShapes(
     else byId.set(u.shapeId, { ...u });
   }
   b.unhelpable.push(...byId.values());
-  if (isHelpable.size === 0) return outcome;
+  if (helpableShapes === 0) return outcome;
   // Largest first, as `infos` already is (no second sort of up to 10,000 shapes).
-  const helpable = infos.filter((s) => isHelpable.has(s));
+  const helpable = infos.filter((s) => s.helpable);
 
   // 2. Meltdown protection (an outage, lib/core/repairs.ts): NotReady managed nodes keep
   // counting as capacity, so nothing is launched beside an unreachable fleet.
@@ -1273,59 +1328,66 @@ function planShapes(
     planGroupLaunches(ctx, b, head, names, holdSpread(b, helpable, terms.zoneSpread), outcome);
 
   const sortedDrafts = [...drafts.entries()].sort((a, c) => (a[0] < c[0] ? -1 : 1));
-  const launchedFor = new Map<string, { pods: number; launches: string[] }>();
   for (const [, d] of sortedDrafts) {
     const index = b.launches.length;
+    const launchId = `${ctx.decisionId}-${index}`;
+    // Per shape id (zone pieces share one): pods and launches for its answer, in launch order.
+    let duplicateIds = false;
+    let podsCovered = 0;
+    for (const part of d.parts) {
+      const a = part.info.launched;
+      if (a.seenBy === index) duplicateIds = true;
+      else {
+        a.seenBy = index;
+        a.launches.push(launchId);
+      }
+      a.pods += part.pods;
+      podsCovered += part.pods;
+    }
     const rootGiB = rootVolumeGiBFor(ctx.config, d.ephemeralMiB, d.type.room.daemonSetEphemeralMiB);
     const sized = rootGiB > ctx.config.nodes.rootVolumeGiB;
-    const reason = `${launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp)}${
+    const reason = `${launchReason(d.type, d.caps, d.count, d.parts, ctx, d.runnerUp, duplicateIds)}${
       sized
         ? `; root volume ${rootGiB} GiB for ${fmtMem(d.ephemeralMiB)} of ephemeral-storage requests per node`
         : ''
     }`;
     const launch: PlannedLaunch = {
-      launchId: `${ctx.decisionId}-${index}`,
+      launchId,
       instanceTypes: [d.type.spec.instanceType, ...d.fallbacks],
       capacityTypes: d.caps,
       arch: d.type.spec.arch as Arch,
       count: d.count,
       zones: d.zones,
-      shapeIds: [...new Set(d.parts.map((p) => p.shape.id))].sort(),
-      podsCovered: d.parts.reduce((a, p) => a + p.pods, 0),
+      shapeIds: idsInOrder(d.parts),
+      podsCovered,
       estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
       ...(sized ? { rootVolumeGiB: rootGiB } : {}),
       reason,
     };
     b.launches.push(launch);
     b.explain('scale-out', reason, launch.launchId);
-    for (const part of d.parts) {
-      const a = launchedFor.get(part.shape.id) ?? { pods: 0, launches: [] };
-      a.pods += part.pods;
-      if (!a.launches.includes(launch.launchId)) a.launches.push(launch.launchId);
-      launchedFor.set(part.shape.id, a);
-    }
   }
-  const answered = new Set<string>();
   const launchById = new Map(b.launches.map((l) => [l.launchId, l]));
+  // Most shapes are launched for by one launch: its answer text is built once.
+  const single = new Map<string, { what: string; message: string }>();
   for (const s of helpable) {
-    const a = launchedFor.get(s.shape.id);
+    const a = s.launched;
     // Zone pieces of one shape share its id: one answer for all of them.
-    if (!a || answered.has(s.shape.id)) continue;
-    answered.add(s.shape.id);
+    if (a.launches.length === 0 || a.answered) continue;
+    a.answered = true;
     // By id, not a scan of every launch per shape (10,000 distinct shapes × hundreds of launches).
-    const launches = a.launches.map((id) => launchById.get(id) as PlannedLaunch);
-    const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
+    const first = a.launches[0] as string;
+    let text = a.launches.length === 1 ? single.get(first) : undefined;
+    if (!text) {
+      const launches = a.launches.map((id) => launchById.get(id) as PlannedLaunch);
+      const what = launches.map((l) => `${l.count}× ${l.instanceTypes[0]}`).join(' + ');
+      text = { what, message: `triggered scale-up: ${what} (${a.launches.join(', ')})` };
+      if (a.launches.length === 1) single.set(first, text);
+    }
     b.podAnswers.push(
-      answer(
-        s,
-        'launched-for',
-        a.pods,
-        `launch:${a.launches[0]}`,
-        `triggered scale-up: ${what} (${a.launches.join(', ')})`,
-        {
-          targets: a.launches.slice(0, 8),
-        },
-      ),
+      answer(s, 'launched-for', a.pods, `launch:${first}`, text.message, {
+        targets: a.launches.slice(0, 8),
+      }),
     );
   }
   return outcome;
@@ -1364,13 +1426,19 @@ function holdSpread(
   return helpable.filter((s) => !spread.has(s.shape));
 }
 
+/** Pods of one shape (piece) on a launch. */
+interface Part {
+  info: ShapeInfo;
+  pods: number;
+}
+
 /** A launch being assembled: nodes of one type, zones and capacity types. */
 interface Draft {
   type: TypeInfo;
   caps: CapacityType[];
   zones: string[];
   count: number;
-  parts: Array<{ shape: PendingShape; pods: number }>;
+  parts: Part[];
   fallbacks: string[];
   runnerUp?: { type: string; perPod: number };
   /** The most ephemeral storage the pods of one of its nodes request, MiB: sizes the root volume. */
@@ -1521,7 +1589,7 @@ function planMixedLaunches(
     consume(head, g.type, g.count);
     const candidates = (g.others ?? []).map((i) => types[i] as TypeInfo);
     const fallbacks = affordableFallbacks(head, g.type, g.count, candidates, g.caps, MAX_FALLBACKS);
-    const parts = [...g.pods].map(([s, pods]) => ({ shape: s.shape, pods }));
+    const parts: Part[] = [...g.pods].map(([info, pods]) => ({ info, pods }));
     const pods = parts.reduce((a, p) => a + p.pods, 0);
     for (const [s, k] of g.pods) s.remaining -= k;
     outcome.coveredByLaunches += pods;
@@ -1651,7 +1719,7 @@ function planGroupLaunches(
     );
     const key = `${t.spec.arch}|${t.spec.instanceType}|${first.zones.join(',')}|${caps.join(',')}`;
     const parts = members
-      .map((s, i) => ({ shape: s.shape, pods: choice.covered[i] ?? 0 }))
+      .map((info, i) => ({ info, pods: choice.covered[i] ?? 0 }))
       .filter((p) => p.pods > 0);
     members.forEach((s, i) => {
       s.remaining -= choice.covered[i] ?? 0;
