@@ -193,6 +193,22 @@ function refresh(types: readonly MixedType[], n: Node): void {
   n.maxPods = p;
 }
 
+/**
+ * Type indices cheapest first (price, then name, then index), sorted once per type list: the
+ * cheapest qualifying type of a node is then the first that qualifies, with no sort or scan of
+ * every type per node.
+ */
+const priceMemo = new WeakMap<readonly MixedType[], Int32Array>();
+
+function priceOrder(types: readonly MixedType[]): Int32Array {
+  let order = priceMemo.get(types);
+  if (!order) {
+    order = Int32Array.from(types.map((_, i) => i).sort(byPrice(types)));
+    priceMemo.set(types, order);
+  }
+  return order;
+}
+
 function byPrice(types: readonly MixedType[]): (a: number, b: number) => number {
   return (a, b) => {
     const ta = types[a] as MixedType;
@@ -218,12 +234,25 @@ interface FrontCache {
   fronts: Map<string, number[]>;
   /** Combination key → mask added → the new combination's key and front. */
   next: Map<string, Map<Uint8Array, { key: string; front: number[] }>>;
+  /** Combination key → the types all of its masks admit (their intersection, built once). */
+  admits: Map<string, Uint8Array>;
 }
 
-function comboFront(cache: FrontCache, masks: readonly Uint8Array[], key: string): number[] {
+/** The front of node `n`'s combination of masks plus `mask` (combination `key`). */
+function comboFront(cache: FrontCache, n: Node, mask: Uint8Array, key: string): number[] {
   let front = cache.fronts.get(key);
   if (!front) {
-    front = paretoFront(cache.types, (i) => admitted(masks, i));
+    // One more mask narrows the combination's intersection: no walk over every mask per type.
+    let base = cache.admits.get(n.combo);
+    if (!base) {
+      base = new Uint8Array(cache.types.length);
+      for (let i = 0; i < base.length; i++) base[i] = admitted(n.masks, i) ? 1 : 0;
+      cache.admits.set(n.combo, base);
+    }
+    const admit = new Uint8Array(base.length);
+    for (let i = 0; i < admit.length; i++) admit[i] = base[i] === 1 && mask[i] === 1 ? 1 : 0;
+    cache.admits.set(key, admit);
+    front = paretoFront(cache.types, (i) => admit[i] === 1);
     cache.fronts.set(key, front);
   }
   return front;
@@ -259,7 +288,7 @@ function probe(cache: FrontCache, n: Node, item: MixedItem, mask: Uint8Array, wa
     let hit = next.get(mask);
     if (!hit) {
       const key = `${n.combo},${maskId(cache, mask)}`;
-      hit = { key, front: comboFront(cache, [...n.masks, mask], key) };
+      hit = { key, front: comboFront(cache, n, mask, key) };
       next.set(mask, hit);
     }
     front = hit.front;
@@ -428,7 +457,7 @@ function packOnce(
     minMem = Math.min(minMem, it.memoryMiB);
   }
   const nodes: Node[] = [];
-  const cache: FrontCache = { types, ids: new Map(), fronts: new Map(), next: new Map() };
+  const cache: FrontCache = { types, ids: new Map(), fronts: new Map(), next: new Map(), admits: new Map() };
   const blocks: BlockMax[] = [];
   const covered = new Array<number>(items.length).fill(0);
   let live = 0; // nodes before this index take no more items
@@ -506,24 +535,25 @@ function packOnce(
 
 /** The cheapest type the node's masks admit that holds it: what the node costs. */
 function settle(types: readonly MixedType[], n: Node): void {
-  let best = -1;
-  for (let i = 0; i < types.length; i++) {
+  n.cheapest = -1;
+  // The first in price order that qualifies (most nodes stop after a few types, not all 400).
+  for (const i of priceOrder(types)) {
     const t = types[i] as MixedType;
-    if (!admitted(n.masks, i) || !holds(t, n) || !portsFit(t, n, null)) continue;
-    const b = best < 0 ? undefined : (types[best] as MixedType);
-    if (!b || t.price < b.price || (t.price === b.price && t.name < b.name)) best = i;
+    if (holds(t, n) && admitted(n.masks, i) && portsFit(t, n, null)) {
+      n.cheapest = i;
+      return;
+    }
   }
-  n.cheapest = best;
 }
 
 /** The node's candidates (every type its masks admit that holds it), cheapest first. */
-function candidates(types: readonly MixedType[], n: Node, cmp: (a: number, b: number) => number): number[] {
+function candidates(types: readonly MixedType[], n: Node): number[] {
   const fit: number[] = [];
-  for (let i = 0; i < types.length; i++) {
+  for (const i of priceOrder(types)) {
     const t = types[i] as MixedType;
-    if (admitted(n.masks, i) && holds(t, n) && portsFit(t, n, null)) fit.push(i);
+    if (holds(t, n) && admitted(n.masks, i) && portsFit(t, n, null)) fit.push(i);
   }
-  return fit.sort(cmp);
+  return fit;
 }
 
 /**
@@ -540,6 +570,10 @@ export function packMixed(
   types: readonly MixedType[],
   bounds: MixedBounds = {},
 ): MixedResult {
+  // The type orders are memoised per list for the calls below, built afresh for each packing
+  // (a caller may change a list's rooms or prices between packings).
+  orderMemo.delete(types);
+  priceMemo.delete(types);
   const parent = types.map((_, i) => i);
   const find = (x: number): number => {
     let r = x;
@@ -605,15 +639,21 @@ function packComponent(
     totMem += it.memoryMiB * it.count;
   }
   const cpuScarce = totCpu / refCpu >= totMem / refMem;
-  const primary = (it: PackItem) => (cpuScarce ? it.cpuMilli / refCpu : it.memoryMiB / refMem);
-  const secondary = (it: PackItem) => (cpuScarce ? it.memoryMiB / refMem : it.cpuMilli / refCpu);
+  // Sort keys computed once per item, not twice per comparison (10,000 items).
+  const primary = new Float64Array(items.length);
+  const secondary = new Float64Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as MixedItem;
+    primary[i] = cpuScarce ? it.cpuMilli / refCpu : it.memoryMiB / refMem;
+    secondary[i] = cpuScarce ? it.memoryMiB / refMem : it.cpuMilli / refCpu;
+  }
   const order = items.map((_, i) => i);
   order.sort((a, b) => {
     const ia = items[a] as MixedItem;
     const ib = items[b] as MixedItem;
     return (
-      primary(ib) - primary(ia) ||
-      secondary(ib) - secondary(ia) ||
+      (primary[b] as number) - (primary[a] as number) ||
+      (secondary[b] as number) - (secondary[a] as number) ||
       ib.gpus - ia.gpus ||
       ib.ephemeralMiB - ia.ephemeralMiB ||
       a - b
@@ -707,8 +747,7 @@ function improve(
     .sort((a, b) => a.u - b.u)
     .slice(0, window)
     .map((x) => x.n);
-  const cmp = byPrice(types);
-  for (const n of cand) n.fit = candidates(types, n, cmp);
+  for (const n of cand) n.fit = candidates(types, n);
   while (moves < maxMerges) {
     let best: { a: Node; b: Node; gain: number } | undefined;
     for (let x = 0; x < cand.length; x++) {
@@ -780,19 +819,11 @@ const FINAL_TYPES = 16;
  */
 function finalTypes(types: readonly MixedType[], n: Node): number[] {
   const out: number[] = [];
-  const cmp = byPrice(types);
-  for (let i = 0; i < types.length; i++) {
-    if (!admitted(n.fulls, i)) continue;
+  for (const i of priceOrder(types)) {
     const t = types[i] as MixedType;
-    if (!holds(t, n) || !portsFit(t, n, null)) continue;
-    if (out.length === FINAL_TYPES) {
-      if (cmp(i, out[FINAL_TYPES - 1] as number) >= 0) continue;
-      out.pop();
-    }
-    // Insertion keeps the short list sorted without sorting every candidate.
-    let j = out.length;
-    while (j > 0 && cmp(i, out[j - 1] as number) < 0) j--;
-    out.splice(j, 0, i);
+    if (!holds(t, n) || !admitted(n.fulls, i) || !portsFit(t, n, null)) continue;
+    out.push(i);
+    if (out.length === FINAL_TYPES) break;
   }
   return out;
 }

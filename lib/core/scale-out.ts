@@ -1462,27 +1462,40 @@ function planMixedLaunches(
   outcome: ScaleOutOutcome,
 ): Map<string, Draft> | undefined {
   const waiting: ShapeInfo[] = [];
-  const groups = new Map<string, ShapeInfo[]>();
-  const allowedByKey = new Map<string, number[]>();
-  const allowedOf = new Map<ShapeInfo, number[]>();
+  const groups = new Map<string, { members: ShapeInfo[]; items: MixedItem[] }>();
+  // Per typesKey (which fixes the types, zones and capacity types): the allowed type indices
+  // and the group, looked up once per shape instead of built per shape.
+  const byTypesKey = new Map<string, { allowed: number[]; group: string }>();
   for (const s of helpable) {
     if (s.remaining === 0) continue;
-    let allowed = allowedByKey.get(s.typesKey);
-    if (!allowed) {
-      allowed = s.types
-        .filter((t) => t.available && t.caps.some((c) => s.caps.includes(c)))
-        .map((t) => t.idx);
-      allowedByKey.set(s.typesKey, allowed);
+    let k = byTypesKey.get(s.typesKey);
+    if (!k) {
+      k = {
+        allowed: s.types
+          .filter((t) => t.available && t.caps.some((c) => s.caps.includes(c)))
+          .map((t) => t.idx),
+        group: `${s.zones.join(',')}|${s.caps.join(',')}`,
+      };
+      byTypesKey.set(s.typesKey, k);
     }
-    if (allowed.length === 0) {
+    if (k.allowed.length === 0) {
       waiting.push(s);
       continue;
     }
-    allowedOf.set(s, allowed);
-    const key = `${s.zones.join(',')}|${s.caps.join(',')}`;
-    const list = groups.get(key);
-    if (list) list.push(s);
-    else groups.set(key, [s]);
+    const item: MixedItem = {
+      cpuMilli: s.item.cpuMilli,
+      memoryMiB: s.item.memoryMiB,
+      ephemeralMiB: s.item.ephemeralMiB,
+      gpus: s.item.gpus,
+      hostPorts: s.item.hostPorts,
+      count: s.remaining,
+      allowed: k.allowed,
+    };
+    const g = groups.get(k.group);
+    if (g) {
+      g.members.push(s);
+      g.items.push(item);
+    } else groups.set(k.group, { members: [s], items: [item] });
   }
   const mixedTypes: MixedType[] = types.map((t) => ({
     free: t.free,
@@ -1496,12 +1509,7 @@ function planMixedLaunches(
   const packed: Packed[] = [];
   const need = { nodes: 0, vcpu: 0, memoryMiB: 0, costUsd: 0 };
   for (const key of [...groups.keys()].sort()) {
-    const members = groups.get(key) as ShapeInfo[];
-    const items: MixedItem[] = members.map((s) => ({
-      ...s.item,
-      count: s.remaining,
-      allowed: allowedOf.get(s) as number[],
-    }));
+    const { members, items } = groups.get(key) as { members: ShapeInfo[]; items: MixedItem[] };
     const r = packMixed(items, mixedTypes);
     if (r.covered.some((c, i) => c < (items[i] as MixedItem).count)) return undefined;
     for (const n of r.nodes) {
@@ -1589,9 +1597,13 @@ function planMixedLaunches(
     consume(head, g.type, g.count);
     const candidates = (g.others ?? []).map((i) => types[i] as TypeInfo);
     const fallbacks = affordableFallbacks(head, g.type, g.count, candidates, g.caps, MAX_FALLBACKS);
-    const parts: Part[] = [...g.pods].map(([info, pods]) => ({ info, pods }));
-    const pods = parts.reduce((a, p) => a + p.pods, 0);
-    for (const [s, k] of g.pods) s.remaining -= k;
+    const parts: Part[] = [];
+    let pods = 0;
+    g.pods.forEach((k, info) => {
+      parts.push({ info, pods: k });
+      pods += k;
+      info.remaining -= k;
+    });
     outcome.coveredByLaunches += pods;
     const runner = fallbacks[0];
     drafts.set(key, {
