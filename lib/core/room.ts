@@ -153,7 +153,8 @@ export function placeOnRoom<S extends RoomShape>(
       if (bin.pods <= 0) continue;
       if (s.item.hostPorts.length > 0 && !bin.portsKnown) continue;
       let room = fitCount(bin, s.item);
-      for (const [k, v] of s.other) room = Math.min(room, Math.floor((bin.extended[k] ?? 0) / v));
+      if (s.other.length > 0)
+        for (const [k, v] of s.other) room = Math.min(room, Math.floor((bin.extended[k] ?? 0) / v));
       if (room === 0) continue;
       s.matchKey ??= `${s.constraintsKey}\u0000${tolerationsKey(s.shape)}`;
       const mk = `${s.matchKey}\u0000${k}`;
@@ -171,7 +172,7 @@ export function placeOnRoom<S extends RoomShape>(
       bin.eph -= f * s.item.ephemeralMiB;
       bin.gpu -= f * s.item.gpus;
       bin.pods -= f;
-      for (const [k, v] of s.other) bin.extended[k] = (bin.extended[k] ?? 0) - f * v;
+      if (s.other.length > 0) for (const [k, v] of s.other) bin.extended[k] = (bin.extended[k] ?? 0) - f * v;
       if (s.item.hostPorts.length) bin.ports = addPorts(bin.ports, s.item.hostPorts);
       s.remaining -= f;
       placed ??= new Map();

@@ -151,7 +151,7 @@ interface ShapeInfo extends RoomShape {
   fit?: FitEntry;
   /** What the inter-pod rules (lib/core/pod-terms.ts) did to it, for its answers. */
   note?: string;
-  /** Position in shape-id order (zone pieces of one shape are adjacent): sorts by id without comparing strings. */
+  /** Position of its shape id in id order (zone pieces of one shape share it): sorts by id without comparing strings. */
   rank: number;
   /** When its oldest pod became pending, ms since the epoch (parsed once per distinct timestamp). */
   pendingSinceMs: number;
@@ -769,9 +769,11 @@ function idsInOrder(parts: readonly Part[]): string[] {
   const byRank = new Map<number, string>();
   for (const p of parts) byRank.set(p.info.rank, p.info.shape.id);
   const out: string[] = [];
+  let last = -1;
   for (const r of ranks) {
-    const id = byRank.get(r) as string;
-    if (out[out.length - 1] !== id) out.push(id);
+    if (r === last) continue;
+    last = r;
+    out.push(byRank.get(r) as string);
   }
   return out;
 }
@@ -1081,8 +1083,8 @@ function planShapes(
   const parsed = new Map<string, number>(); // many shapes share a timestamp; Date.parse is slow
   let launched: LaunchedFor | undefined;
   let lastId: string | undefined;
-  for (let rank = 0; rank < shapes.length; rank++) {
-    const shape = shapes[rank] as PendingShape;
+  let rank = -1;
+  for (const shape of shapes) {
     if ((shape.priority ?? 0) < cutoff) {
       expendable.push(shape);
       b.podAnswers.push({
@@ -1123,7 +1125,7 @@ function planShapes(
       constraintsKey: ck,
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
-      rank,
+      rank: lastId === shape.id ? rank : ++rank,
       pendingSinceMs: parsedMs(parsed, shape.oldestPendingSince),
       helpable: false,
       launched:
@@ -1152,7 +1154,8 @@ function planShapes(
   }
   // Id order (as `shapes`) kept for the answers; first-fit-decreasing order: largest first, id for determinism.
   const inIdOrder = infos.slice();
-  infos.sort((a, c) => c.size - a.size || (a.shape.id < c.shape.id ? -1 : 1));
+  // Ties by id through the ranks (equal ids compare as 1, as a string comparison did).
+  infos.sort((a, c) => c.size - a.size || (a.rank === c.rank ? 1 : a.rank - c.rank));
 
   // 1. The free room of existing Ready nodes, for every shape (a pod no cloud node can run may
   // still fit on a Pi). Pods pending for longer than existingRoomTrustSeconds are not trusted to
