@@ -7,7 +7,10 @@
  *   that snapshot is fresh (younger than `agent.staleAfterSeconds`), complete (not truncated)
  *   and observed after the instance's registration deadline. A stale or absent snapshot means
  *   we cannot see the cluster, so nothing is judged an orphan (stale-agent fail-safe, I8);
- *   abandonment after a long silence is reconcile's business, not the janitor's;
+ *   abandonment after a long silence is reconcile's business, not the janitor's. An orphan
+ *   terminated is a registration failure of its launch setup, as reconcile's registration-timeout
+ *   terminations are: it counts toward `launch.backoff` (I10; an instance counted already is not
+ *   counted again);
  * - **stale Tailscale devices** (I4): a device with our tag whose hostname is a managed node
  *   name (prefix + instance id) and whose instance is terminated / shutting-down, or not listed
  *   at all while the device has been offline for `tailscale.deviceStaleAfterSeconds`.
@@ -24,6 +27,8 @@
  * stops starting new actions after a time budget; what was left is counted and reported, the
  * next run continues. One failed action never stops the others.
  */
+
+import { backoffKey, backoffPolicy, registrationFailureBackoffs } from '../core/backoff.js';
 import { managedTag } from '../core/ids.js';
 import {
   DEFAULT_JANITOR_LIMITS,
@@ -46,6 +51,7 @@ import {
   type DeleteNode,
   DetailTypes,
   type InstanceTerminated,
+  type ManagedInstance,
   SCHEMA_VERSION,
   Sources,
 } from '../events/index.js';
@@ -57,7 +63,7 @@ export interface JanitorDeps extends ControlBase {
   fleet: Pick<FleetPort, 'list' | 'terminate'>;
   devices: Pick<DeviceRegistryPort, 'listDevices' | 'deleteDevice'>;
   bus: BusPort;
-  state: Pick<StatePort, 'getLatestSnapshot' | 'listDrains' | 'clearDrain'>;
+  state: Pick<StatePort, 'getLatestSnapshot' | 'listDrains' | 'clearDrain' | 'listBackoffs' | 'putBackoff'>;
 }
 
 /** What one run did. */
@@ -65,6 +71,8 @@ export interface JanitorReport extends JanitorPlan {
   outcome: 'done';
   tickId: string;
   orphansTerminated: string[];
+  /** Launch setups (backoff keys) the terminated orphans counted a failure against (I10). */
+  backoffsRecorded: string[];
   devicesDeleted: string[];
   nodeDeletionsRequested: string[];
   /** Instance ids whose drain record was forgotten because the instance is gone. */
@@ -159,6 +167,8 @@ export async function runJanitor(
     }
   }
 
+  const backoffsRecorded = await recordOrphanFailures(orphansTerminated, instances, deps, now, failures);
+
   // Devices of gone instances (and of the orphans just terminated).
   const devicesDeleted: string[] = [];
   for (const d of plan.devices) {
@@ -251,6 +261,7 @@ export async function runJanitor(
     tickId: input.tick.id,
     ...plan,
     orphansTerminated,
+    backoffsRecorded,
     devicesDeleted,
     nodeDeletionsRequested,
     drainsCleared,
@@ -260,6 +271,7 @@ export async function runJanitor(
   log.info('janitor run finished', {
     snapshot: plan.snapshot,
     orphansTerminated: orphansTerminated.length,
+    backoffsRecorded: backoffsRecorded.length,
     devicesDeleted: devicesDeleted.length,
     nodeDeletionsRequested: nodeDeletionsRequested.length,
     drainsCleared: drainsCleared.length,
@@ -269,4 +281,53 @@ export async function runJanitor(
     skipped: plan.skipped,
   });
   return report;
+}
+
+/**
+ * I10: the orphans just terminated never registered, like reconcile's registration-timeout
+ * terminations, so each counts against its launch setup; without this a setup whose instances
+ * only the janitor catches (reconcile's decision lost or crashed) would be launched again at
+ * once, every janitor period. A failed read or write is reported; the next orphan of the setup
+ * counts again.
+ */
+async function recordOrphanFailures(
+  terminated: readonly string[],
+  instances: readonly ManagedInstance[],
+  deps: JanitorDeps,
+  now: Date,
+  failures: JanitorReport['failures'],
+): Promise<string[]> {
+  if (terminated.length === 0) return [];
+  const { config, state, log, metrics } = deps;
+  const cluster = config.cluster.name;
+  const ids = new Set(terminated);
+  const recorded: string[] = [];
+  try {
+    const updates = registrationFailureBackoffs({
+      failed: instances.filter((i) => ids.has(i.instanceId)),
+      backoffs: await state.listBackoffs(cluster, now),
+      now,
+      policy: backoffPolicy(config),
+      registrationTimeoutSeconds: config.repairs.registrationTimeoutSeconds,
+    });
+    for (const b of updates) {
+      await state.putBackoff(cluster, b);
+      recorded.push(backoffKey(b));
+      metrics.count(ControlMetrics.launchBackoffs);
+      log.warn('launch setup backed off: its instances do not register (orphans terminated)', {
+        instanceType: b.instanceType,
+        capacityType: b.capacityType,
+        imageId: b.imageId,
+        failures: b.failures,
+        until: b.until,
+      });
+    }
+  } catch (err) {
+    failures.push({
+      action: 'record-backoff',
+      target: terminated.join(' ').slice(0, 200),
+      message: msg(err),
+    });
+  }
+  return recorded;
 }

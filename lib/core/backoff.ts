@@ -139,26 +139,21 @@ export interface LaunchHealthUpdates {
 }
 
 /**
- * Launch-setup health from one decision (pure): every termination the plan made because the
- * instance never registered counts against its (type, image, capacity type); a setup whose
- * instance launched after its last failure has registered (`registered` is true) is forgotten.
+ * Registration failures to count (I10, pure): each instance ended for never registering —
+ * reconcile's registration-timeout terminations and the janitor's orphans alike — counts once
+ * against its (type, image, capacity type). Returns the entries to store; an instance an entry
+ * counted already changes nothing, so two use-cases ending the same instance count it once.
  */
-export function launchHealthUpdates(args: {
-  terminations: readonly PlannedTermination[];
-  instances: readonly ManagedInstance[];
-  registered: (instance: ManagedInstance) => boolean;
+export function registrationFailureBackoffs(args: {
+  failed: readonly ManagedInstance[];
   backoffs: readonly LaunchBackoff[];
   now: Date;
   policy: BackoffPolicy;
   registrationTimeoutSeconds: number;
-}): LaunchHealthUpdates {
-  const byId = new Map(args.instances.map((i) => [i.instanceId, i]));
+}): LaunchBackoff[] {
   const current = new Map(args.backoffs.map((b) => [backoffKey(b), b]));
   const put = new Map<string, LaunchBackoff>();
-  for (const t of args.terminations) {
-    if (t.cause !== 'registration-timeout') continue;
-    const inst = byId.get(t.instanceId);
-    if (!inst) continue;
+  for (const inst of args.failed) {
     const key = backoffKey({
       kind: 'launch-setup',
       instanceType: inst.instanceType,
@@ -182,6 +177,40 @@ export function launchHealthUpdates(args: {
     );
     if (next !== prev) put.set(key, next);
   }
+  return [...put.values()];
+}
+
+/**
+ * Launch-setup health from one decision (pure): every termination the plan made because the
+ * instance never registered counts against its (type, image, capacity type); a setup whose
+ * instance launched after its last failure has registered (`registered` is true) is forgotten.
+ */
+export function launchHealthUpdates(args: {
+  terminations: readonly PlannedTermination[];
+  instances: readonly ManagedInstance[];
+  registered: (instance: ManagedInstance) => boolean;
+  backoffs: readonly LaunchBackoff[];
+  now: Date;
+  policy: BackoffPolicy;
+  registrationTimeoutSeconds: number;
+}): LaunchHealthUpdates {
+  const byId = new Map(args.instances.map((i) => [i.instanceId, i]));
+  const failed: ManagedInstance[] = [];
+  for (const t of args.terminations) {
+    if (t.cause !== 'registration-timeout') continue;
+    const inst = byId.get(t.instanceId);
+    if (inst) failed.push(inst);
+  }
+  const put = new Map(
+    registrationFailureBackoffs({
+      failed,
+      backoffs: args.backoffs,
+      now: args.now,
+      policy: args.policy,
+      registrationTimeoutSeconds: args.registrationTimeoutSeconds,
+    }).map((b) => [backoffKey(b), b]),
+  );
+  const current = new Map(args.backoffs.map((b) => [backoffKey(b), b]));
   const clear: string[] = [];
   for (const [key, b] of current) {
     if (b.kind !== 'launch-setup' || put.has(key)) continue;

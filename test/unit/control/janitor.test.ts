@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import { parseJanitorEvent } from '../../../lib/control/inputs.js';
 import { runJanitor } from '../../../lib/control/janitor.js';
+import { backoffBlocks, backoffKey, registrationFailureBackoffs } from '../../../lib/core/backoff.js';
 import { DEFAULT_JANITOR_LIMITS } from '../../../lib/core/janitor.js';
-import { type DeleteNode, DetailTypes, type InstanceTerminated } from '../../../lib/events/index.js';
+import {
+  type DeleteNode,
+  DetailTypes,
+  type InstanceTerminated,
+  type LaunchBackoff,
+} from '../../../lib/events/index.js';
 import { fakeDeps, janitorTick, launchManaged } from '../../support/control-a2.js';
 import { cloudNode, piNode, snapshot } from '../core/fixtures.js';
 
@@ -53,6 +59,76 @@ describe('janitor', () => {
       expect.objectContaining({ instanceId: orphan.instanceId }),
     ]);
     expect(t.metrics.total(ControlMetrics.orphansTerminated)).toBe(1);
+  });
+
+  it('counts a terminated orphan against its launch setup (I10), as reconcile counts a registration timeout', async () => {
+    const { t, orphan } = await world();
+
+    const r = await runJanitor(tick(), t.deps);
+
+    const backoffs = await t.state.listBackoffs('pi-lab', NOW);
+    expect(backoffs).toEqual([
+      expect.objectContaining({
+        kind: 'launch-setup',
+        instanceType: 'm7g.large',
+        capacityType: 'spot',
+        imageId: 'ami-0123456789abcdef0',
+        failures: 1,
+        instanceIds: [orphan.instanceId],
+        until: new Date(NOW.getTime() + t.config.launch.backoff.initialSeconds * 1000).toISOString(),
+      }),
+    ]);
+    expect(r.backoffsRecorded).toEqual([backoffKey(backoffs[0] as LaunchBackoff)]);
+    expect(t.metrics.total(ControlMetrics.launchBackoffs)).toBe(1);
+    // The planner now holds the setup back, as after reconcile's own registration-timeout terminations.
+    expect(backoffBlocks(backoffs[0] as LaunchBackoff, 'm7g.large', 'spot', NOW.getTime())).toBe(true);
+  });
+
+  it('counts an instance once, whether the janitor or reconcile counted it first', async () => {
+    const { t, orphan } = await world();
+    await runJanitor(tick(), t.deps);
+    // A retried run (as after a Lambda crash) that finds it running still terminates it again.
+    t.fleet.setState(orphan.instanceId, 'running');
+    const again = await runJanitor(tick(), t.deps);
+    expect(again.orphansTerminated).toEqual([orphan.instanceId]);
+    expect(again.backoffsRecorded).toEqual([]);
+    const [b] = await t.state.listBackoffs('pi-lab', NOW);
+    expect(b?.failures).toBe(1);
+    // Reconcile's count of the same instance changes nothing either.
+    const inst = t.fleet.instances.get(orphan.instanceId);
+    if (!inst || !b) throw new Error('setup');
+    expect(
+      registrationFailureBackoffs({
+        failed: [inst],
+        backoffs: [b],
+        now: NOW,
+        policy: t.config.launch.backoff,
+        registrationTimeoutSeconds: t.config.repairs.registrationTimeoutSeconds,
+      }),
+    ).toEqual([]);
+  });
+
+  it('still terminates and reports when the backoff cannot be written', async () => {
+    const { t, orphan } = await world();
+    const deps = {
+      ...t.deps,
+      state: Object.assign(Object.create(t.state) as typeof t.state, {
+        putBackoff: async () => {
+          throw new Error('ProvisionedThroughputExceededException');
+        },
+      }),
+    };
+    const r = await runJanitor(tick(), deps);
+    expect(r.orphansTerminated).toEqual([orphan.instanceId]);
+    expect(r.backoffsRecorded).toEqual([]);
+    expect(r.failures).toEqual([
+      {
+        action: 'record-backoff',
+        target: orphan.instanceId,
+        message: 'ProvisionedThroughputExceededException',
+      },
+    ]);
+    expect(t.metrics.total(ControlMetrics.janitorFailures)).toBe(1);
   });
 
   it('does nothing to instances or Nodes when the snapshot is stale or absent (fail-safe)', async () => {
