@@ -119,17 +119,18 @@ export class FakeQueue implements CommandQueuePort {
         ...this.messages.map((m) => (m.visibleAt > now ? m.visibleAt : deadline)),
       );
       await new Promise<void>((resolve) => {
-        const ctl = new AbortController();
         // The listener is removed on every wake: a long-lived consumer signal must not collect
-        // one per poll. A string reason spares building a DOMException per wait.
+        // one per poll. The wait is a plain timer, cancelled on an earlier wake (no
+        // AbortController per poll: this runs every 20 s of simulated time).
+        let cancel: (() => void) | undefined;
         const wake = () => {
           o.signal.removeEventListener('abort', wake);
-          ctl.abort('woken');
+          cancel?.();
           resolve();
         };
         this.waiters.push(wake);
         o.signal.addEventListener('abort', wake, { once: true });
-        void this.clock.sleep(Math.max(1, nextVisible - now), ctl.signal).then(wake);
+        cancel = this.clock.setTimer(wake, Math.max(1, nextVisible - now));
       });
     }
   }
