@@ -308,7 +308,8 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       matches: readonly string[];
       count: number;
       oldest: string;
-      examples: { since: string; name: string }[];
+      oldestMs: number;
+      examples: PendingExample[];
     }
   >();
   const daemonSets = new Map<string, DaemonSetOverhead>();
@@ -332,11 +333,24 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshotInput {
       const matches = selectors.matches(pod.namespace, pod.labels);
       const id = matches.length > 0 ? matchedShapeId(eff.shapeId, matches) : eff.shapeId;
       const s = shapes.get(id);
-      const example = { since: pod.pendingSince, name: pod.key };
-      if (!s) shapes.set(id, { eff, matches, count: 1, oldest: pod.pendingSince, examples: [example] });
+      // Each pending time is parsed once here, not again in every comparison of the sorts below.
+      const sinceMs = Date.parse(pod.pendingSince);
+      const example = { sinceMs, name: pod.key };
+      if (!s)
+        shapes.set(id, {
+          eff,
+          matches,
+          count: 1,
+          oldest: pod.pendingSince,
+          oldestMs: sinceMs,
+          examples: [example],
+        });
       else {
         s.count++;
-        if (Date.parse(pod.pendingSince) < Date.parse(s.oldest)) s.oldest = pod.pendingSince;
+        if (sinceMs < s.oldestMs) {
+          s.oldest = pod.pendingSince;
+          s.oldestMs = sinceMs;
+        }
         s.examples.push(example);
         if (s.examples.length > 6) {
           s.examples.sort(byExample);
@@ -477,8 +491,15 @@ function compactShape(
   };
 }
 
-function byExample(a: { since: string; name: string }, b: { since: string; name: string }): number {
-  return Date.parse(a.since) - Date.parse(b.since) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** A pending pod that may be named as its shape's example: when it has waited since, and its key. */
+interface PendingExample {
+  sinceMs: number;
+  name: string;
+}
+
+/** Longest waiting first, then by name. */
+function byExample(a: PendingExample, b: PendingExample): number {
+  return a.sinceMs - b.sinceMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 /** Most pods first, then longest waiting, then id: the order truncation keeps. */
