@@ -33,7 +33,12 @@ describe('report.html in headless Chromium', () => {
     const out = await runScenario({ scenario, config, configName, seed: 1, outDir: join(dir, 'out') });
     expect(out.reportPath).toBeDefined();
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    // --in-process-gpu: on this kind of machine (no GPU device) Debian's Chromium 156 exits at start with
+    // "GPU process isn't usable" when the GPU runs as its own process (with or without --disable-gpu).
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--in-process-gpu'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const errors: string[] = [];
