@@ -13,6 +13,7 @@
  * | `CLUSTER#<c>`      | `OFFERING#<type>#<zone>#<cap>`    | unavailable offering, TTL              |
  * | `CLUSTER#<c>`      | `PAUSE`                           | operator's pause (no TTL: until resume) |
  * | `CLUSTER#<c>`      | `BACKOFF#<backoffKey>`            | launch-setup / quota backoff, TTL      |
+ * | `CLUSTER#<c>`      | `STAGES`                          | recent burst stage durations (gzip)    |
  * | `EVENT#<eventId>`  | `SEEN`                            | event dedup marker, TTL                |
  *
  * TTL attribute: `expiresAt` (epoch seconds). DynamoDB deletes expired items lazily (up to
@@ -47,6 +48,7 @@ import {
   PauseState,
   Plan,
   parseOrThrow,
+  StageTimings,
   UnavailableOffering,
 } from '../events/index.js';
 import { awsErrorCode, errorMessage } from './logger.js';
@@ -384,6 +386,17 @@ export class DynamoState implements StatePort {
           .map((i) => parseOrThrow(UnavailableOffering, JSON.parse(String(i.data)), 'stored offering'));
       },
     };
+  }
+
+  async getStageTimings(cluster: string): Promise<StageTimings | undefined> {
+    const item = await this.get(clusterPk(cluster), 'STAGES');
+    if (!item) return undefined;
+    return parseOrThrow(StageTimings, gunzipJson(item.body as Uint8Array), 'stored stage timings');
+  }
+
+  async putStageTimings(cluster: string, timings: StageTimings): Promise<void> {
+    const checked = parseOrThrow(StageTimings, timings, 'stage timings');
+    await this.put({ pk: clusterPk(cluster), sk: 'STAGES', body: gzipJson(checked) }, 'record stage timings');
   }
 
   async getPause(cluster: string): Promise<PauseState | undefined> {

@@ -17,7 +17,8 @@ const USAGE = `Usage: k3s-burst status [--config FILE] [--region REGION] [--json
 
 Show the cluster's managed EC2 instances (state, type, capacity type, age, node name,
 node Ready from the latest snapshot, Tailscale device online), the age of the last
-snapshot and the last decisions with their explanations. Read-only.
+snapshot, the last decisions with their explanations, and the p50/p95 of each burst
+stage (pending to decision, decision to running, running to Ready, pod wait). Read-only.
 
 Options:
   --config FILE      k3s-burst.config.json (default: ./k3s-burst.config.json)
@@ -52,6 +53,39 @@ function tailscaleCell(i: StatusInstance, now: Date): string {
     default:
       return 'unknown*';
   }
+}
+
+/** A stage duration for a terminal: tenths below 10 s, whole seconds below 2 min, minutes and seconds below 10 min. */
+export function fmtStageSeconds(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 600) {
+    const whole = Math.round(s);
+    return `${Math.floor(whole / 60)} min${whole % 60 ? ` ${whole % 60} s` : ''}`;
+  }
+  return fmtDuration(s);
+}
+
+/** The "Last bursts" section: p50/p95 per stage over the recorded bursts. */
+function formatStages(stages: StatusReport['stages']): string[] {
+  const recorded = stages.reduce((n, s) => n + s.count, 0);
+  const head =
+    'Last bursts (p50 / p95 per stage over the newest 100 samples of each; docs/operations.md "Stage timings")';
+  if (recorded === 0) return [head, '  (none recorded yet)'];
+  return [
+    head,
+    pad([
+      ['STAGE', 'SAMPLES', 'P50', 'P95', 'MAX'],
+      ...stages.map((s) => [
+        s.stage,
+        String(s.count),
+        fmtStageSeconds(s.p50Seconds),
+        fmtStageSeconds(s.p95Seconds),
+        fmtStageSeconds(s.maxSeconds),
+      ]),
+    ]),
+  ];
 }
 
 /** The report for a terminal. */
@@ -117,6 +151,7 @@ export function formatStatus(r: StatusReport): string {
     for (const e of d.explanations) out.push(`    - [${e.kind}] ${e.message}`);
   }
   if (r.decisions.length === 0) out.push('  (none)');
+  out.push('', ...formatStages(r.stages));
   const c = r.costAtRest;
   out.push(
     '',

@@ -88,6 +88,16 @@ export const ControlMetrics = {
    * missing, malformed or too close to expiry), so nothing was launched.
    */
   joinTokenUnavailable: 'JoinTokenUnavailable',
+  /** reconcile: burst stage durations (Seconds), one metric per stage (lib/core/stage-timings.ts STAGES). */
+  stagePendingToDecision: 'StagePendingToDecisionSeconds',
+  stageDecisionToRunning: 'StageDecisionToRunningSeconds',
+  stageRunningToReady: 'StageRunningToReadySeconds',
+  stageRegisteredToReady: 'StageRegisteredToReadySeconds',
+  stagePodWait: 'StagePodWaitSeconds',
+  /** reconcile: agent stage observations that were invalid, or durations whose timestamps cannot be right. */
+  stageObservationsRejected: 'StageObservationsRejected',
+  /** reconcile: stage timings could not be recorded (state read/write failed); the decision is unaffected. */
+  stageTimingFailures: 'StageTimingFailures',
 } as const;
 export type ControlMetricName = (typeof ControlMetrics)[keyof typeof ControlMetrics];
 

@@ -46,6 +46,7 @@ import type {
 import { type ControlBase, ControlMetrics, emitAll, type Invocation, SECONDS_PER_DAY } from './common.js';
 import type { ReconcileInput } from './inputs.js';
 import { applyPause } from './pause.js';
+import { recordStageTimings } from './stage-timings.js';
 
 /** Ports reconcile uses. */
 export interface ReconcilePorts {
@@ -241,6 +242,7 @@ async function reconcileUnderLease(
   const emitted = await emitAll(deps.bus, entriesOf(plan, trigger, now), deps);
   await parkMembers(plan, deps);
   observe(plan, snapshot, snapshotReceivedAt, instances.length, deps, now);
+  await recordStageTimings({ plan, snapshot, instances: all, inFlight, now }, deps);
   log.info('reconciled', {
     decisionId,
     trigger,

@@ -27,6 +27,7 @@ import type {
   ManagedInstance,
   PauseState,
   Plan,
+  StageTimings,
   UnavailableOffering,
 } from '../events/index.js';
 
@@ -470,6 +471,15 @@ export interface StatePort {
   putBackoff(cluster: string, backoff: LaunchBackoff): Promise<void>;
   /** Forget a backoff after a success (unknown keys are ignored). */
   clearBackoff(cluster: string, key: string): Promise<void>;
+
+  /**
+   * The recent burst stage durations (issue 17 item 2, lib/core/stage-timings.ts), undefined
+   * when none were recorded. Written only by reconcile under its lease, so a read-modify-write
+   * needs no condition.
+   */
+  getStageTimings(cluster: string): Promise<StageTimings | undefined>;
+  /** Replace the recorded stage durations (bounded by `nextStageTimings`). */
+  putStageTimings(cluster: string, timings: StageTimings): Promise<void>;
 }
 
 // ───────────────────────────── secrets ─────────────────────────────

@@ -11,6 +11,14 @@
  * stage's bound, or from an unparsable time is rejected with the reason, never recorded: one
  * absurd value would move a p95 for days.
  */
+import type {
+  InFlightLaunch,
+  ManagedInstance,
+  PendingShape,
+  PlannedLaunch,
+  StageObservation,
+  StageTimings,
+} from '../events/index.js';
 
 /** The stages, in the order a burst goes through them. */
 export const STAGE_IDS = [
@@ -149,4 +157,119 @@ export function summarizeStages(samples: readonly StageSample[], lastPerStage = 
       maxSeconds: recent.length > 0 ? (recent[recent.length - 1] as number) : null,
     };
   });
+}
+
+/** A measurement that was rejected, with the subject it was about. */
+export type RejectedStage = Extract<StageMeasurement, { ok: false }> & { subject: string };
+
+/** What reconcile knows when it records stage timings (every list is already parsed). */
+export interface StageInputs {
+  /** The agent's observations from the snapshot (valid items only). */
+  observations: readonly StageObservation[];
+  /** Instances EC2 lists (terminated too): their LaunchTime and decision. */
+  instances: readonly Pick<ManagedInstance, 'instanceId' | 'launchedAt' | 'decisionId'>[];
+  /** In-flight launches: when their decision was made. */
+  inFlight: readonly Pick<InFlightLaunch, 'decisionId' | 'decidedAt'>[];
+  /** Launches decided now, with the pending shapes they were sized for. */
+  decided?: {
+    decidedAt: string;
+    launches: readonly Pick<PlannedLaunch, 'launchId' | 'shapeIds'>[];
+    pendingShapes: readonly Pick<PendingShape, 'id' | 'oldestPendingSince'>[];
+  };
+  /** What was recorded before (samples and rejections), to recognise a re-sent observation. */
+  recorded: StageTimings | undefined;
+}
+
+/** New samples and new rejections: each (stage, subject) at most once, ever. */
+export interface StageOutcome {
+  samples: StageSample[];
+  rejected: RejectedStage[];
+}
+
+const keyOf = (stage: StageId, subject: string) => `${stage}/${subject}`;
+
+/**
+ * The stage durations to record now: pending → decision for launches decided now; decision →
+ * running for instances of in-flight decisions; and from the agent's observations running →
+ * Ready (joined with the instance's LaunchTime), registered → Ready and pod wait. Anything
+ * recorded (or rejected) before is skipped, so a snapshot re-sending an observation, or the next
+ * reconcile seeing the same instance, adds nothing.
+ */
+export function stageOutcome(input: StageInputs): StageOutcome {
+  const known = new Set<string>(input.recorded?.rejected ?? []);
+  for (const s of input.recorded?.samples ?? []) known.add(keyOf(s.stage, s.subject));
+  const out: StageOutcome = { samples: [], rejected: [] };
+  const add = (stage: StageId, subject: string, from: string, to: string) => {
+    const key = keyOf(stage, subject);
+    if (known.has(key)) return;
+    known.add(key);
+    const m = measureStage(stage, from, to);
+    if (m.ok)
+      out.samples.push({ stage, subject, at: new Date(Date.parse(to)).toISOString(), seconds: m.seconds });
+    else out.rejected.push({ ...m, subject });
+  };
+
+  if (input.decided) {
+    const since = new Map(input.decided.pendingShapes.map((s) => [s.id, s.oldestPendingSince]));
+    for (const l of input.decided.launches) {
+      const oldest = l.shapeIds
+        .map((id) => since.get(id))
+        .filter((t): t is string => t !== undefined)
+        .sort()[0];
+      if (oldest !== undefined) add('pending-to-decision', l.launchId, oldest, input.decided.decidedAt);
+    }
+  }
+  const decidedAt = new Map(input.inFlight.map((f) => [f.decisionId, f.decidedAt]));
+  const launchedAt = new Map<string, string>();
+  for (const i of input.instances) {
+    launchedAt.set(i.instanceId, i.launchedAt);
+    const at = i.decisionId ? decidedAt.get(i.decisionId) : undefined;
+    if (at !== undefined) add('decision-to-running', i.instanceId, at, i.launchedAt);
+  }
+  for (const o of input.observations) {
+    if (o.kind === 'node-ready') {
+      add('registered-to-ready', o.instanceId, o.registeredAt, o.readyAt);
+      const launched = launchedAt.get(o.instanceId);
+      if (launched !== undefined) add('running-to-ready', o.instanceId, launched, o.readyAt);
+    } else add('pod-wait', o.podUid, o.pendingSince, o.runningAt);
+  }
+  return out;
+}
+
+/** Samples kept regardless of the per-stage count: those that ended this recently (the agent re-sends for 10 min after it saw a stage end, which may be up to 15 min after the end). */
+export const STAGE_DEDUP_WINDOW_MS = 30 * 60_000;
+/** Samples kept per stage beyond the window (what `status` summarises). */
+export const STAGE_SAMPLES_PER_STAGE = 100;
+/** Hard caps on what one state item holds. */
+const MAX_RECENT_SAMPLES = 2_000;
+const MAX_REJECTED_KEYS = 500;
+
+/**
+ * The record to store after adding `outcome`: the newest {@link STAGE_SAMPLES_PER_STAGE} samples
+ * of each stage, plus every sample of the last {@link STAGE_DEDUP_WINDOW_MS} (so a re-sent
+ * observation is still recognised during a big burst), bounded.
+ */
+export function nextStageTimings(
+  recorded: StageTimings | undefined,
+  outcome: StageOutcome,
+  nowMs: number,
+): StageTimings {
+  const all = [...(recorded?.samples ?? []), ...outcome.samples].sort((a, b) =>
+    a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
+  );
+  const perStage = new Map<StageId, number>();
+  const kept: StageSample[] = [];
+  for (const s of all) {
+    const n = perStage.get(s.stage) ?? 0;
+    const recent = nowMs - Date.parse(s.at) <= STAGE_DEDUP_WINDOW_MS;
+    if (n < STAGE_SAMPLES_PER_STAGE || (recent && kept.length < MAX_RECENT_SAMPLES)) {
+      kept.push(s);
+      perStage.set(s.stage, n + 1);
+    }
+  }
+  const rejected = [
+    ...(recorded?.rejected ?? []),
+    ...outcome.rejected.map((r) => keyOf(r.stage, r.subject)),
+  ].slice(-MAX_REJECTED_KEYS);
+  return { samples: kept, rejected };
 }

@@ -26,3 +26,33 @@ export const StageObservation = z.discriminatedUnion('kind', [
   }),
 ]);
 export type StageObservation = z.infer<typeof StageObservation>;
+
+/** The stages of a burst (lib/core/stage-timings.ts says what each measures). */
+export const StageName = z.enum([
+  'pending-to-decision',
+  'decision-to-running',
+  'running-to-ready',
+  'registered-to-ready',
+  'pod-wait',
+]);
+
+/** One recorded stage duration. */
+export const StageSampleRecord = z.object({
+  stage: StageName,
+  /** What was measured: an instance id, a launch id, a pod uid. Unique per stage. */
+  subject: z.string().min(1).max(253),
+  /** When the stage ended. */
+  at: IsoTime,
+  seconds: z.number().nonnegative(),
+});
+
+/**
+ * The recent stage durations reconcile recorded (state table, one item per cluster): what
+ * `k3s-burst status` summarises, and what a re-sent observation is recognised against.
+ */
+export const StageTimings = z.object({
+  samples: z.array(StageSampleRecord),
+  /** `<stage>/<subject>` of measurements that were rejected, so they are counted once. */
+  rejected: z.array(z.string().max(300)).default([]),
+});
+export type StageTimings = z.infer<typeof StageTimings>;

@@ -53,6 +53,18 @@ export const MetricNames = {
   unhelpablePods: 'UnhelpablePods',
 } as const;
 
+/**
+ * The burst stage metrics reconcile emits (Seconds, one datapoint per burst and stage; issue 17
+ * item 2, lib/core/stage-timings.ts STAGES), in burst order, with the dashboard's label.
+ */
+export const StageMetricNames = [
+  ['StagePendingToDecisionSeconds', 'pending → decision'],
+  ['StageDecisionToRunningSeconds', 'decision → running'],
+  ['StageRunningToReadySeconds', 'running → Node Ready'],
+  ['StageRegisteredToReadySeconds', 'registered → Ready'],
+  ['StagePodWaitSeconds', 'pod wait'],
+] as const;
+
 /** Props of {@link Observability}. */
 export interface ObservabilityProps {
   readonly clusterName: string;
@@ -267,6 +279,13 @@ export class Observability extends Construct {
         ),
         width: 8,
       }),
+    );
+    // CloudWatch computes the percentiles over the EMF datapoints of each period.
+    const stages = (statistic: string) =>
+      StageMetricNames.map(([name, label]) => metric(name, statistic, Duration.hours(1)).with({ label }));
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Burst stages p50 (s, per hour)', left: stages('p50'), width: 12 }),
+      new GraphWidget({ title: 'Burst stages p95 (s, per hour)', left: stages('p95'), width: 12 }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({

@@ -4,6 +4,7 @@
  * show as "unknown" and a note says why; the command still succeeds.
  */
 import { DynamoState } from '../aws/state.js';
+import { type StageSummary, summarizeStages } from '../core/stage-timings.js';
 import type { Config, Explanation, LaunchBackoff, PauseState, UnavailableOffering } from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
@@ -72,6 +73,11 @@ export interface StatusReport {
     pricesRegion: string;
     pricesAsOf: string;
   };
+  /**
+   * Burst stage durations (issue 17 item 2): p50/p95 per stage over the newest recorded samples
+   * of each stage (reconcile keeps the last 100 per stage, docs/operations.md "Stage timings").
+   */
+  stages: StageSummary[];
   /** Footnotes: degraded sources, stack notes. */
   notes: string[];
 }
@@ -201,6 +207,7 @@ export async function collectStatus(
     state.listBackoffs(cluster, now),
   ]);
 
+  const stageTimings = await state.getStageTimings(cluster);
   const nodes = new Map((stored?.snapshot.nodes ?? []).map((n) => [n.name, n]));
   const notes = [...deployment.notes];
   if (!devices.ok) notes.push(`Tailscale device state is unknown: ${devices.reason}.`);
@@ -270,6 +277,7 @@ export async function collectStatus(
     },
     tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
     costAtRest: costAtRestOf(config, rows),
+    stages: summarizeStages(stageTimings?.samples ?? []),
     notes,
   };
 }

@@ -6,9 +6,12 @@
  * the work ends → DrainNode over SQS → the agent drains → NodeDrained → terminate → the
  * instance is terminated, its tailnet device deleted, its Node deleted. Nothing is left.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoState } from '../../lib/aws/state.js';
+import { STAGE_IDS } from '../../lib/core/stage-timings.js';
 import { DetailTypes, K3S_SECURE_BOOTSTRAP_TOKEN_PATTERN, Tags } from '../../lib/events/index.js';
 import { piNode, pod } from '../support/fake-k8s/fixtures.js';
 import {
@@ -114,7 +117,10 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
       spec: { ...p.spec, nodeName: joined.nodeName },
       status: {
         phase: 'Running',
-        conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date().toISOString() }],
+        conditions: [
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date().toISOString() },
+          { type: 'ContainersReady', status: 'True', lastTransitionTime: new Date().toISOString() },
+        ],
       },
     } as never);
     // The agent publishes the change; reconcile sees the pod placed and launches nothing more.
@@ -124,6 +130,23 @@ describe('end to end: a pending pod bursts onto EC2 and everything is cleaned up
     );
     expect(w.firstSeen.size).toBe(1);
     expect(w.invocations.filter((i) => i.fn === 'launch')).toHaveLength(1);
+
+    // Every stage of this burst is recorded once in the state table (issue 17 item 2): the agent's
+    // observations (Node Ready, pod running) joined with the instance's LaunchTime by reconcile.
+    const state = new DynamoState({
+      client: new DynamoDBClient(w.moto.clientConfig),
+      tableName: `k3s-burst-${w.cluster}-state`,
+    });
+    const stages = await w.until('every burst stage recorded', async () => {
+      const t = await state.getStageTimings(w.cluster);
+      const got = new Set(t?.samples.map((x) => x.stage));
+      return STAGE_IDS.every((id) => got.has(id)) ? t : undefined;
+    });
+    expect(stages.samples).toHaveLength(STAGE_IDS.length);
+    expect(stages.samples.find((x) => x.stage === 'running-to-ready')?.subject).toBe(instanceId);
+    expect(stages.samples.find((x) => x.stage === 'pod-wait')?.subject).toBe(
+      (p.metadata as { uid?: string }).uid,
+    );
 
     // ── the work ends: scale-in ──
     w.k8s.remove('pods', 'default', POD);

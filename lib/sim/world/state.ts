@@ -8,6 +8,7 @@ import {
   MAX_AGENT_CLOCK_SKEW_SECONDS,
   PauseState,
   parseOrThrow,
+  StageTimings,
 } from '../../events/index.js';
 import { FakeOfferingCache } from './offering-cache.js';
 
@@ -23,6 +24,7 @@ interface ClusterState {
   offerings: FakeOfferingCache;
   pause?: PauseState;
   backoffs: Map<string, LaunchBackoff>;
+  stageTimings?: StageTimings;
 }
 
 /** A private copy of a JSON-shaped record (equal to `structuredClone(v)`, see {@link copyPlain}). */
@@ -223,5 +225,15 @@ export class FakeState implements StatePort {
 
   async clearBackoff(cluster: string, key: string): Promise<void> {
     this.of(cluster).backoffs.delete(key);
+  }
+
+  async getStageTimings(cluster: string): Promise<StageTimings | undefined> {
+    const t = this.of(cluster).stageTimings;
+    return t ? clone(t) : undefined;
+  }
+
+  async putStageTimings(cluster: string, timings: StageTimings): Promise<void> {
+    // Same validation as the DynamoDB adapter.
+    this.of(cluster).stageTimings = clone(parseOrThrow(StageTimings, timings, 'stage timings'));
   }
 }

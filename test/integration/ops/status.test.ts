@@ -205,6 +205,37 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
     expect(JSON.parse(json.out).holdbacks.backoffs).toHaveLength(1);
   });
 
+  it('shows p50/p95 per burst stage from the stage timings reconcile recorded (text and --json)', async () => {
+    const before = await status();
+    expect(before.out).toContain('(none recorded yet)');
+    const at = (s: number) => new Date(now.getTime() - s * 1000).toISOString();
+    await d.state.putStageTimings('pi-lab', {
+      samples: [
+        ...[30, 35, 40, 45, 120].map((seconds, i) => ({
+          stage: 'running-to-ready' as const,
+          subject: `i-0000000000000000${i}`,
+          at: at(600 - i),
+          seconds,
+        })),
+        { stage: 'pending-to-decision' as const, subject: 'pi-lab-dec2-0', at: at(700), seconds: 1.4 },
+      ],
+      rejected: [],
+    });
+    const r = await status();
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ {2}running-to-ready +5 +40 s +2 min +2 min$/m);
+    expect(r.out).toMatch(/^ {2}pending-to-decision +1 +1\.4 s +1\.4 s +1\.4 s$/m);
+    expect(r.out).toMatch(/^ {2}pod-wait +0 +- +- +-$/m);
+    const j = JSON.parse((await status(['--json'])).out) as StatusReport;
+    expect(j.stages.find((x) => x.stage === 'running-to-ready')).toEqual({
+      stage: 'running-to-ready',
+      count: 5,
+      p50Seconds: 40,
+      p95Seconds: 120,
+      maxSeconds: 120,
+    });
+  });
+
   it('--all adds terminated instances; --decisions limits the journal', async () => {
     const r = await status(['--all', '--decisions', '1']);
     expect(rowOf(r.out, ids.terminated)).toMatch(/terminated/);

@@ -11,6 +11,7 @@ import {
   type InFlightLaunch,
   type Plan,
   SCHEMA_VERSION,
+  type StageTimings,
 } from '../../../lib/events/index.js';
 
 export const T0 = new Date('2026-03-14T09:00:00Z');
@@ -382,6 +383,39 @@ export function describeStatePortContract(getState: () => StatePort): void {
       const bad = { ...pause(false, 'x'), since: 'yesterday' };
       await expect(state.setPause(cluster, bad)).rejects.toThrow(/since/);
       expect(await state.getPause(cluster)).toBeUndefined();
+    });
+  });
+
+  describe('stage timings', () => {
+    const timings = (n: number): StageTimings => ({
+      samples: Array.from({ length: n }, (_, i) => ({
+        stage: 'pod-wait' as const,
+        subject: `uid-${i}`,
+        at: at(i).toISOString(),
+        seconds: 30 + i / 10,
+      })),
+      rejected: ['running-to-ready/i-0aaaaaaaaaaaaaaa1'],
+    });
+
+    it('is undefined until put, then reads back what was put, per cluster', async () => {
+      expect(await state.getStageTimings(cluster)).toBeUndefined();
+      await state.putStageTimings(cluster, timings(3));
+      expect(await state.getStageTimings(cluster)).toEqual(timings(3));
+      await state.putStageTimings(cluster, timings(1));
+      expect(await state.getStageTimings(cluster)).toEqual(timings(1));
+      expect(await state.getStageTimings(`${cluster}-other`)).toBeUndefined();
+    });
+
+    it('holds the largest record reconcile keeps (2,000 recent samples and 100 per stage)', async () => {
+      const big = timings(2_500);
+      await state.putStageTimings(cluster, big);
+      expect((await state.getStageTimings(cluster))?.samples).toHaveLength(2_500);
+    });
+
+    it('refuses a malformed record instead of storing it', async () => {
+      const bad = { samples: [{ stage: 'pod-wait', subject: 'x', at: 'later', seconds: -1 }], rejected: [] };
+      await expect(state.putStageTimings(cluster, bad as never)).rejects.toThrow(/at|seconds/);
+      expect(await state.getStageTimings(cluster)).toBeUndefined();
     });
   });
 }

@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   measureStage,
+  nextStageTimings,
   percentile,
   STAGE_BUCKETS_SECONDS,
   STAGE_IDS,
+  STAGE_SAMPLES_PER_STAGE,
   STAGE_SKEW_TOLERANCE_SECONDS,
   STAGES,
   type StageSample,
+  stageOutcome,
   summarizeStages,
 } from '../../../lib/core/stage-timings.js';
+import { StageName } from '../../../lib/events/index.js';
 
 describe('measureStage', () => {
   it('returns the seconds between two ISO times, to the millisecond', () => {
@@ -111,5 +115,88 @@ describe('percentile and summarizeStages', () => {
       p95Seconds: null,
       maxSeconds: null,
     });
+  });
+});
+
+describe('stageOutcome and nextStageTimings', () => {
+  const NOW_MS = Date.parse('2026-12-07T06:00:00Z');
+  const ago = (s: number) => new Date(NOW_MS - s * 1000).toISOString();
+
+  it('takes the oldest pending shape of a launch for pending-to-decision, and skips shapes it does not know', () => {
+    const out = stageOutcome({
+      observations: [],
+      instances: [],
+      inFlight: [],
+      decided: {
+        decidedAt: ago(0),
+        launches: [
+          { launchId: 'd1-0', shapeIds: ['a', 'b'] },
+          { launchId: 'd1-1', shapeIds: ['gone'] },
+        ],
+        pendingShapes: [
+          { id: 'a', oldestPendingSince: ago(12) },
+          { id: 'b', oldestPendingSince: ago(30) },
+        ],
+      },
+      recorded: undefined,
+    });
+    expect(out.samples).toEqual([{ stage: 'pending-to-decision', subject: 'd1-0', at: ago(0), seconds: 30 }]);
+  });
+
+  it('times decision-to-running only for instances of a known decision', () => {
+    const out = stageOutcome({
+      observations: [],
+      instances: [
+        { instanceId: 'i-0aaaaaaaaaaaaaaa1', launchedAt: ago(50), decisionId: 'd1' },
+        { instanceId: 'i-0aaaaaaaaaaaaaaa2', launchedAt: ago(50), decisionId: 'old' },
+      ],
+      inFlight: [{ decisionId: 'd1', decidedAt: ago(52) }],
+      recorded: undefined,
+    });
+    expect(out.samples).toEqual([
+      { stage: 'decision-to-running', subject: 'i-0aaaaaaaaaaaaaaa1', at: ago(50), seconds: 2 },
+    ]);
+  });
+
+  it('skips what was recorded or rejected before', () => {
+    const obs = {
+      kind: 'pod-running' as const,
+      podUid: 'u1',
+      node: 'n',
+      pendingSince: ago(60),
+      runningAt: ago(10),
+    };
+    const first = stageOutcome({ observations: [obs], instances: [], inFlight: [], recorded: undefined });
+    expect(first.samples).toHaveLength(1);
+    const recorded = nextStageTimings(undefined, first, NOW_MS);
+    expect(stageOutcome({ observations: [obs], instances: [], inFlight: [], recorded })).toEqual({
+      samples: [],
+      rejected: [],
+    });
+  });
+
+  it('keeps every sample of the last 30 min and the newest 100 per stage beyond, bounded', () => {
+    const old: StageSample[] = Array.from({ length: 300 }, (_, i) => ({
+      stage: 'pod-wait',
+      subject: `old-${i}`,
+      at: ago(3_600 + i),
+      seconds: 20,
+    }));
+    const recent: StageSample[] = Array.from({ length: 300 }, (_, i) => ({
+      stage: 'pod-wait',
+      subject: `new-${i}`,
+      at: ago(i),
+      seconds: 20,
+    }));
+    const next = nextStageTimings({ samples: old, rejected: [] }, { samples: recent, rejected: [] }, NOW_MS);
+    expect(next.samples).toHaveLength(300);
+    expect(next.samples.every((s) => s.subject.startsWith('new-'))).toBe(true);
+    const quiet = nextStageTimings({ samples: old, rejected: [] }, { samples: [], rejected: [] }, NOW_MS);
+    expect(quiet.samples).toHaveLength(STAGE_SAMPLES_PER_STAGE);
+    expect(quiet.samples[0]?.subject).toBe('old-0');
+  });
+
+  it('uses the same stage names as the stored record schema', () => {
+    expect(StageName.options).toEqual([...STAGE_IDS]);
   });
 });

@@ -1,8 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../../lib/aws/state.js';
+import { STAGE_IDS, STAGES } from '../../../lib/core/stage-timings.js';
 import { DetailTypes, Sources, Tags } from '../../../lib/events/index.js';
 import { ROUTES } from '../../../lib/infra/index.js';
+import { StageMetricNames } from '../../../lib/infra/observability.js';
 import { LAMBDA_NODE_RUNTIME } from '../../../lib/node-runtime.js';
 import { StackOutputs } from '../../../lib/ops/deployment.js';
 import {
@@ -666,6 +668,15 @@ describe('observability', () => {
     ]) {
       expect(body).toContain(metric);
     }
+  });
+
+  it('draws p50 and p95 of every burst stage metric reconcile emits', () => {
+    const dashboard = Object.values(s.template.findResources('AWS::CloudWatch::Dashboard'))[0];
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(StageMetricNames.map(([name]) => name)).toEqual(STAGE_IDS.map((id) => STAGES[id].metric));
+    for (const [name] of StageMetricNames) expect(body.split(name).length - 1).toBe(2); // p50 and p95
+    expect(body).toContain('Burst stages p50');
+    expect(body).toMatch(/stat[\\"]+:[\\"]+p95/);
   });
 });
 

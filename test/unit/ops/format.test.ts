@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDoctor } from '../../../lib/cli/doctor.js';
-import { formatStatus } from '../../../lib/cli/status.js';
+import { fmtStageSeconds, formatStatus } from '../../../lib/cli/status.js';
+import { type StageSample, summarizeStages } from '../../../lib/core/stage-timings.js';
 import type { Deployment } from '../../../lib/ops/deployment.js';
 import { archesInUse, stackCheck } from '../../../lib/ops/doctor.js';
 import type { StatusReport } from '../../../lib/ops/status.js';
@@ -81,8 +82,47 @@ describe('formatStatus', () => {
       pricesRegion: 'eu-central-1',
       pricesAsOf: '2026-12-06',
     },
+    stages: summarizeStages([]),
     notes: [],
   };
+
+  it('prints p50/p95 per burst stage, or says none are recorded yet', () => {
+    expect(formatStatus(base)).toContain('Last bursts (p50 / p95');
+    expect(formatStatus(base)).toContain('  (none recorded yet)');
+    const samples: StageSample[] = [3.2, 4, 5, 6.5, 90].map((seconds, i) => ({
+      stage: 'pod-wait',
+      subject: `uid-${i}`,
+      at: `2026-03-16T09:0${i}:00.000Z`,
+      seconds,
+    }));
+    samples.push({ stage: 'running-to-ready', subject: 'i-1', at: '2026-03-16T09:00:00.000Z', seconds: 185 });
+    const text = formatStatus({ ...base, stages: summarizeStages(samples) });
+    const lines = text.split('\n');
+    const row = (stage: string) =>
+      lines
+        .find((l) => l.trim().startsWith(stage))
+        ?.trim()
+        .split(/\s{2,}/);
+    expect(row('STAGE')).toEqual(['STAGE', 'SAMPLES', 'P50', 'P95', 'MAX']);
+    expect(row('pod-wait')).toEqual(['pod-wait', '5', '5.0 s', '90 s', '90 s']);
+    expect(row('running-to-ready')).toEqual([
+      'running-to-ready',
+      '1',
+      fmtStageSeconds(185),
+      fmtStageSeconds(185),
+      fmtStageSeconds(185),
+    ]);
+    expect(row('pending-to-decision')).toEqual(['pending-to-decision', '0', '-', '-', '-']);
+    expect(text).not.toContain('(none recorded yet)');
+    expect([3.24, 42.4, 120, 185, 599.6, 3_600].map(fmtStageSeconds)).toEqual([
+      '3.2 s',
+      '42 s',
+      '2 min',
+      '3 min 5 s',
+      '10 min',
+      '60 min',
+    ]);
+  });
 
   it('prints the cost at rest with the price date, and what the running nodes add', () => {
     expect(formatStatus(base)).toContain(
