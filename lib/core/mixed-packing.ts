@@ -17,7 +17,10 @@
  *    when a single type holds both for less than the two cost, emptiest nodes first.
  *
  * Pure and allocation-light: 10,000 distinct shapes against 400 types plan in tens of ms (bench
- * `planner.scaleOut.10k-distinct-shapes.400-types`).
+ * `planner.scaleOut.10k-distinct-shapes.400-types`). The first-fit scan asks a max tree over the
+ * open nodes' room for the next node that may take a pod (not a walk past every full node);
+ * types are sorted once by price and by size, so a node's cheapest type is the first that
+ * qualifies and a Pareto front is a filter; mask combinations keep their intersection as a bit set.
  */
 import { addPorts, type Free, type PackItem, portClashes } from './packing.js';
 
@@ -234,8 +237,10 @@ interface FrontCache {
   fronts: Map<string, number[]>;
   /** Combination key → mask added → the new combination's key and front. */
   next: Map<string, Map<Uint8Array, { key: string; front: number[] }>>;
-  /** Combination key → the types all of its masks admit (their intersection, built once). */
-  admits: Map<string, Uint8Array>;
+  /** Combination key → the types all of its masks admit (their intersection as a bit set, built once). */
+  admits: Map<string, Uint32Array>;
+  /** Each mask as a bit set. */
+  bits: Map<Uint8Array, Uint32Array>;
 }
 
 /** The front of node `n`'s combination of masks plus `mask` (combination `key`). */
@@ -245,14 +250,22 @@ function comboFront(cache: FrontCache, n: Node, mask: Uint8Array, key: string): 
     // One more mask narrows the combination's intersection: no walk over every mask per type.
     let base = cache.admits.get(n.combo);
     if (!base) {
-      base = new Uint8Array(cache.types.length);
-      for (let i = 0; i < base.length; i++) base[i] = admitted(n.masks, i) ? 1 : 0;
+      base = new Uint32Array((cache.types.length + 31) >> 5);
+      for (let i = 0; i < cache.types.length; i++)
+        if (admitted(n.masks, i)) base[i >> 5] = ((base[i >> 5] as number) | (1 << (i & 31))) >>> 0;
       cache.admits.set(n.combo, base);
     }
-    const admit = new Uint8Array(base.length);
-    for (let i = 0; i < admit.length; i++) admit[i] = base[i] === 1 && mask[i] === 1 ? 1 : 0;
+    let bits = cache.bits.get(mask);
+    if (!bits) {
+      bits = new Uint32Array(base.length);
+      for (let i = 0; i < cache.types.length; i++)
+        if (mask[i] === 1) bits[i >> 5] = ((bits[i >> 5] as number) | (1 << (i & 31))) >>> 0;
+      cache.bits.set(mask, bits);
+    }
+    const admit = new Uint32Array(base.length);
+    for (let w = 0; w < admit.length; w++) admit[w] = ((bits[w] as number) & (base[w] as number)) >>> 0;
     cache.admits.set(key, admit);
-    front = paretoFront(cache.types, (i) => admit[i] === 1);
+    front = paretoFront(cache.types, (i) => (((admit[i >> 5] as number) >>> (i & 31)) & 1) === 1);
     cache.fronts.set(key, front);
   }
   return front;
@@ -400,26 +413,89 @@ function placeOnClass(
   return whole * per + rest;
 }
 
-/** Nodes per block of the first-fit scan (as a shift): 32. */
-const BLOCK_SHIFT = 5;
-
-/** The largest room (over each node's types) of a block of nodes, per dimension. */
-interface BlockMax {
-  cpu: number;
-  mem: number;
-  pods: number;
+/**
+ * A max tree over the open nodes' room bounds (maxCpu, maxMem, maxPods): the first node at or
+ * after an index that may take an item is found in O(log n) steps instead of a scan of every
+ * open node (with 10,000 distinct shapes most nodes are nearly full and a big pod passed
+ * hundreds of them). It only skips nodes the first-fit scan's own test would skip, so the
+ * nodes tried, and their order, are the same.
+ */
+interface RoomTree {
+  /** Leaves (a power of two); leaf `j` is node `j`, internal node `i` holds the max of `2i` and `2i + 1`. */
+  size: number;
+  cpu: Float64Array;
+  mem: Float64Array;
+  pods: Float64Array;
 }
 
-function blockMax(nodes: readonly Node[], blk: number): BlockMax {
-  const m = { cpu: 0, mem: 0, pods: 0 };
-  const end = Math.min(nodes.length, (blk + 1) << BLOCK_SHIFT);
-  for (let j = blk << BLOCK_SHIFT; j < end; j++) {
-    const n = nodes[j] as Node;
-    if (n.maxCpu > m.cpu) m.cpu = n.maxCpu;
-    if (n.maxMem > m.mem) m.mem = n.maxMem;
-    if (n.maxPods > m.pods) m.pods = n.maxPods;
+function roomTree(size: number): RoomTree {
+  return {
+    size,
+    cpu: new Float64Array(2 * size),
+    mem: new Float64Array(2 * size),
+    pods: new Float64Array(2 * size),
+  };
+}
+
+/** Record node `j`'s current bounds (growing the tree when `j` is past its leaves). */
+function setRoom(t: RoomTree, nodes: readonly Node[], j: number): void {
+  if (j >= t.size) {
+    const grown = roomTree(t.size * 2);
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k] as Node;
+      grown.cpu[grown.size + k] = n.maxCpu;
+      grown.mem[grown.size + k] = n.maxMem;
+      grown.pods[grown.size + k] = n.maxPods;
+    }
+    for (let i = grown.size - 1; i >= 1; i--) {
+      grown.cpu[i] = Math.max(grown.cpu[2 * i] as number, grown.cpu[2 * i + 1] as number);
+      grown.mem[i] = Math.max(grown.mem[2 * i] as number, grown.mem[2 * i + 1] as number);
+      grown.pods[i] = Math.max(grown.pods[2 * i] as number, grown.pods[2 * i + 1] as number);
+    }
+    Object.assign(t, grown);
+    return;
   }
-  return m;
+  const n = nodes[j] as Node;
+  let i = t.size + j;
+  t.cpu[i] = n.maxCpu;
+  t.mem[i] = n.maxMem;
+  t.pods[i] = n.maxPods;
+  for (i >>= 1; i >= 1; i >>= 1) {
+    t.cpu[i] = Math.max(t.cpu[2 * i] as number, t.cpu[2 * i + 1] as number);
+    t.mem[i] = Math.max(t.mem[2 * i] as number, t.mem[2 * i + 1] as number);
+    t.pods[i] = Math.max(t.pods[2 * i] as number, t.pods[2 * i + 1] as number);
+  }
+}
+
+/** Whether some node under tree node `i` may take a pod of `cpu` and `mem` (the scan's test). */
+function mayTake(t: RoomTree, i: number, cpu: number, mem: number): boolean {
+  return (t.pods[i] as number) > 0 && cpu <= (t.cpu[i] as number) && mem <= (t.mem[i] as number);
+}
+
+/** The first node at index `from` or later that may take a pod of `cpu` and `mem`, or -1. */
+function nextRoom(t: RoomTree, from: number, cpu: number, mem: number): number {
+  return searchRoom(t, 1, 0, t.size, from, cpu, mem);
+}
+
+/**
+ * Leftmost leaf at or after `from` under tree node `i` (leaves `lo`..`hi`) that passes. A
+ * subtree can pass on its maxima (CPU from one node, memory from another) with no node passing:
+ * then the search backs out of it, so each query costs O(log n) plus such subtrees.
+ */
+function searchRoom(
+  t: RoomTree,
+  i: number,
+  lo: number,
+  hi: number,
+  from: number,
+  cpu: number,
+  mem: number,
+): number {
+  if (hi <= from || !mayTake(t, i, cpu, mem)) return -1;
+  if (i >= t.size) return lo;
+  const mid = (lo + hi) >> 1;
+  const left = searchRoom(t, 2 * i, lo, mid, from, cpu, mem);
+  return left >= 0 ? left : searchRoom(t, 2 * i + 1, mid, hi, from, cpu, mem);
 }
 
 /**
@@ -457,37 +533,31 @@ function packOnce(
     minMem = Math.min(minMem, it.memoryMiB);
   }
   const nodes: Node[] = [];
-  const cache: FrontCache = { types, ids: new Map(), fronts: new Map(), next: new Map(), admits: new Map() };
-  const blocks: BlockMax[] = [];
+  const cache: FrontCache = {
+    types,
+    ids: new Map(),
+    fronts: new Map(),
+    next: new Map(),
+    admits: new Map(),
+    bits: new Map(),
+  };
+  const tree = roomTree(64);
   const covered = new Array<number>(items.length).fill(0);
   let live = 0; // nodes before this index take no more items
   const push = (n: Node) => {
     nodes.push(n);
-    const blk = (nodes.length - 1) >> BLOCK_SHIFT;
-    const bm = blocks[blk];
-    if (bm) {
-      bm.cpu = Math.max(bm.cpu, n.maxCpu);
-      bm.mem = Math.max(bm.mem, n.maxMem);
-      bm.pods = Math.max(bm.pods, n.maxPods);
-    } else blocks.push({ cpu: n.maxCpu, mem: n.maxMem, pods: n.maxPods });
+    setRoom(tree, nodes, nodes.length - 1);
   };
   for (const idx of order) {
     const item = items[idx] as MixedItem;
     const { mask, full, front } = maskOf(item.allowed);
     let r = item.count;
-    // First fit, skipping whole blocks of nodes whose best room is too small.
-    for (let blk = live >> BLOCK_SHIFT; blk < blocks.length && r > 0; blk++) {
-      const bm = blocks[blk] as BlockMax;
-      if (bm.pods <= 0 || item.cpuMilli > bm.cpu || item.memoryMiB > bm.mem) continue;
-      const end = Math.min(nodes.length, (blk + 1) << BLOCK_SHIFT);
-      let touched = false;
-      for (let j = Math.max(live, blk << BLOCK_SHIFT); j < end && r > 0; j++) {
-        const n = nodes[j] as Node;
-        if (n.maxPods <= 0 || item.cpuMilli > n.maxCpu || item.memoryMiB > n.maxMem) continue;
-        touched = true;
-        r -= placeOnClass(cache, n, idx, item, mask, full, r, push);
-      }
-      if (touched) blocks[blk] = blockMax(nodes, blk);
+    // First fit over the nodes that may take the item, in order (the tree skips the rest).
+    for (let j = nextRoom(tree, live, item.cpuMilli, item.memoryMiB); j >= 0 && r > 0; ) {
+      const n = nodes[j] as Node;
+      r -= placeOnClass(cache, n, idx, item, mask, full, r, push);
+      setRoom(tree, nodes, j);
+      j = r > 0 ? nextRoom(tree, j + 1, item.cpuMilli, item.memoryMiB) : -1;
     }
     while (r > 0) {
       const n: Node = {

@@ -186,6 +186,14 @@ interface FitCache {
   small?: FitEntry & { min?: Free };
   /** By requests (`cpu|mem|eph|gpus|ports`). */
   byItem: Map<string, FitEntry>;
+  /**
+   * Plain pods (CPU and memory only): by how many of the matched types' distinct free CPU and
+   * memory values lie below the request. Requests in one class fit exactly the same types.
+   */
+  byClass: Map<number, FitEntry>;
+  /** The matched types' distinct free CPU and memory, ascending (built on first use). */
+  cpus?: Float64Array;
+  mems?: Float64Array;
   /** By the set of types that hold one pod (bit words) and whether it asks for GPUs: requests that fit the same types share lists. */
   byFit: Map<string, FitEntry>;
 }
@@ -203,7 +211,7 @@ function fitEntryOf(
 ): FitEntry {
   let c = cache.get(m);
   if (!c) {
-    c = { byItem: new Map(), byFit: new Map() };
+    c = { byItem: new Map(), byFit: new Map(), byClass: new Map() };
     cache.set(m, c);
   }
   // A pod that fits the smallest of the matched types in every dimension fits them all: one
@@ -251,6 +259,25 @@ function fitEntryOf(
   ) {
     return small;
   }
+  if (
+    item.hostPorts.length === 0 &&
+    item.gpus === 0 &&
+    item.ephemeralMiB === 0 &&
+    item.cpuMilli > 0 &&
+    item.memoryMiB > 0
+  ) {
+    // No string key per shape: a type holds one such pod iff it has a pod slot and at least the
+    // requested CPU and memory, so the counts of smaller values name the set of types.
+    c.cpus ??= distinctAscending(m.types.map((t) => t.free.cpu));
+    c.mems ??= distinctAscending(m.types.map((t) => t.free.mem));
+    const k = countBelow(c.cpus, item.cpuMilli) * (c.mems.length + 1) + countBelow(c.mems, item.memoryMiB);
+    let e = c.byClass.get(k);
+    if (!e) {
+      e = buildFitEntry(m, item, typeCount, c.byFit);
+      c.byClass.set(k, e);
+    }
+    return e;
+  }
   const key = `${item.cpuMilli}|${item.memoryMiB}|${item.ephemeralMiB}|${item.gpus}|${item.hostPorts.join(',')}`;
   let e = c.byItem.get(key);
   if (!e) {
@@ -258,6 +285,26 @@ function fitEntryOf(
     c.byItem.set(key, e);
   }
   return e;
+}
+
+function distinctAscending(values: readonly number[]): Float64Array {
+  const sorted = Float64Array.from(values).sort();
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i] as number;
+  return sorted.slice(0, n);
+}
+
+/** How many of the ascending `values` are below `x` (binary search). */
+function countBelow(values: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Set bit `i` of a bit set kept in 32-bit words. */
@@ -762,25 +809,23 @@ function placeOnOutage(
 }
 
 /** The shape ids of a launch's parts, sorted, each once (by rank: no string comparisons). */
-function idsInOrder(parts: readonly Part[]): string[] {
+function idsInOrder(parts: readonly Part[], idOfRank: readonly string[]): string[] {
   const ranks = new Int32Array(parts.length);
   for (let i = 0; i < parts.length; i++) ranks[i] = (parts[i] as Part).info.rank;
   ranks.sort();
-  const byRank = new Map<number, string>();
-  for (const p of parts) byRank.set(p.info.rank, p.info.shape.id);
   const out: string[] = [];
   let last = -1;
   for (const r of ranks) {
     if (r === last) continue;
     last = r;
-    out.push(byRank.get(r) as string);
+    out.push(idOfRank[r] as string);
   }
   return out;
 }
 
-/** Most pods first, then by shape id. */
+/** Most pods first, then by shape id (by rank; equal ids compare as 1, as the string comparison did). */
 function byPodsThenId(a: Part, b: Part): number {
-  return b.pods - a.pods || (a.info.shape.id < b.info.shape.id ? -1 : 1);
+  return b.pods - a.pods || (a.info.rank === b.info.rank ? 1 : a.info.rank - b.info.rank);
 }
 
 /**
@@ -953,16 +998,21 @@ function answer(
   message: string,
   extra: Partial<Pick<PodAnswer, 'limit' | 'targets'>> = {},
 ): PodAnswer {
-  return {
-    shapeId: s.shape.id,
-    kind,
-    count,
-    code,
-    message: s.note ? `${message} (${s.note})` : message,
-    targets: extra.targets ?? [],
-    ...(extra.limit ? { limit: extra.limit } : {}),
-    examplePods: s.shape.examplePods,
-  };
+  const text = s.note ? `${message} (${s.note})` : message;
+  const targets = extra.targets ?? [];
+  // Two literals, not a spread of an optional field: 10,000 answers per plan.
+  return extra.limit
+    ? {
+        shapeId: s.shape.id,
+        kind,
+        count,
+        code,
+        message: text,
+        targets,
+        limit: extra.limit,
+        examplePods: s.shape.examplePods,
+      }
+    : { shapeId: s.shape.id, kind, count, code, message: text, targets, examplePods: s.shape.examplePods };
 }
 
 /**
@@ -1083,7 +1133,7 @@ function planShapes(
   const parsed = new Map<string, number>(); // many shapes share a timestamp; Date.parse is slow
   let launched: LaunchedFor | undefined;
   let lastId: string | undefined;
-  let rank = -1;
+  const idOfRank: string[] = []; // shape ids in id order, each once
   for (const shape of shapes) {
     if ((shape.priority ?? 0) < cutoff) {
       expendable.push(shape);
@@ -1125,7 +1175,7 @@ function planShapes(
       constraintsKey: ck,
       other: otherExtended(shape),
       fit: fitEntryOf(fitCache, m, item, types.length),
-      rank: lastId === shape.id ? rank : ++rank,
+      rank: lastId === shape.id ? idOfRank.length - 1 : idOfRank.push(shape.id) - 1,
       pendingSinceMs: parsedMs(parsed, shape.oldestPendingSince),
       helpable: false,
       launched:
@@ -1361,7 +1411,7 @@ function planShapes(
       arch: d.type.spec.arch as Arch,
       count: d.count,
       zones: d.zones,
-      shapeIds: idsInOrder(d.parts),
+      shapeIds: idsInOrder(d.parts, idOfRank),
       podsCovered,
       estimatedHourlyUsd: Math.round(d.count * d.type.price * 10_000) / 10_000,
       ...(sized ? { rootVolumeGiB: rootGiB } : {}),
