@@ -160,6 +160,11 @@ systemctl enable --now tailscaled
 # order is the reverse of start order: this stops after k3s-agent and before tailscaled and
 # the network go down, so `tailscale logout` can still reach the coordination server.
 mkdir -p "$UNIT_DIR"
+# >>> warm-pool
+# Stopped, not terminated: its (non-ephemeral) device must survive. The janitor deletes it later.
+log "warm-pool member: no tailscale logout at shutdown"
+# <<< warm-pool
+# >>> ordinary
 cat >"${UNIT_DIR}/${LOGOUT_UNIT}" <<EOF
 [Unit]
 Description=k3s-burst: leave the tailnet at shutdown (tailscale logout)
@@ -180,6 +185,7 @@ EOF
 chmod 0644 "${UNIT_DIR}/${LOGOUT_UNIT}"
 systemctl daemon-reload
 systemctl enable --now "$LOGOUT_UNIT"
+# <<< ordinary
 
 tailscale_ipv4() { timeout 10 tailscale ip -4 2>/dev/null | head -n 1 || true; }
 
@@ -235,7 +241,20 @@ k3s_args=(
   "--node-label=${LABEL_REGION}=${REGION}"
 )
 for label in "${NODE_LABELS[@]}"; do k3s_args+=("--node-label=${label}"); done
+# >>> ordinary
 for taint in "${NODE_TAINTS[@]}"; do k3s_args+=("--node-taint=${taint}"); done
+# <<< ordinary
+# >>> warm-pool
+# In a k3s config drop-in, not flags: a start drops the warming taint before k3s-agent runs.
+TAINTS_FILE="${ROOT}/etc/rancher/k3s/config.yaml.d/50-k3s-burst-taints.yaml"
+mkdir -p "${TAINTS_FILE%/*}"
+{
+  echo 'node-taint:'
+  for taint in "${NODE_TAINTS[@]}"; do printf '  - "%s"\n' "$taint"; done
+  echo '  - "k3s-burst.io/warming=true:NoSchedule" # k3s-burst-warming'
+} >"$TAINTS_FILE"
+chmod 0644 "$TAINTS_FILE"
+# <<< warm-pool
 
 installer_env=(
   "INSTALL_K3S_VERSION=${K3S_VERSION}"
@@ -268,6 +287,68 @@ if [ "$JOIN_CREDENTIAL" = bootstrap-token ]; then
   log "bootstrap token removed from disk"
 fi
 
+# >>> warm-pool
+WARM_UNIT=k3s-burst-warm-start.service
+WARM_SCRIPT="${ROOT}/usr/local/sbin/k3s-burst-warm-start"
+# Runs at every later boot (a start), before k3s-agent: k3s fetches the kubelet's certificates
+# with the join token at every start, and the Node was deleted while parked, so the fresh
+# short-lived token the launch Lambda set as user data (ModifyInstanceAttribute) goes in place
+# first, and the warming taint goes. IMDSv2 with hop limit 1: pods cannot read the user data.
+mkdir -p "${WARM_SCRIPT%/*}"
+cat >"$WARM_SCRIPT" <<'WARM'
+#!/bin/bash
+# k3s-burst warm start: installed by the bootstrap of a warm-pool member (docs/operations.md).
+set -Eeuo pipefail
+umask 077
+ROOT="${K3S_BURST_ROOT:-}"
+IMDS=http://169.254.169.254
+TOKEN_FILE="${ROOT}/etc/k3s-burst/agent-token"
+TAINTS_FILE="${ROOT}/etc/rancher/k3s/config.yaml.d/50-k3s-burst-taints.yaml"
+log() { printf '%s k3s-burst-warm-start: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+fail() {
+  log "ERROR: $*"
+  exit 1
+}
+imds_token="$(curl -sS -f -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+  --connect-timeout 2 --max-time 5 --retry 3 --retry-connrefused "${IMDS}/latest/api/token")" ||
+  fail "IMDSv2 refused a session token"
+user_data="$(curl -sS -f -H "X-aws-ec2-metadata-token: ${imds_token}" \
+  --connect-timeout 2 --max-time 5 --retry 3 --retry-connrefused "${IMDS}/latest/user-data")" ||
+  fail "cannot read the user data from IMDSv2"
+[[ "$user_data" == *'# k3s-burst warm-start credential'* ]] ||
+  fail "the user data holds no warm-start credential: this boot is not a k3s-burst start"
+token="$(printf '%s\n' "$user_data" | sed -n "s/^K3S_BURST_JOIN_TOKEN='\([!-&(-~]*\)'\$/\1/p" | head -n 1)"
+unset user_data
+[ -n "$token" ] || fail "the warm-start credential is malformed"
+mkdir -p "${TOKEN_FILE%/*}"
+install -m 0600 /dev/null "$TOKEN_FILE"
+printf '%s\n' "$token" >"$TOKEN_FILE"
+unset token
+if [ -f "$TAINTS_FILE" ]; then sed -i '/# k3s-burst-warming/d' "$TAINTS_FILE"; fi
+log "fresh join token in place, warming taint dropped: k3s-agent registers this node again"
+WARM
+chmod 0700 "$WARM_SCRIPT"
+cat >"${UNIT_DIR}/${WARM_UNIT}" <<EOF
+[Unit]
+Description=k3s-burst: fresh join token, no warming taint, before k3s-agent on a warm start
+Wants=network-online.target
+After=network-online.target
+Before=k3s-agent.service
+ConditionPathExists=/var/lib/k3s-burst/bootstrap-complete
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/k3s-burst-warm-start
+
+[Install]
+WantedBy=multi-user.target
+RequiredBy=k3s-agent.service
+EOF
+chmod 0644 "${UNIT_DIR}/${WARM_UNIT}"
+systemctl daemon-reload
+# Enabled, not started: this boot is the launch; the unit acts from the first start on.
+systemctl enable "$WARM_UNIT"
+# <<< warm-pool
 mkdir -p "$STATE_DIR"
 date -u +%Y-%m-%dT%H:%M:%SZ >"${STATE_DIR}/bootstrap-complete"
 log "done: node ${NODE_NAME} is joining ${K3S_SERVER_URL} over tailscale0 (${TS_IP})"

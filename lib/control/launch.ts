@@ -308,6 +308,8 @@ export async function launch(
         tags: config.tailscale.tags,
         expirySeconds: config.tailscale.authKeyExpirySeconds,
         description: `k3s-burst ${cluster} ${clientToken}`,
+        // A warm-pool member's device must survive its stops (the janitor removes it, I4).
+        ...(group.warmPool ? { ephemeral: false } : {}),
       });
       authKey = minted.key;
     } catch (err) {
@@ -344,7 +346,9 @@ export async function launch(
         const instanceTypes = allowedTypes(capacityType);
         if (instanceTypes.length === 0) continue;
         const userData = renderUserData(
-          userDataInputFromConfig(config, { agentToken, tailscaleAuthKey: authKey }, capacityType),
+          userDataInputFromConfig(config, { agentToken, tailscaleAuthKey: authKey }, capacityType, {
+            warmPool: group.warmPool === true,
+          }),
         );
         try {
           launched = await deps.fleet.launchOne({

@@ -564,6 +564,11 @@ export interface MintAuthKeyRequest {
   expirySeconds: number;
   /** ≤ 50 chars of letters, digits, hyphens and spaces (Tailscale rule); longer is truncated. */
   description: string;
+  /**
+   * Whether the device is removed automatically once offline. Default true. False only for a
+   * warm-pool member, whose device must survive its stops (the janitor deletes it, I4).
+   */
+  ephemeral?: boolean;
 }
 
 /** A minted key. `key` is secret: put it only into user data, never in logs or events. */
@@ -596,7 +601,8 @@ export interface Device {
 /** The tailnet. Every call retries rate limits and 5xx within a bounded budget. */
 export interface DeviceRegistryPort {
   /**
-   * Mint a single-use (`reusable: false`), ephemeral, pre-authorized, tagged auth key.
+   * Mint a single-use (`reusable: false`), pre-authorized, tagged auth key, ephemeral unless
+   * `ephemeral: false` (tagged devices have key expiry disabled).
    * Throws {@link DeviceRegistryError} (kind says whether to retry).
    */
   mintAuthKey(req: MintAuthKeyRequest): Promise<MintedAuthKey>;

@@ -164,7 +164,12 @@ export class TailscaleClient implements DeviceRegistryPort {
     const body = {
       capabilities: {
         devices: {
-          create: { reusable: false, ephemeral: true, preauthorized: true, tags: [...req.tags] },
+          create: {
+            reusable: false,
+            ephemeral: req.ephemeral !== false,
+            preauthorized: true,
+            tags: [...req.tags],
+          },
         },
       },
       expirySeconds: req.expirySeconds,

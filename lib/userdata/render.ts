@@ -60,6 +60,13 @@ export interface UserDataInput {
   /** Node taints from `nodes.taints`. */
   taints: readonly Taint[];
   capacityType: CapacityType;
+  /**
+   * A warm-pool member (lib/core/warm-pool.ts): the node joins with the warming taint (taints in
+   * a k3s config drop-in, not flags), keeps its Tailscale device at shutdown (no logout; its key
+   * is not ephemeral), and installs the per-boot unit that puts the fresh join token of each
+   * start in place before k3s-agent. Absent = an ordinary node.
+   */
+  warmPool?: boolean;
 }
 
 export type UserDataSecrets = Pick<UserDataInput, 'agentToken' | 'tailscaleAuthKey'>;
@@ -73,8 +80,13 @@ export function userDataInputFromConfig(
   config: Config,
   secrets: UserDataSecrets,
   capacityType: CapacityType,
+  opts: { warmPool?: boolean } = {},
 ): UserDataInput {
-  return { ...previewInputFromConfig(config, capacityType), ...secrets };
+  return {
+    ...previewInputFromConfig(config, capacityType),
+    ...secrets,
+    ...(opts.warmPool ? { warmPool: true } : {}),
+  };
 }
 
 /** The renderer's input without secrets, for {@link renderUserDataPreview}. */
@@ -100,11 +112,14 @@ export function renderUserData(input: UserDataInput): string {
   const values = publicValues(input);
   checkAgentToken(input.agentToken, input.joinCredential);
   checkTailscaleAuthKey(input.tailscaleAuthKey);
-  const script = fill({
-    ...values,
-    agentToken: shellQuote(input.agentToken),
-    tailscaleAuthKey: shellQuote(input.tailscaleAuthKey),
-  });
+  const script = fill(
+    {
+      ...values,
+      agentToken: shellQuote(input.agentToken),
+      tailscaleAuthKey: shellQuote(input.tailscaleAuthKey),
+    },
+    input.warmPool === true,
+  );
   assertSize(script);
   return script;
 }
@@ -137,22 +152,29 @@ export function renderWarmStartUserData(input: {
  */
 export function renderUserDataPreview(input: UserDataPreviewInput): string {
   const values = publicValues(input);
+  const warmPool = input.warmPool === true;
   assertSize(
-    fill({
-      ...values,
-      agentToken: shellQuote('x'.repeat(MAX_AGENT_TOKEN_LENGTH)),
-      tailscaleAuthKey: shellQuote('x'.repeat(MAX_TAILSCALE_AUTH_KEY_LENGTH)),
-    }),
-  );
-  return fill({
-    ...values,
-    agentToken: shellQuote(
-      input.joinCredential === 'bootstrap-token'
-        ? SECRET_PLACEHOLDERS.bootstrapToken
-        : SECRET_PLACEHOLDERS.agentToken,
+    fill(
+      {
+        ...values,
+        agentToken: shellQuote('x'.repeat(MAX_AGENT_TOKEN_LENGTH)),
+        tailscaleAuthKey: shellQuote('x'.repeat(MAX_TAILSCALE_AUTH_KEY_LENGTH)),
+      },
+      warmPool,
     ),
-    tailscaleAuthKey: shellQuote(SECRET_PLACEHOLDERS.tailscaleAuthKey),
-  });
+  );
+  return fill(
+    {
+      ...values,
+      agentToken: shellQuote(
+        input.joinCredential === 'bootstrap-token'
+          ? SECRET_PLACEHOLDERS.bootstrapToken
+          : SECRET_PLACEHOLDERS.agentToken,
+      ),
+      tailscaleAuthKey: shellQuote(SECRET_PLACEHOLDERS.tailscaleAuthKey),
+    },
+    warmPool,
+  );
 }
 
 /** Size in bytes as EC2 counts it (UTF-8, before base64). */
@@ -384,8 +406,19 @@ function publicValues(
   };
 }
 
-function fill(values: Record<Placeholder, string>): string {
-  return BOOTSTRAP_TEMPLATE.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
+/**
+ * The template's mode blocks: lines between `# >>> warm-pool` and `# <<< warm-pool` are kept only
+ * in a warm-pool member's user data (warming taint in a k3s config drop-in, no logout unit, the
+ * warm-start unit and script); `# >>> ordinary` … `# <<< ordinary` only in every other node's.
+ * The markers themselves never reach a node, so an ordinary node's script is what it was.
+ */
+const MODE_BLOCK = /^# >>> (warm-pool|ordinary)\n([\s\S]*?)^# <<< \1\n/gm;
+
+function fill(values: Record<Placeholder, string>, warmPool: boolean): string {
+  const template = BOOTSTRAP_TEMPLATE.replace(MODE_BLOCK, (_m, mode: string, body: string) =>
+    (mode === 'warm-pool') === warmPool ? body : '',
+  );
+  return template.replace(/\{\{(\w+)\}\}/g, (_match, name: string) => {
     const value = (values as Record<string, string>)[name];
     if (value === undefined) throw new UserDataError(`template placeholder {{${name}}} has no value`);
     return value;

@@ -13,6 +13,8 @@ export interface FakeMintedKey extends MintedAuthKey {
   tags: string[];
   description: string;
   used: boolean;
+  /** The device joined with it is ephemeral (the default). */
+  ephemeral: boolean;
 }
 
 type Op = 'mintAuthKey' | 'listDevices' | 'deleteDevice';
@@ -46,7 +48,7 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
     return this.addDevice({
       hostname,
       tags: [...k.tags],
-      isEphemeral: true,
+      isEphemeral: k.ephemeral,
       connectedToControl: opts.connected,
     });
   }
@@ -82,6 +84,7 @@ export class FakeDeviceRegistry implements DeviceRegistryPort {
       tags: [...req.tags],
       description: req.description,
       used: false,
+      ephemeral: req.ephemeral !== false,
     };
     this.keys.push(minted);
     return { id: minted.id, key: minted.key, expires: minted.expires };

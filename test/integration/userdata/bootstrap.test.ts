@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderUserData, type UserDataInput } from '../../../lib/userdata/index.js';
+import { renderUserData, renderWarmStartUserData, type UserDataInput } from '../../../lib/userdata/index.js';
 import { AGENT_TOKEN, baseInput, NASTY_AGENT_TOKEN, TAILSCALE_KEY } from '../../unit/userdata/fixtures.js';
 import { DEFAULT_INSTANCE, Sandbox, type SandboxOptions, type StubCall, TAILSCALE_IP } from './sandbox.js';
 
@@ -371,5 +372,104 @@ describe('bootstrap script in a sandbox', () => {
     const installer = only(s.calls().filter(isInstaller), 'installer runs');
     expect(installer.args).toContain(`--node-name=${input.nodeNamePrefix}${DEFAULT_INSTANCE.id}`);
     expect(installer.args.filter((a) => a.startsWith('--node-taint'))).toHaveLength(input.taints.length);
+  });
+});
+
+describe('bootstrap script of a warm-pool member, and its per-boot warm-start unit', () => {
+  const WARM_SCRIPT = '/usr/local/sbin/k3s-burst-warm-start';
+  const TAINTS_FILE = '/etc/rancher/k3s/config.yaml.d/50-k3s-burst-taints.yaml';
+  const TOKEN_FILE = '/etc/k3s-burst/agent-token';
+  const FRESH_TOKEN = `K10${'0ddba115'.repeat(8)}::fr3sh0.s7artt0k3nfr3sh0`;
+
+  async function launchedMember(): Promise<Sandbox> {
+    const s = sandbox();
+    const input = baseInput({
+      warmPool: true,
+      taints: [{ key: 'k3s-burst.io/cloud', value: 'true', effect: 'NoSchedule' }],
+    });
+    const run = await s.run(renderUserData(input));
+    expect(run.code, run.output).toBe(0);
+    return s;
+  }
+
+  it('joins with the warming taint in a k3s config drop-in, keeps its device at shutdown, enables the unit', async () => {
+    const s = await launchedMember();
+    // No taint flags: the taints (configured + warming) are in the drop-in only
+    const installer = only(s.calls().filter(isInstaller), 'installer runs');
+    expect(installer.args.filter((a) => a.startsWith('--node-taint'))).toEqual([]);
+    expect(readFileSync(s.rootPath(TAINTS_FILE), 'utf8')).toBe(
+      'node-taint:\n  - "k3s-burst.io/cloud=true:NoSchedule"\n  - "k3s-burst.io/warming=true:NoSchedule" # k3s-burst-warming\n',
+    );
+    // No logout unit: a stop must not delete the (non-ephemeral) device
+    expect(existsSync(s.rootPath('/etc/systemd/system/k3s-burst-tailscale-logout.service'))).toBe(false);
+    // The per-boot unit runs the script before k3s-agent, only after a completed bootstrap
+    const unit = readFileSync(s.rootPath('/etc/systemd/system/k3s-burst-warm-start.service'), 'utf8');
+    expect(unit).toContain('Before=k3s-agent.service');
+    expect(unit).toContain(`ExecStart=${WARM_SCRIPT}`);
+    expect(unit).toContain('ConditionPathExists=/var/lib/k3s-burst/bootstrap-complete');
+    expect(unit).toContain('RequiredBy=k3s-agent.service');
+    expect((statSync(s.rootPath(WARM_SCRIPT)).mode & 0o777).toString(8)).toBe('700');
+    const systemctl = s
+      .calls()
+      .filter((c) => c.name === 'systemctl')
+      .map((c) => c.args.join(' '));
+    expect(systemctl).toContain('enable k3s-burst-warm-start.service');
+    expect(systemctl).not.toContain('enable --now k3s-burst-warm-start.service');
+  });
+
+  it('an ordinary node still gets taint flags and the logout unit, and no warm-start unit', async () => {
+    const s = sandbox();
+    const run = await s.run(renderUserData(baseInput({ taints: [{ key: 'a.io/b', effect: 'NoSchedule' }] })));
+    expect(run.code, run.output).toBe(0);
+    const installer = only(s.calls().filter(isInstaller), 'installer runs');
+    expect(installer.args).toContain('--node-taint=a.io/b:NoSchedule');
+    expect(existsSync(s.rootPath(TAINTS_FILE))).toBe(false);
+    expect(existsSync(s.rootPath('/etc/systemd/system/k3s-burst-warm-start.service'))).toBe(false);
+  });
+
+  it('on a start, puts the fresh token from the user data in place and drops only the warming taint', async () => {
+    const s = await launchedMember();
+    const script = readFileSync(s.rootPath(WARM_SCRIPT), 'utf8');
+    const userData = renderWarmStartUserData({ agentToken: FRESH_TOKEN, joinCredential: 'bootstrap-token' });
+    const run = await s.run(script, { extraEnv: { STUB_USER_DATA: userData } });
+    expect(run.code, run.output).toBe(0);
+    expect(readFileSync(s.rootPath(TOKEN_FILE), 'utf8')).toBe(`${FRESH_TOKEN}\n`);
+    expect((statSync(s.rootPath(TOKEN_FILE)).mode & 0o777).toString(8)).toBe('600');
+    expect(readFileSync(s.rootPath(TAINTS_FILE), 'utf8')).toBe(
+      'node-taint:\n  - "k3s-burst.io/cloud=true:NoSchedule"\n',
+    );
+    // IMDSv2 only, and the token never in argv, env or output
+    const curls = s.calls().filter((c) => c.name === 'curl');
+    expect(curls.at(-2)?.args).toEqual(expect.arrayContaining(['-X', 'PUT']));
+    expect(run.output).not.toContain(FRESH_TOKEN);
+    expect(
+      s
+        .calls()
+        .slice(-3)
+        .some((c) => c.args.join(' ').includes(FRESH_TOKEN)),
+    ).toBe(false);
+  });
+
+  it('fails the start (k3s-agent does not run) when the user data holds no warm-start credential', async () => {
+    const s = await launchedMember();
+    const script = readFileSync(s.rootPath(WARM_SCRIPT), 'utf8');
+    const before = existsSync(s.rootPath(TOKEN_FILE))
+      ? readFileSync(s.rootPath(TOKEN_FILE), 'utf8')
+      : undefined;
+    const run = await s.run(script, { extraEnv: { STUB_USER_DATA: '#!/bin/bash\necho something else\n' } });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('holds no warm-start credential');
+    const after = existsSync(s.rootPath(TOKEN_FILE))
+      ? readFileSync(s.rootPath(TOKEN_FILE), 'utf8')
+      : undefined;
+    expect(after).toBe(before);
+    expect(readFileSync(s.rootPath(TAINTS_FILE), 'utf8')).toContain('# k3s-burst-warming');
+  });
+
+  it('the warm-start script is shellcheck-clean', async () => {
+    const s = await launchedMember();
+    const r = spawnSync('shellcheck', ['-s', 'bash', s.rootPath(WARM_SCRIPT)], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });

@@ -43,6 +43,10 @@ curl)
         instance-type) emit "$STUB_INSTANCE_TYPE" ;;
         *) fail_http 404 ;;
       esac ;;
+    http://169.254.169.254/latest/user-data)
+      case "$headers" in *"|X-aws-ec2-metadata-token: $STUB_IMDS_TOKEN"*) ;; *) fail_http 401 ;; esac
+      [ -n "${STUB_USER_DATA:-}" ] || fail_http 404
+      emit "$STUB_USER_DATA" ;;
     https://get.k3s.io) emit "# stub K3s installer" ;;
     https://pkgs.tailscale.com/stable/*) emit "# stub of $url" ;;
     https://tailscale.com/install.sh) emit "# stub Tailscale installer" ;;

@@ -91,6 +91,11 @@ async function withParkedMember() {
   const [member] = [...w.fleet.instances.values()];
   if (!member) throw new Error('no member launched');
   expect(member.warmPool).toBe('member');
+  // Warm mode: a non-ephemeral key (the device survives stops) and the warm-mode bootstrap
+  expect(w.devices.keys.at(-1)?.ephemeral).toBe(false);
+  expect(member.userData).toContain('k3s-burst-warm-start.service');
+  expect(member.userData).toContain('k3s-burst.io/warming=true:NoSchedule');
+  expect(member.userData).not.toContain('enable --now "$LOGOUT_UNIT"');
   w.fleet.settle();
   // Joined with the warming taint, Ready, no pods: parked
   w.clock.advance(90);

@@ -328,3 +328,16 @@ describe('template', () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 });
+
+describe('warm-pool mode of the bootstrap script', () => {
+  it('adds the warm-start unit only to a member, about 2.7 KB as docs/operations.md says', () => {
+    const ordinary = renderUserData(baseInput());
+    const member = renderUserData(baseInput({ warmPool: true }));
+    expect(ordinary).not.toContain('k3s-burst-warm-start');
+    expect(ordinary).not.toMatch(/^# (>>>|<<<) /m);
+    expect(member).toContain('k3s-burst-warm-start.service');
+    expect(member).not.toMatch(/^# (>>>|<<<) /m);
+    const extraKb = (userDataSizeBytes(member) - userDataSizeBytes(ordinary)) / 1000;
+    expect(Math.round(extraKb * 10) / 10).toBe(2.7);
+  });
+});
