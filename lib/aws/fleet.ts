@@ -258,10 +258,12 @@ export class Ec2Fleet implements FleetPort {
     throw new NoCapacityError(req.clientToken, attempts);
   }
 
-  async terminate(instanceIds: string[]): Promise<TerminateResult> {
-    const ids = [...new Set(instanceIds.map((i) => i.trim()))].filter((i) => i.length > 0);
-    if (ids.length === 0) return { terminating: [], alreadyGone: [] };
-    // A filter (not InstanceIds) so unknown ids do not fail the whole call.
+  /**
+   * The instances of `ids` EC2 knows, by id. Throws {@link ForeignInstanceError} (acting on none)
+   * when any of them lacks this cluster's tag. A filter, not InstanceIds, so unknown ids do not
+   * fail the whole call.
+   */
+  private async describeOwn(ids: string[]): Promise<Map<string, Instance>> {
     const found = await this.describe([{ Name: 'instance-id', Values: ids }]);
     const byId = new Map(found.map((i) => [i.InstanceId as string, i]));
     const foreign = ids.filter((id) => {
@@ -269,6 +271,13 @@ export class Ec2Fleet implements FleetPort {
       return i !== undefined && tagValue(i, Tags.cluster) !== this.cluster;
     });
     if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+    return byId;
+  }
+
+  async terminate(instanceIds: string[]): Promise<TerminateResult> {
+    const ids = [...new Set(instanceIds.map((i) => i.trim()))].filter((i) => i.length > 0);
+    if (ids.length === 0) return { terminating: [], alreadyGone: [] };
+    const byId = await this.describeOwn(ids);
 
     const result: TerminateResult = { terminating: [], alreadyGone: [] };
     const live: string[] = [];
@@ -400,13 +409,7 @@ export class Ec2Fleet implements FleetPort {
     const ids = [...new Set(instanceIds.map((i) => i.trim()))].filter((i) => i.length > 0);
     const result: StopResult = { stopping: [], alreadyStopped: [], gone: [] };
     if (ids.length === 0) return result;
-    const found = await this.describe([{ Name: 'instance-id', Values: ids }]);
-    const byId = new Map(found.map((i) => [i.InstanceId as string, i]));
-    const foreign = ids.filter((id) => {
-      const i = byId.get(id);
-      return i !== undefined && tagValue(i, Tags.cluster) !== this.cluster;
-    });
-    if (foreign.length > 0) throw new ForeignInstanceError(this.cluster, foreign);
+    const byId = await this.describeOwn(ids);
     const live: string[] = [];
     const notMembers: string[] = [];
     for (const id of ids) {
