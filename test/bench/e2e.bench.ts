@@ -40,6 +40,8 @@ export const benchmarks: Benchmark[] = [
           name: 'e2e.pending-to-launch-ms',
           value: median(samples),
           unit: 'ms',
+          // Issue 17: offline, batch window included.
+          budget: 1500,
           detail: { rounds: ROUNDS, min: Math.min(...samples), max: Math.max(...samples) },
         },
       ];
