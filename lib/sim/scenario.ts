@@ -184,7 +184,7 @@ export interface StartupProfile {
 
 /**
  * Start-up distributions (log-normal) of a burst node, per image kind (issue 17). Estimates
- * assembled from published figures, not measurements: docs/simulator.md gives each source, and
+ * assembled from published figures, not measurements: examples/scenarios/README.md gives each source, and
  * `k3s-burst verify` measures your own (put them in the scenario's `cloud.boot`/`cloud.join`).
  * - `stock`: stock Ubuntu; the bootstrap installs Tailscale and downloads K3s at every boot.
  *   EKS nodes reach the end of cloud-init about 38 s after launch and Ready at 80–100 s
@@ -219,7 +219,7 @@ export const Scenario = z.strictObject({
     .strictObject({
       /**
        * Which start-up distributions to use when `boot`/`join` are not given
-       * ({@link STARTUP_PROFILES}, sources in docs/simulator.md).
+       * ({@link STARTUP_PROFILES}, sources in examples/scenarios/README.md).
        */
       startup: z.enum(['stock', 'prebaked']).default('stock'),
       /** RunInstances → the bootstrap's `tailscale up` done. Default: the startup profile's. */
