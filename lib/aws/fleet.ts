@@ -72,6 +72,25 @@ export class Ec2FleetError extends FleetPortError {
 
 /** EC2 refuses user data over 16 KB (raw, before base64). */
 export const MAX_USER_DATA_BYTES = 16 * 1024;
+
+/**
+ * What launchOne and start check before any call: a client token EC2 accepts (1-64 printable
+ * ASCII) and user data within {@link MAX_USER_DATA_BYTES}.
+ * @throws Ec2FleetError naming the value and the fix.
+ */
+function checkLaunchInput(clientToken: string, userData: string | undefined): void {
+  if (!/^[\x21-\x7e]{1,64}$/.test(clientToken)) {
+    throw new Ec2FleetError(
+      `clientToken must be 1-64 printable ASCII characters (got ${clientToken.length} chars); use \`\${launchId}-\${index}\``,
+    );
+  }
+  const userDataBytes = userData === undefined ? 0 : Buffer.byteLength(userData, 'utf8');
+  if (userDataBytes > MAX_USER_DATA_BYTES) {
+    throw new Ec2FleetError(
+      `user data is ${userDataBytes} bytes, over the EC2 limit of ${MAX_USER_DATA_BYTES}; shorten the template`,
+    );
+  }
+}
 const MAX_TAG_VALUE = 256;
 const LISTED_STATES: InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
@@ -180,17 +199,7 @@ export class Ec2Fleet implements FleetPort {
   }
 
   async launchOne(req: LaunchOneRequest): Promise<LaunchedInstance> {
-    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) {
-      throw new Ec2FleetError(
-        `clientToken must be 1-64 printable ASCII characters (got ${req.clientToken.length} chars); use \`\${launchId}-\${index}\``,
-      );
-    }
-    const userDataBytes = Buffer.byteLength(req.userData, 'utf8');
-    if (userDataBytes > MAX_USER_DATA_BYTES) {
-      throw new Ec2FleetError(
-        `user data is ${userDataBytes} bytes, over the EC2 limit of ${MAX_USER_DATA_BYTES}; shorten the template`,
-      );
-    }
+    checkLaunchInput(req.clientToken, req.userData);
 
     const existing = await this.findByLaunchKey(req.clientToken);
     if (existing) {
@@ -322,16 +331,7 @@ export class Ec2Fleet implements FleetPort {
   }
 
   async start(req: StartMemberRequest): Promise<LaunchedInstance> {
-    if (!/^[\x21-\x7e]{1,64}$/.test(req.clientToken)) {
-      throw new Ec2FleetError(
-        `clientToken must be 1-64 printable ASCII characters (got ${req.clientToken.length} chars); use \`\${launchId}-\${index}\``,
-      );
-    }
-    if (req.userData !== undefined && Buffer.byteLength(req.userData, 'utf8') > MAX_USER_DATA_BYTES) {
-      throw new Ec2FleetError(
-        `user data is ${Buffer.byteLength(req.userData, 'utf8')} bytes, over the EC2 limit of ${MAX_USER_DATA_BYTES}; shorten the template`,
-      );
-    }
+    checkLaunchInput(req.clientToken, req.userData);
     const [i] = await this.describe([{ Name: 'instance-id', Values: [req.instanceId] }]);
     if (!i) throw new WarmStartUnavailableError(req.instanceId, 'EC2 does not know it');
     if (tagValue(i, Tags.cluster) !== this.cluster)

@@ -11,23 +11,18 @@
  * stage's bound, or from an unparsable time is rejected with the reason, never recorded: one
  * absurd value would move a p95 for days.
  */
-import type {
-  InFlightLaunch,
-  ManagedInstance,
-  PendingShape,
-  PlannedLaunch,
-  StageObservation,
-  StageTimings,
+import {
+  type InFlightLaunch,
+  type ManagedInstance,
+  type PendingShape,
+  type PlannedLaunch,
+  StageName,
+  type StageObservation,
+  type StageTimings,
 } from '../events/index.js';
 
-/** The stages, in the order a burst goes through them. */
-export const STAGE_IDS = [
-  'pending-to-decision',
-  'decision-to-running',
-  'running-to-ready',
-  'registered-to-ready',
-  'pod-wait',
-] as const;
+/** The stages, in the order a burst goes through them: the wire enum's values (lib/events). */
+export const STAGE_IDS = StageName.options;
 export type StageId = (typeof STAGE_IDS)[number];
 
 /** What each stage measures, its bound and its CloudWatch metric (unit Seconds). */
