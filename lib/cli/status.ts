@@ -5,20 +5,22 @@
  */
 
 import { describeBackoff } from '../core/backoff.js';
-import { fmtDuration, fmtTime } from '../core/format.js';
+import { fmtDuration, fmtTime, plural } from '../core/format.js';
 import { credentialsAware, makeClients, resolveRegion } from '../ops/context.js';
 import { fmtUsd } from '../ops/cost.js';
 import { defaultEnvironment, type OpsEnvironment, readConfigFile } from '../ops/environment.js';
 import { OpsError } from '../ops/errors.js';
-import { collectStatus, type StatusInstance, type StatusReport } from '../ops/status.js';
+import { collectStatus, type DeviceState, type StatusInstance, type StatusReport } from '../ops/status.js';
 import { type CliIo, ExitCode, parseCommandArgs } from './io.js';
 
 const USAGE = `Usage: k3s-burst status [--config FILE] [--region REGION] [--json] [options]
 
 Show the cluster's managed EC2 instances (state, type, capacity type, age, node name,
-node Ready from the latest snapshot, Tailscale device online), the age of the last
-snapshot, the last decisions with their explanations, and the p50/p95 of each burst
-stage (pending to decision, decision to running, running to Ready, pod wait). Read-only.
+node Ready from the latest snapshot, Tailscale device online), the warm pool (its
+target now, each member's state, age and whether it is over warmPool.maxAgeHours, the
+parked members' volume cost), the age of the last snapshot, the last decisions with
+their explanations, and the p50/p95 of each burst stage (pending to decision, decision
+to running, running to Ready, pod wait). Read-only.
 
 Options:
   --config FILE      k3s-burst.config.json (default: ./k3s-burst.config.json)
@@ -28,8 +30,9 @@ Options:
   --json             print the report as JSON
   -h, --help         show this help
 
-Exit codes: 0 report printed (Tailscale problems only degrade it), 1 the deployment
-cannot be read (stack missing, no credentials), 2 bad usage or invalid config.
+Exit codes: 0 report printed (an unusable Tailscale API or stored stage timings item
+only degrade it), 1 the deployment cannot be read (stack missing, no credentials),
+2 bad usage or invalid config.
 `;
 
 function pad(rows: string[][]): string {
@@ -42,7 +45,7 @@ function readyCell(i: StatusInstance): string {
   return i.nodeReady ? 'yes' : 'NO';
 }
 
-function tailscaleCell(i: StatusInstance, now: Date): string {
+function tailscaleCell(i: { tailscale: DeviceState; tailscaleLastSeen?: string }, now: Date): string {
   switch (i.tailscale) {
     case 'online':
       return 'online';
@@ -67,11 +70,12 @@ export function fmtStageSeconds(s: number | null): string {
   return fmtDuration(s);
 }
 
-/** The "Last bursts" section: p50/p95 per stage over the recorded bursts. */
-function formatStages(stages: StatusReport['stages']): string[] {
+/** The "Last bursts" section: p50/p95 per stage over the recorded bursts, or why there are none. */
+function formatStages(stages: StatusReport['stages'], unavailable: string | null): string[] {
   const recorded = stages.reduce((n, s) => n + s.count, 0);
   const head =
     'Last bursts (p50 / p95 per stage over the newest 100 samples of each; docs/operations.md "Stage timings")';
+  if (unavailable !== null) return [head, `  unavailable: ${unavailable}`];
   if (recorded === 0) return [head, '  (none recorded yet)'];
   return [
     head,
@@ -86,6 +90,44 @@ function formatStages(stages: StatusReport['stages']): string[] {
       ]),
     ]),
   ];
+}
+
+/** Hourly dollars with four decimals: a parked volume costs fractions of a cent an hour. */
+const fmtHourlyUsd = (n: number): string => `$${n.toFixed(4)}/h`;
+
+/**
+ * The "Warm pool" section: one line when the pool is off and has no members; else the target
+ * now, the members (stopped ones cost their volume only) and the parked members' cost.
+ */
+function formatWarmPool(w: StatusReport['warmPool'], now: Date): string[] {
+  if (!w.configured && w.members.length === 0) {
+    return ["Warm pool: off (warmPool.size and every schedule's warmPoolSize are 0)"];
+  }
+  const out = [
+    `Warm pool (${w.members.length}): target ${w.target} now (${w.targetFrom}); ` +
+      `${w.parked} parked, ${w.warming} warming, ${w.stopping} stopping`,
+  ];
+  if (w.members.length > 0) {
+    out.push(
+      pad([
+        ['INSTANCE', 'STATE', 'TYPE', 'ZONE', 'AGE', `MAX AGE ${w.maxAgeHours} h`, 'TAILSCALE'],
+        ...w.members.map((m) => [
+          m.instanceId,
+          m.state,
+          m.instanceType,
+          m.zone,
+          m.ageSeconds === null ? '-' : fmtDuration(m.ageSeconds),
+          m.role === 'started' ? '-' : m.overMaxAge ? 'OVER: replaced' : 'ok',
+          tailscaleCell(m, now),
+        ]),
+      ]),
+    );
+  }
+  out.push(
+    `  Parked: ${w.parked} × ${fmtHourlyUsd(w.perParkedHourlyUsd)} (a ${w.rootVolumeGiB} GiB gp3 root volume each; no compute, no public IPv4) = ` +
+      `${fmtHourlyUsd(w.parkedHourlyUsd)}, ${fmtUsd(w.parkedMonthlyUsd)}/month`,
+  );
+  return out;
 }
 
 /** The report for a terminal. */
@@ -120,7 +162,7 @@ export function formatStatus(r: StatusReport): string {
   } else {
     out.push('  (none)');
   }
-  out.push('');
+  out.push('', ...formatWarmPool(r.warmPool, now), '');
   if (r.snapshot) {
     const s = r.snapshot;
     out.push(
@@ -151,13 +193,20 @@ export function formatStatus(r: StatusReport): string {
     for (const e of d.explanations) out.push(`    - [${e.kind}] ${e.message}`);
   }
   if (r.decisions.length === 0) out.push('  (none)');
-  out.push('', ...formatStages(r.stages));
+  out.push('', ...formatStages(r.stages, r.stagesUnavailable));
   const c = r.costAtRest;
+  // A warming member runs (and holds a public IPv4) but is listed under Warm pool, not Instances.
+  const warmingNote =
+    r.warmPool.warming > 0 ? ` including ${plural(r.warmPool.warming, 'warming warm-pool member')}` : '';
+  const pool =
+    c.warmPoolMembers > 0
+      ? `, the volumes of ${plural(c.warmPoolMembers, 'parked warm-pool member')} included`
+      : '';
   out.push(
     '',
-    `Cost at rest: about ${fmtUsd(c.monthlyUsd)}/month for this config (${c.pricesRegion} list prices of ${c.pricesAsOf}; docs/operations.md "Cost at rest"). ` +
+    `Cost at rest: about ${fmtUsd(c.monthlyUsd)}/month for this config${pool} (${c.pricesRegion} list prices of ${c.pricesAsOf}; docs/operations.md "Cost at rest"). ` +
       `Each running node adds ${fmtUsd(c.perRunningNodeMonthlyUsd)}/month of public IPv4 plus its instance price` +
-      `${c.runningNodes > 0 ? ` (${c.runningNodes} running: +${fmtUsd(c.runningNodes * c.perRunningNodeMonthlyUsd)}/month)` : ''}.`,
+      `${c.runningNodes > 0 ? ` (${c.runningNodes} running${warmingNote}: +${fmtUsd(c.runningNodes * c.perRunningNodeMonthlyUsd)}/month)` : ''}.`,
   );
   if (r.notes.length > 0) {
     out.push('');

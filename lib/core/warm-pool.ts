@@ -54,8 +54,11 @@ interface PoolHeadroom {
   costUsd: number;
 }
 
-/** Members the active schedule (its `warmPoolSize`) or `warmPool.size` asks for. */
-export function warmPoolTarget(ctx: PlanContext): number {
+/**
+ * Members the active schedule (its `warmPoolSize`) or `warmPool.size` asks for. Takes only the
+ * config and the active schedule so `status` shows the target reconcile acts on.
+ */
+export function warmPoolTarget(ctx: Pick<PlanContext, 'config' | 'schedule'>): number {
   return ctx.schedule.warmPoolSize ?? ctx.config.warmPool.size;
 }
 

@@ -7,11 +7,13 @@
  * Why it exists: "serverless" does not mean free. Most of the bill at rest is fixed
  * (secrets, alarms, the dashboard, custom metrics); the rest scales with how often the agent
  * reports (`agent.heartbeatSeconds`) and the 5-minute ticks. A running node adds its instance
- * price and its public IPv4 address.
+ * price and its public IPv4 address. A warm pool (`warmPool`) adds its parked members' root
+ * volumes: a stopped instance is billed no compute and holds no public IPv4.
  *
  * Prices are list prices without free tiers (an account's free tier may already be used by
  * other workloads), so the figure is an upper bound for the resources counted.
  */
+import { GP3_USD_PER_GIB_MONTH, parkedMemberHourlyUsd } from '../core/warm-pool.js';
 import type { Config } from '../events/index.js';
 
 /** AWS list prices used by {@link estimateCostAtRest}, with where and when they were read. */
@@ -131,6 +133,22 @@ export interface CostEstimate {
   monthlyUsd: number;
   /** What each running node adds besides its instance price: its public IPv4 address. */
   perRunningNodeMonthlyUsd: number;
+  /** Parked warm-pool members counted at rest: the largest pool the config asks for (0 = no pool). */
+  warmPoolMembers: number;
+}
+
+/**
+ * The largest warm pool the config asks for, and where: `warmPool.size` or a schedule's
+ * `warmPoolSize` (the first schedule with the largest). An upper bound of what is parked at
+ * rest: while a schedule with a smaller pool is in force the pool shrinks to it.
+ */
+export function largestWarmPool(config: Config): { members: number; from: string } {
+  let best = { members: config.warmPool.size, from: 'warmPool.size' };
+  for (const s of config.schedules) {
+    if (s.warmPoolSize !== undefined && s.warmPoolSize > best.members)
+      best = { members: s.warmPoolSize, from: `schedule "${s.name}" warmPoolSize` };
+  }
+  return best;
 }
 
 const KIB_PER_GIB = 1024 * 1024;
@@ -158,6 +176,8 @@ export function estimateCostAtRest(config: Config, prices: PriceTable = PRICES_E
   const secrets = s.secrets + (oauth ? 1 : 0);
   const secretReads = oauth ? janitorRuns * s.janitorSecretReads : 0;
   const metrics = s.idleMetricNames.length;
+  const pool = largestWarmPool(config);
+  const rootGiB = config.nodes.rootVolumeGiB;
 
   const lines: CostLine[] = [
     {
@@ -230,6 +250,15 @@ export function estimateCostAtRest(config: Config, prices: PriceTable = PRICES_E
       how: `0 running nodes × ${usd(prices.publicIpv4HourUsd, 3)}/h`,
       monthlyUsd: 0,
     },
+    {
+      item: 'Warm pool volumes',
+      how:
+        pool.members === 0
+          ? "none: warmPool.size and every schedule's warmPoolSize are 0"
+          : `${pool.members} stopped members (${pool.from}, the largest pool asked for) × ${rootGiB} GiB gp3 root volume × $${GP3_USD_PER_GIB_MONTH} per GiB-month; no compute or public IPv4 while stopped`,
+      // The same per-member figure `status` and reconcile's explanations use.
+      monthlyUsd: pool.members * parkedMemberHourlyUsd(rootGiB) * HOURS_PER_MONTH,
+    },
   ];
   const monthlyUsd = lines.reduce((a, l) => a + l.monthlyUsd, 0);
   return {
@@ -238,6 +267,7 @@ export function estimateCostAtRest(config: Config, prices: PriceTable = PRICES_E
     lines,
     monthlyUsd,
     perRunningNodeMonthlyUsd: HOURS_PER_MONTH * prices.publicIpv4HourUsd,
+    warmPoolMembers: pool.members,
   };
 }
 

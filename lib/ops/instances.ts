@@ -1,10 +1,11 @@
 /**
  * The cluster's EC2 instances as `status` shows them: every instance carrying the cluster
- * tag, in any state (terminated ones only on request), read with DescribeInstances.
+ * tag, in any state (terminated ones only on request), read with DescribeInstances. EC2 is the
+ * truth for the warm pool too: the `k3s-burst:warm-pool` tag says which are members.
  */
 import { type EC2Client, type Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { awsErrorCode, errorMessage } from '../aws/logger.js';
-import { type CapacityType, Tags } from '../events/index.js';
+import { type CapacityType, Tags, WarmPoolRole } from '../events/index.js';
 import { OpsError } from './errors.js';
 
 export interface OpsInstance {
@@ -16,6 +17,8 @@ export interface OpsInstance {
   launchedAt: string;
   nodeName: string;
   decisionId: string;
+  /** Tag `k3s-burst:warm-pool` (member or started); absent on ordinary instances or an unknown value. */
+  warmPool?: WarmPoolRole;
 }
 
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
@@ -59,6 +62,7 @@ export async function listClusterInstances(
   return found
     .map((i): OpsInstance => {
       const id = i.InstanceId ?? '';
+      const role = WarmPoolRole.safeParse(tagValue(i, Tags.warmPool));
       const spot = i.InstanceLifecycle === 'spot' || tagValue(i, Tags.capacityType) === 'spot';
       return {
         instanceId: id,
@@ -69,6 +73,7 @@ export async function listClusterInstances(
         launchedAt: i.LaunchTime ? i.LaunchTime.toISOString() : '',
         nodeName: tagValue(i, Tags.nodeName) ?? `${nodeNamePrefix}${id}`,
         decisionId: tagValue(i, Tags.decisionId) ?? '',
+        ...(role.success ? { warmPool: role.data } : {}),
       };
     })
     .sort((a, b) => (a.launchedAt < b.launchedAt ? -1 : a.launchedAt > b.launchedAt ? 1 : 0));

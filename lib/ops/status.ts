@@ -1,17 +1,30 @@
 /**
  * What `k3s-burst status` shows, gathered from AWS (CloudFormation, EC2, DynamoDB, Secrets
  * Manager) and the Tailscale API. Tailscale is optional: when it cannot be asked, devices
- * show as "unknown" and a note says why; the command still succeeds.
+ * show as "unknown" and a note says why; the command still succeeds. So is the stored stage
+ * timings item: when it cannot be parsed the stages section says why and the rest is shown.
  */
-import { DynamoState } from '../aws/state.js';
+import { DynamoState, DynamoStateError } from '../aws/state.js';
+import { activeSchedule } from '../core/schedule.js';
 import { type StageSummary, summarizeStages } from '../core/stage-timings.js';
-import type { Config, Explanation, LaunchBackoff, PauseState, UnavailableOffering } from '../events/index.js';
+import { parkedMemberHourlyUsd, warmPoolTarget } from '../core/warm-pool.js';
+import {
+  type Config,
+  type Explanation,
+  formatProblem,
+  type LaunchBackoff,
+  type PauseState,
+  type StageTimings,
+  type UnavailableOffering,
+  ValidationError,
+  type WarmPoolRole,
+} from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
-import { estimateCostAtRest } from './cost.js';
+import { estimateCostAtRest, HOURS_PER_MONTH } from './cost.js';
 import { type Deployment, findDeployment, required, stackNameFor } from './deployment.js';
 import type { OpsEnvironment } from './environment.js';
-import { listClusterInstances } from './instances.js';
+import { listClusterInstances, type OpsInstance } from './instances.js';
 
 export type DeviceState = 'online' | 'offline' | 'missing' | 'unknown';
 
@@ -31,6 +44,56 @@ export interface StatusInstance {
   tailscaleLastSeen?: string;
 }
 
+/**
+ * A warm-pool member as `status` shows it: `stopped` (parked: costs only its volume),
+ * `stopping`, `warming` (pending or running, not parked yet: billed like any node),
+ * `started` (a decision started it for pods: an ordinary node, also under `instances`), or
+ * EC2's state when it is on its way out (`shutting-down`, `terminated`).
+ */
+export interface StatusWarmMember {
+  instanceId: string;
+  role: WarmPoolRole;
+  state: 'stopped' | 'stopping' | 'warming' | 'started' | 'shutting-down' | 'terminated';
+  /** EC2's own state name. */
+  ec2State: string;
+  instanceType: string;
+  zone: string;
+  /** EC2's LaunchTime: the last start. A member is never started while a member, so for it this is its launch. */
+  launchedAt: string;
+  /** Since `launchedAt` (EC2's LaunchTime, see there); null when EC2 gave none. */
+  ageSeconds: number | null;
+  /**
+   * Older than `warmPool.maxAgeHours` by the same clock reconcile uses (LaunchTime): reconcile
+   * replaces it. Always false for a started instance (the age-out applies to members only).
+   */
+  overMaxAge: boolean;
+  nodeName: string;
+  tailscale: DeviceState;
+}
+
+/** The warm pool (docs/operations.md "Warm pool"): its target now, its members and their cost. */
+export interface StatusWarmPool {
+  /** False when `warmPool.size` and every schedule's `warmPoolSize` are 0. */
+  configured: boolean;
+  /** Members reconcile keeps now: the active schedule's `warmPoolSize`, else `warmPool.size`. */
+  target: number;
+  /** Where the target comes from: `warmPool.size` or `schedule "<name>" warmPoolSize`. */
+  targetFrom: string;
+  maxAgeHours: number;
+  members: StatusWarmMember[];
+  /** Members stopped (parked), stopping, and warming (running, not parked yet). */
+  parked: number;
+  stopping: number;
+  warming: number;
+  /** A member's root volume (`nodes.rootVolumeGiB`, gp3): all a parked member is billed for. */
+  rootVolumeGiB: number;
+  /** That volume per hour (`parkedMemberHourlyUsd`). */
+  perParkedHourlyUsd: number;
+  /** What the parked members cost: their volumes only (no compute, no public IPv4). */
+  parkedHourlyUsd: number;
+  parkedMonthlyUsd: number;
+}
+
 export interface StatusDecision {
   decisionId: string;
   decidedAt: string;
@@ -46,7 +109,12 @@ export interface StatusReport {
   region: string;
   stack: { name: string; status: string };
   generatedAt: string;
+  /**
+   * The fleet: every instance but warm-pool members (those are under `warmPool`; a started
+   * member is an ordinary node and is listed here).
+   */
   instances: StatusInstance[];
+  warmPool: StatusWarmPool;
   snapshot: {
     seq: number;
     observedAt: string;
@@ -65,11 +133,17 @@ export interface StatusReport {
    */
   holdbacks: { unavailableOfferings: UnavailableOffering[]; backoffs: LaunchBackoff[] };
   tailscale: { available: boolean; reason?: string };
-  /** The monthly cost at rest of this config (docs/operations.md "Cost at rest"), and what running nodes add. */
+  /**
+   * The monthly cost at rest of this config (docs/operations.md "Cost at rest", with the parked
+   * members' volumes of the largest pool the config asks for), and what running instances add.
+   */
   costAtRest: {
     monthlyUsd: number;
     perRunningNodeMonthlyUsd: number;
+    /** Instances running now, warming members included (each holds a public IPv4 address). */
     runningNodes: number;
+    /** Parked members counted in `monthlyUsd`. */
+    warmPoolMembers: number;
     pricesRegion: string;
     pricesAsOf: string;
   };
@@ -78,6 +152,11 @@ export interface StatusReport {
    * of each stage (reconcile keeps the last 100 per stage, docs/operations.md "Stage timings").
    */
   stages: StageSummary[];
+  /**
+   * Why `stages` is empty although the item exists: the stored `STAGES` item cannot be parsed
+   * (nothing of it is counted). Null when it was read.
+   */
+  stagesUnavailable: string | null;
   /** Footnotes: degraded sources, stack notes. */
   notes: string[];
 }
@@ -207,35 +286,43 @@ export async function collectStatus(
     state.listBackoffs(cluster, now),
   ]);
 
-  const stageTimings = await state.getStageTimings(cluster);
+  const stageTimings = await readStageTimings(state, cluster, tableName);
   const nodes = new Map((stored?.snapshot.nodes ?? []).map((n) => [n.name, n]));
   const notes = [...deployment.notes];
   if (!devices.ok) notes.push(`Tailscale device state is unknown: ${devices.reason}.`);
   if (!stored) notes.push('No snapshot stored yet: the agent has not reported (see `k3s-burst doctor`).');
 
-  const rows: StatusInstance[] = instances.map((i) => {
-    const node = nodes.get(i.nodeName);
-    let tailscale: DeviceState = 'unknown';
-    let lastSeen: string | undefined;
-    if (devices.ok) {
-      const d = devices.byHost.get(i.nodeName);
-      tailscale = d ? (d.online ? 'online' : 'offline') : 'missing';
-      lastSeen = d && !d.online ? d.lastSeen : undefined;
-    }
-    return {
-      instanceId: i.instanceId,
-      state: i.state,
-      instanceType: i.instanceType,
-      capacityType: i.capacityType,
-      zone: i.zone,
-      launchedAt: i.launchedAt,
-      ageSeconds: ageOf(i.launchedAt, now),
-      nodeName: i.nodeName,
-      nodeReady: node ? node.ready : null,
-      tailscale,
-      ...(lastSeen ? { tailscaleLastSeen: lastSeen } : {}),
-    };
-  });
+  const deviceOf = (nodeName: string): { tailscale: DeviceState; lastSeen?: string } => {
+    if (!devices.ok) return { tailscale: 'unknown' };
+    const d = devices.byHost.get(nodeName);
+    if (!d) return { tailscale: 'missing' };
+    return d.online
+      ? { tailscale: 'online' }
+      : { tailscale: 'offline', ...(d.lastSeen ? { lastSeen: d.lastSeen } : {}) };
+  };
+
+  // A member (warming, stopping or parked) is not a node of the fleet: it is shown in the warm
+  // pool section only, so a stopped member never reads as a billed node.
+  const rows: StatusInstance[] = instances
+    .filter((i) => i.warmPool !== 'member')
+    .map((i) => {
+      const node = nodes.get(i.nodeName);
+      const { tailscale, lastSeen } = deviceOf(i.nodeName);
+      return {
+        instanceId: i.instanceId,
+        state: i.state,
+        instanceType: i.instanceType,
+        capacityType: i.capacityType,
+        zone: i.zone,
+        launchedAt: i.launchedAt,
+        ageSeconds: ageOf(i.launchedAt, now),
+        nodeName: i.nodeName,
+        nodeReady: node ? node.ready : null,
+        tailscale,
+        ...(lastSeen ? { tailscaleLastSeen: lastSeen } : {}),
+      };
+    });
+  const warmPool = warmPoolOf(config, instances, now, (n) => deviceOf(n).tailscale);
 
   let snapshot: StatusReport['snapshot'] = null;
   if (stored) {
@@ -276,18 +363,111 @@ export async function collectStatus(
       backoffs: backoffs.filter((b) => Date.parse(b.until) > now.getTime()),
     },
     tailscale: devices.ok ? { available: true } : { available: false, reason: devices.reason },
-    costAtRest: costAtRestOf(config, rows),
-    stages: summarizeStages(stageTimings?.samples ?? []),
+    warmPool,
+    costAtRest: costAtRestOf(config, instances),
+    stages: stageTimings.ok ? summarizeStages(stageTimings.timings?.samples ?? []) : [],
+    stagesUnavailable: stageTimings.ok ? null : stageTimings.reason,
     notes,
   };
 }
 
-function costAtRestOf(config: Config, rows: StatusInstance[]): StatusReport['costAtRest'] {
+/**
+ * The stored stage timings, or why they cannot be used: an item that does not gunzip, parse as
+ * JSON or match the schema makes only the stages section unavailable (the reason names the item
+ * and the fix). A failed DynamoDB read is thrown like every other read of the report.
+ */
+async function readStageTimings(
+  state: DynamoState,
+  cluster: string,
+  tableName: string,
+): Promise<{ ok: true; timings: StageTimings | undefined } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, timings: await state.getStageTimings(cluster) };
+  } catch (err) {
+    if (err instanceof DynamoStateError) throw err;
+    const detail =
+      err instanceof ValidationError
+        ? err.problems.slice(0, 3).map(formatProblem).join('; ') +
+          (err.problems.length > 3 ? `; and ${err.problems.length - 3} more` : '')
+        : `${(err as Error).name}: ${(err as Error).message}`;
+    const pk = `CLUSTER#${cluster}`;
+    return {
+      ok: false,
+      reason:
+        `the STAGES item (pk ${pk}) of table ${tableName} cannot be parsed (${detail.slice(0, 400)}); ` +
+        `delete it and reconcile records fresh durations from the next burst: aws dynamodb delete-item --table-name ${tableName} ` +
+        `--key '{"pk":{"S":"${pk}"},"sk":{"S":"STAGES"}}'`,
+    };
+  }
+}
+
+function memberState(i: OpsInstance): StatusWarmMember['state'] {
+  if (i.state === 'shutting-down' || i.state === 'terminated') return i.state;
+  if (i.warmPool === 'started') return 'started';
+  if (i.state === 'stopped' || i.state === 'stopping') return i.state;
+  return 'warming';
+}
+
+/**
+ * The warm pool from EC2's tags, its target by the rule reconcile applies at `now`
+ * ({@link warmPoolTarget} with {@link activeSchedule}), and the parked members' volume cost.
+ */
+function warmPoolOf(
+  config: Config,
+  instances: OpsInstance[],
+  now: Date,
+  tailscaleOf: (nodeName: string) => DeviceState,
+): StatusWarmPool {
+  const schedule = activeSchedule(config, now);
+  const target = warmPoolTarget({ config, schedule });
+  const maxAgeSeconds = config.warmPool.maxAgeHours * 3600;
+  const members: StatusWarmMember[] = instances
+    .filter((i) => i.warmPool !== undefined)
+    .map((i) => {
+      const ageSeconds = ageOf(i.launchedAt, now);
+      return {
+        instanceId: i.instanceId,
+        role: i.warmPool ?? 'member',
+        state: memberState(i),
+        ec2State: i.state,
+        instanceType: i.instanceType,
+        zone: i.zone,
+        launchedAt: i.launchedAt,
+        ageSeconds,
+        overMaxAge: i.warmPool === 'member' && ageSeconds !== null && ageSeconds > maxAgeSeconds,
+        nodeName: i.nodeName,
+        tailscale: tailscaleOf(i.nodeName),
+      };
+    });
+  const count = (state: StatusWarmMember['state']) =>
+    members.filter((m) => m.role === 'member' && m.state === state).length;
+  const parked = count('stopped');
+  const perParkedHourlyUsd = parkedMemberHourlyUsd(config.nodes.rootVolumeGiB);
+  const parkedHourlyUsd = parked * perParkedHourlyUsd;
+  return {
+    configured: config.warmPool.size > 0 || config.schedules.some((p) => (p.warmPoolSize ?? 0) > 0),
+    target,
+    targetFrom:
+      schedule.warmPoolSize !== undefined ? `schedule "${schedule.name}" warmPoolSize` : 'warmPool.size',
+    maxAgeHours: config.warmPool.maxAgeHours,
+    members,
+    parked,
+    stopping: count('stopping'),
+    warming: count('warming'),
+    rootVolumeGiB: config.nodes.rootVolumeGiB,
+    perParkedHourlyUsd,
+    parkedHourlyUsd,
+    parkedMonthlyUsd: parkedHourlyUsd * HOURS_PER_MONTH,
+  };
+}
+
+function costAtRestOf(config: Config, instances: OpsInstance[]): StatusReport['costAtRest'] {
   const e = estimateCostAtRest(config);
   return {
     monthlyUsd: e.monthlyUsd,
     perRunningNodeMonthlyUsd: e.perRunningNodeMonthlyUsd,
-    runningNodes: rows.filter((r) => r.state === 'running').length,
+    runningNodes: instances.filter((i) => i.state === 'running').length,
+    warmPoolMembers: e.warmPoolMembers,
     pricesRegion: e.region,
     pricesAsOf: e.pricesAsOf,
   };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseReconcileEvent } from '../../../lib/control/inputs.js';
 import { reconcile } from '../../../lib/control/reconcile.js';
 import { loadConfig } from '../../../lib/core/index.js';
+import { parkedMemberHourlyUsd } from '../../../lib/core/warm-pool.js';
 import { estimateCostAtRest, fmtUsd, PRICES_EU_CENTRAL_1, STACK_AT_REST } from '../../../lib/ops/cost.js';
 import {
   fakeWorld,
@@ -85,6 +86,75 @@ describe('cost at rest', () => {
     expect(slow.monthlyUsd).toBeLessThan(fast.monthlyUsd);
     expect(line(slow, 'EventBridge events')).toBeCloseTo(line(fast, 'EventBridge events') / 5, 10);
     expect(line(slow, 'CloudWatch dashboard')).toBe(line(fast, 'CloudWatch dashboard'));
+  });
+
+  it('adds the parked warm-pool members: the largest pool the config asks for, each its gp3 root volume', () => {
+    const line = (e: ReturnType<typeof estimateCostAtRest>) =>
+      e.lines.find((l) => l.item === 'Warm pool volumes');
+    const none = estimateCostAtRest(defaults());
+    expect(line(none)).toEqual({
+      item: 'Warm pool volumes',
+      how: "none: warmPool.size and every schedule's warmPoolSize are 0",
+      monthlyUsd: 0,
+    });
+    expect(none.warmPoolMembers).toBe(0);
+
+    const two = estimateCostAtRest(defaults({ warmPool: { size: 2 } }));
+    expect(two.warmPoolMembers).toBe(2);
+    expect(line(two)?.monthlyUsd).toBeCloseTo(2 * parkedMemberHourlyUsd(20) * 730, 10);
+    expect(fmtUsd(line(two)?.monthlyUsd ?? 0)).toBe('$3.81');
+    expect(line(two)?.how).toBe(
+      '2 stopped members (warmPool.size, the largest pool asked for) × 20 GiB gp3 root volume × $0.0952 per GiB-month; no compute or public IPv4 while stopped',
+    );
+    expect(two.monthlyUsd - none.monthlyUsd).toBeCloseTo(line(two)?.monthlyUsd ?? NaN, 10);
+
+    // A schedule asking for more than warmPool.size sets the bound; a bigger volume costs more.
+    const scheduled = estimateCostAtRest(
+      defaults({
+        nodes: { rootVolumeGiB: 40 },
+        warmPool: { size: 1 },
+        schedules: [
+          { name: 'night', cron: '0 20 * * *', maxNodes: 5, warmPoolSize: 0 },
+          { name: 'day', cron: '0 7 * * *', maxNodes: 5, warmPoolSize: 3 },
+        ],
+      }),
+    );
+    expect(scheduled.warmPoolMembers).toBe(3);
+    expect(line(scheduled)?.how).toContain(
+      '3 stopped members (schedule "day" warmPoolSize, the largest pool asked for) × 40 GiB',
+    );
+    expect(line(scheduled)?.monthlyUsd).toBeCloseTo(3 * parkedMemberHourlyUsd(40) * 730, 10);
+  });
+
+  it('docs/operations.md states the warm pool volumes the code computes, and the status example adds up', () => {
+    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+    const two = estimateCostAtRest(defaults({ warmPool: { size: 2 } }));
+    const line = two.lines.find((l) => l.item === 'Warm pool volumes');
+    const rest = doc.slice(doc.indexOf('## Cost at rest'), doc.indexOf('## Replaying a decision offline'));
+    expect(rest.replace(/\s+/g, ' ')).toContain(
+      `With \`"warmPool": { "size": 2 }\` it is 2 stopped members × 20 GiB gp3 root volume × $0.0952 per GiB-month = ${fmtUsd(line?.monthlyUsd ?? NaN)} a month.`,
+    );
+
+    // The `status` example is for the default config with that pool: its figures are the code's.
+    const start = doc.indexOf('$ npx k3s-burst status');
+    const example = doc.slice(start, doc.indexOf('```', start));
+    expect(doc.slice(start, start + example.length + 80)).toContain(
+      '(The default config with `"warmPool": { "size": 2 }`.)',
+    );
+    expect(example).toContain(
+      `Cost at rest: about ${fmtUsd(two.monthlyUsd)}/month for this config, the volumes of 2 parked warm-pool members included`,
+    );
+    const each = parkedMemberHourlyUsd(20);
+    expect(example).toContain(
+      `Parked: 1 × $${each.toFixed(4)}/h (a 20 GiB gp3 root volume each; no compute, no public IPv4) = $${each.toFixed(4)}/h, ${fmtUsd(each * 730)}/month`,
+    );
+    const rows = example.split('\n');
+    const running = rows.filter((r) => /^ {2}i-\w+ +running /.test(r)).length;
+    const warming = rows.filter((r) => /^ {2}i-\w+ +warming /.test(r)).length;
+    expect(warming).toBe(1);
+    expect(example).toContain(
+      `(${running + warming} running including 1 warming warm-pool member: +${fmtUsd((running + warming) * two.perRunningNodeMonthlyUsd)}/month)`,
+    );
   });
 
   it('counts as custom metrics exactly those the real reconcile emits on an idle cluster', async () => {

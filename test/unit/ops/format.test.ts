@@ -75,14 +75,30 @@ describe('formatStatus', () => {
     pause: null,
     holdbacks: { unavailableOfferings: [], backoffs: [] },
     tailscale: { available: true },
+    warmPool: {
+      configured: false,
+      target: 0,
+      targetFrom: 'warmPool.size',
+      maxAgeHours: 168,
+      members: [],
+      parked: 0,
+      stopping: 0,
+      warming: 0,
+      rootVolumeGiB: 20,
+      perParkedHourlyUsd: 0.002608,
+      parkedHourlyUsd: 0,
+      parkedMonthlyUsd: 0,
+    },
     costAtRest: {
       monthlyUsd: 8.6512,
       perRunningNodeMonthlyUsd: 3.65,
       runningNodes: 0,
+      warmPoolMembers: 0,
       pricesRegion: 'eu-central-1',
       pricesAsOf: '2026-12-06',
     },
     stages: summarizeStages([]),
+    stagesUnavailable: null,
     notes: [],
   };
 
@@ -131,6 +147,89 @@ describe('formatStatus', () => {
     expect(formatStatus({ ...base, costAtRest: { ...base.costAtRest, runningNodes: 2 } })).toContain(
       'plus its instance price (2 running: +$7.30/month).',
     );
+  });
+
+  it('the warm pool: one line when off; else the target, the members and the parked cost', () => {
+    expect(formatStatus(base)).toContain(
+      "\n\nWarm pool: off (warmPool.size and every schedule's warmPoolSize are 0)\n\nLast snapshot",
+    );
+    const empty = formatStatus({ ...base, warmPool: { ...base.warmPool, configured: true, target: 2 } });
+    expect(empty).toContain(
+      'Warm pool (0): target 2 now (warmPool.size); 0 parked, 0 warming, 0 stopping\n' +
+        '  Parked: 0 × $0.0026/h (a 20 GiB gp3 root volume each; no compute, no public IPv4) = $0.0000/h, $0.00/month\n',
+    );
+    const member = {
+      instanceId: 'i-0aaaaaaaaaaaaaaa1',
+      role: 'member' as const,
+      state: 'stopped' as const,
+      ec2State: 'stopped',
+      instanceType: 't4g.medium',
+      zone: 'eu-central-1a',
+      launchedAt: '2026-03-14T09:30:00.000Z',
+      ageSeconds: 2 * 86_400,
+      overMaxAge: false,
+      nodeName: 'burst-i-0aaaaaaaaaaaaaaa1',
+      tailscale: 'offline' as const,
+    };
+    const text = formatStatus({
+      ...base,
+      warmPool: {
+        ...base.warmPool,
+        configured: true,
+        target: 2,
+        members: [
+          member,
+          { ...member, instanceId: 'i-0aaaaaaaaaaaaaaa2', overMaxAge: true, ageSeconds: 8 * 86_400 },
+        ],
+        parked: 2,
+        parkedHourlyUsd: 2 * 0.002608,
+        parkedMonthlyUsd: 2 * 0.002608 * 730,
+      },
+      costAtRest: { ...base.costAtRest, warmPoolMembers: 2 },
+    });
+    const lines = text.split('\n');
+    const row = (id: string) =>
+      lines
+        .find((l) => l.includes(id))
+        ?.trim()
+        .split(/\s{2,}/);
+    expect(row('MAX AGE')).toEqual([
+      'INSTANCE',
+      'STATE',
+      'TYPE',
+      'ZONE',
+      'AGE',
+      'MAX AGE 168 h',
+      'TAILSCALE',
+    ]);
+    expect(row('i-0aaaaaaaaaaaaaaa1')).toEqual([
+      'i-0aaaaaaaaaaaaaaa1',
+      'stopped',
+      't4g.medium',
+      'eu-central-1a',
+      '2 d',
+      'ok',
+      'offline',
+    ]);
+    expect(row('i-0aaaaaaaaaaaaaaa2')?.[5]).toBe('OVER: replaced');
+    expect(text).toContain('= $0.0052/h, $3.81/month');
+    expect(text).toContain(
+      'about $8.65/month for this config, the volumes of 2 parked warm-pool members included (',
+    );
+    // Members are not fleet instances.
+    expect(text).toContain('Instances (0)\n  (none)');
+  });
+
+  it('an unusable STAGES item: the stages section says why instead of a table', () => {
+    const text = formatStatus({
+      ...base,
+      stages: [],
+      stagesUnavailable: 'the STAGES item … cannot be parsed (x)',
+    });
+    expect(text).toContain(
+      'docs/operations.md "Stage timings")\n  unavailable: the STAGES item … cannot be parsed (x)\n',
+    );
+    expect(text).not.toContain('(none recorded yet)');
   });
 
   it('a pause is the second line, with who, why and how to undo it', () => {
