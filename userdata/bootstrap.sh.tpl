@@ -309,6 +309,11 @@ fail() {
   log "ERROR: $*"
   exit 1
 }
+if [ "${1:-}" = spent ]; then
+  rm -f "$TOKEN_FILE"
+  log "k3s-agent is up: join token removed from disk"
+  exit 0
+fi
 imds_token="$(curl -sS -f -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
   --connect-timeout 2 --max-time 5 --retry 3 --retry-connrefused "${IMDS}/latest/api/token")" ||
   fail "IMDSv2 refused a session token"
@@ -345,6 +350,12 @@ WantedBy=multi-user.target
 RequiredBy=k3s-agent.service
 EOF
 chmod 0644 "${UNIT_DIR}/${WARM_UNIT}"
+# ExecStartPost runs once k3s-agent is up (notify: certificates fetched, Node registered).
+if [ "$JOIN_CREDENTIAL" = bootstrap-token ]; then
+  mkdir -p "${UNIT_DIR}/k3s-agent.service.d"
+  printf '[Service]\nExecStartPost=-/usr/local/sbin/k3s-burst-warm-start spent\n' \
+    >"${UNIT_DIR}/k3s-agent.service.d/50-k3s-burst-token.conf"
+fi
 systemctl daemon-reload
 # Enabled, not started: this boot is the launch; the unit acts from the first start on.
 systemctl enable "$WARM_UNIT"

@@ -3,7 +3,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderUserData, renderWarmStartUserData, type UserDataInput } from '../../../lib/userdata/index.js';
-import { AGENT_TOKEN, baseInput, NASTY_AGENT_TOKEN, TAILSCALE_KEY } from '../../unit/userdata/fixtures.js';
+import {
+  AGENT_TOKEN,
+  BOOTSTRAP_TOKEN,
+  baseInput,
+  NASTY_AGENT_TOKEN,
+  TAILSCALE_KEY,
+} from '../../unit/userdata/fixtures.js';
 import { DEFAULT_INSTANCE, Sandbox, type SandboxOptions, type StubCall, TAILSCALE_IP } from './sandbox.js';
 
 const sandboxes: Sandbox[] = [];
@@ -379,6 +385,7 @@ describe('bootstrap script of a warm-pool member, and its per-boot warm-start un
   const WARM_SCRIPT = '/usr/local/sbin/k3s-burst-warm-start';
   const TAINTS_FILE = '/etc/rancher/k3s/config.yaml.d/50-k3s-burst-taints.yaml';
   const TOKEN_FILE = '/etc/k3s-burst/agent-token';
+  const TOKEN_DROP_IN = '/etc/systemd/system/k3s-agent.service.d/50-k3s-burst-token.conf';
   const FRESH_TOKEN = `K10${'0ddba115'.repeat(8)}::fr3sh0.s7artt0k3nfr3sh0`;
 
   async function launchedMember(): Promise<Sandbox> {
@@ -448,6 +455,44 @@ describe('bootstrap script of a warm-pool member, and its per-boot warm-start un
         .slice(-3)
         .some((c) => c.args.join(' ').includes(FRESH_TOKEN)),
     ).toBe(false);
+  });
+
+  it('removes a bootstrap token once k3s-agent is up after a start (ExecStartPost), never printing it', async () => {
+    // A member joining with short-lived bootstrap tokens
+    const s = sandbox();
+    const launch = await s.run(
+      renderUserData(
+        baseInput({ warmPool: true, joinCredential: 'bootstrap-token', agentToken: BOOTSTRAP_TOKEN }),
+      ),
+    );
+    expect(launch.code, launch.output).toBe(0);
+    expect(existsSync(s.rootPath(TOKEN_FILE))).toBe(false);
+    // k3s-agent (Type=notify) is started only after READY, i.e. its certificates fetched with the
+    // token and its Node registered; only then does systemd run ExecStartPost
+    const dropIn = readFileSync(s.rootPath(TOKEN_DROP_IN), 'utf8');
+    expect(dropIn).toBe(`[Service]\nExecStartPost=-${WARM_SCRIPT} spent\n`);
+    // A start: the warm-start unit puts the fresh token in place for k3s-agent…
+    const script = readFileSync(s.rootPath(WARM_SCRIPT), 'utf8');
+    const userData = renderWarmStartUserData({ agentToken: FRESH_TOKEN, joinCredential: 'bootstrap-token' });
+    const start = await s.run(script, { extraEnv: { STUB_USER_DATA: userData } });
+    expect(start.code, start.output).toBe(0);
+    expect(readFileSync(s.rootPath(TOKEN_FILE), 'utf8')).toBe(`${FRESH_TOKEN}\n`);
+    // …and once k3s-agent is active, ExecStartPost removes it
+    const spent = await s.run(script, { args: ['spent'] });
+    expect(spent.code, spent.output).toBe(0);
+    expect(existsSync(s.rootPath(TOKEN_FILE))).toBe(false);
+    expect(spent.output).toContain('join token removed from disk');
+    for (const run of [start, spent]) expect(run.output).not.toContain(FRESH_TOKEN);
+    // (the stub records every call's env, where the test's STUB_USER_DATA carries it: argv only)
+    expect(s.calls().some((c) => c.args.join(' ').includes(FRESH_TOKEN))).toBe(false);
+    // Idempotent: a later k3s-agent restart (no token left) runs it again harmlessly
+    expect((await s.run(script, { args: ['spent'] })).code).toBe(0);
+  });
+
+  it('keeps an agent token (k3s reads it at every start) and installs no removal drop-in', async () => {
+    const s = await launchedMember();
+    expect(existsSync(s.rootPath(TOKEN_DROP_IN))).toBe(false);
+    expect(readFileSync(s.rootPath(TOKEN_FILE), 'utf8')).toBe(`${AGENT_TOKEN}\n`);
   });
 
   it('fails the start (k3s-agent does not run) when the user data holds no warm-start credential', async () => {

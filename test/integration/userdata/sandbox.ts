@@ -57,6 +57,8 @@ export interface RunOptions {
   killAfterMs?: number;
   /** More variables for the stubs (e.g. `STUB_BAD_CHECKSUM` for the bake script). */
   extraEnv?: Record<string, string>;
+  /** Arguments to the script (e.g. the warm-start script's `spent` mode). */
+  args?: string[];
 }
 
 export interface StubCall {
@@ -194,7 +196,11 @@ export class Sandbox {
     const bash = join(this.sysbin, 'bash');
     const started = Date.now();
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(bash, [file], { env, cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bash, [file, ...(options.args ?? [])], {
+        env,
+        cwd: this.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => {

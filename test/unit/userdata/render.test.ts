@@ -330,7 +330,7 @@ describe('template', () => {
 });
 
 describe('warm-pool mode of the bootstrap script', () => {
-  it('adds the warm-start unit only to a member, about 2.7 KB as docs/operations.md says', () => {
+  it('adds the warm-start unit only to a member, about 3.1 KB as docs/operations.md says', () => {
     const ordinary = renderUserData(baseInput());
     const member = renderUserData(baseInput({ warmPool: true }));
     expect(ordinary).not.toContain('k3s-burst-warm-start');
@@ -338,6 +338,12 @@ describe('warm-pool mode of the bootstrap script', () => {
     expect(member).toContain('k3s-burst-warm-start.service');
     expect(member).not.toMatch(/^# (>>>|<<<) /m);
     const extraKb = (userDataSizeBytes(member) - userDataSizeBytes(ordinary)) / 1000;
-    expect(Math.round(extraKb * 10) / 10).toBe(2.7);
+    expect(Math.round(extraKb * 10) / 10).toBe(3.1);
+  });
+
+  it('does not fit the largest supported config, as docs/nodes.md warns (synth refuses it with a pool)', () => {
+    expect(() => renderUserData({ ...largestInput(), warmPool: true, capacityType: 'on-demand' })).toThrow(
+      UserDataTooLargeError,
+    );
   });
 });
