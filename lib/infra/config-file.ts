@@ -8,6 +8,7 @@ import {
   tailscaleAuthProblems,
   validateConfig,
 } from '../events/index.js';
+import { userDataSizeProblems } from '../userdata/index.js';
 import { ConfigFileError, CronConversionError } from './errors.js';
 import { toSchedulerCron } from './scheduler-cron.js';
 
@@ -66,12 +67,15 @@ export function validateStackConfig(input: unknown, what: string): Config {
 }
 
 /**
- * The deploy-only checks: every schedule's cron converts for EventBridge Scheduler, and the
+ * The deploy-only checks: every schedule's cron converts for EventBridge Scheduler, the
  * Tailscale auth mode has what it needs (federated: `tailscale.federatedClientId`; plan and
- * simulate run without it, a stack never deploys without it, see `tailscaleAuthProblems`).
+ * simulate run without it, a stack never deploys without it, see `tailscaleAuthProblems`), and
+ * every node script the config makes EC2 run — the warm-mode one too when a warm pool is asked
+ * for — fits EC2's 16 KB user-data limit, rendered by the launch's own renderer
+ * (`userDataSizeProblems`), so a config never deploys only to fail every launch or pool fill.
  */
 function schedulerReady(config: Config, what: string): Config {
-  const problems: FieldProblem[] = [...tailscaleAuthProblems(config)];
+  const problems: FieldProblem[] = [...tailscaleAuthProblems(config), ...userDataSizeProblems(config)];
   config.schedules.forEach((policy, i) => {
     try {
       toSchedulerCron(policy.cron);

@@ -80,6 +80,37 @@ describe('stack config validation', () => {
     expect(message).not.toContain('(got 600)');
   });
 
+  it('refuses a warm pool whose warm-mode user data is over 16 KB, at synth and from the file, naming the field', () => {
+    // Given labels with which an ordinary node's script fits and a warm-pool member's does not
+    // (the renderer decides: test/unit/userdata/config-size.test.ts)
+    const input = exampleConfigInput();
+    const labels: Record<string, string> = {};
+    let i = 0;
+    const sized = () => ({ ...input, nodes: { ...input.nodes, labels } });
+    const withPool = () => ({ ...sized(), warmPool: { size: 2 } });
+    const refused = () => {
+      try {
+        validateStackConfig(withPool(), 'cfg');
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    while (!refused() && i < 80) {
+      labels[`team-${String(i).padStart(2, '0')}.workloads.example.com/pool-${'x'.repeat(20)}`] =
+        `value-${'v'.repeat(50)}`;
+      i += 1;
+    }
+    // Then the same config deploys without a pool, and is refused with one
+    expect(validateStackConfig(sized(), 'cfg').nodes.labels).toEqual(labels);
+    const message = messageOf(() => validateStackConfig(withPool(), 'cfg'));
+    expect(message).toContain('$.warmPool.size');
+    expect(message).toContain('every warm-pool fill would fail at launch');
+    const path = join(dir, 'warm-too-large.json');
+    writeFileSync(path, JSON.stringify(withPool()));
+    expect(messageOf(() => loadStackConfig(path))).toContain('$.warmPool.size');
+  });
+
   it('reports a file that is not JSON with its path', () => {
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ "cluster": ');
