@@ -116,7 +116,9 @@ function formatWarmPool(w: StatusReport['warmPool'], now: Date): string[] {
           m.state,
           m.instanceType,
           m.zone,
-          m.ageSeconds === null ? '-' : fmtDuration(m.ageSeconds),
+          m.ageSeconds === null
+            ? '-'
+            : `${fmtDuration(m.ageSeconds)}${m.ageFrom === 'last-start' ? ' since start' : ''}`,
           m.role === 'started' ? '-' : m.overMaxAge ? 'OVER: replaced' : 'ok',
           tailscaleCell(m, now),
         ]),

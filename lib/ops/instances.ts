@@ -14,7 +14,10 @@ export interface OpsInstance {
   instanceType: string;
   capacityType: CapacityType;
   zone: string;
+  /** EC2's LaunchTime: the time the instance was last started (a stop and start moves it). */
   launchedAt: string;
+  /** When it was first launched (see {@link firstLaunchOf}); absent when EC2 does not say. */
+  firstLaunchedAt?: string;
   nodeName: string;
   decisionId: string;
   /** Tag `k3s-burst:warm-pool` (member or started); absent on ordinary instances or an unknown value. */
@@ -27,6 +30,18 @@ const MAX_PAGES = 10;
 
 function tagValue(i: Instance, key: string): string | undefined {
   return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/**
+ * When an instance was first launched: the attach time of its primary network interface
+ * (device index 0), which EC2 documents as the first launch time (`LaunchTime` is the last
+ * start; the primary interface stays attached until termination). Undefined when EC2 gives
+ * no such attachment.
+ */
+export function firstLaunchOf(i: Instance): string | undefined {
+  const primary = i.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
+  const at = primary?.Attachment?.AttachTime;
+  return at && Number.isFinite(at.getTime()) ? at.toISOString() : undefined;
 }
 
 /** Instances tagged with the cluster, oldest first. */
@@ -63,6 +78,7 @@ export async function listClusterInstances(
     .map((i): OpsInstance => {
       const id = i.InstanceId ?? '';
       const role = WarmPoolRole.safeParse(tagValue(i, Tags.warmPool));
+      const first = firstLaunchOf(i);
       const spot = i.InstanceLifecycle === 'spot' || tagValue(i, Tags.capacityType) === 'spot';
       return {
         instanceId: id,
@@ -71,6 +87,7 @@ export async function listClusterInstances(
         capacityType: spot ? 'spot' : 'on-demand',
         zone: i.Placement?.AvailabilityZone ?? '',
         launchedAt: i.LaunchTime ? i.LaunchTime.toISOString() : '',
+        ...(first ? { firstLaunchedAt: first } : {}),
         nodeName: tagValue(i, Tags.nodeName) ?? `${nodeNamePrefix}${id}`,
         decisionId: tagValue(i, Tags.decisionId) ?? '',
         ...(role.success ? { warmPool: role.data } : {}),

@@ -58,13 +58,19 @@ export interface StatusWarmMember {
   ec2State: string;
   instanceType: string;
   zone: string;
-  /** EC2's LaunchTime: the last start. A member is never started while a member, so for it this is its launch. */
-  launchedAt: string;
-  /** Since `launchedAt` (EC2's LaunchTime, see there); null when EC2 gave none. */
-  ageSeconds: number | null;
   /**
-   * Older than `warmPool.maxAgeHours` by the same clock reconcile uses (LaunchTime): reconcile
-   * replaces it. Always false for a started instance (the age-out applies to members only).
+   * EC2's LaunchTime: the last start. A member is never started while it is a member (a start
+   * re-tags it `started` first), so for a member it is its launch unless someone started it by hand.
+   */
+  launchedAt: string;
+  /** The first launch (primary network interface's attach time); null when EC2 gives none. */
+  firstLaunchedAt: string | null;
+  /** Since `firstLaunchedAt` when EC2 gives it, else since `launchedAt` (`ageFrom` says which). */
+  ageSeconds: number | null;
+  ageFrom: 'first-launch' | 'last-start';
+  /**
+   * Older than `warmPool.maxAgeHours` by the clock reconcile's age-out uses (`launchedAt`):
+   * reconcile replaces it. Always false for a started instance (the age-out is for members).
    */
   overMaxAge: boolean;
   nodeName: string;
@@ -424,7 +430,7 @@ function warmPoolOf(
   const members: StatusWarmMember[] = instances
     .filter((i) => i.warmPool !== undefined)
     .map((i) => {
-      const ageSeconds = ageOf(i.launchedAt, now);
+      const sinceStart = ageOf(i.launchedAt, now);
       return {
         instanceId: i.instanceId,
         role: i.warmPool ?? 'member',
@@ -433,8 +439,10 @@ function warmPoolOf(
         instanceType: i.instanceType,
         zone: i.zone,
         launchedAt: i.launchedAt,
-        ageSeconds,
-        overMaxAge: i.warmPool === 'member' && ageSeconds !== null && ageSeconds > maxAgeSeconds,
+        firstLaunchedAt: i.firstLaunchedAt ?? null,
+        ageSeconds: i.firstLaunchedAt ? ageOf(i.firstLaunchedAt, now) : sinceStart,
+        ageFrom: i.firstLaunchedAt ? 'first-launch' : 'last-start',
+        overMaxAge: i.warmPool === 'member' && sinceStart !== null && sinceStart > maxAgeSeconds,
         nodeName: i.nodeName,
         tailscale: tailscaleOf(i.nodeName),
       };

@@ -189,6 +189,11 @@ describe('k3s-burst status: the warm pool, from EC2 tags (moto + fake Tailscale)
       tailscale: 'offline',
     });
     expect(byId.get(ids.warming)).toMatchObject({ role: 'member', state: 'warming', ec2State: 'running' });
+    // moto gives the primary network interface's attach time: the age is since the first launch.
+    for (const m of j.warmPool.members) {
+      expect(m.ageFrom).toBe('first-launch');
+      expect(Date.parse(m.firstLaunchedAt ?? '')).toBeLessThanOrEqual(Date.parse(m.launchedAt) + 5000);
+    }
     expect(byId.get(ids.started)).toMatchObject({ role: 'started', state: 'started', overMaxAge: false });
     const age = byId.get(ids.parked)?.ageSeconds ?? 0;
     expect(age).toBeGreaterThan(3600);

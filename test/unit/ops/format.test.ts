@@ -166,7 +166,9 @@ describe('formatStatus', () => {
       instanceType: 't4g.medium',
       zone: 'eu-central-1a',
       launchedAt: '2026-03-14T09:30:00.000Z',
+      firstLaunchedAt: '2026-03-14T09:30:00.000Z',
       ageSeconds: 2 * 86_400,
+      ageFrom: 'first-launch' as const,
       overMaxAge: false,
       nodeName: 'burst-i-0aaaaaaaaaaaaaaa1',
       tailscale: 'offline' as const,
@@ -180,6 +182,12 @@ describe('formatStatus', () => {
         members: [
           member,
           { ...member, instanceId: 'i-0aaaaaaaaaaaaaaa2', overMaxAge: true, ageSeconds: 8 * 86_400 },
+          {
+            ...member,
+            instanceId: 'i-0aaaaaaaaaaaaaaa3',
+            firstLaunchedAt: null,
+            ageFrom: 'last-start' as const,
+          },
         ],
         parked: 2,
         parkedHourlyUsd: 2 * 0.002608,
@@ -212,6 +220,8 @@ describe('formatStatus', () => {
       'offline',
     ]);
     expect(row('i-0aaaaaaaaaaaaaaa2')?.[5]).toBe('OVER: replaced');
+    // Without a first-launch time from EC2 the age is since the last start, and says so.
+    expect(row('i-0aaaaaaaaaaaaaaa3')?.[4]).toBe('2 d since start');
     expect(text).toContain('= $0.0052/h, $3.81/month');
     expect(text).toContain(
       'about $8.65/month for this config, the volumes of 2 parked warm-pool members included (',
