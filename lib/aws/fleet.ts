@@ -92,6 +92,14 @@ function checkLaunchInput(clientToken: string, userData: string | undefined): vo
   }
 }
 const MAX_TAG_VALUE = 256;
+
+/**
+ * The launch key of the warm start that re-tagged a member, written with that launch key before
+ * StartInstances and kept after: it tells a member this start already started (finish it with
+ * the `started` tag) from a fill's warming member, which carries its own launch key but none of
+ * these. Adapter bookkeeping only; nothing reads it but {@link Ec2Fleet}.
+ */
+export const WARM_START_KEY_TAG = 'k3s-burst:warm-start-key';
 const LISTED_STATES: InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 /**
@@ -167,7 +175,18 @@ function tagValue(i: Instance, key: string): string | undefined {
 
 function warmPoolOf(i: Instance): { warmPool?: WarmPoolRole } {
   const parsed = WarmPoolRole.safeParse(tagValue(i, Tags.warmPool));
-  return parsed.success ? { warmPool: parsed.data } : {};
+  if (!parsed.success) return {};
+  // A member a warm start already started but did not re-tag yet (cut off before `started`;
+  // only a start writes the start key, a fill never does) is that launch's node, not a member.
+  const state = i.State?.Name;
+  if (
+    parsed.data === 'member' &&
+    (tagValue(i, WARM_START_KEY_TAG) ?? '') !== '' &&
+    (state === 'pending' || state === 'running')
+  ) {
+    return { warmPool: 'started' };
+  }
+  return { warmPool: parsed.data };
 }
 
 /** {@link FleetPort} on EC2 RunInstances / DescribeInstances / TerminateInstances. */
@@ -338,9 +357,16 @@ export class Ec2Fleet implements FleetPort {
       throw new ForeignInstanceError(this.cluster, [req.instanceId]);
     const role = tagValue(i, Tags.warmPool);
     const state = i.State?.Name;
+    const live = state === 'pending' || state === 'running';
     const sameKey = tagValue(i, Tags.launchKey) === req.clientToken;
+    const startedHere = sameKey && tagValue(i, WARM_START_KEY_TAG) === req.clientToken;
     // I7: a redelivered start finds its own launch key on the instance.
-    if (role === 'started' && sameKey && (state === 'pending' || state === 'running')) {
+    if (role === 'started' && sameKey && live) {
+      return { ...this.toLaunched(i), reused: true, attempts: [] };
+    }
+    // An earlier delivery started it and stopped before the `started` tag: finish that.
+    if (role === 'member' && startedHere && live) {
+      await this.markStarted(req.instanceId);
       return { ...this.toLaunched(i), reused: true, attempts: [] };
     }
     const resumable = role === 'member' || (role === 'started' && sameKey);
@@ -354,7 +380,7 @@ export class Ec2Fleet implements FleetPort {
         req.instanceId,
         `it is ${state ?? 'in no known state'}, not stopped`,
       );
-    const previous = [Tags.launchKey, Tags.decisionId, Tags.launchReason, Tags.warmPool].map((k) =>
+    const previous = [Tags.launchKey, Tags.decisionId, Tags.launchReason, WARM_START_KEY_TAG].map((k) =>
       tag(k, tagValue(i, k) ?? ''),
     );
     try {
@@ -366,13 +392,15 @@ export class Ec2Fleet implements FleetPort {
           UserData: { Value: new TextEncoder().encode(Buffer.from(req.userData, 'utf8').toString('base64')) },
         });
       }
+      // The launch key first (I7: a redelivery finds it), the member tag untouched: IAM lets
+      // launch write `started` only onto a member and `member` never (only RunInstances does).
       await this.ec2.createTags({
         Resources: [req.instanceId],
         Tags: [
           tag(Tags.launchKey, req.clientToken),
           tag(Tags.decisionId, req.decisionId),
           tag(Tags.launchReason, req.reason),
-          tag(Tags.warmPool, 'started'),
+          tag(WARM_START_KEY_TAG, req.clientToken),
         ],
       });
       await this.ec2.startInstances({ InstanceIds: [req.instanceId] });
@@ -386,23 +414,40 @@ export class Ec2Fleet implements FleetPort {
           },
         );
       }
-      // Back into the pool: the member tags it had, so no launch key points at a stopped instance.
-      if (role === 'member') {
-        try {
-          await this.ec2.createTags({ Resources: [req.instanceId], Tags: previous });
-        } catch (inner) {
-          this.log.warn('could not restore warm-pool member tags; reconcile terminates the instance', {
-            instanceId: req.instanceId,
-            code: awsErrorCode(inner),
-          });
-        }
+      // Still a member (its warm-pool tag never changed): only the launch tags go back, so no
+      // launch key points at a stopped instance.
+      try {
+        await this.ec2.createTags({ Resources: [req.instanceId], Tags: previous });
+      } catch (inner) {
+        this.log.warn('could not restore the launch tags of a warm-pool member that did not start', {
+          instanceId: req.instanceId,
+          code: awsErrorCode(inner),
+        });
       }
       throw new WarmStartUnavailableError(req.instanceId, `StartInstances failed with ${code}`, {
         cause: err,
       });
     }
+    if (role === 'member') await this.markStarted(req.instanceId);
     this.log.info('started warm-pool member', { instanceId: req.instanceId, launchKey: req.clientToken });
     return { ...this.toLaunched(i), state: 'pending', reused: false, attempts: [] };
+  }
+
+  /**
+   * `k3s-burst:warm-pool=started` on a member that is running: from now on an ordinary node.
+   * The only warm-pool value launch may write (IAM `MarkWarmPoolMembersStarted`).
+   * @throws Ec2FleetError (retryable: a redelivery finds the member running under its start key
+   * and finishes here, see {@link Ec2Fleet.findLaunched} and start).
+   */
+  private async markStarted(instanceId: string): Promise<void> {
+    try {
+      await this.ec2.createTags({ Resources: [instanceId], Tags: [tag(Tags.warmPool, 'started')] });
+    } catch (err) {
+      throw new Ec2FleetError(
+        `warm-pool member ${instanceId} started but could not be tagged ${Tags.warmPool}=started (${awsErrorCode(err)}: ${errorMessage(err)}); a redelivery finishes it`,
+        { cause: err },
+      );
+    }
   }
 
   async stop(instanceIds: string[]): Promise<StopResult> {
@@ -504,7 +549,19 @@ export class Ec2Fleet implements FleetPort {
 
   async findLaunched(launchKey: string): Promise<LaunchedInstance | undefined> {
     const existing = await this.findByLaunchKey(launchKey);
-    return existing ? { ...this.toLaunched(existing), reused: true, attempts: [] } : undefined;
+    if (!existing) return undefined;
+    // A warm start cut off between StartInstances and its `started` tag left a running member
+    // under this key (its start key says so; a fill's member has none): this launch's node.
+    const state = existing.State?.Name;
+    if (
+      existing.InstanceId &&
+      tagValue(existing, Tags.warmPool) === 'member' &&
+      tagValue(existing, WARM_START_KEY_TAG) === launchKey &&
+      (state === 'pending' || state === 'running')
+    ) {
+      await this.markStarted(existing.InstanceId);
+    }
+    return { ...this.toLaunched(existing), reused: true, attempts: [] };
   }
 
   private async findByLaunchKey(launchKey: string): Promise<Instance | undefined> {

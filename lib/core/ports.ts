@@ -253,8 +253,10 @@ export interface FleetPort {
   /**
    * The instance (any state, a live one first) tagged with this cluster and
    * `k3s-burst:launch-key = launchKey`, as `reused: true`; undefined when there is none. Launch
-   * asks before minting a Tailscale key, so a redelivered request mints nothing.
-   * Throws {@link FleetPortError} when EC2 cannot be read.
+   * asks before minting a Tailscale key, so a redelivered request mints nothing. A warm start
+   * under this key that started but was not yet re-tagged `started` is re-tagged here (it is
+   * this launch's node).
+   * Throws {@link FleetPortError} when EC2 cannot be read or that re-tag fails.
    */
   findLaunched(launchKey: string): Promise<LaunchedInstance | undefined>;
   /**
@@ -278,12 +280,14 @@ export interface FleetPort {
   terminate(instanceIds: string[]): Promise<TerminateResult>;
   /**
    * Start ONE stopped warm-pool member for a launch-group index. Verifies the cluster tag
-   * ({@link ForeignInstanceError}) and the member tag; writes the launch key, decision id, reason
-   * and `k3s-burst:warm-pool=started`, sets `userData` when given, then StartInstances. Idempotent
-   * (I7): an instance already started under the same launch key is returned `reused: true`
-   * (a stopped one is started again). Throws {@link WarmStartUnavailableError} when it cannot
-   * start (capacity error, not stopped, not a member) — after restoring its member tags, so it
-   * stays in the pool — and {@link FleetPortError} for anything else.
+   * ({@link ForeignInstanceError}) and the member tag; sets `userData` when given, writes the
+   * launch key, decision id and reason, StartInstances, then `k3s-burst:warm-pool=started` (the
+   * member tag changes only once the start succeeded: launch may never write `member`, see
+   * docs/iam.md). Idempotent (I7): an instance already started under the same launch key is
+   * returned `reused: true` (one started but not yet re-tagged is re-tagged; a stopped one is
+   * started again). Throws {@link WarmStartUnavailableError} when it cannot start (capacity
+   * error, not stopped, not a member) — with its launch tags restored; it never stopped being a
+   * member, so it stays in the pool — and {@link FleetPortError} for anything else.
    */
   start(req: StartMemberRequest): Promise<LaunchedInstance>;
   /**

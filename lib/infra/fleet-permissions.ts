@@ -57,7 +57,11 @@ export function ssmParameterArn(scope: Construct, name: string): string {
  * - `subnet` / `security-group`: pinned by ARN to this stack's; `spot-instances-request` has
  *   no useful key (it is created implicitly by a spot launch).
  * Tagging is allowed only as part of that launch (`ec2:CreateAction`) or later on already
- * cluster-tagged resources, without ever changing the cluster tag itself.
+ * cluster-tagged resources, without ever changing the cluster tag itself. The warm-pool tag is
+ * the one later tag IAM acts on (the Start/Stop statements of {@link warmPoolStatement}), so a
+ * later CreateTags may write it only as `started`, alone, onto an instance that is already a
+ * member (a warm start, `Ec2Fleet.start`); `member` is written only by RunInstances' tag-on-create
+ * — launch can never make an ordinary node, or a started one, pass the Start/Stop conditions.
  */
 export function launchStatements(scope: Construct, props: FleetPermissionsProps): PolicyStatement[] {
   const clusterTag = `aws:RequestTag/${Tags.cluster}`;
@@ -129,7 +133,20 @@ export function launchStatements(scope: Construct, props: FleetPermissionsProps)
       resources: [ec2Arn(scope, 'instance/*'), ec2Arn(scope, 'volume/*')],
       conditions: {
         StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: props.clusterName },
-        'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster] },
+        'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster, Tags.warmPool] },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'MarkWarmPoolMembersStarted',
+      actions: ['ec2:CreateTags'],
+      resources: [ec2Arn(scope, 'instance/*')],
+      conditions: {
+        StringEquals: {
+          [`aws:ResourceTag/${Tags.cluster}`]: props.clusterName,
+          [`aws:ResourceTag/${Tags.warmPool}`]: 'member',
+          [`aws:RequestTag/${Tags.warmPool}`]: 'started',
+        },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [Tags.warmPool] },
       },
     }),
     new PolicyStatement({

@@ -4,7 +4,10 @@
  * the request the real fleet adapter builds. It models what the conditions here use —
  * Allow statements, `*` wildcards in actions and resources, the operators StringEquals,
  * ArnEquals, Bool and NumericLessThanEquals (several values = any of them; a missing key never
- * matches) — and EC2's per-resource authorization of RunInstances: every resource the call
+ * matches), and the set operators ForAllValues:StringEquals / ForAllValues:StringNotEquals on a
+ * multivalued key such as `aws:TagKeys` (every value of the request must (not) be one of the
+ * listed ones; true when the key is absent or empty, as IAM documents) — and EC2's per-resource
+ * authorization of RunInstances and of CreateTags on an existing instance: every resource the call
  * touches must be allowed by some statement, with the condition keys THAT resource type has
  * (Service Authorization Reference, "Resource types defined by Amazon EC2"). It is not AWS:
  * a passing check means the policy is consistent with this model, nothing more.
@@ -203,6 +206,16 @@ function conditionHolds(
   for (const [op, keys] of Object.entries(condition)) {
     for (const [key, expected] of Object.entries(keys)) {
       const actual = ctx[key];
+      if (op.startsWith('ForAllValues:')) {
+        const wanted = asArray(expected);
+        const values = actual === undefined ? [] : asArray(actual);
+        const inner = op.slice('ForAllValues:'.length);
+        if (inner === 'StringEquals' && !values.every((a) => wanted.includes(a))) return false;
+        if (inner === 'StringNotEquals' && !values.every((a) => !wanted.includes(a))) return false;
+        if (inner !== 'StringEquals' && inner !== 'StringNotEquals')
+          throw new Error(`iam-eval does not model the ${op} operator`);
+        continue;
+      }
       if (actual === undefined) return false;
       const actuals = asArray(actual);
       const wanted = asArray(expected);
@@ -225,6 +238,29 @@ function conditionHolds(
     }
   }
   return true;
+}
+
+/**
+ * The instance CreateTags authorizes when it tags an existing instance: its current tags as
+ * `aws:ResourceTag/<key>`, the request's as `aws:RequestTag/<key>` and their keys as the
+ * multivalued `aws:TagKeys` (no `ec2:CreateAction`: that key exists only when tags come with a
+ * create call such as RunInstances).
+ */
+export function createTagsResource(
+  world: ResolveEnv,
+  instanceId: string,
+  current: ReadonlyArray<{ Key?: string; Value?: string }>,
+  requested: ReadonlyArray<{ Key?: string; Value?: string }>,
+): AuthorizedResource {
+  return {
+    type: 'instance',
+    arn: arn(world, `instance/${instanceId}`),
+    context: {
+      ...Object.fromEntries(current.map((t) => [`aws:ResourceTag/${t.Key}`, String(t.Value ?? '')])),
+      ...Object.fromEntries(requested.map((t) => [`aws:RequestTag/${t.Key}`, String(t.Value ?? '')])),
+      'aws:TagKeys': requested.map((t) => String(t.Key)),
+    },
+  };
 }
 
 /** The Sids of the Allow statements that allow `action` on this resource (empty = denied). */

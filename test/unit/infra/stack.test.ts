@@ -715,13 +715,31 @@ describe('least privilege', () => {
     const statements = statementsOf(s.template, fnRole('launch')).filter(
       (x) => x.Action === 'ec2:CreateTags',
     );
-    expect(statements.map((x) => x.Condition)).toEqual([
-      { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
-      {
-        StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab' },
-        'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster] },
-      },
+    expect(statements.map((x) => [x.Sid, x.Condition])).toEqual([
+      ['TagOnlyAtLaunch', { StringEquals: { 'ec2:CreateAction': 'RunInstances' } }],
+      [
+        'RetagClusterInstances',
+        {
+          StringEquals: { [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab' },
+          // Never the cluster tag, never the warm-pool tag the Start/Stop conditions read
+          'ForAllValues:StringNotEquals': { 'aws:TagKeys': [Tags.cluster, Tags.warmPool] },
+        },
+      ],
+      [
+        'MarkWarmPoolMembersStarted',
+        {
+          // warm-pool=started, alone, only onto a member; `member` only by RunInstances' tag-on-create
+          StringEquals: {
+            [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab',
+            [`aws:ResourceTag/${Tags.warmPool}`]: 'member',
+            [`aws:RequestTag/${Tags.warmPool}`]: 'started',
+          },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [Tags.warmPool] },
+        },
+      ],
     ]);
+    const started = statements.find((x) => x.Sid === 'MarkWarmPoolMembersStarted');
+    expect(JSON.stringify(started?.Resource)).toMatch(/:instance\/\*"/);
   });
 
   it('passes only the node role, only to EC2', () => {
