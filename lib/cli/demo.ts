@@ -7,11 +7,11 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/index.js';
-import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../sim/defaults.js';
+import { DEFAULT_CONFIG, DEFAULT_SCENARIO, demoWarmPoolConfig } from '../sim/defaults.js';
 import { asciiChart } from '../sim/report.js';
 import { progressBar, runScenario } from '../sim/run.js';
-import { parseScenario, STARTUP_PROFILES, withStartup } from '../sim/scenario.js';
-import { dur, formatSummary, type Summary } from '../sim/summary.js';
+import { type ImageProfile, parseScenario, STARTUP_PROFILES, withStartup } from '../sim/scenario.js';
+import { dur, formatSummary, type Summary, usd } from '../sim/summary.js';
 import { type CliIo, ExitCode } from './io.js';
 
 const USAGE = `Usage: k3s-burst demo [--out DIR] [--seed N]
@@ -69,11 +69,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     outDir,
     onProgress,
   });
-  // The same day, same seed, with nodes from a `k3s-burst bake` image instead of stock Ubuntu.
+  // The same day, same seed, with nodes from a `k3s-burst bake` image instead of stock Ubuntu,
+  // and with that image plus a warm pool of stopped instances by day.
   const prebaked = await runScenario({
     scenario: withStartup(scenario, 'prebaked'),
     config,
     configName: 'built-in example config, prebaked image',
+    seed,
+  });
+  const warm = await runScenario({
+    scenario: withStartup(scenario, 'prebaked'),
+    config: loadConfig(demoWarmPoolConfig(), 'built-in example config with a warm pool'),
+    configName: 'built-in example config, prebaked image, warm pool',
     seed,
   });
   const wallS = (performance.now() - t0) / 1000;
@@ -84,8 +91,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.stdout('\n');
   io.stdout(asciiChart('Cloud nodes (EC2 instances)', result.result.samples, (s) => s.cloudInstances));
   io.stdout('\n');
-  io.stdout(startupComparison(scenario.cloud.startup, result.summary, prebaked.summary));
-  io.stdout(`\nSimulated ${scenario.hours} h (twice) in ${wallS.toFixed(2)} s. Times are UTC.\n`);
+  io.stdout(startupComparison(scenario.cloud.startup, result.summary, prebaked.summary, warm.summary));
+  io.stdout(`\nSimulated ${scenario.hours} h (three times) in ${wallS.toFixed(2)} s. Times are UTC.\n`);
   io.stdout(`Open the report: ${result.reportPath}\n`);
   io.stdout(`Summary:         ${result.summaryPath}\n`);
   const scenarios = shortPath(io.cwd, EXAMPLE_SCENARIOS);
@@ -96,22 +103,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return result.summary.invariants.violations.length > 0 ? ExitCode.failure : ExitCode.ok;
 }
 
-/** How long burst pods waited with each start-up profile, side by side. */
-export function startupComparison(first: keyof typeof STARTUP_PROFILES, a: Summary, b: Summary): string {
-  const rows: Array<[string, Summary]> = [
-    [`${first} image`, a],
-    ['prebaked image (k3s-burst bake)', b],
-  ];
-  const line = ([name, s]: [string, Summary], p: keyof typeof STARTUP_PROFILES) => {
-    const prof = STARTUP_PROFILES[p];
-    const boot = prof.boot.medianSeconds + prof.join.medianSeconds;
+/** How long burst pods waited with each start-up profile and with a warm pool, side by side. */
+export function startupComparison(first: ImageProfile, a: Summary, b: Summary, warm: Summary): string {
+  const ready = (p: keyof typeof STARTUP_PROFILES) =>
+    STARTUP_PROFILES[p].boot.medianSeconds + STARTUP_PROFILES[p].join.medianSeconds;
+  const line = (name: string, readyText: string, s: Summary) => {
     const w = s.pods.capacityWait;
-    return `  ${name.padEnd(32)}  node Ready ~${boot}s after launch   burst wait p50 ${dur(w.p50Seconds)}  p95 ${dur(w.p95Seconds)}`;
+    return `  ${name.padEnd(32)}  ${readyText.padEnd(30)}  burst wait p50 ${dur(w.p50Seconds)}  p95 ${dur(w.p95Seconds)}`;
   };
+  const pool = warm.warmPool;
+  const poolConfig = demoWarmPoolConfig();
+  const members = Math.max(0, ...(poolConfig.schedules ?? []).map((x) => x.warmPoolSize ?? 0));
   return [
     'Start-up profile (docs/nodes.md#pre-baking-an-ami; the sources: examples/scenarios/README.md)',
-    line(rows[0] as [string, Summary], first),
-    line(rows[1] as [string, Summary], 'prebaked'),
+    line(`${first} image`, `node Ready ~${ready(first)}s after launch`, a),
+    line('prebaked image (k3s-burst bake)', `node Ready ~${ready('prebaked')}s after launch`, b),
+    line('prebaked + warm pool (by day)', `node Ready ~${ready('warm')}s after start`, warm),
+    `  (warm pool: ${members} stopped ${poolConfig.warmPool?.instanceTypes?.join('/')} by day; ${pool.starts} started, ${pool.fills} launched to park; the day cost ${usd(warm.cloud.costUsd.total)} with the pool's volumes (${usd(pool.parkedVolumeUsd)}), ${usd(b.cloud.costUsd.total)} without)`,
     '',
   ].join('\n');
 }

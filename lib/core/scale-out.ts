@@ -2,6 +2,7 @@ import type {
   Arch,
   CapacityType,
   DaemonSetOverhead,
+  ManagedInstance,
   PendingShape,
   PlannedLaunch,
   PodAnswer,
@@ -59,6 +60,7 @@ import {
   type RoomBin,
   type RoomShape,
 } from './room.js';
+import { startableMembers } from './warm-pool.js';
 
 /** What is still allowed under the limits and the active schedule. */
 export interface Headroom {
@@ -1031,7 +1033,7 @@ export function planScaleOut(
   names: HeadroomLimits,
 ): ScaleOutOutcome {
   const replacements = replacementShapes(ctx, b);
-  const outcome = planShapes(ctx, b, head, names, replacements);
+  const outcome = planWithWarmPool(ctx, b, head, names, replacements);
   if (replacements.length > 0) {
     // The interrupted nodes' pods are not pending (yet): no answer, no unhelpable entry for them
     // (the explanations still say what was planned for them).
@@ -1044,6 +1046,60 @@ export function planScaleOut(
     keep(b.unhelpable, (u) => synthetic(u.shapeId));
   }
   return outcome;
+}
+
+/**
+ * Scale-out with stopped warm-pool members as the first room for new pods. Starting members
+ * takes limits (a node, its vCPU, memory and price each) that bigger new nodes might use better:
+ * when the plan with starts leaves helpable pods without capacity, the plan without them is
+ * made too, and the one that covers more pods wins (ties: the starts, they are faster).
+ */
+function planWithWarmPool(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  names: HeadroomLimits,
+  replacements: readonly PendingShape[],
+): ScaleOutOutcome {
+  if (startableMembers(ctx, b).length === 0) return planShapes(ctx, b, head, names, replacements, false);
+  const mark = {
+    launches: b.launches.length,
+    podAnswers: b.podAnswers.length,
+    explanations: b.explanations.length,
+    unhelpable: b.unhelpable.length,
+    head: { ...head },
+  };
+  const covered = (o: ScaleOutOutcome) => o.coveredByExisting + o.coveredByInFlight + o.coveredByLaunches;
+  const withPool = planShapes(ctx, b, head, names, replacements, true);
+  const started = b.launches.slice(mark.launches).some((l) => l.warmStarts !== undefined);
+  if (!started || covered(withPool) >= withPool.helpablePods) return withPool;
+  const kept = {
+    launches: b.launches.splice(mark.launches),
+    podAnswers: b.podAnswers.splice(mark.podAnswers),
+    explanations: b.explanations.splice(mark.explanations),
+    unhelpable: b.unhelpable.splice(mark.unhelpable),
+    head: { ...head },
+  };
+  Object.assign(head, mark.head);
+  const without = planShapes(ctx, b, head, names, replacements, false);
+  if (covered(without) > covered(withPool)) {
+    b.explain(
+      'warm-pool',
+      `stopped warm-pool members are not started for these pods: starting them would leave ${plural(withPool.helpablePods - covered(withPool), 'pod')} without capacity under the limits, launching covers ${plural(covered(without) - covered(withPool), 'more pod')}`,
+      'warm-pool',
+    );
+    return without;
+  }
+  b.launches.splice(mark.launches);
+  b.podAnswers.splice(mark.podAnswers);
+  b.explanations.splice(mark.explanations);
+  b.unhelpable.splice(mark.unhelpable);
+  b.launches.push(...kept.launches);
+  b.podAnswers.push(...kept.podAnswers);
+  b.explanations.push(...kept.explanations);
+  b.unhelpable.push(...kept.unhelpable);
+  Object.assign(head, kept.head);
+  return withPool;
 }
 
 /** Shape-id prefix of the workload of an interrupted node, planned before its eviction. */
@@ -1101,6 +1157,7 @@ function planShapes(
   head: Headroom,
   names: HeadroomLimits,
   replacements: readonly PendingShape[],
+  warmPool: boolean,
 ): ScaleOutOutcome {
   const snapshot = ctx.snapshot;
   const outcome: ScaleOutOutcome = {
@@ -1373,6 +1430,9 @@ function planShapes(
     }
   }
 
+  // 3b. Stopped warm-pool members (lib/core/warm-pool.ts): room that a start brings in seconds.
+  if (warmPool) placeOnWarmPool(ctx, b, head, helpable, daemonSets, outcome);
+
   // 4. New nodes: every shape that may share a node packed together (lib/core/mixed-packing.ts);
   // when that plan does not fit the limits, per group of shapes with the same allowed types,
   // zones and capacity types, each group's type chosen to cover the most pods within them.
@@ -1444,6 +1504,108 @@ function planShapes(
     );
   }
   return outcome;
+}
+
+/**
+ * Helpable pods onto stopped warm-pool members, before any new node: each member is the room of
+ * a fresh node of its type in its zone (on-demand; the warming taint goes at the start), offered
+ * only while the limits' headroom can take it running, cheapest then oldest first. Every member
+ * that takes pods becomes a start: one launch group per type and zone, all of it `warmStarts`
+ * (its fallback, if EC2 cannot start it, is a launch of that type in that zone). Pods placed
+ * here are launched for, as on a new node.
+ */
+function placeOnWarmPool(
+  ctx: PlanContext,
+  b: PlanBuilder,
+  head: Headroom,
+  helpable: readonly ShapeInfo[],
+  daemonSets: readonly DaemonSetOverhead[],
+  outcome: ScaleOutOutcome,
+): void {
+  const members = startableMembers(ctx, b);
+  if (members.length === 0 || !helpable.some((s) => s.remaining > 0)) return;
+  const bins: RoomBin[] = [];
+  const add = cloudBin(ctx, b, daemonSets, bins);
+  const offered = new Map<string, { m: ManagedInstance; spec: InstanceSpec }>();
+  const left = { ...head };
+  for (const m of members) {
+    const spec = ctx.catalog.get(m.instanceType);
+    if (!spec || !ctx.config.nodes.candidateTypes.includes(m.instanceType)) continue;
+    if (
+      left.nodes < 1 ||
+      left.vcpu < spec.vcpu ||
+      left.memoryMiB < spec.memoryMiB ||
+      left.costUsd + 1e-9 < spec.onDemandHourlyUsd
+    )
+      continue;
+    left.nodes -= 1;
+    left.vcpu -= spec.vcpu;
+    left.memoryMiB -= spec.memoryMiB;
+    left.costUsd -= spec.onDemandHourlyUsd;
+    add(`warm-pool member ${m.instanceId}`, m.instanceId, m.instanceType, m.zone, 'on-demand');
+    offered.set(m.instanceId, { m, spec });
+  }
+  if (bins.length === 0) return;
+  const placement = placeOnRoom(helpable, bins);
+  // Per member: the shapes (pieces) it took and how many pods.
+  const used = new Map<string, Part[]>();
+  helpable.forEach((s, i) => {
+    const p = placement[i] as Placement;
+    for (const [target, k] of p) {
+      const parts = used.get(target) ?? [];
+      parts.push({ info: s, pods: k });
+      used.set(target, parts);
+    }
+  });
+  if (used.size === 0) return;
+  const groups = new Map<string, { spec: InstanceSpec; zone: string; ids: string[]; parts: Part[] }>();
+  for (const { m, spec } of offered.values()) {
+    const parts = used.get(m.instanceId);
+    if (!parts) continue;
+    head.nodes -= 1;
+    head.vcpu -= spec.vcpu;
+    head.memoryMiB -= spec.memoryMiB;
+    head.costUsd -= spec.onDemandHourlyUsd;
+    const key = `${spec.instanceType}|${m.zone}`;
+    const g = groups.get(key) ?? { spec, zone: m.zone, ids: [], parts: [] };
+    g.ids.push(m.instanceId);
+    g.parts.push(...parts);
+    groups.set(key, g);
+  }
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key) as { spec: InstanceSpec; zone: string; ids: string[]; parts: Part[] };
+    const index = b.launches.length;
+    const launchId = `${ctx.decisionId}-${index}`;
+    let pods = 0;
+    const ids = new Set<string>();
+    for (const part of g.parts) {
+      const a = part.info.launched;
+      if (a.seenBy !== index) {
+        a.seenBy = index;
+        a.launches.push(launchId);
+      }
+      a.pods += part.pods;
+      pods += part.pods;
+      ids.add(part.info.shape.id);
+    }
+    outcome.coveredByLaunches += pods;
+    const n = g.ids.length;
+    const reason = `start ${plural(n, 'stopped warm-pool member')} of ${g.spec.instanceType} in ${g.zone} (${g.ids.join(', ')}) for ${plural(pods, 'pod')} instead of launching: a start re-registers a node that joined once, in seconds (on-demand, ${fmtUsd(g.spec.onDemandHourlyUsd)} each)`;
+    b.launches.push({
+      launchId,
+      instanceTypes: [g.spec.instanceType],
+      capacityTypes: ['on-demand'],
+      arch: g.spec.arch as Arch,
+      count: n,
+      zones: [g.zone],
+      shapeIds: [...ids].sort(),
+      podsCovered: pods,
+      estimatedHourlyUsd: Math.round(n * g.spec.onDemandHourlyUsd * 10_000) / 10_000,
+      reason,
+      warmStarts: g.ids,
+    });
+    b.explain('warm-pool', reason, launchId);
+  }
 }
 
 /**

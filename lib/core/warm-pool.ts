@@ -23,7 +23,8 @@
  * - abandonment ({@link planWarmPoolAbandonment}): every member is terminated with the fleet;
  * - with a fresh agent ({@link planWarmPool}): age-out (older than `warmPool.maxAgeHours`),
  *   members that never registered, parks (Ready, no workload pods → stop), Node deletion of
- *   stopped members, excess over the active target, then the fill within the limits' headroom.
+ *   stopped members, excess over the active target, then the fill within the limits' headroom —
+ *   in the background only: not while launches for pending pods are decided or in flight.
  *   Nothing at all while the agent is stale: a node that cannot reach the K3s server cannot join.
  */
 import type { ManagedInstance, PlannedLaunch, PlannedPark } from '../events/index.js';
@@ -98,44 +99,63 @@ const tooOld = (ctx: PlanContext, m: ManagedInstance) =>
   ageSeconds(ctx, m) > ctx.config.warmPool.maxAgeHours * 3600;
 
 /**
- * Turn (part of) each planned launch that allows on-demand into starts of stopped members whose
- * type the launch allows and whose zone it allows (any, when it names none). Index `i` of the
- * group starts `warmStarts[i]`; the launch keeps its count, in-flight record and limits check.
- * A launch sized for a root volume larger than `nodes.rootVolumeGiB` takes no member (members
- * have the default volume). Warm-pool fills take none.
+ * Stopped members a decision may start, cheapest then oldest first. A member whose Node object
+ * still exists is not startable yet: its kubelet would find that Node and keep the warming taint
+ * (registration taints apply only when the Node is created). Reconcile deletes the Node once EC2
+ * says stopped; from then on the member is startable.
+ */
+export function startableMembers(ctx: PlanContext, b: PlanBuilder): ManagedInstance[] {
+  return ctx.poolMembers
+    .filter(
+      (m) =>
+        m.state === 'stopped' &&
+        !b.isRemoving(m.instanceId) &&
+        !tooOld(ctx, m) &&
+        !ctx.poolNodes.has(m.instanceId),
+    )
+    .sort(
+      (a, c) =>
+        onDemandPrice(ctx, a.instanceType) - onDemandPrice(ctx, c.instanceType) ||
+        Date.parse(a.launchedAt) - Date.parse(c.launchedAt) ||
+        (a.instanceId < c.instanceId ? -1 : 1),
+    );
+}
+
+/**
+ * Scale-out packs pending pods onto startable members first (lib/core/scale-out.ts: each member
+ * is the room of a fresh node of its type and zone, while the limits can take it running). When
+ * that plan would cover fewer pods than launching (starts take limits a bigger new node uses
+ * better), scale-out launches instead; this then still turns each planned launch that allows
+ * on-demand into starts of members whose type the launch lists (same type: same room and
+ * limits), cheapest then oldest, for its first indexes (`warmStarts[i]` for index `i`).
+ * A member's zone must be one the launch allows (any, when it names none). A launch sized for a
+ * root volume larger than `nodes.rootVolumeGiB` takes no member (members have the default
+ * volume). Warm-pool fills take none.
  */
 export function planWarmStarts(ctx: PlanContext, b: PlanBuilder): void {
-  const stopped = ctx.poolMembers.filter(
-    (m) => m.state === 'stopped' && !b.isRemoving(m.instanceId) && !tooOld(ctx, m),
-  );
+  const stopped = startableMembers(ctx, b);
   if (stopped.length === 0) return;
-  const taken = new Set<string>();
+  const taken = new Set(b.launches.flatMap((l) => l.warmStarts ?? []));
+  const zoneOk = (launch: PlannedLaunch, m: ManagedInstance) =>
+    launch.zones.length === 0 || launch.zones.includes(m.zone);
   for (const launch of b.launches) {
-    if (launch.warmPool || !launch.capacityTypes.includes('on-demand')) continue;
+    if (launch.warmPool || launch.warmStarts || !launch.capacityTypes.includes('on-demand')) continue;
     if (launch.rootVolumeGiB !== undefined && launch.rootVolumeGiB > ctx.config.nodes.rootVolumeGiB) continue;
     const picks = stopped
       .filter(
-        (m) =>
-          !taken.has(m.instanceId) &&
-          launch.instanceTypes.includes(m.instanceType) &&
-          (launch.zones.length === 0 || launch.zones.includes(m.zone)),
-      )
-      .sort(
-        (a, c) =>
-          onDemandPrice(ctx, a.instanceType) - onDemandPrice(ctx, c.instanceType) ||
-          Date.parse(a.launchedAt) - Date.parse(c.launchedAt) ||
-          (a.instanceId < c.instanceId ? -1 : 1),
+        (m) => !taken.has(m.instanceId) && launch.instanceTypes.includes(m.instanceType) && zoneOk(launch, m),
       )
       .slice(0, launch.count);
-    if (picks.length === 0) continue;
     for (const m of picks) taken.add(m.instanceId);
-    launch.warmStarts = picks.map((m) => m.instanceId);
-    const rest = launch.count - picks.length;
-    b.explain(
-      'warm-pool',
-      `start ${plural(picks.length, 'stopped warm-pool member')} (${picks.map((m) => `${m.instanceId} ${m.instanceType} in ${m.zone}`).join(', ')}) for launch ${launch.launchId} instead of launching: a start re-registers a node that joined once (on-demand, ${fmtUsd(onDemandPrice(ctx, picks[0]?.instanceType ?? ''))} each)${rest > 0 ? `; ${rest} more ${rest === 1 ? 'is' : 'are'} launched` : ''}`,
-      launch.launchId,
-    );
+    if (picks.length > 0) {
+      launch.warmStarts = picks.map((m) => m.instanceId);
+      const rest = launch.count - picks.length;
+      b.explain(
+        'warm-pool',
+        `start ${plural(picks.length, 'stopped warm-pool member')} (${picks.map((m) => `${m.instanceId} ${m.instanceType} in ${m.zone}`).join(', ')}) for launch ${launch.launchId} instead of launching: a start re-registers a node that joined once (on-demand, ${fmtUsd(onDemandPrice(ctx, picks[0]?.instanceType ?? ''))} each)${rest > 0 ? `; ${rest} more ${rest === 1 ? 'is' : 'are'} launched` : ''}`,
+        launch.launchId,
+      );
+    }
   }
 }
 
@@ -269,6 +289,25 @@ export function planWarmPool(
 
   const want = target - kept.length - fills;
   if (want <= 0) return;
+  // In the background only: while capacity for pods is on the way (decided now, in flight, or
+  // an instance not Ready yet), more of their burst may follow, and a warming member would take
+  // the headroom those pods need (it counts like a node until parked).
+  const coming =
+    b.launches.filter((l) => !l.warmPool).length +
+    ctx.unmatchedInFlight.length +
+    ctx.liveInstances.filter(
+      (i) =>
+        (i.state === 'pending' || i.state === 'running') &&
+        ctx.nodesByInstanceId.get(i.instanceId)?.ready !== true,
+    ).length;
+  if (coming > 0) {
+    b.explain(
+      'warm-pool',
+      `the warm pool is refilled later (${plural(want, 'member')} short of ${target}): capacity for pending pods is still on the way (${plural(coming, 'launch or node', 'launches or nodes')} not Ready yet)`,
+      'warm-pool',
+    );
+    return;
+  }
   const types = warmPoolTypes(ctx);
   const first = types[0];
   if (!first) {

@@ -255,6 +255,23 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
   if (r.chance(0.3)) faults.agentOutages?.push({ at: at(0, 0.8), durationMinutes: r.int(1, 90) });
   if (r.chance(0.3)) faults.agentRestarts?.push(at(0, 1));
 
+  // A warm pool (lib/core/warm-pool.ts) when on-demand is allowed, from its own stream: stopped
+  // members started for pods, parked, aged out and trimmed by a schedule, beside every fault.
+  const w = new Rng(seed ^ 0x3a4d);
+  const warmStart = {
+    boot: { medianSeconds: w.pick([8, 13, 25]), sigma: 0.4 },
+    join: { medianSeconds: w.pick([3, 6, 15]), sigma: 0.3 },
+  };
+  if (configInput.nodes?.capacityTypes?.includes('on-demand') && w.chance(0.4)) {
+    const candidates = configInput.nodes.candidateTypes ?? DEFAULT_CANDIDATE_TYPES;
+    configInput.warmPool = {
+      size: w.int(1, 3),
+      ...(w.chance(0.5) ? { instanceTypes: [w.pick(candidates)] } : {}),
+      maxAgeHours: w.pick([1, 168]),
+    };
+    for (const s of schedules) if (w.chance(0.5)) s.warmPoolSize = w.int(0, 3);
+  }
+
   const scenarioInput: ScenarioInput = {
     name: `chaos-${seed}`,
     start: '2026-03-16T08:00:00Z',
@@ -268,6 +285,7 @@ export function chaosCase(seed: number, hours = CHAOS_HOURS): ChaosCase {
       shutdownSeconds: 30,
       failedBootProbability: r.pick([0, 0, 0.1, 0.3]),
       zones: ['a', 'b'],
+      warmStart,
     },
     faults,
   };

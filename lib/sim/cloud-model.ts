@@ -7,19 +7,43 @@
  * Tailscale outages make cloud nodes NotReady after the node monitor's grace period and hold
  * joins back until the tailnet returns. The scenario's capacity and quota windows answer each
  * RunInstances attempt. EC2 state changes and spot warnings go onto the account's default bus.
+ *
+ * Warm pool (lib/core/warm-pool.ts): a member launched in warm mode registers with the warming
+ * taint; StopInstances stops it (the kubelet goes silent, its device stays, offline: members do
+ * not log out); StartInstances boots it with the warm-start distributions, its device comes back
+ * online and — when the user data holds a fresh join credential, as the warm-start unit requires —
+ * the kubelet registers again, without the warming taint when its Node was deleted while parked.
+ * A Node object that still exists keeps its taints: the kubelet applies its registration taints
+ * only when it creates the Node.
  */
 import { SPOT_NOTICE_MS } from '../control/index.js';
 import { type Catalog, cloudNodeLabels } from '../core/index.js';
-import type { LaunchOneRequest } from '../core/ports.js';
-import { AWS_PROVIDER_ID_PREFIX, type CapacityType, DetailTypes, Labels, Sources } from '../events/index.js';
+import type { LaunchOneRequest, StartMemberRequest } from '../core/ports.js';
+import { parkedMemberHourlyUsd } from '../core/warm-pool.js';
+import {
+  AWS_PROVIDER_ID_PREFIX,
+  type CapacityType,
+  DetailTypes,
+  Labels,
+  Sources,
+  type Taint,
+} from '../events/index.js';
+import { WARM_START_MARKER } from '../userdata/render.js';
 import type { ClusterModel } from './cluster-model.js';
 import type { SimInstance, SimNode } from './model.js';
+import type { WarmPoolMember } from './results.js';
 import type { Rng } from './rng.js';
 import { clockMinutes } from './scenario.js';
 import { MINUTE, NODE_MONITOR_GRACE_MS, NODE_RECOVER_MS, type SimContext } from './sim-context.js';
 import type { FakeFleet, FakeInstance } from './world/index.js';
 import type { RoutingBus } from './world/routing-bus.js';
 import type { Tailnet } from './world/tailnet.js';
+
+/**
+ * The taint a warm-pool member registers with while warming (userdata/bootstrap.sh.tpl's k3s
+ * config drop-in; a test checks the rendered warm-mode script carries exactly this one).
+ */
+export const WARMING_TAINT: Taint = { key: 'k3s-burst.io/warming', value: 'true', effect: 'NoSchedule' };
 
 /** What the cloud model is wired to. */
 export interface CloudModelDeps {
@@ -155,9 +179,13 @@ export class CloudModel {
         : 0,
       // Drawn first: a broken-setup window leaves the seed's other draws as they were.
       failsToJoin: this.cloudRng.chance(this.ctx.sc.cloud.failedBootProbability) || this.brokenSetup(inst),
+      rootVolumeGiB: inst.rootVolumeGiB ?? this.ctx.cfg.nodes.rootVolumeGiB,
+      starts: 0,
+      ...(req.warmPool ? { warmPool: 'member' as const } : {}),
     };
     this.instances.set(id, sim);
     this.ctx.stats.instancesLaunched++;
+    if (req.warmPool) this.ctx.stats.warmPoolFills++;
     const key = `${inst.instanceType}/${inst.capacityType}`;
     this.ctx.stats.launchesByType[key] = (this.ctx.stats.launchesByType[key] ?? 0) + 1;
     this.ctx.trace({
@@ -196,7 +224,30 @@ export class CloudModel {
         id,
       });
     }
-    this.tailscaleUp(i);
+    if (i.starts > 0) this.warmBoot(i);
+    else this.tailscaleUp(i);
+  }
+
+  /**
+   * A started member booted: tailscaled reconnects with the device it kept (no key needed), and
+   * the warm-start unit hands k3s-agent the fresh join credential from the user data before the
+   * kubelet registers again. Without that credential the unit fails closed: it never registers.
+   */
+  private warmBoot(i: SimInstance): void {
+    if (!i.deviceId || !this.tailnet.hasDevice(i.deviceId)) {
+      i.joinFailed = true;
+      this.ctx.note(`${i.instanceId}: started, but its tailnet device is gone; it will never register`);
+      return;
+    }
+    if (this.tailnet.down) return; // reconnects when the tailnet is back (tailscaleOutage)
+    this.tailnet.online(i.deviceId);
+    if (!(this.fleet.instances.get(i.instanceId)?.userData ?? '').includes(WARM_START_MARKER)) {
+      i.failsToJoin = true;
+      this.ctx.stats.warmStartsFailed++;
+      this.ctx.note(`${i.instanceId}: started without a warm-start credential; it will never register`);
+      return;
+    }
+    this.ctx.at(this.cloudRng.logNormalMs(this.ctx.sc.cloud.warmStart.join), { k: 'join', id: i.instanceId });
   }
 
   /**
@@ -237,6 +288,18 @@ export class CloudModel {
     if (this.tailnet.down) return; // retried when the tailnet is back
     const spec = this.catalog.get(i.instanceType);
     if (!spec) return;
+    const existing = this.cluster.nodes.get(i.nodeName);
+    if (existing) {
+      // The kubelet of a started member finds its old Node object: it reports Ready again, but
+      // registration taints (and labels) apply only when the kubelet creates the Node.
+      existing.ready = true;
+      existing.readySinceMs = this.ctx.now;
+      i.registeredAtMs = this.ctx.now;
+      this.ctx.trace({ kind: 'instance-registered', atMs: this.ctx.now, instanceId: id });
+      this.cluster.changed();
+      this.cluster.queueSched();
+      return;
+    }
     const node: SimNode = {
       name: i.nodeName,
       onPrem: false,
@@ -245,7 +308,8 @@ export class CloudModel {
         ...cloudNodeLabels(this.ctx.cfg, spec, i.zone, i.capacityType),
         [Labels.hostname]: i.nodeName,
       },
-      taints: this.ctx.cfg.nodes.taints,
+      taints:
+        i.warmPool === 'member' ? [...this.ctx.cfg.nodes.taints, WARMING_TAINT] : this.ctx.cfg.nodes.taints,
       allocatable: this.cluster.cloudAllocatable(spec),
       daemonCpuMilli: 0,
       daemonMemoryMiB: 0,
@@ -304,9 +368,134 @@ export class CloudModel {
   /** The terminate or janitor Lambda's TerminateInstances reached EC2. */
   onTerminating(id: string): void {
     const i = this.instances.get(id);
-    if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
+    if (!i) return;
+    if (i.state === 'stopped' || i.state === 'stopping') {
+      // Nothing runs: no logout (the device stays for the janitor), no kubelet to go silent.
+      this.ctx.note(`EC2: terminate ${id} (${i.state} warm-pool member)`);
+      this.settleStopped(i);
+      i.state = 'shutting-down';
+      i.goneAtMs = this.ctx.now;
+      this.ctx.stats.instancesTerminated++;
+      this.ctx.trace({ kind: 'instance-gone', atMs: this.ctx.now, instanceId: i.instanceId });
+      this.ec2StateChange(i.instanceId, 'shutting-down');
+      this.ctx.at(this.ctx.sc.cloud.shutdownSeconds * 1000, { k: 'shutdown-done', id: i.instanceId });
+      return;
+    }
+    if (i.state !== 'running' && i.state !== 'pending') return;
     this.ctx.note(`EC2: terminate ${id}`);
-    this.shutDown(i, true);
+    this.shutDown(i, i.warmPool !== 'member');
+  }
+
+  /**
+   * Reconcile's StopInstances reached EC2 (a park): the OS shuts down — k3s-agent and the kubelet
+   * stop, tailscaled goes without logging out (a member has no logout unit) — and EC2 reports
+   * the instance stopped `cloud.shutdownSeconds` later.
+   */
+  onStopping(id: string): void {
+    const i = this.instances.get(id);
+    if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
+    const node = this.cluster.nodes.get(i.nodeName);
+    if (node && node.pods.size > 0)
+      this.ctx.trace({
+        kind: 'workload-killed',
+        atMs: this.ctx.now,
+        node: node.name,
+        pods: node.pods.size,
+        how: 'instance-stopped',
+      });
+    i.state = 'stopping';
+    this.ctx.stats.warmParks++;
+    this.ctx.note(`EC2: stop ${id} (park warm-pool member)`);
+    this.ec2StateChange(id, 'stopping');
+    if (i.deviceId) this.tailnet.offline(i.deviceId);
+    if (node?.ready)
+      this.ctx.at(NODE_MONITOR_GRACE_MS, { k: 'node-not-ready', node: node.name, gen: this.nodeGen(node) });
+    this.ctx.at(this.ctx.sc.cloud.shutdownSeconds * 1000, { k: 'stop-done', id });
+  }
+
+  /** The member finished stopping: EC2 reports it stopped; from now on it costs its volume only. */
+  stopDone(id: string): void {
+    const i = this.instances.get(id);
+    if (i?.state !== 'stopping') return;
+    i.state = 'stopped';
+    i.stoppedAtMs = this.ctx.now;
+    i.registeredAtMs = undefined;
+    i.bootedAtMs = undefined;
+    this.fleet.setState(id, 'stopped');
+    this.ctx.trace({ kind: 'instance-stopped', atMs: this.ctx.now, instanceId: id });
+    this.ec2StateChange(id, 'stopped');
+  }
+
+  /** A stopping member told to terminate: it counts as stopped from here (no more stop-done). */
+  private settleStopped(i: SimInstance): void {
+    if (i.state === 'stopping') {
+      i.state = 'stopped';
+      i.stoppedAtMs = this.ctx.now;
+      this.ctx.trace({ kind: 'instance-stopped', atMs: this.ctx.now, instanceId: i.instanceId });
+    }
+  }
+
+  /**
+   * The launch Lambda's StartInstances reached EC2 (a warm start for one index of a launch): the
+   * member boots with the warm-start distributions and is an ordinary node from now on.
+   */
+  onStarting(inst: FakeInstance, req: StartMemberRequest): void {
+    const i = this.instances.get(inst.instanceId);
+    if (i?.state !== 'stopped') return;
+    const m = /^(.*)-(\d+)$/.exec(req.clientToken);
+    const launchId = m?.[1] ?? req.clientToken;
+    const index = Number(m?.[2] ?? 0);
+    i.state = 'pending';
+    i.warmPool = 'started';
+    i.starts++;
+    i.launchId = launchId;
+    i.launchKey = req.clientToken;
+    i.decisionId = req.decisionId;
+    i.reason = req.reason;
+    i.hourlyUsd = this.catalog.get(i.instanceType)
+      ? this.catalog.hourlyUsd(i.instanceType, i.capacityType)
+      : 0;
+    i.stoppedAtMs = undefined;
+    i.registeredAtMs = undefined;
+    i.failsToJoin = false;
+    this.ctx.stats.warmStarts++;
+    this.ctx.trace({
+      kind: 'instance-started',
+      atMs: this.ctx.now,
+      instanceId: i.instanceId,
+      launchId,
+      index,
+      decidedAtMs: this.decidedAt(launchId) ?? this.ctx.now,
+    });
+    this.ctx.note(
+      `EC2: start ${i.instanceId} ${i.instanceType} in ${i.zone} (warm-pool member) for ${launchId}`,
+    );
+    const alive = this.aliveInstances();
+    if (alive > this.ctx.stats.peakCloudInstances) this.ctx.stats.peakCloudInstances = alive;
+    this.ec2StateChange(i.instanceId, 'pending');
+    this.ctx.at(this.cloudRng.logNormalMs(this.ctx.sc.cloud.warmStart.boot), { k: 'boot', id: i.instanceId });
+  }
+
+  /** Warm-pool members alive now (not started, not gone), oldest first: `simulate`'s listing. */
+  poolMembers(): WarmPoolMember[] {
+    const out: WarmPoolMember[] = [];
+    for (const i of this.instances.values()) {
+      if (i.warmPool !== 'member' || i.state === 'shutting-down' || i.state === 'terminated') continue;
+      out.push({
+        instanceId: i.instanceId,
+        instanceType: i.instanceType,
+        zone: i.zone,
+        state: i.state,
+        ageSeconds: Math.round((this.ctx.now - i.launchedAtMs) / 1000),
+        hourlyUsd: i.state === 'stopped' ? this.parkedHourlyUsd(i) : i.hourlyUsd,
+      });
+    }
+    return out;
+  }
+
+  /** What a stopped member costs per hour: its root volume. */
+  parkedHourlyUsd(i: SimInstance): number {
+    return parkedMemberHourlyUsd(i.rootVolumeGiB);
   }
 
   /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
@@ -362,7 +551,9 @@ export class CloudModel {
       // Instances that booted during the outage join the tailnet, then the cluster, now.
       for (const i of this.instances.values()) {
         if (i.state !== 'running' || i.registeredAtMs !== undefined) continue;
-        if (!i.deviceId) this.tailscaleUp(i);
+        if (i.starts > 0) {
+          if (!i.joinFailed && !i.failsToJoin) this.warmBoot(i);
+        } else if (!i.deviceId) this.tailscaleUp(i);
         else if (!i.failsToJoin)
           this.ctx.at(this.cloudRng.logNormalMs(this.ctx.sc.cloud.join), { k: 'join', id: i.instanceId });
       }

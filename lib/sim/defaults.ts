@@ -56,6 +56,21 @@ export const DEFAULT_CONFIG: ConfigInput = {
   ],
 };
 
+/**
+ * The demo's warm-pool variant of {@link DEFAULT_CONFIG} (`npm run demo`, the bench's
+ * `sim.burst-wait-p50-s.warm`): four stopped `c7g.2xlarge` members by day (the type the planner
+ * picks for the 10:00 CI burst, so a start serves it), none at night or at the weekend. Opt-in:
+ * the example config has no pool (members cost their volumes around the clock).
+ */
+export function demoWarmPoolConfig(): ConfigInput {
+  const sizes: Record<string, number> = { 'weekday-day': 4, 'weekday-night': 0, weekend: 0 };
+  return {
+    ...structuredClone(DEFAULT_CONFIG),
+    warmPool: { size: 0, instanceTypes: ['c7g.2xlarge'] },
+    schedules: (DEFAULT_CONFIG.schedules ?? []).map((s) => ({ ...s, warmPoolSize: sizes[s.name] ?? 0 })),
+  };
+}
+
 /** Tolerates the cloud taint of the default config: the pod may burst. */
 export const CLOUD_TOLERATION = {
   key: 'k3s-burst.io/cloud',

@@ -14,13 +14,7 @@
  */
 
 import { activeSchedule, buildCatalog, type Catalog, scheduleBoundaries } from '../core/index.js';
-import {
-  type ClusterSnapshotInput,
-  type Config,
-  DetailTypes,
-  type FieldProblem,
-  ValidationError,
-} from '../events/index.js';
+import { type ClusterSnapshotInput, type Config, DetailTypes } from '../events/index.js';
 import { AgentUplink, JoinTokenLink, QueueLink, SimAgent, SimClock } from './agent-host.js';
 import { CloudModel } from './cloud-model.js';
 import { ClusterModel } from './cluster-model.js';
@@ -107,33 +101,8 @@ export function checkerParamsFor(config: Config, scenario: Scenario): CheckerPar
   };
 }
 
-/**
- * Config the simulator does not model yet, refused rather than simulated wrongly: the warm pool
- * (issue 17 item 4) needs stopped instances, the warming taint and re-registration on start in
- * the world models, which they do not have.
- * @throws ValidationError naming the field and the fix.
- */
-export function refuseUnmodelled(config: Config, what: string): void {
-  const problems: FieldProblem[] = [];
-  const fix =
-    'the simulator does not model the warm pool yet (its members would never park or start): set it to 0 to simulate this config';
-  if (config.warmPool.size > 0)
-    problems.push({ path: '$.warmPool.size', message: fix, received: String(config.warmPool.size) });
-  config.schedules.forEach((s, i) => {
-    if ((s.warmPoolSize ?? 0) > 0) {
-      problems.push({
-        path: `$.schedules[${i}].warmPoolSize`,
-        message: fix,
-        received: String(s.warmPoolSize),
-      });
-    }
-  });
-  if (problems.length > 0) throw new ValidationError(what, problems);
-}
-
 /** Run one simulation to its end and return what happened. Deterministic for (scenario, config, seed). */
 export async function simulate(opts: SimOptions): Promise<SimResult> {
-  refuseUnmodelled(opts.config, 'config');
   return new Simulation(opts).run();
 }
 
@@ -284,6 +253,10 @@ export class Simulation {
       onTerminating: (ids) => {
         for (const id of ids) this.cloud.onTerminating(id);
       },
+      onStarting: (inst, req) => this.cloud.onStarting(inst, req),
+      onStopping: (ids) => {
+        for (const id of ids) this.cloud.onStopping(id);
+      },
     });
     const deliver = (target: RouteTarget, envelope: WorldEnvelope) => this.deliver(target, envelope);
     this.bus = new RoutingBus({ bus: 'cluster', region, clock, deliver });
@@ -368,6 +341,7 @@ export class Simulation {
       stats: this.stats,
       boundaries: this.boundaries,
       notes: this.notes,
+      warmPoolAtEnd: this.cloud.poolMembers(),
     };
   }
 
@@ -494,6 +468,9 @@ export class Simulation {
         return;
       case 'shutdown-done':
         this.cloud.shutdownDone(ev.id);
+        return;
+      case 'stop-done':
+        this.cloud.stopDone(ev.id);
         return;
       case 'spot-warning':
         this.cloud.spotWarning(ev.id);

@@ -8,7 +8,8 @@
  *
  * The slack each check allows ("hop" = one EventBridge/SQS delivery with the worst injected
  * delay plus one Lambda run):
- * - I1: none while the max is steady. When a schedule lowers it, instances decided before the
+ * - I1: none while the max is steady. A stopped warm-pool member is not counted (it runs nothing;
+ *   lib/core/warm-pool.ts); a warming, stopping or started one is. When a schedule lowers it, instances decided before the
  *   drop may drain out: per round of `maxConcurrentDrains`, drain timeout + one tick period (the
  *   reconcile that notices the drain ended, if its result was dropped) + shutdown + 4 hops.
  *   Under `scaleIn.scheduleScaleDown=wait` those drains are voluntary (I9 wins): the instances
@@ -143,6 +144,20 @@ export type TraceEvent =
     }
   /** The instance's K3s node registered (ground truth). */
   | { kind: 'instance-registered'; atMs: number; instanceId: string }
+  /** EC2 reports a warm-pool member stopped (parked): it counts toward no limit (I1). */
+  | { kind: 'instance-stopped'; atMs: number; instanceId: string }
+  /**
+   * StartInstances started a stopped member for slot `index` of launch `launchId` (a warm start):
+   * it counts again, and must register anew within registrationTimeout (I3).
+   */
+  | {
+      kind: 'instance-started';
+      atMs: number;
+      instanceId: string;
+      launchId: string;
+      index: number;
+      decidedAtMs: number;
+    }
   /** A spot interruption warning for the instance: AWS reclaims it, not us. */
   | { kind: 'instance-interrupted'; atMs: number; instanceId: string }
   /** The instance left pending/running (shutting-down or terminated). */
@@ -232,6 +247,8 @@ interface InstanceBook {
   registered: boolean;
   interrupted: boolean;
   goneAtMs?: number;
+  /** A parked warm-pool member (stopped): not alive for I1, not waiting to register for I3. */
+  stopped?: boolean;
   /** Counted as a failure of its launch setup already (I10). */
   failureCounted?: boolean;
 }
@@ -398,6 +415,36 @@ export class InvariantChecker {
         }
         break;
       }
+      case 'instance-stopped': {
+        const i = this.instances.get(e.instanceId);
+        if (i) i.stopped = true;
+        break;
+      }
+      case 'instance-started': {
+        const book = this.launches.get(e.launchId);
+        if (!book) {
+          this.fail(e.atMs, 'I7', `${e.instanceId} started for launch ${e.launchId} that no decision made`);
+        } else if (book.created.has(e.index) || e.index >= book.count) {
+          this.fail(
+            e.atMs,
+            'I7',
+            `launch ${e.launchId} started ${e.instanceId} for slot ${e.index} of ${book.count}, which already has an instance: a redelivered request acted twice`,
+          );
+        }
+        book?.created.add(e.index);
+        const i = this.instances.get(e.instanceId);
+        if (!i) break;
+        if (!i.stopped || i.goneAtMs !== undefined) {
+          this.fail(e.atMs, 'I7', `${e.instanceId} started although it was not a stopped warm-pool member`);
+        }
+        i.stopped = false;
+        i.registered = false;
+        i.failureCounted = false;
+        i.launchId = e.launchId;
+        i.createdAtMs = e.atMs;
+        i.decidedAtMs = e.decidedAtMs;
+        break;
+      }
       case 'instance-interrupted': {
         const i = this.instances.get(e.instanceId);
         if (i) i.interrupted = true;
@@ -522,7 +569,7 @@ export class InvariantChecker {
     let alive = 0;
     let legacy = 0;
     for (const i of this.instances.values()) {
-      if (i.goneAtMs !== undefined || i.interrupted) continue;
+      if (i.goneAtMs !== undefined || i.interrupted || i.stopped) continue;
       alive++;
       if (i.decidedAtMs < this.dropAtMs) legacy++;
     }
@@ -542,7 +589,7 @@ export class InvariantChecker {
     // janitor period, counted from when the control plane could see it (fresh snapshots).
     const slack = this.p.janitorPeriodMs + 2 * this.p.hopMs + this.p.shutdownMs;
     for (const [id, i] of this.instances) {
-      if (i.registered || i.goneAtMs !== undefined) continue;
+      if (i.registered || i.goneAtMs !== undefined || i.stopped) continue;
       const visibleFrom = Math.max(
         i.createdAtMs + this.p.registrationTimeoutMs,
         this.fresh ? this.freshSinceMs : nowMs,
@@ -754,7 +801,8 @@ export class InvariantChecker {
 
   private aliveCount(_nowMs: number): number {
     let n = 0;
-    for (const i of this.instances.values()) if (i.goneAtMs === undefined && !i.interrupted) n++;
+    for (const i of this.instances.values())
+      if (i.goneAtMs === undefined && !i.interrupted && !i.stopped) n++;
     return n;
   }
 
@@ -809,6 +857,10 @@ export function describeTrace(e: TraceEvent): string {
       return `${at} ${e.pods} workload pods on ${e.node} ended (${e.how})`;
     case 'instance-registered':
       return `${at} node of ${e.instanceId} registered`;
+    case 'instance-stopped':
+      return `${at} ${e.instanceId} stopped (warm pool)`;
+    case 'instance-started':
+      return `${at} EC2 started ${e.instanceId} for ${e.launchId}[${e.index}] (warm pool)`;
     case 'instance-interrupted':
       return `${at} spot interruption warning ${e.instanceId}`;
     case 'instance-gone':

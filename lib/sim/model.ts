@@ -65,7 +65,14 @@ export interface SimNode {
   model: string;
 }
 
-export type SimInstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated';
+/** EC2's states as the simulator models them; a warm-pool member also stops and starts again. */
+export type SimInstanceState =
+  | 'pending'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'shutting-down'
+  | 'terminated';
 
 export interface SimInstance {
   instanceId: string;
@@ -92,4 +99,15 @@ export interface SimInstance {
   deviceId?: string;
   /** `tailscale up` refused the key (spent or expired): the bootstrap failed for good. */
   joinFailed?: boolean;
+  /**
+   * Warm pool (lib/core/warm-pool.ts): `member` from a warm-mode launch (joins with the warming
+   * taint, is parked), `started` once a decision started it for pods (an ordinary node again).
+   */
+  warmPool?: 'member' | 'started';
+  /** Root volume, GiB: what a stopped member costs (gp3, `parkedMemberHourlyUsd`). */
+  rootVolumeGiB: number;
+  /** When it last entered `stopped` (a parked member), for `simulate`'s pool listing. */
+  stoppedAtMs?: number;
+  /** Warm starts of this member (StartInstances that reached EC2). */
+  starts: number;
 }

@@ -28,6 +28,15 @@ export class Recorder {
     if (dtH <= 0) return;
     for (const i of this.cloud.instances.values()) {
       if (i.state === 'terminated') continue;
+      const parked = i.state === 'shutting-down' && i.stoppedAtMs !== undefined;
+      if (i.state === 'stopped' || i.state === 'stopping' || parked) {
+        // EC2 bills no instance hours from `stopping` on; the volume stays (a parked member).
+        const usd = dtH * this.cloud.parkedHourlyUsd(i);
+        this.ctx.stats.parkedMemberHours += dtH;
+        this.ctx.stats.parkedVolumeUsd += usd;
+        this.cumulativeCost += usd;
+        continue;
+      }
       this.ctx.stats.nodeHours[i.capacityType] += dtH;
       this.ctx.stats.costUsd[i.capacityType] += dtH * i.hourlyUsd;
       this.cumulativeCost += dtH * i.hourlyUsd;

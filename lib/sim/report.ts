@@ -245,7 +245,7 @@ ${row('Pod wait (all pods)', `p50 ${secs(s.pods.wait.p50Seconds)}, p95 ${secs(s.
 ${row('Pod wait (pods that needed capacity)', `p50 ${secs(s.pods.capacityWait.p50Seconds)}, p95 ${secs(s.pods.capacityWait.p95Seconds)}, max ${secs(s.pods.capacityWait.maxSeconds)} (${s.pods.capacityWait.count} pods)`)}
 ${row('Peak cloud nodes', String(s.cloud.peakNodes))}
 ${row('Cloud node-hours', `spot ${s.cloud.nodeHours.spot.toFixed(2)}, on-demand ${s.cloud.nodeHours.onDemand.toFixed(2)}`)}
-${row('EC2 cost', `${usd(s.cloud.costUsd.total)} (spot ${usd(s.cloud.costUsd.spot)}, on-demand ${usd(s.cloud.costUsd.onDemand)})`)}
+${row('EC2 cost', `${usd(s.cloud.costUsd.total)} (spot ${usd(s.cloud.costUsd.spot)}, on-demand ${usd(s.cloud.costUsd.onDemand)}${s.cloud.costUsd.volumes > 0 ? `, parked warm-pool volumes ${usd(s.cloud.costUsd.volumes)}` : ''})`)}
 ${row(
   'Launches by offering',
   Object.entries(s.cloud.launchesByOffering)

@@ -97,6 +97,15 @@ export interface SimStats {
   nodeHours: Record<CapacityType, number>;
   costUsd: Record<CapacityType, number>;
   launchesByType: Record<string, number>;
+  /** Warm pool: members launched (fills), starts and stops that reached EC2. */
+  warmPoolFills: number;
+  warmStarts: number;
+  warmParks: number;
+  /** Warm starts whose member never re-registered (no fresh credential in its user data). */
+  warmStartsFailed: number;
+  /** Hours of stopped members and what their volumes cost (gp3, `parkedMemberHourlyUsd`). */
+  parkedMemberHours: number;
+  parkedVolumeUsd: number;
   eventsProcessed: number;
   /** True when the run hit `maxEvents` before the end. */
   truncated: boolean;
@@ -118,6 +127,21 @@ export interface SimResult {
   boundaries: Array<{ atMs: number; policy: string }>;
   /** Notable events (faults, launches, terminations), for the report. */
   notes: Array<{ atMs: number; text: string }>;
+  /** Warm-pool members alive at the end of the run (EC2's view), for `simulate`'s listing. */
+  warmPoolAtEnd: WarmPoolMember[];
+}
+
+/** A warm-pool member as `simulate` lists it at the end of a run. */
+export interface WarmPoolMember {
+  instanceId: string;
+  instanceType: string;
+  zone: string;
+  /** EC2 state: `stopped` = parked, `pending`/`running` = warming, `stopping`. */
+  state: string;
+  /** Since its first launch. */
+  ageSeconds: number;
+  /** What it costs per hour in this state: its volume when stopped, else its on-demand price. */
+  hourlyUsd: number;
 }
 
 /** All counters at zero: a run starts from these. */
@@ -169,6 +193,12 @@ export function emptyStats(): SimStats {
     nodeHours: { spot: 0, 'on-demand': 0 },
     costUsd: { spot: 0, 'on-demand': 0 },
     launchesByType: {},
+    warmPoolFills: 0,
+    warmStarts: 0,
+    warmParks: 0,
+    warmStartsFailed: 0,
+    parkedMemberHours: 0,
+    parkedVolumeUsd: 0,
     eventsProcessed: 0,
     truncated: false,
   };

@@ -193,11 +193,22 @@ export interface StartupProfile {
  * - `prebaked`: an image from `k3s-burst bake` (nothing to install or download): Karpenter's
  *   maintainers see nodes Ready in about 30–40 s on images with everything in them
  *   (aws/karpenter-provider-aws#6165): boot median 24 s, join median 12 s, 36 s in all.
+ * - `warm`: a stopped warm-pool member started (StartInstances; `cloud.warmStart`, not an
+ *   image). Stratos claims about 20 s from standby for a stopped Kubernetes node, the closest
+ *   anchor; the EC2 part alone ranges from about 5 s (Depot, a tuned image on a hydrated volume,
+ *   depot.dev 2024) to 21 s measured from StartInstances to SSH on Amazon Linux 2023
+ *   (brevdev/ec2-coldboot-research, 2026). Boot (→ tailscaled back online) median 13 s with a
+ *   wide spread (σ 0.4), join (the warm-start unit, then k3s-agent registers the Node again →
+ *   Ready) median 6 s: 19 s in all.
  */
-export const STARTUP_PROFILES: Readonly<Record<'stock' | 'prebaked', StartupProfile>> = {
+export const STARTUP_PROFILES: Readonly<Record<ImageProfile | 'warm', StartupProfile>> = {
   stock: { boot: { medianSeconds: 60, sigma: 0.3 }, join: { medianSeconds: 25, sigma: 0.3 } },
   prebaked: { boot: { medianSeconds: 24, sigma: 0.2 }, join: { medianSeconds: 12, sigma: 0.25 } },
+  warm: { boot: { medianSeconds: 13, sigma: 0.4 }, join: { medianSeconds: 6, sigma: 0.3 } },
 };
+
+/** The image a launched node boots from: what `cloud.startup` and `--startup` choose. */
+export type ImageProfile = 'stock' | 'prebaked';
 
 export const Scenario = z.strictObject({
   $schema: z.string().optional(),
@@ -226,16 +237,27 @@ export const Scenario = z.strictObject({
       boot: LogNormalSeconds.optional(),
       /** Tailscale up → Node Ready. Default: the startup profile's. */
       join: LogNormalSeconds.optional(),
+      /**
+       * A stopped warm-pool member started: `boot` = StartInstances → tailscaled online again,
+       * `join` = → its Node Ready again. Each part defaults to {@link STARTUP_PROFILES}.warm's.
+       */
+      warmStart: z
+        .strictObject({ boot: LogNormalSeconds.optional(), join: LogNormalSeconds.optional() })
+        .optional(),
       shutdownSeconds: z.number().int().min(1).max(600).default(30),
       /** Instances that never register (broken bootstrap), as a probability per launch. */
       failedBootProbability: z.number().min(0).max(1).default(0),
       zones: z.array(z.string()).min(1).default(['a', 'b']),
     })
     .default({ startup: 'stock', shutdownSeconds: 30, failedBootProbability: 0, zones: ['a', 'b'] })
-    .transform(({ startup, boot, join, ...rest }) => ({
+    .transform(({ startup, boot, join, warmStart, ...rest }) => ({
       startup,
       boot: boot ?? STARTUP_PROFILES[startup].boot,
       join: join ?? STARTUP_PROFILES[startup].join,
+      warmStart: {
+        boot: warmStart?.boot ?? STARTUP_PROFILES.warm.boot,
+        join: warmStart?.join ?? STARTUP_PROFILES.warm.join,
+      },
       ...rest,
     })),
   faults: z
@@ -286,7 +308,7 @@ export const Scenario = z.strictObject({
     }),
 });
 /** The scenario with a start-up profile's boot and join distributions (`simulate --startup`, the demo). */
-export function withStartup(scenario: Scenario, startup: keyof typeof STARTUP_PROFILES): Scenario {
+export function withStartup(scenario: Scenario, startup: ImageProfile): Scenario {
   const p = STARTUP_PROFILES[startup];
   return { ...scenario, cloud: { ...scenario.cloud, startup, boot: p.boot, join: p.join } };
 }

@@ -48,6 +48,7 @@ export type Ev =
   | { k: 'boot'; id: string }
   | { k: 'join'; id: string }
   | { k: 'shutdown-done'; id: string }
+  | { k: 'stop-done'; id: string }
   | { k: 'spot-warning'; id: string }
   | { k: 'spot-reclaim'; id: string }
   | { k: 'ts-outage'; on: boolean; agentAffected: boolean }

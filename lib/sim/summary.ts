@@ -3,7 +3,7 @@
  * values, so the same (scenario, config, seed) always gives byte-identical JSON.
  */
 import { fmtClock, INVARIANT_TITLES, type InvariantId } from './invariants.js';
-import { percentile, type SimResult } from './results.js';
+import { percentile, type SimResult, type WarmPoolMember } from './results.js';
 
 export interface WaitStats {
   count: number;
@@ -35,8 +35,22 @@ export interface Summary {
     peakNodes: number;
     instancesLaunched: number;
     nodeHours: { spot: number; onDemand: number; total: number };
-    costUsd: { spot: number; onDemand: number; total: number };
+    /** `volumes`: the root volumes of stopped warm-pool members (no instance hours); in `total`. */
+    costUsd: { spot: number; onDemand: number; volumes: number; total: number };
     launchesByOffering: Record<string, number>;
+  };
+  /** The warm pool (docs/operations.md "Warm pool"): all zero without one. */
+  warmPool: {
+    /** Members launched to be parked, starts and stops that reached EC2. */
+    fills: number;
+    starts: number;
+    parks: number;
+    /** Starts whose member never registered again (no fresh join credential). */
+    startsFailed: number;
+    parkedMemberHours: number;
+    parkedVolumeUsd: number;
+    /** Members alive at the end of the run. */
+    membersAtEnd: WarmPoolMember[];
   };
   actions: {
     decisions: number;
@@ -119,11 +133,21 @@ export function summarize(r: SimResult): Summary {
       costUsd: {
         spot: r4(st.costUsd.spot),
         onDemand: r4(st.costUsd['on-demand']),
-        total: r4(st.costUsd.spot + st.costUsd['on-demand']),
+        volumes: r4(st.parkedVolumeUsd),
+        total: r4(st.costUsd.spot + st.costUsd['on-demand'] + st.parkedVolumeUsd),
       },
       launchesByOffering: Object.fromEntries(
         Object.entries(st.launchesByType).sort(([a], [b]) => (a < b ? -1 : 1)),
       ),
+    },
+    warmPool: {
+      fills: st.warmPoolFills,
+      starts: st.warmStarts,
+      parks: st.warmParks,
+      startsFailed: st.warmStartsFailed,
+      parkedMemberHours: r3(st.parkedMemberHours),
+      parkedVolumeUsd: r4(st.parkedVolumeUsd),
+      membersAtEnd: r.warmPoolAtEnd,
     },
     actions: {
       decisions: st.decisions,
@@ -175,10 +199,14 @@ export function dur(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** `$1.23`: money as the summary prints it. */
+export function usd(x: number): string {
+  return `$${x.toFixed(2)}`;
+}
+
 /** The summary as the terminal shows it. */
 export function formatSummary(s: Summary): string {
   const lines: string[] = [];
-  const usd = (x: number) => `$${x.toFixed(2)}`;
   lines.push(
     `Scenario "${s.scenario}" (seed ${s.seed}), cluster ${s.cluster}: ${s.start} → ${s.end} (${s.hours} h)`,
   );
@@ -196,8 +224,22 @@ export function formatSummary(s: Summary): string {
     `Cloud nodes     peak ${s.cloud.peakNodes}, ${s.cloud.instancesLaunched} launched; node-hours spot ${s.cloud.nodeHours.spot.toFixed(2)}, on-demand ${s.cloud.nodeHours.onDemand.toFixed(2)}`,
   );
   lines.push(
-    `Cost            ${usd(s.cloud.costUsd.total)} (spot ${usd(s.cloud.costUsd.spot)}, on-demand ${usd(s.cloud.costUsd.onDemand)})`,
+    `Cost            ${usd(s.cloud.costUsd.total)} (spot ${usd(s.cloud.costUsd.spot)}, on-demand ${usd(s.cloud.costUsd.onDemand)}${s.cloud.costUsd.volumes > 0 ? `, parked warm-pool volumes ${usd(s.cloud.costUsd.volumes)}` : ''})`,
   );
+  const w = s.warmPool;
+  if (w.fills > 0 || w.membersAtEnd.length > 0) {
+    lines.push(
+      `Warm pool       ${w.starts} started for pods, ${w.fills} launched to park, ${w.parks} parked; ${w.parkedMemberHours.toFixed(1)} member-hours stopped (volumes ${usd(w.parkedVolumeUsd)})${w.startsFailed > 0 ? `; ${w.startsFailed} started without a join credential` : ''}`,
+    );
+    lines.push(
+      `                ${w.membersAtEnd.length === 0 ? 'no members at the end' : 'members at the end:'}`,
+    );
+    for (const m of w.membersAtEnd) {
+      lines.push(
+        `                  ${m.instanceId} ${m.instanceType} ${m.zone} ${m.state}, ${dur(m.ageSeconds)} old, $${m.hourlyUsd.toFixed(4)}/h`,
+      );
+    }
+  }
   const a = s.actions;
   lines.push(
     `Actions         ${a.decisions} decisions (${a.decisionsWithActions} acting): ${a.launchDecisions} launches, ${a.drainsRequested} drains (${a.drainsTimedOut} timed out), ${a.terminationsRequested} terminations, ${a.evictions} evictions`,

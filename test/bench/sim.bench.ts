@@ -11,10 +11,12 @@
  * - `sim.chaos.seeds-per-second.1-worker`: the same on one thread (seeds 1–500): the per-seed
  *   cost, which parallelism only multiplies by the cores.
  *
- * - `sim.burst-wait-p50-s.{stock,prebaked}`: the demo day (seed 1) with each start-up profile
+ * - `sim.burst-wait-p50-s.{stock,prebaked,warm}`: the demo day (seed 1) with each start-up profile,
+ *   and with the pre-baked image plus the demo's warm pool (`demoWarmPoolConfig`)
  *   (STARTUP_PROFILES, sources in examples/scenarios/README.md): the p50 of how long pods that
- *   waited for capacity waited. Budget: prebaked ≤ 45 s (issue 17); stock is reported. The warm
- *   pool's figure comes with the warm pool.
+ *   waited for capacity waited. Budgets (issue 17): prebaked ≤ 45 s, warm ≤ 20 s; stock is
+ *   reported. The warm figure misses its budget with the documented distributions: a start
+ *   alone is ~19 s (examples/scenarios/README.md), and the batch window comes before it.
  *
  * `SIM_BENCH_CHAOS_SEEDS=N` (and `SIM_BENCH_CHAOS_SEEDS_1_WORKER=N`) run N chaos seeds instead
  * (for a quick local look; the recorded number is only comparable at the default).
@@ -22,7 +24,7 @@
 import { loadConfig } from '../../lib/core/index.js';
 import { CHAOS_HOURS, runChaos } from '../../lib/sim/chaos.js';
 import { defaultChaosWorkers } from '../../lib/sim/chaos-pool.js';
-import { DEFAULT_CONFIG, DEFAULT_SCENARIO } from '../../lib/sim/defaults.js';
+import { DEFAULT_CONFIG, DEFAULT_SCENARIO, demoWarmPoolConfig } from '../../lib/sim/defaults.js';
 import { runScenario } from '../../lib/sim/run.js';
 import { parseScenario, withStartup } from '../../lib/sim/scenario.js';
 import { type Benchmark, type BenchResult, timeIt } from './harness.js';
@@ -107,23 +109,29 @@ export const benchmarks: Benchmark[] = [
       const scenario = parseScenario(DEFAULT_SCENARIO, 'built-in demo scenario');
       const config = loadConfig(DEFAULT_CONFIG, 'built-in example config');
       const out: BenchResult[] = [];
-      for (const startup of ['stock', 'prebaked'] as const) {
+      const budgets = { stock: undefined, prebaked: 45, warm: 20 };
+      for (const variant of ['stock', 'prebaked', 'warm'] as const) {
+        // `warm`: the pre-baked image and the demo's warm pool (the third row of `npm run demo`).
         const r = await runScenario({
-          scenario: withStartup(scenario, startup),
-          config,
+          scenario: withStartup(scenario, variant === 'warm' ? 'prebaked' : variant),
+          config: variant === 'warm' ? loadConfig(demoWarmPoolConfig(), 'demo warm pool') : config,
           configName: 'bench',
           seed: 1,
         });
         const w = r.summary.pods.capacityWait;
+        const budget = budgets[variant];
         out.push({
-          name: `sim.burst-wait-p50-s.${startup}`,
+          name: `sim.burst-wait-p50-s.${variant}`,
           value: w.p50Seconds,
           unit: 's',
-          ...(startup === 'prebaked' ? { budget: 45 } : {}),
+          ...(budget !== undefined ? { budget } : {}),
           detail: {
             p95Seconds: w.p95Seconds,
             pods: w.count,
             violations: r.summary.invariants.violations.length,
+            ...(variant === 'warm'
+              ? { warmStarts: r.summary.warmPool.starts, parkedVolumeUsd: r.summary.warmPool.parkedVolumeUsd }
+              : {}),
           },
         });
       }

@@ -3,8 +3,9 @@
  * drive it — a data-plane outage switch (`down`: machines cannot reach the tailnet, so
  * `tailscale up` and `tailscale logout` wait; the API stays up), an API outage switch
  * (`apiDown`: every call answers `unavailable`, as the client reports a 5xx or a network error
- * after its retries), a device going offline when its instance dies without logging out, and a
- * callback on every device removal (for invariant I4).
+ * after its retries), a device going offline when its instance dies or stops without logging out
+ * (and online again when a stopped warm-pool member starts), and a callback on every device
+ * removal (for invariant I4).
  */
 import type { Clock } from '../../core/clock.js';
 import {
@@ -56,6 +57,19 @@ export class Tailnet extends FakeDeviceRegistry {
     if (!d) return;
     d.connectedToControl = false;
     d.lastSeen = new Date(this.trueClock.now()).toISOString();
+  }
+
+  /** A stopped warm-pool member started: tailscaled reconnects with the device it kept. */
+  online(nodeId: string): void {
+    const d = this.devices.get(nodeId);
+    if (!d) return;
+    d.connectedToControl = true;
+    delete d.lastSeen;
+  }
+
+  /** Whether the device still exists (the janitor may have deleted it). */
+  hasDevice(nodeId: string): boolean {
+    return this.devices.has(nodeId);
   }
 
   private unreachable(op: string): void {

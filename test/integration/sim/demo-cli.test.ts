@@ -21,15 +21,21 @@ describe('k3s-burst demo', () => {
 
     // The final lines name files that exist.
     const tail = io.out.trimEnd().split('\n').slice(-5);
-    expect(tail[0]).toMatch(/^Simulated 24 h \(twice\) in \d+\.\d\d s\. Times are UTC\.$/);
-    // The same day with a pre-baked image, side by side: its burst pods wait less.
+    expect(tail[0]).toMatch(/^Simulated 24 h \(three times\) in \d+\.\d\d s\. Times are UTC\.$/);
+    // The same day with a pre-baked image and with a warm pool, side by side: burst pods wait
+    // less with each.
     const waits = [
-      ...io.out.matchAll(/node Ready ~(\d+)s after launch +burst wait p50 ([\d.]+) (s|min)/g),
+      ...io.out.matchAll(/node Ready ~(\d+)s after (?:launch|start) +burst wait p50 ([\d.]+) (s|min)/g),
     ].map((m) => Number(m[2]) * (m[3] === 'min' ? 60 : 1));
     expect(io.out).toMatch(/ {2}stock image +node Ready ~85s after launch/);
     expect(io.out).toMatch(/ {2}prebaked image \(k3s-burst bake\) +node Ready ~36s after launch/);
-    expect(waits).toHaveLength(2);
+    expect(io.out).toMatch(/ {2}prebaked \+ warm pool \(by day\) +node Ready ~19s after start/);
+    expect(io.out).toMatch(
+      /\(warm pool: 4 stopped c7g\.2xlarge by day; [1-9]\d* started, [1-9]\d* launched to park;/,
+    );
+    expect(waits).toHaveLength(3);
     expect(waits[1]).toBeLessThan(waits[0] as number);
+    expect(waits[2]).toBeLessThan(waits[1] as number);
     const report = tail[1]?.replace('Open the report: ', '') ?? '';
     const summary = tail[2]?.replace(/^Summary: +/, '') ?? '';
     const readme = tail[3]?.replace(/^More scenarios: +/, '') ?? '';

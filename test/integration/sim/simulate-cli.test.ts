@@ -41,6 +41,7 @@ describe('k3s-burst simulate', () => {
       'hours',
       'pods',
       'cloud',
+      'warmPool',
       'actions',
       'faults',
       'snapshots',
@@ -62,7 +63,10 @@ describe('k3s-burst simulate', () => {
     }
     expect(s.pods.created).toBe(10);
     expect(s.cloud.peakNodes).toBeGreaterThan(0);
-    expect(s.cloud.costUsd.total).toBeCloseTo(s.cloud.costUsd.spot + s.cloud.costUsd.onDemand, 3);
+    expect(s.cloud.costUsd.total).toBeCloseTo(
+      s.cloud.costUsd.spot + s.cloud.costUsd.onDemand + s.cloud.costUsd.volumes,
+      3,
+    );
     expect(s.cloud.nodeHours.total).toBeGreaterThan(0);
     expect(s.invariants.checked).toEqual([
       'I1',

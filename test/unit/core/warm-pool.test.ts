@@ -51,11 +51,96 @@ describe('warm pool: starts instead of launches', () => {
     const p = plan({ config: warmConfig(), snapshot: s, fleet: fleet({ instances: [m] }) });
     // Then the launch starts the member for index 0 and explains it
     const launch = p.launches.find((l) => !l.warmPool);
-    expect(launch?.instanceTypes).toContain('t4g.medium');
+    expect(launch?.instanceTypes).toEqual(['t4g.medium']);
     expect(launch?.warmStarts).toEqual([m.instanceId]);
+    expect(launch).toMatchObject({ count: 1, capacityTypes: ['on-demand'], zones: [m.zone], podsCovered: 1 });
     expect(
-      said(p, 'warm-pool').some((x) => x.includes(`start 1 stopped warm-pool member (${m.instanceId}`)),
+      said(p, 'warm-pool').some((x) =>
+        x.includes(`start 1 stopped warm-pool member of t4g.medium in ${m.zone} (${m.instanceId}) for 1 pod`),
+      ),
     ).toBe(true);
+    expect(p.podAnswers?.map((a) => [a.kind, a.code])).toEqual([
+      ['launched-for', `launch:${launch?.launchId}`],
+    ]);
+  });
+
+  it('packs pods onto a stopped member of a bigger type than a launch would pick, before any new node', () => {
+    // Given three 1-CPU pods (a launch would pick the cheapest type that holds them) and one
+    // parked t4g.xlarge that holds all three
+    const s = snapshot({ pendingShapes: [shape({ count: 3, cpuMilli: 1000, memoryMiB: 2048 })] });
+    const m = parked('i-0aaaaaaaaaaaaaaa1', { instanceType: 't4g.xlarge' });
+    const config = warmConfig({ warmPool: { size: 1, instanceTypes: ['t4g.xlarge'] } });
+    const without = plan({ config, snapshot: s });
+    expect(without.launches.filter((l) => !l.warmPool).flatMap((l) => l.warmStarts ?? [])).toEqual([]);
+    // When planned with the member
+    const p = plan({ config, snapshot: s, fleet: fleet({ instances: [m] }) });
+    // Then the member is started for all three pods and nothing is launched
+    const forPods = p.launches.filter((l) => !l.warmPool);
+    expect(forPods).toEqual([
+      expect.objectContaining({
+        instanceTypes: ['t4g.xlarge'],
+        count: 1,
+        warmStarts: [m.instanceId],
+        podsCovered: 3,
+      }),
+    ]);
+  });
+
+  it('launches instead when starting members would leave pods without capacity under the limits', () => {
+    // Given maxNodes 1, a parked t4g.medium (room for one 1-CPU pod) and three such pods
+    const config = warmConfig({
+      limits: { maxNodes: 1 },
+      warmPool: { size: 1, instanceTypes: ['t4g.medium'] },
+    });
+    const s = snapshot({ pendingShapes: [shape({ count: 3, cpuMilli: 1000, memoryMiB: 2048 })] });
+    const p = plan({ config, snapshot: s, fleet: fleet({ instances: [parked('i-0aaaaaaaaaaaaaaa1')] }) });
+    // Then one bigger node is launched for all three; the member stays parked, and why is said
+    const forPods = p.launches.filter((l) => !l.warmPool);
+    expect(forPods).toHaveLength(1);
+    expect(forPods[0]?.warmStarts).toBeUndefined();
+    expect(forPods[0]?.podsCovered).toBe(3);
+    expect(
+      said(p, 'warm-pool').some((x) =>
+        x.includes(
+          'stopped warm-pool members are not started for these pods: starting them would leave 2 pods',
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it('does not start a member whose Node object still exists (its kubelet would keep the warming taint)', () => {
+    const m = parked('i-0aaaaaaaaaaaaaaa1');
+    const node = cloudNode(m.instanceId, { type: 't4g.medium', ready: false, taints: [WARMING_TAINT] });
+    const s = snapshot({
+      nodes: [...snapshot().nodes, node],
+      pendingShapes: [shape({ count: 1, cpuMilli: 500, memoryMiB: 512 })],
+    });
+    const p = plan({
+      config: warmConfig({ warmPool: { size: 1 } }),
+      snapshot: s,
+      fleet: fleet({ instances: [m] }),
+    });
+    expect(p.launches.flatMap((l) => l.warmStarts ?? [])).toEqual([]);
+    expect(p.launches.filter((l) => !l.warmPool)).toHaveLength(1);
+    expect(p.nodeDeletions.map((d) => d.nodeName)).toEqual([node.name]);
+  });
+
+  it('refills the pool only once capacity for pending pods is no longer on the way', () => {
+    // Given a pool short of its target and a pending pod the decision launches for
+    const s = snapshot({ pendingShapes: [shape({ count: 1, cpuMilli: 3000, memoryMiB: 10_000 })] });
+    const p = plan({ config: warmConfig(), snapshot: s });
+    expect(p.launches.filter((l) => !l.warmPool)).toHaveLength(1);
+    // Then no fill takes headroom the burst may still need, and the plan says so
+    expect(p.launches.filter((l) => l.warmPool)).toEqual([]);
+    expect(
+      said(p, 'warm-pool').some((x) => x.includes('the warm pool is refilled later (2 members short of 2)')),
+    ).toBe(true);
+    // And an instance launched for pods that is not Ready yet holds the fill back too
+    const booting = instance('i-0bbbbbbbbbbbbbbb1', { instanceType: 'm7g.large', launchedAt: isoAgo(30) });
+    const p2 = plan({ config: warmConfig(), fleet: fleet({ instances: [booting] }) });
+    expect(p2.launches.filter((l) => l.warmPool)).toEqual([]);
+    const p3 = plan({ config: warmConfig() });
+    expect(p3.launches.filter((l) => l.warmPool).reduce((a, l) => a + l.count, 0)).toBe(2);
   });
 
   it('starts nothing for pods that require spot, nor a member of a type the launch does not allow', () => {
