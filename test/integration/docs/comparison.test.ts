@@ -6,8 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/core/index.js';
 import { Config } from '../../../lib/events/index.js';
-import { STARTUP_PROFILES } from '../../../lib/sim/scenario.js';
+import { DEFAULT_CONFIG, DEFAULT_SCENARIO, demoWarmPoolConfig } from '../../../lib/sim/defaults.js';
+import { simulate } from '../../../lib/sim/engine.js';
+import { parseScenario, STARTUP_PROFILES, withStartup } from '../../../lib/sim/scenario.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const doc = readFileSync(join(root, 'docs', 'comparison.md'), 'utf8');
@@ -23,7 +26,7 @@ describe('docs/comparison.md', () => {
       .map((l) => l.split('|').map((c) => c.trim()));
     const listed = rows.map((c) => (c[1] as string).replaceAll('`', ''));
     // Then stock and pre-baked are listed, every listed profile exists, and its figure is the profile's
-    expect(listed).toEqual(expect.arrayContaining(['stock', 'prebaked']));
+    expect(listed).toEqual(expect.arrayContaining(['stock', 'prebaked', 'warm']));
     for (const cells of rows) {
       const name = (cells[1] as string).replaceAll('`', '') as keyof typeof STARTUP_PROFILES;
       const profile = STARTUP_PROFILES[name];
@@ -32,7 +35,22 @@ describe('docs/comparison.md', () => {
     }
     // And the comparison table's summary cell says the same
     expect(doc).toContain(
-      `~${toReady(STARTUP_PROFILES.stock)} s on a stock image, ~${toReady(STARTUP_PROFILES.prebaked)} s on a pre-baked one`,
+      `~${toReady(STARTUP_PROFILES.stock)} s on a stock image, ~${toReady(STARTUP_PROFILES.prebaked)} s on a pre-baked one, ~${toReady(STARTUP_PROFILES.warm)} s from a warm pool's stopped instance`,
+    );
+  });
+
+  it('quotes the demo day burst wait with and without the warm pool (seed 1, as the bench)', async () => {
+    const scenario = withStartup(parseScenario(DEFAULT_SCENARIO, 'demo'), 'prebaked');
+    const p50 = async (config: Config) => {
+      const w = [...(await simulate({ scenario, config, seed: 1 })).stats.capacityWaitsMs].sort(
+        (a, b) => a - b,
+      );
+      return Math.round((w[Math.floor(w.length / 2)] ?? 0) / 1000);
+    };
+    const warm = await p50(loadConfig(demoWarmPoolConfig(), 'warm'));
+    const prebaked = await p50(loadConfig(DEFAULT_CONFIG, 'example'));
+    expect(doc.replaceAll('\n', ' ')).toContain(
+      `burst pods wait about ${warm} s at the median (\`sim.burst-wait-p50-s.warm\`) against about ${prebaked} s without the pool`,
     );
   });
 

@@ -112,6 +112,89 @@ describe('InvariantChecker', () => {
     expect(ids(check(events, T0 + 240 * MIN))).toEqual(['I1']);
   });
 
+  it('I1: a stopped warm-pool member counts toward no max; started again, it counts', () => {
+    const stopped = (atMs: number, instanceId: string): TraceEvent => ({
+      kind: 'instance-stopped',
+      atMs,
+      instanceId,
+    });
+    const base: TraceEvent[] = [
+      { kind: 'schedule', atMs: T0, name: 'day', maxNodes: 1 },
+      launch(T0, 'F1', 1),
+      created(T0, 'i-m', 'F1', 0),
+      { kind: 'instance-registered', atMs: T0 + MIN, instanceId: 'i-m' },
+      stopped(T0 + 2 * MIN, 'i-m'),
+      launch(T0 + 3 * MIN, 'L1', 1),
+      created(T0 + 3 * MIN, 'i-1', 'L1', 0),
+    ];
+    // The parked member and one running instance under max 1: fine.
+    expect(ids(check(base))).toEqual([]);
+    // Without the stop, the same trace has two alive under max 1.
+    expect(ids(check(base.filter((e) => e.kind !== 'instance-stopped')))).toEqual(['I1']);
+    // Started for a second launch while i-1 runs: two alive again.
+    const started: TraceEvent = {
+      kind: 'instance-started',
+      atMs: T0 + 4 * MIN,
+      instanceId: 'i-m',
+      launchId: 'L2',
+      index: 0,
+      decidedAtMs: T0 + 4 * MIN,
+    };
+    const c = check([...base, launch(T0 + 4 * MIN, 'L2', 1), started]);
+    expect(ids(c)).toEqual(['I1']);
+  });
+
+  it('I3, I7: a started member must register again; a slot started twice or a running member started is detected', () => {
+    const start = (atMs: number, instanceId: string, launchId: string, index: number): TraceEvent => ({
+      kind: 'instance-started',
+      atMs,
+      instanceId,
+      launchId,
+      index,
+      decidedAtMs: atMs,
+    });
+    const parked: TraceEvent[] = [
+      launch(T0, 'F1', 1),
+      created(T0, 'i-m', 'F1', 0),
+      { kind: 'instance-registered', atMs: T0 + MIN, instanceId: 'i-m' },
+      { kind: 'instance-stopped', atMs: T0 + 2 * MIN, instanceId: 'i-m' },
+    ];
+    // Parked for hours: no registration is owed.
+    expect(ids(check(parked, T0 + 5 * 60 * MIN))).toEqual([]);
+    // Started and never registered again: I3 after registrationTimeout + janitor period.
+    const t = T0 + 3 * MIN;
+    const startedTrace = [...parked, launch(t, 'L1', 1), start(t, 'i-m', 'L1', 0)];
+    const deadline =
+      t + params.registrationTimeoutMs + params.janitorPeriodMs + 2 * params.hopMs + params.shutdownMs;
+    expect(ids(check(startedTrace, deadline - 1000))).toEqual([]);
+    expect(ids(check(startedTrace, deadline + 1000))).toEqual(['I3']);
+    expect(
+      ids(
+        check(
+          [...startedTrace, { kind: 'instance-registered', atMs: t + MIN, instanceId: 'i-m' }],
+          deadline + 1000,
+        ),
+      ),
+    ).toEqual([]);
+    // The slot of a launch filled twice (a start after a launch for the same index): I7.
+    const twice = check([
+      ...parked,
+      launch(t, 'L1', 1),
+      created(t, 'i-2', 'L1', 0),
+      start(t, 'i-m', 'L1', 0),
+    ]);
+    expect(ids(twice)).toEqual(['I7']);
+    // A member started while it runs (never stopped): I7.
+    const running = check([
+      launch(T0, 'F1', 1),
+      created(T0, 'i-m', 'F1', 0),
+      launch(t, 'L1', 1),
+      start(t, 'i-m', 'L1', 0),
+    ]);
+    expect(ids(running)).toEqual(['I7']);
+    expect(running.violations[0]?.message).toContain('not a stopped warm-pool member');
+  });
+
   it('I2: any destructive action against an on-prem node is detected', () => {
     for (const action of ['cordon', 'drain-requested', 'evict', 'delete-node', 'terminate'] as const) {
       const c = check([{ kind: 'node-action', atMs: T0, action, target: 'pi-1', onPrem: true }]);
@@ -524,6 +607,8 @@ describe('InvariantChecker', () => {
       launch(T0, 'L1', 1),
       created(T0, 'i-1', 'L1', 0),
       { kind: 'instance-registered', atMs: T0, instanceId: 'i-1' },
+      { kind: 'instance-stopped', atMs: T0, instanceId: 'i-1' },
+      { kind: 'instance-started', atMs: T0, instanceId: 'i-1', launchId: 'L2', index: 0, decidedAtMs: T0 },
       { kind: 'instance-interrupted', atMs: T0, instanceId: 'i-1' },
       { kind: 'instance-gone', atMs: T0, instanceId: 'i-1' },
       { kind: 'device-created', atMs: T0, deviceId: 'd', instanceId: 'i-1' },
