@@ -8,9 +8,9 @@
  * - A member is an instance tagged `k3s-burst:warm-pool=member`. It is never a node of the fleet
  *   for scale-in, repairs or room (`PlanContext.liveInstances` and the node collections leave it
  *   out); only the rules below act on it.
- * - A stopped or stopping-to-stopped member does not count toward `maxNodes`, vCPU, memory or the
- *   hourly cost cap: it runs nothing and costs only its EBS volume (reported apart, `status` and
- *   `simulate`).
+ * - A stopped member does not count toward `maxNodes`, vCPU, memory or the hourly cost cap: it
+ *   runs nothing and costs only its EBS volume (reported apart, `status` and `simulate`). A
+ *   stopping one still counts until EC2 lists it stopped.
  * - A warming member (pending or running, not yet parked) and a fill decided but not yet listed
  *   count toward every limit like any node, so I1 holds for running instances.
  * - A started member (`started`) is an ordinary node from then on.
@@ -18,8 +18,10 @@
  * on-demand may be served by a start; one that requires spot is launched as before.
  *
  * Pure: no clock, no I/O. Rules:
- * - starts ({@link planWarmStarts}): each planned launch that allows on-demand takes stopped
- *   members of an allowed type and zone (cheapest, then oldest first) for its first indexes;
+ * - starts: scale-out packs pending pods onto startable members ({@link startableMembers})
+ *   before any new node, unless that covers fewer pods under the limits than launching; then
+ *   ({@link planWarmStarts}) each planned launch that allows on-demand takes stopped members of a
+ *   type it lists and a zone it allows (cheapest, then oldest first) for its first indexes;
  * - abandonment ({@link planWarmPoolAbandonment}): every member is terminated with the fleet;
  * - with a fresh agent ({@link planWarmPool}): age-out (older than `warmPool.maxAgeHours`),
  *   members that never registered, parks (Ready, no workload pods → stop), Node deletion of
