@@ -28,7 +28,6 @@ import {
   Sources,
   type Taint,
 } from '../events/index.js';
-import { WARM_START_MARKER } from '../userdata/render.js';
 import type { ClusterModel } from './cluster-model.js';
 import type { SimInstance, SimNode } from './model.js';
 import type { WarmPoolMember } from './results.js';
@@ -241,7 +240,10 @@ export class CloudModel {
     }
     if (this.tailnet.down) return; // reconnects when the tailnet is back (tailscaleOutage)
     this.tailnet.online(i.deviceId);
-    if (!(this.fleet.instances.get(i.instanceId)?.userData ?? '').includes(WARM_START_MARKER)) {
+    // What k3s-burst-warm-start.service reads: a non-empty K3S_BURST_JOIN_TOKEN line (the real
+    // renderer's output; test/integration/sim/warm-pool*.test.ts hold the two together).
+    const userData = this.fleet.instances.get(i.instanceId)?.userData ?? '';
+    if (!/^K3S_BURST_JOIN_TOKEN='[^']+'$/m.test(userData)) {
       i.failsToJoin = true;
       this.ctx.stats.warmStartsFailed++;
       this.ctx.note(`${i.instanceId}: started without a warm-start credential; it will never register`);
