@@ -256,9 +256,11 @@ mkdir -p "${TAINTS_FILE%/*}"
 chmod 0644 "$TAINTS_FILE"
 # <<< warm-pool
 
+# Type=notify: k3s-agent is active only once it fetched its certificates and its Node registered.
 installer_env=(
   "INSTALL_K3S_VERSION=${K3S_VERSION}"
   "INSTALL_K3S_EXEC=agent"
+  "INSTALL_K3S_TYPE=notify"
   "K3S_URL=${K3S_SERVER_URL}"
   "K3S_TOKEN_FILE=${TOKEN_FILE}"
 )

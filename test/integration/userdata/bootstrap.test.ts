@@ -91,6 +91,10 @@ describe('bootstrap script in a sandbox', () => {
     expect(installer.env).toMatchObject({
       INSTALL_K3S_VERSION: 'v1.32.6+k3s1',
       INSTALL_K3S_EXEC: 'agent',
+      // active = READY sent (certificates fetched with the token, Node registered): the token
+      // removal after `is-active` and the warm start's ExecStartPost rely on it, whatever
+      // default the installer version has (older ones used Type=exec for agents)
+      INSTALL_K3S_TYPE: 'notify',
       K3S_URL: 'https://100.64.5.11:6443',
       K3S_TOKEN_FILE: s.rootPath('/etc/k3s-burst/agent-token'),
     });
