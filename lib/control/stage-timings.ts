@@ -9,6 +9,7 @@
  * Observability, not control: a failure here is logged and counted, never fails the reconcile
  * (its decision is already journaled and its commands emitted).
  */
+import { StatePortError } from '../core/ports.js';
 import { nextStageTimings, STAGES, type StageInputs, stageOutcome } from '../core/stage-timings.js';
 import {
   type ClusterSnapshot,
@@ -17,6 +18,7 @@ import {
   type ManagedInstance,
   type Plan,
   StageObservation,
+  type StageTimings,
 } from '../events/index.js';
 import { type ControlBase, type ControlMetricName, ControlMetrics, type ControlPorts } from './common.js';
 
@@ -54,6 +56,27 @@ export function parseObservations(raw: readonly unknown[] | undefined): {
     }
   }
   return { valid, invalid, ...(firstProblem ? { firstProblem } : {}) };
+}
+
+/**
+ * The recorded stage durations. A stored item that cannot be parsed (not gzip, not JSON, not the
+ * schema) would stop every later reconcile from recording: it is counted, logged, and replaced
+ * by this reconcile's samples (the old ones are lost). A failed read of the table is thrown.
+ */
+async function readRecorded(
+  cluster: string,
+  deps: ControlBase & Pick<ControlPorts, 'state'>,
+): Promise<StageTimings | undefined> {
+  try {
+    return await deps.state.getStageTimings(cluster);
+  } catch (err) {
+    if (err instanceof StatePortError) throw err;
+    deps.metrics.count(ControlMetrics.stageTimingFailures);
+    deps.log.warn("the stored stage timings cannot be parsed: replaced by this reconcile's samples", {
+      error: err instanceof Error ? `${err.name}: ${err.message.slice(0, 300)}` : String(err),
+    });
+    return undefined;
+  }
 }
 
 /** Record and emit the stage durations this reconcile can newly measure. Never throws. */
@@ -96,7 +119,7 @@ export async function recordStageTimings(
       !input.instances.some((i) => inFlightIds.has(i.decisionId))
     )
       return;
-    stageInputs.recorded = await state.getStageTimings(cluster);
+    stageInputs.recorded = await readRecorded(cluster, deps);
     const outcome = stageOutcome(stageInputs);
     if (outcome.samples.length === 0 && outcome.rejected.length === 0) return;
     await state.putStageTimings(

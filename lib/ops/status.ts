@@ -401,7 +401,7 @@ async function readStageTimings(
       ok: false,
       reason:
         `the STAGES item (pk ${pk}) of table ${tableName} cannot be parsed (${detail.slice(0, 400)}); ` +
-        `delete it and reconcile records fresh durations from the next burst: aws dynamodb delete-item --table-name ${tableName} ` +
+        `reconcile replaces it at the next burst, or delete it now: aws dynamodb delete-item --table-name ${tableName} ` +
         `--key '{"pk":{"S":"${pk}"},"sk":{"S":"STAGES"}}'`,
     };
   }

@@ -344,7 +344,7 @@ describe('k3s-burst status against moto + fake Tailscale', () => {
         );
         expect(section).toMatch(detail);
         expect(section).toContain(
-          `delete it and reconcile records fresh durations from the next burst: aws dynamodb delete-item --table-name ${TABLE} --key '{"pk":{"S":"CLUSTER#pi-lab"},"sk":{"S":"STAGES"}}'`,
+          `reconcile replaces it at the next burst, or delete it now: aws dynamodb delete-item --table-name ${TABLE} --key '{"pk":{"S":"CLUSTER#pi-lab"},"sk":{"S":"STAGES"}}'`,
         );
         // Nothing of the item is counted, and every other section is there.
         expect(section).not.toMatch(/SAMPLES|none recorded/);

@@ -4,12 +4,13 @@
  * observations follow — each stage is emitted once as an EMF datapoint in Seconds, recorded in
  * the state table, and bad observations are counted, never recorded.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ControlMetrics } from '../../../lib/control/common.js';
 import { parseLaunchEvent, parseReconcileEvent } from '../../../lib/control/inputs.js';
 import { launch } from '../../../lib/control/launch.js';
 import { reconcile } from '../../../lib/control/reconcile.js';
 import { parseObservations } from '../../../lib/control/stage-timings.js';
+import { StatePortError } from '../../../lib/core/ports.js';
 import { STAGES } from '../../../lib/core/stage-timings.js';
 import {
   type ClusterSnapshot,
@@ -17,6 +18,7 @@ import {
   MAX_STAGE_OBSERVATIONS,
   type ScaleOutRequested,
   Sources,
+  ValidationError,
 } from '../../../lib/events/index.js';
 import {
   cloudNode,
@@ -189,11 +191,31 @@ describe('reconcile records burst stage timings', () => {
     expect(r.firstProblem).toContain(`only the first ${MAX_STAGE_OBSERVATIONS}`);
   });
 
+  it('replaces a stored stage record that cannot be parsed, counted and logged, instead of never recording again', async () => {
+    // Given a STAGES item the adapter cannot parse (it throws the schema's ValidationError)
+    const w = fakeWorld();
+    const real = w.state.getStageTimings.bind(w.state);
+    let corrupt = true;
+    w.state.getStageTimings = async (c: string) => {
+      if (corrupt)
+        throw new ValidationError('stored stage timings', [{ path: '$.samples', message: 'Expected array' }]);
+      return real(c);
+    };
+    // When a burst is decided and launched
+    await burst(w);
+    // Then the failure is counted once and the record holds this burst's samples
+    expect(w.metrics.total(ControlMetrics.stageTimingFailures)).toBe(1);
+    corrupt = false;
+    const recorded = await w.state.getStageTimings(CLUSTER);
+    expect(recorded?.samples.map((s) => s.stage)).toContain('pending-to-decision');
+  });
+
   it('decides as usual when the stage record cannot be read: counted and logged only', async () => {
     const w = fakeWorld();
     w.state.getStageTimings = async () => {
-      throw new Error('ProvisionedThroughputExceededException');
+      throw new StatePortError('ProvisionedThroughputExceededException');
     };
+    const put = vi.spyOn(w.state, 'putStageTimings');
     const snap = snapshot({
       seq: 100,
       observedAt: isoAgo(1),
@@ -203,6 +225,8 @@ describe('reconcile records burst stage timings', () => {
     expect(r.outcome).toBe('decided');
     expect(w.bus.detailsOf(DetailTypes.scaleOutRequested)).toHaveLength(1);
     expect(w.metrics.total(ControlMetrics.stageTimingFailures)).toBe(1);
+    // A failed read never overwrites the record it could not read
+    expect(put).not.toHaveBeenCalled();
   });
 
   it('names every stage metric in ControlMetrics (the EMF namespace the dashboard reads)', () => {

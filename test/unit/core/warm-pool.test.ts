@@ -355,6 +355,21 @@ describe('docs/operations.md "Warm pool"', () => {
     expect(section).toContain(`"maxAgeHours": ${c.warmPool.maxAgeHours}`);
   });
 
+  it('gives an example the config accepts with the default limits', () => {
+    const block = section.slice(
+      section.indexOf('```json') + 7,
+      section.indexOf('```', section.indexOf('```json') + 7),
+    );
+    const example = JSON.parse(`{${block.trim()}}`) as Record<string, unknown>;
+    const base = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', '..', 'examples', 'k3s-burst.config.json'), 'utf8'),
+    );
+    const { limits: _defaultLimits, ...rest } = base;
+    const r = Config.safeParse({ ...rest, ...example });
+    expect(r.error?.issues ?? []).toEqual([]);
+    expect(r.data?.warmPool.size).toBe(2);
+  });
+
   it('states the parked cost the code computes', () => {
     const rootGiB = makeConfig().nodes.rootVolumeGiB;
     expect(section).toContain(`${rootGiB} GiB ×\n$${GP3_USD_PER_GIB_MONTH} per GiB-month`);
