@@ -396,15 +396,7 @@ export class CloudModel {
   onStopping(id: string): void {
     const i = this.instances.get(id);
     if (!i || (i.state !== 'running' && i.state !== 'pending')) return;
-    const node = this.cluster.nodes.get(i.nodeName);
-    if (node && node.pods.size > 0)
-      this.ctx.trace({
-        kind: 'workload-killed',
-        atMs: this.ctx.now,
-        node: node.name,
-        pods: node.pods.size,
-        how: 'instance-stopped',
-      });
+    const node = this.podsEndWithInstance(i);
     i.state = 'stopping';
     this.ctx.stats.warmParks++;
     this.ctx.note(`EC2: stop ${id} (park warm-pool member)`);
@@ -500,8 +492,8 @@ export class CloudModel {
     return parkedMemberHourlyUsd(i.rootVolumeGiB);
   }
 
-  /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
-  private shutDown(i: SimInstance, tailscaleLogout: boolean): void {
+  /** The instance stops running: the pods on its Node end with it (I9 judges whether that was allowed). */
+  private podsEndWithInstance(i: SimInstance): SimNode | undefined {
     const node = this.cluster.nodes.get(i.nodeName);
     if (node && node.pods.size > 0)
       this.ctx.trace({
@@ -511,6 +503,12 @@ export class CloudModel {
         pods: node.pods.size,
         how: 'instance-stopped',
       });
+    return node;
+  }
+
+  /** The instance stops: the kubelet goes silent, Tailscale logs out if it can. */
+  private shutDown(i: SimInstance, tailscaleLogout: boolean): void {
+    const n = this.podsEndWithInstance(i);
     i.state = 'shutting-down';
     i.goneAtMs = this.ctx.now;
     this.ctx.stats.instancesTerminated++;
@@ -520,7 +518,6 @@ export class CloudModel {
       if (tailscaleLogout && !this.tailnet.down) this.tailnet.logout(i.deviceId);
       else this.tailnet.offline(i.deviceId);
     }
-    const n = this.cluster.nodes.get(i.nodeName);
     if (n?.ready)
       this.ctx.at(NODE_MONITOR_GRACE_MS, { k: 'node-not-ready', node: n.name, gen: this.nodeGen(n) });
     this.ctx.at(this.ctx.sc.cloud.shutdownSeconds * 1000, { k: 'shutdown-done', id: i.instanceId });
