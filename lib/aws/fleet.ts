@@ -369,8 +369,9 @@ export class Ec2Fleet implements FleetPort {
       await this.markStarted(req.instanceId);
       return { ...this.toLaunched(i), reused: true, attempts: [] };
     }
-    const resumable = role === 'member' || (role === 'started' && sameKey);
-    if (!resumable)
+    // A `started` instance is an ordinary node, even a stopped one under this key: IAM lets
+    // launch start and modify only members, so that index is launched instead.
+    if (role !== 'member')
       throw new WarmStartUnavailableError(
         req.instanceId,
         `it is not a warm-pool member (tag ${Tags.warmPool}=${role ?? 'absent'})`,
@@ -428,7 +429,7 @@ export class Ec2Fleet implements FleetPort {
         cause: err,
       });
     }
-    if (role === 'member') await this.markStarted(req.instanceId);
+    await this.markStarted(req.instanceId);
     this.log.info('started warm-pool member', { instanceId: req.instanceId, launchKey: req.clientToken });
     return { ...this.toLaunched(i), state: 'pending', reused: false, attempts: [] };
   }

@@ -284,8 +284,9 @@ export interface FleetPort {
    * launch key, decision id and reason, StartInstances, then `k3s-burst:warm-pool=started` (the
    * member tag changes only once the start succeeded: launch may never write `member`, see
    * docs/iam.md). Idempotent (I7): an instance already started under the same launch key is
-   * returned `reused: true` (one started but not yet re-tagged is re-tagged; a stopped one is
-   * started again). Throws {@link WarmStartUnavailableError} when it cannot start (capacity
+   * returned `reused: true` (one started but not yet re-tagged is re-tagged; a member under
+   * this key that is still stopped is started again; a `started` one that is stopped is an
+   * ordinary node and is not). Throws {@link WarmStartUnavailableError} when it cannot start (capacity
    * error, not stopped, not a member) — with its launch tags restored; it never stopped being a
    * member, so it stays in the pool — and {@link FleetPortError} for anything else.
    */

@@ -192,9 +192,9 @@ export function describeStatement(actions: readonly string[]): PolicyStatement {
 /**
  * Warm pool (lib/core/warm-pool.ts): start (with ModifyInstanceAttribute for the member's fresh
  * join credential, allowed only while stopped) or stop only instances that carry this cluster's
- * tag AND a warm-pool tag — an ordinary node can never be stopped or have its user data changed.
- * `started` is included because `start` re-tags a member before StartInstances (and a retried
- * start finds it so).
+ * tag AND `k3s-burst:warm-pool=member` — an ordinary node, a started member included, can never
+ * be started, stopped or modified. `Ec2Fleet.start` re-tags a member `started` only after
+ * StartInstances succeeded, so a start never needs these on a `started` instance.
  */
 export function warmPoolStatement(
   scope: Construct,
@@ -209,7 +209,7 @@ export function warmPoolStatement(
     conditions: {
       StringEquals: {
         [`aws:ResourceTag/${Tags.cluster}`]: clusterName,
-        [`aws:ResourceTag/${Tags.warmPool}`]: kind === 'start' ? ['member', 'started'] : ['member'],
+        [`aws:ResourceTag/${Tags.warmPool}`]: ['member'],
       },
     },
   });

@@ -173,6 +173,31 @@ describe('the launch role on CreateTags of existing instances', () => {
   });
 });
 
+describe('the launch role on StartInstances and ModifyInstanceAttribute', () => {
+  it('acts only on members of this cluster: never on a started (ordinary) node', () => {
+    for (const action of ['ec2:StartInstances', 'ec2:ModifyInstanceAttribute']) {
+      const on = (tags: Tag[]) =>
+        allowingStatements(launchStatements, action, createTagsResource(env, MEMBER, tags, []), env);
+      expect(on(memberTags()), action).toEqual(['StartClusterWarmPoolMembers']);
+      expect(on([CLUSTER, t(Tags.warmPool, 'started')]), action).toEqual([]);
+      expect(on([CLUSTER]), action).toEqual([]);
+      expect(on([t(Tags.cluster, 'other'), t(Tags.warmPool, 'member')]), action).toEqual([]);
+    }
+  });
+
+  it('a stopped started instance under the same key is not started again: launch launches instead', async () => {
+    const ec2 = new ScriptedEc2();
+    ec2.add(MEMBER, 'stopped', [
+      CLUSTER,
+      t(Tags.warmPool, 'started'),
+      t(Tags.launchKey, startReq.clientToken),
+    ]);
+    await expect(fleetOn(ec2).start(startReq)).rejects.toBeInstanceOf(WarmStartUnavailableError);
+    expect(ec2.tagCalls).toEqual([]);
+    expect(ec2.instances.get(MEMBER)?.State?.Name).toBe('stopped');
+  });
+});
+
 describe('the CreateTags calls of a warm start, as the fleet adapter makes them, against those statements', () => {
   it('a start: launch tags on the member, StartInstances, then started — each call allowed', async () => {
     const ec2 = new ScriptedEc2();

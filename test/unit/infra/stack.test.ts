@@ -780,7 +780,8 @@ describe('least privilege', () => {
     expect(start?.Condition).toEqual({
       StringEquals: {
         [`aws:ResourceTag/${Tags.cluster}`]: 'pi-lab',
-        [`aws:ResourceTag/${Tags.warmPool}`]: ['member', 'started'],
+        // Only members: a started member is an ordinary node (launch re-tags after StartInstances)
+        [`aws:ResourceTag/${Tags.warmPool}`]: ['member'],
       },
     });
     const stop = statementsOf(s.template, fnRole('reconcile')).find((x) => x.Action === 'ec2:StopInstances');
