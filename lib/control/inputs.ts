@@ -5,6 +5,7 @@
  */
 
 import type { z } from 'zod';
+import { launchKeyFor } from '../core/ids.js';
 import {
   type ClusterSnapshot,
   DECIDING_SOURCES,
@@ -135,7 +136,7 @@ export function parseLaunchEvent(raw: unknown, cluster: string): Parsed<LaunchIn
   if (!d.success) return { ok: false, reason: zodReason('ScaleOutRequested detail', d.error) };
   if (d.data.cluster !== cluster) return { ok: false, reason: foreign(d.data.cluster, cluster) };
   const l = d.data.launch;
-  if (l.launchId.length > MAX_LAUNCH_ID_LENGTH || `${l.launchId}-${l.count - 1}`.length > 64) {
+  if (l.launchId.length > MAX_LAUNCH_ID_LENGTH || launchKeyFor(l.launchId, l.count - 1).length > 64) {
     return { ok: false, reason: `launchId "${l.launchId.slice(0, 80)}" is too long for an EC2 ClientToken` };
   }
   if (!/^[\x21-\x7e]+$/.test(l.launchId)) {

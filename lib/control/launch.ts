@@ -59,6 +59,7 @@
  */
 
 import { backoffBlocks, backoffKey, backoffPolicy, nextBackoff, quotaClassOf } from '../core/backoff.js';
+import { launchKeyFor } from '../core/ids.js';
 import { checkScaleOutRequest } from '../core/launch-guard.js';
 import {
   CapacityLimitError,
@@ -263,7 +264,7 @@ export async function launch(
   let retryable: unknown;
 
   for (let index = 0; index < group.count && !stoppedBy && !retryable; index++) {
-    const clientToken = `${group.launchId}-${index}`;
+    const clientToken = launchKeyFor(group.launchId, index);
     // A redelivered request finds its instance by launch key before a Tailscale key is minted.
     let found: LaunchedInstance | undefined;
     try {
@@ -504,7 +505,7 @@ async function startMember(
   try {
     const started = await deps.fleet.start({
       instanceId,
-      clientToken: `${group.launchId}-${index}`,
+      clientToken: launchKeyFor(group.launchId, index),
       decisionId: req.decisionId,
       reason: group.reason,
       userData,

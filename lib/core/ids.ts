@@ -24,6 +24,21 @@ function fnv1a64(text: string): [number, number] {
 }
 
 /**
+ * The launch key of index `index` of launch group `launchId`: the EC2 ClientToken of its
+ * RunInstances and the `k3s-burst:launch-key` tag of its instance (or of the warm-pool member
+ * started for it), so a redelivered request finds what it already did (I7).
+ */
+export function launchKeyFor(launchId: string, index: number): string {
+  return `${launchId}-${index}`;
+}
+
+/** The launch group and index of a launch key ({@link launchKeyFor}); undefined if it is not one. */
+export function parseLaunchKey(key: string): { launchId: string; index: number } | undefined {
+  const m = /^(.+)-(\d+)$/.exec(key);
+  return m ? { launchId: m[1] as string, index: Number(m[2]) } : undefined;
+}
+
+/**
  * A deterministic, short decision id for a trigger such as `snapshot:18342` or
  * `tick:2026-03-14T22:00:00Z`: `<cluster (≤ 20 chars)>-<13 base-36 chars>`, at most 34
  * characters of `[a-z0-9-]`. The same (cluster, trigger) always yields the same id, which is

@@ -14,7 +14,7 @@ export {
   UnknownInstanceTypeError,
 } from './catalog.js';
 export { cronProblem, loadConfig } from './config.js';
-export { decisionIdFor, nodeNameFor, parseProviderId } from './ids.js';
+export { decisionIdFor, launchKeyFor, nodeNameFor, parseLaunchKey, parseProviderId } from './ids.js';
 export {
   cloudNodeLabels,
   type FitResult,

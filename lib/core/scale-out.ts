@@ -28,6 +28,7 @@ import {
 import type { InstanceSpec } from './catalog.js';
 import { instanceIdOfNode, nodeOfInstance, type PlanContext } from './context.js';
 import { fmtCpu, fmtMem, fmtTime, fmtUsd, plural } from './format.js';
+import { chargeNewNodes, type Headroom, maxNewNodes } from './headroom.js';
 import {
   cloudNodeLabels,
   constrainsAnyKey,
@@ -62,13 +63,7 @@ import {
 } from './room.js';
 import { startableMembers } from './warm-pool.js';
 
-/** What is still allowed under the limits and the active schedule. */
-export interface Headroom {
-  nodes: number;
-  vcpu: number;
-  memoryMiB: number;
-  costUsd: number;
-}
+export type { Headroom } from './headroom.js';
 
 /** Names of the limits, for clamp explanations. */
 export interface HeadroomLimits {
@@ -451,28 +446,8 @@ function buildTypes(ctx: PlanContext, daemonSets: readonly DaemonSetOverhead[]):
   return out;
 }
 
-/** Per-limit count of how many more nodes of a type fit; the smallest one binds. */
-export function maxNewNodes(
-  head: Headroom,
-  spec: InstanceSpec,
-  worstPrice: number,
-): { n: number; limit: 'nodes' | 'vcpu' | 'memory' | 'cost' } {
-  const byLimit: Array<[number, 'nodes' | 'vcpu' | 'memory' | 'cost']> = [
-    [head.nodes, 'nodes'],
-    [Math.floor(head.vcpu / spec.vcpu), 'vcpu'],
-    [Math.floor(head.memoryMiB / spec.memoryMiB), 'memory'],
-    [worstPrice > 0 ? Math.floor(head.costUsd / worstPrice + 1e-9) : LARGE, 'cost'],
-  ];
-  let best = byLimit[0] as [number, 'nodes' | 'vcpu' | 'memory' | 'cost'];
-  for (const e of byLimit) if (e[0] < best[0]) best = e;
-  return { n: Math.max(0, best[0]), limit: best[1] };
-}
-
 function consume(head: Headroom, t: TypeInfo, n: number): void {
-  head.nodes -= n;
-  head.vcpu -= n * t.spec.vcpu;
-  head.memoryMiB -= n * t.spec.memoryMiB;
-  head.costUsd -= n * t.worstPrice;
+  chargeNewNodes(head, t.spec, t.worstPrice, n);
 }
 
 /**
@@ -1061,7 +1036,8 @@ function planWithWarmPool(
   names: HeadroomLimits,
   replacements: readonly PendingShape[],
 ): ScaleOutOutcome {
-  if (startableMembers(ctx, b).length === 0) return planShapes(ctx, b, head, names, replacements, false);
+  const members = startableMembers(ctx, b);
+  if (members.length === 0) return planShapes(ctx, b, head, names, replacements, []);
   const mark = {
     launches: b.launches.length,
     podAnswers: b.podAnswers.length,
@@ -1070,7 +1046,7 @@ function planWithWarmPool(
     head: { ...head },
   };
   const covered = (o: ScaleOutOutcome) => o.coveredByExisting + o.coveredByInFlight + o.coveredByLaunches;
-  const withPool = planShapes(ctx, b, head, names, replacements, true);
+  const withPool = planShapes(ctx, b, head, names, replacements, members);
   const started = b.launches.slice(mark.launches).some((l) => l.warmStarts !== undefined);
   if (!started || covered(withPool) >= withPool.helpablePods) return withPool;
   const kept = {
@@ -1081,7 +1057,7 @@ function planWithWarmPool(
     head: { ...head },
   };
   Object.assign(head, mark.head);
-  const without = planShapes(ctx, b, head, names, replacements, false);
+  const without = planShapes(ctx, b, head, names, replacements, []);
   if (covered(without) > covered(withPool)) {
     b.explain(
       'warm-pool',
@@ -1157,7 +1133,8 @@ function planShapes(
   head: Headroom,
   names: HeadroomLimits,
   replacements: readonly PendingShape[],
-  warmPool: boolean,
+  /** Stopped warm-pool members to pack onto first ({@link startableMembers}); empty = none. */
+  members: readonly ManagedInstance[],
 ): ScaleOutOutcome {
   const snapshot = ctx.snapshot;
   const outcome: ScaleOutOutcome = {
@@ -1431,7 +1408,7 @@ function planShapes(
   }
 
   // 3b. Stopped warm-pool members (lib/core/warm-pool.ts): room that a start brings in seconds.
-  if (warmPool) placeOnWarmPool(ctx, b, head, helpable, daemonSets, outcome);
+  placeOnWarmPool(ctx, b, head, helpable, daemonSets, outcome, members);
 
   // 4. New nodes: every shape that may share a node packed together (lib/core/mixed-packing.ts);
   // when that plan does not fit the limits, per group of shapes with the same allowed types,
@@ -1521,8 +1498,8 @@ function placeOnWarmPool(
   helpable: readonly ShapeInfo[],
   daemonSets: readonly DaemonSetOverhead[],
   outcome: ScaleOutOutcome,
+  members: readonly ManagedInstance[],
 ): void {
-  const members = startableMembers(ctx, b);
   if (members.length === 0 || !helpable.some((s) => s.remaining > 0)) return;
   const bins: RoomBin[] = [];
   const add = cloudBin(ctx, b, daemonSets, bins);
@@ -1531,17 +1508,8 @@ function placeOnWarmPool(
   for (const m of members) {
     const spec = ctx.catalog.get(m.instanceType);
     if (!spec || !ctx.config.nodes.candidateTypes.includes(m.instanceType)) continue;
-    if (
-      left.nodes < 1 ||
-      left.vcpu < spec.vcpu ||
-      left.memoryMiB < spec.memoryMiB ||
-      left.costUsd + 1e-9 < spec.onDemandHourlyUsd
-    )
-      continue;
-    left.nodes -= 1;
-    left.vcpu -= spec.vcpu;
-    left.memoryMiB -= spec.memoryMiB;
-    left.costUsd -= spec.onDemandHourlyUsd;
+    if (maxNewNodes(left, spec, spec.onDemandHourlyUsd).n < 1) continue;
+    chargeNewNodes(left, spec, spec.onDemandHourlyUsd, 1);
     add(`warm-pool member ${m.instanceId}`, m.instanceId, m.instanceType, m.zone, 'on-demand');
     offered.set(m.instanceId, { m, spec });
   }
@@ -1562,10 +1530,7 @@ function placeOnWarmPool(
   for (const { m, spec } of offered.values()) {
     const parts = used.get(m.instanceId);
     if (!parts) continue;
-    head.nodes -= 1;
-    head.vcpu -= spec.vcpu;
-    head.memoryMiB -= spec.memoryMiB;
-    head.costUsd -= spec.onDemandHourlyUsd;
+    chargeNewNodes(head, spec, spec.onDemandHourlyUsd, 1);
     const key = `${spec.instanceType}|${m.zone}`;
     const g = groups.get(key) ?? { spec, zone: m.zone, ids: [], parts: [] };
     g.ids.push(m.instanceId);

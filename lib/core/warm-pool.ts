@@ -34,6 +34,15 @@ import type { PlanBuilder } from './builder.js';
 import type { InstanceSpec } from './catalog.js';
 import type { PlanContext } from './context.js';
 import { fmtDuration, fmtUsd, plural } from './format.js';
+import { chargeNewNodes, type Headroom, type HeadroomLimit, maxNewNodes } from './headroom.js';
+
+/** The config field behind each limit, for the fill's clamp explanation. */
+const LIMIT_NAMES: Record<HeadroomLimit, string> = {
+  nodes: 'maxNodes (or the schedule)',
+  vcpu: 'maxVcpus',
+  memory: 'maxMemoryMiB',
+  cost: 'maxHourlyCostUsd',
+};
 
 /**
  * gp3 storage list price, USD per GiB-month, eu-central-1 (AWS EBS pricing page, recorded
@@ -47,14 +56,6 @@ export const HOURS_PER_MONTH = 730;
 /** What one parked member costs per hour: its root volume (`nodes.rootVolumeGiB`, gp3). */
 export function parkedMemberHourlyUsd(rootVolumeGiB: number): number {
   return Math.round(((rootVolumeGiB * GP3_USD_PER_GIB_MONTH) / HOURS_PER_MONTH) * 1e6) / 1e6;
-}
-
-/** Headroom left under the limits (the same object scale-out consumed). */
-interface PoolHeadroom {
-  nodes: number;
-  vcpu: number;
-  memoryMiB: number;
-  costUsd: number;
 }
 
 /**
@@ -181,12 +182,7 @@ export function planWarmPoolAbandonment(ctx: PlanContext, b: PlanBuilder): void 
  * With a fresh agent: age-out, never-registered members, parks, Node deletion of stopped
  * members, excess over the target, then the fill within `head` (what scale-out left).
  */
-export function planWarmPool(
-  ctx: PlanContext,
-  b: PlanBuilder,
-  head: PoolHeadroom,
-  parks: PlannedPark[],
-): void {
+export function planWarmPool(ctx: PlanContext, b: PlanBuilder, head: Headroom, parks: PlannedPark[]): void {
   const target = warmPoolTarget(ctx);
   if (ctx.poolMembers.length === 0 && ctx.warmFillsInFlight.length === 0 && target === 0) return;
   const { registrationTimeoutSeconds, unhealthyAfterSeconds } = ctx.config.repairs;
@@ -320,14 +316,9 @@ export function planWarmPool(
     return;
   }
   const price = first.onDemandHourlyUsd;
-  const byLimit: Array<[string, number]> = [
-    ['maxNodes (or the schedule)', head.nodes],
-    ['maxVcpus', Math.floor(head.vcpu / first.vcpu)],
-    ['maxMemoryMiB', Math.floor(head.memoryMiB / first.memoryMiB)],
-    ['maxHourlyCostUsd', price > 0 ? Math.floor(head.costUsd / price + 1e-9) : want],
-  ];
-  const [limit, room] = byLimit.reduce((a, c) => (c[1] < a[1] ? c : a));
-  const n = Math.max(0, Math.min(want, room));
+  const room = maxNewNodes(head, first, price);
+  const limit = LIMIT_NAMES[room.limit];
+  const n = Math.min(want, room.n);
   if (n < want) {
     b.explain(
       'clamp',
@@ -336,10 +327,7 @@ export function planWarmPool(
     );
   }
   if (n === 0) return;
-  head.nodes -= n;
-  head.vcpu -= n * first.vcpu;
-  head.memoryMiB -= n * first.memoryMiB;
-  head.costUsd -= n * price;
+  chargeNewNodes(head, first, price, n);
   const parkedUsd = parkedMemberHourlyUsd(ctx.config.nodes.rootVolumeGiB);
   const reason = `fill the warm pool: launch ${n}× ${first.instanceType} (on-demand) in warm mode to be parked (${kept.length} member${kept.length === 1 ? '' : 's'}${fills > 0 ? ` + ${fills} on the way` : ''}, target ${target}); while warming ${n === 1 ? 'it counts' : 'they count'} toward the limits at ${fmtUsd(price)} each, parked only ${n === 1 ? 'its' : 'each'} ${ctx.config.nodes.rootVolumeGiB} GiB volume costs (~$${parkedUsd.toFixed(4)}/h)`;
   const launch: PlannedLaunch = {

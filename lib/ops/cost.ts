@@ -13,7 +13,7 @@
  * Prices are list prices without free tiers (an account's free tier may already be used by
  * other workloads), so the figure is an upper bound for the resources counted.
  */
-import { GP3_USD_PER_GIB_MONTH, parkedMemberHourlyUsd } from '../core/warm-pool.js';
+import { GP3_USD_PER_GIB_MONTH, HOURS_PER_MONTH, parkedMemberHourlyUsd } from '../core/warm-pool.js';
 import type { Config } from '../events/index.js';
 
 /** AWS list prices used by {@link estimateCostAtRest}, with where and when they were read. */
@@ -66,9 +66,6 @@ export const PRICES_EU_CENTRAL_1: PriceTable = {
   sqsPerMillionRequestsUsd: 0.4,
   publicIpv4HourUsd: 0.005,
 };
-
-/** Hours in AWS's billing month. */
-export const HOURS_PER_MONTH = 730;
 
 /**
  * What the stack holds and does at rest. The counts are the synthesized stack's (a test

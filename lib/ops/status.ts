@@ -7,7 +7,7 @@
 import { DynamoState, DynamoStateError } from '../aws/state.js';
 import { activeSchedule } from '../core/schedule.js';
 import { type StageSummary, summarizeStages } from '../core/stage-timings.js';
-import { parkedMemberHourlyUsd, warmPoolTarget } from '../core/warm-pool.js';
+import { HOURS_PER_MONTH, parkedMemberHourlyUsd, warmPoolTarget } from '../core/warm-pool.js';
 import {
   type Config,
   type Explanation,
@@ -21,7 +21,7 @@ import {
 } from '../events/index.js';
 import { TailscaleClient, TailscaleOAuthSecret } from '../tailscale/index.js';
 import { type OpsClients, readSecret } from './context.js';
-import { estimateCostAtRest, HOURS_PER_MONTH } from './cost.js';
+import { estimateCostAtRest } from './cost.js';
 import { type Deployment, findDeployment, required, stackNameFor } from './deployment.js';
 import type { OpsEnvironment } from './environment.js';
 import { listClusterInstances, type OpsInstance } from './instances.js';

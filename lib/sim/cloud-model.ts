@@ -17,7 +17,7 @@
  * only when it creates the Node.
  */
 import { SPOT_NOTICE_MS } from '../control/index.js';
-import { type Catalog, cloudNodeLabels } from '../core/index.js';
+import { type Catalog, cloudNodeLabels, parseLaunchKey } from '../core/index.js';
 import type { LaunchOneRequest, StartMemberRequest } from '../core/ports.js';
 import { parkedMemberHourlyUsd } from '../core/warm-pool.js';
 import {
@@ -375,12 +375,7 @@ export class CloudModel {
       // Nothing runs: no logout (the device stays for the janitor), no kubelet to go silent.
       this.ctx.note(`EC2: terminate ${id} (${i.state} warm-pool member)`);
       this.settleStopped(i);
-      i.state = 'shutting-down';
-      i.goneAtMs = this.ctx.now;
-      this.ctx.stats.instancesTerminated++;
-      this.ctx.trace({ kind: 'instance-gone', atMs: this.ctx.now, instanceId: i.instanceId });
-      this.ec2StateChange(i.instanceId, 'shutting-down');
-      this.ctx.at(this.ctx.sc.cloud.shutdownSeconds * 1000, { k: 'shutdown-done', id: i.instanceId });
+      this.shutDown(i, false);
       return;
     }
     if (i.state !== 'running' && i.state !== 'pending') return;
@@ -436,9 +431,7 @@ export class CloudModel {
   onStarting(inst: FakeInstance, req: StartMemberRequest): void {
     const i = this.instances.get(inst.instanceId);
     if (i?.state !== 'stopped') return;
-    const m = /^(.*)-(\d+)$/.exec(req.clientToken);
-    const launchId = m?.[1] ?? req.clientToken;
-    const index = Number(m?.[2] ?? 0);
+    const { launchId, index } = parseLaunchKey(req.clientToken) ?? { launchId: req.clientToken, index: 0 };
     i.state = 'pending';
     i.warmPool = 'started';
     i.starts++;

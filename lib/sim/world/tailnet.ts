@@ -51,10 +51,10 @@ export class Tailnet extends FakeDeviceRegistry {
     if (this.devices.delete(nodeId)) this.onRemoved(nodeId);
   }
 
-  /** The machine died without logging out: the device stays, offline since now. */
+  /** The machine died without logging out: the device stays, offline since now (or since it went offline). */
   offline(nodeId: string): void {
     const d = this.devices.get(nodeId);
-    if (!d) return;
+    if (!d?.connectedToControl) return;
     d.connectedToControl = false;
     d.lastSeen = new Date(this.trueClock.now()).toISOString();
   }
